@@ -1,0 +1,3 @@
+"""zenctl: Terraform's plan/apply for ML pipelines."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from zenctl.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""Apply: walk the plan's graph and run the steps it says must run (the fifth stage)."""

@@ -1,0 +1,212 @@
+"""Walk the plan's graph: run what the plan says must run, in dependency order, and record it.
+
+Each finished step is committed to the metadata store before its dependents start, so an
+interrupted apply loses only the steps in flight. A failed step stops its dependents;
+independent branches go on.
+"""
+
+from __future__ import annotations
+
+import copy
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from zenctl.apply.task import StepInput, StepResult, StepTask
+from zenctl.config.model import Config
+from zenctl.config.variables import evaluate, reveal
+from zenctl.fingerprint.step import fingerprint
+from zenctl.plan.model import Action, Plan, StepPlan
+from zenctl.providers.protocol import ArtifactStore, Orchestrator
+from zenctl.state.store import StateStore
+
+
+class Reporter(Protocol):
+    """What the walker tells the user as it goes; rendering lives at the edge."""
+
+    def started(self, step: StepPlan) -> None: ...
+    def reused(self, step: StepPlan, note: str) -> None: ...
+    def succeeded(self, step: StepPlan, result: StepResult) -> None: ...
+    def failed(self, step: StepPlan, error: str, log_path: str) -> None: ...
+    def skipped(self, step: StepPlan, because: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StackRuntime:
+    """The live components of one stack for the duration of an apply."""
+
+    artifact_store: ArtifactStore
+    artifact_store_spec: tuple[str, dict[str, Any]]
+    orchestrator: Orchestrator
+
+
+@dataclass
+class ApplyResult:
+    run_id: str
+    ran: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str, str]] = field(default_factory=list)  # address, error, log
+    skipped: list[str] = field(default_factory=list)
+    interrupted: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if self.interrupted:
+            return "interrupted"
+        return "failed" if self.failed else "succeeded"
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "ran": len(self.ran),
+            "reused": len(self.reused),
+            "failed": len(self.failed),
+            "skipped": len(self.skipped),
+            "interrupted": len(self.interrupted),
+            "removed": len(self.removed),
+        }
+
+
+@dataclass
+class _InFlight:
+    step: StepPlan
+    execution_id: str
+    log_path: str
+    components: dict[str, Any]
+
+
+class Walker:
+    def __init__(
+        self,
+        plan: Plan,
+        config: Config,
+        variables: dict[str, Any],
+        store: StateStore,
+        runtimes: dict[str, StackRuntime],
+        reporter: Reporter,
+    ) -> None:
+        self.plan = plan
+        self.config = config
+        self.variables = variables
+        self.store = store
+        self.runtimes = runtimes
+        self.reporter = reporter
+
+    def run(self, run_id: str) -> ApplyResult:
+        result = ApplyResult(run_id)
+        pending = {step.address: step for step in self.plan.steps}
+        outputs: dict[str, dict[str, dict[str, Any]]] = {}
+        blocked: dict[str, str] = {}  # address -> the failed step that blocks it
+        in_flight: dict[Future[StepResult], _InFlight] = {}
+        try:
+            while pending or in_flight:
+                for address, step in list(pending.items()):
+                    failed_parent = next((p for p in step.depends_on if p in blocked), None)
+                    if failed_parent is not None:
+                        del pending[address]
+                        blocked[address] = blocked[failed_parent]
+                        self._skip(result, step, blocked[failed_parent])
+                    elif all(parent in outputs for parent in step.depends_on):
+                        del pending[address]
+                        started = self._start(result, step, outputs)
+                        if isinstance(started, tuple):
+                            in_flight[started[0]] = started[1]
+                if not in_flight:
+                    continue
+                finished, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+                for future in finished:
+                    job = in_flight.pop(future)
+                    step_result = _outcome(future, job.step.address)
+                    if step_result.ok:
+                        self.store.finish_step(job.execution_id, step_result.outputs, step_result.duration)
+                        outputs[job.step.address] = step_result.outputs
+                        result.ran.append(job.step.address)
+                        self.reporter.succeeded(job.step, step_result)
+                    else:
+                        self.store.end_step(job.execution_id, "failed", step_result.error, step_result.duration)
+                        blocked[job.step.address] = job.step.address
+                        result.failed.append((job.step.address, step_result.error, job.log_path))
+                        self.reporter.failed(job.step, step_result.error, job.log_path)
+        except KeyboardInterrupt:
+            for runtime in self.runtimes.values():
+                runtime.orchestrator.shutdown(cancel=True)
+            for job in in_flight.values():
+                self.store.end_step(job.execution_id, "interrupted", "interrupted by the user (Ctrl-C)", None)
+                result.interrupted.append(job.step.address)
+            return result
+        removed = [step.address for step in self.plan.removed]
+        self.store.mark(run_id, self.plan.workspace, removed, "removed", "no longer declared")
+        result.removed.extend(removed)
+        return result
+
+    def _start(
+        self, result: ApplyResult, step: StepPlan, outputs: dict[str, dict[str, dict[str, Any]]]
+    ) -> tuple[Future[StepResult], _InFlight] | None:
+        if step.action is Action.CACHED:
+            outputs[step.address] = step.cached_outputs
+            return None
+        components = self._resolved_components(step, outputs)
+        key = fingerprint(components)
+        if step.fingerprint is None:
+            # The plan could not know this step's inputs; now that they are known, an earlier
+            # execution may match (an upstream re-ran and reproduced the same bytes).
+            earlier = self.store.by_fingerprint(self.plan.workspace, [key]).get(key)
+            if earlier is not None:
+                outputs[step.address] = earlier.outputs
+                result.reused.append(step.address)
+                self.reporter.reused(step, "inputs unchanged after upstream re-run")
+                return None
+        pipeline = self.config.pipelines[step.pipeline]
+        config_step = pipeline.steps[step.step]
+        runtime = self.runtimes[pipeline.stack]
+        log_path, log_uri = runtime.artifact_store.log_path(result.run_id, step.address)
+        execution_id = self.store.start_step(
+            result.run_id, self.plan.workspace, step.address, components, key, log_uri
+        )
+        inputs: dict[str, StepInput] = {}
+        for name, ref in config_step.inputs.items():
+            entry = components["inputs"][name]
+            if ref.kind == "source":
+                inputs[name] = StepInput("source", entry["hash"], path=entry["path"])
+            else:
+                produced = outputs[pipeline.address(ref.parts[1])][ref.parts[3]]
+                inputs[name] = StepInput("artifact", produced["hash"], produced["materializer"])
+        task = StepTask(
+            address=step.address,
+            run=config_step.run,
+            root=self.config.root,
+            params=reveal(evaluate(config_step.params, self.variables)),
+            inputs=inputs,
+            outputs=config_step.outputs,
+            artifact_store=runtime.artifact_store_spec,
+            log_path=str(log_path),
+        )
+        self.reporter.started(step)
+        future = runtime.orchestrator.submit(task)
+        return future, _InFlight(step, execution_id, str(log_path), components)
+
+    def _resolved_components(
+        self, step: StepPlan, outputs: dict[str, dict[str, dict[str, Any]]]
+    ) -> dict[str, Any]:
+        components = copy.deepcopy(step.components)
+        pipeline = self.config.pipelines[step.pipeline]
+        for entry in components["inputs"].values():
+            if entry["hash"] is None:
+                _, parent, _, output = entry["ref"].split(".")
+                entry["hash"] = outputs[pipeline.address(parent)][output]["hash"]
+        return components
+
+    def _skip(self, result: ApplyResult, step: StepPlan, because: str) -> None:
+        if step.action is Action.CACHED:
+            return
+        self.store.mark(result.run_id, self.plan.workspace, [step.address], "skipped", f"{because} failed")
+        result.skipped.append(step.address)
+        self.reporter.skipped(step, because)
+
+
+def _outcome(future: Future[StepResult], address: str) -> StepResult:
+    try:
+        return future.result()
+    except Exception as exc:  # the worker itself died (killed, out of memory, crashed)
+        return StepResult(address, False, {}, f"worker process failed: {type(exc).__name__}: {exc}", 0.0)
+

@@ -1,0 +1,1 @@
+"""Artifacts: step outputs, content-addressed, stored by the stack's artifact store."""

@@ -1,0 +1,314 @@
+"""The `zenctl` command line: thin commands over the stages, errors rendered as diagnostics.
+
+Every option has Terraform's single-dash spelling (`-auto-approve`) beside the double-dash one
+(`--auto-approve`). Heavy modules are imported inside the commands, so `zenctl --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+
+from zenctl import __version__
+
+app = typer.Typer(
+    name="zenctl",
+    help="Terraform's plan/apply for ML pipelines: see what will run and why, then run only that.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="markdown",
+    context_settings={"help_option_names": ["-h", "--help", "-help"]},
+)
+
+Chdir = Annotated[
+    Path | None,
+    typer.Option(
+        "--chdir", "-C", "-chdir", help="Project folder (default: the current one).", show_default=False
+    ),
+]
+Vars = Annotated[
+    list[str] | None,
+    typer.Option("--var", "-var", help="Set a variable: --var name=value (repeatable).", show_default=False),
+]
+F = TypeVar("F", bound=Callable[..., Any])
+_state: dict[str, Path] = {}
+
+
+@app.callback()
+def _global(chdir: Chdir = None) -> None:
+    if chdir is not None:
+        _state["chdir"] = chdir
+
+
+def _root(chdir: Path | None) -> Path:
+    root = (chdir or _state.get("chdir") or Path.cwd()).resolve()
+    if not root.is_dir():
+        _fail_with("Project folder not found", f"{root} is not a folder. Check --chdir.")
+    return root
+
+
+def _fail_with(summary: str, detail: str) -> NoReturn:
+    from zenctl.diagnostics import UserError
+
+    raise UserError(summary, detail)
+
+
+def main() -> None:
+    """Entry point: run the app, turning every known failure into a diagnostic and an exit code."""
+    from zenctl.diagnostics import DiagnosticsError, UserError
+
+    code = 0
+    try:
+        app(standalone_mode=False)
+    except DiagnosticsError as exc:
+        _print_diagnostics(exc.diagnostics)
+        code = 1
+    except UserError as exc:
+        _print_diagnostics((exc.diagnostic,))
+        code = exc.exit_code
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except typer.Abort:
+        code = 1
+    except Exception as exc:  # click usage errors, then anything unexpected
+        code = _unexpected(exc)
+    finally:
+        _trace_sql()
+    sys.exit(code)
+
+
+def _print_diagnostics(diagnostics: Any) -> None:
+    from zenctl.render.console import stderr
+    from zenctl.render.diagnostics import render_diagnostic
+
+    for diagnostic in diagnostics:
+        render_diagnostic(stderr(), diagnostic)
+
+
+def _unexpected(exc: Exception) -> int:
+    import click
+
+    if isinstance(exc, click.ClickException):
+        exc.show()
+        return exc.exit_code
+    import tempfile
+    import traceback
+
+    from zenctl.diagnostics import Diagnostic
+
+    report = Path(tempfile.gettempdir()) / f"zenctl-crash-{os.getpid()}.txt"
+    report.write_text("".join(traceback.format_exception(exc)))
+    _print_diagnostics(
+        (
+            Diagnostic(
+                "error",
+                "zenctl crashed",
+                f"{type(exc).__name__}: {exc}\nThis is a bug in zenctl, not in your project. "
+                f"The traceback is in {report}; please attach it to an issue. Recorded state is "
+                "unaffected: every finished step was committed.",
+            ),
+        )
+    )
+    return 1
+
+
+_sql_counters: list[Any] = []
+
+
+def _trace_sql() -> None:
+    """With ZENCTL_TRACE_SQL=1, print how many SQL statements the command issued (benchmarks)."""
+    if os.environ.get("ZENCTL_TRACE_SQL") == "1":
+        total = sum(store.db.statements for store in _sql_counters)
+        print(f"sql-statements: {total}", file=sys.stderr)
+
+
+def _open_state(project: Any, create: bool) -> Any:
+    store = project.open_state(create)
+    if store is not None:
+        _sql_counters.append(store)
+    return store
+
+
+@app.command()
+def version() -> None:
+    """Print zenctl's version and the installed providers."""
+    typer.echo(f"zenctl {__version__}")
+
+
+@app.command()
+def init(chdir: Chdir = None) -> None:
+    """Create `.zenctl/`, the metadata store, and a starter `main.zc.hcl` when there is none.
+
+    Example: `zenctl init --chdir my-project`
+    """
+    from zenctl.config.loader import config_files
+    from zenctl.project import Project
+    from zenctl.render.console import stdout
+
+    root = _root(chdir)
+    created = []
+    if not config_files(root):
+        starter = Path(__file__).parent.parent / "starter"
+        for name, target in (("main.zc.hcl", "main.zc.hcl"), ("steps.py.txt", "starter_steps.py")):
+            path = root / target
+            if not path.exists():
+                path.write_text((starter / name).read_text())
+                created.append(target)
+    project = Project.load(root, [])
+    store = _open_state(project, create=True)
+    store.close()
+    console = stdout()
+    for name in created:
+        console.print(f"Created {name}")
+    console.print(f"[green]Initialized zenctl in {root}.[/] Next: `zenctl plan`.")
+
+
+@app.command()
+def validate(chdir: Chdir = None, var: Vars = None) -> None:
+    """Check the configuration: syntax, references, types, cycles. Touches no state.
+
+    Example: `zenctl validate`
+    """
+    from zenctl.graph import build_graph
+    from zenctl.project import Project
+    from zenctl.render.console import stdout
+
+    project = Project.load(_root(chdir), var or [])
+    for pipeline in project.config.pipelines.values():
+        build_graph(pipeline)
+    stdout().print("[green]Success![/] The configuration is valid.")
+
+
+@app.command()
+def plan(chdir: Chdir = None, var: Vars = None) -> None:
+    """Show which steps are cached and which must run, and why.
+
+    Example: `zenctl plan --var lr=0.02`
+    """
+    from zenctl.project import Project
+    from zenctl.render.console import stdout
+    from zenctl.render.plan_text import render_plan
+
+    project = Project.load(_root(chdir), var or [])
+    store = _open_state(project, create=False)
+    render_plan(stdout(), project.plan(store))
+
+
+@app.command()
+def apply(
+    chdir: Chdir = None,
+    var: Vars = None,
+    auto_approve: Annotated[
+        bool, typer.Option("--auto-approve", "-auto-approve", help="Skip the confirmation.")
+    ] = False,
+    parallelism: Annotated[
+        int | None,
+        typer.Option("--parallelism", "-parallelism", help="Steps run at once (default: CPU count).", min=1),
+    ] = None,
+) -> None:
+    """Plan, confirm, then run exactly the steps the plan says must run.
+
+    Example: `zenctl apply --auto-approve --parallelism 4`
+    """
+    from zenctl.apply.session import apply_plan
+    from zenctl.project import Project
+    from zenctl.render.console import stderr, stdout
+    from zenctl.render.plan_text import render_plan
+    from zenctl.render.progress import ProgressReporter, render_apply_result
+
+    project = Project.load(_root(chdir), var or [])
+    store = _open_state(project, create=True)
+    plan_ = project.plan(store)
+    console = stdout()
+    render_plan(console, plan_)
+    if not plan_.has_changes:
+        return
+    if not auto_approve:
+        _confirm()
+    with ProgressReporter(console, total=len(plan_.to_run)) as reporter:
+        result = apply_plan(project, store, plan_, parallelism or os.cpu_count() or 1, reporter)
+    render_apply_result(console, stderr(), plan_, result)
+    if result.status != "succeeded":
+        raise typer.Exit(130 if result.status == "interrupted" else 1)
+
+
+def _confirm() -> None:
+    if not sys.stdin.isatty():
+        _fail_with(
+            "Apply needs confirmation",
+            "There is no terminal to ask on. Review the plan above, then run "
+            "`zenctl apply --auto-approve` to apply without asking.",
+        )
+    from zenctl.render.console import stdout
+
+    console = stdout()
+    console.print("\n[bold]Do you want to perform these actions?[/]")
+    console.print("  Only 'yes' will be accepted to approve.\n")
+    answer = console.input("  Enter a value: ").strip()
+    if answer != "yes":
+        _fail_with("Apply cancelled", "Nothing was run.")
+
+
+@app.command()
+def runs(
+    chdir: Chdir = None,
+    limit: Annotated[int, typer.Option("--limit", "-limit", help="How many runs to list.")] = 20,
+) -> None:
+    """List past applies, newest first.
+
+    Example: `zenctl runs --limit 5`
+    """
+    from zenctl.project import Project
+    from zenctl.render.console import stdout
+    from zenctl.render.history import render_runs
+
+    project = Project.load(_root(chdir), [])
+    store = _open_state(project, create=False)
+    render_runs(stdout(), store.runs(project.workspace, limit) if store else [])
+
+
+@app.command()
+def show(
+    target: Annotated[str, typer.Argument(help="A step address, a run ID or an artifact hash (prefixes work).")],
+    chdir: Chdir = None,
+) -> None:
+    """Show a step, run or artifact with its lineage: code commit, params, inputs.
+
+    Example: `zenctl show pipeline.iris.step.train`
+    """
+    from zenctl.project import Project
+    from zenctl.render.console import stdout
+    from zenctl.render.history import show_target
+
+    project = Project.load(_root(chdir), [])
+    store = _open_state(project, create=False)
+    if store is None:
+        _fail_with("Nothing recorded yet", "Run `zenctl apply` first; then its steps can be shown.")
+    show_target(stdout(), store, project.workspace, target)
+
+
+@app.command()
+def graph(
+    chdir: Chdir = None,
+    format: Annotated[
+        str, typer.Option("--format", "-format", help="text, mermaid or dot.")
+    ] = "text",
+) -> None:
+    """Print the pipelines' step graph, as text or as Mermaid / DOT for docs.
+
+    Example: `zenctl graph --format mermaid`
+    """
+    from zenctl.graph import build_graph
+    from zenctl.project import Project
+    from zenctl.render.graph import FORMATS
+
+    if format not in FORMATS:
+        _fail_with("Unknown graph format", f"Choose one of {', '.join(FORMATS)}, not {format!r}.")
+    project = Project.load(_root(chdir), [])
+    graphs = [build_graph(project.config.pipelines[name]) for name in sorted(project.config.pipelines)]
+    typer.echo(FORMATS[format](graphs))

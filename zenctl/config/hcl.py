@@ -1,0 +1,583 @@
+"""Parse and validate `*.zc.hcl` files: the cold path, run only when the config cache misses.
+
+Every problem becomes a `Diagnostic` with its source range; the whole set is raised at the
+end so that one run shows all of them.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, InstanceOf, StringConstraints, ValidationError
+
+from zenctl.config.model import (
+    COMPONENT_KINDS,
+    DEFAULT_OUTPUT,
+    REQUIRED_COMPONENTS,
+    STEP_EXECUTORS,
+    Component,
+    Config,
+    Pipeline,
+    Ref,
+    Source,
+    Stack,
+    Step,
+    Variable,
+)
+from zenctl.config.types import normalize_type, type_error
+from zenctl.config.values import UnsupportedExpression, bare_word, convert, references
+from zenctl.diagnostics import Diagnostic, DiagnosticsError, Position, SourceRange
+
+IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
+Name = Annotated[str, StringConstraints(pattern=IDENTIFIER)]
+RunTarget = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
+]
+DEFAULT_STACK = "default"
+M = TypeVar("M", bound=BaseModel)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, arbitrary_types_allowed=True)
+
+
+class VariableBody(_Body):
+    type: str = "any"
+    default: Any = None
+    description: str = ""
+    sensitive: bool = False
+
+
+class SourceBody(_Body):
+    path: Annotated[str, StringConstraints(min_length=1)]
+
+
+class StepBody(_Body):
+    run: RunTarget
+    inputs: dict[Name, InstanceOf[Ref]] = {}
+    params: dict[Name, Any] = {}
+    outputs: list[Name] = [DEFAULT_OUTPUT]
+    on: Literal["processing", "training", "serving"] | None = None
+
+
+class PipelineBody(_Body):
+    stack: InstanceOf[Ref] | None = None
+
+
+_HINTS = {
+    "run": 'Write it as "package.module:function", importable from the project directory.',
+    "inputs": "Inputs are references: source.NAME or step.NAME.outputs.OUTPUT.",
+    "stack": "Reference a declared stack: stack = stack.NAME.",
+    "on": f"Choose one of {', '.join(STEP_EXECUTORS)}.",
+    "outputs": 'List the output names, e.g. outputs = ["train", "test"].',
+}
+
+
+def default_stack(root: Path) -> Stack:
+    """The embedded stack a project gets when it declares none: nothing to run or configure."""
+    origin = SourceRange("(built-in)", Position(1, 1), Position(1, 1))
+    return Stack(
+        DEFAULT_STACK,
+        {
+            "orchestrator": Component("orchestrator", "local", {}, origin),
+            "artifact_store": Component(
+                "artifact_store", "local", {"path": ".zenctl/artifacts"}, origin
+            ),
+            "metadata_store": Component(
+                "metadata_store", "sqlite", {"path": ".zenctl/metadata.db"}, origin
+            ),
+        },
+        None,
+    )
+
+
+@dataclass
+class _Attr:
+    value: Any
+    range: SourceRange
+
+
+class _FileParser:
+    """One file's text, for parsing and for pointing at the exact text of a reference."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.filename = str(path)
+        self.lines = text.splitlines()
+        self.text = text
+
+    def range_of(self, node: Any) -> SourceRange:
+        meta = node._meta
+        return SourceRange(
+            self.filename,
+            Position(getattr(meta, "line", 1), getattr(meta, "column", 1)),
+            Position(getattr(meta, "end_line", 1), getattr(meta, "end_column", 1)),
+        )
+
+    def locator(self, within: SourceRange) -> Any:
+        def locate(needle: str) -> SourceRange:
+            for number in range(within.start.line, within.end.line + 1):
+                line = self.lines[number - 1] if number <= len(self.lines) else ""
+                column = line.find(needle)
+                if column >= 0:
+                    return SourceRange(
+                        self.filename,
+                        Position(number, column + 1),
+                        Position(number, column + 1 + len(needle)),
+                    )
+            return within
+
+        return locate
+
+
+class ConfigParser:
+    """Builds a `Config` from file contents, collecting diagnostics instead of stopping."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.diagnostics: list[Diagnostic] = []
+
+    def error(
+        self, summary: str, detail: str, where: SourceRange | None, context: str = ""
+    ) -> None:
+        self.diagnostics.append(Diagnostic("error", summary, detail, where, context))
+
+    def parse(self, contents: Iterable[tuple[Path, str]]) -> Config:
+        from hcl2.api import query
+
+        variables: dict[str, Variable] = {}
+        stacks: dict[str, Stack] = {}
+        pipeline_blocks: list[tuple[_FileParser, Any]] = []
+        files: list[str] = []
+        for path, text in contents:
+            files.append(path.name)
+            source = _FileParser(path, text)
+            try:
+                document = query(text)
+            except Exception as exc:  # lark raises many types; all carry line/column
+                self._syntax_error(source, exc)
+                continue
+            for attribute in document.attributes():
+                self.error(
+                    "Unsupported argument",
+                    f'An argument named "{attribute.name}" is not expected at the top level; '
+                    "declare values with a variable block.",
+                    source.range_of(attribute.raw),
+                )
+            for block in document.blocks():
+                kind = block.block_type
+                if kind == "variable":
+                    self._add_unique(variables, self._variable(source, block), "variable")
+                elif kind == "stack":
+                    self._add_unique(stacks, self._stack(source, block), "stack")
+                elif kind == "pipeline":
+                    pipeline_blocks.append((source, block))
+                else:
+                    self._unsupported_block(source, block, ("variable", "stack", "pipeline"))
+        if not stacks:
+            stacks[DEFAULT_STACK] = default_stack(self.root)
+        pipelines: dict[str, Pipeline] = {}
+        for source, block in pipeline_blocks:
+            pipeline = self._pipeline(source, block, stacks, variables)
+            if pipeline is not None:
+                self._add_unique(pipelines, pipeline, "pipeline")
+        if self.diagnostics:
+            raise DiagnosticsError(self.diagnostics)
+        return Config(str(self.root), variables, stacks, pipelines, tuple(files))
+
+    # -- blocks -----------------------------------------------------------------------------
+
+    def _variable(self, source: _FileParser, block: Any) -> Variable | None:
+        name = self._single_label(source, block)
+        attrs = self._attributes(source, block, bare={"type"})
+        self._no_nested_blocks(source, block)
+        if name is None:
+            return None
+        raw_type = attrs.get("type")
+        type_text = "any"
+        if raw_type is not None:
+            normalized = normalize_type(str(raw_type.value))
+            if normalized is None:
+                self.error(
+                    "Invalid type specification",
+                    f"`{raw_type.value}` is not a type. Use string, number, bool, any, "
+                    "list(TYPE), set(TYPE) or map(TYPE).",
+                    raw_type.range,
+                )
+                return None
+            type_text = normalized
+            attrs["type"] = _Attr(normalized, raw_type.range)
+        body = self._validate(VariableBody, attrs, source.range_of(block.raw), f'variable "{name}"')
+        if body is None:
+            return None
+        if "default" in attrs and references(body.default):
+            self.error(
+                "Variables not allowed",
+                "A variable's default must be a literal value.",
+                attrs["default"].range,
+            )
+            return None
+        if "default" in attrs and (problem := type_error(body.default, type_text)):
+            self.error(
+                "Invalid default value for variable",
+                f'The default of variable "{name}" does not match its type {type_text}: {problem}.',
+                attrs["default"].range,
+            )
+            return None
+        return Variable(
+            name,
+            type_text,
+            body.default,
+            "default" in attrs,
+            body.description,
+            body.sensitive,
+            source.range_of(block.raw),
+        )
+
+    def _stack(self, source: _FileParser, block: Any) -> Stack | None:
+        name = self._single_label(source, block)
+        for attribute in block.attributes():
+            self.error(
+                "Unsupported argument",
+                f'A stack holds component blocks only; "{attribute.name}" is not expected here.',
+                source.range_of(attribute.raw),
+            )
+        components: dict[str, Component] = {}
+        for child in block.blocks():
+            kind = child.block_type
+            if kind not in COMPONENT_KINDS:
+                self._unsupported_block(source, child, COMPONENT_KINDS)
+                continue
+            if len(child.name_labels) != 1:
+                self.error(
+                    "Missing component type",
+                    f'Label the component with its provider type, e.g. {kind} "local" {{ }}.',
+                    source.range_of(child.raw),
+                )
+                continue
+            where = source.range_of(child.raw)
+            if kind in components:
+                self.error(
+                    f"Duplicate {kind}",
+                    f"A stack has at most one {kind}; the first is at {_at(components[kind].range)}.",
+                    where,
+                )
+                continue
+            settings = {key: attr.value for key, attr in self._attributes(source, child).items()}
+            self._no_nested_blocks(source, child)
+            components[kind] = Component(kind, child.name_labels[0], settings, where)
+        if name is None:
+            return None
+        where = source.range_of(block.raw)
+        missing = [kind for kind in REQUIRED_COMPONENTS if kind not in components]
+        if missing:
+            self.error(
+                "Incomplete stack",
+                f'Stack "{name}" needs {" and ".join(missing)} block(s); the embedded default '
+                'is orchestrator "local", artifact_store "local", metadata_store "sqlite".',
+                where,
+            )
+            return None
+        return Stack(name, components, where)
+
+    def _pipeline(
+        self,
+        source: _FileParser,
+        block: Any,
+        stacks: dict[str, Stack],
+        variables: dict[str, Variable],
+    ) -> Pipeline | None:
+        name = self._single_label(source, block)
+        if name is None:
+            return None
+        context = f'in pipeline "{name}"'
+        where = source.range_of(block.raw)
+        attrs = self._attributes(source, block)
+        body = self._validate(PipelineBody, attrs, where, context)
+        stack = self._choose_stack(body.stack if body else None, stacks, where, context)
+        sources: dict[str, Source] = {}
+        step_blocks: list[tuple[str, Any]] = []
+        for child in block.blocks():
+            kind = child.block_type
+            if kind == "source":
+                label = self._single_label(source, child)
+                child_attrs = self._attributes(source, child)
+                self._no_nested_blocks(source, child)
+                parsed = self._validate(SourceBody, child_attrs, source.range_of(child.raw), context)
+                if label and parsed:
+                    self._add_unique(
+                        sources, Source(label, parsed.path, source.range_of(child.raw)), "source"
+                    )
+            elif kind == "step":
+                label = self._single_label(source, child)
+                if label:
+                    step_blocks.append((label, child))
+            else:
+                self._unsupported_block(source, child, ("source", "step"))
+        steps: dict[str, Step] = {}
+        for label, child in step_blocks:
+            step = self._step(source, child, label, context)
+            if step is not None:
+                self._add_unique(steps, step, "step")
+        pipeline = Pipeline(name, stack.name if stack else DEFAULT_STACK, sources, steps, where)
+        for step in steps.values():
+            self._check_step_references(pipeline, step, variables, context)
+            if step.on and stack and step.on not in stack.components:
+                self.error(
+                    "Component not in stack",
+                    f'Step "{step.name}" runs on "{step.on}", but stack "{stack.name}" declares '
+                    f'no {step.on} component. Add a {step.on} block to the stack or remove "on".',
+                    step.range,
+                    context,
+                )
+        if stack:
+            for component in stack.components.values():
+                for ref in references(component.settings):
+                    self._check_var(ref, variables, context)
+        return pipeline
+
+    def _step(self, source: _FileParser, block: Any, name: str, context: str) -> Step | None:
+        attrs = self._attributes(source, block)
+        self._no_nested_blocks(source, block)
+        where = source.range_of(block.raw)
+        body = self._validate(StepBody, attrs, where, context)
+        if body is None:
+            return None
+        clash = sorted(set(body.inputs) & set(body.params))
+        if clash:
+            self.error(
+                "Input and param share a name",
+                f'Step "{name}" passes {", ".join(clash)} both as an input and as a param; '
+                "the function receives both as keyword arguments, so rename one.",
+                attrs["params"].range,
+                context,
+            )
+        if len(set(body.outputs)) != len(body.outputs):
+            self.error("Duplicate output", "Each output name may appear once.", attrs["outputs"].range, context)
+        return Step(name, body.run, body.inputs, body.params, tuple(body.outputs), body.on, where)
+
+    # -- references ---------------------------------------------------------------------------
+
+    def _choose_stack(
+        self, ref: Ref | None, stacks: dict[str, Stack], where: SourceRange, context: str
+    ) -> Stack | None:
+        if ref is None:
+            if len(stacks) == 1:
+                return next(iter(stacks.values()))
+            self.error(
+                "Missing stack",
+                f"The project declares {len(stacks)} stacks ({', '.join(sorted(stacks))}); "
+                "say which one this pipeline runs on: stack = stack.NAME.",
+                where,
+                context,
+            )
+            return None
+        if ref.kind != "stack" or len(ref.parts) != 2:
+            self.error("Invalid stack reference", _HINTS["stack"], ref.range or where, context)
+            return None
+        stack = stacks.get(ref.parts[1])
+        if stack is None:
+            self._undeclared("stack", ref.parts[1], stacks, ref.range or where, context)
+        return stack
+
+    def _check_step_references(
+        self, pipeline: Pipeline, step: Step, variables: dict[str, Variable], context: str
+    ) -> None:
+        for ref in step.inputs.values():
+            where = ref.range or step.range
+            if ref.kind == "source" and len(ref.parts) == 2:
+                if ref.parts[1] not in pipeline.sources:
+                    self._undeclared("source", ref.parts[1], pipeline.sources, where, context)
+            elif ref.kind == "step" and len(ref.parts) == 4 and ref.parts[2] == "outputs":
+                upstream = pipeline.steps.get(ref.parts[1])
+                if upstream is None:
+                    self._undeclared("step", ref.parts[1], pipeline.steps, where, context)
+                elif ref.parts[3] not in upstream.outputs:
+                    self.error(
+                        "Reference to undeclared output",
+                        f'Step "{upstream.name}" has no output "{ref.parts[3]}"; its outputs are '
+                        f"{', '.join(upstream.outputs)}."
+                        + _suggest(ref.parts[3], upstream.outputs),
+                        where,
+                        context,
+                    )
+            else:
+                self.error("Invalid input reference", _HINTS["inputs"], where, context)
+        for ref in references(step.params):
+            self._check_var(ref, variables, context, step.range)
+
+    def _check_var(
+        self,
+        ref: Ref,
+        variables: dict[str, Variable],
+        context: str,
+        fallback: SourceRange | None = None,
+    ) -> None:
+        where = ref.range or fallback
+        if ref.kind != "var" or len(ref.parts) != 2:
+            self.error(
+                "Invalid reference",
+                f"`{ref}` cannot be used here: params and settings may reference var.NAME only.",
+                where,
+                context,
+            )
+        elif ref.parts[1] not in variables:
+            self.error(
+                "Reference to undeclared input variable",
+                f'An input variable with the name "{ref.parts[1]}" has not been declared. '
+                f'Declare it with a variable "{ref.parts[1]}" block.'
+                + _suggest(ref.parts[1], variables),
+                where,
+                context,
+            )
+
+    def _undeclared(
+        self, kind: str, name: str, known: Iterable[str], where: SourceRange, context: str
+    ) -> None:
+        self.error(
+            f"Reference to undeclared {kind}",
+            f'No {kind} named "{name}" is declared {context or "here"}.'
+            + _suggest(name, known),
+            where,
+            context,
+        )
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _attributes(
+        self, source: _FileParser, block: Any, bare: set[str] | None = None
+    ) -> dict[str, _Attr]:
+        attrs: dict[str, _Attr] = {}
+        for attribute in block.attributes():
+            where = source.range_of(attribute.raw)
+            if attribute.name in attrs:
+                self.error(
+                    "Attribute redefined",
+                    f'The argument "{attribute.name}" was already set at {_at(attrs[attribute.name].range)}.',
+                    where,
+                )
+                continue
+            raw = attribute.value
+            if bare and attribute.name in bare and (word := bare_word(raw)) is not None:
+                attrs[attribute.name] = _Attr(word, where)
+                continue
+            try:
+                attrs[attribute.name] = _Attr(convert(raw, source.locator(where)), where)
+            except UnsupportedExpression as exc:
+                self.error("Unsupported expression", str(exc), where)
+        return attrs
+
+    def _validate(
+        self, model: type[M], attrs: dict[str, _Attr], where: SourceRange, context: str
+    ) -> M | None:
+        try:
+            return model.model_validate({key: attr.value for key, attr in attrs.items()})
+        except ValidationError as exc:
+            fields = list(model.model_fields)
+            for error in exc.errors():
+                name = str(error["loc"][0]) if error["loc"] else ""
+                at = attrs[name].range if name in attrs else where
+                if error["type"] == "extra_forbidden":
+                    self.error(
+                        "Unsupported argument",
+                        f'An argument named "{name}" is not expected here.'
+                        + _suggest(name, fields),
+                        at,
+                        context,
+                    )
+                elif error["type"] == "missing":
+                    self.error(
+                        "Missing required argument",
+                        f'The argument "{name}" is required, but no definition was found.'
+                        + (f" {_HINTS[name]}" if name in _HINTS else ""),
+                        at,
+                        context,
+                    )
+                else:
+                    path = ".".join(str(part) for part in error["loc"])
+                    self.error(
+                        "Incorrect attribute value type",
+                        f'Inappropriate value for "{path}": {error["msg"]}.'
+                        + (f" {_HINTS[name]}" if name in _HINTS else ""),
+                        at,
+                        context,
+                    )
+            return None
+
+    def _single_label(self, source: _FileParser, block: Any) -> str | None:
+        labels = block.name_labels
+        where = source.range_of(block.raw)
+        if len(labels) != 1:
+            self.error(
+                "Wrong number of labels",
+                f'A {block.block_type} block takes exactly one name: {block.block_type} "NAME" {{ }}.',
+                where,
+            )
+            return None
+        import re
+
+        if not re.match(IDENTIFIER, labels[0]):
+            self.error(
+                "Invalid name",
+                f'"{labels[0]}" is not a valid {block.block_type} name: start with a letter or '
+                "underscore, then letters, digits, underscores or dashes (at most 64).",
+                where,
+            )
+            return None
+        return str(labels[0])
+
+    def _no_nested_blocks(self, source: _FileParser, block: Any) -> None:
+        for child in block.blocks():
+            self._unsupported_block(source, child, ())
+
+    def _unsupported_block(self, source: _FileParser, block: Any, allowed: Iterable[str]) -> None:
+        allowed = list(allowed)
+        expected = f" Expected {', '.join(allowed)}." if allowed else ""
+        self.error(
+            "Unsupported block type",
+            f'Blocks of type "{block.block_type}" are not expected here.{expected}'
+            + _suggest(block.block_type, allowed),
+            source.range_of(block.raw),
+        )
+
+    def _add_unique(self, into: dict[str, Any], item: Any, kind: str) -> None:
+        if item is None:
+            return
+        if item.name in into:
+            first = into[item.name].range
+            self.error(
+                f"Duplicate {kind}",
+                f'A {kind} named "{item.name}" was already declared at {_at(first)}. '
+                f"{kind.capitalize()} names must be unique.",
+                item.range,
+            )
+            return
+        into[item.name] = item
+
+    def _syntax_error(self, source: _FileParser, exc: Exception) -> None:
+        line = int(getattr(exc, "line", 0) or 1)
+        column = int(getattr(exc, "column", 0) or 1)
+        token = getattr(exc, "token", None)
+        found = f" near `{str(token).strip()}`" if token is not None and str(token).strip() else ""
+        expected = sorted(getattr(exc, "expected", None) or getattr(exc, "allowed", None) or [])
+        hint = "Check for a missing `=`, quote, bracket or closing brace."
+        if "RBRACE" in expected and len(expected) < 4:
+            hint = "A block seems to be missing its closing brace `}`."
+        self.error(
+            "Invalid HCL syntax",
+            f"The file could not be parsed{found}. {hint}",
+            SourceRange(source.filename, Position(line, column), Position(line, column + 1)),
+        )
+
+
+def _at(where: SourceRange | None) -> str:
+    return f"{where.filename}:{where.start.line}" if where else "(built-in)"
+
+
+def _suggest(name: str, known: Iterable[str]) -> str:
+    match = difflib.get_close_matches(name, list(known), n=1)
+    return f' Did you mean "{match[0]}"?' if match else ""

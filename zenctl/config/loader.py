@@ -1,0 +1,76 @@
+"""Find the project's `*.zc.hcl` files and load them, from the config cache when unchanged.
+
+python-hcl2 takes ~0.3 s for 100 step blocks and 4-5 s for 1,000; the validated config is
+cached under `.zenctl/cache/`, keyed by the files' names and bytes and zenctl's version, so
+a warm plan never parses HCL.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import blake3
+
+from zenctl import __version__
+from zenctl.config.model import Config
+from zenctl.diagnostics import UserError
+from zenctl.paths import ensure_private_dir, project_dir
+
+CONFIG_GLOB = "*.zc.hcl"
+
+
+def config_files(root: Path) -> list[Path]:
+    return sorted(root.glob(CONFIG_GLOB))
+
+
+def load_config(root: Path) -> Config:
+    """The validated config of the project at `root`; raises DiagnosticsError on bad input."""
+    files = config_files(root)
+    if not files:
+        raise UserError(
+            f"No {CONFIG_GLOB} files in {root}",
+            "Run `zenctl init` to create a starter main.zc.hcl, or point --chdir at the "
+            "folder that holds your configuration.",
+        )
+    contents = [(path, path.read_bytes()) for path in files]
+    digest = blake3.blake3(f"{__version__}\0{root.resolve()}\0".encode())
+    for path, data in contents:
+        digest.update(f"{path.name}\0{len(data)}\0".encode())
+        digest.update(data)
+    key = digest.hexdigest()[:32]
+    cache_file = project_dir(root) / "cache" / f"config-{key}.pickle"
+    cached = _read_cache(cache_file)
+    if cached is not None:
+        return cached
+    from zenctl.config.hcl import ConfigParser
+
+    texts = [(path, data.decode("utf-8", errors="replace")) for path, data in contents]
+    config = ConfigParser(root.resolve()).parse(texts)
+    _write_cache(cache_file, config)
+    return config
+
+
+def _read_cache(cache_file: Path) -> Config | None:
+    # The cache is zenctl's own file in an owner-only folder, named by the hash of the exact
+    # inputs it was built from; anything unreadable is simply rebuilt.
+    try:
+        with cache_file.open("rb") as handle:
+            config = pickle.load(handle)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+        return None
+    return config if isinstance(config, Config) else None
+
+
+def _write_cache(cache_file: Path, config: Config) -> None:
+    try:
+        ensure_private_dir(cache_file.parent)
+        for stale in cache_file.parent.glob("config-*.pickle"):
+            stale.unlink(missing_ok=True)
+        temporary = cache_file.with_suffix(f".{os.getpid()}.tmp")
+        with temporary.open("wb") as handle:
+            pickle.dump(config, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, cache_file)
+    except OSError:
+        pass  # a read-only checkout still plans, only without the cache

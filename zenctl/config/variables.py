@@ -1,0 +1,128 @@
+"""Variable values: defaults, `ZENCTL_VAR_name` environment variables, then `--var` flags."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from zenctl.config.model import Config, Ref, Template
+from zenctl.config.types import coerce_text, type_error
+from zenctl.diagnostics import Diagnostic, DiagnosticsError
+
+ENV_PREFIX = "ZENCTL_VAR_"
+
+
+@dataclass(frozen=True, slots=True)
+class Sensitive:
+    """A value from a sensitive variable: passed to steps, never shown or stored in clear."""
+
+    value: Any
+
+    def __repr__(self) -> str:
+        return "(sensitive)"
+
+
+def parse_var_flags(flags: list[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for flag in flags:
+        name, sep, value = flag.partition("=")
+        if not sep or not name.strip():
+            raise DiagnosticsError(
+                [
+                    Diagnostic(
+                        "error",
+                        "Invalid --var option",
+                        f"The given --var option {flag!r} is not correctly specified. "
+                        "It must be a variable name and value separated by an equals sign: "
+                        "--var name=value.",
+                    )
+                ]
+            )
+        values[name.strip()] = value
+    return values
+
+
+def resolve_variables(
+    config: Config, flags: Mapping[str, str], environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Every declared variable's value; sensitive ones wrapped in `Sensitive`."""
+    environ = os.environ if environ is None else environ
+    problems: list[Diagnostic] = []
+    for name in flags:
+        if name not in config.variables:
+            problems.append(
+                Diagnostic(
+                    "error",
+                    "Value for undeclared variable",
+                    f'A variable named "{name}" was assigned on the command line, but the '
+                    f'configuration does not declare it. Declare it with a variable "{name}" block.',
+                )
+            )
+    values: dict[str, Any] = {}
+    for name, variable in config.variables.items():
+        text = flags.get(name, environ.get(f"{ENV_PREFIX}{name}"))
+        if text is not None:
+            try:
+                value = coerce_text(text, variable.type)
+            except ValueError as exc:
+                problems.append(
+                    Diagnostic(
+                        "error",
+                        "Invalid value for variable",
+                        f'Variable "{name}" is {variable.type}: {exc}.',
+                        variable.range,
+                    )
+                )
+                continue
+            if problem := type_error(value, variable.type):
+                problems.append(
+                    Diagnostic(
+                        "error", "Invalid value for variable", f'Variable "{name}": {problem}.', variable.range
+                    )
+                )
+                continue
+        elif variable.has_default:
+            value = variable.default
+        else:
+            problems.append(
+                Diagnostic(
+                    "error",
+                    "No value for required variable",
+                    f'The variable "{name}" has no default. Pass --var {name}=VALUE or set '
+                    f"{ENV_PREFIX}{name}.",
+                    variable.range,
+                )
+            )
+            continue
+        values[name] = Sensitive(value) if variable.sensitive else value
+    if problems:
+        raise DiagnosticsError(problems)
+    return values
+
+
+def evaluate(value: Any, variables: Mapping[str, Any]) -> Any:
+    """Substitute `var.NAME` references; a template touching a secret becomes sensitive."""
+    if isinstance(value, Ref):
+        return variables[value.parts[1]]
+    if isinstance(value, Template):
+        parts = [evaluate(part, variables) for part in value.parts]
+        text = "".join(str(p.value if isinstance(p, Sensitive) else p) for p in parts)
+        return Sensitive(text) if any(isinstance(p, Sensitive) for p in parts) else text
+    if isinstance(value, list):
+        return [evaluate(item, variables) for item in value]
+    if isinstance(value, dict):
+        return {key: evaluate(item, variables) for key, item in value.items()}
+    return value
+
+
+def reveal(value: Any) -> Any:
+    """The real value, secrets included: only for handing to the step function."""
+    if isinstance(value, Sensitive):
+        return reveal(value.value)
+    if isinstance(value, list):
+        return [reveal(item) for item in value]
+    if isinstance(value, dict):
+        return {key: reveal(item) for key, item in value.items()}
+    return value

@@ -1,0 +1,1 @@
+"""Fingerprints: what makes a step cached (the third stage). See specs/caching.md."""

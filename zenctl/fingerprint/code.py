@@ -1,0 +1,113 @@
+"""The code identity of a step: its module and every project-local module it imports.
+
+Modules are found by static analysis (no user code is imported while planning), imports are
+followed transitively, including imports inside functions, so an edit to a helper a step calls
+changes the step's fingerprint (ZenML misses this: zenml-io/zenml#1011). Each file is hashed
+as its AST without docstrings, so comments, formatting and docstrings do not bust the cache.
+Modules outside the project (installed libraries) are not part of the fingerprint.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from zenctl.fingerprint.files import StatCache, hash_bytes
+
+
+class CodeIndex:
+    """Resolves module names under a project root and memoises each file's hash and imports."""
+
+    def __init__(self, root: Path, cache: StatCache) -> None:
+        self.root = root
+        self.cache = cache
+        self._closures: dict[str, dict[str, str]] = {}
+
+    def closure(self, module: str) -> dict[str, str]:
+        """`{relative path: normalised hash}` of `module` and the local modules it reaches."""
+        if module not in self._closures:
+            seen: dict[str, str] = {}
+            pending = list(self._files_for(module))
+            while pending:
+                file = pending.pop()
+                relative = file.relative_to(self.root).as_posix()
+                if relative in seen:
+                    continue
+                file_hash, imports = self._describe(file)
+                seen[relative] = file_hash
+                for name in imports:
+                    pending.extend(self._files_for(name))
+            self._closures[module] = dict(sorted(seen.items()))
+        return self._closures[module]
+
+    def module_file(self, module: str) -> Path | None:
+        base = self.root.joinpath(*module.split("."))
+        for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def _files_for(self, module: str) -> list[Path]:
+        """The file of `module` and the `__init__.py` of each enclosing package: all run on import."""
+        parts = module.split(".")
+        files = [
+            init
+            for depth in range(1, len(parts))
+            if (init := self.root.joinpath(*parts[:depth], "__init__.py")).is_file()
+        ]
+        found = self.module_file(module)
+        return [*files, found] if found else files
+
+    def _describe(self, file: Path) -> tuple[str, list[str]]:
+        stat = file.stat()
+        known = self.cache.get(file, stat)
+        if known is not None:
+            return str(known[0]), list(known[1])
+        source = file.read_bytes()
+        try:
+            tree = ast.parse(source, filename=str(file))
+        except SyntaxError:
+            # The run will fail with Python's own message; until then the raw bytes identify it.
+            return hash_bytes(source), []
+        package = self._package_of(file)
+        imports = sorted(set(_imported_modules(tree, package)))
+        file_hash = hash_bytes(ast.dump(_strip_docstrings(tree)).encode())
+        self.cache.put(file, stat, [file_hash, imports])
+        return file_hash, imports
+
+    def _package_of(self, file: Path) -> list[str]:
+        parts = list(file.relative_to(self.root).with_suffix("").parts)
+        parts.pop()  # the module's own name, or `__init__` of a package named by its folder
+        return parts
+
+
+def _imported_modules(tree: ast.AST, package: list[str]) -> list[str]:
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                anchor = package[: len(package) - (node.level - 1)] if node.level > 1 else package
+                base = ".".join([*anchor, node.module] if node.module else anchor)
+            else:
+                base = node.module or ""
+            if base:
+                names.append(base)
+            # `from pkg import name` may import the submodule pkg.name
+            names.extend(f"{base}.{alias.name}" if base else alias.name for alias in node.names)
+    return names
+
+
+def _strip_docstrings(tree: ast.Module) -> ast.Module:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            body = node.body
+            if (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
+                node.body = body[1:] or [ast.Pass()]
+    return tree

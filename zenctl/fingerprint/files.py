@@ -1,0 +1,101 @@
+"""Content hashes of files and folders, with a stat cache so unchanged data is not re-read.
+
+A file whose (inode, size, mtime_ns) match the cache keeps its recorded hash. As in git's
+index, an entry recorded less than `RACY_WINDOW_NS` after the file's mtime is not trusted:
+the file might have changed again within the same timestamp tick.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import blake3
+
+from zenctl.fingerprint.canonical import digest
+from zenctl.paths import ensure_private_dir
+
+RACY_WINDOW_NS = 1_000_000_000
+_MMAP_THRESHOLD = 1 << 20
+
+
+class StatCache:
+    """`path -> [inode, size, mtime_ns, checked_ns, payload]`, persisted as JSON."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self.dirty = False
+        try:
+            self.entries: dict[str, list[Any]] = json.loads(file.read_text())
+        except (OSError, ValueError):
+            self.entries = {}
+
+    def get(self, path: Path, stat: os.stat_result) -> Any:
+        entry = self.entries.get(str(path))
+        if entry is None or entry[:3] != [stat.st_ino, stat.st_size, stat.st_mtime_ns]:
+            return None
+        if entry[3] - stat.st_mtime_ns < RACY_WINDOW_NS:
+            return None
+        return entry[4]
+
+    def put(self, path: Path, stat: os.stat_result, payload: Any) -> None:
+        self.entries[str(path)] = [
+            stat.st_ino,
+            stat.st_size,
+            stat.st_mtime_ns,
+            time.time_ns(),
+            payload,
+        ]
+        self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        try:
+            ensure_private_dir(self.file.parent)
+            temporary = self.file.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(self.entries, separators=(",", ":")))
+            os.replace(temporary, self.file)
+            self.dirty = False
+        except OSError:
+            pass  # the cache only saves time; planning goes on without it
+
+
+def hash_bytes(data: bytes) -> str:
+    return blake3.blake3(data).hexdigest()
+
+
+def hash_file(path: Path, cache: StatCache | None = None) -> str:
+    stat = path.stat()
+    if cache is not None and (known := cache.get(path, stat)) is not None:
+        return str(known)
+    hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
+    if stat.st_size >= _MMAP_THRESHOLD:
+        hasher.update_mmap(path)
+    else:
+        hasher.update(path.read_bytes())
+    value = hasher.hexdigest()
+    if cache is not None:
+        cache.put(path, stat, value)
+    return value
+
+
+def tree_files(path: Path) -> list[Path]:
+    """The files of a folder in a stable order (symlinks followed, hidden files included)."""
+    found: list[Path] = []
+    for folder, dirs, names in os.walk(path, followlinks=True):
+        dirs.sort()
+        found.extend(Path(folder) / name for name in sorted(names))
+    return found
+
+
+def hash_path(path: Path, cache: StatCache | None = None) -> str:
+    """A file's content hash, or a folder's: the hash of its sorted (relative path, hash) list."""
+    if path.is_dir():
+        return digest(
+            [[str(file.relative_to(path)), hash_file(file, cache)] for file in tree_files(path)]
+        )
+    return hash_file(path, cache)

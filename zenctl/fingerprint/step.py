@@ -1,0 +1,121 @@
+"""A step's fingerprint components and the fingerprint over them.
+
+Components (what `plan` diffs against state, see specs/caching.md):
+  run      the `module:function` target
+  code     {file: normalised hash} of the step's module and its project-local imports
+  params   the evaluated params, canonical; secrets replaced by a keyed hash
+  inputs   {name: {ref, hash}}: the content hash of each consumed artifact or source
+  outputs  the declared output names
+The git commit is recorded beside them for lineage but is not one of them: an unrelated
+commit must not bust the cache.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import blake3
+
+from zenctl.config.model import Pipeline, Source, Step
+from zenctl.config.variables import Sensitive
+from zenctl.diagnostics import Diagnostic
+from zenctl.fingerprint.canonical import canonical_json, digest
+from zenctl.fingerprint.code import CodeIndex
+from zenctl.fingerprint.files import StatCache, hash_path
+from zenctl.paths import resolve_in_project
+
+Components = dict[str, Any]
+FINGERPRINT_VERSION = 1
+
+
+class Fingerprinter:
+    """Computes components for the steps of one project, memoising code and source hashes."""
+
+    def __init__(self, root: Path, cache: StatCache, secret_key: bytes) -> None:
+        self.root = root
+        self.cache = cache
+        self.code = CodeIndex(root, cache)
+        self._secret_key = secret_key
+        self._sources: dict[str, str] = {}
+
+    def source_hash(self, source: Source) -> str:
+        path = resolve_in_project(self.root, source.path)
+        key = str(path)
+        if key not in self._sources:
+            self._sources[key] = hash_path(path, self.cache)
+        return self._sources[key]
+
+    def check(self, pipeline: Pipeline, step: Step) -> Diagnostic | None:
+        """A problem that would make the step fail before running: missing code or data."""
+        module = step.run.split(":")[0]
+        if not self.code.closure(module) and importlib.util.find_spec(module.split(".")[0]) is None:
+            return Diagnostic(
+                "error",
+                "Step module not found",
+                f'Step "{step.name}" runs {step.run}, but module "{module}" is neither a file '
+                f"under {self.root} nor an installed package.",
+                step.range,
+                f'in pipeline "{pipeline.name}"',
+            )
+        for ref in step.inputs.values():
+            if ref.kind == "source":
+                source = pipeline.sources[ref.parts[1]]
+                if not resolve_in_project(self.root, source.path).exists():
+                    return Diagnostic(
+                        "error",
+                        "Source data not found",
+                        f'Source "{source.name}" reads {source.path}, which does not exist '
+                        f"under {self.root}. Create it or fix the path.",
+                        source.range,
+                        f'in pipeline "{pipeline.name}"',
+                    )
+        return None
+
+    def components(
+        self,
+        pipeline: Pipeline,
+        step: Step,
+        params: dict[str, Any],
+        upstream_hashes: dict[str, str | None],
+    ) -> Components:
+        """`upstream_hashes` maps `step.X.outputs.Y` to its artifact hash, None if not yet known."""
+        inputs: dict[str, dict[str, Any]] = {}
+        for name, ref in step.inputs.items():
+            if ref.kind == "source":
+                source = pipeline.sources[ref.parts[1]]
+                inputs[name] = {"ref": str(ref), "path": source.path, "hash": self.source_hash(source)}
+            else:
+                inputs[name] = {"ref": str(ref), "hash": upstream_hashes.get(str(ref))}
+        return {
+            "run": step.run,
+            "code": self.code.closure(step.run.split(":")[0]),
+            "params": self.redact(params),
+            "inputs": inputs,
+            "outputs": list(step.outputs),
+        }
+
+    def redact(self, value: Any) -> Any:
+        """Params as stored and hashed: a secret becomes a hash keyed per state lineage."""
+        if isinstance(value, Sensitive):
+            keyed = blake3.blake3(canonical_json(value.value).encode(), key=self._secret_key)
+            return {"sensitive": keyed.hexdigest()[:20]}
+        if isinstance(value, list):
+            return [self.redact(item) for item in value]
+        if isinstance(value, dict):
+            return {key: self.redact(item) for key, item in value.items()}
+        return value
+
+
+def is_known(components: Components) -> bool:
+    return all(item["hash"] is not None for item in components["inputs"].values())
+
+
+def fingerprint(components: Components) -> str:
+    """The step's cache key; only defined once every input's hash is known."""
+    return digest({"fingerprint_version": FINGERPRINT_VERSION, **components})
+
+
+def secret_key(lineage: str) -> bytes:
+    return blake3.blake3(f"zenctl-secrets:{lineage}".encode()).digest()

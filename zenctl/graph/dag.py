@@ -1,0 +1,65 @@
+"""Order a pipeline's steps by their references, and report cycles with their path."""
+
+from __future__ import annotations
+
+import graphlib
+from dataclasses import dataclass
+
+from zenctl.config.model import Pipeline
+from zenctl.diagnostics import Diagnostic, DiagnosticsError
+
+
+@dataclass(frozen=True, slots=True)
+class StepGraph:
+    pipeline: Pipeline
+    order: tuple[str, ...]  # topological; ties keep declaration order, so plans are stable
+    upstream: dict[str, tuple[str, ...]]
+
+    def downstream(self, step: str) -> set[str]:
+        """Every step that (transitively) consumes `step`'s outputs."""
+        found: set[str] = set()
+        frontier = [step]
+        while frontier:
+            current = frontier.pop()
+            for name in self.order:
+                if current in self.upstream[name] and name not in found:
+                    found.add(name)
+                    frontier.append(name)
+        return found
+
+    def closure(self, steps: set[str]) -> set[str]:
+        """`steps` and everything they need, for running a part of a pipeline."""
+        needed = set(steps)
+        frontier = list(steps)
+        while frontier:
+            for parent in self.upstream[frontier.pop()]:
+                if parent not in needed:
+                    needed.add(parent)
+                    frontier.append(parent)
+        return needed
+
+
+def build_graph(pipeline: Pipeline) -> StepGraph:
+    upstream = {
+        name: tuple(dict.fromkeys(step.upstream_steps())) for name, step in pipeline.steps.items()
+    }
+    sorter = graphlib.TopologicalSorter(upstream)
+    try:
+        order = tuple(sorter.static_order())
+    except graphlib.CycleError as exc:
+        cycle: list[str] = list(reversed(exc.args[1]))
+        first = pipeline.steps[cycle[0]]
+        path = " → ".join(f"step.{name}" for name in cycle)
+        raise DiagnosticsError(
+            [
+                Diagnostic(
+                    "error",
+                    "Cycle in step dependencies",
+                    f"The steps depend on each other in a loop: {path}. A step can only "
+                    "consume outputs of steps that do not, directly or not, consume its own.",
+                    first.range,
+                    f'in pipeline "{pipeline.name}"',
+                )
+            ]
+        ) from None
+    return StepGraph(pipeline, order, upstream)

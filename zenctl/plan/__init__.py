@@ -1,0 +1,1 @@
+"""Plan: diff the fingerprinted config against state (the fourth stage)."""

@@ -1,0 +1,100 @@
+"""The plan as frozen data: rendered, saved and executed from the same objects.
+
+Every step that will run carries its reasons, structured all the way to the JSON, in the
+fixed order of `ReasonKind` (as Snakemake's `Reason` does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Action(StrEnum):
+    CACHED = "cached"
+    RUN = "run"
+    REMOVE = "remove"
+
+
+class ReasonKind(StrEnum):
+    NEW = "new"
+    CHANGED = "changed"
+    UPSTREAM = "upstream changes"
+    REMOVED = "no longer declared"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One line of a step's diff: `~ params.lr: 0.01 -> 0.02`."""
+
+    op: str  # "~" changed, "+" added, "-" removed
+    path: str
+    before: str | None = None
+    after: str | None = None
+
+    def __str__(self) -> str:
+        if self.before is not None and self.after is not None:
+            return f"{self.op} {self.path}: {self.before} -> {self.after}"
+        value = self.after if self.after is not None else self.before
+        return f"{self.op} {self.path}" + (f": {value}" if value is not None else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    kind: ReasonKind
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StepPlan:
+    address: str
+    pipeline: str
+    step: str
+    action: Action
+    reasons: tuple[Reason, ...]
+    changes: tuple[Change, ...]
+    components: dict[str, Any] = field(hash=False)
+    fingerprint: str | None  # None: known only after its upstream steps have run
+    depends_on: tuple[str, ...]
+    cached_from: str | None = None  # the execution reused when cached
+    cached_outputs: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False)
+    expected_duration: float | None = None
+
+    @property
+    def symbol(self) -> str:
+        if self.action is Action.CACHED:
+            return "="
+        if self.action is Action.REMOVE:
+            return "-"
+        return "+" if any(r.kind is ReasonKind.NEW for r in self.reasons) else "~"
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    workspace: str
+    lineage: str
+    serial: int
+    steps: tuple[StepPlan, ...]  # execution order: pipelines by name, steps topologically
+    removed: tuple[StepPlan, ...]
+    stacks: dict[str, str] = field(hash=False)  # pipeline -> stack name
+
+    @property
+    def to_run(self) -> list[StepPlan]:
+        return [step for step in self.steps if step.action is Action.RUN]
+
+    @property
+    def cached(self) -> list[StepPlan]:
+        return [step for step in self.steps if step.action is Action.CACHED]
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.to_run or self.removed)
+
+    @property
+    def expected_duration(self) -> float | None:
+        """Sum over the steps to run, when history tells every one of them."""
+        durations = [step.expected_duration for step in self.to_run]
+        if not durations or any(d is None for d in durations):
+            return None
+        return float(sum(d for d in durations if d is not None))

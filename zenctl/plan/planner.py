@@ -1,0 +1,189 @@
+"""Decide, for every step, whether it is cached or must run, and why.
+
+State is read with a fixed number of queries whatever the number of steps: one snapshot of
+the latest execution per address, then one batched lookup of the fingerprints that do not
+match it (a param set back to an earlier value reuses that earlier execution). Only when such
+a reuse changes downstream fingerprints is one more batched lookup made.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from zenctl.config.model import Config, Pipeline, Step
+from zenctl.config.variables import evaluate
+from zenctl.diagnostics import Diagnostic, DiagnosticsError
+from zenctl.fingerprint.step import Components, Fingerprinter, fingerprint, is_known
+from zenctl.graph import StepGraph, build_graph
+from zenctl.plan.diff import component_changes
+from zenctl.plan.model import Action, Plan, Reason, ReasonKind, StepPlan
+from zenctl.state.store import EMPTY_LINEAGE, Execution, StateSnapshot, StateStore
+
+_MAX_LOOKUP_ROUNDS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInputs:
+    config: Config
+    variables: Mapping[str, Any]
+    workspace: str
+
+
+def make_plan(
+    inputs: PlanInputs,
+    fingerprinter: Fingerprinter,
+    store: StateStore | None,
+) -> Plan:
+    config = inputs.config
+    graphs = [build_graph(config.pipelines[name]) for name in sorted(config.pipelines)]
+    _check_runnable(graphs, fingerprinter)
+    snapshot = (
+        store.snapshot(inputs.workspace)
+        if store
+        else StateSnapshot(EMPTY_LINEAGE, 0, {}, {})
+    )
+    hits: dict[str, Execution] = {}
+    looked_up: set[str] = set()
+    for _ in range(_MAX_LOOKUP_ROUNDS):
+        steps = [
+            step
+            for graph in graphs
+            for step in _plan_pipeline(graph, inputs.variables, fingerprinter, snapshot, hits)
+        ]
+        pending = {
+            step.fingerprint
+            for step in steps
+            if step.action is Action.RUN and step.fingerprint and step.fingerprint not in looked_up
+        }
+        if not pending or store is None:
+            break
+        looked_up |= pending
+        found = store.by_fingerprint(inputs.workspace, pending)
+        if not found:
+            break
+        hits.update(found)
+    declared = {step.address for step in steps}
+    removed = tuple(
+        StepPlan(
+            address,
+            address.split(".")[1],
+            address.split(".")[-1],
+            Action.REMOVE,
+            (Reason(ReasonKind.REMOVED),),
+            (),
+            {},
+            None,
+            (),
+        )
+        for address, execution in sorted(snapshot.settled.items())
+        if execution.status == "succeeded" and address not in declared
+    )
+    return Plan(
+        inputs.workspace,
+        snapshot.lineage,
+        snapshot.serial,
+        tuple(steps),
+        removed,
+        {pipeline.name: pipeline.stack for pipeline in config.pipelines.values()},
+    )
+
+
+def _check_runnable(graphs: list[StepGraph], fingerprinter: Fingerprinter) -> None:
+    problems: list[Diagnostic] = []
+    for graph in graphs:
+        for name in graph.order:
+            problem = fingerprinter.check(graph.pipeline, graph.pipeline.steps[name])
+            if problem is not None:
+                problems.append(problem)
+    if problems:
+        raise DiagnosticsError(problems)
+
+
+def _plan_pipeline(
+    graph: StepGraph,
+    variables: Mapping[str, Any],
+    fingerprinter: Fingerprinter,
+    snapshot: StateSnapshot,
+    hits: dict[str, Execution],
+) -> list[StepPlan]:
+    pipeline = graph.pipeline
+    planned: dict[str, StepPlan] = {}
+    for name in graph.order:
+        step = pipeline.steps[name]
+        upstream = _upstream_hashes(pipeline, step, planned)
+        params = evaluate(step.params, variables)
+        components = fingerprinter.components(pipeline, step, params, upstream)
+        planned[name] = _decide(pipeline, step, graph, components, snapshot, hits)
+    return [planned[name] for name in graph.order]
+
+
+def _upstream_hashes(
+    pipeline: Pipeline, step: Step, planned: dict[str, StepPlan]
+) -> dict[str, str | None]:
+    hashes: dict[str, str | None] = {}
+    for ref in step.inputs.values():
+        if ref.kind == "step":
+            parent = planned[ref.parts[1]]
+            output = parent.cached_outputs.get(ref.parts[3]) if parent.action is Action.CACHED else None
+            hashes[str(ref)] = output["hash"] if output else None
+    return hashes
+
+
+def _decide(
+    pipeline: Pipeline,
+    step: Step,
+    graph: StepGraph,
+    components: Components,
+    snapshot: StateSnapshot,
+    hits: dict[str, Execution],
+) -> StepPlan:
+    address = pipeline.address(step.name)
+    depends_on = tuple(pipeline.address(parent) for parent in graph.upstream[step.name])
+    known = is_known(components)
+    key = fingerprint(components) if known else None
+    baseline = snapshot.settled.get(address)
+    if baseline is not None and baseline.status != "succeeded":
+        baseline = None
+    reuse = None
+    if key is not None:
+        if baseline is not None and baseline.fingerprint == key:
+            reuse = baseline
+        else:
+            reuse = hits.get(key)
+    common: dict[str, Any] = {
+        "address": address,
+        "pipeline": pipeline.name,
+        "step": step.name,
+        "components": components,
+        "fingerprint": key,
+        "depends_on": depends_on,
+        "expected_duration": _expected_duration(baseline, snapshot.attempts.get(address)),
+    }
+    if reuse is not None:
+        return StepPlan(
+            action=Action.CACHED,
+            reasons=(),
+            changes=(),
+            cached_from=reuse.id,
+            cached_outputs=reuse.outputs,
+            **common,
+        )
+    reasons: list[Reason] = []
+    changes = component_changes(baseline.components, components) if baseline else []
+    if baseline is None:
+        attempt = snapshot.attempts.get(address)
+        note = f"last attempt {attempt.status}" if attempt and attempt.status != "removed" else ""
+        reasons.append(Reason(ReasonKind.NEW, note))
+    elif changes or known:
+        reasons.append(Reason(ReasonKind.CHANGED))
+    if not known and baseline is not None:
+        reasons.append(Reason(ReasonKind.UPSTREAM, "inputs known after apply"))
+    return StepPlan(action=Action.RUN, reasons=tuple(reasons), changes=tuple(changes), **common)
+
+
+def _expected_duration(baseline: Execution | None, attempt: Execution | None) -> float | None:
+    durations = [e.duration for e in (baseline, attempt) if e is not None and e.duration is not None]
+    return statistics.median(durations) if durations else None

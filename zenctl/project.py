@@ -1,0 +1,81 @@
+"""One project on disk: its config, variables, state and stacks, loaded the same way for
+every command, so that `plan` and `apply` cannot disagree about what they look at."""
+
+from __future__ import annotations
+
+import getpass
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zenctl import __version__
+from zenctl.config.loader import load_config
+from zenctl.config.model import Component, Config
+from zenctl.config.variables import parse_var_flags, resolve_variables
+from zenctl.diagnostics import UserError
+from zenctl.fingerprint.files import StatCache
+from zenctl.fingerprint.step import Fingerprinter, secret_key
+from zenctl.paths import project_dir
+from zenctl.plan.model import Plan
+from zenctl.plan.planner import PlanInputs, make_plan
+from zenctl.state.store import StateStore, open_store
+
+DEFAULT_WORKSPACE = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    root: Path
+    config: Config
+    variables: dict[str, Any]
+    workspace: str
+
+    @classmethod
+    def load(cls, root: Path, var_flags: list[str]) -> Project:
+        config = load_config(root)
+        variables = resolve_variables(config, parse_var_flags(var_flags))
+        return cls(Path(config.root), config, variables, DEFAULT_WORKSPACE)
+
+    def metadata_store(self) -> Component:
+        """The one metadata store the project's pipelines share."""
+        used = {pipeline.stack for pipeline in self.config.pipelines.values()} or set(self.config.stacks)
+        components = {name: self.config.stacks[name].components["metadata_store"] for name in sorted(used)}
+        distinct = {(c.type, repr(sorted(c.settings.items()))) for c in components.values()}
+        if len(distinct) > 1:
+            raise UserError(
+                "Pipelines use different metadata stores",
+                f"Stacks {', '.join(components)} declare different metadata_store blocks; a "
+                "project keeps one history, so give them the same metadata_store.",
+            )
+        return next(iter(components.values()))
+
+    def open_state(self, create: bool) -> StateStore | None:
+        return open_store(self.root, self.metadata_store(), create)
+
+    def plan(self, store: StateStore | None) -> Plan:
+        cache = StatCache(project_dir(self.root) / "cache" / "stat.json")
+        lineage = store.snapshot_lineage() if store else "(none)"
+        fingerprinter = Fingerprinter(self.root, cache, secret_key(lineage))
+        plan = make_plan(PlanInputs(self.config, self.variables, self.workspace), fingerprinter, store)
+        cache.save()
+        return plan
+
+
+def lineage_info(root: Path) -> dict[str, Any]:
+    """Who ran it, where, from which commit: recorded with every run, never in a fingerprint."""
+    info: dict[str, Any] = {"zenctl_version": __version__, "host": socket.gethostname()}
+    try:
+        info["user"] = getpass.getuser()
+    except (KeyError, OSError):
+        info["user"] = None
+    try:
+        import git
+
+        repo = git.Repo(root, search_parent_directories=True)
+        info["git_sha"] = repo.head.commit.hexsha
+        info["git_dirty"] = repo.is_dirty(untracked_files=True)
+    except Exception:  # not a repository, no commit yet, or git missing: lineage without it
+        info["git_sha"] = None
+        info["git_dirty"] = None
+    return info

@@ -1,0 +1,1 @@
+"""The provider protocol and the registry that finds providers through entry points."""

@@ -1,0 +1,1 @@
+"""Rendering at the edge: plans, diagnostics, progress and graphs as text for people."""

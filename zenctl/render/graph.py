@@ -1,0 +1,63 @@
+"""The step graph as text, Mermaid or Graphviz DOT."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from zenctl.graph import StepGraph
+
+
+def as_text(graphs: list[StepGraph]) -> str:
+    lines: list[str] = []
+    for graph in graphs:
+        lines.append(f'pipeline "{graph.pipeline.name}" (stack {graph.pipeline.stack})')
+        for name in graph.order:
+            step = graph.pipeline.steps[name]
+            sources = [str(ref) for ref in step.inputs.values() if ref.kind == "source"]
+            needs = [f"step.{parent}" for parent in graph.upstream[name]] + sources
+            lines.append(f"  step.{name}" + (f"  <- {', '.join(needs)}" if needs else ""))
+    return "\n".join(lines)
+
+
+def as_mermaid(graphs: list[StepGraph]) -> str:
+    lines = ["flowchart TD"]
+    for graph in graphs:
+        prefix = graph.pipeline.name
+        lines.append(f"  subgraph {prefix}[pipeline {prefix}]")
+        for name in graph.order:
+            lines.append(f"    {prefix}_{name}[{name}]")
+        for source in graph.pipeline.sources:
+            lines.append(f"    {prefix}_source_{source}[({source})]")
+        for name in graph.order:
+            step = graph.pipeline.steps[name]
+            for ref in step.inputs.values():
+                origin = f"source_{ref.parts[1]}" if ref.kind == "source" else ref.parts[1]
+                label = f"|{ref.parts[3]}|" if ref.kind == "step" else ""
+                lines.append(f"    {prefix}_{origin} -->{label} {prefix}_{name}")
+        lines.append("  end")
+    return "\n".join(lines)
+
+
+def as_dot(graphs: list[StepGraph]) -> str:
+    lines = ["digraph zenctl {", "  rankdir=LR;"]
+    for graph in graphs:
+        prefix = graph.pipeline.name
+        lines.append(f'  subgraph "cluster_{prefix}" {{ label="pipeline {prefix}";')
+        for source in graph.pipeline.sources:
+            lines.append(f'    "{prefix}.source.{source}" [shape=cylinder, label="{source}"];')
+        for name in graph.order:
+            lines.append(f'    "{prefix}.step.{name}" [shape=box, label="{name}"];')
+        for name in graph.order:
+            for ref in graph.pipeline.steps[name].inputs.values():
+                origin = f"source.{ref.parts[1]}" if ref.kind == "source" else f"step.{ref.parts[1]}"
+                lines.append(f'    "{prefix}.{origin}" -> "{prefix}.step.{name}";')
+        lines.append("  }")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+FORMATS: dict[str, Callable[[list[StepGraph]], str]] = {
+    "text": as_text,
+    "mermaid": as_mermaid,
+    "dot": as_dot,
+}

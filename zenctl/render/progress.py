@@ -1,0 +1,107 @@
+"""Apply progress: a line per event (as Terraform prints), a live status line on a terminal."""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+
+from rich.console import Console
+from rich.markup import escape
+from rich.status import Status
+
+from zenctl.apply.task import StepResult
+from zenctl.apply.walker import ApplyResult
+from zenctl.diagnostics import Diagnostic
+from zenctl.fingerprint.canonical import short
+from zenctl.plan.model import Plan, StepPlan
+from zenctl.render.diagnostics import display_path, render_diagnostic
+from zenctl.render.plan_text import format_duration
+
+
+class ProgressReporter:
+    def __init__(self, console: Console, total: int) -> None:
+        self.console = console
+        self.total = total
+        self.done = 0
+        self.running: dict[str, float] = {}
+        self._status: Status | None = None
+
+    def __enter__(self) -> ProgressReporter:
+        if self.console.is_terminal:
+            self._status = self.console.status("Applying...")
+            self._status.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._status is not None:
+            self._status.stop()
+
+    def _refresh(self) -> None:
+        if self._status is not None:
+            names = ", ".join(address.rsplit(".", 1)[-1] for address in self.running)
+            self._status.update(f"Applying: {self.done}/{self.total} done; running {names or '-'}")
+
+    def started(self, step: StepPlan) -> None:
+        self.running[step.address] = time.perf_counter()
+        self.console.print(f"{escape(step.address)}: Running...")
+        self._refresh()
+
+    def _finish(self, step: StepPlan) -> float:
+        self.done += 1
+        started = self.running.pop(step.address, time.perf_counter())
+        self._refresh()
+        return time.perf_counter() - started
+
+    def reused(self, step: StepPlan, note: str) -> None:
+        self.done += 1
+        self.console.print(f"{escape(step.address)}: [dim]Cached ({escape(note)})[/]")
+        self._refresh()
+
+    def succeeded(self, step: StepPlan, result: StepResult) -> None:
+        elapsed = self._finish(step)
+        produced = ", ".join(f"{name} {short(item['hash'])}" for name, item in result.outputs.items())
+        self.console.print(
+            f"{escape(step.address)}: [green]Done[/] after {format_duration(elapsed)} "
+            f"[dim]({escape(produced)})[/]"
+        )
+
+    def failed(self, step: StepPlan, error: str, log_path: str) -> None:
+        elapsed = self._finish(step)
+        self.console.print(
+            f"{escape(step.address)}: [red]Failed[/] after {format_duration(elapsed)}: {escape(error)}"
+        )
+
+    def skipped(self, step: StepPlan, because: str) -> None:
+        self.done += 1
+        self.console.print(f"{escape(step.address)}: [yellow]Skipped[/] ({escape(because)} failed)")
+        self._refresh()
+
+
+def render_apply_result(out: Console, err: Console, plan: Plan, result: ApplyResult) -> None:
+    cached = len(plan.cached) + len(result.reused)
+    counts = f"{len(result.ran)} ran, {cached} cached, {len(result.removed)} removed"
+    if result.status == "succeeded":
+        out.print(f"\n[bold green]Apply complete![/] {counts}.")
+        return
+    if result.status == "interrupted":
+        out.print(
+            f"\n[bold yellow]Apply interrupted.[/] {counts}; interrupted: "
+            f"{', '.join(result.interrupted)}. Finished steps are recorded; run apply again."
+        )
+        return
+    out.print(f"\n{counts}.")
+    lines = [
+        f"{address}: {error}\n  log: {display_path(log)}" for address, error, log in result.failed
+    ]
+    skipped = f" {len(result.skipped)} dependent step(s) skipped." if result.skipped else ""
+    render_diagnostic(
+        err,
+        Diagnostic(
+            "error",
+            f"{len(result.failed)} step(s) failed",
+            "\n".join(lines) + skipped + " Fix the failure and run apply again: finished "
+            "steps are recorded and stay cached.",
+        ),
+    )

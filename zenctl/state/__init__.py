@@ -1,0 +1,1 @@
+"""State: the metadata store of runs, step executions, artifacts and lineage."""

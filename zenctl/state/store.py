@@ -1,0 +1,321 @@
+"""The metadata store: every run, step execution and artifact, and the lineage between them.
+
+Each change is one transaction that also bumps the state serial, so any reader sees either
+all of a finished step (its execution, its artifacts) or none of it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zenctl.config.model import Component
+from zenctl.diagnostics import UserError
+from zenctl.paths import ensure_private_dir, resolve_in_project
+from zenctl.state.db import Database, Row, SQLiteDatabase, in_clause
+from zenctl.state.schema import check_schema, schema_version, upgrade
+
+SETTLED = ("succeeded", "removed")
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    id: str
+    run_id: str
+    address: str
+    serial: int
+    status: str
+    fingerprint: str | None
+    components: dict[str, Any]
+    outputs: dict[str, dict[str, Any]]
+    started_at: float | None
+    finished_at: float | None
+    duration: float | None
+    log_uri: str | None
+    error: str | None
+
+    @classmethod
+    def from_row(cls, row: Row) -> Execution:
+        return cls(
+            row["id"],
+            row["run_id"],
+            row["address"],
+            int(row["serial"]),
+            row["status"],
+            row["fingerprint"],
+            json.loads(row["components"] or "{}"),
+            json.loads(row["outputs"] or "{}"),
+            row["started_at"],
+            row["finished_at"],
+            row["duration"],
+            row["log_uri"],
+            row["error"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StateSnapshot:
+    """What a plan needs from state, read with a fixed number of queries."""
+
+    lineage: str
+    serial: int
+    settled: dict[str, Execution]  # latest succeeded (or removed) execution per address
+    attempts: dict[str, Execution]  # latest other attempt (failed, interrupted...) per address
+
+
+EMPTY_LINEAGE = "(none)"
+
+_LATEST = """
+SELECT * FROM (
+  SELECT e.*, ROW_NUMBER() OVER (
+    PARTITION BY address, CASE WHEN status IN ('succeeded', 'removed') THEN 1 ELSE 0 END
+    ORDER BY serial DESC) AS rank_
+  FROM step_executions e WHERE workspace = :workspace
+) latest WHERE rank_ = 1
+"""
+
+
+class StateStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def snapshot(self, workspace: str) -> StateSnapshot:
+        state = self.db.query("SELECT lineage, serial FROM zenctl_state WHERE id = 1")
+        settled: dict[str, Execution] = {}
+        attempts: dict[str, Execution] = {}
+        for row in self.db.query(_LATEST, {"workspace": workspace}):
+            execution = Execution.from_row(row)
+            (settled if execution.status in SETTLED else attempts)[execution.address] = execution
+        return StateSnapshot(state[0]["lineage"], int(state[0]["serial"]), settled, attempts)
+
+    def snapshot_lineage(self) -> str:
+        rows = self.db.query("SELECT lineage FROM zenctl_state WHERE id = 1")
+        return str(rows[0]["lineage"]) if rows else EMPTY_LINEAGE
+
+    def by_fingerprint(self, workspace: str, fingerprints: Collection[str]) -> dict[str, Execution]:
+        """The newest succeeded execution for each fingerprint (a cache hit from any time)."""
+        if not fingerprints:
+            return {}
+        clause, params = in_clause("fp", sorted(fingerprints))
+        rows = self.db.query(
+            f"SELECT * FROM step_executions WHERE workspace = :workspace AND status = 'succeeded' "
+            f"AND fingerprint IN {clause} ORDER BY serial",
+            {"workspace": workspace, **params},
+        )
+        return {row["fingerprint"]: Execution.from_row(row) for row in rows}
+
+    def runs(self, workspace: str, limit: int) -> list[Row]:
+        return self.db.query(
+            "SELECT * FROM runs WHERE workspace = :workspace ORDER BY started_at DESC LIMIT :limit",
+            {"workspace": workspace, "limit": limit},
+        )
+
+    def run(self, run_id_prefix: str) -> Row | None:
+        rows = self.db.query(
+            "SELECT * FROM runs WHERE id LIKE :prefix ORDER BY started_at DESC",
+            {"prefix": f"{run_id_prefix}%"},
+        )
+        return rows[0] if rows else None
+
+    def executions_of_run(self, run_id: str) -> list[Execution]:
+        rows = self.db.query(
+            "SELECT * FROM step_executions WHERE run_id = :run ORDER BY serial", {"run": run_id}
+        )
+        return [Execution.from_row(row) for row in rows]
+
+    def history(self, workspace: str, address: str, limit: int = 20) -> list[Execution]:
+        rows = self.db.query(
+            "SELECT * FROM step_executions WHERE workspace = :workspace AND address = :address "
+            "ORDER BY serial DESC LIMIT :limit",
+            {"workspace": workspace, "address": address, "limit": limit},
+        )
+        return [Execution.from_row(row) for row in rows]
+
+    def artifact(self, hash_prefix: str) -> Row | None:
+        rows = self.db.query(
+            "SELECT * FROM artifacts WHERE hash LIKE :prefix", {"prefix": f"{hash_prefix}%"}
+        )
+        return rows[0] if len(rows) == 1 else None
+
+    def execution(self, execution_id: str) -> Execution | None:
+        rows = self.db.query("SELECT * FROM step_executions WHERE id = :id", {"id": execution_id})
+        return Execution.from_row(rows[0]) if rows else None
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def _bump(self, execute: Any) -> int:
+        execute("UPDATE zenctl_state SET serial = serial + 1 WHERE id = 1")
+        return int(execute("SELECT serial FROM zenctl_state WHERE id = 1").fetchone()[0])
+
+    def begin_run(self, workspace: str, lineage_info: dict[str, Any]) -> str:
+        run_id = str(uuid.uuid4())
+        with self.db.transaction() as execute:
+            self._bump(execute)
+            execute(
+                "INSERT INTO runs (id, workspace, status, started_at, git_sha, git_dirty, "
+                'zenctl_version, username, host) VALUES (:id, :workspace, :status, :started, '
+                ":sha, :dirty, :version, :user, :host)",
+                {
+                    "id": run_id,
+                    "workspace": workspace,
+                    "status": "running",
+                    "started": time.time(),
+                    "sha": lineage_info.get("git_sha"),
+                    "dirty": lineage_info.get("git_dirty"),
+                    "version": lineage_info["zenctl_version"],
+                    "user": lineage_info.get("user"),
+                    "host": lineage_info.get("host"),
+                },
+            )
+        return run_id
+
+    def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
+        with self.db.transaction() as execute:
+            self._bump(execute)
+            execute(
+                "UPDATE runs SET status = :status, finished_at = :now, summary = :summary "
+                "WHERE id = :id",
+                {"status": status, "now": time.time(), "summary": json.dumps(summary), "id": run_id},
+            )
+
+    def start_step(
+        self,
+        run_id: str,
+        workspace: str,
+        address: str,
+        components: dict[str, Any],
+        fingerprint: str,
+        log_uri: str,
+    ) -> str:
+        execution_id = str(uuid.uuid4())
+        with self.db.transaction() as execute:
+            serial = self._bump(execute)
+            execute(
+                "INSERT INTO step_executions (id, run_id, workspace, address, serial, status, "
+                "fingerprint, components, started_at, log_uri) VALUES (:id, :run, :workspace, "
+                ":address, :serial, 'running', :fingerprint, :components, :now, :log)",
+                {
+                    "id": execution_id,
+                    "run": run_id,
+                    "workspace": workspace,
+                    "address": address,
+                    "serial": serial,
+                    "fingerprint": fingerprint,
+                    "components": json.dumps(components, sort_keys=True),
+                    "now": time.time(),
+                    "log": log_uri,
+                },
+            )
+        return execution_id
+
+    def finish_step(
+        self, execution_id: str, outputs: dict[str, dict[str, Any]], duration: float
+    ) -> None:
+        """Record a success and its artifacts in one transaction: all of it or nothing."""
+        now = time.time()
+        with self.db.transaction() as execute:
+            serial = self._bump(execute)
+            for artifact in outputs.values():
+                execute(
+                    "INSERT INTO artifacts (hash, materializer, size, uri, created_at, produced_by) "
+                    "SELECT :hash, :materializer, :size, :uri, :now, :producer WHERE NOT EXISTS "
+                    "(SELECT 1 FROM artifacts WHERE hash = :hash)",
+                    {**artifact, "now": now, "producer": execution_id},
+                )
+            execute(
+                "UPDATE step_executions SET status = 'succeeded', outputs = :outputs, "
+                "finished_at = :now, duration = :duration, serial = :serial WHERE id = :id",
+                {
+                    "outputs": json.dumps(outputs, sort_keys=True),
+                    "now": now,
+                    "duration": duration,
+                    "serial": serial,
+                    "id": execution_id,
+                },
+            )
+
+    def end_step(self, execution_id: str, status: str, error: str, duration: float | None) -> None:
+        """Record a step that did not succeed: failed or interrupted, with the error."""
+        with self.db.transaction() as execute:
+            serial = self._bump(execute)
+            execute(
+                "UPDATE step_executions SET status = :status, error = :error, finished_at = :now, "
+                "duration = :duration, serial = :serial WHERE id = :id",
+                {
+                    "status": status,
+                    "error": error,
+                    "now": time.time(),
+                    "duration": duration,
+                    "serial": serial,
+                    "id": execution_id,
+                },
+            )
+
+    def mark(self, run_id: str, workspace: str, addresses: list[str], status: str, note: str) -> None:
+        """Record steps that settled without running: skipped after a failure, or removed."""
+        if not addresses:
+            return
+        with self.db.transaction() as execute:
+            serial = self._bump(execute)
+            for address in addresses:
+                execute(
+                    "INSERT INTO step_executions (id, run_id, workspace, address, serial, status, "
+                    "started_at, finished_at, error) VALUES (:id, :run, :workspace, :address, "
+                    ":serial, :status, :now, :now, :note)",
+                    {
+                        "id": str(uuid.uuid4()),
+                        "run": run_id,
+                        "workspace": workspace,
+                        "address": address,
+                        "serial": serial,
+                        "status": status,
+                        "now": time.time(),
+                        "note": note,
+                    },
+                )
+
+    def interrupt_stale(self, workspace: str) -> int:
+        """Steps left 'running' by an apply that died: record them as interrupted."""
+        rows = self.db.query(
+            "SELECT id FROM step_executions WHERE workspace = :workspace AND status = 'running'",
+            {"workspace": workspace},
+        )
+        for row in rows:
+            self.end_step(row["id"], "interrupted", "the apply running it stopped", None)
+        return len(rows)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def open_store(root: Path, component: Component, create: bool) -> StateStore | None:
+    """The stack's metadata store; None when it does not exist yet and `create` is false."""
+    if component.type != "sqlite":
+        raise UserError(
+            f'Unsupported metadata store "{component.type}"',
+            'This zenctl ships the "sqlite" metadata store; shared PostgreSQL and MySQL stores '
+            "are on the way. Use metadata_store \"sqlite\" { path = \".zenctl/metadata.db\" }.",
+        )
+    path = resolve_in_project(root, str(component.settings.get("path", ".zenctl/metadata.db")))
+    if not path.exists():
+        if not create:
+            return None
+        ensure_private_dir(path.parent)
+        path.touch(mode=0o600)
+    db = SQLiteDatabase(path)
+    if create and schema_version(db) is None:
+        upgrade(db.url)
+        with db.transaction() as execute:
+            execute(
+                "INSERT INTO zenctl_state (id, lineage, serial) VALUES (1, :lineage, 0)",
+                {"lineage": str(uuid.uuid4())},
+            )
+    check_schema(db)
+    return StateStore(db)
