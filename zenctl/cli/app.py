@@ -64,7 +64,8 @@ def main() -> None:
 
     code = 0
     try:
-        app(standalone_mode=False)
+        returned = app(standalone_mode=False)  # click returns typer.Exit's code here
+        code = returned if isinstance(returned, int) else 0
     except DiagnosticsError as exc:
         _print_diagnostics(exc.diagnostics)
         code = 1
