@@ -49,6 +49,7 @@ def _root(chdir: Path | None) -> Path:
     root = (chdir or _state.get("chdir") or Path.cwd()).resolve()
     if not root.is_dir():
         _fail_with("Project folder not found", f"{root} is not a folder. Check --chdir.")
+    _state["root"] = root
     return root
 
 
@@ -88,7 +89,7 @@ def _print_diagnostics(diagnostics: Any) -> None:
     from zenctl.render.diagnostics import render_diagnostic
 
     for diagnostic in diagnostics:
-        render_diagnostic(stderr(), diagnostic)
+        render_diagnostic(stderr(), diagnostic, _state.get("root"))
 
 
 def _unexpected(exc: Exception) -> int:
@@ -233,7 +234,7 @@ def apply(
         _confirm()
     with ProgressReporter(console, total=len(plan_.to_run)) as reporter:
         result = apply_plan(project, store, plan_, parallelism or os.cpu_count() or 1, reporter)
-    render_apply_result(console, stderr(), plan_, result)
+    render_apply_result(console, stderr(), plan_, result, project.root)
     if result.status != "succeeded":
         raise typer.Exit(130 if result.status == "interrupted" else 1)
 

@@ -561,8 +561,8 @@ class ConfigParser:
     def _syntax_error(self, source: _FileParser, exc: Exception) -> None:
         line = int(getattr(exc, "line", 0) or 1)
         column = int(getattr(exc, "column", 0) or 1)
-        token = getattr(exc, "token", None)
-        found = f" near `{str(token).strip()}`" if token is not None and str(token).strip() else ""
+        token = str(getattr(exc, "token", "") or "").strip()
+        found = f" near `{token.splitlines()[0]}`" if token else " at the end of the line"
         expected = sorted(getattr(exc, "expected", None) or getattr(exc, "allowed", None) or [])
         hint = "Check for a missing `=`, quote, bracket or closing brace."
         if "RBRACE" in expected and len(expected) < 4:

@@ -50,7 +50,7 @@ class Fingerprinter:
     def check(self, pipeline: Pipeline, step: Step) -> Diagnostic | None:
         """A problem that would make the step fail before running: missing code or data."""
         module = step.run.split(":")[0]
-        if not self.code.closure(module) and importlib.util.find_spec(module.split(".")[0]) is None:
+        if self.code.module_file(module) is None and not _installed(module):
             return Diagnostic(
                 "error",
                 "Step module not found",
@@ -106,6 +106,12 @@ class Fingerprinter:
         if isinstance(value, dict):
             return {key: self.redact(item) for key, item in value.items()}
         return value
+
+
+def _installed(module: str) -> bool:
+    """Whether `module` comes from an installed distribution (only its top package is checked:
+    finding a submodule would import its parents, and planning never imports user code)."""
+    return importlib.util.find_spec(module.split(".")[0]) is not None
 
 
 def is_known(components: Components) -> bool:

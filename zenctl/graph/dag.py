@@ -47,7 +47,10 @@ def build_graph(pipeline: Pipeline) -> StepGraph:
     try:
         order = tuple(sorter.static_order())
     except graphlib.CycleError as exc:
-        cycle: list[str] = list(reversed(exc.args[1]))
+        loop: list[str] = exc.args[1][:-1]  # each step feeds the next; the last closes it
+        declared = list(pipeline.steps)
+        start = min(range(len(loop)), key=lambda i: declared.index(loop[i]))
+        cycle = loop[start:] + loop[:start] + [loop[start]]
         first = pipeline.steps[cycle[0]]
         path = " → ".join(f"step.{name}" for name in cycle)
         raise DiagnosticsError(

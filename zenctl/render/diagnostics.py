@@ -11,16 +11,22 @@ from rich.markup import escape
 from zenctl.diagnostics import Diagnostic
 
 
-def display_path(filename: str) -> str:
-    """The shortest honest way to name a file: relative to the current folder when inside it."""
-    try:
-        relative = os.path.relpath(filename)
-    except ValueError:
-        return filename
-    return filename if relative.startswith("..") else relative
+def display_path(filename: str, root: Path | None = None) -> str:
+    """A file as people read it: relative to the current folder, else to the project folder
+    (as Terraform shows paths under -chdir), else absolute."""
+    for base in (Path.cwd(), root):
+        if base is None:
+            continue
+        try:
+            relative = os.path.relpath(filename, base)
+        except ValueError:
+            continue
+        if not relative.startswith(".."):
+            return relative
+    return filename
 
 
-def render_diagnostic(console: Console, diagnostic: Diagnostic) -> None:
+def render_diagnostic(console: Console, diagnostic: Diagnostic, root: Path | None = None) -> None:
     colour = "red" if diagnostic.severity == "error" else "yellow"
     label = "Error" if diagnostic.severity == "error" else "Warning"
     bar = f"[{colour}]│[/]"
@@ -30,7 +36,7 @@ def render_diagnostic(console: Console, diagnostic: Diagnostic) -> None:
     if where is not None and where.filename != "(built-in)":
         console.print(bar)
         context = f", {escape(diagnostic.context)}" if diagnostic.context else ""
-        console.print(f"{bar}   on {escape(display_path(where.filename))} line {where.start.line}{context}:")
+        console.print(f"{bar}   on {escape(display_path(where.filename, root))} line {where.start.line}{context}:")
         line = _source_line(where.filename, where.start.line)
         if line is not None:
             prefix = f"{where.start.line}: "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from types import TracebackType
 
 from rich.console import Console
@@ -79,7 +80,9 @@ class ProgressReporter:
         self._refresh()
 
 
-def render_apply_result(out: Console, err: Console, plan: Plan, result: ApplyResult) -> None:
+def render_apply_result(
+    out: Console, err: Console, plan: Plan, result: ApplyResult, root: Path
+) -> None:
     cached = len(plan.cached) + len(result.reused)
     counts = f"{len(result.ran)} ran, {cached} cached, {len(result.removed)} removed"
     if result.status == "succeeded":
@@ -93,7 +96,7 @@ def render_apply_result(out: Console, err: Console, plan: Plan, result: ApplyRes
         return
     out.print(f"\n{counts}.")
     lines = [
-        f"{address}: {error}\n  log: {display_path(log)}" for address, error, log in result.failed
+        f"{address}: {error}\n  log: {display_path(log, root)}" for address, error, log in result.failed
     ]
     skipped = f" {len(result.skipped)} dependent step(s) skipped." if result.skipped else ""
     render_diagnostic(
@@ -104,4 +107,5 @@ def render_apply_result(out: Console, err: Console, plan: Plan, result: ApplyRes
             "\n".join(lines) + skipped + " Fix the failure and run apply again: finished "
             "steps are recorded and stay cached.",
         ),
+        root,
     )
