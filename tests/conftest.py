@@ -35,7 +35,9 @@ class Project:
         path.write_text(textwrap.dedent(text).lstrip())
         return path
 
-    def run(self, *args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> Result:
+    def run(
+        self, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+    ) -> Result:
         environment = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})}
         done = subprocess.run(
             [ZENCTL, "-C", str(self.root), *args],
@@ -89,12 +91,12 @@ def boom(numbers: list[int]) -> int:
     raise ValueError("the model diverged")
 '''
 
-HELPERS = '''
+HELPERS = """
 def scale_all(numbers, factor):
     return [n * factor for n in numbers]
-'''
+"""
 
-MAIN = '''
+MAIN = """
 variable "factor" {
   type    = number
   default = 2
@@ -133,7 +135,7 @@ pipeline "demo" {
     inputs = { numbers = step.prep.outputs.output }
   }
 }
-'''
+"""
 
 
 @pytest.fixture

@@ -43,19 +43,26 @@ def test_all_errors_of_a_run_are_reported_together(project: Project) -> None:
           }
         }
         """.replace("\n        ", "\n"),
-        'Error: Reference to undeclared step',
+        "Error: Reference to undeclared step",
         'No step named "missing" is declared in pipeline "demo".',
         "Error: Reference to undeclared input variable",
-        'Error: Unsupported argument',
+        "Error: Unsupported argument",
         'An argument named "colour" is not expected here.',
     )
     assert err.count("Error:") == 3
-    assert "on main.zc.hcl line 5, in pipeline \"demo\":" in err
+    assert 'on main.zc.hcl line 5, in pipeline "demo":' in err
     assert "^^^^" in err  # the offending reference is underlined
 
 
 def test_unknown_reference_suggests_the_closest_name(project: Project) -> None:
-    text = (project.root / "main.zc.hcl").read_text().replace("step.prep.outputs.output }\n    params = { factor", "step.perp.outputs.output }\n    params = { factor")
+    text = (
+        (project.root / "main.zc.hcl")
+        .read_text()
+        .replace(
+            "step.prep.outputs.output }\n    params = { factor",
+            "step.perp.outputs.output }\n    params = { factor",
+        )
+    )
     check(project, text, 'Did you mean "prep"?')
 
 
@@ -97,15 +104,32 @@ def test_duplicate_blocks_point_at_both(project: Project) -> None:
     ("hcl", "expected"),
     [
         ('pipeline "demo" {\n  step "a" {\n    run = 3\n  }\n}\n', 'Inappropriate value for "run"'),
-        ('pipeline "demo" {\n  step "a" {\n    run = "not a target"\n  }\n}\n', '"package.module:function"'),
-        ('pipeline "demo" {\n  step "a" {\n    params = {}\n  }\n}\n', 'The argument "run" is required'),
+        (
+            'pipeline "demo" {\n  step "a" {\n    run = "not a target"\n  }\n}\n',
+            '"package.module:function"',
+        ),
+        (
+            'pipeline "demo" {\n  step "a" {\n    params = {}\n  }\n}\n',
+            'The argument "run" is required',
+        ),
         ('variable "n" {\n  type = number\n  default = "x"\n}\n', "does not match its type number"),
         ('variable "n" {\n  type = numbr\n}\n', "Invalid type specification"),
-        ('pipeline "demo" {\n  step "a" {\n    run = "m:f"\n    params = { x = 1 + 2 }\n  }\n}\n', "The expression `1 + 2` is not supported"),
+        (
+            'pipeline "demo" {\n  step "a" {\n    run = "m:f"\n'
+            "    params = { x = 1 + 2 }\n  }\n}\n",
+            "The expression `1 + 2` is not supported",
+        ),
         ('pipeline "../etc" {\n}\n', "Invalid name"),
         ('resource "x" {\n}\n', 'Blocks of type "resource" are not expected here'),
-        ('pipeline "demo" {\n  step "a" {\n    run = "m:f"\n    on = "training"\n  }\n}\n', "declares no training component"),
-        ('pipeline "demo" {\n  step "a" {\n    run = "m:f"\n    inputs = { x = var.y }\n  }\n}\n', "Invalid input reference"),
+        (
+            'pipeline "demo" {\n  step "a" {\n    run = "m:f"\n    on = "training"\n  }\n}\n',
+            "declares no training component",
+        ),
+        (
+            'pipeline "demo" {\n  step "a" {\n    run = "m:f"\n'
+            "    inputs = { x = var.y }\n  }\n}\n",
+            "Invalid input reference",
+        ),
     ],
 )
 def test_wrong_values_are_located_and_explained(project: Project, hcl: str, expected: str) -> None:
@@ -114,7 +138,11 @@ def test_wrong_values_are_located_and_explained(project: Project, hcl: str, expe
 
 def test_missing_source_data_and_module_are_reported_before_running(project: Project) -> None:
     (project.root / "data/raw.txt").unlink()
-    text = (project.root / "main.zc.hcl").read_text().replace("steps.pipeline:report", "steps.nowhere:report")
+    text = (
+        (project.root / "main.zc.hcl")
+        .read_text()
+        .replace("steps.pipeline:report", "steps.nowhere:report")
+    )
     project.write("main.zc.hcl", text)
     result = project.run("plan")
     assert result.code == 1

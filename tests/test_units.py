@@ -1,4 +1,4 @@
-"""Unit tests where the logic is subtle: values, code identity, stat cache, materializers, schema."""
+"""Unit tests where the logic is subtle: values, code identity, caches, materializers."""
 
 from __future__ import annotations
 
@@ -35,7 +35,10 @@ def test_values_convert_literals_references_and_templates() -> None:
 def test_types_check_nested_values() -> None:
     assert normalize_type("list( map(number) )") == "list(map(number))"
     assert normalize_type("lst(number)") is None
-    assert type_error([{"a": 1}, {"b": "x"}], "list(map(number))") == 'element [1]: element ["b"]: a number is required, got string'
+    assert (
+        type_error([{"a": 1}, {"b": "x"}], "list(map(number))")
+        == 'element [1]: element ["b"]: a number is required, got string'
+    )
     assert type_error(True, "number") == "a number is required, got bool"
     assert coerce_text("3", "number") == 3 and coerce_text("0.5", "any") == 0.5
     assert coerce_text("[1, 2]", "list(number)") == [1, 2]
@@ -49,7 +52,11 @@ def _write(root: Path, name: str, text: str) -> None:
 
 def test_code_closure_follows_local_imports_transitively(tmp_path: Path) -> None:
     _write(tmp_path, "pkg/__init__.py", "")
-    _write(tmp_path, "pkg/step.py", "import json\nfrom . import helper\n\ndef run():\n    from pkg.deep import util\n")
+    _write(
+        tmp_path,
+        "pkg/step.py",
+        "import json\nfrom . import helper\n\ndef run():\n    from pkg.deep import util\n",
+    )
     _write(tmp_path, "pkg/helper.py", "from .deep.util import x\n")
     _write(tmp_path, "pkg/deep/__init__.py", "")
     _write(tmp_path, "pkg/deep/util.py", "x = 1\n")
@@ -70,7 +77,10 @@ def test_code_hash_ignores_comments_formatting_and_docstrings(tmp_path: Path) ->
         return CodeIndex(tmp_path, StatCache(tmp_path / "none.json")).closure("m")["m.py"]
 
     base = code_hash("def f(x):\n    return x + 1\n")
-    assert code_hash('"""Doc."""\n# comment\ndef f( x ):\n    """Why."""\n    return x+1  # note\n') == base
+    assert (
+        code_hash('"""Doc."""\n# comment\ndef f( x ):\n    """Why."""\n    return x+1  # note\n')
+        == base
+    )
     assert code_hash("def f(x):\n    return x + 2\n") != base
 
 
@@ -104,12 +114,26 @@ def test_folder_hash_depends_on_names_and_bytes(tmp_path: Path) -> None:
 
 
 def test_fingerprint_is_canonical_and_sensitive_to_every_component() -> None:
-    components = {"run": "m:f", "code": {"m.py": "h"}, "params": {"a": 1, "b": [1, 2]}, "inputs": {}, "outputs": ["output"]}
-    reordered = {"outputs": ["output"], "inputs": {}, "params": {"b": [1, 2], "a": 1}, "code": {"m.py": "h"}, "run": "m:f"}
+    components = {
+        "run": "m:f",
+        "code": {"m.py": "h"},
+        "params": {"a": 1, "b": [1, 2]},
+        "inputs": {},
+        "outputs": ["output"],
+    }
+    reordered = {
+        "outputs": ["output"],
+        "inputs": {},
+        "params": {"b": [1, 2], "a": 1},
+        "code": {"m.py": "h"},
+        "run": "m:f",
+    }
     assert fingerprint(components) == fingerprint(reordered)
     assert fingerprint({**components, "params": {"a": 1, "b": [2, 1]}}) != fingerprint(components)
     # "ab" + "c" and "a" + "bc" must not collide
-    assert fingerprint({**components, "run": "ab", "code": {"c": ""}}) != fingerprint({**components, "run": "a", "code": {"bc": ""}})
+    assert fingerprint({**components, "run": "ab", "code": {"c": ""}}) != fingerprint(
+        {**components, "run": "a", "code": {"bc": ""}}
+    )
 
 
 @pytest.mark.parametrize(

@@ -39,8 +39,12 @@ class Project:
 
     def metadata_store(self) -> Component:
         """The one metadata store the project's pipelines share."""
-        used = {pipeline.stack for pipeline in self.config.pipelines.values()} or set(self.config.stacks)
-        components = {name: self.config.stacks[name].components["metadata_store"] for name in sorted(used)}
+        used = {pipeline.stack for pipeline in self.config.pipelines.values()} or set(
+            self.config.stacks
+        )
+        components = {
+            name: self.config.stacks[name].components["metadata_store"] for name in sorted(used)
+        }
         distinct = {(c.type, repr(sorted(c.settings.items()))) for c in components.values()}
         if len(distinct) > 1:
             raise UserError(
@@ -57,7 +61,9 @@ class Project:
         cache = StatCache(project_dir(self.root) / "cache" / "stat.json")
         lineage = store.snapshot_lineage() if store else "(none)"
         fingerprinter = Fingerprinter(self.root, cache, secret_key(lineage))
-        plan = make_plan(PlanInputs(self.config, self.variables, self.workspace), fingerprinter, store)
+        plan = make_plan(
+            PlanInputs(self.config, self.variables, self.workspace), fingerprinter, store
+        )
         cache.save()
         return plan
 

@@ -27,7 +27,9 @@ def apply_plan(
     for runtime in runtimes.values():
         runtime.orchestrator.start(parallelism)
     try:
-        result = Walker(plan, project.config, project.variables, store, runtimes, reporter).run(run_id)
+        result = Walker(plan, project.config, project.variables, store, runtimes, reporter).run(
+            run_id
+        )
     finally:
         for runtime in runtimes.values():
             runtime.orchestrator.shutdown(cancel=False)

@@ -102,7 +102,12 @@ def _run(task: StepTask) -> dict[str, dict[str, Any]]:
         materializer, data = materializers.dump(item)
         digest = hash_bytes(data)
         uri = store.put(digest, data)
-        outputs[name] = {"hash": digest, "materializer": materializer, "size": len(data), "uri": uri}
+        outputs[name] = {
+            "hash": digest,
+            "materializer": materializer,
+            "size": len(data),
+            "uri": uri,
+        }
     return outputs
 
 

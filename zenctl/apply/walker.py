@@ -118,12 +118,16 @@ class Walker:
                     job = in_flight.pop(future)
                     step_result = _outcome(future, job.step.address)
                     if step_result.ok:
-                        self.store.finish_step(job.execution_id, step_result.outputs, step_result.duration)
+                        self.store.finish_step(
+                            job.execution_id, step_result.outputs, step_result.duration
+                        )
                         outputs[job.step.address] = step_result.outputs
                         result.ran.append(job.step.address)
                         self.reporter.succeeded(job.step, step_result)
                     else:
-                        self.store.end_step(job.execution_id, "failed", step_result.error, step_result.duration)
+                        self.store.end_step(
+                            job.execution_id, "failed", step_result.error, step_result.duration
+                        )
                         blocked[job.step.address] = job.step.address
                         result.failed.append((job.step.address, step_result.error, job.log_path))
                         self.reporter.failed(job.step, step_result.error, job.log_path)
@@ -131,7 +135,9 @@ class Walker:
             for runtime in self.runtimes.values():
                 runtime.orchestrator.shutdown(cancel=True)
             for job in in_flight.values():
-                self.store.end_step(job.execution_id, "interrupted", "interrupted by the user (Ctrl-C)", None)
+                self.store.end_step(
+                    job.execution_id, "interrupted", "interrupted by the user (Ctrl-C)", None
+                )
                 result.interrupted.append(job.step.address)
             return result
         removed = [step.address for step in self.plan.removed]
@@ -199,7 +205,9 @@ class Walker:
     def _skip(self, result: ApplyResult, step: StepPlan, because: str) -> None:
         if step.action is Action.CACHED:
             return
-        self.store.mark(result.run_id, self.plan.workspace, [step.address], "skipped", f"{because} failed")
+        self.store.mark(
+            result.run_id, self.plan.workspace, [step.address], "skipped", f"{because} failed"
+        )
         result.skipped.append(step.address)
         self.reporter.skipped(step, because)
 
@@ -208,5 +216,6 @@ def _outcome(future: Future[StepResult], address: str) -> StepResult:
     try:
         return future.result()
     except Exception as exc:  # the worker itself died (killed, out of memory, crashed)
-        return StepResult(address, False, {}, f"worker process failed: {type(exc).__name__}: {exc}", 0.0)
-
+        return StepResult(
+            address, False, {}, f"worker process failed: {type(exc).__name__}: {exc}", 0.0
+        )

@@ -28,12 +28,18 @@ app = typer.Typer(
 Chdir = Annotated[
     Path | None,
     typer.Option(
-        "--chdir", "-C", "-chdir", help="Project folder (default: the current one).", show_default=False
+        "--chdir",
+        "-C",
+        "-chdir",
+        help="Project folder (default: the current one).",
+        show_default=False,
     ),
 ]
 Vars = Annotated[
     list[str] | None,
-    typer.Option("--var", "-var", help="Set a variable: --var name=value (repeatable).", show_default=False),
+    typer.Option(
+        "--var", "-var", help="Set a variable: --var name=value (repeatable).", show_default=False
+    ),
 ]
 F = TypeVar("F", bound=Callable[..., Any])
 _state: dict[str, Path] = {}
@@ -97,7 +103,7 @@ def _unexpected(exc: Exception) -> int:
 
     if isinstance(exc, click.ClickException):
         exc.show()
-        return exc.exit_code
+        return int(exc.exit_code)
     import tempfile
     import traceback
 
@@ -210,7 +216,9 @@ def apply(
     ] = False,
     parallelism: Annotated[
         int | None,
-        typer.Option("--parallelism", "-parallelism", help="Steps run at once (default: CPU count).", min=1),
+        typer.Option(
+            "--parallelism", "-parallelism", help="Steps run at once (default: CPU count).", min=1
+        ),
     ] = None,
 ) -> None:
     """Plan, confirm, then run exactly the steps the plan says must run.
@@ -276,7 +284,9 @@ def runs(
 
 @app.command()
 def show(
-    target: Annotated[str, typer.Argument(help="A step address, a run ID or an artifact hash (prefixes work).")],
+    target: Annotated[
+        str, typer.Argument(help="A step address, a run ID or an artifact hash (prefixes work).")
+    ],
     chdir: Chdir = None,
 ) -> None:
     """Show a step, run or artifact with its lineage: code commit, params, inputs.
@@ -312,5 +322,7 @@ def graph(
     if format not in FORMATS:
         _fail_with("Unknown graph format", f"Choose one of {', '.join(FORMATS)}, not {format!r}.")
     project = Project.load(_root(chdir), [])
-    graphs = [build_graph(project.config.pipelines[name]) for name in sorted(project.config.pipelines)]
+    graphs = [
+        build_graph(project.config.pipelines[name]) for name in sorted(project.config.pipelines)
+    ]
     typer.echo(FORMATS[format](graphs))

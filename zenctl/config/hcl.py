@@ -35,7 +35,10 @@ from zenctl.diagnostics import Diagnostic, DiagnosticsError, Position, SourceRan
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
 Name = Annotated[str, StringConstraints(pattern=IDENTIFIER)]
 RunTarget = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
+    str,
+    StringConstraints(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$"
+    ),
 ]
 DEFAULT_STACK = "default"
 M = TypeVar("M", bound=BaseModel)
@@ -157,7 +160,7 @@ class ConfigParser:
             files.append(path.name)
             source = _FileParser(path, text)
             try:
-                document = query(text)
+                document = query(text)  # type: ignore[no-untyped-call]
             except Exception as exc:  # lark raises many types; all carry line/column
                 self._syntax_error(source, exc)
                 continue
@@ -263,7 +266,8 @@ class ConfigParser:
             if kind in components:
                 self.error(
                     f"Duplicate {kind}",
-                    f"A stack has at most one {kind}; the first is at {_at(components[kind].range)}.",
+                    f"A stack has at most one {kind}; the first is at "
+                    f"{_at(components[kind].range)}.",
                     where,
                 )
                 continue
@@ -307,7 +311,9 @@ class ConfigParser:
                 label = self._single_label(source, child)
                 child_attrs = self._attributes(source, child)
                 self._no_nested_blocks(source, child)
-                parsed = self._validate(SourceBody, child_attrs, source.range_of(child.raw), context)
+                parsed = self._validate(
+                    SourceBody, child_attrs, source.range_of(child.raw), context
+                )
                 if label and parsed:
                     self._add_unique(
                         sources, Source(label, parsed.path, source.range_of(child.raw)), "source"
@@ -357,7 +363,12 @@ class ConfigParser:
                 context,
             )
         if len(set(body.outputs)) != len(body.outputs):
-            self.error("Duplicate output", "Each output name may appear once.", attrs["outputs"].range, context)
+            self.error(
+                "Duplicate output",
+                "Each output name may appear once.",
+                attrs["outputs"].range,
+                context,
+            )
         return Step(name, body.run, body.inputs, body.params, tuple(body.outputs), body.on, where)
 
     # -- references ---------------------------------------------------------------------------
@@ -440,8 +451,7 @@ class ConfigParser:
     ) -> None:
         self.error(
             f"Reference to undeclared {kind}",
-            f'No {kind} named "{name}" is declared {context or "here"}.'
-            + _suggest(name, known),
+            f'No {kind} named "{name}" is declared {context or "here"}.' + _suggest(name, known),
             where,
             context,
         )
@@ -457,7 +467,8 @@ class ConfigParser:
             if attribute.name in attrs:
                 self.error(
                     "Attribute redefined",
-                    f'The argument "{attribute.name}" was already set at {_at(attrs[attribute.name].range)}.',
+                    f'The argument "{attribute.name}" was already set at '
+                    f"{_at(attrs[attribute.name].range)}.",
                     where,
                 )
                 continue
@@ -514,7 +525,8 @@ class ConfigParser:
         if len(labels) != 1:
             self.error(
                 "Wrong number of labels",
-                f'A {block.block_type} block takes exactly one name: {block.block_type} "NAME" {{ }}.',
+                f"A {block.block_type} block takes exactly one name: "
+                f'{block.block_type} "NAME" {{ }}.',
                 where,
             )
             return None

@@ -19,7 +19,13 @@ from zenctl.diagnostics import SourceRange
 _TRAVERSAL = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)+")
 _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _INTERPOLATION = re.compile(r"(?<!\$)\$\{([^}]*)\}")
-_META_KEYS = ("__comments__", "__inline_comments__", "__is_block__", "__start_line__", "__end_line__")
+_META_KEYS = (
+    "__comments__",
+    "__inline_comments__",
+    "__is_block__",
+    "__start_line__",
+    "__end_line__",
+)
 
 
 Locator = Callable[[str], "SourceRange | None"]
@@ -39,16 +45,14 @@ def convert(raw: Any, locate: Locator | None = None) -> Any:
     if isinstance(raw, list):
         return [convert(item, locate) for item in raw]
     if isinstance(raw, dict):
-        return {
-            unquote(str(k)): convert(v, locate) for k, v in raw.items() if k not in _META_KEYS
-        }
+        return {unquote(str(k)): convert(v, locate) for k, v in raw.items() if k not in _META_KEYS}
     text = str(raw)
     if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
         return _template(text[1:-1], locate)
     if text.startswith("${") and text.endswith("}"):
         return _expression(text[2:-1].strip(), locate)
     raise UnsupportedExpression(
-        f"`{text}` is not a value here. Quote strings (\"{text}\") or reference a "
+        f'`{text}` is not a value here. Quote strings ("{text}") or reference a '
         "variable with var.NAME."
     )
 
@@ -74,7 +78,11 @@ def _expression(expr: str, locate: Locator | None) -> Any:
         return Ref(tuple(expr.split(".")), locate(expr) if locate else None)
     if _NUMBER.fullmatch(expr):
         number = float(expr)
-        return int(number) if number.is_integer() and "." not in expr and "e" not in expr.lower() else number
+        return (
+            int(number)
+            if number.is_integer() and "." not in expr and "e" not in expr.lower()
+            else number
+        )
     raise UnsupportedExpression(
         f"The expression `{expr}` is not supported: zenctl evaluates literals, references "
         "(var.NAME, source.NAME, step.NAME.outputs.OUTPUT) and string interpolation."

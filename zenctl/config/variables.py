@@ -57,7 +57,8 @@ def resolve_variables(
                     "error",
                     "Value for undeclared variable",
                     f'A variable named "{name}" was assigned on the command line, but the '
-                    f'configuration does not declare it. Declare it with a variable "{name}" block.',
+                    "configuration does not declare it. Declare it with a "
+                    f'variable "{name}" block.',
                 )
             )
     values: dict[str, Any] = {}
@@ -79,7 +80,10 @@ def resolve_variables(
             if problem := type_error(value, variable.type):
                 problems.append(
                     Diagnostic(
-                        "error", "Invalid value for variable", f'Variable "{name}": {problem}.', variable.range
+                        "error",
+                        "Invalid value for variable",
+                        f'Variable "{name}": {problem}.',
+                        variable.range,
                     )
                 )
                 continue

@@ -48,7 +48,7 @@ class CodeIndex:
         return None
 
     def _files_for(self, module: str) -> list[Path]:
-        """The file of `module` and the `__init__.py` of each enclosing package: all run on import."""
+        """`module`'s file and the `__init__.py` of each enclosing package: all run on import."""
         parts = module.split(".")
         files = [
             init

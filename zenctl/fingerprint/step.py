@@ -85,7 +85,11 @@ class Fingerprinter:
         for name, ref in step.inputs.items():
             if ref.kind == "source":
                 source = pipeline.sources[ref.parts[1]]
-                inputs[name] = {"ref": str(ref), "path": source.path, "hash": self.source_hash(source)}
+                inputs[name] = {
+                    "ref": str(ref),
+                    "path": source.path,
+                    "hash": self.source_hash(source),
+                }
             else:
                 inputs[name] = {"ref": str(ref), "hash": upstream_hashes.get(str(ref))}
         return {

@@ -32,13 +32,21 @@ def _deepdiff() -> Any:
 def component_changes(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
     """Human lines for what differs, inputs whose hash is still unknown left out."""
     after = {**after, "inputs": {k: v for k, v in after["inputs"].items() if v["hash"] is not None}}
-    before = {**before, "inputs": {k: v for k, v in before.get("inputs", {}).items() if k in after["inputs"]}}
+    before = {
+        **before,
+        "inputs": {k: v for k, v in before.get("inputs", {}).items() if k in after["inputs"]},
+    }
     diff = _deepdiff()(before, after, verbose_level=2, view="tree")
     changes: list[Change] = []
     for kind, items in diff.items():
         for item in items:
-            changes.append(_describe(kind, item.path(output_format="list"), item.t1, item.t2, before, after))
-    return sorted(set(changes), key=lambda change: (_ORDER.get(change.path.split(".")[0].split(":")[0], 9), change.path))
+            changes.append(
+                _describe(kind, item.path(output_format="list"), item.t1, item.t2, before, after)
+            )
+    return sorted(
+        set(changes),
+        key=lambda change: (_ORDER.get(change.path.split(".")[0].split(":")[0], 9), change.path),
+    )
 
 
 _ORDER = {"run": 0, "code": 1, "params": 2, "source": 3, "inputs": 4, "outputs": 5}
@@ -61,10 +69,17 @@ def _describe(
         new_hash = after["inputs"].get(name, {}).get("hash")
         if op == "~":
             return Change("~", f"inputs.{name} ({ref})", short(old_hash), short(new_hash))
-        return Change(op, f"inputs.{name}", after=ref if op == "+" else None, before=ref if op == "-" else None)
+        return Change(
+            op,
+            f"inputs.{name}",
+            after=ref if op == "+" else None,
+            before=ref if op == "-" else None,
+        )
     if section == "params":
         if path[-1] == "sensitive":  # a secret's keyed hash changed: say so, show neither
-            return Change("~", ".".join(str(part) for part in path[:-1]), "(sensitive)", "(sensitive)")
+            return Change(
+                "~", ".".join(str(part) for part in path[:-1]), "(sensitive)", "(sensitive)"
+            )
         dotted = ".".join(str(part) for part in path)
         if op == "+":
             return Change("+", dotted, after=_show(new))
@@ -74,7 +89,12 @@ def _describe(
     dotted = ".".join(str(part) for part in path)
     if op == "~":
         return Change("~", dotted, _show(old), _show(new))
-    return Change(op, dotted, before=_show(old) if op == "-" else None, after=_show(new) if op == "+" else None)
+    return Change(
+        op,
+        dotted,
+        before=_show(old) if op == "-" else None,
+        after=_show(new) if op == "+" else None,
+    )
 
 
 def _is_secret(value: Any) -> bool:

@@ -41,9 +41,7 @@ def make_plan(
     graphs = [build_graph(config.pipelines[name]) for name in sorted(config.pipelines)]
     _check_runnable(graphs, fingerprinter)
     snapshot = (
-        store.snapshot(inputs.workspace)
-        if store
-        else StateSnapshot(EMPTY_LINEAGE, 0, {}, {})
+        store.snapshot(inputs.workspace) if store else StateSnapshot(EMPTY_LINEAGE, 0, {}, {})
     )
     hits: dict[str, Execution] = {}
     looked_up: set[str] = set()
@@ -127,7 +125,9 @@ def _upstream_hashes(
     for ref in step.inputs.values():
         if ref.kind == "step":
             parent = planned[ref.parts[1]]
-            output = parent.cached_outputs.get(ref.parts[3]) if parent.action is Action.CACHED else None
+            output = (
+                parent.cached_outputs.get(ref.parts[3]) if parent.action is Action.CACHED else None
+            )
             hashes[str(ref)] = output["hash"] if output else None
     return hashes
 
@@ -149,10 +149,8 @@ def _decide(
         baseline = None
     reuse = None
     if key is not None:
-        if baseline is not None and baseline.fingerprint == key:
-            reuse = baseline
-        else:
-            reuse = hits.get(key)
+        matches_latest = baseline is not None and baseline.fingerprint == key
+        reuse = baseline if matches_latest else hits.get(key)
     common: dict[str, Any] = {
         "address": address,
         "pipeline": pipeline.name,
@@ -185,5 +183,7 @@ def _decide(
 
 
 def _expected_duration(baseline: Execution | None, attempt: Execution | None) -> float | None:
-    durations = [e.duration for e in (baseline, attempt) if e is not None and e.duration is not None]
+    durations = [
+        e.duration for e in (baseline, attempt) if e is not None and e.duration is not None
+    ]
     return statistics.median(durations) if durations else None

@@ -35,7 +35,7 @@ class ArtifactStore(ABC):
 
     @abstractmethod
     def snapshot(self, source: Path, digest: str) -> Path:
-        """A read-only copy of a source file or folder, for the step to read; checked against `digest`."""
+        """A copy of a source file or folder for the step to read, checked against `digest`."""
 
     @abstractmethod
     def log_path(self, run_id: str, address: str) -> tuple[Path, str]:

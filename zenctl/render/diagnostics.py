@@ -36,7 +36,10 @@ def render_diagnostic(console: Console, diagnostic: Diagnostic, root: Path | Non
     if where is not None and where.filename != "(built-in)":
         console.print(bar)
         context = f", {escape(diagnostic.context)}" if diagnostic.context else ""
-        console.print(f"{bar}   on {escape(display_path(where.filename, root))} line {where.start.line}{context}:")
+        console.print(
+            f"{bar}   on {escape(display_path(where.filename, root))} "
+            f"line {where.start.line}{context}:"
+        )
         line = _source_line(where.filename, where.start.line)
         if line is not None:
             prefix = f"{where.start.line}: "
@@ -46,7 +49,9 @@ def render_diagnostic(console: Console, diagnostic: Diagnostic, root: Path | Non
                 if where.end.line == where.start.line and where.end.column > where.start.column
                 else max(1, len(line.rstrip()) - where.start.column + 1)
             )
-            console.print(f"{bar}   {' ' * (len(prefix) + where.start.column - 1)}[{colour}]{'^' * width}[/]")
+            console.print(
+                f"{bar}   {' ' * (len(prefix) + where.start.column - 1)}[{colour}]{'^' * width}[/]"
+            )
     if diagnostic.detail:
         console.print(bar)
         for line in diagnostic.detail.splitlines():

@@ -49,7 +49,9 @@ def as_dot(graphs: list[StepGraph]) -> str:
             lines.append(f'    "{prefix}.step.{name}" [shape=box, label="{name}"];')
         for name in graph.order:
             for ref in graph.pipeline.steps[name].inputs.values():
-                origin = f"source.{ref.parts[1]}" if ref.kind == "source" else f"step.{ref.parts[1]}"
+                origin = (
+                    f"source.{ref.parts[1]}" if ref.kind == "source" else f"step.{ref.parts[1]}"
+                )
                 lines.append(f'    "{prefix}.{origin}" -> "{prefix}.step.{name}";')
         lines.append("  }")
     lines.append("}")

@@ -26,7 +26,7 @@ def _when(timestamp: float | None) -> str:
 def _commit(run: Row | None) -> str:
     if run is None or not run["git_sha"]:
         return "(not a git repository)"
-    return run["git_sha"][:12] + (" (uncommitted changes)" if run["git_dirty"] else "")
+    return str(run["git_sha"])[:12] + (" (uncommitted changes)" if run["git_dirty"] else "")
 
 
 def render_runs(console: Console, runs: list[Row]) -> None:
@@ -79,7 +79,10 @@ def _show_execution(console: Console, store: StateStore, execution: Execution) -
     run = store.run(execution.run_id)
     c = execution.components
     console.print(f"[bold]{escape(execution.address)}[/]")
-    console.print(f"  status       {execution.status}" + (f": {escape(execution.error)}" if execution.error else ""))
+    console.print(
+        f"  status       {execution.status}"
+        + (f": {escape(execution.error)}" if execution.error else "")
+    )
     console.print(f"  run          {execution.run_id[:8]} at {_when(execution.started_at)}")
     if execution.duration is not None:
         console.print(f"  duration     {format_duration(execution.duration)}")
@@ -96,7 +99,10 @@ def _show_execution(console: Console, store: StateStore, execution: Execution) -
             console.print(f"    {escape(key)} = {escape(_value(value))}")
         console.print("  inputs")
         for name, entry in c["inputs"].items():
-            console.print(f"    {escape(name)} <- {escape(entry['ref'])}  {short(entry['hash'])}{_producer(store, entry)}")
+            console.print(
+                f"    {escape(name)} <- {escape(entry['ref'])}  {short(entry['hash'])}"
+                + _producer(store, entry)
+            )
     if execution.outputs:
         console.print("  outputs")
         for name, item in execution.outputs.items():
@@ -112,7 +118,9 @@ def _producer(store: StateStore, entry: dict[str, Any]) -> str:
     if entry["ref"].startswith("source.") or not entry["hash"]:
         return f"  ({escape(entry.get('path', ''))})" if entry.get("path") else ""
     artifact = store.artifact(entry["hash"])
-    producer = store.execution(artifact["produced_by"]) if artifact and artifact["produced_by"] else None
+    producer = (
+        store.execution(artifact["produced_by"]) if artifact and artifact["produced_by"] else None
+    )
     return f"  (produced by run {producer.run_id[:8]})" if producer else ""
 
 
@@ -121,7 +129,9 @@ def _show_run(console: Console, store: StateStore, run: Row) -> None:
     console.print(f"  status   {run['status']}")
     console.print(f"  started  {_when(run['started_at'])}  finished {_when(run['finished_at'])}")
     console.print(f"  commit   {_commit(run)}")
-    console.print(f"  by       {run['username'] or '-'}@{run['host'] or '-'}  zenctl {run['zenctl_version']}")
+    console.print(
+        f"  by       {run['username'] or '-'}@{run['host'] or '-'}  zenctl {run['zenctl_version']}"
+    )
     for execution in store.executions_of_run(run["id"]):
         took = f" {format_duration(execution.duration)}" if execution.duration is not None else ""
         console.print(f"  {execution.status:<12} {escape(execution.address)}{took}")

@@ -46,7 +46,9 @@ def render_plan(console: Console, plan: Plan) -> None:
     for step in everything:
         symbol = step.symbol
         style = _STYLE[symbol]
-        line = f"  [{style}]{symbol} {escape(step.address.ljust(width))}[/]  {escape(describe(step))}"
+        line = (
+            f"  [{style}]{symbol} {escape(step.address.ljust(width))}[/]  {escape(describe(step))}"
+        )
         if step.action is Action.RUN and step.expected_duration is not None:
             line += f" [dim]~{format_duration(step.expected_duration)}[/]"
         console.print(line)
@@ -57,7 +59,9 @@ def render_plan(console: Console, plan: Plan) -> None:
     console.print(f"[bold]{escape(summary_line(plan))}[/]")
     expected = plan.expected_duration
     if expected is not None:
-        console.print(f"Expected duration of the steps to run: ~{format_duration(expected)} (from past runs).")
+        console.print(
+            f"Expected duration of the steps to run: ~{format_duration(expected)} (from past runs)."
+        )
 
 
 def format_duration(seconds: float) -> str:

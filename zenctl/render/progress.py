@@ -34,7 +34,10 @@ class ProgressReporter:
         return self
 
     def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         if self._status is not None:
             self._status.stop()
@@ -62,7 +65,9 @@ class ProgressReporter:
 
     def succeeded(self, step: StepPlan, result: StepResult) -> None:
         elapsed = self._finish(step)
-        produced = ", ".join(f"{name} {short(item['hash'])}" for name, item in result.outputs.items())
+        produced = ", ".join(
+            f"{name} {short(item['hash'])}" for name, item in result.outputs.items()
+        )
         self.console.print(
             f"{escape(step.address)}: [green]Done[/] after {format_duration(elapsed)} "
             f"[dim]({escape(produced)})[/]"
@@ -71,7 +76,8 @@ class ProgressReporter:
     def failed(self, step: StepPlan, error: str, log_path: str) -> None:
         elapsed = self._finish(step)
         self.console.print(
-            f"{escape(step.address)}: [red]Failed[/] after {format_duration(elapsed)}: {escape(error)}"
+            f"{escape(step.address)}: [red]Failed[/] after {format_duration(elapsed)}: "
+            + escape(error)
         )
 
     def skipped(self, step: StepPlan, because: str) -> None:
@@ -96,7 +102,8 @@ def render_apply_result(
         return
     out.print(f"\n{counts}.")
     lines = [
-        f"{address}: {error}\n  log: {display_path(log, root)}" for address, error, log in result.failed
+        f"{address}: {error}\n  log: {display_path(log, root)}"
+        for address, error, log in result.failed
     ]
     skipped = f" {len(result.skipped)} dependent step(s) skipped." if result.skipped else ""
     render_diagnostic(

@@ -160,7 +160,7 @@ class StateStore:
             self._bump(execute)
             execute(
                 "INSERT INTO runs (id, workspace, status, started_at, git_sha, git_dirty, "
-                'zenctl_version, username, host) VALUES (:id, :workspace, :status, :started, '
+                "zenctl_version, username, host) VALUES (:id, :workspace, :status, :started, "
                 ":sha, :dirty, :version, :user, :host)",
                 {
                     "id": run_id,
@@ -182,7 +182,12 @@ class StateStore:
             execute(
                 "UPDATE runs SET status = :status, finished_at = :now, summary = :summary "
                 "WHERE id = :id",
-                {"status": status, "now": time.time(), "summary": json.dumps(summary), "id": run_id},
+                {
+                    "status": status,
+                    "now": time.time(),
+                    "summary": json.dumps(summary),
+                    "id": run_id,
+                },
             )
 
     def start_step(
@@ -224,7 +229,8 @@ class StateStore:
             serial = self._bump(execute)
             for artifact in outputs.values():
                 execute(
-                    "INSERT INTO artifacts (hash, materializer, size, uri, created_at, produced_by) "
+                    "INSERT INTO artifacts "
+                    "(hash, materializer, size, uri, created_at, produced_by) "
                     "SELECT :hash, :materializer, :size, :uri, :now, :producer WHERE NOT EXISTS "
                     "(SELECT 1 FROM artifacts WHERE hash = :hash)",
                     {**artifact, "now": now, "producer": execution_id},
@@ -258,7 +264,9 @@ class StateStore:
                 },
             )
 
-    def mark(self, run_id: str, workspace: str, addresses: list[str], status: str, note: str) -> None:
+    def mark(
+        self, run_id: str, workspace: str, addresses: list[str], status: str, note: str
+    ) -> None:
         """Record steps that settled without running: skipped after a failure, or removed."""
         if not addresses:
             return
@@ -301,7 +309,7 @@ def open_store(root: Path, component: Component, create: bool) -> StateStore | N
         raise UserError(
             f'Unsupported metadata store "{component.type}"',
             'This zenctl ships the "sqlite" metadata store; shared PostgreSQL and MySQL stores '
-            "are on the way. Use metadata_store \"sqlite\" { path = \".zenctl/metadata.db\" }.",
+            'are on the way. Use metadata_store "sqlite" { path = ".zenctl/metadata.db" }.',
         )
     path = resolve_in_project(root, str(component.settings.get("path", ".zenctl/metadata.db")))
     if not path.exists():

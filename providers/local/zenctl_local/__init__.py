@@ -1,7 +1,6 @@
 """The built-in local provider: everything on this machine, nothing to run."""
 
 from zenctl.providers.protocol import ComponentType, Provider
-
 from zenctl_local.artifact_store import LocalArtifactStore
 from zenctl_local.orchestrator import LocalOrchestrator
 
