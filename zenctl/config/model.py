@@ -2,7 +2,8 @@
 
 Frozen dataclasses rather than pydantic models: pydantic validates them once on a cold load,
 and the warm path rebuilds them from the config cache without importing pydantic (0.3 s on a
-2-core machine, more than a whole cached plan may take).
+2-core machine, more than a whole cached plan may take). No `slots`: unpickling a slotted
+frozen dataclass sets each field through `object.__setattr__`, 0.15 s for 1,000 steps.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ STEP_EXECUTORS = ("processing", "training", "serving")
 DEFAULT_OUTPUT = "output"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Ref:
     """A reference such as `var.lr`, `source.raw` or `step.split.outputs.train`."""
 
@@ -40,14 +41,14 @@ class Ref:
         return ".".join(self.parts)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Template:
     """A string with interpolations, `"run-${var.name}"`: literal text and references."""
 
     parts: tuple[str | Ref, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Variable:
     name: str
     type: str
@@ -58,7 +59,7 @@ class Variable:
     range: SourceRange
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Component:
     kind: str
     type: str
@@ -66,21 +67,21 @@ class Component:
     range: SourceRange
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Stack:
     name: str
     components: dict[str, Component]
     range: SourceRange | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Source:
     name: str
     path: str
     range: SourceRange
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Step:
     name: str
     run: str
@@ -95,7 +96,7 @@ class Step:
         return [ref.parts[1] for ref in self.inputs.values() if ref.kind == "step"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Pipeline:
     name: str
     stack: str
@@ -107,7 +108,7 @@ class Pipeline:
         return f"pipeline.{self.name}.step.{step}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Config:
     root: str
     variables: dict[str, Variable]

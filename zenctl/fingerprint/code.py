@@ -22,6 +22,7 @@ class CodeIndex:
         self.root = root
         self.cache = cache
         self._closures: dict[str, dict[str, str]] = {}
+        self._module_files: dict[str, Path | None] = {}
 
     def closure(self, module: str) -> dict[str, str]:
         """`{relative path: normalised hash}` of `module` and the local modules it reaches."""
@@ -41,11 +42,11 @@ class CodeIndex:
         return self._closures[module]
 
     def module_file(self, module: str) -> Path | None:
-        base = self.root.joinpath(*module.split("."))
-        for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-            if candidate.is_file():
-                return candidate
-        return None
+        if module not in self._module_files:
+            base = self.root.joinpath(*module.split("."))
+            candidates = (base.with_suffix(".py"), base / "__init__.py")
+            self._module_files[module] = next((c for c in candidates if c.is_file()), None)
+        return self._module_files[module]
 
     def _files_for(self, module: str) -> list[Path]:
         """`module`'s file and the `__init__.py` of each enclosing package: all run on import."""
