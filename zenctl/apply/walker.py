@@ -48,11 +48,12 @@ class ApplyResult:
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # address, error, log
     skipped: list[str] = field(default_factory=list)
     interrupted: list[str] = field(default_factory=list)
+    stopped_by_user: bool = False
     removed: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
-        if self.interrupted:
+        if self.stopped_by_user:
             return "interrupted"
         return "failed" if self.failed else "succeeded"
 
@@ -72,7 +73,6 @@ class _InFlight:
     step: StepPlan
     execution_id: str
     log_path: str
-    components: dict[str, Any]
 
 
 class Walker:
@@ -91,6 +91,7 @@ class Walker:
         self.store = store
         self.runtimes = runtimes
         self.reporter = reporter
+        self._open: dict[str, _InFlight] = {}  # recorded as running, not yet ended
 
     def run(self, run_id: str) -> ApplyResult:
         result = ApplyResult(run_id)
@@ -116,6 +117,7 @@ class Walker:
                 finished, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
                 for future in finished:
                     job = in_flight.pop(future)
+                    del self._open[job.execution_id]
                     step_result = _outcome(future, job.step.address)
                     if step_result.ok:
                         self.store.finish_step(
@@ -132,9 +134,10 @@ class Walker:
                         result.failed.append((job.step.address, step_result.error, job.log_path))
                         self.reporter.failed(job.step, step_result.error, job.log_path)
         except KeyboardInterrupt:
+            result.stopped_by_user = True
             for runtime in self.runtimes.values():
                 runtime.orchestrator.shutdown(cancel=True)
-            for job in in_flight.values():
+            for job in self._open.values():
                 self.store.end_step(
                     job.execution_id, "interrupted", "interrupted by the user (Ctrl-C)", None
                 )
@@ -169,6 +172,7 @@ class Walker:
         execution_id = self.store.start_step(
             result.run_id, self.plan.workspace, step.address, components, key, log_uri
         )
+        job = self._open[execution_id] = _InFlight(step, execution_id, str(log_path))
         inputs: dict[str, StepInput] = {}
         for name, ref in config_step.inputs.items():
             entry = components["inputs"][name]
@@ -188,8 +192,7 @@ class Walker:
             log_path=str(log_path),
         )
         self.reporter.started(step)
-        future = runtime.orchestrator.submit(task)
-        return future, _InFlight(step, execution_id, str(log_path), components)
+        return runtime.orchestrator.submit(task), job
 
     def _resolved_components(
         self, step: StepPlan, outputs: dict[str, dict[str, dict[str, Any]]]

@@ -84,6 +84,9 @@ def main() -> None:
         code = exc.exit_code
     except typer.Abort:
         code = 1
+    except KeyboardInterrupt:  # outside apply's walker, nothing was running yet
+        print("\nInterrupted: nothing was changed.", file=sys.stderr)
+        code = 130
     except Exception as exc:  # click usage errors, then anything unexpected
         code = _unexpected(exc)
     finally:

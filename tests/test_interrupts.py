@@ -1,0 +1,84 @@
+"""An apply that is killed or interrupted loses only the steps in flight; state stays usable."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+from conftest import ZENCTL, Project
+
+SLOW = """
+import time
+
+
+def quick():
+    return 1
+
+
+def slow(x):
+    time.sleep(30)
+    return x
+"""
+
+MAIN = """
+pipeline "p" {
+  step "first" {
+    run = "slowsteps:quick"
+  }
+  step "second" {
+    run    = "slowsteps:slow"
+    inputs = { x = step.first.outputs.output }
+  }
+}
+"""
+
+
+def _start_apply(project: Project) -> subprocess.Popen[str]:
+    project.write("slowsteps.py", SLOW)
+    project.write("main.zc.hcl", MAIN)
+    process = subprocess.Popen(
+        [ZENCTL, "-C", str(project.root), "apply", "--auto-approve"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:  # wait until the slow step is in flight
+        if "pipeline.p.step.second: Running" in line:
+            return process
+    raise AssertionError("the slow step never started: " + process.stderr.read())  # type: ignore[union-attr]
+
+
+def test_sigkill_mid_apply_keeps_finished_steps_and_replans_the_rest(project: Project) -> None:
+    process = _start_apply(project)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+    plan = project.run("plan")
+    assert plan.code == 0, plan.both
+    assert "= pipeline.p.step.first" in plan.out
+    assert "+ pipeline.p.step.second" in plan.out
+    assert "Plan: 1 to run, 1 cached, 0 to remove." in plan.out
+    project.write("slowsteps.py", SLOW.replace("time.sleep(30)", "pass"))
+    applied = project.apply()
+    assert applied.code == 0, applied.both
+    show = project.run("show", "pipeline.p.step.second")
+    assert "status       succeeded" in show.out
+
+
+def test_ctrl_c_stops_gracefully_and_records_the_interruption(project: Project) -> None:
+    process = _start_apply(project)
+    started = time.monotonic()
+    os.kill(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=20)
+    assert time.monotonic() - started < 15, "Ctrl-C waited for the step to finish"
+    assert process.returncode == 130, out + err
+    assert "Traceback" not in out + err
+    assert "Apply interrupted." in out
+    assert "pipeline.p.step.second" in out
+    runs = project.run("runs")
+    assert "interrupted" in runs.out
+    assert "Plan: 1 to run, 1 cached, 0 to remove." in project.run("plan").out
