@@ -149,7 +149,12 @@ def _open_state(project: Any, create: bool) -> Any:
 @app.command()
 def version() -> None:
     """Print zenctl's version and the installed providers."""
+    from zenctl.providers.registry import installed_providers
+
     typer.echo(f"zenctl {__version__}")
+    for provider in sorted(installed_providers().values(), key=lambda p: p.name):
+        kinds = ", ".join(f'{c.kind} "{c.type}"' for c in provider.components)
+        typer.echo(f"provider {provider.name} {provider.version}: {kinds}")
 
 
 @app.command()

@@ -11,11 +11,15 @@ def as_text(graphs: list[StepGraph]) -> str:
     lines: list[str] = []
     for graph in graphs:
         lines.append(f'pipeline "{graph.pipeline.name}" (stack {graph.pipeline.stack})')
+        width = max((len(name) for name in graph.order), default=0)
         for name in graph.order:
             step = graph.pipeline.steps[name]
-            sources = [str(ref) for ref in step.inputs.values() if ref.kind == "source"]
-            needs = [f"step.{parent}" for parent in graph.upstream[name]] + sources
-            lines.append(f"  step.{name}" + (f"  <- {', '.join(needs)}" if needs else ""))
+            needs = [
+                str(ref) if ref.kind == "source" else f"step.{ref.parts[1]}"
+                for ref in step.inputs.values()
+            ]
+            arrow = f"  <- {', '.join(dict.fromkeys(needs))}" if needs else ""
+            lines.append(f"  step.{name.ljust(width)}{arrow}".rstrip())
     return "\n".join(lines)
 
 
