@@ -87,6 +87,7 @@ def test_runs_and_show_give_lineage(project: Project) -> None:
     assert artifact, step.out
     shown = project.run("show", artifact.group(1))
     assert "produced by   pipeline.demo.step.features" in shown.out
+    assert "consumed by   pipeline.demo.step.train" in shown.out
 
     missing = project.run("show", "pipeline.demo.step.nope")
     assert missing.code == 1 and "No executions recorded" in missing.err

@@ -73,6 +73,7 @@ class _InFlight:
     step: StepPlan
     execution_id: str
     log_path: str
+    inputs: dict[str, dict[str, Any]]  # name -> {ref, hash}: the lineage edges in
 
 
 class Walker:
@@ -121,7 +122,10 @@ class Walker:
                     step_result = _outcome(future, job.step.address)
                     if step_result.ok:
                         self.store.finish_step(
-                            job.execution_id, step_result.outputs, step_result.duration
+                            job.execution_id,
+                            job.inputs,
+                            step_result.outputs,
+                            step_result.duration,
                         )
                         outputs[job.step.address] = step_result.outputs
                         result.ran.append(job.step.address)
@@ -172,7 +176,8 @@ class Walker:
         execution_id = self.store.start_step(
             result.run_id, self.plan.workspace, step.address, components, key, log_uri
         )
-        job = self._open[execution_id] = _InFlight(step, execution_id, str(log_path))
+        job = _InFlight(step, execution_id, str(log_path), components["inputs"])
+        self._open[execution_id] = job
         inputs: dict[str, StepInput] = {}
         for name, ref in config_step.inputs.items():
             entry = components["inputs"][name]

@@ -143,6 +143,8 @@ def _show_artifact(console: Console, store: StateStore, artifact: Row) -> None:
     console.print(f"  size          {artifact['size']} bytes")
     console.print(f"  uri           {escape(artifact['uri'])}")
     producer = store.execution(artifact["produced_by"]) if artifact["produced_by"] else None
+    for consumer in store.consumers(artifact["hash"]):
+        console.print(f"  consumed by   {escape(consumer.address)} in run {consumer.run_id[:8]}")
     if producer is not None:
         console.print(f"  produced by   {escape(producer.address)} in run {producer.run_id[:8]}")
         _show_execution(console, store, producer)

@@ -144,6 +144,15 @@ class StateStore:
         )
         return rows[0] if len(rows) == 1 else None
 
+    def consumers(self, digest: str) -> list[Execution]:
+        """Executions that read the artifact or source data with this hash."""
+        rows = self.db.query(
+            "SELECT e.* FROM step_executions e JOIN lineage_edges l ON l.execution_id = e.id "
+            "WHERE l.hash = :hash AND l.direction = 'in' ORDER BY e.serial",
+            {"hash": digest},
+        )
+        return [Execution.from_row(row) for row in rows]
+
     def execution(self, execution_id: str) -> Execution | None:
         rows = self.db.query("SELECT * FROM step_executions WHERE id = :id", {"id": execution_id})
         return Execution.from_row(rows[0]) if rows else None
@@ -221,12 +230,30 @@ class StateStore:
         return execution_id
 
     def finish_step(
-        self, execution_id: str, outputs: dict[str, dict[str, Any]], duration: float
+        self,
+        execution_id: str,
+        inputs: dict[str, dict[str, Any]],
+        outputs: dict[str, dict[str, Any]],
+        duration: float,
     ) -> None:
-        """Record a success and its artifacts in one transaction: all of it or nothing."""
+        """Record a success, its artifacts and its lineage edges in one transaction."""
         now = time.time()
+        edges = [("in", name, entry["ref"], entry["hash"]) for name, entry in inputs.items()]
+        edges += [("out", name, name, item["hash"]) for name, item in outputs.items()]
         with self.db.transaction() as execute:
             serial = self._bump(execute)
+            for direction, name, ref, digest in edges:
+                execute(
+                    "INSERT INTO lineage_edges (execution_id, direction, name, ref, hash) "
+                    "VALUES (:id, :direction, :name, :ref, :hash)",
+                    {
+                        "id": execution_id,
+                        "direction": direction,
+                        "name": name,
+                        "ref": ref,
+                        "hash": digest,
+                    },
+                )
             for artifact in outputs.values():
                 execute(
                     "INSERT INTO artifacts "

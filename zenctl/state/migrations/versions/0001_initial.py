@@ -1,4 +1,4 @@
-"""The first schema: state lineage and serial, runs, step executions, artifacts.
+"""The first schema: state lineage and serial, runs, step executions, artifacts, lineage edges.
 
 Revision ID: 0001
 Revises:
@@ -61,8 +61,20 @@ def upgrade() -> None:
         sa.Column("created_at", sa.Float, nullable=False),
         sa.Column("produced_by", sa.String(36)),
     )
+    op.create_table(
+        "lineage_edges",
+        sa.Column(
+            "execution_id", sa.String(36), sa.ForeignKey("step_executions.id"), nullable=False
+        ),
+        sa.Column("direction", sa.String(3), nullable=False),  # "in" or "out"
+        sa.Column("name", sa.String(64), nullable=False),
+        sa.Column("ref", sa.String(255), nullable=False),
+        sa.Column("hash", sa.String(64), nullable=False),
+        sa.PrimaryKeyConstraint("execution_id", "direction", "name"),
+    )
+    op.create_index("ix_lineage_hash", "lineage_edges", ["hash"])
 
 
 def downgrade() -> None:
-    for table in ("artifacts", "step_executions", "runs", "zenctl_state"):
+    for table in ("lineage_edges", "artifacts", "step_executions", "runs", "zenctl_state"):
         op.drop_table(table)
