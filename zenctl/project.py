@@ -32,9 +32,12 @@ class Project:
     workspace: str
 
     @classmethod
-    def load(cls, root: Path, var_flags: list[str]) -> Project:
+    def load(
+        cls, root: Path, var_flags: list[str], preset: dict[str, Any] | None = None
+    ) -> Project:
+        """`preset`: values already decided (a saved plan's), above every other source."""
         config = load_config(root)
-        variables = resolve_variables(config, parse_var_flags(var_flags))
+        variables = resolve_variables(config, parse_var_flags(var_flags), preset=preset)
         return cls(Path(config.root), config, variables, DEFAULT_WORKSPACE)
 
     def metadata_store(self) -> Component:
@@ -57,14 +60,17 @@ class Project:
     def open_state(self, create: bool) -> StateStore | None:
         return open_store(self.root, self.metadata_store(), create)
 
-    def plan(self, store: StateStore | None) -> Plan:
+    def fingerprinter(self, store: StateStore | None) -> Fingerprinter:
         cache = StatCache(project_dir(self.root) / "cache" / "stat.json")
         lineage = store.snapshot_lineage() if store else "(none)"
-        fingerprinter = Fingerprinter(self.root, cache, secret_key(lineage))
+        return Fingerprinter(self.root, cache, secret_key(lineage))
+
+    def plan(self, store: StateStore | None) -> Plan:
+        fingerprinter = self.fingerprinter(store)
         plan = make_plan(
             PlanInputs(self.config, self.variables, self.workspace), fingerprinter, store
         )
-        cache.save()
+        fingerprinter.cache.save()
         return plan
 
 

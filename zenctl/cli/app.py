@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -42,7 +41,15 @@ Vars = Annotated[
         "--var", "-var", help="Set a variable: --var name=value (repeatable).", show_default=False
     ),
 ]
-F = TypeVar("F", bound=Callable[..., Any])
+Json = Annotated[bool, typer.Option("--json", "-json", help="Print machine-readable JSON.")]
+DetailedExitcode = Annotated[
+    bool,
+    typer.Option(
+        "--detailed-exitcode",
+        "-detailed-exitcode",
+        help="Exit 0 when there is nothing to do, 2 when there are changes, 1 on error.",
+    ),
+]
 _state: dict[str, Path] = {}
 
 
@@ -202,22 +209,59 @@ def validate(chdir: Chdir = None, var: Vars = None) -> None:
 
 
 @app.command()
-def plan(chdir: Chdir = None, var: Vars = None) -> None:
+def plan(
+    chdir: Chdir = None,
+    var: Vars = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-out", help="Save the plan to FILE, for `zenctl apply FILE`."),
+    ] = None,
+    json_: Json = False,
+    detailed_exitcode: DetailedExitcode = False,
+) -> None:
     """Show which steps are cached and which must run, and why.
 
-    Example: `zenctl plan --var lr=0.02`
+    Example: `zenctl plan --var lr=0.02 --out plan.json`
     """
+    from zenctl.config.loader import config_digests
+    from zenctl.plan.document import to_document
+    from zenctl.plan.planfile import write_planfile
     from zenctl.project import Project
     from zenctl.render.console import stdout
     from zenctl.render.plan_text import render_plan
 
     project = Project.load(_root(chdir), var or [])
     store = _open_state(project, create=False)
-    render_plan(stdout(), project.plan(store))
+    plan_ = project.plan(store)
+    if json_:
+        import json
+
+        typer.echo(json.dumps(to_document(plan_), indent=2, sort_keys=True))
+    else:
+        render_plan(stdout(), plan_)
+    if out is not None:
+        digest = write_planfile(
+            out,
+            plan_,
+            config_digests(project.root),
+            project.variables,
+            project.fingerprinter(store).redact,
+        )
+        if not json_:
+            stdout().print(
+                f"\nSaved the plan to: {out} (plan hash {digest[:16]})\n"
+                f"To perform exactly these actions, run: zenctl apply {out}"
+            )
+    if detailed_exitcode and plan_.has_changes:
+        raise typer.Exit(2)
 
 
 @app.command()
 def apply(
+    plan_file: Annotated[
+        Path | None,
+        typer.Argument(help="A plan saved by `zenctl plan --out`: applied exactly, or refused."),
+    ] = None,
     chdir: Chdir = None,
     var: Vars = None,
     auto_approve: Annotated[
@@ -229,10 +273,11 @@ def apply(
             "--parallelism", "-parallelism", help="Steps run at once (default: CPU count).", min=1
         ),
     ] = None,
+    detailed_exitcode: DetailedExitcode = False,
 ) -> None:
     """Plan, confirm, then run exactly the steps the plan says must run.
 
-    Example: `zenctl apply --auto-approve --parallelism 4`
+    Example: `zenctl apply --auto-approve --parallelism 4`, or `zenctl apply plan.json`
     """
     from zenctl.apply.session import apply_plan
     from zenctl.project import Project
@@ -240,20 +285,51 @@ def apply(
     from zenctl.render.plan_text import render_plan
     from zenctl.render.progress import ProgressReporter, render_apply_result
 
-    project = Project.load(_root(chdir), var or [])
-    store = _open_state(project, create=True)
-    plan_ = project.plan(store)
     console = stdout()
-    render_plan(console, plan_)
+    if plan_file is None:
+        project = Project.load(_root(chdir), var or [])
+        store = _open_state(project, create=True)
+        plan_ = project.plan(store)
+        render_plan(console, plan_)
+        if plan_.has_changes and not auto_approve:
+            _confirm()
+    else:  # a saved plan was reviewed already: no confirmation, as in Terraform
+        if var:
+            _fail_with(
+                "Can't set variables when applying a saved plan",
+                "A saved plan records the variable values it was made with. Make a new plan "
+                "with the values you want: zenctl plan --var ... --out FILE.",
+            )
+        project, store, plan_ = _saved_plan(_root(chdir), plan_file)
     if not plan_.has_changes:
         return
-    if not auto_approve:
-        _confirm()
     with ProgressReporter(console, total=len(plan_.to_run)) as reporter:
         result = apply_plan(project, store, plan_, parallelism or os.cpu_count() or 1, reporter)
     render_apply_result(console, stderr(), plan_, result, project.root)
     if result.status != "succeeded":
         raise typer.Exit(130 if result.status == "interrupted" else 1)
+    if detailed_exitcode:
+        raise typer.Exit(2)
+
+
+def _saved_plan(root: Path, plan_file: Path) -> tuple[Any, Any, Any]:
+    """The project, store and plan of a saved plan that still describes reality."""
+    from zenctl.config.loader import config_digests
+    from zenctl.plan.planfile import read_planfile, staleness
+    from zenctl.project import Project
+
+    document, saved = read_planfile(plan_file)
+    preset = {n: entry["value"] for n, entry in document["variables"].items() if "value" in entry}
+    project = Project.load(root, [], preset=preset)
+    store = _open_state(project, create=True)
+    problem = staleness(saved, project.plan(store), document, config_digests(root))
+    if problem is not None:
+        _fail_with(
+            "Saved plan is stale",
+            f"{plan_file} can no longer be applied as reviewed: {problem}. Nothing was run. "
+            f"Make a new plan: zenctl plan --out {plan_file}",
+        )
+    return project, store, saved
 
 
 def _confirm() -> None:
@@ -294,18 +370,34 @@ def runs(
 @app.command()
 def show(
     target: Annotated[
-        str, typer.Argument(help="A step address, a run ID or an artifact hash (prefixes work).")
+        str,
+        typer.Argument(
+            help="A saved plan file, a step address, a run ID or an artifact hash (prefixes work)."
+        ),
     ],
     chdir: Chdir = None,
+    json_: Json = False,
 ) -> None:
-    """Show a step, run or artifact with its lineage: code commit, params, inputs.
+    """Show a saved plan, or a step, run or artifact with its lineage: commit, params, inputs.
 
-    Example: `zenctl show pipeline.iris.step.train`
+    Example: `zenctl show pipeline.iris.step.train`, `zenctl show --json plan.json`
     """
     from zenctl.project import Project
     from zenctl.render.console import stdout
     from zenctl.render.history import show_target
 
+    if Path(target).is_file():
+        from zenctl.plan.planfile import read_planfile
+        from zenctl.render.plan_text import render_plan
+
+        document, saved = read_planfile(Path(target))
+        if json_:
+            import json
+
+            typer.echo(json.dumps(document, indent=2, sort_keys=True))
+        else:
+            render_plan(stdout(), saved)
+        return
     project = Project.load(_root(chdir), [])
     store = _open_state(project, create=False)
     if store is None:

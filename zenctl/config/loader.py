@@ -25,6 +25,11 @@ def config_files(root: Path) -> list[Path]:
     return sorted(root.glob(CONFIG_GLOB))
 
 
+def config_digests(root: Path) -> dict[str, str]:
+    """`{file name: blake3}` of the project's configuration files, for saved plans."""
+    return {path.name: blake3.blake3(path.read_bytes()).hexdigest() for path in config_files(root)}
+
+
 def load_config(root: Path) -> Config:
     """The validated config of the project at `root`; raises DiagnosticsError on bad input."""
     files = config_files(root)

@@ -45,10 +45,14 @@ def parse_var_flags(flags: list[str]) -> dict[str, str]:
 
 
 def resolve_variables(
-    config: Config, flags: Mapping[str, str], environ: Mapping[str, str] | None = None
+    config: Config,
+    flags: Mapping[str, str],
+    environ: Mapping[str, str] | None = None,
+    preset: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Every declared variable's value; sensitive ones wrapped in `Sensitive`."""
     environ = os.environ if environ is None else environ
+    preset = preset or {}
     problems: list[Diagnostic] = []
     for name in flags:
         if name not in config.variables:
@@ -64,7 +68,9 @@ def resolve_variables(
     values: dict[str, Any] = {}
     for name, variable in config.variables.items():
         text = flags.get(name, environ.get(f"{ENV_PREFIX}{name}"))
-        if text is not None:
+        if name in preset:
+            value = preset[name]
+        elif text is not None:
             try:
                 value = coerce_text(text, variable.type)
             except ValueError as exc:

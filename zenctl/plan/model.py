@@ -60,6 +60,7 @@ class StepPlan:
     cached_from: str | None = None  # the execution reused when cached
     cached_outputs: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False)
     expected_duration: float | None = None
+    before: dict[str, Any] | None = field(default=None, hash=False)  # last recorded components
 
     @property
     def symbol(self) -> str:
@@ -90,6 +91,16 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         return bool(self.to_run or self.removed)
+
+    @property
+    def summary_line(self) -> str:
+        """The stable one-line summary scripts rely on (specs/summary.md)."""
+        if not self.has_changes:
+            return f"No changes. {len(self.cached)} steps cached."
+        return (
+            f"Plan: {len(self.to_run)} to run, {len(self.cached)} cached, "
+            f"{len(self.removed)} to remove."
+        )
 
     @property
     def expected_duration(self) -> float | None:

@@ -159,6 +159,7 @@ def _decide(
         "fingerprint": key,
         "depends_on": depends_on,
         "expected_duration": _expected_duration(baseline, snapshot.attempts.get(address)),
+        "before": baseline.components if baseline else None,
     }
     if reuse is not None:
         return StepPlan(

@@ -10,16 +10,6 @@ from zenctl.plan.model import Action, Plan, ReasonKind, StepPlan
 _STYLE = {"=": "dim", "+": "green", "~": "yellow", "-": "red"}
 
 
-def summary_line(plan: Plan) -> str:
-    """The stable one-line summary scripts rely on (specs/summary.md)."""
-    if not plan.has_changes:
-        return f"No changes. {len(plan.cached)} steps cached."
-    return (
-        f"Plan: {len(plan.to_run)} to run, {len(plan.cached)} cached, "
-        f"{len(plan.removed)} to remove."
-    )
-
-
 def describe(step: StepPlan) -> str:
     """The reason part of a step's line: `cached`, `run: changed`, `remove: no longer declared`."""
     if step.action is Action.CACHED:
@@ -52,7 +42,7 @@ def render_plan(console: Console, plan: Plan) -> None:
         lines.extend(f"      [{_STYLE[c.op]}]{escape(str(c))}[/]" for c in step.changes)
     if everything:
         lines.append("")
-    lines.append(f"[bold]{escape(summary_line(plan))}[/]")
+    lines.append(f"[bold]{escape(plan.summary_line)}[/]")
     console.print("\n".join(lines))  # one call: rich's per-print overhead is ~0.3 ms
     expected = plan.expected_duration
     if expected is not None:

@@ -1,0 +1,161 @@
+"""Plans people review: JSON with a schema, saved plans applied exactly or refused, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from conftest import Project
+
+SCHEMA = json.loads((Path(__file__).parent.parent / "specs/plan.schema.json").read_text())
+
+
+def plan_json(project: Project, *args: str) -> dict:  # type: ignore[type-arg]
+    result = project.run("plan", "--json", *args)
+    assert result.code == 0, result.both
+    document = json.loads(result.out)
+    jsonschema.validate(document, SCHEMA)
+    return document  # type: ignore[no-any-return]
+
+
+def test_plan_json_is_schema_valid_and_carries_reasons_and_unknowns(project: Project) -> None:
+    first = plan_json(project)
+    assert first["format_version"] == "1.0"
+    assert first["summary"] == {
+        "to_run": 5,
+        "cached": 0,
+        "to_remove": 0,
+        "text": "Plan: 5 to run, 0 cached, 0 to remove.",
+    }
+    project.apply()
+    changed = plan_json(project, "-var", "factor=4")
+    steps = {step["step"]: step for step in changed["steps"]}
+    assert steps["prep"]["action"] == "cached"
+    features = steps["features"]
+    assert features["action"] == "run"
+    assert features["reasons"] == [{"kind": "changed", "note": ""}]
+    assert {"op": "~", "path": "params.factor", "before": "2", "after": "4"} in features["changes"]
+    assert features["before"]["params"] == {"factor": 2}
+    assert features["after"]["params"] == {"factor": 4}
+    train = steps["train"]
+    assert train["fingerprint"] is None
+    assert train["after_unknown"] == {"inputs": {"features": True}}
+    assert changed["execution_order"] == [
+        "pipeline.demo.step.features",
+        "pipeline.demo.step.train",
+        "pipeline.demo.step.evaluate",
+    ]
+
+
+def test_saved_plan_applies_exactly_and_is_then_spent(project: Project, tmp_path: Path) -> None:
+    saved = tmp_path / "plan.json"
+    result = project.run("plan", "--out", str(saved))
+    assert result.code == 0 and f"zenctl apply {saved}" in result.out
+    shown = project.run("show", str(saved))
+    assert "Plan: 5 to run, 0 cached, 0 to remove." in shown.out
+    assert json.loads(project.run("show", "--json", str(saved)).out)["plan_hash"]
+
+    applied = project.run("apply", str(saved))  # no --auto-approve: a saved plan is approved
+    assert applied.code == 0, applied.both
+    assert "Apply complete! 5 ran" in applied.out
+    again = project.run("apply", str(saved))
+    assert again.code == 1
+    assert "Saved plan is stale" in again.err
+    assert "the state changed since it was made" in again.err
+    assert "Nothing was run." in again.err
+
+
+def _saved(project: Project, tmp_path: Path, *args: str) -> Path:
+    path = tmp_path / "plan.json"
+    assert project.run("plan", "-out", str(path), *args).code == 0
+    return path
+
+
+def test_saved_plan_is_refused_after_a_config_change(project: Project, tmp_path: Path) -> None:
+    saved = _saved(project, tmp_path)
+    main = project.root / "main.zc.hcl"
+    main.write_text(main.read_text().replace("bias = 0.5", "bias = 0.7"))
+    result = project.run("apply", str(saved))
+    assert result.code == 1
+    assert "the configuration changed since it was made: main.zc.hcl" in result.err
+
+
+def test_saved_plan_is_refused_after_a_code_change(project: Project, tmp_path: Path) -> None:
+    saved = _saved(project, tmp_path)
+    project.write(
+        "steps/helpers.py",
+        "def scale_all(numbers, factor):\n    return [n * factor * 2 for n in numbers]\n",
+    )
+    result = project.run("apply", str(saved))
+    assert result.code == 1
+    assert "its code changed (steps/helpers.py)" in result.err
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda text: text[: len(text) // 2], "Saved plan is corrupt"),
+        (lambda text: text.replace('"factor":2', '"factor":9'), "Saved plan was modified"),
+        (
+            lambda text: text.replace('"zenctl_version":"0.1.0"', '"zenctl_version":"0.0.9"'),
+            "Saved plan was modified",
+        ),
+        (lambda text: "[]", "Not a saved plan"),
+    ],
+)
+def test_damaged_saved_plans_are_never_executed(
+    project: Project, tmp_path: Path, damage, message
+) -> None:  # type: ignore[no-untyped-def]
+    saved = _saved(project, tmp_path)
+    saved.write_text(damage(saved.read_text()))
+    result = project.run("apply", str(saved))
+    assert result.code == 1
+    assert message in result.err
+    assert "Running" not in result.out
+    assert not (project.root / ".zenctl/artifacts/objects").exists()
+
+
+def test_saved_plan_from_another_version_is_refused(project: Project, tmp_path: Path) -> None:
+    from zenctl.plan.planfile import plan_hash
+
+    saved = _saved(project, tmp_path)
+    document = json.loads(saved.read_text())
+    document["zenctl_version"] = "9.9.9"
+    document["plan_hash"] = plan_hash(document)
+    saved.write_text(json.dumps(document))
+    result = project.run("apply", str(saved))
+    assert "Saved plan was made by another zenctl version" in result.err
+
+
+def test_saved_plan_from_another_state_lineage_is_refused(project: Project, tmp_path: Path) -> None:
+    project.apply()
+    saved = _saved(project, tmp_path, "--var", "factor=3")
+    for path in (project.root / ".zenctl").glob("metadata.db*"):
+        path.unlink()
+    project.apply()  # a new store with a new lineage
+    result = project.run("apply", str(saved))
+    assert result.code == 1
+    assert "state lineage" in result.err
+
+
+def test_variables_cannot_be_set_when_applying_a_saved_plan(
+    project: Project, tmp_path: Path
+) -> None:
+    saved = _saved(project, tmp_path, "--var", "factor=3")
+    result = project.run("apply", str(saved), "--var", "factor=4")
+    assert result.code == 1
+    assert "Can't set variables when applying a saved plan" in result.err
+    applied = project.run("apply", str(saved))
+    assert applied.code == 0
+    assert "No changes." in project.run("plan", "--var", "factor=3").out
+
+
+def test_detailed_exit_codes(project: Project) -> None:
+    assert project.run("plan", "--detailed-exitcode").code == 2
+    assert project.run("apply", "--auto-approve", "-detailed-exitcode").code == 2
+    assert project.run("plan", "--detailed-exitcode").code == 0
+    assert project.run("apply", "--auto-approve", "--detailed-exitcode").code == 0
+    project.write("main.zc.hcl", "pipeline {")
+    assert project.run("plan", "--detailed-exitcode").code == 1
