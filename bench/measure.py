@@ -6,12 +6,11 @@ Every number in the report comes from :func:`run_command`, so all tools are time
 
 from __future__ import annotations
 
-import resource
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,7 +40,7 @@ class Command:
 
     argv: tuple[str, ...]
     cwd: Path
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)  # empty: inherit ours
     timeout: float = 600.0
 
     def __str__(self) -> str:
@@ -89,8 +88,9 @@ def last_line(text: str) -> str:
 
 def peak_rss_mib(command: Command) -> float:
     """Peak resident memory of ``command`` in MiB, measured by a fresh probe parent."""
-    probed = Command((sys.executable, "-c", _RSS_PROBE, *command.argv), command.cwd,
-                     command.env, command.timeout)
+    probed = Command(
+        (sys.executable, "-c", _RSS_PROBE, *command.argv), command.cwd, command.env, command.timeout
+    )
     outcome = run_command(probed)
     value = stderr_field(outcome.stderr, "peak-rss")
     if value is None:
@@ -105,15 +105,10 @@ def stderr_field(stderr: str, name: str) -> int | None:
     for line in reversed(stderr.splitlines()):
         if line.startswith(prefix):
             try:
-                return int(line[len(prefix):].strip())
+                return int(line[len(prefix) :].strip())
             except ValueError:
                 return None
     return None
-
-
-def max_rss_self_children_mib() -> float:
-    """Peak RSS over all children so far; only used to describe the benchmark's own footprint."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 @dataclass(frozen=True)
@@ -149,25 +144,25 @@ def ratio(zenctl: Cell, peer: Cell) -> str:
     return f"{times:.1f}x {better}" if times >= 1 else f"{1 / times:.1f}x {worse}"
 
 
-def median_figure(samples: Sequence[float], unit: str = "s", scale: float = 1.0) -> Figure:
-    """Median of the samples (robust to one slow round), scaled into ``unit``."""
-    return Figure(statistics.median(samples) * scale, unit)
+Trial = Callable[[], Mapping[str, float]]
+"""One round for one tool: does its untimed setup, returns named measurements (seconds, MiB)."""
+
+Samples = dict[str, list[float]]
+"""Every round's value of each named measurement of one tool."""
 
 
-Trial = Callable[[], float]
-"""One timed round for one tool: does its untimed setup, then returns the measured seconds."""
-
-
-def interleave(trials: Mapping[str, Trial | None], rounds: int, primary: str,
-               warmup: bool = False) -> dict[str, list[float] | str]:
+def interleave(
+    trials: Mapping[str, Trial | None], rounds: int, primary: str, warmup: bool = False
+) -> dict[str, Samples | str]:
     """Run every tool's trial ``rounds`` times as A, B, A, B so drift hits all tools alike.
 
     A peer's failure is kept as ``"failed: <reason>"`` and that peer sits out the remaining
     rounds; the primary tool's failure propagates, since a benchmark of a broken zenctl means
-    nothing. A ``None`` trial means the tool cannot do this workload: ``"n/a"``.
+    nothing. A ``None`` trial means the tool cannot do this workload: ``"n/a"``. With
+    ``warmup`` an extra first round is run and thrown away (caches, .pyc files, page cache).
     """
-    results: dict[str, list[float] | str] = {
-        name: [] if trial else "n/a" for name, trial in trials.items()
+    results: dict[str, Samples | str] = {
+        name: {} if trial else "n/a" for name, trial in trials.items()
     }
     for round_no in range(rounds + (1 if warmup else 0)):
         for name, trial in trials.items():
@@ -175,12 +170,19 @@ def interleave(trials: Mapping[str, Trial | None], rounds: int, primary: str,
             if trial is None or isinstance(samples, str):
                 continue
             try:
-                seconds = trial()
+                values = trial()
             except CommandFailed as exc:
                 if name == primary:
                     raise
                 results[name] = f"failed: {exc.reason}"
                 continue
-            if not (warmup and round_no == 0):
-                samples.append(seconds)
+            if warmup and round_no == 0:
+                continue
+            for metric, value in values.items():
+                samples.setdefault(metric, []).append(value)
     return results
+
+
+def medians(samples: Samples) -> dict[str, float]:
+    """Median of each measurement: robust to the one round a background task slowed down."""
+    return {metric: statistics.median(values) for metric, values in samples.items() if values}

@@ -18,8 +18,14 @@ from measure import Command, CommandFailed, Outcome, run_command
 from workloads import Func, Step, Workload
 
 SOURCE_NAME = "big.bin"
-GIT_IDENTITY = ("-c", "user.name=zenctl-bench", "-c", "user.email=bench@localhost",
-                "-c", "commit.gpgsign=false")
+GIT_IDENTITY = (
+    "-c",
+    "user.name=zenctl-bench",
+    "-c",
+    "user.email=bench@localhost",
+    "-c",
+    "commit.gpgsign=false",
+)
 
 
 def source_pool(work: Path, wl: Workload) -> Path:
@@ -68,8 +74,9 @@ class Tool(ABC):
         """Run git in ``dest``; the workloads are git repos because DVC (and provenance) need it."""
         run_command(Command(("git", *args), dest, os.environ, 60.0))
 
+    @abstractmethod
     def init_project(self, dest: Path) -> None:
-        """Tool-specific one-off initialisation (``dvc init``); nothing by default."""
+        """Tool-specific one-off initialisation inside the fresh git repo (``dvc init``)."""
 
     def run(self, command: Command | None) -> Outcome:
         """Run one of this tool's commands; a tool that lacks the command fails like a crash."""
@@ -81,6 +88,7 @@ class Tool(ABC):
         """Leave ``wl``'s project so that the next plan must hash its inputs from scratch."""
         self.create(wl)
 
+    @abstractmethod
     def check_clean(self, outcome: Outcome, command: Command) -> None:
         """Raise if a plan of a fully applied project does not say "nothing to do"."""
 
@@ -97,8 +105,9 @@ class Tool(ABC):
         """The command that says what would run without running it (None: the tool has none)."""
 
     @abstractmethod
-    def apply(self, wl: Workload, *, first: bool = False, parallelism: int | None = None
-              ) -> Command | None:
+    def apply(
+        self, wl: Workload, *, first: bool = False, parallelism: int | None = None
+    ) -> Command | None:
         """The command that brings the project up to date; ``first`` asks for no cache reuse."""
 
     @abstractmethod
@@ -120,11 +129,15 @@ class Zenctl(Tool):
         super().__init__(work)
         self.executable = executable
 
-    def command(self, cwd: Path, *args: str, timeout: float = 120.0,
-                extra_env: dict[str, str] | None = None) -> Command:
+    def command(
+        self, cwd: Path, *args: str, timeout: float = 120.0, extra_env: dict[str, str] | None = None
+    ) -> Command:
         """A zenctl invocation; runs from ``bench/.work`` so that ``-C`` is really exercised."""
         env = {**os.environ, **(extra_env or {})}
         return Command((str(self.executable), *args), cwd, env, timeout)
+
+    def init_project(self, dest: Path) -> None:
+        """Nothing: apply creates ``.zenctl/`` itself, and first apply should include that."""
 
     def write_static(self, wl: Workload, dest: Path) -> None:
         """steps.py holds every step function; .gitignore keeps state and the big file out."""
@@ -136,20 +149,45 @@ class Zenctl(Tool):
         (self.project(wl) / "main.zc.hcl").write_text(render_hcl(wl))
 
     def plan(self, wl: Workload, extra_env: dict[str, str] | None = None) -> Command:
-        return self.command(self.work, "-C", str(self.project(wl)), "plan",
-                            timeout=step_timeout(wl), extra_env=extra_env)
+        return self.command(
+            self.work,
+            "-C",
+            str(self.project(wl)),
+            "plan",
+            timeout=step_timeout(wl),
+            extra_env=extra_env,
+        )
 
-    def apply(self, wl: Workload, *, first: bool = False, parallelism: int | None = None
-              ) -> Command:
+    def apply(
+        self, wl: Workload, *, first: bool = False, parallelism: int | None = None
+    ) -> Command:
         extra = ("--parallelism", str(parallelism)) if parallelism else ()
-        return self.command(self.work, "-C", str(self.project(wl)), "apply", "--auto-approve",
-                            *extra, timeout=step_timeout(wl))
+        return self.command(
+            self.work,
+            "-C",
+            str(self.project(wl)),
+            "apply",
+            "--auto-approve",
+            *extra,
+            timeout=step_timeout(wl),
+        )
 
     def startup(self, what: str) -> Command:
         return self.command(self.work, "--help" if what == "help" else "version")
 
     def version(self) -> str:
-        return run_command(self.startup("version")).stdout.strip().splitlines()[-1]
+        """First line of ``zenctl version`` ("zenctl 0.1.0"); later lines list providers."""
+        lines = run_command(self.startup("version")).stdout.strip().splitlines()
+        return lines[0].removeprefix("zenctl ").strip() if lines else "unknown"
+
+    def check_clean(self, outcome: Outcome, command: Command) -> None:
+        """A warm plan must find every step cached, or we would time re-planning work."""
+        if "No changes" not in outcome.stdout:
+            raise CommandFailed(
+                command,
+                "plan of a fully applied project is not 'No changes'",
+                outcome.stdout[-2000:],
+            )
 
 
 class Dvc(Tool):
@@ -182,8 +220,9 @@ class Dvc(Tool):
     def init_project(self, dest: Path) -> None:
         """``dvc init`` needs the git repo; update checks and analytics would add noise."""
         run_command(self.command(dest, "init", "-q"))
-        (dest / ".dvc" / "config").write_text("[core]\n    analytics = false\n"
-                                              "    check_update = false\n")
+        (dest / ".dvc" / "config").write_text(
+            "[core]\n    analytics = false\n    check_update = false\n"
+        )
 
     def write_static(self, wl: Workload, dest: Path) -> None:
         """dvc.yaml (the graph) and the one ``step.py`` every stage runs."""
@@ -192,15 +231,16 @@ class Dvc(Tool):
         (dest / ".gitignore").write_text(f"__pycache__/\n{SOURCE_NAME}\n")
 
     def write_params(self, wl: Workload) -> None:
-        """params.yaml as JSON (valid YAML) so step.py reads it with the standard library."""
-        params = {s.name: {"k": s.k} for s in wl.steps}
-        (self.project(wl) / "params.yaml").write_text(json.dumps(params, indent=1) + "\n")
+        """params.yaml in DVC's usual block style: one shared file, ``s<i>.k`` per stage."""
+        text = "".join(f"{s.name}:\n  k: {s.k}\n" for s in wl.steps)
+        (self.project(wl) / "params.yaml").write_text(text)
 
     def plan(self, wl: Workload) -> Command:
         return self.command(self.project(wl), "status", timeout=step_timeout(wl))
 
-    def apply(self, wl: Workload, *, first: bool = False, parallelism: int | None = None
-              ) -> Command:
+    def apply(
+        self, wl: Workload, *, first: bool = False, parallelism: int | None = None
+    ) -> Command:
         return self.command(self.project(wl), "repro", timeout=step_timeout(wl))
 
     def startup(self, what: str) -> Command:
@@ -257,8 +297,9 @@ class ZenML(Tool):
         run_command(self.command(dest, str(self.bin_dir / "zenml"), "init"))
 
     def write_static(self, wl: Workload, dest: Path) -> None:
-        (dest / "run_pipeline.py").write_text(ZENML_PIPELINE.format(name=f"bench_{wl.shape}"
-                                                                    f"_{wl.n}"))
+        (dest / "run_pipeline.py").write_text(
+            ZENML_PIPELINE.format(name=f"bench_{wl.shape}_{wl.n}")
+        )
         (dest / ".gitignore").write_text("__pycache__/\n")
 
     def write_params(self, wl: Workload) -> None:
@@ -268,20 +309,31 @@ class ZenML(Tool):
     def plan(self, wl: Workload) -> None:
         return None
 
-    def apply(self, wl: Workload, *, first: bool = False, parallelism: int | None = None
-              ) -> Command:
+    def check_clean(self, outcome: Outcome, command: Command) -> None:
+        """Never called: without a plan command there is no warm plan to check."""
+
+    def apply(
+        self, wl: Workload, *, first: bool = False, parallelism: int | None = None
+    ) -> Command:
         flags = ("--no-cache",) if first else ()
-        return self.command(self.project(wl), str(self.bin_dir / "python"), "run_pipeline.py",
-                            *flags, timeout=step_timeout(wl) + 300.0)
+        return self.command(
+            self.project(wl),
+            str(self.bin_dir / "python"),
+            "run_pipeline.py",
+            *flags,
+            timeout=step_timeout(wl) + 300.0,
+        )
 
     def startup(self, what: str) -> Command:
-        return self.command(self.work, str(self.bin_dir / "zenml"),
-                            "--help" if what == "help" else "version")
+        return self.command(
+            self.work, str(self.bin_dir / "zenml"), "--help" if what == "help" else "version"
+        )
 
     def version(self) -> str:
         probe = "import importlib.metadata as m; print(m.version('zenml'))"
-        return run_command(self.command(self.work, str(self.bin_dir / "python"), "-c",
-                                        probe)).stdout.strip()
+        return run_command(
+            self.command(self.work, str(self.bin_dir / "python"), "-c", probe)
+        ).stdout.strip()
 
 
 def hcl_inputs(step: Step) -> str:
@@ -315,11 +367,16 @@ def render_dvc_yaml(wl: Workload) -> str:
         ups = [f"out/{up}.txt" for up in step.upstreams]
         deps = ["step.py", *ups, *([SOURCE_NAME] if step.reads_source else [])]
         flags = ["--nap"] if step.func is Func.NAP else []
-        out += [f"  {step.name}:",
-                f"    cmd: python step.py {' '.join([str(step.index), *ups, *flags])}",
-                "    deps:", *(f"      - {d}" for d in deps),
-                "    params:", f"      - {step.name}.k",
-                "    outs:", f"      - out/{step.name}.txt"]
+        out += [
+            f"  {step.name}:",
+            f"    cmd: python step.py {' '.join([str(step.index), *ups, *flags])}",
+            "    deps:",
+            *(f"      - {d}" for d in deps),
+            "    params:",
+            f"      - {step.name}.k",
+            "    outs:",
+            f"      - out/{step.name}.txt",
+        ]
     return "\n".join(out) + "\n"
 
 
@@ -349,14 +406,14 @@ ZENCTL_STEPS = textwrap.dedent('''\
 DVC_STEP = textwrap.dedent('''\
     """One DVC benchmark stage: the sum of its upstream outputs plus i * k (mirrors steps.py)."""
 
-    import json
     import sys
     import time
     from pathlib import Path
 
     i = int(sys.argv[1])
     ups = [a for a in sys.argv[2:] if not a.startswith("--")]
-    k = json.loads(Path("params.yaml").read_text())[f"s{i}"]["k"]
+    lines = Path("params.yaml").read_text().splitlines()
+    k = int(lines[lines.index(f"s{i}:") + 1].split(":")[1])
     if "--nap" in sys.argv:
         time.sleep(1)
     Path("out").mkdir(exist_ok=True)

@@ -64,9 +64,7 @@ class Workload:
 
 def chain(n: int) -> Workload:
     """N steps in a line: the longest critical path, so per-step overhead dominates."""
-    steps = tuple(
-        Step(f"s{i}", i, Func.LINK, (f"s{i - 1}",) if i else ()) for i in range(n)
-    )
+    steps = tuple(Step(f"s{i}", i, Func.LINK, (f"s{i - 1}",) if i else ()) for i in range(n))
     return Workload("chain", n, steps)
 
 

@@ -33,5 +33,5 @@ def apply_plan(
     finally:
         for runtime in runtimes.values():
             runtime.orchestrator.shutdown(cancel=False)
-    store.finish_run(run_id, result.status, result.summary())
+    store.finish_run(run_id, result.status, result.summary(len(plan.cached)))
     return result

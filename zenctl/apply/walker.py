@@ -57,10 +57,11 @@ class ApplyResult:
             return "interrupted"
         return "failed" if self.failed else "succeeded"
 
-    def summary(self) -> dict[str, int]:
+    def summary(self, planned_cached: int) -> dict[str, int]:
+        """Counts recorded with the run; `cached` includes steps the plan already knew."""
         return {
             "ran": len(self.ran),
-            "reused": len(self.reused),
+            "cached": planned_cached + len(self.reused),
             "failed": len(self.failed),
             "skipped": len(self.skipped),
             "interrupted": len(self.interrupted),

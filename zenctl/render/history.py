@@ -43,7 +43,7 @@ def render_runs(console: Console, runs: list[Row]) -> None:
             _when(run["started_at"]),
             run["status"],
             str(summary.get("ran", "-")),
-            str(summary.get("reused", "-")),
+            str(summary.get("cached", "-")),
             str(summary.get("failed", "-")),
             (run["git_sha"] or "-")[:12],
         )

@@ -89,8 +89,10 @@ class ProgressReporter:
 def render_apply_result(
     out: Console, err: Console, plan: Plan, result: ApplyResult, root: Path
 ) -> None:
-    cached = len(plan.cached) + len(result.reused)
-    counts = f"{len(result.ran)} ran, {cached} cached, {len(result.removed)} removed"
+    counts = (
+        f"{len(result.ran)} ran, {result.summary(len(plan.cached))['cached']} cached, "
+        f"{len(result.removed)} removed"
+    )
     if result.status == "succeeded":
         out.print(f"\n[bold green]Apply complete![/] {counts}.")
         return
@@ -105,13 +107,13 @@ def render_apply_result(
         f"{address}: {error}\n  log: {display_path(log, root)}"
         for address, error, log in result.failed
     ]
-    skipped = f" {len(result.skipped)} dependent step(s) skipped." if result.skipped else ""
+    skipped = f"\n{len(result.skipped)} dependent step(s) skipped." if result.skipped else ""
     render_diagnostic(
         err,
         Diagnostic(
             "error",
             f"{len(result.failed)} step(s) failed",
-            "\n".join(lines) + skipped + " Fix the failure and run apply again: finished "
+            "\n".join(lines) + skipped + "\nFix the failure and run apply again: finished "
             "steps are recorded and stay cached.",
         ),
         root,

@@ -1,0 +1,227 @@
+"""zenctl benchmark: plan/apply latency against DVC (and optionally ZenML).
+
+    python bench/run.py [--sizes 10,100,1000] [--rounds 3] [--quick] [--no-peers]
+                        [--big-file-mb 1024] [--install-zenml]
+
+Run it with the interpreter of the venv where zenctl is installed: the ``zenctl`` console
+script next to that interpreter is what gets measured. See docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from machine import describe
+from measure import Command, CommandFailed, run_command
+from peers import Peer, dvc_peer, install, zenml_peer
+from report import print_table, write_results
+from rich.console import Console
+from rich.markup import escape
+from suite import Suite
+from tools import Dvc, Tool, Zenctl, ZenML
+
+BENCH = Path(__file__).resolve().parent
+WORK = BENCH / ".work"
+VENVS = BENCH / ".venvs"
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Defaults for the flags not given: the full run, or ``--quick``'s smoke test."""
+
+    sizes: tuple[int, ...]
+    rounds: int
+    big_file_mb: int
+
+
+FULL = Preset(sizes=(10, 100, 1000), rounds=3, big_file_mb=1024)
+QUICK = Preset(sizes=(10, 100), rounds=1, big_file_mb=64)
+
+
+@dataclass(frozen=True)
+class Options:
+    """The resolved command line: ``--quick`` supplies defaults, explicit flags win."""
+
+    sizes: list[int]
+    rounds: int
+    big_file_mb: int
+    peers: bool
+    install_zenml: bool
+
+
+def parse_sizes(text: str) -> list[int]:
+    """``"10,100"`` -> [10, 100]; at least 3 steps so the fan shape has a middle."""
+    try:
+        sizes = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a list of integers: {text!r}") from exc
+    if not sizes or sizes[0] < 3:
+        raise argparse.ArgumentTypeError("sizes must be integers >= 3")
+    return sizes
+
+
+def parse_args(argv: Sequence[str]) -> Options:
+    """Parse the command line (the flags of the brief, documented in docs/benchmarks.md)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    parser.add_argument("--sizes", type=parse_sizes, help="step counts (default 10,100,1000)")
+    parser.add_argument(
+        "--rounds", type=int, help="rounds per tool; medians are reported (default 3)"
+    )
+    parser.add_argument(
+        "--big-file-mb", type=int, help="size of the hashed source in MiB (default 1024)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke test: sizes 10,100, 1 round, 64 MiB file"
+    )
+    parser.add_argument("--no-peers", action="store_true", help="measure zenctl alone")
+    parser.add_argument(
+        "--install-zenml",
+        action="store_true",
+        help="install ZenML into bench/.venvs/zenml first (best effort)",
+    )
+    ns = parser.parse_args(argv)
+    preset = QUICK if ns.quick else FULL
+    rounds: int = preset.rounds if ns.rounds is None else ns.rounds
+    big: int = preset.big_file_mb if ns.big_file_mb is None else ns.big_file_mb
+    if rounds < 1 or big < 1:
+        parser.error("--rounds and --big-file-mb must be at least 1")
+    return Options(
+        sizes=ns.sizes or list(preset.sizes),
+        rounds=rounds,
+        big_file_mb=big,
+        peers=not ns.no_peers,
+        install_zenml=ns.install_zenml,
+    )
+
+
+def find_zenctl() -> Zenctl:
+    """zenctl from this interpreter's bin folder, so the venv under test is unambiguous."""
+    executable = Path(sys.executable).parent / "zenctl"
+    if not executable.exists():
+        raise SystemExit(
+            f"zenctl not found at {executable}: run this script with the Python "
+            "of the venv where zenctl is installed (e.g. .venv/bin/python)."
+        )
+    return Zenctl(WORK, executable)
+
+
+def ready_peer(peer: Peer, console: Console, may_install: bool) -> str | None:
+    """Install ``peer`` if allowed and missing; return why it is unavailable, or None."""
+    if peer.installed:
+        return None
+    if not may_install:
+        return "not installed"
+    console.print(f"Installing {peer.spec} into {peer.venv} (once) ...", markup=False)
+    try:
+        install(peer)
+    except CommandFailed as exc:
+        return f"failed: install: {exc.reason}"
+    return None
+
+
+@contextmanager
+def peer_tools(opts: Options, console: Console) -> Iterator[tuple[list[Tool], dict[str, str]]]:
+    """The peers to measure, plus a "failed: …" reason for each one that could not be set up.
+
+    ZenML's store lives in a temporary ``ZENML_CONFIG_PATH`` removed on exit, so runs never
+    see each other's cache or pollute the user's own ZenML configuration.
+    """
+    tools: list[Tool] = []
+    unavailable: dict[str, str] = {}
+    if not opts.peers:
+        yield tools, unavailable
+        return
+    dvc = dvc_peer(VENVS)
+    reason = ready_peer(dvc, console, may_install=True)
+    if reason:
+        console.print(f"DVC: {reason}", markup=False)
+        unavailable[dvc.name] = reason
+    else:
+        tools.append(Dvc(WORK, dvc.bin_dir))
+    zenml = zenml_peer(VENVS)
+    reason = ready_peer(zenml, console, may_install=opts.install_zenml)
+    with tempfile.TemporaryDirectory(prefix="zenml-config-") as config:
+        if reason == "not installed":
+            console.print("ZenML: not installed (run with --install-zenml to add it)")
+        elif reason:
+            console.print(f"ZenML: {reason}", markup=False)
+            unavailable[zenml.name] = reason
+        else:
+            tools.append(ZenML(WORK, zenml.bin_dir, Path(config)))
+        yield tools, unavailable
+
+
+def source_revision() -> str:
+    """`` (git abc1234, modified)`` for the checkout this script lives in, if it is one.
+
+    zenctl's version number does not change between commits, but its speed does.
+    """
+    try:
+        head = run_command(Command(("git", "rev-parse", "--short", "HEAD"), BENCH, {}, 30.0))
+        dirty = run_command(
+            Command(("git", "status", "--porcelain", "--", "zenctl"), BENCH, {}, 30.0)
+        )
+    except CommandFailed:
+        return ""
+    return f" (git {head.stdout.strip()}{', modified' if dirty.stdout.strip() else ''})"
+
+
+def versions(zenctl: Zenctl, peers: Sequence[Tool], console: Console) -> dict[str, str]:
+    """Each tool's version; a peer that cannot even say its version is reported, not fatal."""
+    found = {"zenctl": f"{zenctl.version()}{source_revision()}"}
+    for peer in peers:
+        try:
+            found[peer.name] = peer.version()
+        except CommandFailed as exc:
+            found[peer.name] = f"unknown ({exc.reason})"
+            console.print(f"{peer.name}: could not read its version: {exc.reason}", markup=False)
+    return found
+
+
+def benchmark(opts: Options, console: Console, command_line: str) -> None:
+    """Describe the machine, run every measurement, print and save the table."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    zenctl = find_zenctl()
+    with peer_tools(opts, console) as (peers, unavailable):
+        machine = describe(versions(zenctl, peers, console))
+        for key, value in machine:
+            console.print(f"[bold]{key}:[/] {escape(value)}")
+        suite = Suite(zenctl, peers, unavailable, opts.rounds, console)
+        suite.run_all(opts.sizes, opts.big_file_mb)
+    peer_names = [t.name for t in peers] + [
+        n for n in unavailable if n not in {t.name for t in peers}
+    ]
+    print_table(console, suite.rows, peer_names)
+    results = WORK / "results.md"
+    write_results(results, machine, command_line, suite.rows, peer_names)
+    console.print(f"Markdown table written to {results}", markup=False)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; a zenctl failure stops everything and shows what zenctl said."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    opts = parse_args(args)
+    # Piped output would wrap the table at 80 columns; a log file has no width limit.
+    console = Console() if sys.stdout.isatty() else Console(width=200)
+    command_line = shlex.join(["python", "bench/run.py", *args])
+    try:
+        benchmark(opts, console, command_line)
+    except CommandFailed as exc:
+        console.print(
+            f"[bold red]zenctl failed[/]: {escape(str(exc.command))}\n{escape(exc.reason)}"
+        )
+        if exc.stderr:
+            console.print(exc.stderr, markup=False, highlight=False)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
