@@ -152,22 +152,28 @@ Samples = dict[str, list[float]]
 
 
 def interleave(
-    trials: Mapping[str, Trial | None], rounds: int, primary: str, warmup: bool = False
+    trials: Mapping[str, Trial | None],
+    rounds: Mapping[str, int],
+    primary: str,
+    warmup: bool = False,
 ) -> dict[str, Samples | str]:
-    """Run every tool's trial ``rounds`` times as A, B, A, B so drift hits all tools alike.
+    """Run each tool's trial ``rounds[tool]`` times as A, B, A, B so drift hits all tools alike.
 
-    A peer's failure is kept as ``"failed: <reason>"`` and that peer sits out the remaining
-    rounds; the primary tool's failure propagates, since a benchmark of a broken zenctl means
-    nothing. A ``None`` trial means the tool cannot do this workload: ``"n/a"``. With
-    ``warmup`` an extra first round is run and thrown away (caches, .pyc files, page cache).
+    A tool with fewer rounds (a peer that needs minutes per round) simply sits out the last
+    ones. A peer's failure is kept as ``"failed: <reason>"`` and that peer sits out the
+    remaining rounds; the primary tool's failure propagates, since a benchmark of a broken
+    zenctl means nothing. A ``None`` trial means the tool cannot do this workload: ``"n/a"``.
+    With ``warmup`` an extra first round is run and thrown away (caches, .pyc files, page
+    cache).
     """
     results: dict[str, Samples | str] = {
         name: {} if trial else "n/a" for name, trial in trials.items()
     }
-    for round_no in range(rounds + (1 if warmup else 0)):
+    extra = 1 if warmup else 0
+    for round_no in range(max(rounds.values(), default=0) + extra):
         for name, trial in trials.items():
             samples = results[name]
-            if trial is None or isinstance(samples, str):
+            if trial is None or isinstance(samples, str) or round_no >= rounds[name] + extra:
                 continue
             try:
                 values = trial()

@@ -1,7 +1,7 @@
 """zenctl benchmark: plan/apply latency against DVC (and optionally ZenML).
 
-    python bench/run.py [--sizes 10,100,1000] [--rounds 3] [--quick] [--no-peers]
-                        [--big-file-mb 1024] [--install-zenml]
+    python bench/run.py [--sizes 10,100,1000] [--rounds 3] [--heavy-rounds 1] [--quick]
+                        [--big-file-mb 1024] [--peers dvc,zenml | --no-peers] [--work DIR]
 
 Run it with the interpreter of the venv where zenctl is installed: the ``zenctl`` console
 script next to that interpreter is what gets measured. See docs/benchmarks.md.
@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from machine import describe
+from machine import describe, load
 from measure import Command, CommandFailed, run_command
 from peers import Peer, dvc_peer, install, zenml_peer
 from report import print_table, write_results
@@ -28,7 +28,6 @@ from suite import Suite
 from tools import Dvc, Tool, Zenctl, ZenML
 
 BENCH = Path(__file__).resolve().parent
-WORK = BENCH / ".work"
 VENVS = BENCH / ".venvs"
 
 
@@ -43,6 +42,7 @@ class Preset:
 
 FULL = Preset(sizes=(10, 100, 1000), rounds=3, big_file_mb=1024)
 QUICK = Preset(sizes=(10, 100), rounds=1, big_file_mb=64)
+PEERS = ("dvc", "zenml")
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,11 @@ class Options:
 
     sizes: list[int]
     rounds: int
+    heavy_rounds: int
+    peer_max_steps: int
     big_file_mb: int
-    peers: bool
-    install_zenml: bool
+    peers: tuple[str, ...]
+    work: Path
 
 
 def parse_sizes(text: str) -> list[int]:
@@ -67,6 +69,15 @@ def parse_sizes(text: str) -> list[int]:
     return sizes
 
 
+def parse_peers(text: str) -> tuple[str, ...]:
+    """``"dvc,zenml"`` -> ("dvc", "zenml"); only the peers the benchmark knows how to drive."""
+    peers = tuple(dict.fromkeys(p.strip().lower() for p in text.split(",") if p.strip()))
+    unknown = [p for p in peers if p not in PEERS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown peer(s) {unknown}: choose from {PEERS}")
+    return peers
+
+
 def parse_args(argv: Sequence[str]) -> Options:
     """Parse the command line (the flags of the brief, documented in docs/benchmarks.md)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
@@ -75,33 +86,56 @@ def parse_args(argv: Sequence[str]) -> Options:
         "--rounds", type=int, help="rounds per tool; medians are reported (default 3)"
     )
     parser.add_argument(
+        "--heavy-rounds",
+        type=int,
+        default=1,
+        help="rounds a peer gets for applies of >= 100 steps and plans of >= 1,000 (default 1)",
+    )
+    parser.add_argument(
+        "--peer-max-steps",
+        type=int,
+        default=100,
+        help="largest graph a peer executes; DVC's bigger projects are made by `dvc commit` "
+        "and ZenML sits them out (default 100)",
+    )
+    parser.add_argument(
         "--big-file-mb", type=int, help="size of the hashed source in MiB (default 1024)"
     )
     parser.add_argument(
         "--quick", action="store_true", help="smoke test: sizes 10,100, 1 round, 64 MiB file"
     )
-    parser.add_argument("--no-peers", action="store_true", help="measure zenctl alone")
+    peers = parser.add_mutually_exclusive_group()
+    peers.add_argument(
+        "--peers",
+        type=parse_peers,
+        default=PEERS,
+        help="peers to compare with, installed into bench/.venvs if missing (default dvc,zenml)",
+    )
+    peers.add_argument("--no-peers", action="store_true", help="measure zenctl alone")
     parser.add_argument(
-        "--install-zenml",
-        action="store_true",
-        help="install ZenML into bench/.venvs/zenml first (best effort)",
+        "--work",
+        type=Path,
+        default=BENCH / ".work",
+        help="folder for the generated projects and results.md (default bench/.work)",
     )
     ns = parser.parse_args(argv)
     preset = QUICK if ns.quick else FULL
     rounds: int = preset.rounds if ns.rounds is None else ns.rounds
     big: int = preset.big_file_mb if ns.big_file_mb is None else ns.big_file_mb
-    if rounds < 1 or big < 1:
-        parser.error("--rounds and --big-file-mb must be at least 1")
+    if min(rounds, ns.heavy_rounds, ns.peer_max_steps, big) < 1:
+        parser.error("--rounds, --heavy-rounds, --peer-max-steps, --big-file-mb must be >= 1")
     return Options(
         sizes=ns.sizes or list(preset.sizes),
         rounds=rounds,
+        heavy_rounds=ns.heavy_rounds,
+        peer_max_steps=ns.peer_max_steps,
         big_file_mb=big,
-        peers=not ns.no_peers,
-        install_zenml=ns.install_zenml,
+        peers=() if ns.no_peers else ns.peers,
+        work=ns.work.resolve(),
     )
 
 
-def find_zenctl() -> Zenctl:
+def find_zenctl(work: Path) -> Zenctl:
     """zenctl from this interpreter's bin folder, so the venv under test is unambiguous."""
     executable = Path(sys.executable).parent / "zenctl"
     if not executable.exists():
@@ -109,15 +143,13 @@ def find_zenctl() -> Zenctl:
             f"zenctl not found at {executable}: run this script with the Python "
             "of the venv where zenctl is installed (e.g. .venv/bin/python)."
         )
-    return Zenctl(WORK, executable)
+    return Zenctl(work, executable)
 
 
-def ready_peer(peer: Peer, console: Console, may_install: bool) -> str | None:
-    """Install ``peer`` if allowed and missing; return why it is unavailable, or None."""
+def ready_peer(peer: Peer, console: Console) -> str | None:
+    """Install ``peer`` if missing; return why it is unavailable, or None."""
     if peer.installed:
         return None
-    if not may_install:
-        return "not installed"
     console.print(f"Installing {peer.spec} into {peer.venv} (once) ...", markup=False)
     try:
         install(peer)
@@ -135,26 +167,17 @@ def peer_tools(opts: Options, console: Console) -> Iterator[tuple[list[Tool], di
     """
     tools: list[Tool] = []
     unavailable: dict[str, str] = {}
-    if not opts.peers:
-        yield tools, unavailable
-        return
-    dvc = dvc_peer(VENVS)
-    reason = ready_peer(dvc, console, may_install=True)
-    if reason:
-        console.print(f"DVC: {reason}", markup=False)
-        unavailable[dvc.name] = reason
-    else:
-        tools.append(Dvc(WORK, dvc.bin_dir))
-    zenml = zenml_peer(VENVS)
-    reason = ready_peer(zenml, console, may_install=opts.install_zenml)
     with tempfile.TemporaryDirectory(prefix="zenml-config-") as config:
-        if reason == "not installed":
-            console.print("ZenML: not installed (run with --install-zenml to add it)")
-        elif reason:
-            console.print(f"ZenML: {reason}", markup=False)
-            unavailable[zenml.name] = reason
-        else:
-            tools.append(ZenML(WORK, zenml.bin_dir, Path(config)))
+        for name in opts.peers:
+            peer = dvc_peer(VENVS) if name == "dvc" else zenml_peer(VENVS)
+            reason = ready_peer(peer, console)
+            if reason:
+                console.print(f"{peer.name}: {reason}", markup=False)
+                unavailable[peer.name] = reason
+            elif name == "dvc":
+                tools.append(Dvc(opts.work, peer.bin_dir, opts.peer_max_steps))
+            else:
+                tools.append(ZenML(opts.work, peer.bin_dir, Path(config), opts.peer_max_steps))
         yield tools, unavailable
 
 
@@ -187,19 +210,22 @@ def versions(zenctl: Zenctl, peers: Sequence[Tool], console: Console) -> dict[st
 
 def benchmark(opts: Options, console: Console, command_line: str) -> None:
     """Describe the machine, run every measurement, print and save the table."""
-    WORK.mkdir(parents=True, exist_ok=True)
-    zenctl = find_zenctl()
+    opts.work.mkdir(parents=True, exist_ok=True)
+    zenctl = find_zenctl(opts.work)
     with peer_tools(opts, console) as (peers, unavailable):
         machine = describe(versions(zenctl, peers, console))
         for key, value in machine:
             console.print(f"[bold]{key}:[/] {escape(value)}")
-        suite = Suite(zenctl, peers, unavailable, opts.rounds, console)
+        suite = Suite(zenctl, peers, unavailable, opts.rounds, opts.heavy_rounds, console)
         suite.run_all(opts.sizes, opts.big_file_mb)
+    # The load at the end says whether the machine stayed as quiet as it was at the start.
+    machine.append(("Load average at end", load()))
+    console.print(f"[bold]Load average at end:[/] {machine[-1][1]}")
     peer_names = [t.name for t in peers] + [
         n for n in unavailable if n not in {t.name for t in peers}
     ]
     print_table(console, suite.rows, peer_names)
-    results = WORK / "results.md"
+    results = opts.work / "results.md"
     write_results(results, machine, command_line, suite.rows, peer_names)
     console.print(f"Markdown table written to {results}", markup=False)
 

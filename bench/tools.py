@@ -18,6 +18,7 @@ from measure import Command, CommandFailed, Outcome, run_command
 from workloads import Func, Step, Workload
 
 SOURCE_NAME = "big.bin"
+ZENML_CACHED = "Using cached version of step"
 GIT_IDENTITY = (
     "-c",
     "user.name=zenctl-bench",
@@ -44,8 +45,10 @@ class Tool(ABC):
     name: str = ""
     primary: bool = False
 
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, max_apply_steps: int | None = None) -> None:
         self.work = work
+        # Larger graphs are not executed by this tool (a peer needing many minutes per apply).
+        self.max_apply_steps = max_apply_steps
 
     def project(self, wl: Workload) -> Path:
         """The project folder of ``wl`` for this tool: ``bench/.work/<tool>-<shape>-<n>``."""
@@ -54,6 +57,15 @@ class Tool(ABC):
     def supports(self, wl: Workload) -> bool:
         """Whether this tool can express ``wl`` at all (ZenML has no fan-in of N inputs here)."""
         return True
+
+    def can_apply(self, wl: Workload) -> bool:
+        """Whether the benchmark lets this tool execute ``wl`` (see ``max_apply_steps``)."""
+        return self.max_apply_steps is None or len(wl.steps) <= self.max_apply_steps
+
+    def make_applied(self, wl: Workload) -> None:
+        """Bring a fresh project of ``wl`` to its applied state, untimed."""
+        self.create(wl)
+        self.run(self.apply(wl))
 
     def create(self, wl: Workload) -> Path:
         """Write a fresh project for ``wl`` and commit it: nothing cached, nothing applied."""
@@ -89,8 +101,16 @@ class Tool(ABC):
         self.create(wl)
 
     @abstractmethod
-    def check_clean(self, outcome: Outcome, command: Command) -> None:
+    def check_clean(self, outcome: Outcome, command: Command, wl: Workload) -> None:
         """Raise if a plan of a fully applied project does not say "nothing to do"."""
+
+    def find_cached(self, wl: Workload) -> Command | None:
+        """The quickest way this tool has to find that every step of ``wl`` is cached."""
+        return self.plan(wl)
+
+    def config_cache(self, wl: Workload) -> Path | None:
+        """Where the tool caches its parsed configuration (deleted for a cold plan), if it does."""
+        return None
 
     @abstractmethod
     def write_static(self, wl: Workload, dest: Path) -> None:
@@ -180,7 +200,11 @@ class Zenctl(Tool):
         lines = run_command(self.startup("version")).stdout.strip().splitlines()
         return lines[0].removeprefix("zenctl ").strip() if lines else "unknown"
 
-    def check_clean(self, outcome: Outcome, command: Command) -> None:
+    def config_cache(self, wl: Workload) -> Path:
+        """zenctl keeps the parsed and validated HCL here, keyed by the files' bytes."""
+        return self.project(wl) / ".zenctl" / "cache"
+
+    def check_clean(self, outcome: Outcome, command: Command, wl: Workload) -> None:
         """A warm plan must find every step cached, or we would time re-planning work."""
         if "No changes" not in outcome.stdout:
             raise CommandFailed(
@@ -195,10 +219,27 @@ class Dvc(Tool):
 
     name = "DVC"
 
-    def __init__(self, work: Path, bin_dir: Path) -> None:
-        super().__init__(work)
+    def __init__(self, work: Path, bin_dir: Path, max_apply_steps: int | None = None) -> None:
+        super().__init__(work, max_apply_steps)
         self.bin_dir = bin_dir
         self.reproduced: set[str] = set()
+
+    def make_applied(self, wl: Workload) -> None:
+        """Above ``max_apply_steps``: write every stage's output, then ``dvc commit`` them.
+
+        The result is what ``dvc repro`` leaves behind (outputs, dvc.lock with the hashes of
+        every dep, param and out) without running N Python processes one after the other.
+        """
+        if self.can_apply(wl):
+            super().make_applied(wl)
+            return
+        dest = self.create(wl)
+        (dest / "out").mkdir()
+        values: dict[str, int] = {}
+        for step in wl.steps:
+            values[step.name] = sum(values[up] for up in step.upstreams) + step.index * step.k
+            (dest / "out" / f"{step.name}.txt").write_text(str(values[step.name]))
+        self.run(self.command(dest, "commit", "--force", "--quiet", timeout=step_timeout(wl)))
 
     def project(self, wl: Workload) -> Path:
         return self.work / wl.dirname("dvc")
@@ -249,12 +290,11 @@ class Dvc(Tool):
     def forget_hashes(self, wl: Workload) -> None:
         """Reproduce once (so dvc.lock exists), then drop the hash database in the site cache."""
         if wl.label not in self.reproduced:
-            self.create(wl)
-            run_command(self.apply(wl))
+            self.make_applied(wl)
             self.reproduced.add(wl.label)
         shutil.rmtree(self.project(wl) / ".dvc" / "tmp" / "site-cache", ignore_errors=True)
 
-    def check_clean(self, outcome: Outcome, command: Command) -> None:
+    def check_clean(self, outcome: Outcome, command: Command, wl: Workload) -> None:
         """``dvc status`` must agree everything is cached, or the "warm plan" is not warm."""
         if "up to date" not in outcome.stdout:
             raise CommandFailed(command, "dvc status reports changes on a reproduced project")
@@ -264,16 +304,20 @@ class Dvc(Tool):
 
 
 class ZenML(Tool):
-    """ZenML (optional): a Python pipeline run against a throw-away local store.
+    """ZenML: a Python pipeline run against a throw-away local store.
 
-    ZenML has no plan, so only the apply rows get a ZenML figure; only the chain shape is
-    rendered because a fan-in of N named inputs has no direct ZenML spelling.
+    ZenML has no plan: the only way it has to find that every step is cached is to run the
+    pipeline, so that run is its "plan, all cached" figure and the other plan rows read n/a.
+    Only the chain shape is rendered because a fan-in of N named inputs has no direct ZenML
+    spelling.
     """
 
     name = "ZenML"
 
-    def __init__(self, work: Path, bin_dir: Path, config_dir: Path) -> None:
-        super().__init__(work)
+    def __init__(
+        self, work: Path, bin_dir: Path, config_dir: Path, max_apply_steps: int | None = None
+    ) -> None:
+        super().__init__(work, max_apply_steps)
         self.bin_dir = bin_dir
         self.config_dir = config_dir
 
@@ -281,7 +325,8 @@ class ZenML(Tool):
         return self.work / wl.dirname("zenml")
 
     def supports(self, wl: Workload) -> bool:
-        return wl.shape == "chain"
+        """Chains only, and only those it may execute: its "plan" is a run."""
+        return wl.shape == "chain" and self.can_apply(wl)
 
     def command(self, cwd: Path, *argv: str, timeout: float = 300.0) -> Command:
         """Analytics off and ``ZENML_CONFIG_PATH`` in a temp dir: a fresh local store per run."""
@@ -289,6 +334,7 @@ class ZenML(Tool):
             **os.environ,
             "PATH": f"{self.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
             "ZENML_ANALYTICS_OPT_IN": "false",
+            "ZENML_LOGGING_COLORS_DISABLED": "true",
             "ZENML_CONFIG_PATH": str(self.config_dir),
         }
         return Command(argv, cwd, env, timeout)
@@ -309,8 +355,16 @@ class ZenML(Tool):
     def plan(self, wl: Workload) -> None:
         return None
 
-    def check_clean(self, outcome: Outcome, command: Command) -> None:
-        """Never called: without a plan command there is no warm plan to check."""
+    def find_cached(self, wl: Workload) -> Command:
+        return self.apply(wl)
+
+    def check_clean(self, outcome: Outcome, command: Command, wl: Workload) -> None:
+        """The cached run must reuse every step, or we would time real step executions."""
+        reused = (outcome.stdout + outcome.stderr).count(ZENML_CACHED)
+        if reused != len(wl.steps):
+            raise CommandFailed(
+                command, f"ZenML reused {reused} of {len(wl.steps)} steps from its cache"
+            )
 
     def apply(
         self, wl: Workload, *, first: bool = False, parallelism: int | None = None
