@@ -107,14 +107,19 @@ def ensure_source(path: Path, size: int) -> None:
 
 @contextmanager
 def one_byte_appended(path: Path) -> Iterator[None]:
-    """Append a byte for the "file changed" plan, then restore the file for the next round."""
-    size = path.stat().st_size
+    """Append a byte for the "file changed" plan, then restore the file for the next round.
+
+    Its times are restored too: a file modified within the last second is re-hashed by
+    design (racy-git rule), which would turn the next round's "unchanged" plan into a re-hash.
+    """
+    before = path.stat()
     with path.open("ab") as out:
         out.write(b"\n")
     try:
         yield
     finally:
-        os.truncate(path, size)
+        os.truncate(path, before.st_size)
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
 
 
 @dataclass

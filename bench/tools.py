@@ -49,6 +49,7 @@ class Tool(ABC):
         self.work = work
         # Larger graphs are not executed by this tool (a peer needing many minutes per apply).
         self.max_apply_steps = max_apply_steps
+        self.prepared: set[str] = set()  # labels applied once for forget_hashes
 
     def project(self, wl: Workload) -> Path:
         """The project folder of ``wl`` for this tool: ``bench/.work/<tool>-<shape>-<n>``."""
@@ -96,9 +97,28 @@ class Tool(ABC):
             raise CommandFailed(Command(("n/a",), self.work), "not supported")
         return run_command(command)
 
+    def hash_cache(self, wl: Workload) -> Path | None:
+        """Where the tool remembers the hashes of unchanged files (its stat cache), if anywhere."""
+        return None
+
     def forget_hashes(self, wl: Workload) -> None:
-        """Leave ``wl``'s project so that the next plan must hash its inputs from scratch."""
-        self.create(wl)
+        """Leave ``wl``'s project so that the next plan must hash its inputs from scratch.
+
+        With a known hash cache, the project is applied once and only that cache is dropped:
+        the next plan then differs from a warm one by the hashing alone, not by also creating
+        the tool's state from nothing.
+        """
+        cache = self.hash_cache(wl)
+        if cache is None:
+            self.create(wl)
+            return
+        if wl.label not in self.prepared:
+            self.make_applied(wl)
+            self.prepared.add(wl.label)
+        if cache.is_dir():
+            shutil.rmtree(cache)
+        else:
+            cache.unlink(missing_ok=True)
 
     @abstractmethod
     def check_clean(self, outcome: Outcome, command: Command, wl: Workload) -> None:
@@ -204,6 +224,9 @@ class Zenctl(Tool):
         """zenctl keeps the parsed and validated HCL here, keyed by the files' bytes."""
         return self.project(wl) / ".zenctl" / "cache"
 
+    def hash_cache(self, wl: Workload) -> Path:
+        return self.config_cache(wl) / "stat.json"
+
     def check_clean(self, outcome: Outcome, command: Command, wl: Workload) -> None:
         """A warm plan must find every step cached, or we would time re-planning work."""
         if "No changes" not in outcome.stdout:
@@ -222,7 +245,6 @@ class Dvc(Tool):
     def __init__(self, work: Path, bin_dir: Path, max_apply_steps: int | None = None) -> None:
         super().__init__(work, max_apply_steps)
         self.bin_dir = bin_dir
-        self.reproduced: set[str] = set()
 
     def make_applied(self, wl: Workload) -> None:
         """Above ``max_apply_steps``: write every stage's output, then ``dvc commit`` them.
@@ -287,12 +309,9 @@ class Dvc(Tool):
     def startup(self, what: str) -> Command:
         return self.command(self.work, "--help" if what == "help" else "version")
 
-    def forget_hashes(self, wl: Workload) -> None:
-        """Reproduce once (so dvc.lock exists), then drop the hash database in the site cache."""
-        if wl.label not in self.reproduced:
-            self.make_applied(wl)
-            self.reproduced.add(wl.label)
-        shutil.rmtree(self.project(wl) / ".dvc" / "tmp" / "site-cache", ignore_errors=True)
+    def hash_cache(self, wl: Workload) -> Path:
+        """DVC's hash database ("site cache"), pointed inside the project by ``command``."""
+        return self.project(wl) / ".dvc" / "tmp" / "site-cache"
 
     def check_clean(self, outcome: Outcome, command: Command, wl: Workload) -> None:
         """``dvc status`` must agree everything is cached, or the "warm plan" is not warm."""
