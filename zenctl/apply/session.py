@@ -18,7 +18,7 @@ def apply_plan(
         artifact = stack.components["artifact_store"]
         orchestrator = stack.components["orchestrator"]
         runtimes[stack_name] = StackRuntime(
-            build_component("artifact_store", artifact.type, artifact.settings, project.root),
+            project.artifact_store(stack_name),
             (artifact.type, artifact.settings),
             build_component("orchestrator", orchestrator.type, orchestrator.settings, project.root),
         )

@@ -17,10 +17,11 @@ from zenctl.config.variables import Sensitive
 from zenctl.diagnostics import UserError
 from zenctl.fingerprint.canonical import canonical_json, digest
 from zenctl.plan.document import from_document, to_document
-from zenctl.plan.model import Plan
+from zenctl.plan.model import Plan, ReasonKind
 from zenctl.state.store import EMPTY_LINEAGE
 
 SCHEMA_FILE = "plan.schema.json"
+_DAMAGE = (ReasonKind.ARTIFACT_MISSING, ReasonKind.ARTIFACT_CORRUPT)
 
 
 def schema() -> dict[str, Any]:
@@ -124,7 +125,12 @@ def staleness(
     for step in saved.steps:
         now = fresh_steps.get(step.address)
         if now is None or now.action != step.action or now.components != step.components:
-            moved = _what_moved(step.components, now.components if now else None)
+            damage = [r for r in now.reasons if r.kind in _DAMAGE] if now else []
+            moved = (
+                f"{damage[0].kind.value} ({damage[0].note})"
+                if damage
+                else _what_moved(step.components, now.components if now else None)
+            )
             return f"{step.address} would now be planned differently: {moved}"
     if {s.address for s in saved.removed} != {s.address for s in fresh.removed}:
         return "the steps to remove changed"
