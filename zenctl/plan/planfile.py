@@ -94,6 +94,12 @@ def read_planfile(path: Path) -> tuple[dict[str, Any], Plan]:
         jsonschema.validate(document, schema())
     except jsonschema.ValidationError as exc:
         raise UserError("Saved plan does not match the plan schema", exc.message) from None
+    if "config" not in document or "variables" not in document:  # optional in `plan --json`
+        raise UserError(
+            "Not a saved plan",
+            f"{path} does not record the configuration and variables it was made from; "
+            "save plans with `zenctl plan --out FILE`, not `plan --json`.",
+        )
     return document, from_document(document)
 
 
@@ -146,10 +152,7 @@ def _what_moved(before: dict[str, Any], after: dict[str, Any] | None) -> str:
         if before.get(key) != after.get(key)
     ]
     if "code" in moved:
-        files = sorted(
-            name
-            for name in set(before["code"]) | set(after["code"])
-            if before["code"].get(name) != after["code"].get(name)
-        )
+        old, new = before.get("code") or {}, after.get("code") or {}
+        files = sorted(name for name in set(old) | set(new) if old.get(name) != new.get(name))
         return f"its code changed ({', '.join(files)})"
     return f"its {', '.join(moved) or 'upstream'} changed"
