@@ -80,6 +80,9 @@ SELECT * FROM (
 """
 
 
+_RUNNING_RUNS = "SELECT id FROM runs WHERE workspace = :workspace AND status = 'running'"
+
+
 class StateStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -317,13 +320,22 @@ class StateStore:
                 )
 
     def interrupt_stale(self, workspace: str) -> int:
-        """Steps left 'running' by an apply that died: record them as interrupted."""
+        """Steps and runs left 'running' by an apply that died: record them as interrupted."""
         rows = self.db.query(
             "SELECT id FROM step_executions WHERE workspace = :workspace AND status = 'running'",
             {"workspace": workspace},
         )
         for row in rows:
             self.end_step(row["id"], "interrupted", "the apply running it stopped", None)
+        params = {"workspace": workspace}
+        if self.db.query(_RUNNING_RUNS, params):
+            with self.db.transaction() as execute:
+                self._bump(execute)
+                execute(
+                    "UPDATE runs SET status = 'interrupted' "
+                    "WHERE workspace = :workspace AND status = 'running'",
+                    params,
+                )
         return len(rows)
 
     def close(self) -> None:
