@@ -75,6 +75,14 @@ class Project:
         )
         return built
 
+    def artifact_stores(self) -> list[ArtifactStore]:
+        """Each distinct artifact store the stacks declare, once."""
+        distinct: dict[str, str] = {}
+        for name in sorted(self.config.stacks):
+            component = self.config.stacks[name].components["artifact_store"]
+            distinct.setdefault(f"{component.type}|{sorted(component.settings.items())}", name)
+        return [self.artifact_store(stack) for stack in distinct.values()]
+
     def artifact_checker(self) -> ArtifactChecker:
         """Checks cached outputs in each stack's artifact store, built only when first needed."""
         stores: dict[str, ArtifactStore] = {}

@@ -156,6 +156,20 @@ class StateStore:
         )
         return [Execution.from_row(row) for row in rows]
 
+    def kept_executions(self, keep_last: int) -> list[Execution]:
+        """The retention policy of `gc`: in every workspace, the newest `keep_last` succeeded
+        executions of each step, not counting those from before the step was removed."""
+        rows = self.db.query(
+            "SELECT * FROM (SELECT e.*, ROW_NUMBER() OVER ("
+            "PARTITION BY workspace, address ORDER BY serial DESC) AS rank_ "
+            "FROM step_executions e WHERE status = 'succeeded' AND NOT EXISTS ("
+            "SELECT 1 FROM step_executions r WHERE r.workspace = e.workspace "
+            "AND r.address = e.address AND r.status = 'removed' AND r.serial > e.serial)"
+            ") kept WHERE rank_ <= :keep",
+            {"keep": keep_last},
+        )
+        return [Execution.from_row(row) for row in rows]
+
     def execution(self, execution_id: str) -> Execution | None:
         rows = self.db.query("SELECT * FROM step_executions WHERE id = :id", {"id": execution_id})
         return Execution.from_row(rows[0]) if rows else None
