@@ -47,6 +47,17 @@ def test_missing_artifact_reruns_its_producer_and_dependents_follow(project: Pro
     assert "No changes. 5 steps cached." in project.run("plan").out
 
 
+def test_reuse_decided_at_apply_checks_the_artifacts_too(project: Project) -> None:
+    project.apply()
+    _object(project, "features").unlink()
+    _object(project, "prep").unlink()
+    applied = project.apply()
+    assert applied.code == 0, applied.both
+    # features' earlier execution matches once prep re-ran, but its output is gone: it runs
+    assert "2 ran, 3 cached" in applied.out
+    assert "No changes. 5 steps cached." in project.run("plan").out
+
+
 def test_changed_artifact_is_reported_corrupt_and_replaced(project: Project) -> None:
     project.apply()
     target = _object(project, "prep")
