@@ -264,7 +264,7 @@ def mutated_plan(draw: st.DrawFn, document: dict[str, Any]) -> tuple[bytes, bool
     return canonical_json(changed).encode(), True
 
 
-@settings(FUZZ, max_examples=250)
+@settings(FUZZ, max_examples=150)
 @given(data=st.data())
 def test_malformed_saved_plans_are_refused_cleanly(
     data: st.DataObject, saved_plan: tuple[Path, dict[str, Any]]
