@@ -20,6 +20,18 @@ from zenctl.paths import ensure_private_dir
 
 RACY_WINDOW_NS = 1_000_000_000
 _MMAP_THRESHOLD = 1 << 20
+_threads = blake3.blake3.AUTO
+
+
+def _hash_on_one_thread() -> None:
+    # blake3's threads come from a Rayon pool that a forked child inherits without its
+    # threads: a step's worker process (the local orchestrator forks them) would wait for
+    # them forever once the parent had hashed a large file.
+    global _threads
+    _threads = 1
+
+
+os.register_at_fork(after_in_child=_hash_on_one_thread)
 
 
 class StatCache:
@@ -76,7 +88,7 @@ def hash_file(path: Path, cache: StatCache | None = None) -> str:
     stat = path.stat()
     if cache is not None and (known := cache.get(path, stat)) is not None:
         return str(known)
-    hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
+    hasher = blake3.blake3(max_threads=_threads)
     if stat.st_size >= _MMAP_THRESHOLD:
         hasher.update_mmap(path)
     else:
