@@ -21,6 +21,7 @@ class ReasonKind(StrEnum):
     NEW = "new"
     CHANGED = "changed"
     UPSTREAM = "upstream changes"
+    REPLACE = "replace requested"
     REMOVED = "no longer declared"
 
 
@@ -79,6 +80,8 @@ class Plan:
     steps: tuple[StepPlan, ...]  # execution order: pipelines by name, steps topologically
     removed: tuple[StepPlan, ...]
     stacks: dict[str, str] = field(hash=False)  # pipeline -> stack name
+    targets: tuple[str, ...] = ()  # --target: only these and what they need were planned
+    replace: tuple[str, ...] = ()  # --replace: run even when cached
 
     @property
     def to_run(self) -> list[StepPlan]:
