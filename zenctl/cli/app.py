@@ -14,6 +14,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from zenctl import __version__
+from zenctl.cli.workspace import workspace_app
 
 app = typer.Typer(
     name="zenctl",
@@ -24,6 +25,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help", "-help"]},
 )
+
+app.add_typer(workspace_app, name="workspace")
 
 Chdir = Annotated[
     Path | None,
@@ -261,7 +264,9 @@ def plan(
     from zenctl.render.plan_text import render_plan
 
     project = Project.load(_root(chdir), _inputs(var, var_file))
-    store = _open_state(project, create=False)
+    # A saved plan needs the store's lineage now: secrets are hashed with a key tied to it,
+    # and `apply FILE` must find the same hashes.
+    store = _open_state(project, create=out is not None)
     plan_ = _partial_plan(project, store, target, replace)
     if json_:
         import json

@@ -4,6 +4,7 @@ terminal prompt for a required variable nobody set."""
 from __future__ import annotations
 
 import sys
+
 from zenctl.config.model import Variable
 from zenctl.config.variables import VariableInputs
 

@@ -112,7 +112,7 @@ _ARITHMETIC: dict[str, Callable[[float, float], Any]] = {
 
 def _same(a: Any, b: Any) -> bool:
     """HCL equality: a number and a bool are never equal, unlike Python's `1 == True`."""
-    return type(a) is type(b) and a == b or _is_number(a) and _is_number(b) and a == b
+    return (type(a) is type(b) and a == b) or (_is_number(a) and _is_number(b) and a == b)
 
 
 def _is_number(value: Any) -> bool:

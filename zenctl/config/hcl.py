@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, InstanceOf, StringConstraints, ValidationError
 
+from zenctl.config.assignments import node_range, syntax_diagnostic
 from zenctl.config.model import (
     COMPONENT_KINDS,
     DEFAULT_OUTPUT,
@@ -29,7 +30,6 @@ from zenctl.config.model import (
     Validation,
     Variable,
 )
-from zenctl.config.assignments import node_range, syntax_diagnostic
 from zenctl.config.types import TypeMismatch, convert_value, normalize_type
 from zenctl.config.values import UnsupportedExpression, bare_word, convert, references
 from zenctl.diagnostics import Diagnostic, DiagnosticsError, Position, SourceRange
