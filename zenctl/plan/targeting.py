@@ -40,7 +40,7 @@ def selected_steps(
 
 
 def _unknown(address: str, option: str, known: list[str]) -> Diagnostic:
-    close = difflib.get_close_matches(address, known, n=3, cutoff=0.6)
+    close = difflib.get_close_matches(address, known, n=3, cutoff=0.9)  # long shared prefixes
     hint = (
         "Did you mean " + " or ".join(f'"{c}"' for c in close) + "?"
         if close
