@@ -1,7 +1,8 @@
 """Plain HCL assignments: variable files (`*.zcvars`) and structured `--var` values.
 
 Kept apart from the config parser (`hcl.py`) because these are read on every plan (they may
-hold secrets, so they are never cached on disk) and must not pull in pydantic.
+hold secrets, so they are never cached on disk) and must not pull in pydantic; python-hcl2
+itself (~45 ms) is imported only when there is something to parse.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zenctl.config.values import UnsupportedExpression, convert
 from zenctl.diagnostics import Diagnostic, DiagnosticsError, Position, SourceRange
 
 
@@ -51,6 +51,8 @@ def syntax_diagnostic(filename: str, exc: Exception) -> Diagnostic:
 def read_assignments(path: Path) -> list[Assignment]:
     """`name = value` lines of a variables file, with where each one is."""
     from hcl2.api import query
+
+    from zenctl.config.values import UnsupportedExpression
 
     filename = str(path)
     try:
@@ -93,7 +95,7 @@ def read_assignments(path: Path) -> list[Assignment]:
 
 def literal(raw: Any) -> Any:
     """A serialized HCL value with no references in it (variable values are literals)."""
-    from zenctl.config.values import references
+    from zenctl.config.values import UnsupportedExpression, convert, references
 
     value = convert(raw)
     if references(value):
@@ -107,6 +109,8 @@ def literal(raw: Any) -> Any:
 def parse_expression(text: str) -> Any:
     """A structured value given as text, `[64, 32]` or `{a = 1}`; ValueError when it is not."""
     from hcl2.api import query
+
+    from zenctl.config.values import UnsupportedExpression
 
     try:
         document = query(f"value = {text}\n")  # type: ignore[no-untyped-call]

@@ -303,13 +303,7 @@ class _Parser:
             self.take(")")
             return inner
         if text == "[":
-            items: list[Expr] = []
-            while self.peek() != "]":
-                items.append(self.conditional())
-                if self.peek() != "]":
-                    self.take(",")
-            self.take("]")
-            return ("list", tuple(items))
+            return ("list", self.items("]"))
         if kind != "name":
             raise ExpressionError(f"unexpected `{text}`")
         if text in _KEYWORDS:
@@ -327,13 +321,18 @@ class _Parser:
                 f"function {name}() is not supported; use one of {', '.join(FUNCTION_NAMES)}"
             )
         self.take("(")
-        args: list[Expr] = []
-        while self.peek() != ")":
-            args.append(self.conditional())
-            if self.peek() != ")":
-                self.take(",")
-        self.take(")")
+        args = self.items(")")
         expected = _ARITY.get(name)  # min() and max() take any number
         if expected is not None and len(args) != expected:
             raise ExpressionError(f"{name}() takes {expected} argument(s), got {len(args)}")
-        return ("call", name, tuple(args))
+        return ("call", name, args)
+
+    def items(self, closing: str) -> tuple[Expr, ...]:
+        """Comma-separated expressions up to `closing`: list items or call arguments."""
+        found: list[Expr] = []
+        while self.peek() != closing:
+            found.append(self.conditional())
+            if self.peek() != closing:
+                self.take(",")
+        self.take(closing)
+        return tuple(found)
