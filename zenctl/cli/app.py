@@ -267,13 +267,14 @@ def plan(
     # A saved plan needs the store's lineage now: secrets are hashed with a key tied to it,
     # and `apply FILE` must find the same hashes.
     store = _open_state(project, create=out is not None)
-    plan_ = _partial_plan(project, store, target, replace)
+    plan_ = project.plan(store, tuple(target or ()), tuple(replace or ()))
     if json_:
         import json
 
         typer.echo(json.dumps(to_document(plan_), indent=2, sort_keys=True))
     else:
         render_plan(stdout(), plan_)
+    _warn_if_partial(plan_)
     if out is not None:
         digest = write_planfile(
             out,
@@ -327,8 +328,9 @@ def apply(
     if plan_file is None:
         project = Project.load(_root(chdir), _inputs(var, var_file))
         store = _open_state(project, create=True)
-        plan_ = _partial_plan(project, store, target, replace)
+        plan_ = project.plan(store, tuple(target or ()), tuple(replace or ()))
         render_plan(console, plan_)
+        _warn_if_partial(plan_)
         if plan_.has_changes and not auto_approve:
             _confirm()
     else:  # a saved plan was reviewed already: no confirmation, as in Terraform
@@ -383,16 +385,11 @@ def _inputs(var: list[str] | None, var_file: list[str] | None) -> Any:
     return variable_inputs(var, var_file)
 
 
-def _partial_plan(
-    project: Any, store: Any, target: list[str] | None, replace: list[str] | None
-) -> Any:
-    """The plan, with Terraform's warning when --target or --replace shapes it."""
+def _warn_if_partial(plan_: Any) -> None:
+    """Terraform's warning, after the plan, when --target or --replace shaped it."""
     from zenctl.plan.targeting import partial_plan_warnings
 
-    targets, replacements = tuple(target or ()), tuple(replace or ())
-    plan_ = project.plan(store, targets, replacements)
-    _print_diagnostics(partial_plan_warnings(targets, replacements))
-    return plan_
+    _print_diagnostics(partial_plan_warnings(plan_.targets, plan_.replace))
 
 
 def _confirm() -> None:
