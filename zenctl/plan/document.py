@@ -11,7 +11,7 @@ from typing import Any
 from zenctl import __version__
 from zenctl.plan.model import Action, Change, Plan, Reason, ReasonKind, StepPlan
 
-FORMAT_VERSION = "1.1"  # 1.1: targets and replace
+FORMAT_VERSION = "1.2"  # 1.1: reasons "artifact missing", "artifact corrupt"; 1.2: targets, replace
 
 
 def summary(plan: Plan) -> dict[str, Any]:

@@ -9,21 +9,30 @@ a reuse changes downstream fingerprints is one more batched lookup made.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from zenctl.config.model import Config, Pipeline, Step
 from zenctl.config.variables import evaluate
 from zenctl.diagnostics import Diagnostic, DiagnosticsError
+from zenctl.fingerprint.canonical import short
 from zenctl.fingerprint.step import Components, Fingerprinter, fingerprint, is_known
 from zenctl.graph import StepGraph, build_graph
 from zenctl.plan.diff import component_changes
 from zenctl.plan.model import Action, Plan, Reason, ReasonKind, StepPlan
 from zenctl.plan.targeting import selected_steps
+from zenctl.providers.protocol import Integrity
 from zenctl.state.store import EMPTY_LINEAGE, Execution, StateSnapshot, StateStore
 
 _MAX_LOOKUP_ROUNDS = 8
+
+# (stack name, {digest: recorded size}) -> the state of each object in that stack's store
+ArtifactChecker = Callable[[str, Mapping[str, int]], dict[str, Integrity]]
+_DAMAGE = {
+    Integrity.MISSING: ReasonKind.ARTIFACT_MISSING,
+    Integrity.CORRUPT: ReasonKind.ARTIFACT_CORRUPT,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +48,9 @@ def make_plan(
     inputs: PlanInputs,
     fingerprinter: Fingerprinter,
     store: StateStore | None,
+    artifacts: ArtifactChecker | None = None,
 ) -> Plan:
+    """`artifacts` checks that the outputs a cached step would reuse are still there, intact."""
     config = inputs.config
     graphs = [build_graph(config.pipelines[name]) for name in sorted(config.pipelines)]
     selected = selected_steps(graphs, inputs.targets, inputs.replace)
@@ -49,6 +60,8 @@ def make_plan(
     snapshot = (
         store.snapshot(inputs.workspace) if store else StateSnapshot(EMPTY_LINEAGE, 0, {}, {})
     )
+    integrity: dict[str, Integrity] = {}
+    _check_outputs(artifacts, config, snapshot.settled.values(), integrity)
     hits: dict[str, Execution] = {}
     looked_up: set[str] = set()
     for _ in range(_MAX_LOOKUP_ROUNDS):
@@ -61,6 +74,7 @@ def make_plan(
                 fingerprinter,
                 snapshot,
                 hits,
+                integrity,
                 selected[graph.pipeline.name] if selected is not None else set(graph.order),
             )
         ]
@@ -75,6 +89,7 @@ def make_plan(
         found = store.by_fingerprint(inputs.workspace, pending)
         if not found:
             break
+        _check_outputs(artifacts, config, found.values(), integrity)
         hits.update(found)
     declared = {step.address for step in steps}
     removed = tuple(
@@ -104,6 +119,39 @@ def make_plan(
     )
 
 
+def _check_outputs(
+    artifacts: ArtifactChecker | None,
+    config: Config,
+    executions: Iterable[Execution],
+    integrity: dict[str, Integrity],
+) -> None:
+    """Check, one batch per stack, the outputs not checked yet of executions a plan may reuse."""
+    if artifacts is None:
+        return
+    wanted: dict[str, dict[str, int]] = {}
+    for execution in executions:
+        pipeline = config.pipelines.get(execution.address.split(".")[1])
+        if pipeline is None or execution.status != "succeeded":
+            continue
+        for item in execution.outputs.values():
+            if item["hash"] not in integrity:
+                wanted.setdefault(pipeline.stack, {})[item["hash"]] = int(item["size"])
+    for stack, expected in sorted(wanted.items()):
+        integrity.update(artifacts(stack, expected))
+
+
+def _damage(execution: Execution, integrity: dict[str, Integrity]) -> list[Reason]:
+    """Why an execution's outputs cannot be reused: one reason per kind of damage."""
+    damaged: dict[ReasonKind, list[str]] = {}
+    for name, item in sorted(execution.outputs.items()):
+        state = integrity.get(item["hash"], Integrity.OK)
+        if state is not Integrity.OK:
+            damaged.setdefault(_DAMAGE[state], []).append(f"{name} {short(item['hash'])}")
+    return [
+        Reason(kind, "output " + ", ".join(damaged[kind])) for kind in ReasonKind if kind in damaged
+    ]
+
+
 def _check_runnable(graphs: list[StepGraph], fingerprinter: Fingerprinter) -> None:
     problems: list[Diagnostic] = []
     for graph in graphs:
@@ -121,6 +169,7 @@ def _plan_pipeline(
     fingerprinter: Fingerprinter,
     snapshot: StateSnapshot,
     hits: dict[str, Execution],
+    integrity: dict[str, Integrity],
     only: set[str],
 ) -> list[StepPlan]:
     pipeline = graph.pipeline
@@ -132,7 +181,9 @@ def _plan_pipeline(
         params = evaluate(step.params, inputs.variables)
         components = fingerprinter.components(pipeline, step, params, upstream)
         replace = pipeline.address(name) in inputs.replace
-        planned[name] = _decide(pipeline, step, graph, components, snapshot, hits, replace)
+        planned[name] = _decide(
+            pipeline, step, graph, components, snapshot, hits, integrity, replace
+        )
     return [planned[name] for name in order]
 
 
@@ -157,6 +208,7 @@ def _decide(
     components: Components,
     snapshot: StateSnapshot,
     hits: dict[str, Execution],
+    integrity: dict[str, Integrity],
     replace: bool,
 ) -> StepPlan:
     address = pipeline.address(step.name)
@@ -167,9 +219,17 @@ def _decide(
     if baseline is not None and baseline.status != "succeeded":
         baseline = None
     reuse = None
+    damaged: list[Reason] = []  # why a matching execution could not be reused
     if key is not None and not replace:
         matches_latest = baseline is not None and baseline.fingerprint == key
-        reuse = baseline if matches_latest else hits.get(key)
+        for candidate in (baseline if matches_latest else None, hits.get(key)):
+            if candidate is None:
+                continue
+            problems = _damage(candidate, integrity)
+            if not problems:
+                reuse = candidate
+                break
+            damaged = damaged or problems
     common: dict[str, Any] = {
         "address": address,
         "pipeline": pipeline.name,
@@ -194,9 +254,11 @@ def _decide(
     if baseline is None:
         attempt = snapshot.attempts.get(address)
         note = f"last attempt {attempt.status}" if attempt and attempt.status != "removed" else ""
-        reasons.append(Reason(ReasonKind.NEW, note))
-    elif changes or (known and key != baseline.fingerprint):
+        if not damaged:
+            reasons.append(Reason(ReasonKind.NEW, note))
+    elif changes or (known and not damaged and key != baseline.fingerprint):
         reasons.append(Reason(ReasonKind.CHANGED))
+    reasons.extend(damaged)
     if not known and baseline is not None:
         reasons.append(Reason(ReasonKind.UPSTREAM, "inputs known after apply"))
     if replace:
