@@ -27,8 +27,8 @@ from zenctl.config.model import (
     Source,
     Stack,
     Step,
-    Validation,
     Template,
+    Validation,
     Variable,
 )
 from zenctl.config.types import TypeMismatch, convert_value, normalize_type
