@@ -125,7 +125,7 @@ def delete(
         typer.Option("--force", "-force", help="Delete it even though it has recorded runs."),
     ] = False,
 ) -> None:
-    """Delete a workspace and its recorded runs (artifacts stay: other workspaces share them).
+    """Delete a workspace and its recorded runs (artifacts stay until `zenctl gc`).
 
     Example: `zenctl workspace delete dev --force`
     """

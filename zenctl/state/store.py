@@ -359,7 +359,7 @@ class StateStore:
 
     def delete_workspace(self, workspace: str) -> None:
         """Forget a workspace's runs, executions and lineage edges, in one transaction.
-        Artifacts stay: they are content-addressed and other workspaces may use them."""
+        Artifacts stay: other workspaces may use them; `gc` collects the unreferenced ones."""
         executions = "SELECT id FROM step_executions WHERE workspace = :workspace"
         with self.db.transaction() as execute:
             self._bump(execute)
