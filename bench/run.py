@@ -95,8 +95,7 @@ def parse_args(argv: Sequence[str]) -> Options:
         "--peer-max-steps",
         type=int,
         default=100,
-        help="largest graph a peer executes; DVC's bigger projects are made by `dvc commit` "
-        "and ZenML sits them out (default 100)",
+        help="largest graph a peer takes part in; bigger ones read n/a (default 100)",
     )
     parser.add_argument(
         "--big-file-mb", type=int, help="size of the hashed source in MiB (default 1024)"

@@ -249,9 +249,6 @@ class Suite:
             return None
 
         def trial() -> dict[str, float]:
-            if not tool.can_apply(wl):
-                tool.make_applied(wl)  # later rows need the applied project; no figure here
-                return {}
             tool.create(wl)
             preview = tool.plan(wl)
             if preview is not None:
@@ -318,8 +315,7 @@ class Suite:
             plan = tool.plan(changed)
             if plan is not None:
                 out["plan"] = tool.run(plan).seconds
-            if tool.can_apply(changed):
-                out["apply"] = tool.run(tool.apply(changed)).seconds
+            out["apply"] = tool.run(tool.apply(changed)).seconds
             return out
 
         return trial
@@ -472,13 +468,13 @@ class Suite:
     # -- everything ---------------------------------------------------------------------------
 
     def run_all(self, sizes: Sequence[int], big_mb: int) -> None:
-        """All measurements, smallest size first so problems show up early."""
+        """All measurements: the quick ones first, then graphs from the smallest size up."""
+        self.startup()
+        self.parallel()
+        self.big_file(big_mb)
         for n in sorted(sizes):
             for shape in (chain, fan):
                 self.graph(shape(n))
         self.marginal_step_cost()
-        self.big_file(big_mb)
-        self.startup()
         self.peak_rss(chain(max(sizes)))
-        self.parallel()
         self.sql_statements(sizes)

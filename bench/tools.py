@@ -47,7 +47,7 @@ class Tool(ABC):
 
     def __init__(self, work: Path, max_apply_steps: int | None = None) -> None:
         self.work = work
-        # Larger graphs are not executed by this tool (a peer needing many minutes per apply).
+        # Larger graphs sit out (a peer needing many minutes per apply).
         self.max_apply_steps = max_apply_steps
         self.prepared: set[str] = set()  # labels applied once for forget_hashes
 
@@ -56,11 +56,7 @@ class Tool(ABC):
         return self.work / wl.dirname(self.name)
 
     def supports(self, wl: Workload) -> bool:
-        """Whether this tool can express ``wl`` at all (ZenML has no fan-in of N inputs here)."""
-        return True
-
-    def can_apply(self, wl: Workload) -> bool:
-        """Whether the benchmark lets this tool execute ``wl`` (see ``max_apply_steps``)."""
+        """Whether this tool takes part in ``wl``: not above ``max_apply_steps``."""
         return self.max_apply_steps is None or len(wl.steps) <= self.max_apply_steps
 
     def make_applied(self, wl: Workload) -> None:
@@ -246,23 +242,6 @@ class Dvc(Tool):
         super().__init__(work, max_apply_steps)
         self.bin_dir = bin_dir
 
-    def make_applied(self, wl: Workload) -> None:
-        """Above ``max_apply_steps``: write every stage's output, then ``dvc commit`` them.
-
-        The result is what ``dvc repro`` leaves behind (outputs, dvc.lock with the hashes of
-        every dep, param and out) without running N Python processes one after the other.
-        """
-        if self.can_apply(wl):
-            super().make_applied(wl)
-            return
-        dest = self.create(wl)
-        (dest / "out").mkdir()
-        values: dict[str, int] = {}
-        for step in wl.steps:
-            values[step.name] = sum(values[up] for up in step.upstreams) + step.index * step.k
-            (dest / "out" / f"{step.name}.txt").write_text(str(values[step.name]))
-        self.run(self.command(dest, "commit", "--force", "--quiet", timeout=step_timeout(wl)))
-
     def project(self, wl: Workload) -> Path:
         return self.work / wl.dirname("dvc")
 
@@ -344,8 +323,8 @@ class ZenML(Tool):
         return self.work / wl.dirname("zenml")
 
     def supports(self, wl: Workload) -> bool:
-        """Chains only, and only those it may execute: its "plan" is a run."""
-        return wl.shape == "chain" and self.can_apply(wl)
+        """Chains only (see the class docstring), and not above ``max_apply_steps``."""
+        return wl.shape == "chain" and super().supports(wl)
 
     def command(self, cwd: Path, *argv: str, timeout: float = 300.0) -> Command:
         """Analytics off and ``ZENML_CONFIG_PATH`` in a temp dir: a fresh local store per run."""
