@@ -173,7 +173,8 @@ class Zenctl(Tool):
         return Command((str(self.executable), *args), cwd, env, timeout)
 
     def init_project(self, dest: Path) -> None:
-        """Nothing: apply creates ``.zenctl/`` itself, and first apply should include that."""
+        """``zenctl init``: the store exists before the first apply, as DVC's after ``dvc init``."""
+        run_command(self.command(dest, "-C", str(dest), "init"))
 
     def write_static(self, wl: Workload, dest: Path) -> None:
         """steps.py holds every step function; .gitignore keeps state and the big file out."""
