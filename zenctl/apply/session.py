@@ -22,11 +22,12 @@ def apply_plan(
             (artifact.type, artifact.settings),
             build_component("orchestrator", orchestrator.type, orchestrator.settings, project.root),
         )
-    store.interrupt_stale(project.workspace)
-    run_id = store.begin_run(project.workspace, lineage_info(project.root))
-    for runtime in runtimes.values():
-        runtime.orchestrator.start(parallelism)
     try:
+        # before the run is recorded: an orchestrator that cannot start leaves no run behind
+        for runtime in runtimes.values():
+            runtime.orchestrator.start(parallelism)
+        store.interrupt_stale(project.workspace)
+        run_id = store.begin_run(project.workspace, lineage_info(project.root))
         result = Walker(plan, project.config, project.variables, store, runtimes, reporter).run(
             run_id
         )

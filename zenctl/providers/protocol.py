@@ -41,6 +41,12 @@ class ArtifactStore(ABC):
     def log_path(self, run_id: str, address: str) -> tuple[Path, str]:
         """Where a step's log is streamed while it runs (a local path) and its URI."""
 
+    def log_finished(self, path: Path) -> None:  # noqa: B027 (optional hook, no-op by default)
+        """Called where the step ran once its log at `path` is complete.
+
+        A store whose `log_path` is a local stand-in (a bucket's) uploads the log here.
+        """
+
 
 class Orchestrator(ABC):
     """Runs step tasks, possibly in parallel, and hands back futures of their results."""

@@ -1,0 +1,242 @@
+"""A content-addressed artifact store in a Google Cloud Storage bucket.
+
+Layout under `gs://BUCKET/PREFIX/`: `objects/ab/<digest>` holds the bytes and
+`manifests/<digest>.json` says they are complete. `put` uploads the object, then creates
+the manifest, both with `if_generation_match=0`: a concurrent writer of the same digest can
+neither clobber nor be clobbered, and a reader that sees the manifest sees the whole object.
+Source snapshots and step logs live in a local cache folder (steps read files); logs are
+uploaded to `logs/<run>/<address>.log` when the step ends.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import requests
+from google.api_core import exceptions as api
+from google.auth.exceptions import DefaultCredentialsError, TransportError
+from google.cloud import storage
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from tenacity import (
+    Retrying,
+    retry_if_exception,
+    stop_after_delay,
+    wait_random_exponential,
+)
+from zenctl_local.artifact_store import LocalArtifactStore
+
+from zenctl.diagnostics import UserError
+from zenctl.fingerprint.canonical import short
+from zenctl.fingerprint.files import hash_bytes
+from zenctl.paths import resolve_in_project
+from zenctl.providers.protocol import ArtifactStore
+from zenctl.providers.settings import parse_settings
+
+T = TypeVar("T")
+
+BLOCK = 'artifact_store "gcs"'
+_TIMEOUT = (10.0, 120.0)  # per request: connect, read
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
+
+
+class GcsSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bucket: str
+    prefix: str = "zenctl"
+    project: str | None = None  # billing project; Application Default Credentials' by default
+    cache: str = ".zenctl/gcs-cache"  # local snapshots and logs, relative to the project
+    retry_timeout: float = Field(default=60.0, gt=0)  # seconds of retrying transient errors
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket_name(cls, value: str) -> str:
+        if value.startswith("gs://"):
+            raise ValueError(f'give the bucket name without "gs://" (bucket = "{value[5:]}")')
+        if not _BUCKET_NAME.match(value):
+            raise ValueError(f"{value!r} is not a bucket name (lowercase letters, digits, -_.)")
+        return value
+
+
+class ArtifactStoreError(UserError):
+    """The bucket cannot be used: a setting or a permission to fix, named in the message."""
+
+
+class ArtifactCorrupt(RuntimeError):
+    """An object's bytes do not match the digest it is stored under."""
+
+
+def _transient(exc: BaseException) -> bool:
+    """Errors worth retrying: throttling, server errors, dropped connections."""
+    return isinstance(
+        exc,
+        api.TooManyRequests
+        | api.ServerError
+        | requests.ConnectionError
+        | requests.Timeout
+        | requests.exceptions.ChunkedEncodingError
+        | ConnectionError
+        | TransportError,
+    )
+
+
+class GcsArtifactStore(ArtifactStore):
+    def __init__(self, settings: GcsSettings, root: Path) -> None:
+        self.settings = settings
+        self.cache = LocalArtifactStore(resolve_in_project(root, settings.cache))
+        self.prefix = settings.prefix.strip("/")
+        self._retrying = Retrying(
+            retry=retry_if_exception(_transient),
+            wait=wait_random_exponential(multiplier=0.25, max=8),
+            stop=stop_after_delay(settings.retry_timeout),
+            reraise=True,
+        )
+        try:
+            self.client = storage.Client(project=settings.project)
+        except DefaultCredentialsError:
+            raise ArtifactStoreError(
+                f"No Google Cloud credentials for {BLOCK} (bucket {settings.bucket})",
+                "Run `gcloud auth application-default login`, or set "
+                "GOOGLE_APPLICATION_CREDENTIALS to a service account key file; on Google Cloud "
+                "the attached service account is used.",
+            ) from None
+        self.bucket = self.client.bucket(settings.bucket)
+        self._check_bucket()
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any], root: Path) -> GcsArtifactStore:
+        return cls(parse_settings(GcsSettings, settings, BLOCK), root)
+
+    def _name(self, *parts: str) -> str:
+        return "/".join([self.prefix, *parts] if self.prefix else parts)
+
+    def _object(self, digest: str) -> storage.Blob:
+        return self.bucket.blob(self._name("objects", digest[:2], digest))
+
+    def _manifest(self, digest: str) -> storage.Blob:
+        return self.bucket.blob(self._name("manifests", f"{digest}.json"))
+
+    def _uri(self, blob: storage.Blob) -> str:
+        return f"gs://{self.settings.bucket}/{blob.name}"
+
+    def _call(self, permission: str, operation: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`operation` with transient errors retried; the others explained, or re-raised."""
+        try:
+            return self._retrying(operation, *args, retry=None, timeout=_TIMEOUT, **kwargs)
+        except (api.Forbidden, api.Unauthorized) as exc:
+            raise ArtifactStoreError(
+                f"Access denied to gs://{self.settings.bucket} ({exc.code}): the credentials "
+                f"need {permission} on the bucket (roles/storage.objectAdmin grants all that "
+                "zenctl uses); check `gcloud auth application-default login` or "
+                "GOOGLE_APPLICATION_CREDENTIALS"
+            ) from None
+        except Exception as exc:
+            if not _transient(exc):
+                raise
+            raise ArtifactStoreError(
+                f"gs://{self.settings.bucket} still failing after retrying for "
+                f"{self.settings.retry_timeout:g}s ({type(exc).__name__}: {exc}); nothing "
+                "recorded is lost: apply again once it is reachable (retry_timeout sets the wait)"
+            ) from None
+
+    def _check_bucket(self) -> None:
+        """Fail at once, with what to fix, when the bucket is missing or not readable."""
+        try:
+            self._call(
+                "storage.objects.list",
+                lambda **kw: list(self.client.list_blobs(self.bucket, max_results=1, **kw)),
+            )
+        except api.NotFound:
+            raise ArtifactStoreError(
+                f"Bucket gs://{self.settings.bucket} does not exist ({BLOCK})",
+                f"Create it (`gcloud storage buckets create gs://{self.settings.bucket}`) or fix "
+                "`bucket` in the stack's artifact_store block.",
+            ) from None
+
+    def put(self, digest: str, data: bytes) -> str:
+        blob = self._object(digest)
+        if self.exists(digest):
+            return self._uri(blob)
+        try:
+            self._call(
+                "storage.objects.create",
+                blob.upload_from_string,
+                data,
+                content_type="application/octet-stream",
+                if_generation_match=0,
+            )
+        except api.PreconditionFailed:  # there already (another writer, or our retried upload)
+            self._keep_or_replace(blob, data)
+        manifest = {"digest": digest, "size": len(data), "generation": blob.generation}
+        with contextlib.suppress(api.PreconditionFailed):  # a concurrent writer published it
+            self._call(
+                "storage.objects.create",
+                self._manifest(digest).upload_from_string,
+                json.dumps(manifest, sort_keys=True),
+                content_type="application/json",
+                if_generation_match=0,
+            )
+        return self._uri(blob)
+
+    def _keep_or_replace(self, blob: storage.Blob, data: bytes) -> None:
+        """Keep an existing object with our bytes; replace exactly that version if it differs."""
+        self._call("storage.objects.get", blob.reload)
+        if blob.md5_hash == base64.b64encode(hashlib.md5(data).digest()).decode():
+            return
+        try:
+            self._call(
+                "storage.objects.create",
+                blob.upload_from_string,
+                data,
+                content_type="application/octet-stream",
+                if_generation_match=blob.generation,
+            )
+        except api.PreconditionFailed:
+            self._keep_or_replace(blob, data)  # replaced meanwhile: check the new version
+
+    def get(self, digest: str) -> bytes:
+        blob = self._object(digest)
+        try:
+            data: bytes = self._call("storage.objects.get", blob.download_as_bytes)
+        except api.NotFound:
+            raise FileNotFoundError(f"{self._uri(blob)} does not exist") from None
+        if hash_bytes(data) != digest:
+            raise ArtifactCorrupt(
+                f"{self._uri(blob)} is corrupt: its bytes do not match artifact {short(digest)}"
+            )
+        return data
+
+    def exists(self, digest: str) -> bool:
+        found: bool = self._call("storage.objects.get", self._manifest(digest).exists)
+        return found
+
+    def iter_digests(self) -> Iterator[str]:
+        """Every published digest (for `gc`): the names of the manifests."""
+        folder = self._name("manifests") + "/"
+        blobs = self._call(
+            "storage.objects.list",
+            lambda **kw: list(self.client.list_blobs(self.bucket, prefix=folder, **kw)),
+        )
+        for blob in blobs:
+            yield blob.name.removeprefix(folder).removesuffix(".json")
+
+    def snapshot(self, source: Path, digest: str) -> Path:
+        return self.cache.snapshot(source, digest)
+
+    def log_path(self, run_id: str, address: str) -> tuple[Path, str]:
+        path, _ = self.cache.log_path(run_id, address)
+        return path, f"gs://{self.settings.bucket}/{self._log_name(path)}"
+
+    def _log_name(self, path: Path) -> str:
+        return self._name("logs", *path.relative_to(self.cache.path / "logs").parts)
+
+    def log_finished(self, path: Path) -> None:
+        blob = self.bucket.blob(self._log_name(path))
+        self._call("storage.objects.create", blob.upload_from_filename, str(path))

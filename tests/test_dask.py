@@ -1,0 +1,142 @@
+"""orchestrator "dask": the test pipeline on a Dask cluster, through the CLI."""
+
+from __future__ import annotations
+
+import re
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Project
+
+distributed = pytest.importorskip("distributed", reason="providers/dask is not installed")
+
+ADDR = "pipeline.demo.step."
+
+
+def dask_stack(settings: str) -> str:
+    return f"""
+    stack "dask" {{
+      orchestrator "dask" {{
+        {settings}
+      }}
+      artifact_store "local" {{}}
+      metadata_store "sqlite" {{}}
+    }}
+    """
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    """A cluster of two worker processes, as `dask scheduler` and `dask worker` would run."""
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
+        yield str(cluster.scheduler_address)
+
+
+def stored_objects(project: Project) -> set[str]:
+    return {path.name for path in (project.root / ".zenctl/artifacts/objects").rglob("*")}
+
+
+def test_dask_cluster_produces_the_same_artifacts_as_local_processes(
+    project: Project, scheduler: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    local = Project(tmp_path_factory.mktemp("local"))
+    for name in ("steps/__init__.py", "steps/pipeline.py", "steps/helpers.py", "data/raw.txt"):
+        local.write(name, (project.root / name).read_text())
+    local.write("main.zc.hcl", (project.root / "main.zc.hcl").read_text())
+    assert local.apply().code == 0
+
+    project.write("stack.zc.hcl", dask_stack(f'scheduler = "{scheduler}"'))
+    applied = project.apply()
+    assert applied.code == 0, applied.both
+    assert "Apply complete! 5 ran" in applied.out
+    assert stored_objects(project) == stored_objects(local)
+    log = next((project.root / ".zenctl/artifacts/logs").rglob(f"{ADDR}report.log"))
+    assert "reporting on 5 numbers" in log.read_text()
+    assert "No changes. 5 steps cached." in project.run("plan").out
+
+    # a worker keeps no stale copy of the project's code between applies
+    project.write("steps/helpers.py", "def scale_all(numbers, factor):\n    return numbers\n")
+    assert project.apply().code == 0
+    local.write("steps/helpers.py", "def scale_all(numbers, factor):\n    return numbers\n")
+    assert local.apply().code == 0
+    assert stored_objects(project) == stored_objects(local)
+
+
+def test_failing_step_on_a_local_dask_cluster_fails_with_its_log(project: Project) -> None:
+    project.write("stack.zc.hcl", dask_stack("workers = 2"))
+    text = (project.root / "main.zc.hcl").read_text()
+    project.write(
+        "main.zc.hcl",
+        text.replace('run    = "steps.pipeline:train"', 'run    = "steps.pipeline:boom"').replace(
+            "inputs = { features = step.features.outputs.output }\n    params = { bias = 0.5 }",
+            "inputs = { numbers = step.features.outputs.output }",
+        ),
+    )
+    applied = project.apply()
+    assert applied.code == 1
+    assert f"{ADDR}train: Failed" in applied.out
+    assert "ValueError: the model diverged" in applied.err
+    assert f"{ADDR}evaluate: Skipped ({ADDR}train failed)" in applied.out
+    assert f"{ADDR}report: Done" in applied.out
+    log = re.search(r"log: (\S+\.log)", applied.err)
+    assert log, applied.err
+    assert "the model diverged" in (project.root / log.group(1)).read_text()
+
+
+def test_unreachable_scheduler_is_a_diagnostic_and_records_no_run(project: Project) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    project.write(
+        "stack.zc.hcl", dask_stack(f'scheduler = "tcp://127.0.0.1:{port}"\nconnect_timeout = 1')
+    )
+    applied = project.apply()
+    assert applied.code == 1
+    assert f"Error: Cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in applied.err
+    assert "Running" not in applied.out
+    assert "No runs yet" in project.run("runs").out
+
+
+def test_unknown_setting_names_the_block(project: Project) -> None:
+    project.write("stack.zc.hcl", dask_stack('schedular = "tcp://127.0.0.1:8786"'))
+    applied = project.apply()
+    assert applied.code == 1
+    assert 'Error: Invalid settings in orchestrator "dask"' in applied.err
+    assert "schedular" in applied.err
+
+
+def test_worker_returns_the_log_and_forgets_the_project_code(tmp_path: Path) -> None:
+    """The log goes back to a client that cannot see the worker's disk; the next step, maybe
+    another project's, imports its own code."""
+    from zenctl_dask.orchestrator import run_on_worker
+
+    from zenctl.apply.task import StepTask
+
+    (tmp_path / "stepmod.py").write_text(
+        "import os\n\ndef hello():\n    os.write(1, b'hello from the worker\\n')\n"
+    )
+    task = StepTask(
+        "pipeline.p.step.hello",
+        "stepmod:hello",
+        str(tmp_path),
+        {},
+        {},
+        ("output",),
+        ("local", {"path": str(tmp_path / "store")}),
+        str(tmp_path / "worker-disk" / "hello.log"),
+    )
+    result, log = run_on_worker(task)
+    assert result.ok, result.error
+    assert log == b"hello from the worker\n"
+    assert "stepmod" not in sys.modules
+    assert str(tmp_path) not in sys.path
