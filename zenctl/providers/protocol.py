@@ -48,8 +48,12 @@ class ArtifactStore(ABC):
         """
 
 
-class Orchestrator(ABC):
-    """Runs step tasks, possibly in parallel, and hands back futures of their results."""
+class StepExecutor(ABC):
+    """Runs step tasks, possibly in parallel, and hands back futures of their results.
+
+    A stack's `orchestrator` runs every step; a `processing` or `training` component that
+    implements this runs the steps marked `on = "processing"` / `on = "training"` instead.
+    """
 
     @abstractmethod
     def start(self, parallelism: int) -> None: ...
@@ -59,7 +63,14 @@ class Orchestrator(ABC):
 
     @abstractmethod
     def shutdown(self, cancel: bool) -> None:
-        """Stop; with `cancel`, stop steps in flight too (Ctrl-C)."""
+        """Stop; with `cancel`, stop steps in flight too (Ctrl-C).
+
+        Also called when `start` failed or was not reached (another executor's failed).
+        """
+
+
+class Orchestrator(StepExecutor):
+    """The stack's default executor: the steps that name no other component run here."""
 
 
 @dataclass(frozen=True, slots=True)
