@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import Project
+from conftest import Project
+from test_interrupts import start_slow_apply
 
 distributed = pytest.importorskip("distributed", reason="providers/dask is not installed")
 
@@ -140,3 +142,14 @@ def test_worker_returns_the_log_and_forgets_the_project_code(tmp_path: Path) -> 
     assert log == b"hello from the worker\n"
     assert "stepmod" not in sys.modules
     assert str(tmp_path) not in sys.path
+
+
+def test_ctrl_c_cancels_the_apply_on_the_cluster(project: Project, scheduler: str) -> None:
+    project.write("stack.zc.hcl", dask_stack(f'scheduler = "{scheduler}"'))
+    process = start_slow_apply(project)
+    os.kill(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, out + err
+    assert "Traceback" not in out + err
+    assert "interrupted: pipeline.p.step.second" in out
+    assert "Plan: 1 to run, 1 cached, 0 to remove." in project.run("plan").out

@@ -10,8 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import ZENCTL, Project
+from conftest import ZENCTL, Project
 
 storage = pytest.importorskip("google.cloud.storage", reason="providers/gcp is not installed")
 wrapper = pytest.importorskip(

@@ -35,7 +35,7 @@ pipeline "p" {
 """
 
 
-def _start_apply(project: Project) -> subprocess.Popen[str]:
+def start_slow_apply(project: Project) -> subprocess.Popen[str]:
     project.write("slowsteps.py", SLOW)
     project.write("main.zc.hcl", MAIN)
     process = subprocess.Popen(
@@ -54,7 +54,7 @@ def _start_apply(project: Project) -> subprocess.Popen[str]:
 
 
 def test_sigkill_mid_apply_keeps_finished_steps_and_replans_the_rest(project: Project) -> None:
-    process = _start_apply(project)
+    process = start_slow_apply(project)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
     plan = project.run("plan")
@@ -70,7 +70,7 @@ def test_sigkill_mid_apply_keeps_finished_steps_and_replans_the_rest(project: Pr
 
 
 def test_ctrl_c_stops_gracefully_and_records_the_interruption(project: Project) -> None:
-    process = _start_apply(project)
+    process = start_slow_apply(project)
     started = time.monotonic()
     os.kill(process.pid, signal.SIGINT)
     out, err = process.communicate(timeout=20)
