@@ -74,8 +74,8 @@ def test_dask_cluster_produces_the_same_artifacts_as_local_processes(
     assert stored_objects(project) == stored_objects(local)
 
 
-def test_failing_step_on_a_local_dask_cluster_fails_with_its_log(project: Project) -> None:
-    project.write("stack.zc.hcl", dask_stack("workers = 2"))
+def test_failing_step_on_the_cluster_fails_with_its_log(project: Project, scheduler: str) -> None:
+    project.write("stack.zc.hcl", dask_stack(f'scheduler = "{scheduler}"'))
     text = (project.root / "main.zc.hcl").read_text()
     project.write(
         "main.zc.hcl",

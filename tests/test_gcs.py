@@ -76,13 +76,15 @@ def emulator(
     server.kill()
 
 
-def gcs_stack(extra: str = "") -> str:
+def gcs_stack(
+    extra: str = "", orchestrator: str = '"local" {}', prefix: str = "team/zenctl"
+) -> str:
     return f"""
     stack "gcp" {{
-      orchestrator   "local" {{}}
+      orchestrator {orchestrator}
       artifact_store "gcs" {{
         bucket = "{BUCKET}"
-        prefix = "team/zenctl"
+        prefix = "{prefix}"
         {extra}
       }}
       metadata_store "sqlite" {{}}
@@ -90,10 +92,8 @@ def gcs_stack(extra: str = "") -> str:
     """
 
 
-def bucket_names(folder: str) -> list[str]:
-    return [
-        blob.name for blob in storage.Client().list_blobs(BUCKET, prefix=f"team/zenctl/{folder}/")
-    ]
+def bucket_names(folder: str, prefix: str = "team/zenctl") -> list[str]:
+    return [blob.name for blob in storage.Client().list_blobs(BUCKET, prefix=f"{prefix}/{folder}/")]
 
 
 def test_pipeline_stores_artifacts_and_logs_in_the_bucket(
@@ -196,3 +196,14 @@ def test_emulator_stopped_during_an_apply_loses_nothing(
     assert f"{ADDR}prep: Running" not in again.out  # recorded before the outage
     assert f"{ADDR}slow: Done" in again.out
     assert "No changes. 6 steps cached." in project.run("plan").out
+
+
+def test_dask_workers_share_only_the_bucket(project: Project, emulator: Emulator) -> None:
+    """Steps on a local Dask cluster (no `scheduler`): artifacts and logs land in the bucket."""
+    pytest.importorskip("distributed", reason="providers/dask is not installed")
+    project.write("stack.zc.hcl", gcs_stack(orchestrator='"dask" {\n workers = 2\n}'))
+    applied = project.apply()
+    assert applied.code == 0, applied.both
+    assert len(bucket_names("manifests")) == 5
+    assert any(name.endswith(f"{ADDR}report.log") for name in bucket_names("logs"))
+    assert not (project.root / ".zenctl/artifacts").exists()
