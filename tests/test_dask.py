@@ -153,3 +153,17 @@ def test_ctrl_c_cancels_the_apply_on_the_cluster(project: Project, scheduler: st
     assert "Traceback" not in out + err
     assert "interrupted: pipeline.p.step.second" in out
     assert "Plan: 1 to run, 1 cached, 0 to remove." in project.run("plan").out
+
+
+def test_lost_scheduler_fails_the_step_in_flight_and_keeps_the_rest(project: Project) -> None:
+    cluster = distributed.LocalCluster(
+        n_workers=1, processes=True, host="127.0.0.1", dashboard_address=None
+    )
+    project.write("stack.zc.hcl", dask_stack(f'scheduler = "{cluster.scheduler_address}"'))
+    process = start_slow_apply(project)
+    cluster.close()
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 1, out + err
+    assert "Traceback" not in out + err
+    assert "was lost or restarted; apply again" in err
+    assert "Plan: 1 to run, 1 cached, 0 to remove." in project.run("plan").out

@@ -12,7 +12,7 @@ import logging
 import sys
 import threading
 import uuid
-from concurrent.futures import CancelledError, Future
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,10 @@ _LOG_LIMIT = 8 << 20  # the tail of a step's log shipped back to this machine, b
 # `execute_step` points file descriptors 1 and 2 at the step's log: two steps in threads of
 # one worker process would write into each other's logs, so a process runs one at a time.
 _one_step_at_a_time = threading.Lock()
+
+
+class ClusterError(RuntimeError):
+    """The cluster, not the step, ended the step's task."""
 
 
 class DaskSettings(BaseModel):
@@ -60,6 +64,13 @@ def run_on_worker(task: StepTask) -> tuple[StepResult, bytes]:
         return result, b""
 
 
+def _keep_shipped_log(path: Path, log: bytes) -> None:
+    """Write a worker's log here when its disk is not this machine's."""
+    if log and not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(log)
+
+
 def _forget_project_modules(root: str) -> None:
     """A worker outlives an apply and serves other projects: the next step imports its own
     project's code afresh, never this one's as it was."""
@@ -82,6 +93,11 @@ class DaskOrchestrator(Orchestrator):
         return cls(parse_settings(DaskSettings, settings, BLOCK))
 
     def start(self, parallelism: int) -> None:
+        # what went wrong reaches the user as a diagnostic or a failed step, not as Dask's
+        # internal tracebacks on stderr
+        for name in [*logging.root.manager.loggerDict, "distributed"]:
+            if name.split(".")[0] == "distributed":  # each has a level of its own
+                logging.getLogger(name).setLevel(logging.CRITICAL)
         address = self.settings.scheduler
         if address is None:
             self._cluster = LocalCluster(
@@ -119,17 +135,21 @@ class DaskOrchestrator(Orchestrator):
     def _settle(self, done: DaskFuture, task: StepTask, future: Future[StepResult]) -> None:
         with self._lock:
             self._running.pop(done.key, None)
-        if done.status == "finished":
-            result, log = done.result()
-            log_path = Path(task.log_path)
-            if log and not log_path.exists():  # the worker's disk is not this machine's
-                log_path.parent.mkdir(parents=True, exist_ok=True)
-                log_path.write_bytes(log)
+        try:
+            if done.status == "cancelled":
+                raise ClusterError(
+                    "the step was cancelled on the Dask cluster: its scheduler "
+                    f"{self._address()} was lost or restarted; apply again"
+                )
+            result, log = done.result()  # raises what ended the task (a worker that died)
+            _keep_shipped_log(Path(task.log_path), log)
+        except BaseException as exc:  # the walker must hear of every end, or it waits forever
+            future.set_exception(exc)
+        else:
             future.set_result(result)
-        elif done.status == "cancelled":
-            future.set_exception(CancelledError(task.address))
-        else:  # the worker died (Dask re-ran it on others first) or the task could not run
-            future.set_exception(done.exception())
+
+    def _address(self) -> str:
+        return self.settings.scheduler or "of the local cluster"
 
     def shutdown(self, cancel: bool) -> None:
         if self._client is not None:
