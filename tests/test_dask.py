@@ -39,7 +39,7 @@ def scheduler() -> Iterator[str]:
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",
     ) as cluster:
         yield str(cluster.scheduler_address)
 
@@ -157,7 +157,7 @@ def test_ctrl_c_cancels_the_apply_on_the_cluster(project: Project, scheduler: st
 
 def test_lost_scheduler_fails_the_step_in_flight_and_keeps_the_rest(project: Project) -> None:
     cluster = distributed.LocalCluster(
-        n_workers=1, processes=True, host="127.0.0.1", dashboard_address=None
+        n_workers=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
     )
     project.write("stack.zc.hcl", dask_stack(f'scheduler = "{cluster.scheduler_address}"'))
     process = start_slow_apply(project)
