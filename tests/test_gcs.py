@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ZENCTL, Project
+from test_plan_apply import step_lines
 
 storage = pytest.importorskip("google.cloud.storage", reason="providers/gcp is not installed")
 wrapper = pytest.importorskip(
@@ -111,16 +113,48 @@ def test_pipeline_stores_artifacts_and_logs_in_the_bucket(
     assert b"reporting on 5 numbers" in text
     assert "No changes. 5 steps cached." in project.run("plan").out
 
-    # a damaged object is never used: the step that reads it fails and says which
-    prep = project.run("show", f"{ADDR}prep").out
-    digest = next(name.rsplit("/", 1)[1] for name in objects if name.rsplit("/", 1)[1][:10] in prep)
-    storage.Client().bucket(BUCKET).blob(
-        next(name for name in objects if name.endswith(digest))
-    ).upload_from_string(b"not the bytes that were stored")
-    applied = project.apply("--var", "factor=3")
-    assert applied.code == 1
-    assert f"{ADDR}features: Failed" in applied.out
-    assert "is corrupt: its bytes do not match artifact" in applied.err
+    # a damaged object (same size, other bytes: a new generation) is never used
+    document = json.loads(project.run("plan", "--json").out)
+    prep = next(step for step in document["steps"] if step["address"] == f"{ADDR}prep")
+    digest = prep["cached_outputs"]["output"]["hash"]
+    blob = storage.Client().bucket(BUCKET).blob(f"team/zenctl/objects/{digest[:2]}/{digest}")
+    good = blob.download_as_bytes()
+    blob.upload_from_string(b"[9,9,9,9,9]")
+    assert step_lines(project.run("plan").out)["prep"].startswith("~ run: artifact corrupt")
+    applied = project.apply()
+    assert applied.code == 0, applied.both
+    assert "1 ran, 4 cached" in applied.out
+    assert blob.download_as_bytes() == good
+    assert "No changes. 5 steps cached." in project.run("plan").out
+
+
+def test_store_quarantines_and_lists_for_gc(emulator: Emulator, tmp_path: Path) -> None:
+    from zenctl_gcp.artifact_store import GcsArtifactStore, GcsSettings
+
+    from zenctl.fingerprint.files import hash_bytes
+    from zenctl.providers.protocol import Integrity
+
+    store = GcsArtifactStore(GcsSettings(bucket=BUCKET, prefix="unit"), tmp_path)
+    data = b"some artifact"
+    digest = hash_bytes(data)
+    assert store.put(digest, data) == f"gs://{BUCKET}/unit/objects/{digest[:2]}/{digest}"
+    assert store.put(digest, data) == store.put(digest, data)  # already there: fine
+    assert store.check({digest: len(data), "0" * 64: 1}) == {
+        digest: Integrity.OK,
+        "0" * 64: Integrity.MISSING,
+    }
+    assert [(i.kind, i.digest) for i in store.items()] == [("object", digest)]
+
+    store.quarantine(digest)
+    assert store.check({digest: len(data)}) == {digest: Integrity.CORRUPT}
+    with pytest.raises(FileNotFoundError):
+        store.get(digest)
+    kinds = {item.kind: item for item in store.items()}
+    assert set(kinds) == {"corrupt"}
+    store.put(digest, data)  # a good copy is stored again
+    assert store.check({digest: len(data)}) == {digest: Integrity.OK}
+    store.remove(kinds["corrupt"])
+    assert [(i.kind, i.digest) for i in store.items()] == [("object", digest)]
 
 
 def test_missing_bucket_fails_at_once_with_what_to_fix(

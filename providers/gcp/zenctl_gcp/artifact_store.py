@@ -4,18 +4,21 @@ Layout under `gs://BUCKET/PREFIX/`: `objects/ab/<digest>` holds the bytes and
 `manifests/<digest>.json` says they are complete. `put` uploads the object, then creates
 the manifest, both with `if_generation_match=0`: a concurrent writer of the same digest can
 neither clobber nor be clobbered, and a reader that sees the manifest sees the whole object.
-Source snapshots and step logs live in a local cache folder (steps read files); logs are
-uploaded to `logs/<run>/<address>.log` when the step ends.
+The manifest records the object's generation, whose bytes were hashed when stored: `check`
+re-reads an object only when its generation changed since (the bucket's verified-at cache).
+Quarantined objects move to `corrupt/<digest>`. Source snapshots and step logs live in a local
+cache folder (steps read files); logs are uploaded to `logs/<run>/<address>.log` at step end.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,10 +36,9 @@ from tenacity import (
 from zenctl_local.artifact_store import LocalArtifactStore
 
 from zenctl.diagnostics import UserError
-from zenctl.fingerprint.canonical import short
 from zenctl.fingerprint.files import hash_bytes
 from zenctl.paths import resolve_in_project
-from zenctl.providers.protocol import ArtifactStore
+from zenctl.providers.protocol import ArtifactStore, Integrity, StoredItem
 from zenctl.providers.settings import parse_settings
 
 T = TypeVar("T")
@@ -44,6 +46,8 @@ T = TypeVar("T")
 BLOCK = 'artifact_store "gcs"'
 _TIMEOUT = (10.0, 120.0)  # per request: connect, read
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
+_FEW = 16  # up to this many objects to check: one request each; more: list the folders
+_CACHE = "cache:"  # `StoredItem.key` prefix of the local cache's items
 
 
 class GcsSettings(BaseModel):
@@ -69,10 +73,6 @@ class ArtifactStoreError(UserError):
     """The bucket cannot be used: a setting or a permission to fix, named in the message."""
 
 
-class ArtifactCorrupt(RuntimeError):
-    """An object's bytes do not match the digest it is stored under."""
-
-
 def _transient(exc: BaseException) -> bool:
     """Errors worth retrying: throttling, server errors, dropped connections."""
     return isinstance(
@@ -85,6 +85,12 @@ def _transient(exc: BaseException) -> bool:
         | ConnectionError
         | TransportError,
     )
+
+
+def _verified(manifest: storage.Blob) -> int | None:
+    """The object generation whose bytes were hashed, as its manifest records it."""
+    recorded = (manifest.metadata or {}).get("generation")
+    return int(recorded) if recorded else None
 
 
 class GcsArtifactStore(ArtifactStore):
@@ -162,28 +168,40 @@ class GcsArtifactStore(ArtifactStore):
 
     def put(self, digest: str, data: bytes) -> str:
         blob = self._object(digest)
-        if self.exists(digest):
-            return self._uri(blob)
-        try:
-            self._call(
-                "storage.objects.create",
-                blob.upload_from_string,
-                data,
-                content_type="application/octet-stream",
-                if_generation_match=0,
-            )
-        except api.PreconditionFailed:  # there already (another writer, or our retried upload)
+        blobs = self._metadata([blob.name, self._manifest(digest).name])
+        current, manifest = blobs.get(blob.name), blobs.get(self._manifest(digest).name)
+        if current is not None and manifest and _verified(manifest) == current.generation:
+            return self._uri(blob)  # published, and not replaced since
+        if current is None:
+            try:
+                self._call(
+                    "storage.objects.create",
+                    blob.upload_from_string,
+                    data,
+                    content_type="application/octet-stream",
+                    if_generation_match=0,
+                )
+            except api.PreconditionFailed:  # there now (another writer, or our retried upload)
+                self._keep_or_replace(blob, data)
+        else:  # unpublished (a writer killed before its manifest) or damaged
             self._keep_or_replace(blob, data)
-        manifest = {"digest": digest, "size": len(data), "generation": blob.generation}
-        with contextlib.suppress(api.PreconditionFailed):  # a concurrent writer published it
+        self._publish(digest, blob, manifest.generation if manifest else 0)
+        return self._uri(blob)
+
+    def _publish(self, digest: str, blob: storage.Blob, over: int) -> None:
+        """Write the manifest of `blob`'s verified generation, if the manifest's generation is
+        still `over` (0: none yet); a concurrent writer's manifest says the same."""
+        manifest = self._manifest(digest)
+        manifest.metadata = {"generation": str(blob.generation)}
+        body = {"digest": digest, "size": blob.size, "generation": blob.generation}
+        with contextlib.suppress(api.PreconditionFailed):
             self._call(
                 "storage.objects.create",
-                self._manifest(digest).upload_from_string,
-                json.dumps(manifest, sort_keys=True),
+                manifest.upload_from_string,
+                json.dumps(body, sort_keys=True),
                 content_type="application/json",
-                if_generation_match=0,
+                if_generation_match=over,
             )
-        return self._uri(blob)
 
     def _keep_or_replace(self, blob: storage.Blob, data: bytes) -> None:
         """Keep an existing object with our bytes; replace exactly that version if it differs."""
@@ -207,25 +225,100 @@ class GcsArtifactStore(ArtifactStore):
             data: bytes = self._call("storage.objects.get", blob.download_as_bytes)
         except api.NotFound:
             raise FileNotFoundError(f"{self._uri(blob)} does not exist") from None
-        if hash_bytes(data) != digest:
-            raise ArtifactCorrupt(
-                f"{self._uri(blob)} is corrupt: its bytes do not match artifact {short(digest)}"
-            )
         return data
 
-    def exists(self, digest: str) -> bool:
-        found: bool = self._call("storage.objects.get", self._manifest(digest).exists)
+    def check(self, expected: Mapping[str, int]) -> dict[str, Integrity]:
+        names = [self._object(d).name for d in expected]
+        names += [self._manifest(d).name for d in expected]
+        names += [self._quarantined(d).name for d in expected]
+        blobs = self._metadata(names)
+        found: dict[str, Integrity] = {}
+        for digest, size in expected.items():
+            current = blobs.get(self._object(digest).name)
+            manifest = blobs.get(self._manifest(digest).name)
+            if current is None:
+                corrupt = self._quarantined(digest).name in blobs
+                found[digest] = Integrity.CORRUPT if corrupt else Integrity.MISSING
+            elif current.size != size:
+                found[digest] = Integrity.CORRUPT
+            elif manifest and _verified(manifest) == current.generation:
+                found[digest] = Integrity.OK  # the generation whose bytes were hashed
+            else:  # replaced, or never published: hash it once and record that generation
+                intact = self._hash_of(current) == digest
+                if intact:
+                    self._publish(digest, current, manifest.generation if manifest else 0)
+                found[digest] = Integrity.OK if intact else Integrity.CORRUPT
         return found
 
-    def iter_digests(self) -> Iterator[str]:
-        """Every published digest (for `gc`): the names of the manifests."""
-        folder = self._name("manifests") + "/"
-        blobs = self._call(
+    def _hash_of(self, blob: storage.Blob) -> str | None:
+        try:
+            data = self._call(
+                "storage.objects.get", blob.download_as_bytes, if_generation_match=blob.generation
+            )
+        except (api.NotFound, api.PreconditionFailed):
+            return None  # changed again under us: not the version we were asked about
+        return hash_bytes(data)
+
+    def _metadata(self, names: list[str]) -> dict[str, storage.Blob]:
+        """The objects among `names` that exist, with their metadata (no bytes)."""
+        if len(names) <= 3 * _FEW:
+            blobs = [self._call("storage.objects.get", self.bucket.get_blob, n) for n in names]
+            return {blob.name: blob for blob in blobs if blob is not None}
+        wanted = set(names)
+        return {
+            blob.name: blob
+            for folder in ("objects", "manifests", "corrupt")
+            for blob in self._list(folder)
+            if blob.name in wanted
+        }
+
+    def _list(self, folder: str) -> list[storage.Blob]:
+        prefix = self._name(folder) + "/"
+        blobs: list[storage.Blob] = self._call(
             "storage.objects.list",
-            lambda **kw: list(self.client.list_blobs(self.bucket, prefix=folder, **kw)),
+            lambda **kw: list(self.client.list_blobs(self.bucket, prefix=prefix, **kw)),
         )
+        return blobs
+
+    def _quarantined(self, digest: str) -> storage.Blob:
+        return self.bucket.blob(self._name("corrupt", digest))
+
+    def quarantine(self, digest: str) -> None:
+        blob = self._call("storage.objects.get", self.bucket.get_blob, self._object(digest).name)
+        if blob is None:
+            return  # another reader set it aside first
+        with contextlib.suppress(api.NotFound):
+            self._call("storage.objects.delete", self._manifest(digest).delete)
+        with contextlib.suppress(api.NotFound, api.PreconditionFailed):
+            self._call(
+                "storage.objects.create",
+                self.bucket.copy_blob,
+                blob,
+                self.bucket,
+                self._quarantined(digest).name,
+                source_generation=blob.generation,
+            )
+            # only the damaged version: a good copy stored meanwhile stays
+            self._call("storage.objects.delete", blob.delete, if_generation_match=blob.generation)
+
+    def items(self) -> Iterator[StoredItem]:
+        for kind, folder in (("object", "objects"), ("corrupt", "corrupt")):
+            for blob in self._list(folder):
+                digest = blob.name.rsplit("/", 1)[1] if kind == "object" else None
+                yield StoredItem(kind, blob.name, digest, blob.size, blob.updated.timestamp())
+        for item in self.cache.items():  # source snapshots, leftovers of killed applies
+            yield dataclasses.replace(item, key=_CACHE + item.key)
+
+    def remove(self, item: StoredItem) -> None:
+        if item.key.startswith(_CACHE):
+            self.cache.remove(dataclasses.replace(item, key=item.key.removeprefix(_CACHE)))
+            return
+        blobs: Iterable[storage.Blob] = [self.bucket.blob(item.key)]
+        if item.kind == "object" and item.digest:  # unpublish first: no manifest without object
+            blobs = [self._manifest(item.digest), *blobs]
         for blob in blobs:
-            yield blob.name.removeprefix(folder).removesuffix(".json")
+            with contextlib.suppress(api.NotFound):
+                self._call("storage.objects.delete", blob.delete)
 
     def snapshot(self, source: Path, digest: str) -> Path:
         return self.cache.snapshot(source, digest)
