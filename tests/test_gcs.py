@@ -223,7 +223,7 @@ def test_emulator_stopped_during_an_apply_loses_nothing(
     done = apply_with_outage(restart_after=None)
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
-    assert "still failing after retrying for 1s" in done.stderr
+    assert "still failing after retrying for 1s (ConnectionError)" in done.stderr
     emulator.start()
     again = project.apply()
     assert again.code == 0, again.both
@@ -241,3 +241,31 @@ def test_dask_workers_share_only_the_bucket(project: Project, emulator: Emulator
     assert len(bucket_names("manifests")) == 5
     assert any(name.endswith(f"{ADDR}report.log") for name in bucket_names("logs"))
     assert not (project.root / ".zenctl/artifacts").exists()
+
+
+def test_transient_errors_are_retried_and_permission_errors_are_not(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    from google.api_core import exceptions as api
+    from zenctl_gcp.artifact_store import ArtifactStoreError, GcsArtifactStore, GcsSettings
+
+    store = GcsArtifactStore(GcsSettings(bucket=BUCKET, retry_timeout=5), tmp_path)
+    calls: list[str] = []
+
+    def flaky(**_: object) -> str:
+        calls.append("call")
+        if len(calls) < 3:
+            raise (api.TooManyRequests if len(calls) == 1 else api.ServiceUnavailable)("busy")
+        return "done"
+
+    assert store._call("storage.objects.get", flaky) == "done"
+    assert len(calls) == 3
+
+    def forbidden(**_: object) -> str:
+        calls.append("call")
+        raise api.Forbidden("caller does not have storage.objects.get access")
+
+    calls.clear()
+    with pytest.raises(ArtifactStoreError, match=r"need storage\.objects\.get on the bucket"):
+        store._call("storage.objects.get", forbidden)
+    assert len(calls) == 1

@@ -146,10 +146,13 @@ class GcsArtifactStore(ArtifactStore):
         except Exception as exc:
             if not _transient(exc):
                 raise
+            code = getattr(exc, "code", None)
+            error = f"{code} {type(exc).__name__}" if code else type(exc).__name__
             raise ArtifactStoreError(
                 f"gs://{self.settings.bucket} still failing after retrying for "
-                f"{self.settings.retry_timeout:g}s ({type(exc).__name__}: {exc}); nothing "
-                "recorded is lost: apply again once it is reachable (retry_timeout sets the wait)"
+                f"{self.settings.retry_timeout:g}s ({error}); nothing "
+                "recorded is lost: apply again once it is reachable (retry_timeout sets the wait)",
+                str(exc),
             ) from None
 
     def _check_bucket(self) -> None:
