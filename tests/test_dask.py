@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import Project
 from test_interrupts import start_slow_apply
+from test_plan_apply import apply_with_failing_train
 
 distributed = pytest.importorskip("distributed", reason="providers/dask is not installed")
 
@@ -76,23 +76,7 @@ def test_dask_cluster_produces_the_same_artifacts_as_local_processes(
 
 def test_failing_step_on_the_cluster_fails_with_its_log(project: Project, scheduler: str) -> None:
     project.write("stack.zc.hcl", dask_stack(f'scheduler = "{scheduler}"'))
-    text = (project.root / "main.zc.hcl").read_text()
-    project.write(
-        "main.zc.hcl",
-        text.replace('run    = "steps.pipeline:train"', 'run    = "steps.pipeline:boom"').replace(
-            "inputs = { features = step.features.outputs.output }\n    params = { bias = 0.5 }",
-            "inputs = { numbers = step.features.outputs.output }",
-        ),
-    )
-    applied = project.apply()
-    assert applied.code == 1
-    assert f"{ADDR}train: Failed" in applied.out
-    assert "ValueError: the model diverged" in applied.err
-    assert f"{ADDR}evaluate: Skipped ({ADDR}train failed)" in applied.out
-    assert f"{ADDR}report: Done" in applied.out
-    log = re.search(r"log: (\S+\.log)", applied.err)
-    assert log, applied.err
-    assert "the model diverged" in (project.root / log.group(1)).read_text()
+    apply_with_failing_train(project)
 
 
 def test_unreachable_scheduler_is_a_diagnostic_and_records_no_run(project: Project) -> None:

@@ -47,7 +47,8 @@ BLOCK = 'artifact_store "gcs"'
 _TIMEOUT = (10.0, 120.0)  # per request: connect, read
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
 _FEW = 16  # up to this many objects to check: one request each; more: list the folders
-_CACHE = "cache:"  # `StoredItem.key` prefix of the local cache's items
+_CACHE = "cache:"
+_BINARY = "application/octet-stream"  # `StoredItem.key` prefix of the local cache's items
 
 
 class GcsSettings(BaseModel):
@@ -175,19 +176,8 @@ class GcsArtifactStore(ArtifactStore):
         current, manifest = blobs.get(blob.name), blobs.get(self._manifest(digest).name)
         if current is not None and manifest and _verified(manifest) == current.generation:
             return self._uri(blob)  # published, and not replaced since
-        if current is None:
-            try:
-                self._call(
-                    "storage.objects.create",
-                    blob.upload_from_string,
-                    data,
-                    content_type="application/octet-stream",
-                    if_generation_match=0,
-                )
-            except api.PreconditionFailed:  # there now (another writer, or our retried upload)
-                self._keep_or_replace(blob, data)
-        else:  # unpublished (a writer killed before its manifest) or damaged
-            self._keep_or_replace(blob, data)
+        if current is not None or not self._upload(blob, data, 0):
+            self._keep_or_replace(blob, data)  # unpublished, damaged, or another writer's
         self._publish(digest, blob, manifest.generation if manifest else 0)
         return self._uri(blob)
 
@@ -197,29 +187,28 @@ class GcsArtifactStore(ArtifactStore):
         manifest = self._manifest(digest)
         manifest.metadata = {"generation": str(blob.generation)}
         body = {"digest": digest, "size": blob.size, "generation": blob.generation}
-        with contextlib.suppress(api.PreconditionFailed):
+        self._upload(manifest, json.dumps(body, sort_keys=True), over)  # False: it is there
+
+    def _upload(self, blob: storage.Blob, data: bytes | str, generation: int) -> bool:
+        """Upload `data` as `blob` if its generation is still `generation` (0: absent)."""
+        try:
             self._call(
                 "storage.objects.create",
-                manifest.upload_from_string,
-                json.dumps(body, sort_keys=True),
-                content_type="application/json",
-                if_generation_match=over,
+                blob.upload_from_string,
+                data,
+                content_type="application/json" if isinstance(data, str) else _BINARY,
+                if_generation_match=generation,
             )
+        except api.PreconditionFailed:
+            return False
+        return True
 
     def _keep_or_replace(self, blob: storage.Blob, data: bytes) -> None:
         """Keep an existing object with our bytes; replace exactly that version if it differs."""
         self._call("storage.objects.get", blob.reload)
         if blob.md5_hash == base64.b64encode(hashlib.md5(data).digest()).decode():
             return
-        try:
-            self._call(
-                "storage.objects.create",
-                blob.upload_from_string,
-                data,
-                content_type="application/octet-stream",
-                if_generation_match=blob.generation,
-            )
-        except api.PreconditionFailed:
+        if not self._upload(blob, data, blob.generation):
             self._keep_or_replace(blob, data)  # replaced meanwhile: check the new version
 
     def get(self, digest: str) -> bytes:
