@@ -97,7 +97,23 @@ def test_unreachable_scheduler_is_a_diagnostic_and_records_no_run(project: Proje
     assert "No runs yet" in project.run("runs").out
 
 
-def test_unknown_setting_names_the_block(project: Project) -> None:
+def test_bad_settings_name_the_block_and_the_setting() -> None:
+    from zenctl_dask.orchestrator import DaskOrchestrator
+
+    from zenctl.diagnostics import UserError
+
+    for settings, problem in (
+        ({"schedular": "tcp://127.0.0.1:8786"}, "schedular: Extra inputs are not permitted"),
+        ({"scheduler": "tcp://127.0.0.1:8786", "workers": 2}, "`workers` sizes the local"),
+        ({"connect_timeout": 0}, "connect_timeout: Input should be greater than 0"),
+    ):
+        with pytest.raises(UserError) as raised:
+            DaskOrchestrator.from_settings(settings, Path("."))
+        assert raised.value.diagnostic.summary == 'Invalid settings in orchestrator "dask"'
+        assert problem in raised.value.diagnostic.detail
+
+
+def test_bad_settings_are_a_diagnostic(project: Project) -> None:
     project.write("stack.zc.hcl", dask_stack('schedular = "tcp://127.0.0.1:8786"'))
     applied = project.apply()
     assert applied.code == 1
