@@ -109,14 +109,21 @@ class DaskOrchestrator(Orchestrator):
                 logging.getLogger(name).setLevel(logging.CRITICAL)
         address = self.settings.scheduler
         if address is None:
-            self._cluster = LocalCluster(
-                n_workers=self.settings.workers or max(1, parallelism),
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address="127.0.0.1:0",  # its HTTP server: a free port, never 8787
-                silence_logs=logging.ERROR,
-            )
+            try:
+                self._cluster = LocalCluster(
+                    n_workers=self.settings.workers or max(1, parallelism),
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address="127.0.0.1:0",  # its HTTP server: a free port, not 8787
+                    silence_logs=logging.ERROR,
+                )
+            except (OSError, RuntimeError) as exc:
+                raise UserError(
+                    "Could not start a local Dask cluster",
+                    f"{exc}. Check that worker processes can start here (memory, process "
+                    f"limits), or give `scheduler` in the stack's {BLOCK} block.",
+                ) from None
             self._client = Client(self._cluster)
             return
         try:
