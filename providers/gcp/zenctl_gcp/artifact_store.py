@@ -47,8 +47,8 @@ BLOCK = 'artifact_store "gcs"'
 _TIMEOUT = (10.0, 120.0)  # per request: connect, read
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
 _FEW = 16  # up to this many objects to check: one request each; more: list the folders
-_CACHE = "cache:"
-_BINARY = "application/octet-stream"  # `StoredItem.key` prefix of the local cache's items
+_CACHE = "cache:"  # `StoredItem.key` prefix of the local cache's items
+_BINARY = "application/octet-stream"
 
 
 class GcsSettings(BaseModel):
