@@ -157,6 +157,30 @@ def test_store_quarantines_and_lists_for_gc(emulator: Emulator, tmp_path: Path) 
     assert [(i.kind, i.digest) for i in store.items()] == [("object", digest)]
 
 
+def test_concurrent_writers_of_one_artifact_publish_one_object(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from zenctl_gcp.artifact_store import GcsArtifactStore, GcsSettings
+
+    from zenctl.fingerprint.files import hash_bytes
+    from zenctl.providers.protocol import Integrity
+
+    data = b"written by four applies at once" * 1000
+    digest = hash_bytes(data)
+    stores = [GcsArtifactStore(GcsSettings(bucket=BUCKET), tmp_path) for _ in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        uris = set(pool.map(lambda store: store.put(digest, data), stores))
+    assert len(uris) == 1
+    bucket = storage.Client().bucket(BUCKET)
+    blob = bucket.get_blob(f"zenctl/objects/{digest[:2]}/{digest}")
+    manifest = bucket.get_blob(f"zenctl/manifests/{digest}.json")
+    assert blob.generation == int(manifest.metadata["generation"])  # the one that was verified
+    assert blob.download_as_bytes() == data
+    assert stores[0].check({digest: len(data)}) == {digest: Integrity.OK}
+
+
 def test_missing_bucket_fails_at_once_with_what_to_fix(
     project: Project, emulator: Emulator
 ) -> None:
