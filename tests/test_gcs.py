@@ -153,7 +153,7 @@ def test_store_quarantines_and_lists_for_gc(emulator: Emulator, tmp_path: Path) 
     assert set(kinds) == {"corrupt"}
     store.put(digest, data)  # a good copy is stored again
     assert store.check({digest: len(data)}) == {digest: Integrity.OK}
-    store.remove(kinds["corrupt"])
+    store.remove([kinds["corrupt"]])
     assert [(i.kind, i.digest) for i in store.items()] == [("object", digest)]
 
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -299,18 +299,18 @@ class GcsArtifactStore(ArtifactStore):
                 digest = blob.name.rsplit("/", 1)[1] if kind == "object" else None
                 yield StoredItem(kind, blob.name, digest, blob.size, blob.updated.timestamp())
         for item in self.cache.items():  # source snapshots, leftovers of killed applies
-            yield dataclasses.replace(item, key=_CACHE + item.key)
+            yield replace(item, key=_CACHE + item.key)
 
-    def remove(self, item: StoredItem) -> None:
-        if item.key.startswith(_CACHE):
-            self.cache.remove(dataclasses.replace(item, key=item.key.removeprefix(_CACHE)))
-            return
-        blobs: Iterable[storage.Blob] = [self.bucket.blob(item.key)]
-        if item.kind == "object" and item.digest:  # unpublish first: no manifest without object
-            blobs = [self._manifest(item.digest), *blobs]
-        for blob in blobs:
-            with contextlib.suppress(api.NotFound):
-                self._call("storage.objects.delete", blob.delete)
+    def remove(self, items: Sequence[StoredItem]) -> None:
+        cached = [item for item in items if item.key.startswith(_CACHE)]
+        self.cache.remove([replace(item, key=item.key.removeprefix(_CACHE)) for item in cached])
+        for item in (item for item in items if not item.key.startswith(_CACHE)):
+            blobs = [self.bucket.blob(item.key)]
+            if item.kind == "object" and item.digest:  # unpublish first: no manifest alone
+                blobs.insert(0, self._manifest(item.digest))
+            for blob in blobs:
+                with contextlib.suppress(api.NotFound):
+                    self._call("storage.objects.delete", blob.delete)
 
     def snapshot(self, source: Path, digest: str) -> Path:
         return self.cache.snapshot(source, digest)
