@@ -111,7 +111,7 @@ def check_golden(name: str, actual: str, project: Project) -> None:
 
 @pytest.fixture(scope="module")
 def representative(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    project = Project(tmp_path_factory.mktemp("golden"))
+    project = Project(tmp_path_factory.mktemp("golden") / "churn")
     project.write("steps/__init__.py", "")
     project.write("steps/data.py", DATA)
     project.write("steps/features.py", FEATURES)

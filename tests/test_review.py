@@ -82,6 +82,7 @@ def test_plan_comment_carries_the_hash_that_apply_checks(project: Project, tmp_p
     saved = tmp_path / "plan.json"
     printed = project.run("plan", "--out", str(saved)).out
     plan_hash = _marker(comment)["plan_hash"]
+    assert _marker(comment)["project"] == project.root.name
     assert f"(plan hash {plan_hash[:16]})" in printed
     assert json.loads(saved.read_text())["plan_hash"] == plan_hash
 
@@ -162,7 +163,7 @@ def _plan_of(count: int, changes_each: int) -> Plan:
 
 def test_a_plan_too_long_for_one_comment_keeps_summary_and_both_ends() -> None:
     plan = _plan_of(3000, 4)
-    comment = render_markdown(plan, "a" * 64)
+    comment = render_markdown(plan, "a" * 64, "big")
     assert len(comment) <= COMMENT_LIMIT
     assert "**Plan: 2000 to run, 1000 cached, 0 to remove.**" in comment
     assert "\n~ pipeline.big.step.s00001  run: changed\n" in comment  # the first part
@@ -174,7 +175,7 @@ def test_a_plan_too_long_for_one_comment_keeps_summary_and_both_ends() -> None:
     assert "- … and 1,980 more\n" in comment  # the lists are cut too, and say so
     assert _marker(comment)["plan_hash"] == "a" * 64
 
-    small = render_markdown(_plan_of(30, 2), "b" * 64)
+    small = render_markdown(_plan_of(30, 2), "b" * 64, "big")
     assert "cut" not in small and "[!NOTE]" not in small
 
 
@@ -201,9 +202,12 @@ def test_backticks_in_a_diff_cannot_close_the_code_block() -> None:
         (),
         plan.stacks,
     )
-    comment = render_markdown(fenced, "c" * 64)
+    comment = render_markdown(fenced, "c" * 64, "odd--name -->")
     block = '`````diff\n~ pipeline.big.step.s00001  run: changed\n~     params.doc: "```" -> "````"'
     assert f"\n{block}\n`````\n" in comment
+    marker = comment[comment.index("<!-- zenctl-plan") :]
+    assert marker.count("-->") == 1  # a project name cannot end the marker early
+    assert _marker(comment)["project"] == "odd--name -->"
 
 
 def test_fmt_check_lists_and_diffs_without_writing(project: Project) -> None:
@@ -280,6 +284,25 @@ def test_ci_workflow_uses_real_commands_and_options() -> None:
     text = WORKFLOW.read_text()
     assert "<!-- zenctl-plan " in text  # finds its comment by the marker render_markdown writes
     assert "--expect-plan-hash" in text
+
+
+def test_ci_workflow_scripts_are_valid_javascript(tmp_path: Path) -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: the github-script bodies cannot be syntax-checked")
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    scripts = [
+        step["with"]["script"]
+        for job in workflow["jobs"].values()
+        for step in job["steps"]
+        if "script" in step.get("with", {})
+    ]
+    assert len(scripts) == 2
+    for number, script in enumerate(scripts):
+        path = tmp_path / f"script{number}.js"
+        path.write_text(f"(async function () {{\n{script}\n}});\n")  # as github-script wraps it
+        checked = subprocess.run([node, "--check", str(path)], capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stderr
 
 
 def test_ci_workflow_matches_the_github_workflow_schema(tmp_path: Path) -> None:

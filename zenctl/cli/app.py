@@ -203,10 +203,9 @@ def validate(chdir: Chdir = None, var: Vars = None, json_: Json = False) -> None
     from zenctl.project import Project
     from zenctl.render.console import stdout
 
-    root = _root(chdir)
     found: tuple[Any, ...] = ()
     try:
-        project = Project.load(root, var or [])
+        project = Project.load(_root(chdir), var or [])
         for pipeline in project.config.pipelines.values():
             build_graph(pipeline)
     except (DiagnosticsError, UserError) as exc:
@@ -218,7 +217,7 @@ def validate(chdir: Chdir = None, var: Vars = None, json_: Json = False) -> None
 
         from zenctl.render.diagnostics import validate_document
 
-        document = validate_document(found, root)
+        document = validate_document(found, _state.get("root", Path.cwd()))
         typer.echo(json.dumps(document, indent=2))
         if not document["valid"]:
             raise typer.Exit(1)
@@ -254,6 +253,8 @@ def plan(
 
     if format not in ("text", "markdown", "json"):
         _fail_with("Unknown plan format", f"Choose text, markdown or json, not {format!r}.")
+    if json_ and format not in ("text", "json"):
+        _fail_with("Conflicting output formats", f"Give --json or --format {format}, not both.")
     format = "json" if json_ else format
     project = Project.load(_root(chdir), var or [])
     store = _open_state(project, create=False)
@@ -270,7 +271,8 @@ def plan(
     elif format == "markdown":
         from zenctl.render.plan_markdown import render_markdown
 
-        typer.echo(render_markdown(plan_, document["plan_hash"]), nl=False)
+        comment = render_markdown(plan_, document["plan_hash"], project.root.name)
+        typer.echo(comment, nl=False)
     else:
         from zenctl.render.plan_text import render_plan
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 
 from zenctl import __version__
 from zenctl.plan.model import Plan, StepPlan
@@ -22,13 +23,18 @@ LISTED_WHEN_CUT = 20  # steps listed per action once a comment has to be cut
 _RESERVE = 600  # room for the cut notes, whose numbers are known only after cutting
 
 
-def render_markdown(plan: Plan, plan_hash: str, limit: int = COMMENT_LIMIT) -> str:
-    """The comment body; past `limit` characters the lists and the diff's middle are cut."""
+def render_markdown(plan: Plan, plan_hash: str, project: str, limit: int = COMMENT_LIMIT) -> str:
+    """The comment body; past `limit` characters the lists and the diff's middle are cut.
+
+    `project` (the project folder's name) is in the heading and the marker, so that a bot
+    posting plans of several projects on one pull request updates the right comment.
+    """
+    head = _Head(plan, plan_hash, project)
     diff = [_diff_line(line) for line in plan_lines(plan)]
-    comment = _comment(plan, plan_hash, diff, listed=None, note="")
+    comment = _comment(head, diff, listed=None, note="")
     if len(comment) <= limit:
         return comment
-    frame = _comment(plan, plan_hash, [], listed=LISTED_WHEN_CUT, note="")
+    frame = _comment(head, [], listed=LISTED_WHEN_CUT, note="")
     kept, cut = _keep_ends(diff, limit - len(frame) - _RESERVE)
     note = (
         f"> [!NOTE]\n> This plan is too long for one comment ({len(comment):,} characters; "
@@ -36,7 +42,7 @@ def render_markdown(plan: Plan, plan_hash: str, limit: int = COMMENT_LIMIT) -> s
         f"full plan keeps its first and last lines: {cut:,} of its {len(diff):,} lines are cut. "
         "Run `zenctl plan` (or read the CI log) for the whole plan.\n\n"
     )
-    return _comment(plan, plan_hash, kept, listed=LISTED_WHEN_CUT, note=note)
+    return _comment(head, kept, listed=LISTED_WHEN_CUT, note=note)
 
 
 def _diff_line(line: PlanLine) -> str:
@@ -50,10 +56,18 @@ def _diff_line(line: PlanLine) -> str:
     return text
 
 
-def _comment(plan: Plan, plan_hash: str, diff: list[str], listed: int | None, note: str) -> str:
+@dataclass(frozen=True, slots=True)
+class _Head:
+    plan: Plan
+    plan_hash: str
+    project: str
+
+
+def _comment(head: _Head, diff: list[str], listed: int | None, note: str) -> str:
+    plan = head.plan
     expected = expected_duration_line(plan)
     parts = [
-        f"### zenctl plan · workspace `{plan.workspace}`\n\n",
+        f"### zenctl plan for `{head.project}` · workspace `{plan.workspace}`\n\n",
         f"**{plan.summary_line}**\n" + (f"{expected}\n" if expected else "") + "\n",
     ]
     if plan.removed:
@@ -79,10 +93,16 @@ def _comment(plan: Plan, plan_hash: str, diff: list[str], listed: int | None, no
             "</details>\n\n"
         )
     marker = json.dumps(
-        {"format_version": MARKER_FORMAT_VERSION, "plan_hash": plan_hash, "zenctl": __version__},
+        {
+            "format_version": MARKER_FORMAT_VERSION,
+            "plan_hash": head.plan_hash,
+            "project": head.project,
+            "zenctl": __version__,
+        },
         sort_keys=True,
-    )
-    parts.append(f"Plan hash `{plan_hash[:16]}`\n<!-- {MARKER} {marker} -->\n")
+        ensure_ascii=False,
+    ).replace("--", "-\\u002d")  # `-->` inside would end the HTML comment early
+    parts.append(f"Plan hash `{head.plan_hash[:16]}`\n<!-- {MARKER} {marker} -->\n")
     return "".join(parts)
 
 
