@@ -178,6 +178,11 @@ def test_a_plan_too_long_for_one_comment_keeps_summary_and_both_ends() -> None:
     small = render_markdown(_plan_of(30, 2), "b" * 64, "big")
     assert "cut" not in small and "[!NOTE]" not in small
 
+    listed = render_markdown(_plan_of(1000, 0), "c" * 64, "big")  # long lists, short diff
+    assert len(listed) <= COMMENT_LIMIT
+    assert "Each list shows its first 20 steps and the full plan below is complete." in listed
+    assert "lines cut here" not in listed and "\n= pipeline.big.step.s00999  cached\n" in listed
+
 
 def test_backticks_in_a_diff_cannot_close_the_code_block() -> None:
     plan = _plan_of(2, 0)

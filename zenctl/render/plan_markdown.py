@@ -36,11 +36,15 @@ def render_markdown(plan: Plan, plan_hash: str, project: str, limit: int = COMME
         return comment
     frame = _comment(head, [], listed=LISTED_WHEN_CUT, note="")
     kept, cut = _keep_ends(diff, limit - len(frame) - _RESERVE)
+    full = (
+        f"the full plan keeps its first and last lines: {cut:,} of its {len(diff):,} lines are cut"
+        if cut
+        else "the full plan below is complete"
+    )
     note = (
         f"> [!NOTE]\n> This plan is too long for one comment ({len(comment):,} characters; "
-        f"GitHub allows {limit:,}). Each list shows its first {LISTED_WHEN_CUT} steps and the "
-        f"full plan keeps its first and last lines: {cut:,} of its {len(diff):,} lines are cut. "
-        "Run `zenctl plan` (or read the CI log) for the whole plan.\n\n"
+        f"GitHub allows {limit:,}). Each list shows its first {LISTED_WHEN_CUT} steps and "
+        f"{full}. Run `zenctl plan` (or read the CI log) for the whole plan.\n\n"
     )
     return _comment(head, kept, listed=LISTED_WHEN_CUT, note=note)
 
@@ -134,4 +138,6 @@ def _keep_ends(lines: list[str], budget: int) -> tuple[list[str], int]:
         tail.append(line)
         used += len(line) + 1
     cut = len(lines) - len(head) - len(tail)
+    if not cut:
+        return lines, 0
     return [*head, f"… {cut:,} lines cut here …", *reversed(tail)], cut
