@@ -17,7 +17,7 @@ from zenctl.config.model import Config
 from zenctl.config.variables import evaluate, reveal
 from zenctl.fingerprint.step import fingerprint
 from zenctl.plan.model import Action, Plan, StepPlan
-from zenctl.providers.protocol import ArtifactStore, Orchestrator
+from zenctl.providers.protocol import ArtifactStore, StepExecutor
 from zenctl.state.store import StateStore
 
 
@@ -37,7 +37,11 @@ class StackRuntime:
 
     artifact_store: ArtifactStore
     artifact_store_spec: tuple[str, dict[str, Any]]
-    orchestrator: Orchestrator
+    executors: dict[str, StepExecutor]  # component kind ("orchestrator", "training"...) -> it
+
+    def executor(self, on: str | None) -> StepExecutor:
+        """Where a step runs: the component it names with `on`, else the orchestrator."""
+        return self.executors[on or "orchestrator"]
 
 
 @dataclass
@@ -141,7 +145,8 @@ class Walker:
         except KeyboardInterrupt:
             result.stopped_by_user = True
             for runtime in self.runtimes.values():
-                runtime.orchestrator.shutdown(cancel=True)
+                for executor in runtime.executors.values():
+                    executor.shutdown(cancel=True)
             for job in self._open.values():
                 self.store.end_step(
                     job.execution_id, "interrupted", "interrupted by the user (Ctrl-C)", None
@@ -198,7 +203,7 @@ class Walker:
             log_path=str(log_path),
         )
         self.reporter.started(step)
-        return runtime.orchestrator.submit(task), job
+        return runtime.executor(config_step.on).submit(task), job
 
     def _resolved_components(
         self, step: StepPlan, outputs: dict[str, dict[str, dict[str, Any]]]

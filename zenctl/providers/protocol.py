@@ -42,8 +42,12 @@ class ArtifactStore(ABC):
         """Where a step's log is streamed while it runs (a local path) and its URI."""
 
 
-class Orchestrator(ABC):
-    """Runs step tasks, possibly in parallel, and hands back futures of their results."""
+class StepExecutor(ABC):
+    """Runs step tasks, possibly in parallel, and hands back futures of their results.
+
+    A stack's `orchestrator` runs every step; a `processing` or `training` component that
+    implements this runs the steps marked `on = "processing"` / `on = "training"` instead.
+    """
 
     @abstractmethod
     def start(self, parallelism: int) -> None: ...
@@ -54,6 +58,10 @@ class Orchestrator(ABC):
     @abstractmethod
     def shutdown(self, cancel: bool) -> None:
         """Stop; with `cancel`, stop steps in flight too (Ctrl-C)."""
+
+
+class Orchestrator(StepExecutor):
+    """The stack's default executor: the steps that name no other component run here."""
 
 
 @dataclass(frozen=True, slots=True)
