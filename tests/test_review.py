@@ -229,6 +229,11 @@ def test_fmt_check_lists_and_diffs_without_writing(project: Project) -> None:
     assert (written.code, written.out) == (0, "messy.zc.hcl\n")
     assert "  type    = number\n" in messy.read_text()
     assert project.run("fmt", "--check").code == 0
+    nested = project.write("env/prod/vars.zc.hcl", "x=1\n")
+    project.write(".zenctl/ignored.zc.hcl", "x=1\n")  # zenctl's own folder is never formatted
+    recursive = project.run("fmt", "--check", "-recursive")
+    assert (recursive.code, recursive.out) == (3, "env/prod/vars.zc.hcl\n")
+    nested.unlink()
     messy.write_text('variable "a" {\n  default = "abc\n}\n')
     broken = project.run("fmt", "--check")
     assert broken.code == 1
