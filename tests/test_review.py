@@ -277,7 +277,7 @@ def _workflow_zenctl_commands() -> list[list[str]]:
         for step in job["steps"]:
             for line in step.get("run", "").splitlines():
                 if line.strip().startswith("zenctl "):
-                    commands.append(shlex.split(line.split("||")[0].split(">")[0]))
+                    commands.append(shlex.split(line.split("||")[0].split(">")[0], comments=True))
     return commands
 
 

@@ -288,7 +288,7 @@ def plan(
         raise typer.Exit(2)
 
 
-def _plan_document(project: Any, store: Any, plan_: Any) -> Any:
+def _plan_document(project: Any, store: Any, plan_: Any) -> dict[str, Any]:
     """The saved-plan document with its hash, as `plan --out` writes it."""
     from zenctl.config.loader import config_digests
     from zenctl.plan.planfile import plan_document

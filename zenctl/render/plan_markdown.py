@@ -44,7 +44,7 @@ def render_markdown(plan: Plan, plan_hash: str, project: str, limit: int = COMME
     note = (
         f"> [!NOTE]\n> This plan is too long for one comment ({len(comment):,} characters; "
         f"GitHub allows {limit:,}). Each list shows its first {LISTED_WHEN_CUT} steps and "
-        f"{full}. Run `zenctl plan` (or read the CI log) for the whole plan.\n\n"
+        f"{full}. `zenctl plan` (or the CI log) shows the whole plan.\n\n"
     )
     return _comment(head, kept, listed=LISTED_WHEN_CUT, note=note)
 
