@@ -493,4 +493,8 @@ def graph(
     typer.echo(FORMATS[format](graphs))
 
 
-from zenctl.cli import fmt as _fmt  # noqa: E402, F401  (registers `zenctl fmt` on `app`)
+from zenctl.cli.fmt import fmt  # noqa: E402  (commands in their own module register here)
+from zenctl.cli.gc import gc  # noqa: E402
+
+app.command()(fmt)
+app.command()(gc)

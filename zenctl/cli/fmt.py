@@ -11,12 +11,11 @@ from typing import Annotated
 
 import typer
 
-from zenctl.cli.app import Chdir, _root, app
+from zenctl.cli.app import Chdir, _root
 
 NOT_FORMATTED_EXIT = 3
 
 
-@app.command()
 def fmt(
     targets: Annotated[
         list[Path] | None,
