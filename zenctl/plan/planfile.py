@@ -90,10 +90,16 @@ def check_expected_hash(expected: str, actual: str, source: str, cause: str) -> 
         )
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
 def read_planfile(path: Path) -> tuple[dict[str, Any], Plan]:
     """Load and verify a saved plan: refuse anything truncated, tampered or foreign."""
     try:
-        document = json.loads(path.read_text())
+        # NaN and Infinity are not JSON: zenctl never writes them, so a file holding one was
+        # edited, and it could not be hashed to check its integrity anyway.
+        document = json.loads(path.read_text(), parse_constant=_not_json)
     except OSError as exc:
         raise UserError("Cannot read the saved plan", f"{path}: {exc.strerror}.") from None
     except ValueError:
