@@ -219,16 +219,14 @@ def test_fmt_check_lists_and_diffs_without_writing(project: Project) -> None:
     assert project.run("fmt", "--check").code == 0
     messy = project.write("messy.zc.hcl", 'variable "a" {\ntype=number\n  default = 1\n}\n')
     before = messy.read_text()
-    checked = project.run("fmt", "-check")
-    assert (checked.code, checked.out) == (3, "messy.zc.hcl\n")
-    diffed = project.run("fmt", "--check", "-diff")
-    assert diffed.code == 3
-    assert "-type=number\n+  type    = number\n" in diffed.out
+    checked = project.run("fmt", "-check", "-diff")
+    assert checked.code == 3
+    assert checked.out.startswith("messy.zc.hcl\n--- a/messy.zc.hcl\n")  # listed, then diffed
+    assert "-type=number\n+  type    = number\n" in checked.out
     assert messy.read_text() == before  # --check writes nothing
-    written = project.run("fmt")
-    assert (written.code, written.out) == (0, "messy.zc.hcl\n")
+    written = project.run("fmt", "--diff")
+    assert (written.code, written.out) == (0, checked.out)
     assert "  type    = number\n" in messy.read_text()
-    assert project.run("fmt", "--check").code == 0
     nested = project.write("env/prod/vars.zc.hcl", "x=1\n")
     project.write(".zenctl/ignored.zc.hcl", "x=1\n")  # zenctl's own folder is never formatted
     recursive = project.run("fmt", "--check", "-recursive")
