@@ -119,17 +119,26 @@ def test_plan_comment_carries_the_hash_that_apply_checks(project: Project, tmp_p
 
 
 def test_apply_checks_the_expected_hash_of_a_fresh_plan(project: Project) -> None:
-    plan_hash = _marker(project.run("plan", "--format", "markdown").out)["plan_hash"]
-    project.write("data/raw.txt", "1 2 3\n")  # the data moved after the review
-    moved = project.run("apply", "--auto-approve", "--expect-plan-hash", plan_hash)
-    assert moved.code == 1 and "Plan does not match the reviewed plan" in moved.err
-    assert not (project.root / ".zenctl/artifacts/objects").exists()
-
+    # The very first plan: the comment creates the store, so apply finds the same lineage.
     plan_hash = _marker(project.run("plan", "--format", "markdown").out)["plan_hash"]
     applied = project.run(
         "apply", "-auto-approve", "-expect-plan-hash", plan_hash, "--detailed-exitcode"
     )
     assert applied.code == 2, applied.both
+
+    project.write("data/raw.txt", "1 2 3\n")
+    plan_hash = _marker(project.run("plan", "--format", "markdown").out)["plan_hash"]
+    project.write("data/raw.txt", "1 2 3 4\n")  # the data moved after the review
+    moved = project.run("apply", "--auto-approve", "--expect-plan-hash", plan_hash)
+    assert moved.code == 1 and "Plan does not match the reviewed plan" in moved.err
+    assert "Apply complete" not in moved.out
+
+
+def test_a_partial_plan_says_so_in_the_comment(project: Project) -> None:
+    comment = project.run("plan", "--format", "markdown", "--target", "pipeline.demo.step.prep")
+    assert comment.code == 0, comment.both
+    assert "> [!WARNING]\n> **Targeting is in effect.** This plan covers only" in comment.out
+    assert comment.out.index("[!WARNING]") < comment.out.index("<details>")
 
 
 def test_apply_detailed_exitcode_is_1_when_a_step_fails(project: Project) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from zenctl import __version__
 from zenctl.plan.model import Plan, StepPlan
+from zenctl.plan.targeting import partial_plan_warnings
 from zenctl.render.plan_text import PlanLine, expected_duration_line, plan_lines, why
 
 COMMENT_LIMIT = 65_536  # GitHub's limit on a comment body, in characters
@@ -81,6 +82,8 @@ def _comment(head: _Head, diff: list[str], listed: int | None, note: str) -> str
             f"Apply records {'it' if one else 'them'} as removed: past runs and artifacts stay "
             "in the metadata store, but nothing keeps them up to date any more.\n\n"
         )
+    for warning in partial_plan_warnings(plan.targets, plan.replace):
+        parts.append(f"> [!WARNING]\n> **{warning.summary}.** {warning.detail}\n\n")
     parts.append(note)
     parts.append(_list("To run", plan.to_run, listed, with_reason=True))
     parts.append(_list("To remove", list(plan.removed), listed))

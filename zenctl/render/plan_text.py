@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from zenctl.plan.model import Action, Plan, ReasonKind, StepPlan
+from zenctl.workspaces import DEFAULT_WORKSPACE
 
 _STYLE = {"=": "dim", "+": "green", "~": "yellow", "-": "red"}
 
@@ -62,6 +63,8 @@ def plan_lines(plan: Plan) -> list[PlanLine]:
 
 def render_plan(console: Console, plan: Plan) -> None:
     lines = ["zenctl will perform the following actions:\n"] if plan.has_changes else []
+    if plan.workspace != DEFAULT_WORKSPACE:  # as Terraform users expect: say where, when unusual
+        lines.insert(0, f"Workspace: [bold]{escape(plan.workspace)}[/]\n")
     for line in plan_lines(plan):
         style = _STYLE[line.symbol]
         text = f"{' ' * line.indent}[{style}]{line.symbol} {escape(line.subject)}[/]"
