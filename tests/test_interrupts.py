@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import time
 
@@ -84,3 +85,19 @@ def test_ctrl_c_stops_gracefully_and_records_the_interruption(project: Project) 
     show = project.run("show", "pipeline.p.step.second")  # cancelled in flight, recorded so
     assert "status       interrupted" in show.out, show.out
     assert "Plan: 1 to run, 1 cached, 0 to remove." in project.run("plan").out
+
+
+def test_apply_with_nothing_to_do_closes_a_killed_applys_run(project: Project) -> None:
+    """A killed apply leaves its run 'running'; the next apply closes it even with no changes."""
+    assert project.apply().code == 0
+    db = sqlite3.connect(project.root / ".zenctl" / "metadata.db")
+    with db:
+        db.execute(
+            "INSERT INTO runs (id, workspace, status, started_at, zenctl_version) "
+            "VALUES ('dead-run', 'default', 'running', 0, '0.1.0')"
+        )
+    db.close()
+    assert "No changes." in project.apply().out
+    runs = project.run("runs").out
+    assert "running" not in runs, runs
+    assert "interrupted" in runs, runs
