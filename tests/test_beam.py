@@ -82,7 +82,9 @@ def test_a_beam_step_transforms_its_input_and_its_output_is_content_addressed(
     project = _beam_project(tmp_path, "BundleBasedDirectRunner")
     applied = project.apply()
     assert applied.code == 0, applied.both
-    squares = _artifact(project.run("show", "pipeline.p.step.square").out)
+    shown = project.run("show", "pipeline.p.step.square").out
+    assert "beam runner  BundleBasedDirectRunner" in shown
+    squares = _artifact(shown)
     assert isinstance(squares, list)
     assert sorted(squares) == [n * n + 1 for n in range(40)]
     assert squares == sorted(squares, key=lambda n: str(n))  # canonical: by serialised bytes

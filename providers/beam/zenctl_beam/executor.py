@@ -38,10 +38,11 @@ class BeamExecutor(LocalOrchestrator):
                 'processing "beam": runner must be a string',
                 f'Name a Beam runner, e.g. runner = "{DEFAULT_RUNNER}".',
             )
-        if runner.lower() in REFUSED_RUNNERS:
+        name = runner.rsplit(".", 1)[-1].lower()  # a short name or a class path
+        if name in REFUSED_RUNNERS:
             raise UserError(
                 f'processing "beam" cannot use runner "{runner}"',
-                f"Beam's {REFUSED_RUNNERS[runner.lower()]} downloads and starts a Prism binary "
+                f"Beam's {REFUSED_RUNNERS[name]} downloads and starts a Prism binary "
                 f'before running anything. Use runner = "{DEFAULT_RUNNER}" (in-process, the '
                 'default) or "BundleBasedDirectRunner"; "PrismRunner" if you want Prism.',
             )

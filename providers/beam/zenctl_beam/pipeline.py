@@ -64,7 +64,11 @@ def run_pipeline(
             | f"zenctl encode {name}" >> beam.Map(_encode)
             | f"zenctl write {name}" >> beam.io.WriteToText(FileSystems.join(scratch, name))
         )
-    pipeline.run().wait_until_finish()
+    details["beam runner"] = runner  # not in the fingerprint: any runner gives the same result
+    result = pipeline.run()
+    if callable(getattr(result, "job_id", None)):  # a remote runner's job: findable from show
+        details["beam job"] = str(result.job_id())
+    result.wait_until_finish()
     try:
         values = {name: _collect(FileSystems.join(scratch, name)) for name in produced}
     finally:
