@@ -51,6 +51,7 @@ class FakeDataflow:
     # what the next launched job does: its states in order, and its error messages
     script: list[str] = field(default_factory=lambda: ["JOB_STATE_DONE"])
     error_messages: list[str] = field(default_factory=list)
+    unavailable: int = 0  # answer this many status checks 503, as an overloaded API does
     jobs: dict[str, FakeJob] = field(default_factory=dict)
     launches: list[dict[str, Any]] = field(default_factory=list)
     cancels: list[str] = field(default_factory=list)
@@ -123,6 +124,11 @@ class FakeDataflow:
             return 200, {"jobMessages": messages}
         if (match := _JOB.fullmatch(path)) and match["job"] in self.jobs:
             job = self.jobs[match["job"]]
+            if method == "GET" and self.unavailable > 0:
+                self.unavailable -= 1
+                return 503, {
+                    "error": {"code": 503, "message": "try again", "status": "UNAVAILABLE"}
+                }
             if method == "GET":
                 if len(job.states) > 1:
                     job.states.pop(0)
