@@ -63,7 +63,7 @@ def _runtime(project: Project, stack: Stack, kinds: set[str]) -> StackRuntime:
             )
         executors[kind] = built
     return StackRuntime(
-        build_component("artifact_store", artifact.type, artifact.settings, project.root),
+        project.artifact_store(stack.name),
         (artifact.type, artifact.settings),
         executors,
     )

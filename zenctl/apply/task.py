@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from zenctl.artifacts import materializers
+from zenctl.artifacts.integrity import read_verified
 from zenctl.fingerprint.files import hash_bytes
 from zenctl.providers.protocol import ArtifactStore
 
@@ -115,7 +116,7 @@ def load_inputs(task: StepTask, store: ArtifactStore) -> dict[str, Any]:
         if spec.kind == "source":
             inputs[name] = store.snapshot(Path(task.root) / spec.path, spec.hash)
         else:
-            inputs[name] = materializers.load(spec.materializer, store.get(spec.hash))
+            inputs[name] = materializers.load(spec.materializer, read_verified(store, spec.hash))
     return inputs
 
 
@@ -144,6 +145,11 @@ def _named_outputs(task: StepTask, value: Any) -> dict[str, Any]:
     return value
 
 
+def open_log(path: Path) -> int:
+    """The step's log, opened to append: owner-only, as logs may hold data."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+
 @contextlib.contextmanager
 def _log_to(path: Path) -> Iterator[None]:
     """Send the step's stdout and stderr (Python's and its child processes') to its log file."""
@@ -154,9 +160,10 @@ def _log_to(path: Path) -> Iterator[None]:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(line_buffering=True)  # stream the log while the step runs
     saved = os.dup(1), os.dup(2)
-    with open(path, "ab", buffering=0) as log:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
+    log = open_log(path)
+    try:
+        os.dup2(log, 1)
+        os.dup2(log, 2)
         try:
             yield
         finally:
@@ -166,3 +173,5 @@ def _log_to(path: Path) -> Iterator[None]:
             os.dup2(saved[1], 2)
             os.close(saved[0])
             os.close(saved[1])
+    finally:
+        os.close(log)

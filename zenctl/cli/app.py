@@ -427,3 +427,8 @@ def graph(
         build_graph(project.config.pipelines[name]) for name in sorted(project.config.pipelines)
     ]
     typer.echo(FORMATS[format](graphs))
+
+
+from zenctl.cli.gc import gc  # noqa: E402  (commands in their own module register here)
+
+app.command()(gc)
