@@ -112,10 +112,16 @@ class DataflowExecutor(StepExecutor):
 
     def run_job(self, task: StepTask, store: ArtifactStore, details: dict[str, str]) -> Any:
         """A `StepBody`: launch, wait, and return the job's record."""
+        # In this process, its output not captured: the function only computes parameters.
         extra = call_function(task, store, details)
+        if not isinstance(extra, dict | None):
+            raise TypeError(
+                f"{task.run} runs on a Dataflow processing component and must return a dict "
+                f"of template parameters, or None; it returned {type(extra).__name__}"
+            )
         parameters = {
             **self.settings.parameters,
-            **{str(k): _parameter(v) for k, v in dict(extra or {}).items()},
+            **{str(k): _parameter(v) for k, v in (extra or {}).items()},
         }
         api = DataflowApi(self.settings)
         with os.fdopen(open_log(Path(task.log_path)), "a", buffering=1) as log:
