@@ -18,12 +18,14 @@ variable "bucket" {
 }
 
 stack "gcp" {
-  orchestrator   "local"  {}
+  orchestrator "local" {}
   metadata_store "sqlite" { path = ".zenctl/gcp-metadata.db" }
+
   artifact_store "gcs" {
     bucket = var.bucket
     prefix = "zenctl/houses"
   }
+
   processing "beam" {
     runner = "DataflowRunner"
     options = {

@@ -14,10 +14,10 @@ variable "C" {
 }
 
 stack "local" {
-  orchestrator   "local"  {}
-  artifact_store "local"  { path = ".zenctl/artifacts" }
+  orchestrator "local" {}
+  artifact_store "local" { path = ".zenctl/artifacts" }
   metadata_store "sqlite" { path = ".zenctl/metadata.db" }
-  processing     "beam"   { runner = "FnApiRunner" }
+  processing "beam" { runner = "FnApiRunner" }
 }
 
 pipeline "houses" {
