@@ -9,6 +9,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -117,6 +118,26 @@ def _check_consistent(root: Path, salt: int, planned: set[str], run_before: int)
         store.close()
 
 
+def _wait_for_progress(
+    root: Path, runs_before: int, done: int, process: subprocess.Popen[bytes]
+) -> None:
+    """Block until the apply's run has recorded `done` finished steps (or the apply ended).
+
+    Kill moments are drawn in units of progress rather than seconds, so that a loaded machine
+    (slow start-up, slow steps) still gets kills before, between and during steps."""
+    deadline = time.monotonic() + 60
+    query = (
+        "SELECT COUNT(*) FROM step_executions WHERE status = 'succeeded' AND run_id = "
+        "(SELECT id FROM runs ORDER BY started_at DESC LIMIT 1)"
+    )
+    with sqlite3.connect(f"file:{root / '.zenctl/metadata.db'}?mode=ro", uri=True) as db:
+        while process.poll() is None and time.monotonic() < deadline:
+            runs = db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+            if runs > runs_before and db.execute(query).fetchone()[0] >= done:
+                return
+            time.sleep(0.005)
+
+
 def test_sigkill_at_random_moments_never_loses_or_corrupts_state(project: Project) -> None:
     project.write("crashsteps.py", STEPS)
     project.write("main.zc.hcl", MAIN)
@@ -130,13 +151,15 @@ def test_sigkill_at_random_moments_never_loses_or_corrupts_state(project: Projec
         planned = {s.address for s in before.plan(store).to_run}
         runs_before = len(store.db.query("SELECT id FROM runs"))
         store.close()
-        delay = rng.uniform(0.2, 2.0)
+        done = rng.randrange(len(planned)) if planned else 0
+        delay = rng.uniform(0.0, 0.3)
         process = subprocess.Popen(
             [ZENCTL, "-C", str(project.root), "apply", "--auto-approve", "--var", f"salt={salt}"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
+        _wait_for_progress(project.root, runs_before, done, process)
         time.sleep(delay)
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
@@ -144,7 +167,9 @@ def test_sigkill_at_random_moments_never_loses_or_corrupts_state(project: Projec
         try:
             mid_apply += _check_consistent(project.root, salt, planned, runs_before)
         except AssertionError as exc:
-            raise AssertionError(f"round {round_} (killed after {delay:.2f}s): {exc}") from exc
+            raise AssertionError(
+                f"round {round_} (killed {delay:.2f}s after {done} steps finished): {exc}"
+            ) from exc
     assert mid_apply >= ROUNDS // 4, f"only {mid_apply} kills landed mid-apply: widen the delays"
 
     final = project.apply("--var", f"salt={salt}")

@@ -48,8 +48,8 @@ def gc(
     console = stdout()
     if found.garbage:
         verb = "Would remove" if dry_run else "Removed"
-        console.print(f"{verb} {len(found.garbage)} item(s), {_size(found.size)}:")
-    for _, item in found.garbage:
+        console.print(f"{verb} {len(found.items)} item(s), {_size(found.size)}:")
+    for item in found.items:
         what = item.digest[:10] if item.digest else item.key
         console.print(f"  {item.kind:<9} {what}  {_size(item.size)}", markup=False)
     console.print(
