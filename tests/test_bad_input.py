@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from zenctl.config.hcl import ConfigParser
-from zenctl.config.variables import resolve_variables
+from zenctl.config.variables import VariableInputs, resolve_variables
 from zenctl.diagnostics import DiagnosticsError, UserError
 from zenctl.fingerprint.canonical import canonical_json
 from zenctl.graph import build_graph
@@ -128,7 +128,7 @@ def check_config(text: str) -> None:
         config = ConfigParser(root).parse([(root / "main.zc.hcl", text)])
         for pipeline in config.pipelines.values():
             build_graph(pipeline)
-        resolve_variables(config, {}, environ={})
+        resolve_variables(config, VariableInputs((), {}))
     except DiagnosticsError as exc:
         for diagnostic in exc.diagnostics:
             assert diagnostic.summary

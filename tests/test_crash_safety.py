@@ -16,6 +16,7 @@ from pathlib import Path
 
 from conftest import ZENCTL, Project
 
+from zenctl.config.variables import VariableInputs
 from zenctl.fingerprint.files import hash_file
 from zenctl.project import Project as ZenctlProject
 
@@ -81,11 +82,15 @@ pipeline "c" {
 ROUNDS = 32
 
 
+def _salted(salt: int) -> VariableInputs:
+    return VariableInputs((("var", f"salt={salt}"),), {})
+
+
 def _check_consistent(root: Path, salt: int, planned: set[str], run_before: int) -> bool:
     """After a kill: the store opens, every success has its artifacts, none is partial, and
     the plan is exactly what the killed apply had left. True when the kill left work undone
     after some of it was recorded: the apply was killed mid-way, not before it began."""
-    project = ZenctlProject.load(root, [f"salt={salt}"])
+    project = ZenctlProject.load(root, _salted(salt))
     store = project.open_state(create=False)
     assert store is not None
     try:
@@ -146,7 +151,7 @@ def test_sigkill_at_random_moments_never_loses_or_corrupts_state(project: Projec
     mid_apply = 0
     for round_ in range(ROUNDS):
         salt = round_ // 2  # each salt twice: a fresh apply, then one resuming it
-        before = ZenctlProject.load(project.root, [f"salt={salt}"])
+        before = ZenctlProject.load(project.root, _salted(salt))
         store = before.open_state(create=False)
         planned = {s.address for s in before.plan(store).to_run}
         runs_before = len(store.db.query("SELECT id FROM runs"))

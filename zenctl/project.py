@@ -13,7 +13,7 @@ from typing import Any
 from zenctl import __version__
 from zenctl.config.loader import load_config
 from zenctl.config.model import Component, Config
-from zenctl.config.variables import parse_var_flags, resolve_variables
+from zenctl.config.variables import VariableInputs, resolve_variables
 from zenctl.diagnostics import UserError
 from zenctl.fingerprint.files import StatCache
 from zenctl.fingerprint.step import Fingerprinter, secret_key
@@ -23,8 +23,7 @@ from zenctl.plan.planner import ArtifactChecker, PlanInputs, make_plan
 from zenctl.providers.protocol import ArtifactStore, Integrity
 from zenctl.providers.registry import build_component
 from zenctl.state.store import StateStore, open_store
-
-DEFAULT_WORKSPACE = "default"
+from zenctl.workspaces import current
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +35,16 @@ class Project:
 
     @classmethod
     def load(
-        cls, root: Path, var_flags: list[str], preset: dict[str, Any] | None = None
+        cls,
+        root: Path,
+        inputs: VariableInputs | None = None,
+        preset: dict[str, Any] | None = None,
     ) -> Project:
-        """`preset`: values already decided (a saved plan's), above every other source."""
+        """`inputs` None: a command that evaluates nothing (runs, show, graph) and so needs
+        no variable values. `preset`: values already decided (a saved plan's)."""
         config = load_config(root)
-        variables = resolve_variables(config, parse_var_flags(var_flags), preset=preset)
-        return cls(Path(config.root), config, variables, DEFAULT_WORKSPACE)
+        variables = {} if inputs is None else resolve_variables(config, inputs, preset=preset)
+        return cls(Path(config.root), config, variables, current(Path(config.root)))
 
     def metadata_store(self) -> Component:
         """The one metadata store the project's pipelines share."""
@@ -94,10 +97,12 @@ class Project:
 
         return check
 
-    def plan(self, store: StateStore | None) -> Plan:
+    def plan(
+        self, store: StateStore | None, targets: tuple[str, ...] = (), replace: tuple[str, ...] = ()
+    ) -> Plan:
         fingerprinter = self.fingerprinter(store)
         plan = make_plan(
-            PlanInputs(self.config, self.variables, self.workspace),
+            PlanInputs(self.config, self.variables, self.workspace, targets, replace),
             fingerprinter,
             store,
             self.artifact_checker(),

@@ -33,7 +33,7 @@ def gc(
     from zenctl.project import Project
     from zenctl.render.console import stdout
 
-    project = Project.load(_root(chdir), [])
+    project = Project.load(_root(chdir))
     store = _open_state(project, create=False)
     if store is None:  # without state everything looks unreferenced: never guess
         _fail_with(

@@ -23,6 +23,7 @@ class ReasonKind(StrEnum):
     ARTIFACT_MISSING = "artifact missing"  # a cached output is gone from the artifact store
     ARTIFACT_CORRUPT = "artifact corrupt"  # a cached output's bytes no longer match its hash
     UPSTREAM = "upstream changes"
+    REPLACE = "replace requested"
     REMOVED = "no longer declared"
 
 
@@ -81,6 +82,8 @@ class Plan:
     steps: tuple[StepPlan, ...]  # execution order: pipelines by name, steps topologically
     removed: tuple[StepPlan, ...]
     stacks: dict[str, str] = field(hash=False)  # pipeline -> stack name
+    targets: tuple[str, ...] = ()  # --target: only these and what they need were planned
+    replace: tuple[str, ...] = ()  # --replace: run even when cached
 
     @property
     def to_run(self) -> list[StepPlan]:
