@@ -1,13 +1,19 @@
-"""Google Cloud provider: Dataflow Flex Template jobs as a processing component."""
+"""Google Cloud provider: artifacts in a Cloud Storage bucket, Dataflow jobs for processing."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from zenctl.providers.protocol import ComponentType, Provider, StepExecutor
+from zenctl.providers.protocol import ArtifactStore, ComponentType, Provider, StepExecutor
 
 __version__ = "0.1.0"
+
+
+def _gcs(settings: dict[str, Any], root: Path) -> ArtifactStore:
+    from zenctl_gcp.artifact_store import GcsArtifactStore  # google-cloud: only when used
+
+    return GcsArtifactStore.from_settings(settings, root)
 
 
 def _dataflow(settings: dict[str, Any], root: Path) -> StepExecutor:
@@ -20,6 +26,12 @@ PROVIDER = Provider(
     name="gcp",
     version=__version__,
     components=(
+        ComponentType(
+            "artifact_store",
+            "gcs",
+            _gcs,
+            "Content-addressed objects in a Cloud Storage bucket (bucket, prefix).",
+        ),
         ComponentType(
             "processing",
             "dataflow",
