@@ -102,22 +102,12 @@ class Walker:
     def run(self, run_id: str) -> ApplyResult:
         result = ApplyResult(run_id)
         pending = {step.address: step for step in self.plan.steps}
-        children: dict[str, list[str]] = {}
-        for planned in self.plan.steps:
-            for parent in planned.depends_on:
-                children.setdefault(parent, []).append(planned.address)
-        # Only a step whose parent just ended can have become ready: scanning every pending
-        # step after each finished one made a 1,000-step chain cost O(n²).
-        candidates = list(pending)
         outputs: dict[str, dict[str, dict[str, Any]]] = {}
         blocked: dict[str, str] = {}  # address -> the failed step that blocks it
         in_flight: dict[Future[StepResult], _InFlight] = {}
         try:
             while pending or in_flight:
-                for address in candidates:  # grows while iterated: cached steps end at once
-                    step = pending.get(address)
-                    if step is None:
-                        continue
+                for address, step in list(pending.items()):
                     failed_parent = next((p for p in step.depends_on if p in blocked), None)
                     if failed_parent is not None:
                         del pending[address]
@@ -128,16 +118,12 @@ class Walker:
                         started = self._start(result, step, outputs)
                         if isinstance(started, tuple):
                             in_flight[started[0]] = started[1]
-                    if address in outputs or address in blocked:
-                        candidates.extend(children.get(address, ()))
-                candidates = []
                 if not in_flight:
                     continue
                 finished, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
                 for future in finished:
                     job = in_flight.pop(future)
                     del self._open[job.execution_id]
-                    candidates.extend(children.get(job.step.address, ()))
                     step_result = _outcome(future, job.step.address)
                     if step_result.ok:
                         self.store.finish_step(
