@@ -3,6 +3,7 @@ every command, so that `plan` and `apply` cannot disagree about what they look a
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import socket
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from typing import Any
 
 from zenctl import __version__
 from zenctl.config.loader import load_config
-from zenctl.config.model import Component, Config
+from zenctl.config.model import COMPONENT_KINDS, Component, Config
 from zenctl.config.variables import parse_var_flags, resolve_variables
 from zenctl.diagnostics import UserError
 from zenctl.fingerprint.files import StatCache
@@ -19,7 +20,7 @@ from zenctl.fingerprint.step import Fingerprinter, secret_key
 from zenctl.paths import project_dir
 from zenctl.plan.model import Plan
 from zenctl.plan.planner import PlanInputs, make_plan
-from zenctl.state.store import StateStore, open_store
+from zenctl.state.store import EMPTY_LINEAGE, StateStore, open_store
 
 DEFAULT_WORKSPACE = "default"
 
@@ -65,13 +66,44 @@ class Project:
         lineage = store.snapshot_lineage() if store else "(none)"
         return Fingerprinter(self.root, cache, secret_key(lineage))
 
-    def plan(self, store: StateStore | None) -> Plan:
+    def plan(self, store: StateStore | None, refresh: bool = True) -> Plan:
+        """The plan of steps and resources; `refresh=False` trusts the recorded state."""
         fingerprinter = self.fingerprinter(store)
         plan = make_plan(
             PlanInputs(self.config, self.variables, self.workspace), fingerprinter, store
         )
         fingerprinter.cache.save()
-        return plan
+        records = store.resources(self.workspace) if store else {}
+        declares = any(p.deployments for p in self.config.pipelines.values()) or any(
+            kind not in COMPONENT_KINDS
+            for stack in self.config.stacks.values()
+            for kind in stack.components
+        )
+        if not records and not declares:
+            return plan  # no provider to load: the warm plan of a project without resources
+        from zenctl.plan.resources import declared_resources, plan_resources
+
+        cached = {step.address: step.cached_outputs for step in plan.steps}
+
+        def model(pipeline: str, ref: str) -> str | None:
+            _, step, _, output = ref.split(".")
+            entry = cached.get(f"pipeline.{pipeline}.step.{step}", {}).get(output)
+            return str(entry["hash"]) if entry else None
+
+        declared = declared_resources(self.config, self.variables, model, fingerprinter.redact)
+        changes = plan_resources(declared, records, self.root, refresh)
+        return dataclasses.replace(plan, resources=changes)
+
+    def plan_destroy(self, store: StateStore | None, refresh: bool = True) -> Plan:
+        """Every resource the workspace owns, to delete; steps and their history stay."""
+        from zenctl.plan.resources import plan_resources
+
+        plan = Plan(self.workspace, EMPTY_LINEAGE, 0, (), (), {})
+        if store is None:
+            return plan
+        snapshot_lineage, serial = store.lineage_serial()
+        changes = plan_resources([], store.resources(self.workspace), self.root, refresh)
+        return dataclasses.replace(plan, lineage=snapshot_lineage, serial=serial, resources=changes)
 
 
 def lineage_info(root: Path) -> dict[str, Any]:

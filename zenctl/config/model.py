@@ -97,15 +97,36 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Deployment:
+    """A trained model served by a serving component: a resource, planned like Terraform's."""
+
+    name: str
+    model: Ref  # step.NAME.outputs.OUTPUT
+    serving: str  # the serving component type, e.g. "local"
+    settings: dict[str, Any]  # the serving type's settings, over the stack's serving block
+    range: SourceRange
+
+
+@dataclass(frozen=True)
 class Pipeline:
     name: str
     stack: str
     sources: dict[str, Source]
     steps: dict[str, Step]
     range: SourceRange
+    deployments: dict[str, Deployment] = field(default_factory=dict)
 
     def address(self, step: str) -> str:
         return f"pipeline.{self.name}.step.{step}"
+
+
+@dataclass(frozen=True)
+class ProviderRequirement:
+    """`local = ">= 0.1"` in `zenctl { required_providers { ... } }`."""
+
+    name: str
+    constraint: str
+    range: SourceRange
 
 
 @dataclass(frozen=True)
@@ -115,3 +136,4 @@ class Config:
     stacks: dict[str, Stack]
     pipelines: dict[str, Pipeline]
     files: tuple[str, ...]
+    required_providers: dict[str, ProviderRequirement] = field(default_factory=dict)
