@@ -7,6 +7,7 @@ since the last apply is drift, shown apart from the changes the configuration as
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +16,13 @@ from typing import Any
 from zenctl.config.model import COMPONENT_KINDS, Config
 from zenctl.config.variables import evaluate, reveal
 from zenctl.diagnostics import UserError
+from zenctl.fingerprint.canonical import short
 from zenctl.plan.diff import show_value
 from zenctl.plan.model import UNKNOWN, Change, ResourceAction, ResourceChange
 from zenctl.providers.protocol import Attributes, Resource, ResourceContext
 from zenctl.state.store import ResourceRecord
 
+_HASH = re.compile(r"[0-9a-f]{64}")
 # (pipeline name, "step.NAME.outputs.OUTPUT") -> the artifact hash, None while unknown
 ModelLookup = Callable[[str, str], "str | None"]
 
@@ -134,9 +137,7 @@ def _destroy(record: ResourceRecord, root: Path, refresh: bool) -> ResourceChang
         record.kind,
         record.type,
         ResourceAction.DELETE,
-        tuple(
-            Change("-", key, before=show_value(value)) for key, value in record.attributes.items()
-        ),
+        tuple(Change("-", key, before=_shown(value)) for key, value in record.attributes.items()),
         (),
         drift,
         real is None,
@@ -193,16 +194,20 @@ def _added(attributes: dict[str, Any]) -> tuple[Change, ...]:
 
 
 def _shown(value: Any) -> str:
-    return UNKNOWN if value is None else show_value(value)
+    if value is None:
+        return UNKNOWN
+    if isinstance(value, str) and _HASH.fullmatch(value):
+        return short(value)  # an artifact hash: the JSON plan has it in full
+    return show_value(value)
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[Change, ...]:
     lines: list[Change] = []
     for key in sorted(set(before) | set(after)):
         if key not in after:
-            lines.append(Change("-", key, before=show_value(before[key])))
+            lines.append(Change("-", key, before=_shown(before[key])))
         elif key not in before:
             lines.append(Change("+", key, after=_shown(after[key])))
         elif before[key] != after[key]:
-            lines.append(Change("~", key, show_value(before[key]), _shown(after[key])))
+            lines.append(Change("~", key, _shown(before[key]), _shown(after[key])))
     return tuple(lines)

@@ -69,55 +69,57 @@ class LocalTraining(StepExecutor):
         self._pool = ThreadPoolExecutor(max_workers=max(1, parallelism))
 
     def submit(self, task: StepTask) -> Future[StepResult]:
+        """Start the step's process now, in the calling thread; a pool thread awaits it.
+
+        The orchestrator forks its workers from this same thread: a fork while another thread
+        is inside Popen would hand its exec-status pipe to the fork, and Popen would wait on
+        it forever.
+        """
         if self._pool is None:
             raise RuntimeError("training executor not started")
-        return self._pool.submit(self._run, task)
+        folder = Path(tempfile.mkdtemp(prefix="zenctl-training-"))
+        task_file, result_file = folder / "task.pickle", folder / "result.pickle"
+        task_file.write_bytes(pickle.dumps(task))
+        Path(task.log_path).parent.mkdir(parents=True, exist_ok=True)
+        with open(task.log_path, "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "zenctl_local.training_worker", task_file, result_file],
+                env=self._environment(),
+                cwd=task.root,
+                stdin=subprocess.DEVNULL,
+                stdout=log,  # what the interpreter prints before the step's own log
+                stderr=log,
+                start_new_session=True,  # its own group: a timeout kills its children too
+            )
+        self._running[process.pid] = process
+        return self._pool.submit(self._wait, task, process, folder, time.perf_counter())
 
     def _environment(self) -> dict[str, str]:
         # gpus = 0 hides every GPU: CPU training, whatever the machine has
         devices = ",".join(str(index) for index in range(self.gpus))
         return {**os.environ, **self.env, "CUDA_VISIBLE_DEVICES": devices}
 
-    def _run(self, task: StepTask) -> StepResult:
-        started = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="zenctl-training-") as folder:
-            task_file, result_file = Path(folder) / "task.pickle", Path(folder) / "result.pickle"
-            task_file.write_bytes(pickle.dumps(task))
-            Path(task.log_path).parent.mkdir(parents=True, exist_ok=True)
-            with open(task.log_path, "ab") as log:
-                process = subprocess.Popen(
-                    [sys.executable, "-m", "zenctl_local.training_worker", task_file, result_file],
-                    env=self._environment(),
-                    cwd=task.root,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,  # what the interpreter prints before the step's own log
-                    stderr=log,
-                    start_new_session=True,  # its own group: a timeout kills its children too
-                )
-            self._running[process.pid] = process
+    def _wait(
+        self, task: StepTask, process: subprocess.Popen[bytes], folder: Path, started: float
+    ) -> StepResult:
+        result_file = folder / "result.pickle"
+        try:
             try:
                 process.wait(timeout=self.timeout)
             except subprocess.TimeoutExpired:
                 _kill_group(process)
-                return StepResult(
-                    task.address,
-                    False,
-                    {},
-                    f"timed out after {self.timeout}s (training timeout); the process was stopped",
-                    time.perf_counter() - started,
+                error = (
+                    f"timed out after {self.timeout}s (training timeout); the process was stopped"
                 )
-            finally:
-                self._running.pop(process.pid, None)
+                return StepResult(task.address, False, {}, error, time.perf_counter() - started)
             if process.returncode != 0 or not result_file.exists():
-                return StepResult(
-                    task.address,
-                    False,
-                    {},
-                    f"training process exited with code {process.returncode}",
-                    time.perf_counter() - started,
-                )
+                error = f"training process exited with code {process.returncode}"
+                return StepResult(task.address, False, {}, error, time.perf_counter() - started)
             result: StepResult = pickle.loads(result_file.read_bytes())
             return result
+        finally:
+            self._running.pop(process.pid, None)
+            shutil.rmtree(folder, ignore_errors=True)
 
     def shutdown(self, cancel: bool) -> None:
         if cancel:
