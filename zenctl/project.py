@@ -13,7 +13,7 @@ from typing import Any
 from zenctl import __version__
 from zenctl.config.loader import load_config
 from zenctl.config.model import COMPONENT_KINDS, Component, Config
-from zenctl.config.variables import parse_var_flags, resolve_variables
+from zenctl.config.variables import choose_stacks, parse_var_flags, resolve_variables
 from zenctl.diagnostics import UserError
 from zenctl.fingerprint.files import StatCache
 from zenctl.fingerprint.step import Fingerprinter, secret_key
@@ -39,6 +39,7 @@ class Project:
         """`preset`: values already decided (a saved plan's), above every other source."""
         config = load_config(root)
         variables = resolve_variables(config, parse_var_flags(var_flags), preset=preset)
+        config = choose_stacks(config, variables)
         return cls(Path(config.root), config, variables, DEFAULT_WORKSPACE)
 
     def metadata_store(self) -> Component:

@@ -29,10 +29,11 @@ from zenctl.config.model import (
     Stack,
     Step,
     Variable,
+    deployment_serving,
 )
 from zenctl.config.types import normalize_type, type_error
 from zenctl.config.values import UnsupportedExpression, bare_word, convert, references
-from zenctl.diagnostics import Diagnostic, DiagnosticsError, Position, SourceRange
+from zenctl.diagnostics import Diagnostic, DiagnosticsError, Position, SourceRange, UserError
 
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
 Name = Annotated[str, StringConstraints(pattern=IDENTIFIER)]
@@ -82,7 +83,7 @@ class DeploymentBody(_Body):
 _HINTS = {
     "run": 'Write it as "package.module:function", importable from the project directory.',
     "inputs": "Inputs are references: source.NAME or step.NAME.outputs.OUTPUT.",
-    "stack": "Reference a declared stack: stack = stack.NAME.",
+    "stack": "Reference a declared stack, stack = stack.NAME, or a variable naming one.",
     "on": f"Choose one of {', '.join(STEP_EXECUTORS)}.",
     "outputs": 'List the output names, e.g. outputs = ["train", "test"].',
     "model": "Reference a step output: model = step.train.outputs.output.",
@@ -293,7 +294,6 @@ class ConfigParser:
 
         Values that reference variables are checked once their value is known (at apply).
         """
-        from zenctl.diagnostics import UserError
         from zenctl.providers.registry import component_type
 
         if kind in CORE_COMPONENTS:
@@ -375,7 +375,13 @@ class ConfigParser:
         where = source.range_of(block.raw)
         attrs = self._attributes(source, block)
         body = self._validate(PipelineBody, attrs, where, context)
-        stack = self._choose_stack(body.stack if body else None, stacks, where, context)
+        stack_var = None
+        if body and body.stack and body.stack.kind == "var" and len(body.stack.parts) == 2:
+            stack_var = body.stack.parts[1]  # chosen per run: checked once variables are known
+            self._check_var(body.stack, variables, context, where)
+            stack = None
+        else:
+            stack = self._choose_stack(body.stack if body else None, stacks, where, context)
         sources: dict[str, Source] = {}
         step_blocks: list[tuple[str, Any]] = []
         deployment_blocks: list[tuple[str, Any]] = []
@@ -409,7 +415,13 @@ class ConfigParser:
             if deployment is not None:
                 self._add_unique(deployments, deployment, "deployment")
         pipeline = Pipeline(
-            name, stack.name if stack else DEFAULT_STACK, sources, steps, where, deployments
+            name,
+            stack.name if stack else DEFAULT_STACK,
+            sources,
+            steps,
+            where,
+            deployments,
+            stack_var,
         )
         for step in steps.values():
             self._check_step_references(pipeline, step, variables, context)
@@ -486,27 +498,22 @@ class ConfigParser:
                 context,
             )
             return None
-        stack_serving = stack.components.get("serving") if stack else None
-        serving = body.serving or (stack_serving.type if stack_serving else None)
-        if serving is None:
-            self.error(
-                "Missing serving component",
-                f'Deployment "{name}" names no serving type and stack '
-                f'"{stack.name if stack else DEFAULT_STACK}" declares no serving block: add '
-                'serving = "local" here, or a serving "local" { } block to the stack.',
-                where,
-                context,
-            )
+        settings = {key: attr.value for key, attr in attrs.items()}
+        if stack is None:  # chosen by a variable: checked against it once its value is known
+            if body.serving and not self._component_settings(
+                "serving", body.serving, attrs, where, context
+            ):
+                return None
+            return Deployment(name, model, body.serving, settings, where)
+        try:
+            serving, inherited = deployment_serving(stack, body.serving, name)
+        except UserError as exc:
+            self.error(exc.diagnostic.summary, exc.diagnostic.detail, where, context)
             return None
-        inherited: dict[str, Any] = {}
-        if stack_serving is not None and stack_serving.type == serving:
-            inherited = dict(stack_serving.settings)
         merged = {key: _Attr(value, where) for key, value in inherited.items()} | attrs
         if not self._component_settings("serving", serving, merged, where, context):
             return None
-        return Deployment(
-            name, model, serving, {key: attr.value for key, attr in merged.items()}, where
-        )
+        return Deployment(name, model, body.serving, settings, where)
 
     # -- references ---------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from zenctl.diagnostics import SourceRange
+from zenctl.diagnostics import SourceRange, UserError
 
 COMPONENT_KINDS = (
     "orchestrator",
@@ -102,9 +102,26 @@ class Deployment:
 
     name: str
     model: Ref  # step.NAME.outputs.OUTPUT
-    serving: str  # the serving component type, e.g. "local"
+    serving: str | None  # the serving component type, e.g. "local"; None: the stack's
     settings: dict[str, Any]  # the serving type's settings, over the stack's serving block
     range: SourceRange
+
+
+def deployment_serving(
+    stack: Stack, serving: str | None, deployment: str
+) -> tuple[str, dict[str, Any]]:
+    """The serving type a deployment uses on `stack`, and the settings it inherits from it."""
+    component = stack.components.get("serving")
+    chosen = serving or (component.type if component else None)
+    if chosen is None:
+        raise UserError(
+            "Missing serving component",
+            f'Deployment "{deployment}" names no serving type and stack "{stack.name}" declares '
+            'no serving block: add serving = "local" to the deployment, or a serving "local" '
+            "{ } block to the stack.",
+        )
+    same = component is not None and component.type == chosen
+    return chosen, dict(component.settings) if same and component else {}
 
 
 @dataclass(frozen=True)
@@ -115,6 +132,7 @@ class Pipeline:
     steps: dict[str, Step]
     range: SourceRange
     deployments: dict[str, Deployment] = field(default_factory=dict)
+    stack_var: str | None = None  # `stack = var.NAME`: `stack` is set once variables are known
 
     def address(self, step: str) -> str:
         return f"pipeline.{self.name}.step.{step}"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zenctl.config.model import COMPONENT_KINDS, Config
+from zenctl.config.model import COMPONENT_KINDS, Config, deployment_serving
 from zenctl.config.variables import evaluate, reveal
 from zenctl.diagnostics import UserError
 from zenctl.fingerprint.canonical import short
@@ -67,12 +67,14 @@ def declared_resources(
             )
     for pipeline in sorted(config.pipelines.values(), key=lambda p: p.name):
         for deployment in sorted(pipeline.deployments.values(), key=lambda d: d.name):
-            settings = evaluate(deployment.settings, variables)
+            stack = config.stacks[pipeline.stack]
+            serving, inherited = deployment_serving(stack, deployment.serving, deployment.name)
+            settings = evaluate({**inherited, **deployment.settings}, variables)
             declared.append(
                 DeclaredResource(
                     f"pipeline.{pipeline.name}.deployment.{deployment.name}",
                     "serving",
-                    deployment.serving,
+                    serving,
                     settings,
                     {"model": model(pipeline.name, str(deployment.model)), **redact(settings)},
                     pipeline.stack,
