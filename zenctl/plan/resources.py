@@ -125,7 +125,14 @@ def _refresh(
     """The real state (None: gone) and how it moved since it was recorded."""
     if not refresh:
         return record.state, ()
-    real = resource.read(record.state, ResourceContext(root, record.address))
+    try:
+        real = resource.read(record.state, ResourceContext(root, record.address))
+    except Exception as exc:  # the provider could not look: say so rather than guess
+        raise UserError(
+            f"Refreshing {record.address} failed",
+            f'{record.kind} "{record.type}" raised {type(exc).__name__}: {exc}. Fix the cause, '
+            "or plan with --refresh=false to use the state recorded by the last apply.",
+        ) from None
     if real is None:
         return None, ()
     return real, _diff(record.state, real)
