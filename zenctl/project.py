@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import getpass
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,13 +14,21 @@ from typing import Any
 from zenctl import __version__
 from zenctl.config.loader import load_config
 from zenctl.config.model import COMPONENT_KINDS, Component, Config
-from zenctl.config.variables import choose_stacks, parse_var_flags, resolve_variables
+from zenctl.config.variables import (
+    choose_stacks,
+    evaluate,
+    parse_var_flags,
+    resolve_variables,
+    reveal,
+)
 from zenctl.diagnostics import UserError
 from zenctl.fingerprint.files import StatCache
 from zenctl.fingerprint.step import Fingerprinter, secret_key
 from zenctl.paths import project_dir
 from zenctl.plan.model import Plan
-from zenctl.plan.planner import PlanInputs, make_plan
+from zenctl.plan.planner import ArtifactChecker, PlanInputs, make_plan
+from zenctl.providers.protocol import ArtifactStore, Integrity
+from zenctl.providers.registry import build_component
 from zenctl.state.store import EMPTY_LINEAGE, StateStore, open_store
 
 DEFAULT_WORKSPACE = "default"
@@ -67,11 +76,41 @@ class Project:
         lineage = store.snapshot_lineage() if store else "(none)"
         return Fingerprinter(self.root, cache, secret_key(lineage))
 
+    def artifact_store(self, stack: str) -> ArtifactStore:
+        component = self.config.stacks[stack].components["artifact_store"]
+        settings = reveal(evaluate(component.settings, self.variables))
+        built: ArtifactStore = build_component(
+            "artifact_store", component.type, settings, self.root
+        )
+        return built
+
+    def artifact_stores(self) -> list[ArtifactStore]:
+        """Each distinct artifact store the stacks declare, once."""
+        distinct: dict[str, str] = {}
+        for name in sorted(self.config.stacks):
+            component = self.config.stacks[name].components["artifact_store"]
+            distinct.setdefault(f"{component.type}|{sorted(component.settings.items())}", name)
+        return [self.artifact_store(stack) for stack in distinct.values()]
+
+    def artifact_checker(self) -> ArtifactChecker:
+        """Checks cached outputs in each stack's artifact store, built only when first needed."""
+        stores: dict[str, ArtifactStore] = {}
+
+        def check(stack: str, expected: Mapping[str, int]) -> dict[str, Integrity]:
+            if stack not in stores:
+                stores[stack] = self.artifact_store(stack)
+            return stores[stack].check(expected)
+
+        return check
+
     def plan(self, store: StateStore | None, refresh: bool = True) -> Plan:
         """The plan of steps and resources; `refresh=False` trusts the recorded state."""
         fingerprinter = self.fingerprinter(store)
         plan = make_plan(
-            PlanInputs(self.config, self.variables, self.workspace), fingerprinter, store
+            PlanInputs(self.config, self.variables, self.workspace),
+            fingerprinter,
+            store,
+            self.artifact_checker(),
         )
         fingerprinter.cache.save()
         records = store.resources(self.workspace) if store else {}

@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from zenctl.config.variables import evaluate, reveal
 from zenctl.diagnostics import UserError
 from zenctl.plan.model import ResourceAction, ResourceChange
 from zenctl.plan.resources import (
@@ -142,14 +141,8 @@ def _artifacts(
     project: Project, store: StateStore, item: DeclaredResource, stores: dict[str, ArtifactStore]
 ) -> Callable[[str], tuple[str, bytes]]:
     """Read a model's bytes from the artifact store of the stack that produced it."""
-    from zenctl.providers.registry import build_component
-
     if item.stack not in stores:
-        component = project.config.stacks[item.stack].components["artifact_store"]
-        settings = reveal(evaluate(component.settings, project.variables))
-        stores[item.stack] = build_component(
-            "artifact_store", component.type, settings, project.root
-        )
+        stores[item.stack] = project.artifact_store(item.stack)
     artifact_store = stores[item.stack]
 
     def read(digest: str) -> tuple[str, bytes]:

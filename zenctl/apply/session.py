@@ -90,7 +90,7 @@ def _runtime(project: Project, stack: Stack, kinds: set[str]) -> StackRuntime:
             )
         executors[kind] = built
     return StackRuntime(
-        build_component("artifact_store", artifact.type, artifact.settings, project.root),
-        (artifact.type, artifact.settings),
+        project.artifact_store(stack.name),
+        (artifact.type, reveal(evaluate(artifact.settings, project.variables))),
         executors,
     )

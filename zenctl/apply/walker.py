@@ -17,7 +17,7 @@ from zenctl.config.model import Config
 from zenctl.config.variables import evaluate, reveal
 from zenctl.fingerprint.step import fingerprint
 from zenctl.plan.model import Action, Plan, StepPlan
-from zenctl.providers.protocol import ArtifactStore, StepExecutor
+from zenctl.providers.protocol import ArtifactStore, Integrity, StepExecutor
 from zenctl.state.store import StateStore
 
 if TYPE_CHECKING:
@@ -191,7 +191,7 @@ class Walker:
             # The plan could not know this step's inputs; now that they are known, an earlier
             # execution may match (an upstream re-ran and reproduced the same bytes).
             earlier = self.store.by_fingerprint(self.plan.workspace, [key]).get(key)
-            if earlier is not None:
+            if earlier is not None and self._intact(step, earlier.outputs):
                 outputs[step.address] = earlier.outputs
                 result.reused.append(step.address)
                 self.reporter.reused(step, "inputs unchanged after upstream re-run")
@@ -225,6 +225,12 @@ class Walker:
         )
         self.reporter.started(step)
         return runtime.executor(config_step.on).submit(task), job
+
+    def _intact(self, step: StepPlan, produced: dict[str, dict[str, Any]]) -> bool:
+        """Whether an earlier execution's outputs can be reused: all present and intact."""
+        store = self.runtimes[self.config.pipelines[step.pipeline].stack].artifact_store
+        found = store.check({item["hash"]: int(item["size"]) for item in produced.values()})
+        return all(state is Integrity.OK for state in found.values())
 
     def _resolved_components(
         self, step: StepPlan, outputs: dict[str, dict[str, dict[str, Any]]]

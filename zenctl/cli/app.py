@@ -483,4 +483,7 @@ def graph(
     typer.echo(FORMATS[format](graphs))
 
 
+from zenctl.cli.gc import gc  # noqa: E402  (commands in their own module register here)
+
+app.command()(gc)
 app.add_typer(providers_app, name="providers")

@@ -20,7 +20,7 @@ from zenctl.plan.model import (
     StepPlan,
 )
 
-FORMAT_VERSION = "1.1"  # 1.1: resource_changes
+FORMAT_VERSION = "1.2"  # 1.1: reasons "artifact missing", "artifact corrupt"; 1.2: resources
 
 
 def summary(plan: Plan) -> dict[str, Any]:

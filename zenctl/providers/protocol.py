@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import builtins
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -20,10 +21,34 @@ if TYPE_CHECKING:
     from zenctl.apply.task import StepResult, StepTask
 
 
+class Integrity(StrEnum):
+    """The state of a stored object against what the metadata store recorded of it."""
+
+    OK = "ok"
+    MISSING = "artifact missing"
+    CORRUPT = "artifact corrupt"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """One thing `gc` may remove: an object, a source snapshot or a leftover temporary.
+
+    `digest` is the content hash an object or snapshot is stored under; None for leftovers
+    (temporaries of a killed apply, quarantined corrupt objects) that nothing can reference.
+    """
+
+    kind: str  # "object", "snapshot", "temporary" or "corrupt"
+    key: str  # what `remove` takes back
+    digest: str | None
+    size: int
+    modified: float  # seconds since the epoch
+
+
 class ArtifactStore(ABC):
     """Content-addressed storage of artifact bytes, source snapshots and step logs.
 
-    `put` must publish atomically: a reader never sees part of an object.
+    `put` must publish atomically: a reader never sees part of an object. `get` returns the
+    bytes as stored; the core verifies their hash before anything uses them.
     """
 
     @abstractmethod
@@ -34,15 +59,32 @@ class ArtifactStore(ABC):
     def get(self, digest: str) -> bytes: ...
 
     @abstractmethod
-    def exists(self, digest: str) -> bool: ...
-
-    @abstractmethod
     def snapshot(self, source: Path, digest: str) -> Path:
         """A copy of a source file or folder for the step to read, checked against `digest`."""
 
     @abstractmethod
     def log_path(self, run_id: str, address: str) -> tuple[Path, str]:
         """Where a step's log is streamed while it runs (a local path) and its URI."""
+
+    @abstractmethod
+    def check(self, expected: Mapping[str, int]) -> dict[str, Integrity]:
+        """Whether each object (digest -> recorded size) is present and intact.
+
+        Called by every plan on every cached output, so it must not read an object that has
+        not changed since it was last verified (see specs/caching.md).
+        """
+
+    @abstractmethod
+    def quarantine(self, digest: str) -> None:
+        """Set aside an object whose bytes do not match its hash: never served again, kept
+        for inspection, reported CORRUPT by `check` until a good copy is stored."""
+
+    @abstractmethod
+    def items(self) -> Iterator[StoredItem]:
+        """Everything stored except logs, for `gc`."""
+
+    @abstractmethod
+    def remove(self, item: StoredItem) -> None: ...
 
 
 class StepExecutor(ABC):
