@@ -14,13 +14,7 @@ from typing import Any
 from zenctl import __version__
 from zenctl.config.loader import load_config
 from zenctl.config.model import COMPONENT_KINDS, Component, Config
-from zenctl.config.variables import (
-    choose_stacks,
-    evaluate,
-    parse_var_flags,
-    resolve_variables,
-    reveal,
-)
+from zenctl.config.variables import choose_stacks, parse_var_flags, resolve_variables
 from zenctl.diagnostics import UserError
 from zenctl.fingerprint.files import StatCache
 from zenctl.fingerprint.step import Fingerprinter, secret_key
@@ -28,7 +22,7 @@ from zenctl.paths import project_dir
 from zenctl.plan.model import Plan
 from zenctl.plan.planner import ArtifactChecker, PlanInputs, make_plan
 from zenctl.providers.protocol import ArtifactStore, Integrity
-from zenctl.providers.registry import build_component
+from zenctl.providers.registry import build_component, settings_of
 from zenctl.state.store import EMPTY_LINEAGE, StateStore, open_store
 
 DEFAULT_WORKSPACE = "default"
@@ -78,7 +72,7 @@ class Project:
 
     def artifact_store(self, stack: str) -> ArtifactStore:
         component = self.config.stacks[stack].components["artifact_store"]
-        settings = reveal(evaluate(component.settings, self.variables))
+        settings = settings_of(component, self.variables)
         built: ArtifactStore = build_component(
             "artifact_store", component.type, settings, self.root
         )

@@ -5,12 +5,11 @@ from __future__ import annotations
 from zenctl.apply.resources import Say, apply_resources
 from zenctl.apply.walker import ApplyResult, Reporter, StackRuntime, Walker
 from zenctl.config.model import Stack
-from zenctl.config.variables import evaluate, reveal
 from zenctl.diagnostics import UserError
 from zenctl.plan.model import Plan, ResourceAction
 from zenctl.project import Project, lineage_info
 from zenctl.providers.protocol import StepExecutor
-from zenctl.providers.registry import build_component
+from zenctl.providers.registry import build_component, settings_of
 from zenctl.state.store import StateStore
 
 
@@ -79,7 +78,7 @@ def _runtime(project: Project, stack: Stack, kinds: set[str]) -> StackRuntime:
     executors: dict[str, StepExecutor] = {}
     for kind in sorted(kinds):
         component = stack.components[kind]
-        settings = reveal(evaluate(component.settings, project.variables))
+        settings = settings_of(component, project.variables)
         built = build_component(kind, component.type, settings, project.root)
         if not isinstance(built, StepExecutor):
             raise UserError(
@@ -91,6 +90,6 @@ def _runtime(project: Project, stack: Stack, kinds: set[str]) -> StackRuntime:
         executors[kind] = built
     return StackRuntime(
         project.artifact_store(stack.name),
-        (artifact.type, reveal(evaluate(artifact.settings, project.variables))),
+        (artifact.type, settings_of(artifact, project.variables)),
         executors,
     )

@@ -62,17 +62,14 @@ def schema(
 
 def schemas() -> dict[str, Any]:
     """`{providers: {name: {version, components: {kind: {type: {description, schema}}}}}}`."""
-    from zenctl.providers.registry import installed_providers
+    from zenctl.providers.registry import installed_providers, schema_of
 
     out: dict[str, Any] = {}
     for provider in sorted(installed_providers().values(), key=lambda p: p.name):
         components: dict[str, dict[str, Any]] = {}
         for component in provider.components:
-            schema_ = (
-                component.schema.model_json_schema()
-                if component.schema is not None
-                else {"type": "object"}
-            )
+            model = schema_of(component)
+            schema_ = model.model_json_schema() if model is not None else {"type": "object"}
             components.setdefault(component.kind, {})[component.type] = {
                 "description": component.description,
                 "schema": schema_,

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, InstanceOf, StringConstraints, Valid
 
 from zenctl.config.model import (
     COMPONENT_KINDS,
+    CORE_COMPONENTS,
     DEFAULT_OUTPUT,
     REQUIRED_COMPONENTS,
     STEP_EXECUTORS,
@@ -48,7 +49,6 @@ _NAME_RULE = (
     "start with a letter or underscore, then letters, digits, underscores or dashes (at most 64)"
 )
 DEFAULT_STACK = "default"
-CORE_COMPONENTS = ("metadata_store",)  # opened by the core itself, not built by a provider
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -293,24 +293,26 @@ class ConfigParser:
 
     def _component_settings(
         self, kind: str, type_: str, attrs: dict[str, _Attr], where: SourceRange, context: str
-    ) -> bool:
-        """Check settings against the provider's schema; False when no provider offers it.
+    ) -> tuple[bool, dict[str, Any] | None]:
+        """Check settings against the provider's schema: (offered by a provider at all, the
+        settings validated with defaults filled in when that could be done now).
 
         Values that reference variables are checked once their value is known (at apply).
         """
-        from zenctl.providers.registry import component_type
+        from zenctl.providers.registry import component_type, schema_of
 
         if kind in CORE_COMPONENTS:
-            return True
+            return True, None
         try:
-            schema = component_type(kind, type_).schema
+            schema = schema_of(component_type(kind, type_))
         except UserError as exc:
             self.error(exc.diagnostic.summary, exc.diagnostic.detail, where, context)
-            return False
-        if schema is not None:
-            later = {key for key, attr in attrs.items() if references(attr.value)}
-            self._validate(schema, attrs, where, context, skip=later)
-        return True
+            return False, None
+        if schema is None:
+            return True, None
+        later = {key for key, attr in attrs.items() if references(attr.value)}
+        body = self._validate(schema, attrs, where, context, skip=later)
+        return True, body.model_dump() if body is not None and not later else None
 
     def _stack(self, source: _FileParser, block: Any) -> Stack | None:
         name = self._single_label(source, block)
@@ -348,9 +350,11 @@ class ConfigParser:
             attrs = self._attributes(source, child)
             self._no_nested_blocks(source, child)
             context = f'in stack "{name}"' if name else ""
-            self._component_settings(kind, child.name_labels[0], attrs, where, context)
+            _, filled = self._component_settings(kind, child.name_labels[0], attrs, where, context)
             settings = {key: attr.value for key, attr in attrs.items()}
-            components[kind] = Component(kind, child.name_labels[0], settings, where)
+            components[kind] = Component(
+                kind, child.name_labels[0], filled or settings, where, filled is not None
+            )
         if name is None:
             return None
         where = source.range_of(block.raw)
@@ -504,8 +508,9 @@ class ConfigParser:
             return None
         settings = {key: attr.value for key, attr in attrs.items()}
         if stack is None:  # chosen by a variable: checked against it once its value is known
-            if body.serving and not self._component_settings(
-                "serving", body.serving, attrs, where, context
+            if (
+                body.serving
+                and not self._component_settings("serving", body.serving, attrs, where, context)[0]
             ):
                 return None
             return Deployment(name, model, body.serving, settings, where)
@@ -515,7 +520,7 @@ class ConfigParser:
             self.error(exc.diagnostic.summary, exc.diagnostic.detail, where, context)
             return None
         merged = {key: _Attr(value, where) for key, value in inherited.items()} | attrs
-        if not self._component_settings("serving", serving, merged, where, context):
+        if not self._component_settings("serving", serving, merged, where, context)[0]:
             return None
         return Deployment(name, model, body.serving, settings, where)
 

@@ -23,6 +23,7 @@ COMPONENT_KINDS = (
 )
 REQUIRED_COMPONENTS = ("orchestrator", "artifact_store", "metadata_store")
 STEP_EXECUTORS = ("processing", "training", "serving")
+CORE_COMPONENTS = ("metadata_store",)  # opened by the core itself, not built by a provider
 DEFAULT_OUTPUT = "output"
 
 
@@ -65,6 +66,7 @@ class Component:
     type: str
     settings: dict[str, Any]
     range: SourceRange
+    checked: bool = False  # settings validated by the provider's schema, defaults filled in
 
 
 @dataclass(frozen=True)

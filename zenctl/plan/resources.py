@@ -84,9 +84,9 @@ def declared_resources(
 
 
 def build_resource(kind: str, type_: str, settings: dict[str, Any], root: Path) -> Resource:
-    from zenctl.providers.registry import build_component
+    from zenctl.providers.registry import build_component, validated
 
-    built = build_component(kind, type_, reveal(settings), root)
+    built = build_component(kind, type_, validated(kind, type_, reveal(settings)), root)
     if not isinstance(built, Resource):
         raise UserError(
             f'{kind} "{type_}" is not a resource',

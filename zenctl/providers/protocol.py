@@ -171,7 +171,9 @@ class ComponentType:
     """One component a provider offers, e.g. kind "artifact_store", type "local".
 
     `schema` validates the component's HCL settings (`zenctl validate` points at the offending
-    attribute); `factory` receives them validated. A factory that returns a `Resource` makes
+    attribute): a pydantic model, or its import path "module:Class", imported only when
+    settings need checking (a warm apply then never imports pydantic). `factory` receives the
+    settings validated, defaults filled in. A factory that returns a `Resource` makes
     the component a resource: planned, applied and destroyed like a Terraform one. For kind
     "serving", the resource is each `deployment` block that uses it.
     """
@@ -180,7 +182,7 @@ class ComponentType:
     type: str
     factory: Callable[[dict[str, Any], Path], Any]  # (settings, project root) -> instance
     description: str = ""
-    schema: builtins.type[BaseModel] | None = None
+    schema: builtins.type[BaseModel] | str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,6 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
-
 from zenctl.paths import resolve_in_project
 from zenctl.providers.protocol import (
     Attributes,
@@ -21,14 +19,8 @@ from zenctl.providers.protocol import (
     Resource,
     ResourceContext,
 )
-from zenctl.providers.settings import Settings
 
 __version__ = "0.2.0"
-
-
-class GreetingSettings(Settings):
-    path: str = Field(description="The file to write, relative to the project.")
-    text: str = Field("Hello from zenctl", description="What the file says.")
 
 
 class Greeting(Resource):
@@ -71,7 +63,7 @@ PROVIDER = Provider(
             "file",
             Greeting.from_settings,
             "Writes a greeting to a file (a minimal example resource).",
-            GreetingSettings,
+            "zenctl_hello.settings:GreetingSettings",  # imported only to check settings
         ),
     ),
 )

@@ -3,12 +3,6 @@
 from zenctl.providers.protocol import ComponentType, Provider
 from zenctl_local.artifact_store import LocalArtifactStore
 from zenctl_local.orchestrator import LocalOrchestrator
-from zenctl_local.schemas import (
-    ArtifactStoreSettings,
-    OrchestratorSettings,
-    ServingSettings,
-    TrainingSettings,
-)
 from zenctl_local.serving import LocalServing
 from zenctl_local.training import LocalTraining
 
@@ -23,28 +17,28 @@ PROVIDER = Provider(
             "local",
             LocalOrchestrator.from_settings,
             "Runs steps in worker processes on this machine, independent steps in parallel.",
-            OrchestratorSettings,
+            "zenctl_local.schemas:OrchestratorSettings",  # imported only to check settings
         ),
         ComponentType(
             "artifact_store",
             "local",
             LocalArtifactStore.from_settings,
             "A content-addressed folder (default .zenctl/artifacts).",
-            ArtifactStoreSettings,
+            "zenctl_local.schemas:ArtifactStoreSettings",
         ),
         ComponentType(
             "training",
             "local",
             LocalTraining.from_settings,
             "Runs each training step in its own process: environment, timeout, GPUs.",
-            TrainingSettings,
+            "zenctl_local.schemas:TrainingSettings",
         ),
         ComponentType(
             "serving",
             "local",
             LocalServing.from_settings,
             "Serves each deployment's model over HTTP on 127.0.0.1 (POST /predict).",
-            ServingSettings,
+            "zenctl_local.schemas:ServingSettings",
         ),
     ),
 )

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
 from zenctl.providers.settings import Settings
 
-_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 Duration = Annotated[str, StringConstraints(pattern=r"^(\d+h)?(\d+m)?(\d+s)?$", min_length=2)]
 
 
@@ -35,12 +33,3 @@ class ServingSettings(Settings):
     port: int = Field(
         0, ge=0, le=65535, description="Port on 127.0.0.1; 0 picks a free one at create."
     )
-
-
-def seconds(duration: str) -> int:
-    """`"1h30m"` -> 5400: the schema already checked the spelling."""
-    match = _DURATION.fullmatch(duration)
-    if match is None:
-        raise ValueError(f"not a duration: {duration!r}")
-    hours, minutes, secs = (int(part or 0) for part in match.groups())
-    return hours * 3600 + minutes * 60 + secs

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import re
 import shutil
 import signal
 import subprocess
@@ -23,7 +24,17 @@ from typing import Any
 from zenctl.apply.task import StepResult, StepTask
 from zenctl.diagnostics import UserError
 from zenctl.providers.protocol import StepExecutor
-from zenctl_local.schemas import seconds
+
+_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+
+
+def seconds(duration: str) -> int:
+    """`"1h30m"` -> 5400: the schema already checked the spelling."""
+    match = _DURATION.fullmatch(duration)
+    if match is None:
+        raise ValueError(f"not a duration: {duration!r}")
+    hours, minutes, secs = (int(part or 0) for part in match.groups())
+    return hours * 3600 + minutes * 60 + secs
 
 
 def visible_gpus() -> int:
