@@ -100,9 +100,10 @@ def default_stack(root: Path) -> Stack:
     return Stack(
         DEFAULT_STACK,
         {
-            "orchestrator": Component("orchestrator", "local", {}, origin),
+            # complete already, as the local provider's schemas would fill them in
+            "orchestrator": Component("orchestrator", "local", {}, origin, checked=True),
             "artifact_store": Component(
-                "artifact_store", "local", {"path": ".zenctl/artifacts"}, origin
+                "artifact_store", "local", {"path": ".zenctl/artifacts"}, origin, checked=True
             ),
             "metadata_store": Component(
                 "metadata_store", "sqlite", {"path": ".zenctl/metadata.db"}, origin

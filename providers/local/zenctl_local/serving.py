@@ -15,8 +15,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +140,8 @@ def _write_model(folder: Path, digest: str, context: ResourceContext) -> str:
 
 
 def _health(port: int) -> dict[str, Any] | None:
+    import urllib.request  # here: loading the provider for a plan needs no HTTP client
+
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
             body: dict[str, Any] = json.loads(response.read())
