@@ -9,12 +9,14 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
 
 from conftest import ZENCTL, Project
 
+from zenctl.config.variables import VariableInputs
 from zenctl.fingerprint.files import hash_file
 from zenctl.project import Project as ZenctlProject
 
@@ -80,11 +82,15 @@ pipeline "c" {
 ROUNDS = 32
 
 
+def _salted(salt: int) -> VariableInputs:
+    return VariableInputs((("var", f"salt={salt}"),), {})
+
+
 def _check_consistent(root: Path, salt: int, planned: set[str], run_before: int) -> bool:
     """After a kill: the store opens, every success has its artifacts, none is partial, and
     the plan is exactly what the killed apply had left. True when the kill left work undone
     after some of it was recorded: the apply was killed mid-way, not before it began."""
-    project = ZenctlProject.load(root, [f"salt={salt}"])
+    project = ZenctlProject.load(root, _salted(salt))
     store = project.open_state(create=False)
     assert store is not None
     try:
@@ -117,6 +123,26 @@ def _check_consistent(root: Path, salt: int, planned: set[str], run_before: int)
         store.close()
 
 
+def _wait_for_progress(
+    root: Path, runs_before: int, done: int, process: subprocess.Popen[bytes]
+) -> None:
+    """Block until the apply's run has recorded `done` finished steps (or the apply ended).
+
+    Kill moments are drawn in units of progress rather than seconds, so that a loaded machine
+    (slow start-up, slow steps) still gets kills before, between and during steps."""
+    deadline = time.monotonic() + 60
+    query = (
+        "SELECT COUNT(*) FROM step_executions WHERE status = 'succeeded' AND run_id = "
+        "(SELECT id FROM runs ORDER BY started_at DESC LIMIT 1)"
+    )
+    with sqlite3.connect(f"file:{root / '.zenctl/metadata.db'}?mode=ro", uri=True) as db:
+        while process.poll() is None and time.monotonic() < deadline:
+            runs = db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+            if runs > runs_before and db.execute(query).fetchone()[0] >= done:
+                return
+            time.sleep(0.005)
+
+
 def test_sigkill_at_random_moments_never_loses_or_corrupts_state(project: Project) -> None:
     project.write("crashsteps.py", STEPS)
     project.write("main.zc.hcl", MAIN)
@@ -125,18 +151,20 @@ def test_sigkill_at_random_moments_never_loses_or_corrupts_state(project: Projec
     mid_apply = 0
     for round_ in range(ROUNDS):
         salt = round_ // 2  # each salt twice: a fresh apply, then one resuming it
-        before = ZenctlProject.load(project.root, [f"salt={salt}"])
+        before = ZenctlProject.load(project.root, _salted(salt))
         store = before.open_state(create=False)
         planned = {s.address for s in before.plan(store).to_run}
         runs_before = len(store.db.query("SELECT id FROM runs"))
         store.close()
-        delay = rng.uniform(0.2, 2.0)
+        done = rng.randrange(len(planned)) if planned else 0
+        delay = rng.uniform(0.0, 0.3)
         process = subprocess.Popen(
             [ZENCTL, "-C", str(project.root), "apply", "--auto-approve", "--var", f"salt={salt}"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
+        _wait_for_progress(project.root, runs_before, done, process)
         time.sleep(delay)
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
@@ -144,7 +172,9 @@ def test_sigkill_at_random_moments_never_loses_or_corrupts_state(project: Projec
         try:
             mid_apply += _check_consistent(project.root, salt, planned, runs_before)
         except AssertionError as exc:
-            raise AssertionError(f"round {round_} (killed after {delay:.2f}s): {exc}") from exc
+            raise AssertionError(
+                f"round {round_} (killed {delay:.2f}s after {done} steps finished): {exc}"
+            ) from exc
     assert mid_apply >= ROUNDS // 4, f"only {mid_apply} kills landed mid-apply: widen the delays"
 
     final = project.apply("--var", f"salt={salt}")

@@ -14,7 +14,7 @@ from typing import Any
 from zenctl import __version__
 from zenctl.config.loader import load_config
 from zenctl.config.model import COMPONENT_KINDS, Component, Config
-from zenctl.config.variables import choose_stacks, parse_var_flags, resolve_variables
+from zenctl.config.variables import VariableInputs, choose_stacks, resolve_variables
 from zenctl.diagnostics import UserError
 from zenctl.fingerprint.files import StatCache
 from zenctl.fingerprint.step import Fingerprinter, secret_key
@@ -24,8 +24,7 @@ from zenctl.plan.planner import ArtifactChecker, PlanInputs, make_plan
 from zenctl.providers.protocol import ArtifactStore, Integrity
 from zenctl.providers.registry import build_component, settings_of
 from zenctl.state.store import EMPTY_LINEAGE, StateStore, open_store
-
-DEFAULT_WORKSPACE = "default"
+from zenctl.workspaces import current
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,13 +36,17 @@ class Project:
 
     @classmethod
     def load(
-        cls, root: Path, var_flags: list[str], preset: dict[str, Any] | None = None
+        cls,
+        root: Path,
+        inputs: VariableInputs | None = None,
+        preset: dict[str, Any] | None = None,
     ) -> Project:
-        """`preset`: values already decided (a saved plan's), above every other source."""
+        """`inputs` None: a command that evaluates nothing (runs, show, graph) and so needs
+        no variable values. `preset`: values already decided (a saved plan's)."""
         config = load_config(root)
-        variables = resolve_variables(config, parse_var_flags(var_flags), preset=preset)
+        variables = {} if inputs is None else resolve_variables(config, inputs, preset=preset)
         config = choose_stacks(config, variables)
-        return cls(Path(config.root), config, variables, DEFAULT_WORKSPACE)
+        return cls(Path(config.root), config, variables, current(Path(config.root)))
 
     def metadata_store(self) -> Component:
         """The one metadata store the project's pipelines share."""
@@ -97,11 +100,17 @@ class Project:
 
         return check
 
-    def plan(self, store: StateStore | None, refresh: bool = True) -> Plan:
+    def plan(
+        self,
+        store: StateStore | None,
+        targets: tuple[str, ...] = (),
+        replace: tuple[str, ...] = (),
+        refresh: bool = True,
+    ) -> Plan:
         """The plan of steps and resources; `refresh=False` trusts the recorded state."""
         fingerprinter = self.fingerprinter(store)
         plan = make_plan(
-            PlanInputs(self.config, self.variables, self.workspace),
+            PlanInputs(self.config, self.variables, self.workspace, targets, replace),
             fingerprinter,
             store,
             self.artifact_checker(),

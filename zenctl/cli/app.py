@@ -15,6 +15,7 @@ import typer
 
 from zenctl import __version__
 from zenctl.cli.providers import providers_app
+from zenctl.cli.workspace import workspace_app
 
 app = typer.Typer(
     name="zenctl",
@@ -25,6 +26,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help", "-help"]},
 )
+
+app.add_typer(workspace_app, name="workspace")
 
 Chdir = Annotated[
     Path | None,
@@ -40,6 +43,33 @@ Vars = Annotated[
     list[str] | None,
     typer.Option(
         "--var", "-var", help="Set a variable: --var name=value (repeatable).", show_default=False
+    ),
+]
+VarFiles = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--var-file",
+        "-var-file",
+        help="Set variables from an HCL file of name = value lines (repeatable).",
+        show_default=False,
+    ),
+]
+Targets = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--target",
+        "-target",
+        help="Plan only this step (or pipeline.NAME) and what it needs (repeatable).",
+        show_default=False,
+    ),
+]
+Replace = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--replace",
+        "-replace",
+        help="Run this step even if it is cached (repeatable).",
+        show_default=False,
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", "-json", help="Print machine-readable JSON.")]
@@ -204,7 +234,7 @@ def init(chdir: Chdir = None) -> None:
             if not path.exists():
                 path.write_text((starter / name).read_text())
                 created.append(target)
-    project = Project.load(root, [])
+    project = Project.load(root)
     store = _open_state(project, create=True)
     store.close()
     console = stdout()
@@ -214,7 +244,7 @@ def init(chdir: Chdir = None) -> None:
 
 
 @app.command()
-def validate(chdir: Chdir = None, var: Vars = None) -> None:
+def validate(chdir: Chdir = None, var: Vars = None, var_file: VarFiles = None) -> None:
     """Check the configuration: syntax, references, types, cycles. Touches no state.
 
     Example: `zenctl validate`
@@ -223,7 +253,7 @@ def validate(chdir: Chdir = None, var: Vars = None) -> None:
     from zenctl.project import Project
     from zenctl.render.console import stdout
 
-    project = Project.load(_root(chdir), var or [])
+    project = Project.load(_root(chdir), _inputs(var, var_file))
     for pipeline in project.config.pipelines.values():
         build_graph(pipeline)
     stdout().print("[green]Success![/] The configuration is valid.")
@@ -233,6 +263,9 @@ def validate(chdir: Chdir = None, var: Vars = None) -> None:
 def plan(
     chdir: Chdir = None,
     var: Vars = None,
+    var_file: VarFiles = None,
+    target: Targets = None,
+    replace: Replace = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", "-out", help="Save the plan to FILE, for `zenctl apply FILE`."),
@@ -252,15 +285,18 @@ def plan(
     from zenctl.render.console import stdout
     from zenctl.render.plan_text import render_plan
 
-    project = Project.load(_root(chdir), var or [])
-    store = _open_state(project, create=False)
-    plan_ = project.plan(store, _refresh(refresh))
+    project = Project.load(_root(chdir), _inputs(var, var_file))
+    # A saved plan needs the store's lineage now: secrets are hashed with a key tied to it,
+    # and `apply FILE` must find the same hashes.
+    store = _open_state(project, create=out is not None)
+    plan_ = project.plan(store, tuple(target or ()), tuple(replace or ()), _refresh(refresh))
     if json_:
         import json
 
         typer.echo(json.dumps(to_document(plan_), indent=2, sort_keys=True))
     else:
         render_plan(stdout(), plan_)
+    _warn_if_partial(plan_)
     if out is not None:
         digest = write_planfile(
             out,
@@ -286,6 +322,9 @@ def apply(
     ] = None,
     chdir: Chdir = None,
     var: Vars = None,
+    var_file: VarFiles = None,
+    target: Targets = None,
+    replace: Replace = None,
     auto_approve: AutoApprove = False,
     parallelism: Annotated[
         int | None,
@@ -308,18 +347,25 @@ def apply(
 
     console = stdout()
     if plan_file is None:
-        project = Project.load(_root(chdir), var or [])
+        project = Project.load(_root(chdir), _inputs(var, var_file))
         store = _open_state(project, create=True)
-        plan_ = project.plan(store, _refresh(refresh))
+        plan_ = project.plan(store, tuple(target or ()), tuple(replace or ()), _refresh(refresh))
         render_plan(console, plan_)
+        _warn_if_partial(plan_)
         if plan_.has_changes and not auto_approve:
             _confirm()
     else:  # a saved plan was reviewed already: no confirmation, as in Terraform
-        if var:
+        if var or var_file:
             _fail_with(
                 "Can't set variables when applying a saved plan",
                 "A saved plan records the variable values it was made with. Make a new plan "
                 "with the values you want: zenctl plan --var ... --out FILE.",
+            )
+        if target or replace:
+            _fail_with(
+                "Can't target or replace when applying a saved plan",
+                "A saved plan records its --target and --replace options. Make a new plan with "
+                "the ones you want: zenctl plan --target ... --out FILE.",
             )
         project, store, plan_ = _saved_plan(_root(chdir), plan_file)
     if not plan_.has_changes:
@@ -343,9 +389,10 @@ def _saved_plan(root: Path, plan_file: Path) -> tuple[Any, Any, Any]:
 
     document, saved = read_planfile(plan_file)
     preset = {n: entry["value"] for n, entry in document["variables"].items() if "value" in entry}
-    project = Project.load(root, [], preset=preset)
+    project = Project.load(root, _inputs(None, None), preset=preset)
     store = _open_state(project, create=True)
-    problem = staleness(saved, project.plan(store), document, config_digests(root))
+    fresh = project.plan(store, saved.targets, saved.replace)
+    problem = staleness(saved, fresh, document, config_digests(root))
     if problem is not None:
         _fail_with(
             "Saved plan is stale",
@@ -355,10 +402,24 @@ def _saved_plan(root: Path, plan_file: Path) -> tuple[Any, Any, Any]:
     return project, store, saved
 
 
+def _inputs(var: list[str] | None, var_file: list[str] | None) -> Any:
+    from zenctl.cli.inputs import variable_inputs
+
+    return variable_inputs(var, var_file)
+
+
+def _warn_if_partial(plan_: Any) -> None:
+    """Terraform's warning, after the plan, when --target or --replace shaped it."""
+    from zenctl.plan.targeting import partial_plan_warnings
+
+    _print_diagnostics(partial_plan_warnings(plan_.targets, plan_.replace))
+
+
 @app.command()
 def destroy(
     chdir: Chdir = None,
     var: Vars = None,
+    var_file: VarFiles = None,
     auto_approve: AutoApprove = False,
     refresh: Refresh = "true",
 ) -> None:
@@ -373,7 +434,7 @@ def destroy(
     from zenctl.render.progress import render_destroy_result, say_to
 
     console = stdout()
-    project = Project.load(_root(chdir), var or [])
+    project = Project.load(_root(chdir), _inputs(var, var_file))
     store = _open_state(project, create=False)
     plan_ = project.plan_destroy(store, _refresh(refresh))
     render_plan(console, plan_)
@@ -416,7 +477,7 @@ def runs(
     from zenctl.render.console import stdout
     from zenctl.render.history import render_runs
 
-    project = Project.load(_root(chdir), [])
+    project = Project.load(_root(chdir))
     store = _open_state(project, create=False)
     render_runs(stdout(), store.runs(project.workspace, limit) if store else [])
 
@@ -452,7 +513,7 @@ def show(
         else:
             render_plan(stdout(), saved)
         return
-    project = Project.load(_root(chdir), [])
+    project = Project.load(_root(chdir))
     store = _open_state(project, create=False)
     if store is None:
         _fail_with("Nothing recorded yet", "Run `zenctl apply` first; then its steps can be shown.")
@@ -476,7 +537,7 @@ def graph(
 
     if format not in FORMATS:
         _fail_with("Unknown graph format", f"Choose one of {', '.join(FORMATS)}, not {format!r}.")
-    project = Project.load(_root(chdir), [])
+    project = Project.load(_root(chdir))
     graphs = [
         build_graph(project.config.pipelines[name]) for name in sorted(project.config.pipelines)
     ]

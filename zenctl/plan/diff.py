@@ -101,7 +101,18 @@ def _is_secret(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"sensitive"}
 
 
-def show_value(value: Any) -> str:
+def _masked(value: Any) -> Any:
     if _is_secret(value):
         return "(sensitive)"
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    return value
+
+
+def show_value(value: Any) -> str:
+    """A recorded param as people read it: secrets, at any depth, as (sensitive)."""
+    if _is_secret(value):
+        return "(sensitive)"
+    return json.dumps(_masked(value), sort_keys=True, ensure_ascii=False)

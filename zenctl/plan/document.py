@@ -20,7 +20,7 @@ from zenctl.plan.model import (
     StepPlan,
 )
 
-FORMAT_VERSION = "1.2"  # 1.1: reasons "artifact missing", "artifact corrupt"; 1.2: resources
+FORMAT_VERSION = "1.2"  # 1.1: artifact reasons; 1.2: targets, replace, resource_changes
 
 
 def summary(plan: Plan) -> dict[str, Any]:
@@ -106,6 +106,8 @@ def to_document(plan: Plan, extra: dict[str, Any] | None = None) -> dict[str, An
         "format_version": FORMAT_VERSION,
         "zenctl_version": __version__,
         "workspace": plan.workspace,
+        "targets": list(plan.targets),
+        "replace": list(plan.replace),
         "state": {"lineage": plan.lineage, "serial": plan.serial},
         "stacks": plan.stacks,
         "steps": [_step(step) for step in plan.steps],
@@ -145,4 +147,6 @@ def from_document(document: dict[str, Any]) -> Plan:
         removed=tuple(_step_from(entry) for entry in document["removed"]),
         stacks=document["stacks"],
         resources=tuple(_resource_from(entry) for entry in document["resource_changes"]),
+        targets=tuple(document["targets"]),
+        replace=tuple(document["replace"]),
     )

@@ -23,6 +23,7 @@ class ReasonKind(StrEnum):
     ARTIFACT_MISSING = "artifact missing"  # a cached output is gone from the artifact store
     ARTIFACT_CORRUPT = "artifact corrupt"  # a cached output's bytes no longer match its hash
     UPSTREAM = "upstream changes"
+    REPLACE = "replace requested"
     REMOVED = "no longer declared"
 
 
@@ -125,16 +126,18 @@ class Plan:
     removed: tuple[StepPlan, ...]
     stacks: dict[str, str] = field(hash=False)  # pipeline -> stack name
     resources: tuple[ResourceChange, ...] = ()  # declared and recorded ones, by address
+    targets: tuple[str, ...] = ()  # --target: only these and what they need were planned
+    replace: tuple[str, ...] = ()  # --replace: run even when cached
 
     @property
     def resource_counts(self) -> tuple[int, int, int]:
         """(to add, to change, to destroy); a replacement counts as one add and one destroy."""
         actions = [change.action for change in self.resources]
-        replace = actions.count(ResourceAction.REPLACE)
+        replaced = actions.count(ResourceAction.REPLACE)
         return (
-            actions.count(ResourceAction.CREATE) + replace,
+            actions.count(ResourceAction.CREATE) + replaced,
             actions.count(ResourceAction.UPDATE),
-            actions.count(ResourceAction.DELETE) + replace,
+            actions.count(ResourceAction.DELETE) + replaced,
         )
 
     @property

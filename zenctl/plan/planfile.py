@@ -107,6 +107,11 @@ def staleness(
     saved: Plan, fresh: Plan, document: dict[str, Any], config_files: dict[str, str]
 ) -> str | None:
     """Why a saved plan no longer describes what would happen, or None when it still does."""
+    if saved.workspace != fresh.workspace:
+        return (
+            f'it was made in workspace "{saved.workspace}", but the current workspace is '
+            f'"{fresh.workspace}"'
+        )
     if saved.lineage == EMPTY_LINEAGE:
         if fresh.serial != 0:
             return "the state changed since it was made: it predates the first apply"

@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from zenctl.plan.model import Action, Plan, ReasonKind, ResourceAction, ResourceChange, StepPlan
+from zenctl.workspaces import DEFAULT_WORKSPACE
 
 _STYLE = {"=": "dim", "+": "green", "~": "yellow", "-": "red", "-/+": "red"}
 _RESOURCE_VERB = {
@@ -79,6 +80,8 @@ def render_plan(console: Console, plan: Plan) -> None:
     width = max((len(step.address) for step in everything), default=0)
     lines = _drift_lines(plan)
     lines += ["zenctl will perform the following actions:\n"] if plan.has_changes else []
+    if plan.workspace != DEFAULT_WORKSPACE:  # as Terraform users expect: say where, when unusual
+        lines.insert(0, f"Workspace: [bold]{escape(plan.workspace)}[/]\n")
     for step in everything:
         style = _STYLE[step.symbol]
         line = f"  [{style}]{step.symbol} {escape(step.address.ljust(width))}[/]  "
