@@ -157,7 +157,7 @@ def test_local_serving_lifecycle(project: Project) -> None:
         assert destroyed.code == 0, destroyed.both
         assert "Destroy complete! Resources: 1 destroyed." in destroyed.out
         assert not any(_alive(pid) for pid in pids)
-        assert not (project.root / ".zenctl" / "serving" / "pipeline.p.deployment.api").exists()
+        assert not list((project.root / ".zenctl" / "serving").rglob("pipeline.p.deployment.api"))
     finally:
         for pid in pids:  # a failed assertion must not leave servers running
             if _alive(pid):

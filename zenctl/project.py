@@ -134,7 +134,7 @@ class Project:
             return str(entry["hash"]) if entry else None
 
         declared = declared_resources(self.config, self.variables, model, fingerprinter.redact)
-        changes = plan_resources(declared, records, self.root, refresh)
+        changes = plan_resources(declared, records, self.root, self.workspace, refresh)
         return dataclasses.replace(plan, resources=changes)
 
     def plan_destroy(self, store: StateStore | None, refresh: bool = True) -> Plan:
@@ -145,7 +145,9 @@ class Project:
         if store is None:
             return plan
         snapshot_lineage, serial = store.lineage_serial()
-        changes = plan_resources([], store.resources(self.workspace), self.root, refresh)
+        changes = plan_resources(
+            [], store.resources(self.workspace), self.root, self.workspace, refresh
+        )
         return dataclasses.replace(plan, lineage=snapshot_lineage, serial=serial, resources=changes)
 
 

@@ -87,7 +87,7 @@ def _apply_one(
     say: Say,
 ) -> ResourceAction:
     record = records.get(change.address)
-    context = ResourceContext(project.root, change.address)
+    context = ResourceContext(project.root, project.workspace, change.address)
     if change.action is ResourceAction.DELETE:
         if record is not None:
             say(change.address, "Destroying...")
@@ -102,9 +102,8 @@ def _apply_one(
             "Not applied: its model was not produced",
             "The step that produces the model did not succeed in this apply.",
         )
-    context = ResourceContext(
-        project.root, change.address, _artifacts(project, store, item, stores)
-    )
+    artifacts = _artifacts(project, store, item, stores)
+    context = ResourceContext(project.root, project.workspace, change.address, artifacts)
     resource = build_resource(item.kind, item.type, item.settings, project.root)
     action = ResourceAction.CREATE
     if record is not None and not change.gone:

@@ -105,6 +105,7 @@ def plan_resources(
     declared: list[DeclaredResource],
     records: dict[str, ResourceRecord],
     root: Path,
+    workspace: str,
     refresh: bool,
 ) -> tuple[ResourceChange, ...]:
     changes: list[ResourceChange] = []
@@ -113,20 +114,20 @@ def plan_resources(
         item, record = wanted.get(address), records.get(address)
         if item is None:
             assert record is not None
-            changes.append(_destroy(record, root, refresh))
+            changes.append(_destroy(record, root, workspace, refresh))
         else:
-            changes.append(_desired(item, record, root, refresh))
+            changes.append(_desired(item, record, root, workspace, refresh))
     return tuple(changes)
 
 
 def _refresh(
-    resource: Resource, record: ResourceRecord, root: Path, refresh: bool
+    resource: Resource, record: ResourceRecord, root: Path, workspace: str, refresh: bool
 ) -> tuple[dict[str, Any] | None, tuple[Change, ...]]:
     """The real state (None: gone) and how it moved since it was recorded."""
     if not refresh:
         return record.state, ()
     try:
-        real = resource.read(record.state, ResourceContext(root, record.address))
+        real = resource.read(record.state, ResourceContext(root, workspace, record.address))
     except Exception as exc:  # the provider could not look: say so rather than guess
         raise UserError(
             f"Refreshing {record.address} failed",
@@ -138,9 +139,9 @@ def _refresh(
     return real, _diff(record.state, real)
 
 
-def _destroy(record: ResourceRecord, root: Path, refresh: bool) -> ResourceChange:
+def _destroy(record: ResourceRecord, root: Path, workspace: str, refresh: bool) -> ResourceChange:
     resource = build_resource(record.kind, record.type, recorded_settings(record), root)
-    real, drift = _refresh(resource, record, root, refresh)
+    real, drift = _refresh(resource, record, root, workspace, refresh)
     return ResourceChange(
         record.address,
         record.kind,
@@ -157,7 +158,11 @@ def _destroy(record: ResourceRecord, root: Path, refresh: bool) -> ResourceChang
 
 
 def _desired(
-    item: DeclaredResource, record: ResourceRecord | None, root: Path, refresh: bool
+    item: DeclaredResource,
+    record: ResourceRecord | None,
+    root: Path,
+    workspace: str,
+    refresh: bool,
 ) -> ResourceChange:
     resource = build_resource(item.kind, item.type, item.settings, root)
     unknown = tuple(key for key, value in item.attributes.items() if value is None)
@@ -179,7 +184,7 @@ def _desired(
             state=None,
             **common,
         )
-    real, drift = _refresh(resource, record, root, refresh)
+    real, drift = _refresh(resource, record, root, workspace, refresh)
     common |= {"before": record.attributes, "state": real, "drift": drift, "gone": real is None}
     if real is None:  # deleted outside zenctl: make it again
         return ResourceChange(

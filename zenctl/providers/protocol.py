@@ -118,6 +118,7 @@ class ResourceContext:
     """What a resource operation may use besides its attributes."""
 
     root: Path  # the project folder
+    workspace: str  # resources of different workspaces never share anything
     address: str  # e.g. "pipeline.iris.deployment.iris": unique in the workspace
     # an artifact's materializer name and bytes, by hash (a deployment's model)
     artifact: Callable[[str], tuple[str, bytes]] | None = None

@@ -38,7 +38,7 @@ class LocalServing(Resource):
 
     @staticmethod
     def _folder(context: ResourceContext) -> Path:
-        return project_dir(context.root) / "serving" / context.address
+        return project_dir(context.root) / "serving" / context.workspace / context.address
 
     def read(self, state: Attributes, context: ResourceContext) -> Attributes | None:
         health = _health(int(state["port"]))
