@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -106,6 +107,7 @@ def test_saved_plan_is_refused_after_a_code_change(project: Project, tmp_path: P
             "Saved plan was modified",
         ),
         (lambda text: "[]", "Not a saved plan"),
+        (lambda text: re.sub(r'"serial":\d+', '"serial":Infinity', text), "Saved plan is corrupt"),
     ],
 )
 def test_damaged_saved_plans_are_never_executed(

@@ -244,19 +244,44 @@ def init(chdir: Chdir = None) -> None:
 
 
 @app.command()
-def validate(chdir: Chdir = None, var: Vars = None, var_file: VarFiles = None) -> None:
+def validate(
+    chdir: Chdir = None, var: Vars = None, var_file: VarFiles = None, json_: Json = False
+) -> None:
     """Check the configuration: syntax, references, types, cycles. Touches no state.
 
-    Example: `zenctl validate`
+    Example: `zenctl validate`, `zenctl validate --json` (for editors and CI annotations)
     """
+    from zenctl.diagnostics import DiagnosticsError, UserError
     from zenctl.graph import build_graph
     from zenctl.project import Project
     from zenctl.render.console import stdout
 
-    project = Project.load(_root(chdir), _inputs(var, var_file))
-    for pipeline in project.config.pipelines.values():
-        build_graph(pipeline)
+    found: tuple[Any, ...] = ()
+    try:
+        project = Project.load(_root(chdir), _inputs(var, var_file))
+        for pipeline in project.config.pipelines.values():
+            build_graph(pipeline)
+    except (DiagnosticsError, UserError) as exc:
+        if not json_:
+            raise
+        found = exc.diagnostics if isinstance(exc, DiagnosticsError) else (exc.diagnostic,)
+    if json_:
+        import json
+
+        from zenctl.render.diagnostics import validate_document
+
+        document = validate_document(found, _state.get("root", Path.cwd()))
+        typer.echo(json.dumps(document, indent=2))
+        if not document["valid"]:
+            raise typer.Exit(1)
+        return
     stdout().print("[green]Success![/] The configuration is valid.")
+
+
+Format = Annotated[
+    str,
+    typer.Option("--format", "-format", help="text, markdown (a pull-request comment) or json."),
+]
 
 
 @app.command()
@@ -271,47 +296,64 @@ def plan(
         typer.Option("--out", "-out", help="Save the plan to FILE, for `zenctl apply FILE`."),
     ] = None,
     json_: Json = False,
+    format: Format = "text",
     detailed_exitcode: DetailedExitcode = False,
     refresh: Refresh = "true",
 ) -> None:
     """Show which steps are cached and which must run, and why; what resources will change.
 
-    Example: `zenctl plan --var lr=0.02 --out plan.json`
+    Example: `zenctl plan --var lr=0.02 --out plan.json`, `zenctl plan --format markdown`
     """
-    from zenctl.config.loader import config_digests
-    from zenctl.plan.document import to_document
     from zenctl.plan.planfile import write_planfile
     from zenctl.project import Project
     from zenctl.render.console import stdout
-    from zenctl.render.plan_text import render_plan
 
+    if format not in ("text", "markdown", "json"):
+        _fail_with("Unknown plan format", f"Choose text, markdown or json, not {format!r}.")
+    if json_ and format not in ("text", "json"):
+        _fail_with("Conflicting output formats", f"Give --json or --format {format}, not both.")
+    format = "json" if json_ else format
     project = Project.load(_root(chdir), _inputs(var, var_file))
-    # A saved plan needs the store's lineage now: secrets are hashed with a key tied to it,
-    # and `apply FILE` must find the same hashes.
-    store = _open_state(project, create=out is not None)
+    # A saved plan or a PR comment needs the store's lineage now: secrets are hashed with a key
+    # tied to it, and the plan hash covers the lineage, so `apply` must find the same hashes.
+    hashed = out is not None or format == "markdown"
+    store = _open_state(project, create=hashed)
     plan_ = project.plan(store, tuple(target or ()), tuple(replace or ()), _refresh(refresh))
-    if json_:
+    document: dict[str, Any] = _plan_document(project, store, plan_) if hashed else {}
+    if format == "json":
         import json
 
+        from zenctl.plan.document import to_document
+
         typer.echo(json.dumps(to_document(plan_), indent=2, sort_keys=True))
+    elif format == "markdown":
+        from zenctl.render.plan_markdown import render_markdown
+
+        comment = render_markdown(plan_, document["plan_hash"], project.root.name)
+        typer.echo(comment, nl=False)
     else:
+        from zenctl.render.plan_text import render_plan
+
         render_plan(stdout(), plan_)
     _warn_if_partial(plan_)
     if out is not None:
-        digest = write_planfile(
-            out,
-            plan_,
-            config_digests(project.root),
-            project.variables,
-            project.fingerprinter(store).redact,
-        )
-        if not json_:
+        write_planfile(out, document)
+        if format == "text":
             stdout().print(
-                f"\nSaved the plan to: {out} (plan hash {digest[:16]})\n"
+                f"\nSaved the plan to: {out} (plan hash {document['plan_hash'][:16]})\n"
                 f"To perform exactly these actions, run: zenctl apply {out}"
             )
     if detailed_exitcode and plan_.has_changes:
         raise typer.Exit(2)
+
+
+def _plan_document(project: Any, store: Any, plan_: Any) -> dict[str, Any]:
+    """The saved-plan document with its hash, as `plan --out` writes it."""
+    from zenctl.config.loader import config_digests
+    from zenctl.plan.planfile import plan_document
+
+    redact = project.fingerprinter(store).redact
+    return plan_document(plan_, config_digests(project.root), project.variables, redact)
 
 
 @app.command()
@@ -334,17 +376,28 @@ def apply(
     ] = None,
     detailed_exitcode: DetailedExitcode = False,
     refresh: Refresh = "true",
+    expect_plan_hash: Annotated[
+        str | None,
+        typer.Option(
+            "--expect-plan-hash",
+            "-expect-plan-hash",
+            help="Refuse unless the plan's hash is H (from `plan --out` or the PR comment).",
+            metavar="H",
+        ),
+    ] = None,
 ) -> None:
     """Plan, confirm, then run exactly the steps the plan says must run.
 
     Example: `zenctl apply --auto-approve --parallelism 4`, or `zenctl apply plan.json`
     """
     from zenctl.apply.session import apply_plan
+    from zenctl.plan.planfile import check_expected_hash, expected_hash
     from zenctl.project import Project
     from zenctl.render.console import stderr, stdout
     from zenctl.render.plan_text import render_plan
     from zenctl.render.progress import ProgressReporter, render_apply_result
 
+    expected = None if expect_plan_hash is None else expected_hash(expect_plan_hash)
     console = stdout()
     if plan_file is None:
         project = Project.load(_root(chdir), _inputs(var, var_file))
@@ -352,6 +405,14 @@ def apply(
         plan_ = project.plan(store, tuple(target or ()), tuple(replace or ()), _refresh(refresh))
         render_plan(console, plan_)
         _warn_if_partial(plan_)
+        if expected is not None:
+            check_expected_hash(
+                expected,
+                _plan_document(project, store, plan_)["plan_hash"],
+                "the plan computed now",
+                "the configuration, the code, the data, the variables or the state changed "
+                "since the plan was reviewed",
+            )
         if plan_.has_changes and not auto_approve:
             _confirm()
     else:  # a saved plan was reviewed already: no confirmation, as in Terraform
@@ -367,7 +428,11 @@ def apply(
                 "A saved plan records its --target and --replace options. Make a new plan with "
                 "the ones you want: zenctl plan --target ... --out FILE.",
             )
-        project, store, plan_ = _saved_plan(_root(chdir), plan_file)
+        project, store, plan_, document = _saved_plan(_root(chdir), plan_file)
+        if expected is not None:
+            check_expected_hash(
+                expected, document["plan_hash"], str(plan_file), "it is not the reviewed plan"
+            )
     if not plan_.has_changes:
         return
     with ProgressReporter(console, total=len(plan_.to_run)) as reporter:
@@ -381,8 +446,8 @@ def apply(
         raise typer.Exit(2)
 
 
-def _saved_plan(root: Path, plan_file: Path) -> tuple[Any, Any, Any]:
-    """The project, store and plan of a saved plan that still describes reality."""
+def _saved_plan(root: Path, plan_file: Path) -> tuple[Any, Any, Any, Any]:
+    """The project, store, plan and document of a saved plan that still describes reality."""
     from zenctl.config.loader import config_digests
     from zenctl.plan.planfile import read_planfile, staleness
     from zenctl.project import Project
@@ -399,7 +464,7 @@ def _saved_plan(root: Path, plan_file: Path) -> tuple[Any, Any, Any]:
             f"{plan_file} can no longer be applied as reviewed: {problem}. Nothing was run. "
             f"Make a new plan: zenctl plan --out {plan_file}",
         )
-    return project, store, saved
+    return project, store, saved, document
 
 
 def _inputs(var: list[str] | None, var_file: list[str] | None) -> Any:
@@ -544,7 +609,9 @@ def graph(
     typer.echo(FORMATS[format](graphs))
 
 
-from zenctl.cli.gc import gc  # noqa: E402  (commands in their own module register here)
+from zenctl.cli.fmt import fmt  # noqa: E402  (commands in their own module register here)
+from zenctl.cli.gc import gc  # noqa: E402
 
+app.command()(fmt)
 app.command()(gc)
 app.add_typer(providers_app, name="providers")

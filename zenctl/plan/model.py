@@ -37,10 +37,15 @@ class Change:
     after: str | None = None
 
     def __str__(self) -> str:
+        return f"{self.op} {self.body}"
+
+    @property
+    def body(self) -> str:
+        """The line without its op, for renderings that place the op themselves."""
         if self.before is not None and self.after is not None:
-            return f"{self.op} {self.path}: {self.before} -> {self.after}"
+            return f"{self.path}: {self.before} -> {self.after}"
         value = self.after if self.after is not None else self.before
-        return f"{self.op} {self.path}" + (f": {value}" if value is not None else "")
+        return self.path + (f": {value}" if value is not None else "")
 
 
 @dataclass(frozen=True, slots=True)
