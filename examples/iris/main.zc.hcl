@@ -36,10 +36,12 @@ stack "laptop" {
   orchestrator "local" {}
   artifact_store "local" {}
   metadata_store "sqlite" {}
+
   training "local" {
     env     = { OMP_NUM_THREADS = "2" }
     timeout = "10m"
   }
+
   serving "local" {
     port = var.port
   }
@@ -50,10 +52,12 @@ stack "gpu" {
   orchestrator "local" {}
   artifact_store "local" {}
   metadata_store "sqlite" {}
+
   training "local" {
     gpus    = 1
     timeout = "30m"
   }
+
   serving "local" {
     port = var.port
   }
