@@ -1,4 +1,4 @@
-"""The base of provider config schemas: what a component's HCL block may say.
+"""Typed provider settings: a component's HCL block checked against its pydantic model.
 
 Imported by providers only (and the cold config load): pydantic costs ~0.3 s to import, and
 a warm plan never pays it.
@@ -6,10 +6,29 @@ a warm plan never pays it.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from zenctl.diagnostics import UserError
 
 
 class Settings(BaseModel):
     """Subclass it per component type; unknown attributes are errors with a did-you-mean."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_settings(model: type[M], settings: dict[str, Any], block: str) -> M:
+    """`settings` as `model`; every problem in one error naming the block (`orchestrator "x"`)."""
+    try:
+        return model.model_validate(settings)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'block'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise UserError(f"Invalid settings in {block}", problems) from None
