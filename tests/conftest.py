@@ -49,6 +49,17 @@ class Project:
         )
         return Result(done.returncode, done.stdout, done.stderr)
 
+    def start_apply(self) -> subprocess.Popen[str]:
+        """An apply in the background, in its own session, for a test to interrupt."""
+        return subprocess.Popen(
+            [ZENCTL, "-C", str(self.root), "apply", "--auto-approve"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "NO_COLOR": "1"},
+            start_new_session=True,
+        )
+
     def apply(self, *args: str) -> Result:
         result = self.run("apply", "--auto-approve", *args)
         assert "Traceback" not in result.both, result.both

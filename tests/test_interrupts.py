@@ -8,7 +8,7 @@ import sqlite3
 import subprocess
 import time
 
-from conftest import ZENCTL, Project
+from conftest import Project
 
 SLOW = """
 import time
@@ -39,14 +39,7 @@ pipeline "p" {
 def start_slow_apply(project: Project) -> subprocess.Popen[str]:
     project.write("slowsteps.py", SLOW)
     project.write("main.zc.hcl", MAIN)
-    process = subprocess.Popen(
-        [ZENCTL, "-C", str(project.root), "apply", "--auto-approve"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "NO_COLOR": "1"},
-        start_new_session=True,
-    )
+    process = project.start_apply()
     assert process.stdout is not None
     for line in process.stdout:  # wait until the slow step is in flight
         if "pipeline.p.step.second: Running" in line:

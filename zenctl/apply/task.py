@@ -1,7 +1,8 @@
 """The unit of work an orchestrator runs, and its result: plain, picklable data.
 
-`execute_step` is the same for every orchestrator (local processes, Dask workers): it loads
-the inputs, calls the step function, stores the outputs and streams its log.
+`execute_step` is the same for every executor (local processes, Dask workers, Beam, Dataflow):
+it streams the step's log, computes the step's value and stores its outputs. Executors that
+compute the value differently (a Beam pipeline, a remote job) pass their own `StepBody`.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,12 @@ class StepResult:
     outputs: dict[str, dict[str, Any]]
     error: str
     duration: float
+    details: dict[str, str] = field(default_factory=dict)  # e.g. a remote job's ID and URL
 
+
+# (task, artifact store, details to fill in) -> the step's value, before naming its outputs.
+# `details` stays recorded when the body then raises: a failed remote job keeps its ID.
+StepBody = Callable[[StepTask, ArtifactStore, dict[str, str]], Any]
 
 _stores: dict[str, ArtifactStore] = {}
 
@@ -66,12 +72,22 @@ def _artifact_store(task: StepTask) -> ArtifactStore:
     return store
 
 
-def execute_step(task: StepTask) -> StepResult:
-    """Run one step in the current process; never raises for a failure of the step itself."""
+def execute_step(task: StepTask, body: StepBody | None = None, capture: bool = True) -> StepResult:
+    """Run one step in the current process; never raises for a failure of the step itself.
+
+    `capture` sends the whole process's stdout and stderr to the step's log: only a worker
+    running one step at a time may do that; a body run in a thread writes its log itself.
+    """
     started = time.perf_counter()
+    details: dict[str, str] = {}
     try:
-        with _log_to(Path(task.log_path)):
-            outputs = _run(task)
+        with _log_to(Path(task.log_path)) if capture else contextlib.nullcontext():
+            store = _artifact_store(task)
+            value = (body or call_function)(task, store, details)
+            outputs = {
+                name: store_output(store, item)
+                for name, item in _named_outputs(task, value).items()
+            }
         error = ""
     except BaseException as exc:  # the step's own exception, reported with its traceback
         if isinstance(exc, KeyboardInterrupt):
@@ -83,41 +99,48 @@ def execute_step(task: StepTask) -> StepResult:
         _artifact_store(task).log_finished(Path(task.log_path))
     except Exception as exc:  # a log the store cannot keep would be recorded as kept
         outputs, error = {}, error or f"the step's log could not be stored: {_describe(exc)}"
-    return StepResult(task.address, not error, outputs, error, time.perf_counter() - started)
+    return StepResult(
+        task.address, not error, outputs, error, time.perf_counter() - started, details
+    )
 
 
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".strip()
 
 
-def _run(task: StepTask) -> dict[str, dict[str, Any]]:
-    store = _artifact_store(task)
+def step_function(task: StepTask) -> Callable[..., Any]:
+    """The function `task.run` names, imported from the project."""
     if task.root not in sys.path:
         sys.path.insert(0, task.root)
     module_name, function_name = task.run.split(":")
     function = getattr(importlib.import_module(module_name), function_name, None)
     if not callable(function):
         raise AttributeError(f"module {module_name!r} has no function {function_name!r}")
-    kwargs: dict[str, Any] = dict(task.params)
+    return function  # type: ignore[no-any-return]
+
+
+def load_inputs(task: StepTask, store: ArtifactStore) -> dict[str, Any]:
+    """Each input by name: a source as the Path of its snapshot, an artifact as its value."""
+    inputs: dict[str, Any] = {}
     for name, spec in task.inputs.items():
         if spec.kind == "source":
-            kwargs[name] = store.snapshot(Path(task.root) / spec.path, spec.hash)
+            inputs[name] = store.snapshot(Path(task.root) / spec.path, spec.hash)
         else:
-            kwargs[name] = materializers.load(spec.materializer, read_verified(store, spec.hash))
-    value = function(**kwargs)
-    named = _named_outputs(task, value)
-    outputs: dict[str, dict[str, Any]] = {}
-    for name, item in named.items():
-        materializer, data = materializers.dump(item)
-        digest = hash_bytes(data)
-        uri = store.put(digest, data)
-        outputs[name] = {
-            "hash": digest,
-            "materializer": materializer,
-            "size": len(data),
-            "uri": uri,
-        }
-    return outputs
+            inputs[name] = materializers.load(spec.materializer, read_verified(store, spec.hash))
+    return inputs
+
+
+def call_function(task: StepTask, store: ArtifactStore, details: dict[str, str]) -> Any:
+    """The default body: call the step function with its params and inputs."""
+    return step_function(task)(**{**task.params, **load_inputs(task, store)})
+
+
+def store_output(store: ArtifactStore, value: Any) -> dict[str, Any]:
+    """Materialise one output, store it under its content hash and describe it for state."""
+    materializer, data = materializers.dump(value)
+    digest = hash_bytes(data)
+    uri = store.put(digest, data)
+    return {"hash": digest, "materializer": materializer, "size": len(data), "uri": uri}
 
 
 def _named_outputs(task: StepTask, value: Any) -> dict[str, Any]:
@@ -132,6 +155,11 @@ def _named_outputs(task: StepTask, value: Any) -> dict[str, Any]:
     return value
 
 
+def open_log(path: Path) -> int:
+    """The step's log, opened to append: owner-only, as logs may hold data."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+
 @contextlib.contextmanager
 def _log_to(path: Path) -> Iterator[None]:
     """Send the step's stdout and stderr (Python's and its child processes') to its log file."""
@@ -142,7 +170,7 @@ def _log_to(path: Path) -> Iterator[None]:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(line_buffering=True)  # stream the log while the step runs
     saved = os.dup(1), os.dup(2)
-    log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)  # logs may hold data
+    log = open_log(path)
     try:
         os.dup2(log, 1)
         os.dup2(log, 2)

@@ -151,13 +151,18 @@ class Walker:
                             job.inputs,
                             step_result.outputs,
                             step_result.duration,
+                            step_result.details,
                         )
                         outputs[job.step.address] = step_result.outputs
                         result.ran.append(job.step.address)
                         self.reporter.succeeded(job.step, step_result)
                     else:
                         self.store.end_step(
-                            job.execution_id, "failed", step_result.error, step_result.duration
+                            job.execution_id,
+                            "failed",
+                            step_result.error,
+                            step_result.duration,
+                            step_result.details,
                         )
                         blocked[job.step.address] = job.step.address
                         result.failed.append((job.step.address, step_result.error, job.log_path))
@@ -167,9 +172,19 @@ class Walker:
             for runtime in self.runtimes.values():
                 for executor in runtime.executors.values():
                     executor.shutdown(cancel=True)
+            # A step that stopped on shutdown still tells where it ran (a cancelled remote job).
+            details = {
+                job.execution_id: _outcome(future, job.step.address).details
+                for future, job in in_flight.items()
+                if future.done()
+            }
             for job in self._open.values():
                 self.store.end_step(
-                    job.execution_id, "interrupted", "interrupted by the user (Ctrl-C)", None
+                    job.execution_id,
+                    "interrupted",
+                    "interrupted by the user (Ctrl-C)",
+                    None,
+                    details.get(job.execution_id),
                 )
                 result.interrupted.append(job.step.address)
             return result

@@ -111,6 +111,8 @@ def _show_execution(console: Console, store: StateStore, execution: Execution) -
                 f"    {escape(name)}  {short(item['hash'])}  {item['materializer']}  "
                 f"{item['size']} bytes  {escape(item['uri'])}"
             )
+    for key, value in sorted(execution.details.items()):
+        console.print(f"  {escape(key):<12} {escape(value)}")
     if execution.log_uri:
         console.print(f"  log          {escape(execution.log_uri)}")
 

@@ -38,6 +38,7 @@ class Execution:
     duration: float | None
     log_uri: str | None
     error: str | None
+    details: dict[str, str]  # from the executor: e.g. a Dataflow job's ID and console URL
 
     @classmethod
     def from_row(cls, row: Row) -> Execution:
@@ -55,6 +56,7 @@ class Execution:
             row["duration"],
             row["log_uri"],
             row["error"],
+            json.loads(row["details"] or "{}"),
         )
 
 
@@ -288,6 +290,7 @@ class StateStore:
         inputs: dict[str, dict[str, Any]],
         outputs: dict[str, dict[str, Any]],
         duration: float,
+        details: dict[str, str] | None = None,
     ) -> None:
         """Record a success, its artifacts and its lineage edges in one transaction."""
         now = time.time()
@@ -317,9 +320,11 @@ class StateStore:
                 )
             execute(
                 "UPDATE step_executions SET status = 'succeeded', outputs = :outputs, "
-                "finished_at = :now, duration = :duration, serial = :serial WHERE id = :id",
+                "finished_at = :now, duration = :duration, serial = :serial, details = :details "
+                "WHERE id = :id",
                 {
                     "outputs": json.dumps(outputs, sort_keys=True),
+                    "details": _details(details),
                     "now": now,
                     "duration": duration,
                     "serial": serial,
@@ -327,14 +332,22 @@ class StateStore:
                 },
             )
 
-    def end_step(self, execution_id: str, status: str, error: str, duration: float | None) -> None:
+    def end_step(
+        self,
+        execution_id: str,
+        status: str,
+        error: str,
+        duration: float | None,
+        details: dict[str, str] | None = None,
+    ) -> None:
         """Record a step that did not succeed: failed or interrupted, with the error."""
         with self.db.transaction() as execute:
             serial = self._bump(execute)
             execute(
                 "UPDATE step_executions SET status = :status, error = :error, finished_at = :now, "
-                "duration = :duration, serial = :serial WHERE id = :id",
+                "duration = :duration, serial = :serial, details = :details WHERE id = :id",
                 {
+                    "details": _details(details),
                     "status": status,
                     "error": error,
                     "now": time.time(),
@@ -434,6 +447,10 @@ class StateStore:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _details(details: dict[str, str] | None) -> str | None:
+    return json.dumps(details, sort_keys=True) if details else None
 
 
 def open_store(root: Path, component: Component, create: bool) -> StateStore | None:

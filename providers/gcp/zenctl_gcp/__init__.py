@@ -1,11 +1,11 @@
-"""Google Cloud provider: artifacts in a Cloud Storage bucket."""
+"""Google Cloud provider: artifacts in a Cloud Storage bucket, Dataflow jobs for processing."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from zenctl.providers.protocol import ArtifactStore, ComponentType, Provider
+from zenctl.providers.protocol import ArtifactStore, ComponentType, Provider, StepExecutor
 
 __version__ = "0.1.0"
 
@@ -14,6 +14,12 @@ def _gcs(settings: dict[str, Any], root: Path) -> ArtifactStore:
     from zenctl_gcp.artifact_store import GcsArtifactStore  # google-cloud: only when used
 
     return GcsArtifactStore.from_settings(settings, root)
+
+
+def _dataflow(settings: dict[str, Any], root: Path) -> StepExecutor:
+    from zenctl_gcp.dataflow import DataflowExecutor  # google-cloud: only when used
+
+    return DataflowExecutor.from_settings(settings, root)
 
 
 PROVIDER = Provider(
@@ -25,6 +31,12 @@ PROVIDER = Provider(
             "gcs",
             _gcs,
             "Content-addressed objects in a Cloud Storage bucket (bucket, prefix).",
+        ),
+        ComponentType(
+            "processing",
+            "dataflow",
+            _dataflow,
+            "Launches a Dataflow Flex Template job per step and waits for it.",
         ),
     ),
 )

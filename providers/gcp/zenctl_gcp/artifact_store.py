@@ -22,10 +22,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+# Not `from google.cloud import storage`: mypy rejects it once a typed google.cloud package
+# (the Dataflow client) is installed beside it.
+import google.cloud.storage as storage
 import requests
 from google.api_core import exceptions as api
 from google.auth.exceptions import DefaultCredentialsError, TransportError
-from google.cloud import storage
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from tenacity import (
     Retrying,

@@ -12,13 +12,14 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from zenctl.apply.task import StepResult, StepTask, execute_step
+from zenctl.apply.task import StepBody, StepResult, StepTask, execute_step
 from zenctl.providers.protocol import Orchestrator
 
 
 class LocalOrchestrator(Orchestrator):
-    def __init__(self) -> None:
+    def __init__(self, body: StepBody | None = None) -> None:
         self._pool: ProcessPoolExecutor | None = None
+        self._body = body  # how a worker computes a step's value; picklable
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any], root: Path) -> LocalOrchestrator:
@@ -33,7 +34,7 @@ class LocalOrchestrator(Orchestrator):
     def submit(self, task: StepTask) -> Future[StepResult]:
         if self._pool is None:
             raise RuntimeError("orchestrator not started")
-        return self._pool.submit(execute_step, task)
+        return self._pool.submit(execute_step, task, self._body)
 
     def shutdown(self, cancel: bool) -> None:
         if self._pool is None:
