@@ -28,6 +28,9 @@ def test_plan_json_is_schema_valid_and_carries_reasons_and_unknowns(project: Pro
         "to_run": 5,
         "cached": 0,
         "to_remove": 0,
+        "to_add": 0,
+        "to_change": 0,
+        "to_destroy": 0,
         "text": "Plan: 5 to run, 0 cached, 0 to remove.",
     }
     project.apply()

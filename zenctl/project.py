@@ -3,6 +3,7 @@ every command, so that `plan` and `apply` cannot disagree about what they look a
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import socket
 from collections.abc import Mapping
@@ -12,8 +13,8 @@ from typing import Any
 
 from zenctl import __version__
 from zenctl.config.loader import load_config
-from zenctl.config.model import Component, Config
-from zenctl.config.variables import VariableInputs, resolve_variables
+from zenctl.config.model import COMPONENT_KINDS, Component, Config
+from zenctl.config.variables import VariableInputs, choose_stacks, resolve_variables
 from zenctl.diagnostics import UserError
 from zenctl.fingerprint.files import StatCache
 from zenctl.fingerprint.step import Fingerprinter, secret_key
@@ -21,8 +22,8 @@ from zenctl.paths import project_dir
 from zenctl.plan.model import Plan
 from zenctl.plan.planner import ArtifactChecker, PlanInputs, make_plan
 from zenctl.providers.protocol import ArtifactStore, Integrity
-from zenctl.providers.registry import build_component
-from zenctl.state.store import StateStore, open_store
+from zenctl.providers.registry import build_component, settings_of
+from zenctl.state.store import EMPTY_LINEAGE, StateStore, open_store
 from zenctl.workspaces import current
 
 
@@ -44,6 +45,7 @@ class Project:
         no variable values. `preset`: values already decided (a saved plan's)."""
         config = load_config(root)
         variables = {} if inputs is None else resolve_variables(config, inputs, preset=preset)
+        config = choose_stacks(config, variables)
         return cls(Path(config.root), config, variables, current(Path(config.root)))
 
     def metadata_store(self) -> Component:
@@ -73,8 +75,9 @@ class Project:
 
     def artifact_store(self, stack: str) -> ArtifactStore:
         component = self.config.stacks[stack].components["artifact_store"]
+        settings = settings_of(component, self.variables)
         built: ArtifactStore = build_component(
-            "artifact_store", component.type, component.settings, self.root
+            "artifact_store", component.type, settings, self.root
         )
         return built
 
@@ -98,8 +101,13 @@ class Project:
         return check
 
     def plan(
-        self, store: StateStore | None, targets: tuple[str, ...] = (), replace: tuple[str, ...] = ()
+        self,
+        store: StateStore | None,
+        targets: tuple[str, ...] = (),
+        replace: tuple[str, ...] = (),
+        refresh: bool = True,
     ) -> Plan:
+        """The plan of steps and resources; `refresh=False` trusts the recorded state."""
         fingerprinter = self.fingerprinter(store)
         plan = make_plan(
             PlanInputs(self.config, self.variables, self.workspace, targets, replace),
@@ -108,7 +116,39 @@ class Project:
             self.artifact_checker(),
         )
         fingerprinter.cache.save()
-        return plan
+        records = store.resources(self.workspace) if store else {}
+        declares = any(p.deployments for p in self.config.pipelines.values()) or any(
+            kind not in COMPONENT_KINDS
+            for stack in self.config.stacks.values()
+            for kind in stack.components
+        )
+        if not records and not declares:
+            return plan  # no provider to load: the warm plan of a project without resources
+        from zenctl.plan.resources import declared_resources, plan_resources
+
+        cached = {step.address: step.cached_outputs for step in plan.steps}
+
+        def model(pipeline: str, ref: str) -> str | None:
+            _, step, _, output = ref.split(".")
+            entry = cached.get(f"pipeline.{pipeline}.step.{step}", {}).get(output)
+            return str(entry["hash"]) if entry else None
+
+        declared = declared_resources(self.config, self.variables, model, fingerprinter.redact)
+        changes = plan_resources(declared, records, self.root, self.workspace, refresh)
+        return dataclasses.replace(plan, resources=changes)
+
+    def plan_destroy(self, store: StateStore | None, refresh: bool = True) -> Plan:
+        """Every resource the workspace owns, to delete; steps and their history stay."""
+        from zenctl.plan.resources import plan_resources
+
+        plan = Plan(self.workspace, EMPTY_LINEAGE, 0, (), (), {})
+        if store is None:
+            return plan
+        snapshot_lineage, serial = store.lineage_serial()
+        changes = plan_resources(
+            [], store.resources(self.workspace), self.root, self.workspace, refresh
+        )
+        return dataclasses.replace(plan, lineage=snapshot_lineage, serial=serial, resources=changes)
 
 
 def lineage_info(root: Path) -> dict[str, Any]:

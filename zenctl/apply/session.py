@@ -2,19 +2,40 @@
 
 from __future__ import annotations
 
+from zenctl.apply.resources import Say, apply_resources
 from zenctl.apply.walker import ApplyResult, Reporter, StackRuntime, Walker
 from zenctl.config.model import Stack
 from zenctl.diagnostics import UserError
-from zenctl.plan.model import Plan
+from zenctl.plan.model import Plan, ResourceAction
 from zenctl.project import Project, lineage_info
 from zenctl.providers.protocol import StepExecutor
-from zenctl.providers.registry import build_component
+from zenctl.providers.registry import build_component, settings_of
 from zenctl.state.store import StateStore
 
 
 def apply_plan(
-    project: Project, store: StateStore, plan: Plan, parallelism: int, reporter: Reporter
+    project: Project,
+    store: StateStore,
+    plan: Plan,
+    parallelism: int,
+    reporter: Reporter,
+    say: Say,
 ) -> ApplyResult:
+    """Stack resources first (steps may need them), then the steps, then the deployments of
+    what they produced, and last what is no longer declared."""
+    if project.config.required_providers:
+        from zenctl.diagnostics import DiagnosticsError
+        from zenctl.providers.registry import check_required
+
+        problems = check_required(project.config.required_providers.values())
+        if problems:  # the providers installed since the configuration was last read
+            raise DiagnosticsError(problems)
+    early = [
+        change
+        for change in plan.resources
+        if change.address.startswith("stack.") and change.action is not ResourceAction.DELETE
+    ]
+    late = [change for change in plan.resources if change not in early]
     runtimes = {
         name: _runtime(project, project.config.stacks[name], _executor_kinds(project, plan, name))
         for name in sorted(set(plan.stacks.values()))
@@ -28,12 +49,16 @@ def apply_plan(
             executor.start(parallelism)
         store.interrupt_stale(project.workspace)
         run_id = store.begin_run(project.workspace, lineage_info(project.root))
+        outcomes = apply_resources(project, store, early, {}, say)
         result = Walker(plan, project.config, project.variables, store, runtimes, reporter).run(
             run_id
         )
     finally:
         for executor in executors:
             executor.shutdown(cancel=False)
+    if not result.stopped_by_user:
+        outcomes += apply_resources(project, store, late, result.outputs, say)
+    result.resources = outcomes
     store.finish_run(run_id, result.status, result.summary(len(plan.cached)))
     return result
 
@@ -54,7 +79,8 @@ def _runtime(project: Project, stack: Stack, kinds: set[str]) -> StackRuntime:
     executors: dict[str, StepExecutor] = {}
     for kind in sorted(kinds):
         component = stack.components[kind]
-        built = build_component(kind, component.type, component.settings, project.root)
+        settings = settings_of(component, project.variables)
+        built = build_component(kind, component.type, settings, project.root)
         if not isinstance(built, StepExecutor):
             raise UserError(
                 f'{kind} "{component.type}" cannot run steps',
@@ -65,6 +91,6 @@ def _runtime(project: Project, stack: Stack, kinds: set[str]) -> StackRuntime:
         executors[kind] = built
     return StackRuntime(
         project.artifact_store(stack.name),
-        (artifact.type, artifact.settings),
+        (artifact.type, settings_of(artifact, project.variables)),
         executors,
     )

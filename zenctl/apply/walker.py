@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from zenctl.apply.task import StepInput, StepResult, StepTask
 from zenctl.config.model import Config
@@ -19,6 +19,9 @@ from zenctl.fingerprint.step import fingerprint
 from zenctl.plan.model import Action, Plan, StepPlan
 from zenctl.providers.protocol import ArtifactStore, Integrity, StepExecutor
 from zenctl.state.store import StateStore
+
+if TYPE_CHECKING:
+    from zenctl.apply.resources import ResourceOutcome
 
 
 class Reporter(Protocol):
@@ -54,12 +57,28 @@ class ApplyResult:
     interrupted: list[str] = field(default_factory=list)
     stopped_by_user: bool = False
     removed: list[str] = field(default_factory=list)
+    outputs: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # by address
+    resources: list[ResourceOutcome] = field(default_factory=list)
+
+    @property
+    def resource_failures(self) -> list[ResourceOutcome]:
+        return [outcome for outcome in self.resources if outcome.error]
+
+    @property
+    def resource_counts(self) -> tuple[int, int, int]:
+        """(added, changed, destroyed), as the plan counts them."""
+        done = [o.action.value for o in self.resources if not o.error]
+        return (
+            done.count("create") + done.count("replace"),
+            done.count("update"),
+            done.count("delete") + done.count("replace"),
+        )
 
     @property
     def status(self) -> str:
         if self.stopped_by_user:
             return "interrupted"
-        return "failed" if self.failed else "succeeded"
+        return "failed" if self.failed or self.resource_failures else "succeeded"
 
     def summary(self, planned_cached: int) -> dict[str, int]:
         """Counts recorded with the run; `cached` includes steps the plan already knew."""
@@ -70,6 +89,7 @@ class ApplyResult:
             "skipped": len(self.skipped),
             "interrupted": len(self.interrupted),
             "removed": len(self.removed),
+            **dict(zip(("added", "changed", "destroyed"), self.resource_counts, strict=True)),
         }
 
 
@@ -171,6 +191,7 @@ class Walker:
         removed = [step.address for step in self.plan.removed]
         self.store.mark(run_id, self.plan.workspace, removed, "removed", "no longer declared")
         result.removed.extend(removed)
+        result.outputs = outputs
         return result
 
     def _start(

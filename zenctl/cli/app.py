@@ -14,6 +14,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from zenctl import __version__
+from zenctl.cli.providers import providers_app
 from zenctl.cli.workspace import workspace_app
 
 app = typer.Typer(
@@ -80,6 +81,18 @@ DetailedExitcode = Annotated[
         help="Exit 0 when there is nothing to do, 2 when there are changes, 1 on error.",
     ),
 ]
+Refresh = Annotated[
+    str,
+    typer.Option(
+        "--refresh",
+        "-refresh",
+        metavar="BOOL",
+        help="--refresh=false: trust the recorded resource state, do not read it back.",
+    ),
+]
+AutoApprove = Annotated[
+    bool, typer.Option("--auto-approve", "-auto-approve", help="Skip the confirmation.")
+]
 _state: dict[str, Path] = {}
 
 
@@ -95,6 +108,14 @@ def _root(chdir: Path | None) -> Path:
         _fail_with("Project folder not found", f"{root} is not a folder. Check --chdir.")
     _state["root"] = root
     return root
+
+
+def _refresh(value: str) -> bool:
+    if value.lower() not in ("true", "false"):
+        _fail_with(
+            "Invalid --refresh value", f"Use --refresh=true or --refresh=false, not {value!r}."
+        )
+    return value.lower() == "true"
 
 
 def _fail_with(summary: str, detail: str) -> NoReturn:
@@ -277,8 +298,9 @@ def plan(
     json_: Json = False,
     format: Format = "text",
     detailed_exitcode: DetailedExitcode = False,
+    refresh: Refresh = "true",
 ) -> None:
-    """Show which steps are cached and which must run, and why.
+    """Show which steps are cached and which must run, and why; what resources will change.
 
     Example: `zenctl plan --var lr=0.02 --out plan.json`, `zenctl plan --format markdown`
     """
@@ -296,7 +318,7 @@ def plan(
     # tied to it, and the plan hash covers the lineage, so `apply` must find the same hashes.
     hashed = out is not None or format == "markdown"
     store = _open_state(project, create=hashed)
-    plan_ = project.plan(store, tuple(target or ()), tuple(replace or ()))
+    plan_ = project.plan(store, tuple(target or ()), tuple(replace or ()), _refresh(refresh))
     document: dict[str, Any] = _plan_document(project, store, plan_) if hashed else {}
     if format == "json":
         import json
@@ -345,9 +367,7 @@ def apply(
     var_file: VarFiles = None,
     target: Targets = None,
     replace: Replace = None,
-    auto_approve: Annotated[
-        bool, typer.Option("--auto-approve", "-auto-approve", help="Skip the confirmation.")
-    ] = False,
+    auto_approve: AutoApprove = False,
     parallelism: Annotated[
         int | None,
         typer.Option(
@@ -355,6 +375,7 @@ def apply(
         ),
     ] = None,
     detailed_exitcode: DetailedExitcode = False,
+    refresh: Refresh = "true",
     expect_plan_hash: Annotated[
         str | None,
         typer.Option(
@@ -381,7 +402,7 @@ def apply(
     if plan_file is None:
         project = Project.load(_root(chdir), _inputs(var, var_file))
         store = _open_state(project, create=True)
-        plan_ = project.plan(store, tuple(target or ()), tuple(replace or ()))
+        plan_ = project.plan(store, tuple(target or ()), tuple(replace or ()), _refresh(refresh))
         render_plan(console, plan_)
         _warn_if_partial(plan_)
         if expected is not None:
@@ -416,7 +437,9 @@ def apply(
         store.interrupt_stale(project.workspace)  # still close what a killed apply left open
         return
     with ProgressReporter(console, total=len(plan_.to_run)) as reporter:
-        result = apply_plan(project, store, plan_, parallelism or os.cpu_count() or 1, reporter)
+        result = apply_plan(
+            project, store, plan_, parallelism or os.cpu_count() or 1, reporter, reporter.say
+        )
     render_apply_result(console, stderr(), plan_, result, project.root)
     if result.status != "succeeded":
         raise typer.Exit(130 if result.status == "interrupted" else 1)
@@ -458,12 +481,44 @@ def _warn_if_partial(plan_: Any) -> None:
     _print_diagnostics(partial_plan_warnings(plan_.targets, plan_.replace))
 
 
-def _confirm() -> None:
+@app.command()
+def destroy(
+    chdir: Chdir = None,
+    var: Vars = None,
+    var_file: VarFiles = None,
+    auto_approve: AutoApprove = False,
+    refresh: Refresh = "true",
+) -> None:
+    """Destroy every resource the workspace owns (model servers...), after confirmation.
+
+    Recorded runs, step history and artifacts are kept. Example: `zenctl destroy --auto-approve`
+    """
+    from zenctl.apply.resources import apply_resources
+    from zenctl.project import Project
+    from zenctl.render.console import stderr, stdout
+    from zenctl.render.plan_text import render_plan
+    from zenctl.render.progress import render_destroy_result, say_to
+
+    console = stdout()
+    project = Project.load(_root(chdir), _inputs(var, var_file))
+    store = _open_state(project, create=False)
+    plan_ = project.plan_destroy(store, _refresh(refresh))
+    render_plan(console, plan_)
+    if not plan_.has_changes or store is None:
+        return
+    if not auto_approve:
+        _confirm("destroy")
+    outcomes = apply_resources(project, store, plan_.resources, {}, say_to(console))
+    if not render_destroy_result(console, stderr(), outcomes, project.root):
+        raise typer.Exit(1)
+
+
+def _confirm(verb: str = "apply") -> None:
     if not sys.stdin.isatty():
         _fail_with(
-            "Apply needs confirmation",
+            f"{verb.capitalize()} needs confirmation",
             "There is no terminal to ask on. Review the plan above, then run "
-            "`zenctl apply --auto-approve` to apply without asking.",
+            f"`zenctl {verb} --auto-approve` to {verb} without asking.",
         )
     from zenctl.render.console import stdout
 
@@ -472,7 +527,7 @@ def _confirm() -> None:
     console.print("  Only 'yes' will be accepted to approve.\n")
     answer = console.input("  Enter a value: ").strip()
     if answer != "yes":
-        _fail_with("Apply cancelled", "Nothing was run.")
+        _fail_with(f"{verb.capitalize()} cancelled", "Nothing was changed.")
 
 
 @app.command()
@@ -560,3 +615,4 @@ from zenctl.cli.gc import gc  # noqa: E402
 
 app.command()(fmt)
 app.command()(gc)
+app.add_typer(providers_app, name="providers")

@@ -17,12 +17,15 @@ from pydantic import BaseModel, ConfigDict, InstanceOf, StringConstraints, Valid
 from zenctl.config.assignments import node_range, syntax_diagnostic
 from zenctl.config.model import (
     COMPONENT_KINDS,
+    CORE_COMPONENTS,
     DEFAULT_OUTPUT,
     REQUIRED_COMPONENTS,
     STEP_EXECUTORS,
     Component,
     Config,
+    Deployment,
     Pipeline,
+    ProviderRequirement,
     Ref,
     Source,
     Stack,
@@ -30,10 +33,11 @@ from zenctl.config.model import (
     Template,
     Validation,
     Variable,
+    deployment_serving,
 )
 from zenctl.config.types import TypeMismatch, convert_value, normalize_type
 from zenctl.config.values import UnsupportedExpression, bare_word, convert, references
-from zenctl.diagnostics import Diagnostic, DiagnosticsError, Position, SourceRange
+from zenctl.diagnostics import Diagnostic, DiagnosticsError, Position, SourceRange, UserError
 
 IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_-]{0,63}"
 Name = Annotated[str, StringConstraints(pattern=f"^{IDENTIFIER}$")]
@@ -77,12 +81,18 @@ class PipelineBody(_Body):
     stack: InstanceOf[Ref] | None = None
 
 
+class DeploymentBody(_Body):
+    model: InstanceOf[Ref]
+    serving: Name | None = None
+
+
 _HINTS = {
     "run": 'Write it as "package.module:function", importable from the project directory.',
     "inputs": "Inputs are references: source.NAME or step.NAME.outputs.OUTPUT.",
-    "stack": "Reference a declared stack: stack = stack.NAME.",
+    "stack": "Reference a declared stack, stack = stack.NAME, or a variable naming one.",
     "on": f"Choose one of {', '.join(STEP_EXECUTORS)}.",
     "outputs": 'List the output names, e.g. outputs = ["train", "test"].',
+    "model": "Reference a step output: model = step.train.outputs.output.",
 }
 
 
@@ -92,9 +102,10 @@ def default_stack(root: Path) -> Stack:
     return Stack(
         DEFAULT_STACK,
         {
-            "orchestrator": Component("orchestrator", "local", {}, origin),
+            # complete already, as the local provider's schemas would fill them in
+            "orchestrator": Component("orchestrator", "local", {}, origin, checked=True),
             "artifact_store": Component(
-                "artifact_store", "local", {"path": ".zenctl/artifacts"}, origin
+                "artifact_store", "local", {"path": ".zenctl/artifacts"}, origin, checked=True
             ),
             "metadata_store": Component(
                 "metadata_store", "sqlite", {"path": ".zenctl/metadata.db"}, origin
@@ -155,6 +166,7 @@ class ConfigParser:
 
         variables: dict[str, Variable] = {}
         stacks: dict[str, Stack] = {}
+        required: dict[str, ProviderRequirement] = {}
         pipeline_blocks: list[tuple[_FileParser, Any]] = []
         files: list[str] = []
         for path, text in contents:
@@ -180,8 +192,12 @@ class ConfigParser:
                     self._add_unique(stacks, self._stack(source, block), "stack")
                 elif kind == "pipeline":
                     pipeline_blocks.append((source, block))
+                elif kind == "zenctl":
+                    self._settings_block(source, block, required)
                 else:
-                    self._unsupported_block(source, block, ("variable", "stack", "pipeline"))
+                    self._unsupported_block(
+                        source, block, ("variable", "stack", "pipeline", "zenctl")
+                    )
         self._check_validations(variables)
         if not stacks:
             stacks[DEFAULT_STACK] = default_stack(self.root)
@@ -190,9 +206,12 @@ class ConfigParser:
             pipeline = self._pipeline(source, block, stacks, variables)
             if pipeline is not None:
                 self._add_unique(pipelines, pipeline, "pipeline")
+        from zenctl.providers.registry import check_required
+
+        self.diagnostics.extend(check_required(required.values()))
         if self.diagnostics:
             raise DiagnosticsError(self.diagnostics)
-        return Config(str(self.root), variables, stacks, pipelines, tuple(files))
+        return Config(str(self.root), variables, stacks, pipelines, tuple(files), required)
 
     # -- blocks -----------------------------------------------------------------------------
 
@@ -247,6 +266,57 @@ class ConfigParser:
             source.range_of(block.raw),
             validations,
         )
+
+    def _settings_block(
+        self, source: _FileParser, block: Any, required: dict[str, ProviderRequirement]
+    ) -> None:
+        """`zenctl { required_providers { local = ">= 0.1" } }`."""
+        for attribute in block.attributes():
+            self.error(
+                "Unsupported argument",
+                f'The zenctl block holds a required_providers block only; "{attribute.name}" '
+                "is not expected here.",
+                source.range_of(attribute.raw),
+            )
+        for child in block.blocks():
+            if child.block_type != "required_providers" or child.name_labels:
+                self._unsupported_block(source, child, ("required_providers",))
+                continue
+            self._no_nested_blocks(source, child)
+            for name, attr in self._attributes(source, child).items():
+                if not isinstance(attr.value, str):
+                    self.error(
+                        "Invalid version constraint",
+                        f'Write the constraint of "{name}" as a string, e.g. {name} = ">= 0.1".',
+                        attr.range,
+                    )
+                    continue
+                self._add_unique(
+                    required, ProviderRequirement(name, attr.value, attr.range), "provider"
+                )
+
+    def _component_settings(
+        self, kind: str, type_: str, attrs: dict[str, _Attr], where: SourceRange, context: str
+    ) -> tuple[bool, dict[str, Any] | None]:
+        """Check settings against the provider's schema: (offered by a provider at all, the
+        settings validated with defaults filled in when that could be done now).
+
+        Values that reference variables are checked once their value is known (at apply).
+        """
+        from zenctl.providers.registry import component_type, schema_of
+
+        if kind in CORE_COMPONENTS:
+            return True, None
+        try:
+            schema = schema_of(component_type(kind, type_))
+        except UserError as exc:
+            self.error(exc.diagnostic.summary, exc.diagnostic.detail, where, context)
+            return False, None
+        if schema is None:
+            return True, None
+        later = {key for key, attr in attrs.items() if references(attr.value)}
+        body = self._validate(schema, attrs, where, context, skip=later)
+        return True, body.model_dump() if body is not None and not later else None
 
     def _validations(self, source: _FileParser, block: Any) -> tuple[Validation, ...]:
         from zenctl.config import expressions
@@ -310,11 +380,14 @@ class ConfigParser:
                 f'A stack holds component blocks only; "{attribute.name}" is not expected here.',
                 source.range_of(attribute.raw),
             )
+        from zenctl.providers.registry import offered_kinds
+
         components: dict[str, Component] = {}
+        kinds = sorted(set(COMPONENT_KINDS) | offered_kinds())
         for child in block.blocks():
             kind = child.block_type
-            if kind not in COMPONENT_KINDS:
-                self._unsupported_block(source, child, COMPONENT_KINDS)
+            if kind not in kinds:
+                self._unsupported_block(source, child, kinds)
                 continue
             if len(child.name_labels) != 1:
                 self.error(
@@ -332,9 +405,14 @@ class ConfigParser:
                     where,
                 )
                 continue
-            settings = {key: attr.value for key, attr in self._attributes(source, child).items()}
+            attrs = self._attributes(source, child)
             self._no_nested_blocks(source, child)
-            components[kind] = Component(kind, child.name_labels[0], settings, where)
+            context = f'in stack "{name}"' if name else ""
+            _, filled = self._component_settings(kind, child.name_labels[0], attrs, where, context)
+            settings = {key: attr.value for key, attr in attrs.items()}
+            components[kind] = Component(
+                kind, child.name_labels[0], filled or settings, where, filled is not None
+            )
         if name is None:
             return None
         where = source.range_of(block.raw)
@@ -363,9 +441,16 @@ class ConfigParser:
         where = source.range_of(block.raw)
         attrs = self._attributes(source, block)
         body = self._validate(PipelineBody, attrs, where, context)
-        stack = self._choose_stack(body.stack if body else None, stacks, where, context)
+        stack_var = None
+        if body and body.stack and body.stack.kind == "var" and len(body.stack.parts) == 2:
+            stack_var = body.stack.parts[1]  # chosen per run: checked once variables are known
+            self._check_var(body.stack, variables, context, where)
+            stack = None
+        else:
+            stack = self._choose_stack(body.stack if body else None, stacks, where, context)
         sources: dict[str, Source] = {}
         step_blocks: list[tuple[str, Any]] = []
+        deployment_blocks: list[tuple[str, Any]] = []
         for child in block.blocks():
             kind = child.block_type
             if kind == "source":
@@ -379,18 +464,31 @@ class ConfigParser:
                     self._add_unique(
                         sources, Source(label, parsed.path, source.range_of(child.raw)), "source"
                     )
-            elif kind == "step":
+            elif kind in ("step", "deployment"):
                 label = self._single_label(source, child)
                 if label:
-                    step_blocks.append((label, child))
+                    (step_blocks if kind == "step" else deployment_blocks).append((label, child))
             else:
-                self._unsupported_block(source, child, ("source", "step"))
+                self._unsupported_block(source, child, ("source", "step", "deployment"))
         steps: dict[str, Step] = {}
         for label, child in step_blocks:
             step = self._step(source, child, label, context)
             if step is not None:
                 self._add_unique(steps, step, "step")
-        pipeline = Pipeline(name, stack.name if stack else DEFAULT_STACK, sources, steps, where)
+        deployments: dict[str, Deployment] = {}
+        for label, child in deployment_blocks:
+            deployment = self._deployment(source, child, label, stack, steps, context)
+            if deployment is not None:
+                self._add_unique(deployments, deployment, "deployment")
+        pipeline = Pipeline(
+            name,
+            stack.name if stack else DEFAULT_STACK,
+            sources,
+            steps,
+            where,
+            deployments,
+            stack_var,
+        )
         for step in steps.values():
             self._check_step_references(pipeline, step, variables, context)
             if step.on and stack and step.on not in stack.components:
@@ -401,10 +499,11 @@ class ConfigParser:
                     step.range,
                     context,
                 )
+        settings = [deployment.settings for deployment in deployments.values()]
         if stack:
-            for component in stack.components.values():
-                for ref in references(component.settings):
-                    self._check_var(ref, variables, context)
+            settings += [component.settings for component in stack.components.values()]
+        for ref in references(settings):
+            self._check_var(ref, variables, context)
         return pipeline
 
     def _step(self, source: _FileParser, block: Any, name: str, context: str) -> Step | None:
@@ -431,6 +530,57 @@ class ConfigParser:
                 context,
             )
         return Step(name, body.run, body.inputs, body.params, tuple(body.outputs), body.on, where)
+
+    def _deployment(
+        self,
+        source: _FileParser,
+        block: Any,
+        name: str,
+        stack: Stack | None,
+        steps: dict[str, Step],
+        context: str,
+    ) -> Deployment | None:
+        attrs = self._attributes(source, block)
+        self._no_nested_blocks(source, block)
+        where = source.range_of(block.raw)
+        own: dict[str, _Attr] = {k: attrs.pop(k) for k in ("model", "serving") if k in attrs}
+        body = self._validate(DeploymentBody, own, where, context)
+        if body is None:
+            return None
+        model = body.model
+        if model.kind != "step" or len(model.parts) != 4 or model.parts[2] != "outputs":
+            self.error("Invalid model reference", _HINTS["model"], model.range or where, context)
+            return None
+        upstream = steps.get(model.parts[1])
+        if upstream is None:
+            self._undeclared("step", model.parts[1], steps, model.range or where, context)
+            return None
+        if model.parts[3] not in upstream.outputs:
+            self.error(
+                "Reference to undeclared output",
+                f'Step "{upstream.name}" has no output "{model.parts[3]}"; its outputs are '
+                f"{', '.join(upstream.outputs)}." + _suggest(model.parts[3], upstream.outputs),
+                model.range or where,
+                context,
+            )
+            return None
+        settings = {key: attr.value for key, attr in attrs.items()}
+        if stack is None:  # chosen by a variable: checked against it once its value is known
+            if (
+                body.serving
+                and not self._component_settings("serving", body.serving, attrs, where, context)[0]
+            ):
+                return None
+            return Deployment(name, model, body.serving, settings, where)
+        try:
+            serving, inherited = deployment_serving(stack, body.serving, name)
+        except UserError as exc:
+            self.error(exc.diagnostic.summary, exc.diagnostic.detail, where, context)
+            return None
+        merged = {key: _Attr(value, where) for key, value in inherited.items()} | attrs
+        if not self._component_settings("serving", serving, merged, where, context)[0]:
+            return None
+        return Deployment(name, model, body.serving, settings, where)
 
     # -- references ---------------------------------------------------------------------------
 
@@ -554,14 +704,22 @@ class ConfigParser:
         return attrs
 
     def _validate(
-        self, model: type[M], attrs: dict[str, _Attr], where: SourceRange, context: str
+        self,
+        model: type[M],
+        attrs: dict[str, _Attr],
+        where: SourceRange,
+        context: str,
+        skip: set[str] | None = None,
     ) -> M | None:
+        """The validated body; with `skip`, those attributes' errors are not reported."""
         try:
             return model.model_validate({key: attr.value for key, attr in attrs.items()})
         except ValidationError as exc:
             fields = list(model.model_fields)
             for error in exc.errors():
                 name = str(error["loc"][0]) if error["loc"] else ""
+                if skip and name in skip:
+                    continue
                 at = attrs[name].range if name in attrs else where
                 if error["type"] == "extra_forbidden":
                     self.error(

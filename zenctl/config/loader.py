@@ -19,6 +19,7 @@ from zenctl.diagnostics import UserError
 from zenctl.paths import ensure_private_dir, project_dir
 
 CONFIG_GLOB = "*.zc.hcl"
+CACHE_FORMAT = 3  # bumped when the cached `Config` changes shape within one zenctl version
 
 
 def config_files(root: Path) -> list[Path]:
@@ -40,7 +41,7 @@ def load_config(root: Path) -> Config:
             "folder that holds your configuration.",
         )
     contents = [(path, path.read_bytes()) for path in files]
-    digest = blake3.blake3(f"{__version__}\0{root.resolve()}\0".encode())
+    digest = blake3.blake3(f"{__version__}\0{CACHE_FORMAT}\0{root.resolve()}\0".encode())
     for path, data in contents:
         digest.update(f"{path.name}\0{len(data)}\0".encode())
         digest.update(data)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from zenctl.diagnostics import SourceRange
+from zenctl.diagnostics import SourceRange, UserError
 
 COMPONENT_KINDS = (
     "orchestrator",
@@ -23,6 +23,7 @@ COMPONENT_KINDS = (
 )
 REQUIRED_COMPONENTS = ("orchestrator", "artifact_store", "metadata_store")
 STEP_EXECUTORS = ("processing", "training", "serving")
+CORE_COMPONENTS = ("metadata_store",)  # opened by the core itself, not built by a provider
 DEFAULT_OUTPUT = "output"
 
 
@@ -75,6 +76,7 @@ class Component:
     type: str
     settings: dict[str, Any]
     range: SourceRange
+    checked: bool = False  # settings validated by the provider's schema, defaults filled in
 
 
 @dataclass(frozen=True)
@@ -107,15 +109,54 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Deployment:
+    """A trained model served by a serving component: a resource, planned like Terraform's."""
+
+    name: str
+    model: Ref  # step.NAME.outputs.OUTPUT
+    serving: str | None  # the serving component type, e.g. "local"; None: the stack's
+    settings: dict[str, Any]  # the serving type's settings, over the stack's serving block
+    range: SourceRange
+
+
+def deployment_serving(
+    stack: Stack, serving: str | None, deployment: str
+) -> tuple[str, dict[str, Any]]:
+    """The serving type a deployment uses on `stack`, and the settings it inherits from it."""
+    component = stack.components.get("serving")
+    chosen = serving or (component.type if component else None)
+    if chosen is None:
+        raise UserError(
+            "Missing serving component",
+            f'Deployment "{deployment}" names no serving type and stack "{stack.name}" declares '
+            'no serving block: add serving = "local" to the deployment, or a serving "local" '
+            "{ } block to the stack.",
+        )
+    same = component is not None and component.type == chosen
+    return chosen, dict(component.settings) if same and component else {}
+
+
+@dataclass(frozen=True)
 class Pipeline:
     name: str
     stack: str
     sources: dict[str, Source]
     steps: dict[str, Step]
     range: SourceRange
+    deployments: dict[str, Deployment] = field(default_factory=dict)
+    stack_var: str | None = None  # `stack = var.NAME`: `stack` is set once variables are known
 
     def address(self, step: str) -> str:
         return f"pipeline.{self.name}.step.{step}"
+
+
+@dataclass(frozen=True)
+class ProviderRequirement:
+    """`local = ">= 0.1"` in `zenctl { required_providers { ... } }`."""
+
+    name: str
+    constraint: str
+    range: SourceRange
 
 
 @dataclass(frozen=True)
@@ -125,3 +166,4 @@ class Config:
     stacks: dict[str, Stack]
     pipelines: dict[str, Pipeline]
     files: tuple[str, ...]
+    required_providers: dict[str, ProviderRequirement] = field(default_factory=dict)

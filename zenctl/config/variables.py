@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -251,3 +251,46 @@ def reveal(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: reveal(item) for key, item in value.items()}
     return value
+
+
+def choose_stacks(config: Config, variables: Mapping[str, Any]) -> Config:
+    """Bind each `stack = var.NAME` pipeline to the stack the variable names for this run."""
+    if not any(pipeline.stack_var for pipeline in config.pipelines.values()):
+        return config
+    problems: list[Diagnostic] = []
+    pipelines = dict(config.pipelines)
+    for pipeline in config.pipelines.values():
+        if pipeline.stack_var is None:
+            continue
+        # commands that evaluate nothing (runs, show) get no values: the default names it
+        value = variables.get(pipeline.stack_var, config.variables[pipeline.stack_var].default)
+        context = f'in pipeline "{pipeline.name}"'
+        stack = config.stacks.get(value) if isinstance(value, str) else None
+        if stack is None:
+            problems.append(
+                Diagnostic(
+                    "error",
+                    "No such stack",
+                    f'Variable "{pipeline.stack_var}" is {value!r}, which names no stack; the '
+                    f"declared stacks are {', '.join(sorted(config.stacks))}.",
+                    pipeline.range,
+                    context,
+                )
+            )
+            continue
+        for step in pipeline.steps.values():
+            if step.on and step.on not in stack.components:
+                problems.append(
+                    Diagnostic(
+                        "error",
+                        "Component not in stack",
+                        f'Step "{step.name}" runs on "{step.on}", but stack "{stack.name}" '
+                        f"(chosen by var.{pipeline.stack_var}) declares no {step.on} component.",
+                        step.range,
+                        context,
+                    )
+                )
+        pipelines[pipeline.name] = replace(pipeline, stack=stack.name)
+    if problems:
+        raise DiagnosticsError(problems)
+    return replace(config, pipelines=pipelines)

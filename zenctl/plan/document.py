@@ -9,18 +9,72 @@ from __future__ import annotations
 from typing import Any
 
 from zenctl import __version__
-from zenctl.plan.model import Action, Change, Plan, Reason, ReasonKind, StepPlan
+from zenctl.plan.model import (
+    Action,
+    Change,
+    Plan,
+    Reason,
+    ReasonKind,
+    ResourceAction,
+    ResourceChange,
+    StepPlan,
+)
 
-FORMAT_VERSION = "1.2"  # 1.1: reasons "artifact missing", "artifact corrupt"; 1.2: targets, replace
+FORMAT_VERSION = "1.2"  # 1.1: artifact reasons; 1.2: targets, replace, resource_changes
 
 
 def summary(plan: Plan) -> dict[str, Any]:
+    add, change, destroy = plan.resource_counts
     return {
         "to_run": len(plan.to_run),
         "cached": len(plan.cached),
         "to_remove": len(plan.removed),
+        "to_add": add,
+        "to_change": change,
+        "to_destroy": destroy,
         "text": plan.summary_line,
     }
+
+
+def _changes(changes: tuple[Change, ...]) -> list[dict[str, Any]]:
+    return [{"op": c.op, "path": c.path, "before": c.before, "after": c.after} for c in changes]
+
+
+def _changes_from(entries: list[dict[str, Any]]) -> tuple[Change, ...]:
+    return tuple(Change(c["op"], c["path"], c["before"], c["after"]) for c in entries)
+
+
+def _resource(change: ResourceChange) -> dict[str, Any]:
+    return {
+        "address": change.address,
+        "kind": change.kind,
+        "type": change.type,
+        "action": change.action.value,
+        "changes": _changes(change.changes),
+        "forces_replacement": list(change.forces),
+        "drift": {"gone": change.gone, "changes": _changes(change.drift)},
+        "before": change.before,
+        "after": change.after,
+        "after_unknown": list(change.unknown),
+        "state": change.state,
+    }
+
+
+def _resource_from(entry: dict[str, Any]) -> ResourceChange:
+    return ResourceChange(
+        address=entry["address"],
+        kind=entry["kind"],
+        type=entry["type"],
+        action=ResourceAction(entry["action"]),
+        changes=_changes_from(entry["changes"]),
+        forces=tuple(entry["forces_replacement"]),
+        drift=_changes_from(entry["drift"]["changes"]),
+        gone=entry["drift"]["gone"],
+        before=entry["before"],
+        after=entry["after"],
+        state=entry["state"],
+        unknown=tuple(entry["after_unknown"]),
+    )
 
 
 def _step(step: StepPlan) -> dict[str, Any]:
@@ -35,9 +89,7 @@ def _step(step: StepPlan) -> dict[str, Any]:
         "step": step.step,
         "action": step.action.value,
         "reasons": [{"kind": r.kind.value, "note": r.note} for r in step.reasons],
-        "changes": [
-            {"op": c.op, "path": c.path, "before": c.before, "after": c.after} for c in step.changes
-        ],
+        "changes": _changes(step.changes),
         "fingerprint": step.fingerprint,
         "before": step.before,
         "after": step.components or None,
@@ -60,7 +112,7 @@ def to_document(plan: Plan, extra: dict[str, Any] | None = None) -> dict[str, An
         "stacks": plan.stacks,
         "steps": [_step(step) for step in plan.steps],
         "removed": [_step(step) for step in plan.removed],
-        "resource_changes": [],
+        "resource_changes": [_resource(change) for change in plan.resources],
         "execution_order": [step.address for step in plan.steps if step.action is Action.RUN],
         "summary": summary(plan),
         **(extra or {}),
@@ -74,9 +126,7 @@ def _step_from(entry: dict[str, Any]) -> StepPlan:
         step=entry["step"],
         action=Action(entry["action"]),
         reasons=tuple(Reason(ReasonKind(r["kind"]), r["note"]) for r in entry["reasons"]),
-        changes=tuple(
-            Change(c["op"], c["path"], c["before"], c["after"]) for c in entry["changes"]
-        ),
+        changes=_changes_from(entry["changes"]),
         components=entry["after"] or {},
         fingerprint=entry["fingerprint"],
         depends_on=tuple(entry["depends_on"]),
@@ -96,6 +146,7 @@ def from_document(document: dict[str, Any]) -> Plan:
         steps=tuple(_step_from(entry) for entry in document["steps"]),
         removed=tuple(_step_from(entry) for entry in document["removed"]),
         stacks=document["stacks"],
+        resources=tuple(_resource_from(entry) for entry in document["resource_changes"]),
         targets=tuple(document["targets"]),
         replace=tuple(document["replace"]),
     )

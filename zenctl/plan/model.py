@@ -79,6 +79,49 @@ class StepPlan:
         return "+" if any(r.kind is ReasonKind.NEW for r in self.reasons) else "~"
 
 
+class ResourceAction(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    NOOP = "no-op"
+
+
+UNKNOWN = "(known after apply)"
+RESOURCE_SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "no-op": "="}
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceChange:
+    """What apply will do to one resource, with the attribute diff and any drift found.
+
+    `before`/`after` are recorded and desired attributes (None: none), `state` the refreshed
+    real state; a value still unknown (a model a step will produce) is None in `after` and
+    listed in `unknown`.
+    """
+
+    address: str  # stack.NAME.KIND or pipeline.NAME.deployment.NAME
+    kind: str  # the component kind: "serving" for deployments
+    type: str  # the provider type, e.g. "local"
+    action: ResourceAction
+    changes: tuple[Change, ...]
+    forces: tuple[str, ...]  # attributes that force a replacement
+    drift: tuple[Change, ...]  # real state that moved since the last apply
+    gone: bool  # drift: the thing no longer exists
+    before: dict[str, Any] | None = field(hash=False)
+    after: dict[str, Any] | None = field(hash=False)
+    state: dict[str, Any] | None = field(hash=False)
+    unknown: tuple[str, ...] = ()
+
+    @property
+    def symbol(self) -> str:
+        return RESOURCE_SYMBOL[self.action.value]
+
+    @property
+    def drifted(self) -> bool:
+        return self.gone or bool(self.drift)
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     workspace: str
@@ -87,8 +130,20 @@ class Plan:
     steps: tuple[StepPlan, ...]  # execution order: pipelines by name, steps topologically
     removed: tuple[StepPlan, ...]
     stacks: dict[str, str] = field(hash=False)  # pipeline -> stack name
+    resources: tuple[ResourceChange, ...] = ()  # declared and recorded ones, by address
     targets: tuple[str, ...] = ()  # --target: only these and what they need were planned
     replace: tuple[str, ...] = ()  # --replace: run even when cached
+
+    @property
+    def resource_counts(self) -> tuple[int, int, int]:
+        """(to add, to change, to destroy); a replacement counts as one add and one destroy."""
+        actions = [change.action for change in self.resources]
+        replaced = actions.count(ResourceAction.REPLACE)
+        return (
+            actions.count(ResourceAction.CREATE) + replaced,
+            actions.count(ResourceAction.UPDATE),
+            actions.count(ResourceAction.DELETE) + replaced,
+        )
 
     @property
     def to_run(self) -> list[StepPlan]:
@@ -100,17 +155,21 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.to_run or self.removed)
+        return bool(self.to_run or self.removed or any(self.resource_counts))
 
     @property
     def summary_line(self) -> str:
         """The stable one-line summary scripts rely on (specs/summary.md)."""
         if not self.has_changes:
             return f"No changes. {len(self.cached)} steps cached."
-        return (
+        steps = (
             f"Plan: {len(self.to_run)} to run, {len(self.cached)} cached, "
-            f"{len(self.removed)} to remove."
+            f"{len(self.removed)} to remove"
         )
+        if not self.resources:
+            return steps + "."
+        add, change, destroy = self.resource_counts
+        return f"{steps}; {add} to add, {change} to change, {destroy} to destroy."
 
     @property
     def expected_duration(self) -> float | None:

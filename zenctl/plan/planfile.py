@@ -181,6 +181,12 @@ def staleness(
             return f"{step.address} would now be planned differently: {moved}"
     if {s.address for s in saved.removed} != {s.address for s in fresh.removed}:
         return "the steps to remove changed"
+    planned = {change.address: change.action for change in saved.resources}
+    for change in fresh.resources:
+        if planned.pop(change.address, None) != change.action:
+            return f"{change.address} would now be planned differently: {change.action.value}"
+    if planned:
+        return f"{', '.join(sorted(planned))} is no longer a resource of this workspace"
     return None
 
 

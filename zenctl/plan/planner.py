@@ -114,8 +114,8 @@ def make_plan(
         tuple(steps),
         removed,
         {pipeline.name: pipeline.stack for pipeline in config.pipelines.values()},
-        inputs.targets,
-        inputs.replace,
+        targets=inputs.targets,
+        replace=inputs.replace,
     )
 
 

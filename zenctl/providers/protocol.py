@@ -6,15 +6,18 @@ A provider is a distribution registering a `Provider` under the entry-point grou
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from zenctl.apply.task import StepResult, StepTask
 
 
@@ -116,14 +119,81 @@ class Orchestrator(StepExecutor):
     """The stack's default executor: the steps that name no other component run here."""
 
 
+Attributes = dict[str, Any]  # JSON-able values only: they are recorded in the metadata store
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceContext:
+    """What a resource operation may use besides its attributes."""
+
+    root: Path  # the project folder
+    workspace: str  # resources of different workspaces never share anything
+    address: str  # e.g. "pipeline.iris.deployment.iris": unique in the workspace
+    # an artifact's materializer name and bytes, by hash (a deployment's model)
+    artifact: Callable[[str], tuple[str, bytes]] | None = None
+
+
+class Resource(ABC):
+    """Something real that zenctl owns: created, read back, updated, destroyed.
+
+    `desired` holds the configured attributes (a step output given as `model` arrives as its
+    artifact hash); the returned state is what `read` later compares against: never secrets.
+    """
+
+    replace_on: ClassVar[frozenset[str]] = frozenset()  # attributes that cannot change in place
+
+    @abstractmethod
+    def read(self, state: Attributes, context: ResourceContext) -> Attributes | None:
+        """The real state now, or None when the thing is gone (refresh)."""
+
+    @abstractmethod
+    def create(self, desired: Attributes, context: ResourceContext) -> Attributes:
+        """Make it; return its state."""
+
+    def update(
+        self, state: Attributes, desired: Attributes, context: ResourceContext
+    ) -> Attributes:
+        """Change it in place; return its new state. By default: destroy, then create."""
+        self.destroy(state, context)
+        return self.create(desired, context)
+
+    @abstractmethod
+    def destroy(self, state: Attributes, context: ResourceContext) -> None:
+        """Remove it; must succeed when it is already gone."""
+
+    def plan(self, recorded: Attributes, desired: Attributes) -> tuple[list[str], list[str]]:
+        """`(changed attributes, those among them that force a replacement)`.
+
+        Override when equality is not the right test (a path spelled two ways, say).
+        """
+        changed = sorted(
+            key
+            for key in set(recorded) | set(desired)
+            if recorded.get(key, _ABSENT) != desired.get(key, _ABSENT)
+        )
+        return changed, [key for key in changed if key in self.replace_on]
+
+
+_ABSENT = object()
+
+
 @dataclass(frozen=True, slots=True)
 class ComponentType:
-    """One component a provider offers, e.g. kind "artifact_store", type "local"."""
+    """One component a provider offers, e.g. kind "artifact_store", type "local".
+
+    `schema` validates the component's HCL settings (`zenctl validate` points at the offending
+    attribute): a pydantic model, or its import path "module:Class", imported only when
+    settings need checking (a warm apply then never imports pydantic). `factory` receives the
+    settings validated, defaults filled in. A factory that returns a `Resource` makes
+    the component a resource: planned, applied and destroyed like a Terraform one. For kind
+    "serving", the resource is each `deployment` block that uses it.
+    """
 
     kind: str
     type: str
     factory: Callable[[dict[str, Any], Path], Any]  # (settings, project root) -> instance
     description: str = ""
+    schema: builtins.type[BaseModel] | str | None = None
 
 
 @dataclass(frozen=True, slots=True)

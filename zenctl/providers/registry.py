@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import functools
+import importlib
+from collections.abc import Iterable, Mapping
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from zenctl.diagnostics import UserError
+from zenctl.config.model import CORE_COMPONENTS, Component, ProviderRequirement
+from zenctl.config.variables import evaluate, reveal
+from zenctl.diagnostics import Diagnostic, UserError
 from zenctl.providers.protocol import ComponentType, Provider
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 GROUP = "zenctl.providers"
 
@@ -54,5 +61,92 @@ def component_type(kind: str, type_: str) -> ComponentType:
     )
 
 
+def offered_kinds() -> set[str]:
+    """Every component kind some installed provider offers (providers may add kinds)."""
+    return {c.kind for provider in installed_providers().values() for c in provider.components}
+
+
+def provider_of(component: ComponentType) -> Provider:
+    return next(p for p in installed_providers().values() if component in p.components)
+
+
+def schema_of(component: ComponentType) -> type[BaseModel] | None:
+    """The component's settings model, imported now when given as "module:Class"."""
+    if not isinstance(component.schema, str):
+        return component.schema
+    module, _, name = component.schema.partition(":")
+    schema: type[BaseModel] = getattr(importlib.import_module(module), name)
+    return schema
+
+
+def validated(kind: str, type_: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings checked by the provider's schema, defaults filled in."""
+    schema = schema_of(component_type(kind, type_))
+    if schema is None:
+        return settings
+    from pydantic import ValidationError
+
+    try:
+        return schema.model_validate(settings).model_dump()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
+        )
+        raise UserError(f'Invalid settings for {kind} "{type_}"', problems + ".") from None
+
+
+def settings_of(component: Component, variables: Mapping[str, Any]) -> dict[str, Any]:
+    """A stack component's settings for its factory: variables substituted, validated.
+
+    Settings without variables were validated when the configuration was read and are cached
+    that way; only those with variables are checked now, their values being known.
+    """
+    settings: dict[str, Any] = reveal(evaluate(component.settings, variables))
+    if component.checked or component.kind in CORE_COMPONENTS:
+        return settings
+    return validated(component.kind, component.type, settings)
+
+
 def build_component(kind: str, type_: str, settings: dict[str, Any], root: Path) -> Any:
+    """The live component, from settings already validated (see `settings_of`)."""
     return component_type(kind, type_).factory(settings, root)
+
+
+def check_required(requirements: Iterable[ProviderRequirement]) -> list[Diagnostic]:
+    """A diagnostic for each `required_providers` entry the installation does not satisfy."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    problems: list[Diagnostic] = []
+    installed = installed_providers()
+    for need in requirements:
+        try:
+            specifier = SpecifierSet(need.constraint)
+        except InvalidSpecifier:
+            summary = "Invalid version constraint"
+            detail = (
+                f'"{need.constraint}" is not a version constraint; write one such as ">= 0.1" '
+                'or ">= 0.1, < 0.2".'
+            )
+        else:
+            provider = installed.get(need.name)
+            if provider is None:
+                summary = f'Required provider "{need.name}" is not installed'
+                detail = (
+                    f"Installed providers: {', '.join(sorted(installed)) or 'none'}. Install the "
+                    f'distribution that provides "{need.name}", or remove it from '
+                    "required_providers."
+                )
+            elif not specifier.contains(provider.version, prereleases=True):
+                summary = (
+                    f'Provider "{need.name}" {provider.version} does not satisfy '
+                    f'"{need.constraint}"'
+                )
+                detail = (
+                    f"The configuration requires {need.name} {need.constraint}, but "
+                    f"{provider.version} is installed. Install a matching version, or relax "
+                    "the constraint."
+                )
+            else:
+                continue
+        problems.append(Diagnostic("error", summary, detail, need.range))
+    return problems

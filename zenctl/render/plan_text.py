@@ -7,10 +7,17 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.markup import escape
 
-from zenctl.plan.model import Action, Plan, ReasonKind, StepPlan
+from zenctl.plan.model import Action, Plan, ReasonKind, ResourceAction, ResourceChange, StepPlan
 from zenctl.workspaces import DEFAULT_WORKSPACE
 
-_STYLE = {"=": "dim", "+": "green", "~": "yellow", "-": "red"}
+_STYLE = {"=": "dim", "+": "green", "~": "yellow", "-": "red", "-/+": "red"}
+_RESOURCE_VERB = {
+    ResourceAction.CREATE: "create",
+    ResourceAction.UPDATE: "update in place",
+    ResourceAction.REPLACE: "replace",
+    ResourceAction.DELETE: "destroy",
+    ResourceAction.NOOP: "up to date",
+}
 
 
 def describe(step: StepPlan) -> str:
@@ -40,15 +47,54 @@ def why(step: StepPlan) -> str:
 class PlanLine:
     """One line of the plan's body, laid out once for the terminal and the PR comment alike."""
 
-    symbol: str  # "=", "+", "~", "-": the colour in a terminal, the op in a ```diff block
+    symbol: str  # "=", "+", "~", "-", "-/+": the colour in a terminal, the op in a ```diff block
     indent: int  # columns before the symbol in the terminal: 2 for a step, 6 for its diff
     subject: str  # the address (padded, so reasons align) or a diff line
     reason: str = ""
     duration: str = ""
 
 
+def describe_resource(change: ResourceChange) -> str:
+    """`create (serving "local")`, `replace (port forces replacement)`..."""
+    text = f'{_RESOURCE_VERB[change.action]} ({change.kind} "{change.type}")'
+    if change.action is ResourceAction.REPLACE:
+        why = (
+            f"{', '.join(change.forces)} forces replacement"
+            if change.forces
+            else "changed outside zenctl"
+        )
+        text += f", {why}"
+    elif change.action is ResourceAction.CREATE and change.gone:
+        text += ", deleted outside zenctl"
+    return text
+
+
+def _drift_lines(plan: Plan) -> list[str]:
+    drifted = [change for change in plan.resources if change.drifted]
+    if not drifted:
+        return []
+    lines = ["[bold]Changed outside zenctl[/] (found by refreshing the resources):\n"]
+    for change in drifted:
+        what = "no longer exists" if change.gone else "changed"
+        lines.append(f"  [yellow]! {escape(change.address)}[/]  {what}")
+        lines.extend(f"      [yellow]{escape(str(c))}[/]" for c in change.drift)
+    return [*lines, ""]
+
+
+def _resource_lines(change: ResourceChange, width: int) -> list[PlanLine]:
+    """`-/+ address  replace (...)`, the symbol padded so that addresses align."""
+    subject = " " * (3 - len(change.symbol)) + change.address.ljust(width)
+    lines = [PlanLine(change.symbol, 2, subject, describe_resource(change))]
+    if change.action is not ResourceAction.NOOP:
+        for item in change.changes:
+            forces = "  # forces replacement" if item.path in change.forces else ""
+            lines.append(PlanLine(item.op, 8, item.body + forces))
+    return lines
+
+
 def plan_lines(plan: Plan) -> list[PlanLine]:
-    """Every step with its reason, in execution order, each followed by its exact diff."""
+    """Every step with its reason, in execution order, each followed by its exact diff; then
+    every resource with what apply will do to it and its attribute diff."""
     everything = [*plan.steps, *plan.removed]
     width = max((len(step.address) for step in everything), default=0)
     lines = []
@@ -58,11 +104,15 @@ def plan_lines(plan: Plan) -> list[PlanLine]:
             duration = f"~{format_duration(step.expected_duration)}"
         lines.append(PlanLine(step.symbol, 2, step.address.ljust(width), describe(step), duration))
         lines.extend(PlanLine(change.op, 6, change.body) for change in step.changes)
+    resource_width = max((len(change.address) for change in plan.resources), default=0)
+    for change in plan.resources:
+        lines.extend(_resource_lines(change, resource_width))
     return lines
 
 
 def render_plan(console: Console, plan: Plan) -> None:
-    lines = ["zenctl will perform the following actions:\n"] if plan.has_changes else []
+    lines = _drift_lines(plan)
+    lines += ["zenctl will perform the following actions:\n"] if plan.has_changes else []
     if plan.workspace != DEFAULT_WORKSPACE:  # as Terraform users expect: say where, when unusual
         lines.insert(0, f"Workspace: [bold]{escape(plan.workspace)}[/]\n")
     for line in plan_lines(plan):
@@ -73,7 +123,7 @@ def render_plan(console: Console, plan: Plan) -> None:
         if line.duration:
             text += f" [dim]{line.duration}[/]"
         lines.append(text)
-    if plan.steps or plan.removed:
+    if plan.steps or plan.removed or plan.resources:
         lines.append("")
     lines.append(f"[bold]{escape(plan.summary_line)}[/]")
     console.print("\n".join(lines))  # one call: rich's per-print overhead is ~0.3 ms

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -10,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.status import Status
 
+from zenctl.apply.resources import ResourceOutcome
 from zenctl.apply.task import StepResult
 from zenctl.apply.walker import ApplyResult
 from zenctl.diagnostics import Diagnostic
@@ -46,6 +48,10 @@ class ProgressReporter:
         if self._status is not None:
             names = ", ".join(address.rsplit(".", 1)[-1] for address in self.running)
             self._status.update(f"Applying: {self.done}/{self.total} done; running {names or '-'}")
+
+    def say(self, address: str, message: str) -> None:
+        """A resource's progress: `pipeline.iris.deployment.iris: Creating...`."""
+        self.console.print(f"{escape(address)}: {escape(message)}")
 
     def started(self, step: StepPlan) -> None:
         self.running[step.address] = time.perf_counter()
@@ -86,6 +92,41 @@ class ProgressReporter:
         self._refresh()
 
 
+def say_to(console: Console) -> Callable[[str, str], None]:
+    def say(address: str, message: str) -> None:
+        console.print(f"{escape(address)}: {escape(message)}")
+
+    return say
+
+
+def _resource_failures(err: Console, outcomes: list[ResourceOutcome], root: Path) -> None:
+    failed = [outcome for outcome in outcomes if outcome.error]
+    if failed:
+        render_diagnostic(
+            err,
+            Diagnostic(
+                "error",
+                f"{len(failed)} resource(s) failed",
+                "\n".join(f"{o.address} ({o.action.value}): {o.error}" for o in failed)
+                + "\nThe others are recorded; fix the cause and run the command again.",
+            ),
+            root,
+        )
+
+
+def render_destroy_result(
+    out: Console, err: Console, outcomes: list[ResourceOutcome], root: Path
+) -> bool:
+    """Print the outcome of `zenctl destroy`; False when some resource failed."""
+    destroyed = sum(1 for outcome in outcomes if not outcome.error)
+    if any(outcome.error for outcome in outcomes):
+        out.print(f"\n{destroyed} destroyed.")
+        _resource_failures(err, outcomes, root)
+        return False
+    out.print(f"\n[bold green]Destroy complete![/] Resources: {destroyed} destroyed.")
+    return True
+
+
 def render_apply_result(
     out: Console, err: Console, plan: Plan, result: ApplyResult, root: Path
 ) -> None:
@@ -93,6 +134,10 @@ def render_apply_result(
         f"{len(result.ran)} ran, {result.summary(len(plan.cached))['cached']} cached, "
         f"{len(result.removed)} removed"
     )
+    if plan.resources:
+        added, changed, destroyed = result.resource_counts
+        counts += f"; {added} added, {changed} changed, {destroyed} destroyed"
+    _resource_failures(err, result.resources, root)
     if result.status == "succeeded":
         out.print(f"\n[bold green]Apply complete![/] {counts}.")
         return
@@ -103,6 +148,8 @@ def render_apply_result(
         )
         return
     out.print(f"\n{counts}.")
+    if not result.failed:
+        return
     lines = [
         f"{address}: {error}\n  log: {display_path(log, root)}"
         for address, error, log in result.failed

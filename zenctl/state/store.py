@@ -61,6 +61,17 @@ class Execution:
 
 
 @dataclass(frozen=True, slots=True)
+class ResourceRecord:
+    """A resource as the last apply left it."""
+
+    address: str
+    kind: str
+    type: str
+    attributes: dict[str, Any]
+    state: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class StateSnapshot:
     """What a plan needs from state, read with a fixed number of queries."""
 
@@ -100,9 +111,29 @@ class StateStore:
             (settled if execution.status in SETTLED else attempts)[execution.address] = execution
         return StateSnapshot(state[0]["lineage"], int(state[0]["serial"]), settled, attempts)
 
+    def lineage_serial(self) -> tuple[str, int]:
+        rows = self.db.query("SELECT lineage, serial FROM zenctl_state WHERE id = 1")
+        return (str(rows[0]["lineage"]), int(rows[0]["serial"])) if rows else (EMPTY_LINEAGE, 0)
+
     def snapshot_lineage(self) -> str:
         rows = self.db.query("SELECT lineage FROM zenctl_state WHERE id = 1")
         return str(rows[0]["lineage"]) if rows else EMPTY_LINEAGE
+
+    def resources(self, workspace: str) -> dict[str, ResourceRecord]:
+        rows = self.db.query(
+            "SELECT * FROM resources WHERE workspace = :workspace ORDER BY address",
+            {"workspace": workspace},
+        )
+        return {
+            row["address"]: ResourceRecord(
+                row["address"],
+                row["kind"],
+                row["type"],
+                json.loads(row["attributes"]),
+                json.loads(row["state"]),
+            )
+            for row in rows
+        }
 
     def by_fingerprint(self, workspace: str, fingerprints: Collection[str]) -> dict[str, Execution]:
         """The newest succeeded execution for each fingerprint (a cache hit from any time)."""
@@ -350,6 +381,39 @@ class StateStore:
                         "note": note,
                     },
                 )
+
+    def put_resource(self, workspace: str, record: ResourceRecord) -> None:
+        """Record a resource created or updated (one transaction, bumping the serial)."""
+        with self.db.transaction() as execute:
+            serial = self._bump(execute)
+            execute(
+                "DELETE FROM resources WHERE workspace = :workspace AND address = :address",
+                {"workspace": workspace, "address": record.address},
+            )
+            execute(
+                "INSERT INTO resources (workspace, address, kind, type, attributes, state, "
+                "serial, updated_at) VALUES (:workspace, :address, :kind, :type, :attributes, "
+                ":state, :serial, :now)",
+                {
+                    "workspace": workspace,
+                    "address": record.address,
+                    "kind": record.kind,
+                    "type": record.type,
+                    "attributes": json.dumps(record.attributes, sort_keys=True),
+                    "state": json.dumps(record.state, sort_keys=True),
+                    "serial": serial,
+                    "now": time.time(),
+                },
+            )
+
+    def forget_resource(self, workspace: str, address: str) -> None:
+        """The resource was destroyed."""
+        with self.db.transaction() as execute:
+            self._bump(execute)
+            execute(
+                "DELETE FROM resources WHERE workspace = :workspace AND address = :address",
+                {"workspace": workspace, "address": address},
+            )
 
     def interrupt_stale(self, workspace: str) -> int:
         """Steps and runs left 'running' by an apply that died: record them as interrupted."""

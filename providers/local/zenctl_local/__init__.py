@@ -3,6 +3,8 @@
 from zenctl.providers.protocol import ComponentType, Provider
 from zenctl_local.artifact_store import LocalArtifactStore
 from zenctl_local.orchestrator import LocalOrchestrator
+from zenctl_local.serving import LocalServing
+from zenctl_local.training import LocalTraining
 
 __version__ = "0.1.0"
 
@@ -15,12 +17,28 @@ PROVIDER = Provider(
             "local",
             LocalOrchestrator.from_settings,
             "Runs steps in worker processes on this machine, independent steps in parallel.",
+            "zenctl_local.schemas:OrchestratorSettings",  # imported only to check settings
         ),
         ComponentType(
             "artifact_store",
             "local",
             LocalArtifactStore.from_settings,
             "A content-addressed folder (default .zenctl/artifacts).",
+            "zenctl_local.schemas:ArtifactStoreSettings",
+        ),
+        ComponentType(
+            "training",
+            "local",
+            LocalTraining.from_settings,
+            "Runs each training step in its own process: environment, timeout, GPUs.",
+            "zenctl_local.schemas:TrainingSettings",
+        ),
+        ComponentType(
+            "serving",
+            "local",
+            LocalServing.from_settings,
+            "Serves each deployment's model over HTTP on 127.0.0.1 (POST /predict).",
+            "zenctl_local.schemas:ServingSettings",
         ),
     ),
 )

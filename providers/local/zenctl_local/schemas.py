@@ -1,0 +1,35 @@
+"""The local provider's config schemas: what each component block may say in HCL."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from zenctl.providers.settings import Settings
+
+Duration = Annotated[str, StringConstraints(pattern=r"^(\d+h)?(\d+m)?(\d+s)?$", min_length=2)]
+
+
+class OrchestratorSettings(Settings):
+    pass
+
+
+class ArtifactStoreSettings(Settings):
+    path: str = Field(".zenctl/artifacts", description="The folder, relative to the project.")
+
+
+class TrainingSettings(Settings):
+    env: dict[str, str] = Field(
+        default_factory=dict, description="Environment variables the training process gets."
+    )
+    timeout: Duration | None = Field(
+        None, description='Stop a step that runs longer, e.g. "30m", "1h30m", "90s".'
+    )
+    gpus: int = Field(0, ge=0, description="GPUs to use (CUDA_VISIBLE_DEVICES); 0: CPU only.")
+
+
+class ServingSettings(Settings):
+    port: int = Field(
+        0, ge=0, le=65535, description="Port on 127.0.0.1; 0 picks a free one at create."
+    )

@@ -1,0 +1,184 @@
+"""`serving "local"`: each deployment is a model server process on 127.0.0.1.
+
+The process outlives `zenctl apply`; its state (pid, port, the hash of the model it serves)
+is what `read` checks through `GET /health`. A new model is written beside the server and
+swapped in by SIGHUP (see server.py), so an update never drops a request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from zenctl.diagnostics import UserError
+from zenctl.paths import ensure_private_dir, project_dir
+from zenctl.providers.protocol import Attributes, Resource, ResourceContext
+
+START_TIMEOUT = 60.0  # importing scikit-learn on a busy 2-core machine takes seconds
+STOP_TIMEOUT = 10.0
+
+
+class LocalServing(Resource):
+    replace_on = frozenset({"port"})
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any], root: Path) -> LocalServing:
+        return cls(int(settings["port"]))
+
+    @staticmethod
+    def _folder(context: ResourceContext) -> Path:
+        return project_dir(context.root) / "serving" / context.workspace / context.address
+
+    def read(self, state: Attributes, context: ResourceContext) -> Attributes | None:
+        health = _health(int(state["port"]))
+        if health is None:
+            return None
+        return _state(health)
+
+    def create(self, desired: Attributes, context: ResourceContext) -> Attributes:
+        folder = ensure_private_dir(self._folder(context))
+        materializer = _write_model(folder, desired["model"], context)
+        ready = folder / "ready.json"
+        ready.unlink(missing_ok=True)
+        log = (folder / "server.log").open("ab")
+        with log:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "zenctl_local.server",
+                    "--model",
+                    str(folder / "model"),
+                    "--materializer",
+                    materializer,
+                    "--port",
+                    str(self.port),
+                    "--ready",
+                    str(ready),
+                ],
+                cwd=context.root,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,  # outlives zenctl, and Ctrl-C in its terminal
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while not ready.exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                _terminate(process.pid)
+                tail = (folder / "server.log").read_text(errors="replace").strip()
+                what = (
+                    f"It exited with code {process.returncode}"
+                    if process.returncode is not None
+                    else f"It was not serving after {START_TIMEOUT:.0f}s"
+                )
+                raise UserError(
+                    f"The model server for {context.address} did not start",
+                    f"{what}. The end of its log ({folder / 'server.log'}):\n"
+                    + "\n".join(tail.splitlines()[-8:]),
+                )
+            time.sleep(0.05)
+        port = int(json.loads(ready.read_text())["port"])
+        health = _health(port)
+        if health is None or health["pid"] != process.pid:
+            _terminate(process.pid)
+            raise UserError(
+                f"The model server for {context.address} does not answer",
+                f"GET http://127.0.0.1:{port}/health failed right after start; see "
+                f"{folder / 'server.log'}.",
+            )
+        return _state(health)
+
+    def update(
+        self, state: Attributes, desired: Attributes, context: ResourceContext
+    ) -> Attributes:
+        """Swap the model inside the running server: no request fails during the swap."""
+        folder = self._folder(context)
+        _write_model(folder, desired["model"], context)
+        os.kill(int(state["pid"]), signal.SIGHUP)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            health = _health(int(state["port"]))
+            if health is not None and health["model"] == desired["model"]:
+                return _state(health)
+            time.sleep(0.05)
+        raise UserError(
+            f"The model server for {context.address} did not load the new model",
+            f"It still serves the old one after {START_TIMEOUT:.0f}s; see "
+            f"{folder / 'server.log'}. Run apply again to replace it.",
+        )
+
+    def destroy(self, state: Attributes, context: ResourceContext) -> None:
+        health = _health(int(state["port"]))
+        # only a process that answers as this server is ours to stop: a dead server's pid
+        # may since belong to something else
+        if health is not None and health["pid"] == state["pid"]:
+            _terminate(int(state["pid"]))
+        shutil.rmtree(self._folder(context), ignore_errors=True)
+
+
+def _write_model(folder: Path, digest: str, context: ResourceContext) -> str:
+    """Publish the model's bytes atomically where the server loads them; its materializer."""
+    if context.artifact is None:
+        raise UserError("No artifact store to read the model from")
+    materializer, data = context.artifact(digest)
+    temporary = folder / f".model.{os.getpid()}.tmp"
+    temporary.write_bytes(data)
+    os.replace(temporary, folder / "model")
+    return materializer
+
+
+def _health(port: int) -> dict[str, Any] | None:
+    import urllib.request  # here: loading the provider for a plan needs no HTTP client
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
+            body: dict[str, Any] = json.loads(response.read())
+            return body
+    except (OSError, ValueError):
+        return None
+
+
+def _state(health: dict[str, Any]) -> Attributes:
+    port = int(health["port"])
+    return {
+        "pid": int(health["pid"]),
+        "port": port,
+        "url": f"http://127.0.0.1:{port}",
+        "model": health["model"],
+    }
+
+
+def _terminate(pid: int) -> None:
+    """SIGTERM, then SIGKILL after STOP_TIMEOUT."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie left for a parent that has not reaped it yet."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

@@ -1,0 +1,147 @@
+"""Run training steps each in its own process: its own environment, a timeout, GPU selection.
+
+Unlike the orchestrator's reused workers, every step gets a fresh interpreter, so the
+environment variables and CUDA_VISIBLE_DEVICES it is started with are the ones the step's
+libraries see when they initialize.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from zenctl.apply.task import StepResult, StepTask
+from zenctl.diagnostics import UserError
+from zenctl.providers.protocol import StepExecutor
+
+_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+
+
+def seconds(duration: str) -> int:
+    """`"1h30m"` -> 5400: the schema already checked the spelling."""
+    match = _DURATION.fullmatch(duration)
+    if match is None:
+        raise ValueError(f"not a duration: {duration!r}")
+    hours, minutes, secs = (int(part or 0) for part in match.groups())
+    return hours * 3600 + minutes * 60 + secs
+
+
+def visible_gpus() -> int:
+    """How many NVIDIA GPUs this machine shows: nvidia-smi, else the driver's /proc entries."""
+    if shutil.which("nvidia-smi"):
+        try:
+            listed = subprocess.run(
+                ["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30, check=False
+            ).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            listed = ""
+        count = sum(1 for line in listed.splitlines() if line.startswith("GPU "))
+        if count:
+            return count
+    gpus = Path("/proc/driver/nvidia/gpus")
+    return len(list(gpus.iterdir())) if gpus.is_dir() else 0
+
+
+class LocalTraining(StepExecutor):
+    def __init__(self, env: dict[str, str], timeout: str | None, gpus: int) -> None:
+        self.env = env
+        self.timeout = seconds(timeout) if timeout else None
+        self.gpus = gpus
+        self._pool: ThreadPoolExecutor | None = None
+        self._running: dict[int, subprocess.Popen[bytes]] = {}
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any], root: Path) -> LocalTraining:
+        gpus = int(settings["gpus"])
+        if gpus:
+            found = visible_gpus()
+            if found < gpus:
+                raise UserError(
+                    f'training "local" needs {gpus} GPU(s), this machine has {found}',
+                    "No NVIDIA GPU is visible (nvidia-smi -L lists none and "
+                    "/proc/driver/nvidia/gpus is absent or short). Set gpus = 0 in the stack's "
+                    'training "local" block to train on the CPU, or apply on a machine with '
+                    "GPUs.",
+                )
+        return cls(dict(settings["env"]), settings["timeout"], gpus)
+
+    def start(self, parallelism: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=max(1, parallelism))
+
+    def submit(self, task: StepTask) -> Future[StepResult]:
+        """Start the step's process now, in the calling thread; a pool thread awaits it.
+
+        The orchestrator forks its workers from this same thread: a fork while another thread
+        is inside Popen would hand its exec-status pipe to the fork, and Popen would wait on
+        it forever.
+        """
+        if self._pool is None:
+            raise RuntimeError("training executor not started")
+        folder = Path(tempfile.mkdtemp(prefix="zenctl-training-"))
+        task_file, result_file = folder / "task.pickle", folder / "result.pickle"
+        task_file.write_bytes(pickle.dumps(task))
+        Path(task.log_path).parent.mkdir(parents=True, exist_ok=True)
+        with open(task.log_path, "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "zenctl_local.training_worker", task_file, result_file],
+                env=self._environment(),
+                cwd=task.root,
+                stdin=subprocess.DEVNULL,
+                stdout=log,  # what the interpreter prints before the step's own log
+                stderr=log,
+                start_new_session=True,  # its own group: a timeout kills its children too
+            )
+        self._running[process.pid] = process
+        return self._pool.submit(self._wait, task, process, folder, time.perf_counter())
+
+    def _environment(self) -> dict[str, str]:
+        # gpus = 0 hides every GPU: CPU training, whatever the machine has
+        devices = ",".join(str(index) for index in range(self.gpus))
+        return {**os.environ, **self.env, "CUDA_VISIBLE_DEVICES": devices}
+
+    def _wait(
+        self, task: StepTask, process: subprocess.Popen[bytes], folder: Path, started: float
+    ) -> StepResult:
+        result_file = folder / "result.pickle"
+        try:
+            try:
+                process.wait(timeout=self.timeout)
+            except subprocess.TimeoutExpired:
+                _kill_group(process)
+                error = (
+                    f"timed out after {self.timeout}s (training timeout); the process was stopped"
+                )
+                return StepResult(task.address, False, {}, error, time.perf_counter() - started)
+            if process.returncode != 0 or not result_file.exists():
+                error = f"training process exited with code {process.returncode}"
+                return StepResult(task.address, False, {}, error, time.perf_counter() - started)
+            result: StepResult = pickle.loads(result_file.read_bytes())
+            return result
+        finally:
+            self._running.pop(process.pid, None)
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def shutdown(self, cancel: bool) -> None:
+        if cancel:
+            for process in list(self._running.values()):
+                _kill_group(process)
+        if self._pool is not None:
+            self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
+            self._pool = None
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()

@@ -1,0 +1,236 @@
+"""Providers: config schemas checked at load, required versions, resources planned and
+applied like Terraform's (a greeting file from a third-party provider), and local training."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import Project
+from zenctl_local.training import visible_gpus
+
+HELLO = """
+zenctl {
+  required_providers {
+    hello = ">= 0.2"
+    local = ">= 0.1, < 0.2"
+  }
+}
+
+variable "text" {
+  type    = string
+  default = "Hello"
+}
+
+stack "dev" {
+  orchestrator "local" {}
+  artifact_store "local" {}
+  metadata_store "sqlite" {}
+  greeting "file" {
+    path = "out/hello.txt"
+    text = var.text
+  }
+}
+
+pipeline "demo" {
+  stack = stack.dev
+  step "prep" {
+    run = "steps.pipeline:prep"
+    inputs = { raw = source.raw }
+  }
+  source "raw" {
+    path = "data/raw.txt"
+  }
+}
+"""
+
+
+def test_providers_lists_installed_ones_and_prints_their_schemas(project: Project) -> None:
+    listed = project.run("providers")
+    assert listed.code == 0, listed.both
+    assert "local 0.1.0" in listed.out and "hello 0.2.0" in listed.out
+    assert 'serving "local"' in listed.out and 'greeting "file"' in listed.out
+    schemas = json.loads(project.run("providers", "schema", "-json").out)
+    training = schemas["providers"]["local"]["components"]["training"]["local"]["schema"]
+    assert set(training["properties"]) == {"env", "timeout", "gpus"}
+    assert training["additionalProperties"] is False
+    greeting = schemas["providers"]["hello"]["components"]["greeting"]["file"]["schema"]
+    assert greeting["required"] == ["path"]
+
+
+def test_component_settings_are_checked_against_the_provider_schema(project: Project) -> None:
+    project.write(
+        "main.zc.hcl",
+        """
+        stack "s" {
+          orchestrator "local" {}
+          artifact_store "local" {
+            pth = ".zenctl/a"
+          }
+          metadata_store "sqlite" {}
+          training "local" {
+            gpus = "one"
+          }
+        }
+        pipeline "p" {
+          stack = stack.s
+          step "a" {
+            run = "steps.pipeline:report"
+          }
+        }
+        """,
+    )
+    result = project.run("validate")
+    assert result.code == 1
+    assert "Traceback" not in result.both
+    assert 'An argument named "pth" is not expected here. Did you mean "path"?' in result.err
+    assert "on main.zc.hcl line 4" in result.err  # the attribute's own line
+    assert 'Inappropriate value for "gpus"' in result.err
+    assert "on main.zc.hcl line 8" in result.err
+
+
+def test_required_providers_fail_cleanly_when_not_satisfied(project: Project) -> None:
+    project.write(
+        "versions.zc.hcl",
+        """
+        zenctl {
+          required_providers {
+            local = ">= 9.0"
+            cloudy = ">= 1"
+          }
+        }
+        """,
+    )
+    result = project.run("plan")
+    assert result.code == 1
+    assert 'Provider "local" 0.1.0 does not satisfy ">= 9.0"' in result.err
+    assert 'Required provider "cloudy" is not installed' in result.err
+    assert "versions.zc.hcl line 3" in result.err and "versions.zc.hcl line 4" in result.err
+
+
+def test_third_party_resource_lifecycle_with_drift_and_destroy(project: Project) -> None:
+    project.write("main.zc.hcl", HELLO)
+    greeting = project.root / "out" / "hello.txt"
+    plan = project.run("plan")
+    assert plan.code == 0, plan.both
+    assert '+   stack.dev.greeting  create (greeting "file")' in plan.out
+    assert '+ path: "out/hello.txt"' in plan.out
+    assert plan.out.rstrip().endswith(
+        "Plan: 1 to run, 0 cached, 0 to remove; 1 to add, 0 to change, 0 to destroy."
+    )
+    assert project.apply().code == 0
+    assert greeting.read_text() == "Hello\n"
+    assert "No changes. 1 steps cached." in project.run("plan").out
+
+    changed = project.run("plan", "--var", "text=Bonjour")
+    assert '~ text: "Hello" -> "Bonjour"' in changed.out
+    assert "update in place" in changed.out
+    applied = project.apply("--var", "text=Bonjour")
+    assert "0 added, 1 changed, 0 destroyed" in applied.out
+    assert greeting.read_text() == "Bonjour\n"
+
+    greeting.write_text("edited by hand\n")
+    drift = project.run("plan", "--var", "text=Bonjour")
+    assert "Changed outside zenctl" in drift.out
+    assert "~ sha256:" in drift.out
+    assert "-/+ stack.dev.greeting" in drift.out
+    skipped = project.run("plan", "--var", "text=Bonjour", "-refresh=false")
+    assert "No changes." in skipped.out  # the recorded state is trusted: no drift seen
+
+    document = json.loads(project.run("plan", "--var", "text=Bonjour", "--json").out)
+    (change,) = document["resource_changes"]
+    assert change["action"] == "replace" and change["drift"]["gone"] is False
+    assert document["summary"]["to_add"] == 1 and document["summary"]["to_destroy"] == 1
+
+    moved = HELLO.replace('path = "out/hello.txt"', 'path = "out/moved.txt"')
+    project.write("main.zc.hcl", moved)
+    plan = project.run("plan", "--var", "text=Bonjour")
+    assert '~ path: "out/hello.txt" -> "out/moved.txt"  # forces replacement' in plan.out
+    assert project.apply("--var", "text=Bonjour").code == 0
+    assert not greeting.exists() and (project.root / "out" / "moved.txt").exists()
+
+    refused = project.run("destroy")
+    assert refused.code == 1 and "Destroy needs confirmation" in refused.err
+    destroyed = project.run("destroy", "--auto-approve")
+    assert destroyed.code == 0, destroyed.both
+    assert "-   stack.dev.greeting  destroy" in destroyed.out
+    assert "Destroy complete! Resources: 1 destroyed." in destroyed.out
+    assert not (project.root / "out" / "moved.txt").exists()
+    assert "No changes." in project.run("destroy").out
+
+
+TRAINING_STEPS = """
+import os
+import time
+
+
+def where() -> dict:
+    print("training sees", os.environ.get("ZC_MARK"))
+    return {"mark": os.environ.get("ZC_MARK"), "cuda": os.environ.get("CUDA_VISIBLE_DEVICES")}
+
+
+def elsewhere() -> dict:
+    return {"mark": os.environ.get("ZC_MARK")}
+
+
+def slow() -> int:
+    time.sleep(60)
+    return 1
+"""
+
+TRAINING = """
+stack "s" {
+  orchestrator "local" {}
+  artifact_store "local" {}
+  metadata_store "sqlite" {}
+  training "local" {
+    env     = { ZC_MARK = "from-training" }
+    timeout = "3s"
+    GPUS
+  }
+}
+
+pipeline "p" {
+  stack = stack.s
+  step "trained" {
+    run = "steps.train:where"
+    on  = "training"
+  }
+  step "plain" {
+    run = "steps.train:elsewhere"
+  }
+  step "slow" {
+    run = "steps.train:slow"
+    on  = "training"
+  }
+}
+"""
+
+
+def _output(project: Project, address: str) -> dict:  # type: ignore[type-arg]
+    shown = project.run("show", address).out
+    uri = next(word for word in shown.split() if word.startswith("file://"))
+    return json.loads(open(uri.removeprefix("file://")).read())  # type: ignore[no-any-return]
+
+
+def test_training_steps_run_in_their_own_process_with_env_and_timeout(project: Project) -> None:
+    project.write("steps/train.py", TRAINING_STEPS)
+    project.write("main.zc.hcl", TRAINING.replace("GPUS", ""))
+    result = project.apply()
+    assert result.code == 1
+    assert "pipeline.p.step.slow: timed out after 3s (training timeout)" in result.err
+    assert _output(project, "pipeline.p.step.trained") == {"mark": "from-training", "cuda": ""}
+    assert _output(project, "pipeline.p.step.plain") == {"mark": None}  # the orchestrator's
+    logs = list((project.root / ".zenctl" / "artifacts" / "logs").rglob("*trained.log"))
+    assert "training sees from-training" in logs[0].read_text()
+
+
+@pytest.mark.skipif(visible_gpus() > 0, reason="this machine has a GPU")
+def test_asking_for_a_gpu_without_one_is_a_clear_error(project: Project) -> None:
+    project.write("steps/train.py", TRAINING_STEPS)
+    project.write("main.zc.hcl", TRAINING.replace("GPUS", "gpus = 1"))
+    result = project.apply()
+    assert result.code == 1
+    assert 'training "local" needs 1 GPU(s), this machine has 0' in result.err
+    assert "Set gpus = 0" in result.err and "Traceback" not in result.err
+    assert "No executions recorded" in project.run("show", "pipeline.p.step.trained").err

@@ -1,0 +1,164 @@
+"""`serving "local"`: a deployment's whole life through the CLI, with real HTTP requests.
+
+Create, predict, swap the model under a client loop (no request may fail), drift after the
+server is killed, removal, destroy, and no server process left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import threading
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from conftest import Project
+
+MODEL = '''
+class Threshold:
+    """A tiny model: 1 when the first feature is above the cut."""
+
+    def __init__(self, cut: float) -> None:
+        self.cut = cut
+
+    def predict(self, rows):
+        return [int(row[0] > self.cut) for row in rows]
+
+
+def train(cut: float) -> Threshold:
+    return Threshold(cut)
+'''
+
+CONFIG = """
+variable "cut" {
+  type    = number
+  default = 0.5
+}
+
+pipeline "p" {
+  step "train" {
+    run    = "steps.model:train"
+    params = { cut = var.cut }
+  }
+DEPLOYMENT
+}
+"""
+
+DEPLOYMENT = """
+  deployment "api" {
+    model   = step.train.outputs.output
+    serving = "local"
+  }
+"""
+
+
+def _post(url: str, rows: list[Any]) -> Any:
+    request = urllib.request.Request(
+        f"{url}/predict", json.dumps({"rows": rows}).encode(), method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())["predictions"]
+
+
+def _health(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{url}/health", timeout=10) as response:
+        return json.loads(response.read())  # type: ignore[no-any-return]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _url(output: str) -> str:
+    match = re.search(r"pipeline\.p\.deployment\.api: Creation complete \((http://\S+)\)", output)
+    assert match, output
+    return match.group(1)
+
+
+class Client(threading.Thread):
+    """Predicts in a loop until stopped, counting answers and failures."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url = url
+        self.answers: list[list[int]] = []
+        self.failures: list[str] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self.answers.append(_post(self.url, [[0.3]]))
+            except Exception as exc:
+                self.failures.append(repr(exc))
+
+
+def test_local_serving_lifecycle(project: Project) -> None:
+    project.write("steps/model.py", MODEL)
+    project.write("main.zc.hcl", CONFIG.replace("DEPLOYMENT", DEPLOYMENT))
+    pids: set[int] = set()
+    try:
+        created = project.apply()
+        assert created.code == 0, created.both
+        assert "1 added, 0 changed, 0 destroyed" in created.out
+        url = _url(created.out)
+        first = _health(url)
+        pids.add(first["pid"])
+        assert _post(url, [[0.2], [0.9]]) == [0, 1]
+        assert "No changes. 1 steps cached." in project.run("plan").out
+
+        plan = project.run("plan", "--var", "cut=0.1")
+        assert "~   pipeline.p.deployment.api  update in place" in plan.out
+        assert f"~ model: {first['model'][:10]} -> (known after apply)" in plan.out
+
+        client = Client(url)
+        client.start()
+        try:
+            updated = project.apply("--var", "cut=0.1")
+        finally:
+            client.stop.set()
+            client.join()
+        assert updated.code == 0, updated.both
+        assert "0 added, 1 changed, 0 destroyed" in updated.out
+        assert client.failures == [] and len(client.answers) > 0
+        assert client.answers[-1] == [1]  # the new model answers once apply returns
+        after = _health(url)
+        assert after["pid"] == first["pid"] and after["model"] != first["model"]
+
+        os.kill(after["pid"], signal.SIGKILL)
+        drift = project.run("plan", "--var", "cut=0.1")
+        assert "Changed outside zenctl" in drift.out
+        assert "! pipeline.p.deployment.api  no longer exists" in drift.out
+        assert 'create (serving "local"), deleted outside zenctl' in drift.out
+        recreated = project.apply("--var", "cut=0.1")
+        assert recreated.code == 0, recreated.both
+        url = _url(recreated.out)
+        pids.add(_health(url)["pid"])
+        assert _post(url, [[0.3]]) == [1]
+
+        project.write("main.zc.hcl", CONFIG.replace("DEPLOYMENT", ""))
+        removal = project.run("plan", "--var", "cut=0.1")
+        assert "-   pipeline.p.deployment.api  destroy" in removal.out
+        assert "0 to add, 0 to change, 1 to destroy." in removal.out
+        assert project.apply("--var", "cut=0.1").code == 0
+        assert not any(_alive(pid) for pid in pids)
+
+        project.write("main.zc.hcl", CONFIG.replace("DEPLOYMENT", DEPLOYMENT))
+        again = project.apply("--var", "cut=0.1")
+        pids.add(_health(_url(again.out))["pid"])
+        destroyed = project.run("destroy", "-auto-approve")
+        assert destroyed.code == 0, destroyed.both
+        assert "Destroy complete! Resources: 1 destroyed." in destroyed.out
+        assert not any(_alive(pid) for pid in pids)
+        assert not list((project.root / ".zenctl" / "serving").rglob("pipeline.p.deployment.api"))
+    finally:
+        for pid in pids:  # a failed assertion must not leave servers running
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -1,0 +1,78 @@
+"""`zenctl providers`: what is installed, and the config schema of every component type."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+providers_app = typer.Typer(
+    help="List installed providers and their component types; print their config schemas.",
+    invoke_without_command=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+
+@providers_app.callback()
+def providers(ctx: typer.Context) -> None:
+    """List installed providers: name, version, component kinds and types.
+
+    Example: `zenctl providers`
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from zenctl.providers.registry import installed_providers
+
+    found = sorted(installed_providers().values(), key=lambda p: p.name)
+    if not found:
+        typer.echo("No providers installed. The built-in ones: pip install ./providers/local")
+        return
+    for provider in found:
+        typer.echo(f"{provider.name} {provider.version}")
+        width = max((len(f'{c.kind} "{c.type}"') for c in provider.components), default=0)
+        for component in provider.components:
+            label = f'{component.kind} "{component.type}"'
+            typer.echo(f"  {label.ljust(width)}  {component.description}".rstrip())
+
+
+@providers_app.command()
+def schema(
+    json_: Annotated[
+        bool, typer.Option("--json", "-json", help="Print the schemas as one JSON document.")
+    ] = False,
+) -> None:
+    """Print the JSON Schema of every component type's settings (for editors and CI).
+
+    Example: `zenctl providers schema --json`
+    """
+    import json
+
+    document = schemas()
+    if json_:
+        typer.echo(json.dumps(document, indent=2, sort_keys=True))
+        return
+    for name, provider in document["providers"].items():
+        for kind, types in provider["components"].items():
+            for type_, entry in types.items():
+                typer.echo(f'{name} {provider["version"]}: {kind} "{type_}"')
+                for field, spec in entry["schema"].get("properties", {}).items():
+                    typer.echo(f"  {field}: {spec.get('description', '')}".rstrip())
+
+
+def schemas() -> dict[str, Any]:
+    """`{providers: {name: {version, components: {kind: {type: {description, schema}}}}}}`."""
+    from zenctl.providers.registry import installed_providers, schema_of
+
+    out: dict[str, Any] = {}
+    for provider in sorted(installed_providers().values(), key=lambda p: p.name):
+        components: dict[str, dict[str, Any]] = {}
+        for component in provider.components:
+            model = schema_of(component)
+            schema_ = model.model_json_schema() if model is not None else {"type": "object"}
+            components.setdefault(component.kind, {})[component.type] = {
+                "description": component.description,
+                "schema": schema_,
+            }
+        out[provider.name] = {"version": provider.version, "components": components}
+    return {"format_version": "1.0", "providers": out}
