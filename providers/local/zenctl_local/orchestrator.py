@@ -6,8 +6,10 @@ Python start-up; independent steps run in parallel up to `--parallelism`.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -43,7 +45,7 @@ class LocalOrchestrator(Orchestrator):
             # ProcessPoolExecutor cannot stop running tasks; end its workers so that steps in
             # flight stop now rather than after they finish.
             for process in list(getattr(self._pool, "_processes", {}).values()):
-                if process.is_alive():
-                    os.kill(process.pid, 15)
+                with contextlib.suppress(ProcessLookupError):  # it may exit meanwhile
+                    os.kill(process.pid, signal.SIGTERM)
         self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
         self._pool = None
