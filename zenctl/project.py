@@ -12,7 +12,7 @@ from typing import Any
 from zenctl import __version__
 from zenctl.config.loader import load_config
 from zenctl.config.model import Component, Config
-from zenctl.config.variables import parse_var_flags, resolve_variables
+from zenctl.config.variables import evaluate, parse_var_flags, resolve_variables
 from zenctl.diagnostics import UserError
 from zenctl.fingerprint.files import StatCache
 from zenctl.fingerprint.step import Fingerprinter, secret_key
@@ -58,7 +58,13 @@ class Project:
         return next(iter(components.values()))
 
     def open_state(self, create: bool) -> StateStore | None:
-        return open_store(self.root, self.metadata_store(), create)
+        component = self.metadata_store()
+        return open_store(self.root, component, self.store_settings(component), create)
+
+    def store_settings(self, component: Component) -> dict[str, Any]:
+        """The store's settings with variables filled in (a password from a sensitive one)."""
+        settings: dict[str, Any] = evaluate(component.settings, self.variables)
+        return settings
 
     def fingerprinter(self, store: StateStore | None) -> Fingerprinter:
         cache = StatCache(project_dir(self.root) / "cache" / "stat.json")

@@ -274,12 +274,15 @@ def apply(
         ),
     ] = None,
     detailed_exitcode: DetailedExitcode = False,
+    lock_timeout: LockTimeout = "0s",
 ) -> None:
     """Plan, confirm, then run exactly the steps the plan says must run.
 
-    Example: `zenctl apply --auto-approve --parallelism 4`, or `zenctl apply plan.json`
+    Holds the state lock from the plan to the end; `--lock-timeout 5m` waits for another
+    apply's. Example: `zenctl apply --auto-approve --parallelism 4`, or `zenctl apply plan.json`
     """
     from zenctl.apply.session import apply_plan
+    from zenctl.cli.state import hold_lock
     from zenctl.project import Project
     from zenctl.render.console import stderr, stdout
     from zenctl.render.plan_text import render_plan
@@ -288,11 +291,6 @@ def apply(
     console = stdout()
     if plan_file is None:
         project = Project.load(_root(chdir), var or [])
-        store = _open_state(project, create=True)
-        plan_ = project.plan(store)
-        render_plan(console, plan_)
-        if plan_.has_changes and not auto_approve:
-            _confirm()
     else:  # a saved plan was reviewed already: no confirmation, as in Terraform
         if var:
             _fail_with(
@@ -300,11 +298,20 @@ def apply(
                 "A saved plan records the variable values it was made with. Make a new plan "
                 "with the values you want: zenctl plan --var ... --out FILE.",
             )
-        project, store, plan_ = _saved_plan(_root(chdir), plan_file)
-    if not plan_.has_changes:
-        return
-    with ProgressReporter(console, total=len(plan_.to_run)) as reporter:
-        result = apply_plan(project, store, plan_, parallelism or os.cpu_count() or 1, reporter)
+        project, saved = _saved_plan(_root(chdir), plan_file)
+    store = _open_state(project, create=True)
+    with hold_lock(store, project.workspace, "apply", lock_timeout):
+        if plan_file is None:
+            plan_ = project.plan(store)
+            render_plan(console, plan_)
+            if plan_.has_changes and not auto_approve:
+                _confirm()
+        else:
+            plan_ = _still_valid(project, store, plan_file, saved)
+        if not plan_.has_changes:
+            return
+        with ProgressReporter(console, total=len(plan_.to_run)) as reporter:
+            result = apply_plan(project, store, plan_, parallelism or os.cpu_count() or 1, reporter)
     render_apply_result(console, stderr(), plan_, result, project.root)
     if result.status != "succeeded":
         raise typer.Exit(130 if result.status == "interrupted" else 1)
@@ -312,32 +319,38 @@ def apply(
         raise typer.Exit(2)
 
 
-def _saved_plan(root: Path, plan_file: Path) -> tuple[Any, Any, Any]:
-    """The project, store and plan of a saved plan that still describes reality."""
-    from zenctl.config.loader import config_digests
-    from zenctl.plan.planfile import read_planfile, staleness
+def _saved_plan(root: Path, plan_file: Path) -> tuple[Any, Any]:
+    """The project a saved plan was made for, with its variable values, and the plan."""
+    from zenctl.plan.planfile import read_planfile
     from zenctl.project import Project
 
     document, saved = read_planfile(plan_file)
     preset = {n: entry["value"] for n, entry in document["variables"].items() if "value" in entry}
-    project = Project.load(root, [], preset=preset)
-    store = _open_state(project, create=True)
-    problem = staleness(saved, project.plan(store), document, config_digests(root))
+    return Project.load(root, [], preset=preset), (document, saved)
+
+
+def _still_valid(project: Any, store: Any, plan_file: Path, saved: tuple[Any, Any]) -> Any:
+    """The saved plan, if it still describes reality (checked under the state lock)."""
+    from zenctl.config.loader import config_digests
+    from zenctl.plan.planfile import staleness
+
+    document, plan_ = saved
+    problem = staleness(plan_, project.plan(store), document, config_digests(project.root))
     if problem is not None:
         _fail_with(
             "Saved plan is stale",
             f"{plan_file} can no longer be applied as reviewed: {problem}. Nothing was run. "
             f"Make a new plan: zenctl plan --out {plan_file}",
         )
-    return project, store, saved
+    return plan_
 
 
-def _confirm() -> None:
+def _confirm(command: str = "apply", flag: str = "--auto-approve") -> None:
     if not sys.stdin.isatty():
         _fail_with(
-            "Apply needs confirmation",
-            "There is no terminal to ask on. Review the plan above, then run "
-            "`zenctl apply --auto-approve` to apply without asking.",
+            f"{command.capitalize()} needs confirmation",
+            "There is no terminal to ask on. Review the above, then run "
+            f"`zenctl {command} {flag}` to go ahead without asking.",
         )
     from zenctl.render.console import stdout
 
@@ -346,7 +359,7 @@ def _confirm() -> None:
     console.print("  Only 'yes' will be accepted to approve.\n")
     answer = console.input("  Enter a value: ").strip()
     if answer != "yes":
-        _fail_with("Apply cancelled", "Nothing was run.")
+        _fail_with(f"{command.capitalize()} cancelled", "Nothing was changed.")
 
 
 @app.command()
@@ -427,3 +440,9 @@ def graph(
         build_graph(project.config.pipelines[name]) for name in sorted(project.config.pipelines)
     ]
     typer.echo(FORMATS[format](graphs))
+
+
+from zenctl.cli.state import LockTimeout, force_unlock, state_app  # noqa: E402  (uses the above)
+
+app.add_typer(state_app, name="state")
+app.command("force-unlock")(force_unlock)
