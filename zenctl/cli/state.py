@@ -44,8 +44,8 @@ def hold_lock(store: Any, workspace: str, operation: str, timeout: str) -> Itera
     def taken_over(holder: LockInfo, reason: str) -> None:
         stderr().print(
             f"[yellow]Warning:[/] took over a stale state lock ({reason}): {holder.id}, "
-            f"{holder.operation} by {holder.username}@{holder.host} pid {holder.pid}. Its "
-            "unfinished steps are recorded as interrupted."
+            f"{holder.operation} by {holder.username}@{holder.host} pid {holder.pid}. Steps it "
+            "left running are recorded as interrupted by the next apply."
         )
 
     with state_lock(store.db, workspace, operation, parse_duration(timeout), taken_over):

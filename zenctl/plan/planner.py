@@ -175,6 +175,9 @@ def _decide(
     if baseline is None:
         attempt = snapshot.attempts.get(address)
         note = f"last attempt {attempt.status}" if attempt and attempt.status != "removed" else ""
+        settled = snapshot.settled.get(address)
+        if settled is not None and settled.status == "forgotten":
+            note = "removed from state"
         reasons.append(Reason(ReasonKind.NEW, note))
     elif changes or known:
         reasons.append(Reason(ReasonKind.CHANGED))

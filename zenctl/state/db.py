@@ -80,7 +80,7 @@ def retrying(work: Callable[[], T], transient: Callable[[BaseException], bool], 
     retry = tenacity.Retrying(
         retry=tenacity.retry_if_exception(transient),
         stop=tenacity.stop_after_attempt(RETRY_ATTEMPTS - 1),
-        wait=tenacity.wait_exponential_jitter(initial=0.2, max=RETRY_MAX_WAIT),
+        wait=tenacity.wait_exponential_jitter(multiplier=0.2, max=RETRY_MAX_WAIT),
         reraise=True,
     )
     try:
@@ -181,13 +181,19 @@ class ServerDatabase:
         connect_args: dict[str, Any] = {"connect_timeout": 10}
         if dialect == "postgresql":
             connect_args["application_name"] = "zenctl"
-        self._engine = sqlalchemy.create_engine(
-            url,
-            pool_pre_ping=True,
-            pool_size=2,
-            isolation_level="READ COMMITTED",
-            connect_args=connect_args,
-        )
+        try:
+            self._engine = sqlalchemy.create_engine(
+                url,
+                pool_pre_ping=True,
+                pool_size=2,
+                isolation_level="READ COMMITTED",
+                connect_args=connect_args,
+            )
+        except ImportError as exc:
+            raise UserError(
+                f"The {dialect} driver is not installed",
+                f"{exc}. Install zenctl with its {dialect} extra: pip install 'zenctl[{dialect}]'.",
+            ) from None
         sqlalchemy.event.listen(self._engine, "before_cursor_execute", self._count)
         self._text = sqlalchemy.text
         try:

@@ -77,7 +77,9 @@ def export_state(store: StateStore) -> dict[str, Any]:
         "lineage": state["lineage"],
         "serial": int(state["serial"]),
     }
-    for section, (table, columns, json_columns) in SECTIONS.items():
+    # Dependents first: rows are only ever added, so every execution an edge names, and every
+    # run an execution names, is there when read after it, even while an apply is writing.
+    for section, (table, columns, json_columns) in reversed(SECTIONS.items()):
         order = _ORDER.get(section, "execution_id, direction, name")
         rows = store.db.query(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}")
         document[section] = [_to_document(row, json_columns) for row in rows]
