@@ -130,6 +130,11 @@ def test_history_moves_from_sqlite_to_another_store(project: Project, tmp_path: 
     assert forced.code == 0, forced.both
 
 
+def test_the_published_state_schema_is_the_one_zenctl_checks_with() -> None:
+    packaged = (ROOT / "zenctl/state/state.schema.json").read_text()
+    assert packaged == (ROOT / "specs/state.schema.json").read_text()
+
+
 @pytest.mark.stateless
 def test_malformed_state_documents_are_refused_clearly(project: Project, tmp_path: Path) -> None:
     project.apply()
