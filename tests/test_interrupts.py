@@ -81,4 +81,6 @@ def test_ctrl_c_stops_gracefully_and_records_the_interruption(project: Project) 
     assert "pipeline.p.step.second" in out
     runs = project.run("runs")
     assert "interrupted" in runs.out
+    show = project.run("show", "pipeline.p.step.second")  # cancelled in flight, recorded so
+    assert "status       interrupted" in show.out, show.out
     assert "Plan: 1 to run, 1 cached, 0 to remove." in project.run("plan").out

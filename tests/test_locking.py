@@ -130,7 +130,7 @@ def test_simultaneous_applies_run_every_step_exactly_once(project: Project) -> N
     log = project.root / "side_effects.log"
     for round_ in range(1, ROUNDS + 1):
         command = [ZENCTL, "-C", str(project.root), "apply", "--auto-approve"]
-        command += ["--var", f"round={round_}", "--lock-timeout", "2m", "--parallelism", "2"]
+        command += ["--var", f"round={round_}", "--lock-timeout", "2m", "--parallelism", "1"]
         applies = [
             subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             for _ in range(2)

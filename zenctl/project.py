@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,9 @@ from zenctl.fingerprint.files import StatCache
 from zenctl.fingerprint.step import Fingerprinter, secret_key
 from zenctl.paths import project_dir
 from zenctl.plan.model import Plan
-from zenctl.plan.planner import PlanInputs, make_plan
+from zenctl.plan.planner import ArtifactChecker, PlanInputs, make_plan
+from zenctl.providers.protocol import ArtifactStore, Integrity
+from zenctl.providers.registry import build_component
 from zenctl.state.store import StateStore, open_store
 
 DEFAULT_WORKSPACE = "default"
@@ -71,10 +74,39 @@ class Project:
         lineage = store.snapshot_lineage() if store else "(none)"
         return Fingerprinter(self.root, cache, secret_key(lineage))
 
+    def artifact_store(self, stack: str) -> ArtifactStore:
+        component = self.config.stacks[stack].components["artifact_store"]
+        built: ArtifactStore = build_component(
+            "artifact_store", component.type, component.settings, self.root
+        )
+        return built
+
+    def artifact_stores(self) -> list[ArtifactStore]:
+        """Each distinct artifact store the stacks declare, once."""
+        distinct: dict[str, str] = {}
+        for name in sorted(self.config.stacks):
+            component = self.config.stacks[name].components["artifact_store"]
+            distinct.setdefault(f"{component.type}|{sorted(component.settings.items())}", name)
+        return [self.artifact_store(stack) for stack in distinct.values()]
+
+    def artifact_checker(self) -> ArtifactChecker:
+        """Checks cached outputs in each stack's artifact store, built only when first needed."""
+        stores: dict[str, ArtifactStore] = {}
+
+        def check(stack: str, expected: Mapping[str, int]) -> dict[str, Integrity]:
+            if stack not in stores:
+                stores[stack] = self.artifact_store(stack)
+            return stores[stack].check(expected)
+
+        return check
+
     def plan(self, store: StateStore | None) -> Plan:
         fingerprinter = self.fingerprinter(store)
         plan = make_plan(
-            PlanInputs(self.config, self.variables, self.workspace), fingerprinter, store
+            PlanInputs(self.config, self.variables, self.workspace),
+            fingerprinter,
+            store,
+            self.artifact_checker(),
         )
         fingerprinter.cache.save()
         return plan

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from zenctl.apply.walker import ApplyResult, Reporter, StackRuntime, Walker
+from zenctl.config.model import Stack
+from zenctl.diagnostics import UserError
 from zenctl.plan.model import Plan
 from zenctl.project import Project, lineage_info
+from zenctl.providers.protocol import StepExecutor
 from zenctl.providers.registry import build_component
 from zenctl.state.store import StateStore
 
@@ -12,26 +15,55 @@ from zenctl.state.store import StateStore
 def apply_plan(
     project: Project, store: StateStore, plan: Plan, parallelism: int, reporter: Reporter
 ) -> ApplyResult:
-    runtimes: dict[str, StackRuntime] = {}
-    for stack_name in sorted(set(plan.stacks.values())):
-        stack = project.config.stacks[stack_name]
-        artifact = stack.components["artifact_store"]
-        orchestrator = stack.components["orchestrator"]
-        runtimes[stack_name] = StackRuntime(
-            build_component("artifact_store", artifact.type, artifact.settings, project.root),
-            (artifact.type, artifact.settings),
-            build_component("orchestrator", orchestrator.type, orchestrator.settings, project.root),
-        )
+    runtimes = {
+        name: _runtime(project, project.config.stacks[name], _executor_kinds(project, plan, name))
+        for name in sorted(set(plan.stacks.values()))
+    }
     store.interrupt_stale(project.workspace)
     run_id = store.begin_run(project.workspace, lineage_info(project.root))
-    for runtime in runtimes.values():
-        runtime.orchestrator.start(parallelism)
+    executors = [
+        executor for runtime in runtimes.values() for executor in runtime.executors.values()
+    ]
+    for executor in executors:
+        executor.start(parallelism)
     try:
         result = Walker(plan, project.config, project.variables, store, runtimes, reporter).run(
             run_id
         )
     finally:
-        for runtime in runtimes.values():
-            runtime.orchestrator.shutdown(cancel=False)
+        for executor in executors:
+            executor.shutdown(cancel=False)
     store.finish_run(run_id, result.status, result.summary(len(plan.cached)))
     return result
+
+
+def _executor_kinds(project: Project, plan: Plan, stack: str) -> set[str]:
+    """The orchestrator, plus each component that a step to run on `stack` names with `on`."""
+    kinds = {"orchestrator"}
+    for step in plan.to_run:
+        if plan.stacks[step.pipeline] == stack:
+            on = project.config.pipelines[step.pipeline].steps[step.step].on
+            kinds.add(on or "orchestrator")
+    return kinds
+
+
+def _runtime(project: Project, stack: Stack, kinds: set[str]) -> StackRuntime:
+    """Build the live components of `stack`; only the executors this apply needs start."""
+    artifact = stack.components["artifact_store"]
+    executors: dict[str, StepExecutor] = {}
+    for kind in sorted(kinds):
+        component = stack.components[kind]
+        built = build_component(kind, component.type, component.settings, project.root)
+        if not isinstance(built, StepExecutor):
+            raise UserError(
+                f'{kind} "{component.type}" cannot run steps',
+                f'Stack "{stack.name}" sends steps marked on = "{kind}" to its {kind} '
+                f'"{component.type}", which does not run steps. Remove `on` from those steps, '
+                "or use a component type that runs them.",
+            )
+        executors[kind] = built
+    return StackRuntime(
+        project.artifact_store(stack.name),
+        (artifact.type, artifact.settings),
+        executors,
+    )

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from zenctl.artifacts import materializers
+from zenctl.artifacts.integrity import read_verified
 from zenctl.fingerprint.files import hash_bytes
 from zenctl.providers.protocol import ArtifactStore
 
@@ -94,7 +95,7 @@ def _run(task: StepTask) -> dict[str, dict[str, Any]]:
         if spec.kind == "source":
             kwargs[name] = store.snapshot(Path(task.root) / spec.path, spec.hash)
         else:
-            kwargs[name] = materializers.load(spec.materializer, store.get(spec.hash))
+            kwargs[name] = materializers.load(spec.materializer, read_verified(store, spec.hash))
     value = function(**kwargs)
     named = _named_outputs(task, value)
     outputs: dict[str, dict[str, Any]] = {}
@@ -133,9 +134,10 @@ def _log_to(path: Path) -> Iterator[None]:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(line_buffering=True)  # stream the log while the step runs
     saved = os.dup(1), os.dup(2)
-    with open(path, "ab", buffering=0) as log:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
+    log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)  # logs may hold data
+    try:
+        os.dup2(log, 1)
+        os.dup2(log, 2)
         try:
             yield
         finally:
@@ -145,3 +147,5 @@ def _log_to(path: Path) -> Iterator[None]:
             os.dup2(saved[1], 2)
             os.close(saved[0])
             os.close(saved[1])
+    finally:
+        os.close(log)

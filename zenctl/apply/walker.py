@@ -17,7 +17,7 @@ from zenctl.config.model import Config
 from zenctl.config.variables import evaluate, reveal
 from zenctl.fingerprint.step import fingerprint
 from zenctl.plan.model import Action, Plan, StepPlan
-from zenctl.providers.protocol import ArtifactStore, Orchestrator
+from zenctl.providers.protocol import ArtifactStore, Integrity, StepExecutor
 from zenctl.state.store import StateStore
 
 
@@ -37,7 +37,11 @@ class StackRuntime:
 
     artifact_store: ArtifactStore
     artifact_store_spec: tuple[str, dict[str, Any]]
-    orchestrator: Orchestrator
+    executors: dict[str, StepExecutor]  # component kind ("orchestrator", "training"...) -> it
+
+    def executor(self, on: str | None) -> StepExecutor:
+        """Where a step runs: the component it names with `on`, else the orchestrator."""
+        return self.executors[on or "orchestrator"]
 
 
 @dataclass
@@ -141,7 +145,8 @@ class Walker:
         except KeyboardInterrupt:
             result.stopped_by_user = True
             for runtime in self.runtimes.values():
-                runtime.orchestrator.shutdown(cancel=True)
+                for executor in runtime.executors.values():
+                    executor.shutdown(cancel=True)
             for job in self._open.values():
                 self.store.end_step(
                     job.execution_id, "interrupted", "interrupted by the user (Ctrl-C)", None
@@ -165,7 +170,7 @@ class Walker:
             # The plan could not know this step's inputs; now that they are known, an earlier
             # execution may match (an upstream re-ran and reproduced the same bytes).
             earlier = self.store.by_fingerprint(self.plan.workspace, [key]).get(key)
-            if earlier is not None:
+            if earlier is not None and self._intact(step, earlier.outputs):
                 outputs[step.address] = earlier.outputs
                 result.reused.append(step.address)
                 self.reporter.reused(step, "inputs unchanged after upstream re-run")
@@ -198,7 +203,13 @@ class Walker:
             log_path=str(log_path),
         )
         self.reporter.started(step)
-        return runtime.orchestrator.submit(task), job
+        return runtime.executor(config_step.on).submit(task), job
+
+    def _intact(self, step: StepPlan, produced: dict[str, dict[str, Any]]) -> bool:
+        """Whether an earlier execution's outputs can be reused: all present and intact."""
+        store = self.runtimes[self.config.pipelines[step.pipeline].stack].artifact_store
+        found = store.check({item["hash"]: int(item["size"]) for item in produced.values()})
+        return all(state is Integrity.OK for state in found.values())
 
     def _resolved_components(
         self, step: StepPlan, outputs: dict[str, dict[str, dict[str, Any]]]

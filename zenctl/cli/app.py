@@ -442,7 +442,9 @@ def graph(
     typer.echo(FORMATS[format](graphs))
 
 
-from zenctl.cli.state import LockTimeout, force_unlock, state_app  # noqa: E402  (uses the above)
+from zenctl.cli.gc import gc  # noqa: E402  (commands in their own module register here)
+from zenctl.cli.state import LockTimeout, force_unlock, state_app  # noqa: E402
 
+app.command()(gc)
 app.add_typer(state_app, name="state")
 app.command("force-unlock")(force_unlock)

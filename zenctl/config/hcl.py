@@ -26,20 +26,24 @@ from zenctl.config.model import (
     Source,
     Stack,
     Step,
+    Template,
     Variable,
 )
 from zenctl.config.types import normalize_type, type_error
 from zenctl.config.values import UnsupportedExpression, bare_word, convert, references
 from zenctl.diagnostics import Diagnostic, DiagnosticsError, Position, SourceRange
 
-IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
-Name = Annotated[str, StringConstraints(pattern=IDENTIFIER)]
+IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_-]{0,63}"
+Name = Annotated[str, StringConstraints(pattern=f"^{IDENTIFIER}$")]
 RunTarget = Annotated[
     str,
     StringConstraints(
         pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$"
     ),
 ]
+_NAME_RULE = (
+    "start with a letter or underscore, then letters, digits, underscores or dashes (at most 64)"
+)
 DEFAULT_STACK = "default"
 M = TypeVar("M", bound=BaseModel)
 
@@ -477,9 +481,19 @@ class ConfigParser:
                 attrs[attribute.name] = _Attr(word, where)
                 continue
             try:
-                attrs[attribute.name] = _Attr(convert(raw, source.locator(where)), where)
+                value = convert(raw, source.locator(where))
             except UnsupportedExpression as exc:
                 self.error("Unsupported expression", str(exc), where)
+                continue
+            if _has_nul(value):  # no path, name or setting may carry one (C truncates there)
+                self.error(
+                    "Invalid character",
+                    f'The value of "{attribute.name}" contains a NUL character (\\u0000); '
+                    "remove it.",
+                    where,
+                )
+                continue
+            attrs[attribute.name] = _Attr(value, where)
         return attrs
 
     def _validate(
@@ -508,8 +522,16 @@ class ConfigParser:
                         at,
                         context,
                     )
+                elif error["type"] == "string_pattern_mismatch" and name != "run":
+                    self.error(
+                        "Invalid name",
+                        f'"{error["input"]}" is not a valid name ({_loc(error["loc"])}): '
+                        f"{_NAME_RULE}." + (f" {_HINTS[name]}" if name in _HINTS else ""),
+                        at,
+                        context,
+                    )
                 else:
-                    path = ".".join(str(part) for part in error["loc"])
+                    path = _loc(error["loc"])
                     self.error(
                         "Incorrect attribute value type",
                         f'Inappropriate value for "{path}": {error["msg"]}.'
@@ -532,12 +554,12 @@ class ConfigParser:
             return None
         import re
 
-        if not re.match(IDENTIFIER, labels[0]):
+        # names become file names and addresses: `..`, `/`, NUL or a newline must not pass
+        if not re.fullmatch(IDENTIFIER, labels[0]):
             self.error(
                 "Invalid name",
-                f'"{labels[0]}" is not a valid {block.block_type} name: start with a letter or '
-                "underscore, then letters, digits, underscores or dashes (at most 64).",
-                where,
+                f'"{labels[0]}" is not a valid {block.block_type} name: {_NAME_RULE}.',
+                source.locator(where)(f'"{labels[0]}"'),
             )
             return None
         return str(labels[0])
@@ -584,6 +606,22 @@ class ConfigParser:
             f"The file could not be parsed{found}. {hint}",
             SourceRange(source.filename, Position(line, column), Position(line, column + 1)),
         )
+
+
+def _loc(loc: Iterable[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\0" in value
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item) for item in value)
+    if isinstance(value, Template):
+        return _has_nul(value.parts)
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    return False
 
 
 def _at(where: SourceRange | None) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from zenctl import __version__
 from zenctl.plan.model import Action, Change, Plan, Reason, ReasonKind, StepPlan
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"  # 1.1: reasons "artifact missing", "artifact corrupt"
 
 
 def summary(plan: Plan) -> dict[str, Any]:

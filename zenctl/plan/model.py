@@ -20,6 +20,8 @@ class Action(StrEnum):
 class ReasonKind(StrEnum):
     NEW = "new"
     CHANGED = "changed"
+    ARTIFACT_MISSING = "artifact missing"  # a cached output is gone from the artifact store
+    ARTIFACT_CORRUPT = "artifact corrupt"  # a cached output's bytes no longer match its hash
     UPSTREAM = "upstream changes"
     REMOVED = "no longer declared"
 

@@ -17,10 +17,11 @@ from zenctl.config.variables import Sensitive
 from zenctl.diagnostics import UserError
 from zenctl.fingerprint.canonical import canonical_json, digest
 from zenctl.plan.document import from_document, to_document
-from zenctl.plan.model import Plan
+from zenctl.plan.model import Plan, ReasonKind
 from zenctl.state.store import EMPTY_LINEAGE
 
 SCHEMA_FILE = "plan.schema.json"
+_DAMAGE = (ReasonKind.ARTIFACT_MISSING, ReasonKind.ARTIFACT_CORRUPT)
 
 
 def schema() -> dict[str, Any]:
@@ -93,6 +94,12 @@ def read_planfile(path: Path) -> tuple[dict[str, Any], Plan]:
         jsonschema.validate(document, schema())
     except jsonschema.ValidationError as exc:
         raise UserError("Saved plan does not match the plan schema", exc.message) from None
+    if "config" not in document or "variables" not in document:  # optional in `plan --json`
+        raise UserError(
+            "Not a saved plan",
+            f"{path} does not record the configuration and variables it was made from; "
+            "save plans with `zenctl plan --out FILE`, not `plan --json`.",
+        )
     return document, from_document(document)
 
 
@@ -124,7 +131,12 @@ def staleness(
     for step in saved.steps:
         now = fresh_steps.get(step.address)
         if now is None or now.action != step.action or now.components != step.components:
-            moved = _what_moved(step.components, now.components if now else None)
+            damage = [r for r in now.reasons if r.kind in _DAMAGE] if now else []
+            moved = (
+                f"{damage[0].kind.value} ({damage[0].note})"
+                if damage
+                else _what_moved(step.components, now.components if now else None)
+            )
             return f"{step.address} would now be planned differently: {moved}"
     if {s.address for s in saved.removed} != {s.address for s in fresh.removed}:
         return "the steps to remove changed"
@@ -140,10 +152,7 @@ def _what_moved(before: dict[str, Any], after: dict[str, Any] | None) -> str:
         if before.get(key) != after.get(key)
     ]
     if "code" in moved:
-        files = sorted(
-            name
-            for name in set(before["code"]) | set(after["code"])
-            if before["code"].get(name) != after["code"].get(name)
-        )
+        old, new = before.get("code") or {}, after.get("code") or {}
+        files = sorted(name for name in set(old) | set(new) if old.get(name) != new.get(name))
         return f"its code changed ({', '.join(files)})"
     return f"its {', '.join(moved) or 'upstream'} changed"

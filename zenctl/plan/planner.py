@@ -9,20 +9,29 @@ a reuse changes downstream fingerprints is one more batched lookup made.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from zenctl.config.model import Config, Pipeline, Step
 from zenctl.config.variables import evaluate
 from zenctl.diagnostics import Diagnostic, DiagnosticsError
+from zenctl.fingerprint.canonical import short
 from zenctl.fingerprint.step import Components, Fingerprinter, fingerprint, is_known
 from zenctl.graph import StepGraph, build_graph
 from zenctl.plan.diff import component_changes
 from zenctl.plan.model import Action, Plan, Reason, ReasonKind, StepPlan
+from zenctl.providers.protocol import Integrity
 from zenctl.state.store import EMPTY_LINEAGE, Execution, StateSnapshot, StateStore
 
 _MAX_LOOKUP_ROUNDS = 8
+
+# (stack name, {digest: recorded size}) -> the state of each object in that stack's store
+ArtifactChecker = Callable[[str, Mapping[str, int]], dict[str, Integrity]]
+_DAMAGE = {
+    Integrity.MISSING: ReasonKind.ARTIFACT_MISSING,
+    Integrity.CORRUPT: ReasonKind.ARTIFACT_CORRUPT,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,20 +45,26 @@ def make_plan(
     inputs: PlanInputs,
     fingerprinter: Fingerprinter,
     store: StateStore | None,
+    artifacts: ArtifactChecker | None = None,
 ) -> Plan:
+    """`artifacts` checks that the outputs a cached step would reuse are still there, intact."""
     config = inputs.config
     graphs = [build_graph(config.pipelines[name]) for name in sorted(config.pipelines)]
     _check_runnable(graphs, fingerprinter)
     snapshot = (
         store.snapshot(inputs.workspace) if store else StateSnapshot(EMPTY_LINEAGE, 0, {}, {})
     )
+    integrity: dict[str, Integrity] = {}
+    _check_outputs(artifacts, config, snapshot.settled.values(), integrity)
     hits: dict[str, Execution] = {}
     looked_up: set[str] = set()
     for _ in range(_MAX_LOOKUP_ROUNDS):
         steps = [
             step
             for graph in graphs
-            for step in _plan_pipeline(graph, inputs.variables, fingerprinter, snapshot, hits)
+            for step in _plan_pipeline(
+                graph, inputs.variables, fingerprinter, snapshot, hits, integrity
+            )
         ]
         pending = {
             step.fingerprint
@@ -62,6 +77,7 @@ def make_plan(
         found = store.by_fingerprint(inputs.workspace, pending)
         if not found:
             break
+        _check_outputs(artifacts, config, found.values(), integrity)
         hits.update(found)
     declared = {step.address for step in steps}
     removed = tuple(
@@ -89,6 +105,39 @@ def make_plan(
     )
 
 
+def _check_outputs(
+    artifacts: ArtifactChecker | None,
+    config: Config,
+    executions: Iterable[Execution],
+    integrity: dict[str, Integrity],
+) -> None:
+    """Check, one batch per stack, the outputs not checked yet of executions a plan may reuse."""
+    if artifacts is None:
+        return
+    wanted: dict[str, dict[str, int]] = {}
+    for execution in executions:
+        pipeline = config.pipelines.get(execution.address.split(".")[1])
+        if pipeline is None or execution.status != "succeeded":
+            continue
+        for item in execution.outputs.values():
+            if item["hash"] not in integrity:
+                wanted.setdefault(pipeline.stack, {})[item["hash"]] = int(item["size"])
+    for stack, expected in sorted(wanted.items()):
+        integrity.update(artifacts(stack, expected))
+
+
+def _damage(execution: Execution, integrity: dict[str, Integrity]) -> list[Reason]:
+    """Why an execution's outputs cannot be reused: one reason per kind of damage."""
+    damaged: dict[ReasonKind, list[str]] = {}
+    for name, item in sorted(execution.outputs.items()):
+        state = integrity.get(item["hash"], Integrity.OK)
+        if state is not Integrity.OK:
+            damaged.setdefault(_DAMAGE[state], []).append(f"{name} {short(item['hash'])}")
+    return [
+        Reason(kind, "output " + ", ".join(damaged[kind])) for kind in ReasonKind if kind in damaged
+    ]
+
+
 def _check_runnable(graphs: list[StepGraph], fingerprinter: Fingerprinter) -> None:
     problems: list[Diagnostic] = []
     for graph in graphs:
@@ -106,6 +155,7 @@ def _plan_pipeline(
     fingerprinter: Fingerprinter,
     snapshot: StateSnapshot,
     hits: dict[str, Execution],
+    integrity: dict[str, Integrity],
 ) -> list[StepPlan]:
     pipeline = graph.pipeline
     planned: dict[str, StepPlan] = {}
@@ -114,7 +164,7 @@ def _plan_pipeline(
         upstream = _upstream_hashes(pipeline, step, planned)
         params = evaluate(step.params, variables)
         components = fingerprinter.components(pipeline, step, params, upstream)
-        planned[name] = _decide(pipeline, step, graph, components, snapshot, hits)
+        planned[name] = _decide(pipeline, step, graph, components, snapshot, hits, integrity)
     return [planned[name] for name in graph.order]
 
 
@@ -139,6 +189,7 @@ def _decide(
     components: Components,
     snapshot: StateSnapshot,
     hits: dict[str, Execution],
+    integrity: dict[str, Integrity],
 ) -> StepPlan:
     address = pipeline.address(step.name)
     depends_on = tuple(pipeline.address(parent) for parent in graph.upstream[step.name])
@@ -148,9 +199,17 @@ def _decide(
     if baseline is not None and baseline.status != "succeeded":
         baseline = None
     reuse = None
+    damaged: list[Reason] = []  # why a matching execution could not be reused
     if key is not None:
         matches_latest = baseline is not None and baseline.fingerprint == key
-        reuse = baseline if matches_latest else hits.get(key)
+        for candidate in (baseline if matches_latest else None, hits.get(key)):
+            if candidate is None:
+                continue
+            problems = _damage(candidate, integrity)
+            if not problems:
+                reuse = candidate
+                break
+            damaged = damaged or problems
     common: dict[str, Any] = {
         "address": address,
         "pipeline": pipeline.name,
@@ -178,9 +237,11 @@ def _decide(
         settled = snapshot.settled.get(address)
         if settled is not None and settled.status == "forgotten":
             note = "removed from state"
-        reasons.append(Reason(ReasonKind.NEW, note))
-    elif changes or known:
+        if not damaged:
+            reasons.append(Reason(ReasonKind.NEW, note))
+    elif changes or (known and not damaged):
         reasons.append(Reason(ReasonKind.CHANGED))
+    reasons.extend(damaged)
     if not known and baseline is not None:
         reasons.append(Reason(ReasonKind.UPSTREAM, "inputs known after apply"))
     return StepPlan(action=Action.RUN, reasons=tuple(reasons), changes=tuple(changes), **common)

@@ -7,9 +7,10 @@ A provider is a distribution registering a `Provider` under the entry-point grou
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,10 +18,34 @@ if TYPE_CHECKING:
     from zenctl.apply.task import StepResult, StepTask
 
 
+class Integrity(StrEnum):
+    """The state of a stored object against what the metadata store recorded of it."""
+
+    OK = "ok"
+    MISSING = "artifact missing"
+    CORRUPT = "artifact corrupt"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """One thing `gc` may remove: an object, a source snapshot or a leftover temporary.
+
+    `digest` is the content hash an object or snapshot is stored under; None for leftovers
+    (temporaries of a killed apply, quarantined corrupt objects) that nothing can reference.
+    """
+
+    kind: str  # "object", "snapshot", "temporary" or "corrupt"
+    key: str  # what `remove` takes back
+    digest: str | None
+    size: int
+    modified: float  # seconds since the epoch
+
+
 class ArtifactStore(ABC):
     """Content-addressed storage of artifact bytes, source snapshots and step logs.
 
-    `put` must publish atomically: a reader never sees part of an object.
+    `put` must publish atomically: a reader never sees part of an object. `get` returns the
+    bytes as stored; the core verifies their hash before anything uses them.
     """
 
     @abstractmethod
@@ -31,9 +56,6 @@ class ArtifactStore(ABC):
     def get(self, digest: str) -> bytes: ...
 
     @abstractmethod
-    def exists(self, digest: str) -> bool: ...
-
-    @abstractmethod
     def snapshot(self, source: Path, digest: str) -> Path:
         """A copy of a source file or folder for the step to read, checked against `digest`."""
 
@@ -41,9 +63,33 @@ class ArtifactStore(ABC):
     def log_path(self, run_id: str, address: str) -> tuple[Path, str]:
         """Where a step's log is streamed while it runs (a local path) and its URI."""
 
+    @abstractmethod
+    def check(self, expected: Mapping[str, int]) -> dict[str, Integrity]:
+        """Whether each object (digest -> recorded size) is present and intact.
 
-class Orchestrator(ABC):
-    """Runs step tasks, possibly in parallel, and hands back futures of their results."""
+        Called by every plan on every cached output, so it must not read an object that has
+        not changed since it was last verified (see specs/caching.md).
+        """
+
+    @abstractmethod
+    def quarantine(self, digest: str) -> None:
+        """Set aside an object whose bytes do not match its hash: never served again, kept
+        for inspection, reported CORRUPT by `check` until a good copy is stored."""
+
+    @abstractmethod
+    def items(self) -> Iterator[StoredItem]:
+        """Everything stored except logs, for `gc`."""
+
+    @abstractmethod
+    def remove(self, item: StoredItem) -> None: ...
+
+
+class StepExecutor(ABC):
+    """Runs step tasks, possibly in parallel, and hands back futures of their results.
+
+    A stack's `orchestrator` runs every step; a `processing` or `training` component that
+    implements this runs the steps marked `on = "processing"` / `on = "training"` instead.
+    """
 
     @abstractmethod
     def start(self, parallelism: int) -> None: ...
@@ -54,6 +100,10 @@ class Orchestrator(ABC):
     @abstractmethod
     def shutdown(self, cancel: bool) -> None:
         """Stop; with `cancel`, stop steps in flight too (Ctrl-C)."""
+
+
+class Orchestrator(StepExecutor):
+    """The stack's default executor: the steps that name no other component run here."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,6 +97,9 @@ SELECT * FROM (
 """
 
 
+_RUNNING_RUNS = "SELECT id FROM runs WHERE workspace = :workspace AND status = 'running'"
+
+
 class StateStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -180,6 +183,22 @@ class StateStore:
             "SELECT e.* FROM step_executions e JOIN lineage_edges l ON l.execution_id = e.id "
             "WHERE l.hash = :hash AND l.direction = 'in' ORDER BY e.serial",
             {"hash": digest},
+        )
+        return [Execution.from_row(row) for row in rows]
+
+    @_retried
+    def kept_executions(self, keep_last: int) -> list[Execution]:
+        """The retention policy of `gc`: in every workspace, the newest `keep_last` succeeded
+        executions of each step, not counting those from before it was removed or forgotten."""
+        rows = self.db.query(
+            "SELECT * FROM (SELECT e.*, ROW_NUMBER() OVER ("
+            "PARTITION BY workspace, address ORDER BY serial DESC) AS rank_ "
+            "FROM step_executions e WHERE status = 'succeeded' AND NOT EXISTS ("
+            "SELECT 1 FROM step_executions r WHERE r.workspace = e.workspace "
+            "AND r.address = e.address AND r.status IN ('removed', 'forgotten') "
+            "AND r.serial > e.serial)"
+            ") kept WHERE rank_ <= :keep",
+            {"keep": keep_last},
         )
         return [Execution.from_row(row) for row in rows]
 
@@ -355,14 +374,24 @@ class StateStore:
                     },
                 )
 
+    @_retried
     def interrupt_stale(self, workspace: str) -> int:
-        """Steps left 'running' by an apply that died: record them as interrupted."""
+        """Steps and runs left 'running' by an apply that died: record them as interrupted."""
         rows = self.db.query(
             "SELECT id FROM step_executions WHERE workspace = :workspace AND status = 'running'",
             {"workspace": workspace},
         )
         for row in rows:
             self.end_step(row["id"], "interrupted", "the apply running it stopped", None)
+        params = {"workspace": workspace}
+        if self.db.query(_RUNNING_RUNS, params):
+            with self.db.transaction() as execute:
+                self._bump(execute)
+                execute(
+                    "UPDATE runs SET status = 'interrupted' "
+                    "WHERE workspace = :workspace AND status = 'running'",
+                    params,
+                )
         return len(rows)
 
     def close(self) -> None:

@@ -1,0 +1,76 @@
+"""`zenctl gc`: remove what no kept execution references, or list it with `--dry-run`."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+
+from zenctl.cli.app import Chdir, _fail_with, _open_state, _root
+
+
+def gc(
+    chdir: Chdir = None,
+    keep_last: Annotated[
+        int,
+        typer.Option(
+            "--keep-last",
+            "-keep-last",
+            min=1,
+            help="Succeeded executions kept per step: their artifacts and snapshots stay.",
+        ),
+    ] = 3,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", "-dry-run", help="List what would go; remove nothing.")
+    ] = False,
+) -> None:
+    """Remove artifacts and source snapshots that no kept execution references.
+
+    Example: `zenctl gc --keep-last 1 --dry-run`
+    """
+    from zenctl.artifacts.gc import GRACE_SECONDS, collect, referenced, sweep
+    from zenctl.project import Project
+    from zenctl.render.console import stdout
+
+    project = Project.load(_root(chdir), [])
+    store = _open_state(project, create=False)
+    if store is None:  # without state everything looks unreferenced: never guess
+        _fail_with(
+            "No metadata store to collect against",
+            "gc removes only what the recorded executions no longer reference, and this "
+            "project has no metadata store yet. Check the metadata_store block.",
+        )
+    keep = referenced(store.kept_executions(keep_last))
+    found = collect(project.artifact_stores(), keep, time.time() - GRACE_SECONDS)
+    if not dry_run:
+        sweep(found)
+    console = stdout()
+    if found.garbage:
+        verb = "Would remove" if dry_run else "Removed"
+        console.print(f"{verb} {len(found.garbage)} item(s), {_size(found.size)}:")
+    for _, item in found.garbage:
+        what = item.digest[:10] if item.digest else item.key
+        console.print(f"  {item.kind:<9} {what}  {_size(item.size)}", markup=False)
+    console.print(
+        f"{'Nothing to remove. ' if not found.garbage else ''}Kept {found.kept} item(s) "
+        f"referenced by the last {keep_last} succeeded execution(s) of each step"
+        + (
+            f", and {found.recent} unreferenced one(s) younger than {GRACE_SECONDS // 60} "
+            "minutes (an apply may still be recording them)"
+            if found.recent
+            else ""
+        )
+        + "."
+    )
+
+
+def _size(count: int) -> str:
+    if count < 1024:
+        return f"{count} B"
+    value = count / 1024
+    for unit in ("KiB", "MiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
