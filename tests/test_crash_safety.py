@@ -123,6 +123,7 @@ def test_sigkill_at_random_moments_never_loses_or_corrupts_state(project: Projec
     project.run("init")
     rng = random.Random(20261122)
     mid_apply = 0
+    shown = project.root / "apply.out"
     for round_ in range(ROUNDS):
         salt = round_ // 2  # each salt twice: a fresh apply, then one resuming it
         before = ZenctlProject.load(project.root, [f"salt={salt}"])
@@ -130,14 +131,27 @@ def test_sigkill_at_random_moments_never_loses_or_corrupts_state(project: Projec
         planned = {s.address for s in before.plan(store).to_run}
         runs_before = len(store.db.query("SELECT id FROM runs"))
         store.close()
-        delay = rng.uniform(0.2, 2.0)
-        process = subprocess.Popen(
-            [ZENCTL, "-C", str(project.root), "apply", "--auto-approve", "--var", f"salt={salt}"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        time.sleep(delay)
+        command = [ZENCTL, "-C", str(project.root), "apply", "--auto-approve"]
+        command += ["--var", f"salt={salt}"]
+        started = time.monotonic()
+        with shown.open("w") as sink:
+            process = subprocess.Popen(
+                command,
+                stdout=sink,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        # Stores start at their own pace (a server store imports its driver and connects
+        # first): most kills are timed from the moment the plan is shown, the rest from the
+        # start, so that they land before, during and after the steps on every store.
+        if rng.random() < 0.25:
+            time.sleep(rng.uniform(0.2, 2.0))
+        else:
+            wait = rng.uniform(0.0, 1.5)
+            while "Plan:" not in shown.read_text() and process.poll() is None:
+                time.sleep(0.02)
+            time.sleep(wait)
+        delay = time.monotonic() - started
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
