@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from zenctl.config.hcl import ConfigParser
-from zenctl.config.variables import resolve_variables
+from zenctl.config.variables import VariableInputs, resolve_variables
 from zenctl.diagnostics import DiagnosticsError, UserError
 from zenctl.fingerprint.canonical import canonical_json
 from zenctl.graph import build_graph
@@ -128,7 +128,7 @@ def check_config(text: str) -> None:
         config = ConfigParser(root).parse([(root / "main.zc.hcl", text)])
         for pipeline in config.pipelines.values():
             build_graph(pipeline)
-        resolve_variables(config, {}, environ={})
+        resolve_variables(config, VariableInputs((), {}))
     except DiagnosticsError as exc:
         for diagnostic in exc.diagnostics:
             assert diagnostic.summary
@@ -137,13 +137,13 @@ def check_config(text: str) -> None:
                 assert diagnostic.range.start.line >= 1, diagnostic
 
 
-@settings(FUZZ, max_examples=1500)
+@settings(FUZZ, max_examples=1600)
 @given(text=mutated_config())
 def test_fuzzed_configs_end_in_a_config_or_located_diagnostics(text: str) -> None:
     check_config(text)
 
 
-@settings(FUZZ, max_examples=500)
+@settings(FUZZ, max_examples=400)
 @given(text=generated_config())
 def test_generated_configs_end_in_a_config_or_located_diagnostics(text: str) -> None:
     check_config(text)
@@ -152,7 +152,7 @@ def test_generated_configs_end_in_a_config_or_located_diagnostics(text: str) -> 
 @pytest.mark.stateless  # validate only: no store is opened
 def test_a_few_fuzzed_configs_through_the_cli(project: Project) -> None:
     rng = random.Random(4)
-    for _ in range(4):
+    for _ in range(3):
         text = rng.choice(CORPUS)
         cut = rng.randrange(len(text))
         project.write("main.zc.hcl", text[:cut] + rng.choice(TOKENS) + text[cut:])
@@ -238,7 +238,7 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 JUNK = st.one_of(
     st.none(), st.booleans(), st.integers(-2, 2**70), st.text(max_size=5),
     st.just([]), st.just({}), st.just([1, "x"]), st.just({"": None}),
-    st.floats(allow_nan=False, allow_infinity=False),  # JSON has neither
+    st.floats(allow_nan=False, allow_infinity=False),  # a saved plan is JSON: no NaN, no Infinity
 )  # fmt: skip
 
 
@@ -266,7 +266,7 @@ def mutated_plan(draw: st.DrawFn, document: dict[str, Any]) -> tuple[bytes, bool
     return canonical_json(changed).encode(), True
 
 
-@settings(FUZZ, max_examples=250)
+@settings(FUZZ, max_examples=150)
 @given(data=st.data())
 def test_malformed_saved_plans_are_refused_cleanly(
     data: st.DataObject, saved_plan: tuple[Path, dict[str, Any]]
@@ -295,7 +295,6 @@ def test_malformed_saved_plans_through_the_cli(
         "truncated": raw[: len(raw) // 2],
         "flipped": raw.replace(b'"workspace":"default"', b'"workspace":"defaulu"'),
         "wrong-type": canonical_json(wrong_type).encode(),
-        "binary": bytes(range(256)),
     }
     for name, content in cases.items():
         damaged = tmp_path / f"{name}.json"

@@ -13,8 +13,10 @@ import subprocess
 import time
 from pathlib import Path
 
+import sqlalchemy
 from conftest import ZENCTL, Project
 
+from zenctl.config.variables import VariableInputs
 from zenctl.fingerprint.files import hash_file
 from zenctl.project import Project as ZenctlProject
 
@@ -80,11 +82,15 @@ pipeline "c" {
 ROUNDS = 32
 
 
+def _salted(salt: int) -> VariableInputs:
+    return VariableInputs((("var", f"salt={salt}"),), {})
+
+
 def _check_consistent(root: Path, salt: int, planned: set[str], run_before: int) -> bool:
     """After a kill: the store opens, every success has its artifacts, none is partial, and
     the plan is exactly what the killed apply had left. True when the kill left work undone
     after some of it was recorded: the apply was killed mid-way, not before it began."""
-    project = ZenctlProject.load(root, [f"salt={salt}"])
+    project = ZenctlProject.load(root, _salted(salt))
     store = project.open_state(create=False)
     assert store is not None
     try:
@@ -117,48 +123,63 @@ def _check_consistent(root: Path, salt: int, planned: set[str], run_before: int)
         store.close()
 
 
+def _wait_for_progress(
+    project: Project, runs_before: int, done: int, process: subprocess.Popen[bytes]
+) -> None:
+    """Block until the apply's run has recorded `done` finished steps (or the apply ended).
+
+    Kill moments are drawn in units of progress rather than seconds, so that a loaded machine
+    (slow start-up, slow steps) still gets kills before, between and during steps."""
+    deadline = time.monotonic() + 60
+    query = (
+        "SELECT COUNT(*) FROM step_executions WHERE status = 'succeeded' AND run_id = "
+        "(SELECT id FROM runs ORDER BY started_at DESC LIMIT 1)"
+    )
+    engine = sqlalchemy.create_engine(project.store.engine_url(project.root))
+    try:
+        with engine.connect() as db:
+            while process.poll() is None and time.monotonic() < deadline:
+                runs = db.execute(sqlalchemy.text("SELECT COUNT(*) FROM runs")).scalar_one()
+                if runs > runs_before and db.execute(sqlalchemy.text(query)).scalar_one() >= done:
+                    return
+                db.rollback()  # a fresh snapshot for the next look (MySQL: repeatable read)
+                time.sleep(0.005)
+    finally:
+        engine.dispose()
+
+
 def test_sigkill_at_random_moments_never_loses_or_corrupts_state(project: Project) -> None:
     project.write("crashsteps.py", STEPS)
     project.write("main.zc.hcl", MAIN)
     project.run("init")
     rng = random.Random(20261122)
     mid_apply = 0
-    shown = project.root / "apply.out"
     for round_ in range(ROUNDS):
         salt = round_ // 2  # each salt twice: a fresh apply, then one resuming it
-        before = ZenctlProject.load(project.root, [f"salt={salt}"])
+        before = ZenctlProject.load(project.root, _salted(salt))
         store = before.open_state(create=False)
         planned = {s.address for s in before.plan(store).to_run}
         runs_before = len(store.db.query("SELECT id FROM runs"))
         store.close()
-        command = [ZENCTL, "-C", str(project.root), "apply", "--auto-approve"]
-        command += ["--var", f"salt={salt}"]
-        started = time.monotonic()
-        with shown.open("w") as sink:
-            process = subprocess.Popen(
-                command,
-                stdout=sink,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        # Stores start at their own pace (a server store imports its driver and connects
-        # first): most kills are timed from the moment the plan is shown, the rest from the
-        # start, so that they land before, during and after the steps on every store.
-        if rng.random() < 0.25:
-            time.sleep(rng.uniform(0.2, 2.0))
-        else:
-            wait = rng.uniform(0.0, 1.5)
-            while "Plan:" not in shown.read_text() and process.poll() is None:
-                time.sleep(0.02)
-            time.sleep(wait)
-        delay = time.monotonic() - started
+        done = rng.randrange(len(planned)) if planned else 0
+        delay = rng.uniform(0.0, 0.3)
+        process = subprocess.Popen(
+            [ZENCTL, "-C", str(project.root), "apply", "--auto-approve", "--var", f"salt={salt}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        _wait_for_progress(project, runs_before, done, process)
+        time.sleep(delay)
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
         try:
             mid_apply += _check_consistent(project.root, salt, planned, runs_before)
         except AssertionError as exc:
-            raise AssertionError(f"round {round_} (killed after {delay:.2f}s): {exc}") from exc
+            raise AssertionError(
+                f"round {round_} (killed {delay:.2f}s after {done} steps finished): {exc}"
+            ) from exc
     assert mid_apply >= ROUNDS // 4, f"only {mid_apply} kills landed mid-apply: widen the delays"
 
     final = project.apply("--var", f"salt={salt}")

@@ -160,7 +160,8 @@ def test_required_variable_without_value_and_bad_var_flag(project: Project) -> N
     result = project.run("plan", "--var", "token")
     assert "must be a variable name and value separated by an equals sign" in result.err
     result = project.run("plan", "--var", "token=x", "--var", "factor=abc")
-    assert 'Variable "factor" is number' in result.err
+    assert 'variable "factor" from the --var option is not a valid number' in result.err
+    assert "('abc' was given)" in result.err
     assert project.run("plan", "--var", "token=x", "--var", "nope=1").code == 1
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -14,10 +15,14 @@ PREP = "pipeline.demo.step.prep"
 
 
 def _object(project: Project, step: str) -> Path:
-    """The stored object of a cached step's output, found through `plan --json`."""
-    document = json.loads(project.run("plan", "--json").out)
-    entry = next(s for s in document["steps"] if s["address"] == f"pipeline.demo.step.{step}")
-    digest = entry["cached_outputs"]["output"]["hash"]
+    """The stored object of a step's latest recorded output."""
+    with sqlite3.connect(project.root / ".zenctl/metadata.db") as db:
+        (outputs,) = db.execute(
+            "SELECT outputs FROM step_executions WHERE address = ? AND status = 'succeeded' "
+            "ORDER BY serial DESC LIMIT 1",
+            (f"pipeline.demo.step.{step}",),
+        ).fetchone()
+    digest = json.loads(outputs)["output"]["hash"]
     return project.root / ".zenctl/artifacts/objects" / digest[:2] / digest
 
 
@@ -27,8 +32,21 @@ def _age(path: Path) -> None:
     os.utime(path, ns=(then, then))
 
 
+def _assert_private(project: Project) -> None:
+    zenctl = project.root / ".zenctl"
+    folders = [zenctl, zenctl / "artifacts", zenctl / "artifacts/objects", zenctl / "cache"]
+    for folder in folders:
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+    files = [zenctl / "metadata.db", *(zenctl / "artifacts/objects").rglob("*")]
+    files += (zenctl / "artifacts/logs").rglob("*.log")
+    for file in files:
+        if file.is_file():
+            assert stat.S_IMODE(file.stat().st_mode) & 0o077 == 0, file
+
+
 def test_missing_artifact_reruns_its_producer_and_dependents_follow(project: Project) -> None:
     project.apply()
+    _assert_private(project)  # the store, objects and logs are the owner's only
     _object(project, "prep").unlink()
     plan = project.run("plan")
     lines = step_lines(plan.out)
@@ -92,16 +110,3 @@ def test_silent_corruption_is_caught_on_read_and_quarantined(project: Project) -
     assert step_lines(plan.out)["prep"].startswith("~ run: artifact corrupt"), plan.out
     assert project.apply("--var", "factor=5").code == 0
     assert target.read_bytes() == b"[1,2,3,4,5]"
-
-
-def test_state_and_artifacts_are_private_to_the_owner(project: Project) -> None:
-    project.apply()
-    zenctl = project.root / ".zenctl"
-    folders = [zenctl, zenctl / "artifacts", zenctl / "artifacts/objects", zenctl / "cache"]
-    for folder in folders:
-        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
-    files = [zenctl / "metadata.db", *(zenctl / "artifacts/objects").rglob("*")]
-    files += (zenctl / "artifacts/logs").rglob("*.log")
-    for file in files:
-        if file.is_file():
-            assert stat.S_IMODE(file.stat().st_mode) & 0o077 == 0, file

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -22,7 +23,7 @@ def plan_json(project: Project, *args: str) -> dict:  # type: ignore[type-arg]
 
 def test_plan_json_is_schema_valid_and_carries_reasons_and_unknowns(project: Project) -> None:
     first = plan_json(project)
-    assert first["format_version"] == "1.1"
+    assert first["format_version"] == "1.2"
     assert first["summary"] == {
         "to_run": 5,
         "cached": 0,
@@ -103,6 +104,7 @@ def test_saved_plan_is_refused_after_a_code_change(project: Project, tmp_path: P
             "Saved plan was modified",
         ),
         (lambda text: "[]", "Not a saved plan"),
+        (lambda text: re.sub(r'"serial":\d+', '"serial":Infinity', text), "Saved plan is corrupt"),
     ],
 )
 def test_damaged_saved_plans_are_never_executed(

@@ -12,7 +12,7 @@ import pytest
 
 from zenctl.artifacts import materializers
 from zenctl.config.model import Ref, Template
-from zenctl.config.types import coerce_text, normalize_type, type_error
+from zenctl.config.types import TypeMismatch, convert_value, normalize_type
 from zenctl.config.values import UnsupportedExpression, convert
 from zenctl.fingerprint.code import CodeIndex
 from zenctl.fingerprint.files import StatCache, hash_path
@@ -35,13 +35,14 @@ def test_values_convert_literals_references_and_templates() -> None:
 def test_types_check_nested_values() -> None:
     assert normalize_type("list( map(number) )") == "list(map(number))"
     assert normalize_type("lst(number)") is None
-    assert (
-        type_error([{"a": 1}, {"b": "x"}], "list(map(number))")
-        == 'element [1]: element ["b"]: a number is required, got string'
-    )
-    assert type_error(True, "number") == "a number is required, got bool"
-    assert coerce_text("3", "number") == 3 and coerce_text("0.5", "any") == 0.5
-    assert coerce_text("[1, 2]", "list(number)") == [1, 2]
+    with pytest.raises(
+        TypeMismatch, match=r'element \[1\]\["b"\]: a number is required, got string'
+    ):
+        convert_value([{"a": 1}, {"b": "x"}], "list(map(number))")
+    with pytest.raises(TypeMismatch, match="a number is required, got bool"):
+        convert_value(True, "number")
+    assert convert_value("3", "number") == 3 and convert_value("0.5", "number") == 0.5
+    assert convert_value(3, "string") == "3" and convert_value("true", "bool") is True
 
 
 def _write(root: Path, name: str, text: str) -> None:

@@ -6,14 +6,15 @@ from __future__ import annotations
 import getpass
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from zenctl import __version__
 from zenctl.config.loader import load_config
 from zenctl.config.model import Component, Config
-from zenctl.config.variables import evaluate, parse_var_flags, resolve_variables
+from zenctl.config.values import references
+from zenctl.config.variables import VariableInputs, evaluate, resolve_variables
 from zenctl.diagnostics import UserError
 from zenctl.fingerprint.files import StatCache
 from zenctl.fingerprint.step import Fingerprinter, secret_key
@@ -23,8 +24,7 @@ from zenctl.plan.planner import ArtifactChecker, PlanInputs, make_plan
 from zenctl.providers.protocol import ArtifactStore, Integrity
 from zenctl.providers.registry import build_component
 from zenctl.state.store import StateStore, open_store
-
-DEFAULT_WORKSPACE = "default"
+from zenctl.workspaces import current
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +36,16 @@ class Project:
 
     @classmethod
     def load(
-        cls, root: Path, var_flags: list[str], preset: dict[str, Any] | None = None
+        cls,
+        root: Path,
+        inputs: VariableInputs | None = None,
+        preset: dict[str, Any] | None = None,
     ) -> Project:
-        """`preset`: values already decided (a saved plan's), above every other source."""
+        """`inputs` None: a command that evaluates nothing (runs, show, graph) and so needs
+        no variable values. `preset`: values already decided (a saved plan's)."""
         config = load_config(root)
-        variables = resolve_variables(config, parse_var_flags(var_flags), preset=preset)
-        return cls(Path(config.root), config, variables, DEFAULT_WORKSPACE)
+        variables = {} if inputs is None else resolve_variables(config, inputs, preset=preset)
+        return cls(Path(config.root), config, variables, current(Path(config.root)))
 
     def metadata_store(self) -> Component:
         """The one metadata store the project's pipelines share."""
@@ -65,8 +69,17 @@ class Project:
         return open_store(self.root, component, self.store_settings(component), create)
 
     def store_settings(self, component: Component) -> dict[str, Any]:
-        """The store's settings with variables filled in (a password from a sensitive one)."""
-        settings: dict[str, Any] = evaluate(component.settings, self.variables)
+        """The store's settings with variables filled in (a password from a sensitive one).
+
+        A command that evaluates nothing else (runs, show, state ...) still resolves the
+        variables the store's settings use, from the environment and their defaults."""
+        missing = {ref.parts[1] for ref in references(component.settings)} - set(self.variables)
+        variables = dict(self.variables)
+        if missing:
+            only = {name: self.config.variables[name] for name in missing}
+            config = replace(self.config, variables=only)
+            variables |= resolve_variables(config, VariableInputs())
+        settings: dict[str, Any] = evaluate(component.settings, variables)
         return settings
 
     def fingerprinter(self, store: StateStore | None) -> Fingerprinter:
@@ -100,10 +113,12 @@ class Project:
 
         return check
 
-    def plan(self, store: StateStore | None) -> Plan:
+    def plan(
+        self, store: StateStore | None, targets: tuple[str, ...] = (), replace: tuple[str, ...] = ()
+    ) -> Plan:
         fingerprinter = self.fingerprinter(store)
         plan = make_plan(
-            PlanInputs(self.config, self.variables, self.workspace),
+            PlanInputs(self.config, self.variables, self.workspace, targets, replace),
             fingerprinter,
             store,
             self.artifact_checker(),

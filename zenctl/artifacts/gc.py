@@ -18,13 +18,17 @@ GRACE_SECONDS = 15 * 60
 
 @dataclass
 class Collection:
-    garbage: list[tuple[ArtifactStore, StoredItem]] = field(default_factory=list)
+    garbage: list[tuple[ArtifactStore, list[StoredItem]]] = field(default_factory=list)
     kept: int = 0  # referenced by a kept execution
     recent: int = 0  # unreferenced but younger than the grace period
 
     @property
+    def items(self) -> list[StoredItem]:
+        return [item for _, items in self.garbage for item in items]
+
+    @property
     def size(self) -> int:
-        return sum(item.size for _, item in self.garbage)
+        return sum(item.size for item in self.items)
 
 
 def referenced(executions: Iterable[Execution]) -> set[str]:
@@ -42,16 +46,19 @@ def collect(stores: Iterable[ArtifactStore], keep: set[str], cutoff: float) -> C
     quarantined corrupt objects, all last modified before `cutoff`."""
     found = Collection()
     for store in stores:
+        garbage: list[StoredItem] = []
         for item in store.items():
             if item.digest is not None and item.digest in keep:
                 found.kept += 1
             elif item.modified >= cutoff:
                 found.recent += 1
             else:
-                found.garbage.append((store, item))
+                garbage.append(item)
+        if garbage:
+            found.garbage.append((store, garbage))
     return found
 
 
 def sweep(collection: Collection) -> None:
-    for store, item in collection.garbage:
-        store.remove(item)
+    for store, items in collection.garbage:
+        store.remove(items)

@@ -14,6 +14,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from zenctl import __version__
+from zenctl.cli.workspace import workspace_app
 
 app = typer.Typer(
     name="zenctl",
@@ -24,6 +25,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help", "-help"]},
 )
+
+app.add_typer(workspace_app, name="workspace")
 
 Chdir = Annotated[
     Path | None,
@@ -39,6 +42,33 @@ Vars = Annotated[
     list[str] | None,
     typer.Option(
         "--var", "-var", help="Set a variable: --var name=value (repeatable).", show_default=False
+    ),
+]
+VarFiles = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--var-file",
+        "-var-file",
+        help="Set variables from an HCL file of name = value lines (repeatable).",
+        show_default=False,
+    ),
+]
+Targets = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--target",
+        "-target",
+        help="Plan only this step (or pipeline.NAME) and what it needs (repeatable).",
+        show_default=False,
+    ),
+]
+Replace = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--replace",
+        "-replace",
+        help="Run this step even if it is cached (repeatable).",
+        show_default=False,
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", "-json", help="Print machine-readable JSON.")]
@@ -183,7 +213,7 @@ def init(chdir: Chdir = None) -> None:
             if not path.exists():
                 path.write_text((starter / name).read_text())
                 created.append(target)
-    project = Project.load(root, [])
+    project = Project.load(root)
     store = _open_state(project, create=True)
     store.close()
     console = stdout()
@@ -193,67 +223,115 @@ def init(chdir: Chdir = None) -> None:
 
 
 @app.command()
-def validate(chdir: Chdir = None, var: Vars = None) -> None:
+def validate(
+    chdir: Chdir = None, var: Vars = None, var_file: VarFiles = None, json_: Json = False
+) -> None:
     """Check the configuration: syntax, references, types, cycles. Touches no state.
 
-    Example: `zenctl validate`
+    Example: `zenctl validate`, `zenctl validate --json` (for editors and CI annotations)
     """
+    from zenctl.diagnostics import DiagnosticsError, UserError
     from zenctl.graph import build_graph
     from zenctl.project import Project
     from zenctl.render.console import stdout
 
-    project = Project.load(_root(chdir), var or [])
-    for pipeline in project.config.pipelines.values():
-        build_graph(pipeline)
+    found: tuple[Any, ...] = ()
+    try:
+        project = Project.load(_root(chdir), _inputs(var, var_file))
+        for pipeline in project.config.pipelines.values():
+            build_graph(pipeline)
+    except (DiagnosticsError, UserError) as exc:
+        if not json_:
+            raise
+        found = exc.diagnostics if isinstance(exc, DiagnosticsError) else (exc.diagnostic,)
+    if json_:
+        import json
+
+        from zenctl.render.diagnostics import validate_document
+
+        document = validate_document(found, _state.get("root", Path.cwd()))
+        typer.echo(json.dumps(document, indent=2))
+        if not document["valid"]:
+            raise typer.Exit(1)
+        return
     stdout().print("[green]Success![/] The configuration is valid.")
+
+
+Format = Annotated[
+    str,
+    typer.Option("--format", "-format", help="text, markdown (a pull-request comment) or json."),
+]
 
 
 @app.command()
 def plan(
     chdir: Chdir = None,
     var: Vars = None,
+    var_file: VarFiles = None,
+    target: Targets = None,
+    replace: Replace = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", "-out", help="Save the plan to FILE, for `zenctl apply FILE`."),
     ] = None,
     json_: Json = False,
+    format: Format = "text",
     detailed_exitcode: DetailedExitcode = False,
 ) -> None:
     """Show which steps are cached and which must run, and why.
 
-    Example: `zenctl plan --var lr=0.02 --out plan.json`
+    Example: `zenctl plan --var lr=0.02 --out plan.json`, `zenctl plan --format markdown`
     """
-    from zenctl.config.loader import config_digests
-    from zenctl.plan.document import to_document
     from zenctl.plan.planfile import write_planfile
     from zenctl.project import Project
     from zenctl.render.console import stdout
-    from zenctl.render.plan_text import render_plan
 
-    project = Project.load(_root(chdir), var or [])
-    store = _open_state(project, create=False)
-    plan_ = project.plan(store)
-    if json_:
+    if format not in ("text", "markdown", "json"):
+        _fail_with("Unknown plan format", f"Choose text, markdown or json, not {format!r}.")
+    if json_ and format not in ("text", "json"):
+        _fail_with("Conflicting output formats", f"Give --json or --format {format}, not both.")
+    format = "json" if json_ else format
+    project = Project.load(_root(chdir), _inputs(var, var_file))
+    # A saved plan or a PR comment needs the store's lineage now: secrets are hashed with a key
+    # tied to it, and the plan hash covers the lineage, so `apply` must find the same hashes.
+    hashed = out is not None or format == "markdown"
+    store = _open_state(project, create=hashed)
+    plan_ = project.plan(store, tuple(target or ()), tuple(replace or ()))
+    document: dict[str, Any] = _plan_document(project, store, plan_) if hashed else {}
+    if format == "json":
         import json
 
+        from zenctl.plan.document import to_document
+
         typer.echo(json.dumps(to_document(plan_), indent=2, sort_keys=True))
+    elif format == "markdown":
+        from zenctl.render.plan_markdown import render_markdown
+
+        comment = render_markdown(plan_, document["plan_hash"], project.root.name)
+        typer.echo(comment, nl=False)
     else:
+        from zenctl.render.plan_text import render_plan
+
         render_plan(stdout(), plan_)
+    _warn_if_partial(plan_)
     if out is not None:
-        digest = write_planfile(
-            out,
-            plan_,
-            config_digests(project.root),
-            project.variables,
-            project.fingerprinter(store).redact,
-        )
-        if not json_:
+        write_planfile(out, document)
+        if format == "text":
             stdout().print(
-                f"\nSaved the plan to: {out} (plan hash {digest[:16]})\n"
+                f"\nSaved the plan to: {out} (plan hash {document['plan_hash'][:16]})\n"
                 f"To perform exactly these actions, run: zenctl apply {out}"
             )
     if detailed_exitcode and plan_.has_changes:
         raise typer.Exit(2)
+
+
+def _plan_document(project: Any, store: Any, plan_: Any) -> dict[str, Any]:
+    """The saved-plan document with its hash, as `plan --out` writes it."""
+    from zenctl.config.loader import config_digests
+    from zenctl.plan.planfile import plan_document
+
+    redact = project.fingerprinter(store).redact
+    return plan_document(plan_, config_digests(project.root), project.variables, redact)
 
 
 @app.command()
@@ -264,6 +342,9 @@ def apply(
     ] = None,
     chdir: Chdir = None,
     var: Vars = None,
+    var_file: VarFiles = None,
+    target: Targets = None,
+    replace: Replace = None,
     auto_approve: Annotated[
         bool, typer.Option("--auto-approve", "-auto-approve", help="Skip the confirmation.")
     ] = False,
@@ -275,6 +356,15 @@ def apply(
     ] = None,
     detailed_exitcode: DetailedExitcode = False,
     lock_timeout: LockTimeout = "0s",
+    expect_plan_hash: Annotated[
+        str | None,
+        typer.Option(
+            "--expect-plan-hash",
+            "-expect-plan-hash",
+            help="Refuse unless the plan's hash is H (from `plan --out` or the PR comment).",
+            metavar="H",
+        ),
+    ] = None,
 ) -> None:
     """Plan, confirm, then run exactly the steps the plan says must run.
 
@@ -283,31 +373,52 @@ def apply(
     """
     from zenctl.apply.session import apply_plan
     from zenctl.cli.state import hold_lock
+    from zenctl.plan.planfile import check_expected_hash, expected_hash
     from zenctl.project import Project
     from zenctl.render.console import stderr, stdout
     from zenctl.render.plan_text import render_plan
     from zenctl.render.progress import ProgressReporter, render_apply_result
 
+    expected = None if expect_plan_hash is None else expected_hash(expect_plan_hash)
     console = stdout()
     if plan_file is None:
-        project = Project.load(_root(chdir), var or [])
+        project = Project.load(_root(chdir), _inputs(var, var_file))
     else:  # a saved plan was reviewed already: no confirmation, as in Terraform
-        if var:
+        if var or var_file:
             _fail_with(
                 "Can't set variables when applying a saved plan",
                 "A saved plan records the variable values it was made with. Make a new plan "
                 "with the values you want: zenctl plan --var ... --out FILE.",
             )
+        if target or replace:
+            _fail_with(
+                "Can't target or replace when applying a saved plan",
+                "A saved plan records its --target and --replace options. Make a new plan with "
+                "the ones you want: zenctl plan --target ... --out FILE.",
+            )
         project, saved = _saved_plan(_root(chdir), plan_file)
     store = _open_state(project, create=True)
     with hold_lock(store, project.workspace, "apply", lock_timeout):
         if plan_file is None:
-            plan_ = project.plan(store)
+            plan_ = project.plan(store, tuple(target or ()), tuple(replace or ()))
             render_plan(console, plan_)
+            _warn_if_partial(plan_)
+            if expected is not None:
+                check_expected_hash(
+                    expected,
+                    _plan_document(project, store, plan_)["plan_hash"],
+                    "the plan computed now",
+                    "the configuration, the code, the data, the variables or the state changed "
+                    "since the plan was reviewed",
+                )
             if plan_.has_changes and not auto_approve:
                 _confirm()
         else:
             plan_ = _still_valid(project, store, plan_file, saved)
+            if expected is not None:
+                check_expected_hash(
+                    expected, saved[0]["plan_hash"], str(plan_file), "it is not the reviewed plan"
+                )
         if not plan_.has_changes:
             return
         with ProgressReporter(console, total=len(plan_.to_run)) as reporter:
@@ -320,13 +431,13 @@ def apply(
 
 
 def _saved_plan(root: Path, plan_file: Path) -> tuple[Any, Any]:
-    """The project a saved plan was made for, with its variable values, and the plan."""
+    """The project a saved plan was made for, with its variable values; the document and plan."""
     from zenctl.plan.planfile import read_planfile
     from zenctl.project import Project
 
     document, saved = read_planfile(plan_file)
     preset = {n: entry["value"] for n, entry in document["variables"].items() if "value" in entry}
-    return Project.load(root, [], preset=preset), (document, saved)
+    return Project.load(root, _inputs(None, None), preset=preset), (document, saved)
 
 
 def _still_valid(project: Any, store: Any, plan_file: Path, saved: tuple[Any, Any]) -> Any:
@@ -335,7 +446,8 @@ def _still_valid(project: Any, store: Any, plan_file: Path, saved: tuple[Any, An
     from zenctl.plan.planfile import staleness
 
     document, plan_ = saved
-    problem = staleness(plan_, project.plan(store), document, config_digests(project.root))
+    fresh = project.plan(store, plan_.targets, plan_.replace)
+    problem = staleness(plan_, fresh, document, config_digests(project.root))
     if problem is not None:
         _fail_with(
             "Saved plan is stale",
@@ -343,6 +455,19 @@ def _still_valid(project: Any, store: Any, plan_file: Path, saved: tuple[Any, An
             f"Make a new plan: zenctl plan --out {plan_file}",
         )
     return plan_
+
+
+def _inputs(var: list[str] | None, var_file: list[str] | None) -> Any:
+    from zenctl.cli.inputs import variable_inputs
+
+    return variable_inputs(var, var_file)
+
+
+def _warn_if_partial(plan_: Any) -> None:
+    """Terraform's warning, after the plan, when --target or --replace shaped it."""
+    from zenctl.plan.targeting import partial_plan_warnings
+
+    _print_diagnostics(partial_plan_warnings(plan_.targets, plan_.replace))
 
 
 def _confirm(command: str = "apply", flag: str = "--auto-approve") -> None:
@@ -375,7 +500,7 @@ def runs(
     from zenctl.render.console import stdout
     from zenctl.render.history import render_runs
 
-    project = Project.load(_root(chdir), [])
+    project = Project.load(_root(chdir))
     store = _open_state(project, create=False)
     render_runs(stdout(), store.runs(project.workspace, limit) if store else [])
 
@@ -411,7 +536,7 @@ def show(
         else:
             render_plan(stdout(), saved)
         return
-    project = Project.load(_root(chdir), [])
+    project = Project.load(_root(chdir))
     store = _open_state(project, create=False)
     if store is None:
         _fail_with("Nothing recorded yet", "Run `zenctl apply` first; then its steps can be shown.")
@@ -435,16 +560,18 @@ def graph(
 
     if format not in FORMATS:
         _fail_with("Unknown graph format", f"Choose one of {', '.join(FORMATS)}, not {format!r}.")
-    project = Project.load(_root(chdir), [])
+    project = Project.load(_root(chdir))
     graphs = [
         build_graph(project.config.pipelines[name]) for name in sorted(project.config.pipelines)
     ]
     typer.echo(FORMATS[format](graphs))
 
 
-from zenctl.cli.gc import gc  # noqa: E402  (commands in their own module register here)
+from zenctl.cli.fmt import fmt  # noqa: E402  (commands in their own module register here)
+from zenctl.cli.gc import gc  # noqa: E402
 from zenctl.cli.state import LockTimeout, force_unlock, state_app  # noqa: E402
 
+app.command()(fmt)
 app.command()(gc)
 app.add_typer(state_app, name="state")
 app.command("force-unlock")(force_unlock)

@@ -33,7 +33,7 @@ def gc(
     from zenctl.project import Project
     from zenctl.render.console import stdout
 
-    project = Project.load(_root(chdir), [])
+    project = Project.load(_root(chdir))
     store = _open_state(project, create=False)
     if store is None:  # without state everything looks unreferenced: never guess
         _fail_with(
@@ -48,8 +48,8 @@ def gc(
     console = stdout()
     if found.garbage:
         verb = "Would remove" if dry_run else "Removed"
-        console.print(f"{verb} {len(found.garbage)} item(s), {_size(found.size)}:")
-    for _, item in found.garbage:
+        console.print(f"{verb} {len(found.items)} item(s), {_size(found.size)}:")
+    for item in found.items:
         what = item.digest[:10] if item.digest else item.key
         console.print(f"  {item.kind:<9} {what}  {_size(item.size)}", markup=False)
     console.print(

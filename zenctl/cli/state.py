@@ -55,7 +55,7 @@ def hold_lock(store: Any, workspace: str, operation: str, timeout: str) -> Itera
 def _store(chdir: Path | None, create: bool = False) -> tuple[Any, Any]:
     from zenctl.project import Project
 
-    project = Project.load(_root(chdir), [])
+    project = Project.load(_root(chdir))
     store = _open_state(project, create=create)
     if store is None:
         _fail_with("Nothing recorded yet", "The metadata store is empty: run `zenctl apply`.")
@@ -187,7 +187,7 @@ def import_(
     from zenctl.state.transfer import import_state, is_empty, read_document
 
     document = read_document(file)
-    project = Project.load(_root(chdir), [])
+    project = Project.load(_root(chdir))
     store = _open_state(project, create=True)
     with hold_lock(store, project.workspace, "state import", lock_timeout):
         if not is_empty(store) and not force:
@@ -214,7 +214,7 @@ def upgrade(chdir: Chdir = None) -> None:
     from zenctl.state import schema
     from zenctl.state.store import open_database, open_store
 
-    project = Project.load(_root(chdir), [])
+    project = Project.load(_root(chdir))
     component = project.metadata_store()
     settings = project.store_settings(component)
     db = open_database(project.root, component, settings)

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, InstanceOf, StringConstraints, ValidationError
 
+from zenctl.config.assignments import node_range, syntax_diagnostic
 from zenctl.config.model import (
     COMPONENT_KINDS,
     DEFAULT_OUTPUT,
@@ -27,9 +28,10 @@ from zenctl.config.model import (
     Stack,
     Step,
     Template,
+    Validation,
     Variable,
 )
-from zenctl.config.types import normalize_type, type_error
+from zenctl.config.types import TypeMismatch, convert_value, normalize_type
 from zenctl.config.values import UnsupportedExpression, bare_word, convert, references
 from zenctl.diagnostics import Diagnostic, DiagnosticsError, Position, SourceRange
 
@@ -118,12 +120,7 @@ class _FileParser:
         self.text = text
 
     def range_of(self, node: Any) -> SourceRange:
-        meta = node._meta
-        return SourceRange(
-            self.filename,
-            Position(getattr(meta, "line", 1), getattr(meta, "column", 1)),
-            Position(getattr(meta, "end_line", 1), getattr(meta, "end_column", 1)),
-        )
+        return node_range(self.filename, node)
 
     def locator(self, within: SourceRange) -> Any:
         def locate(needle: str) -> SourceRange:
@@ -166,7 +163,7 @@ class ConfigParser:
             try:
                 document = query(text)  # type: ignore[no-untyped-call]
             except Exception as exc:  # lark raises many types; all carry line/column
-                self._syntax_error(source, exc)
+                self.diagnostics.append(syntax_diagnostic(source.filename, exc))
                 continue
             for attribute in document.attributes():
                 self.error(
@@ -185,6 +182,7 @@ class ConfigParser:
                     pipeline_blocks.append((source, block))
                 else:
                     self._unsupported_block(source, block, ("variable", "stack", "pipeline"))
+        self._check_validations(variables)
         if not stacks:
             stacks[DEFAULT_STACK] = default_stack(self.root)
         pipelines: dict[str, Pipeline] = {}
@@ -201,7 +199,7 @@ class ConfigParser:
     def _variable(self, source: _FileParser, block: Any) -> Variable | None:
         name = self._single_label(source, block)
         attrs = self._attributes(source, block, bare={"type"})
-        self._no_nested_blocks(source, block)
+        validations = self._validations(source, block)
         if name is None:
             return None
         raw_type = attrs.get("type")
@@ -212,7 +210,7 @@ class ConfigParser:
                 self.error(
                     "Invalid type specification",
                     f"`{raw_type.value}` is not a type. Use string, number, bool, any, "
-                    "list(TYPE), set(TYPE) or map(TYPE).",
+                    "list(TYPE), set(TYPE), map(TYPE) or object({NAME = TYPE, ...}).",
                     raw_type.range,
                 )
                 return None
@@ -228,22 +226,81 @@ class ConfigParser:
                 attrs["default"].range,
             )
             return None
-        if "default" in attrs and (problem := type_error(body.default, type_text)):
-            self.error(
-                "Invalid default value for variable",
-                f'The default of variable "{name}" does not match its type {type_text}: {problem}.',
-                attrs["default"].range,
-            )
-            return None
+        default = body.default
+        if "default" in attrs:
+            try:
+                default = convert_value(body.default, type_text)
+            except TypeMismatch as exc:
+                self.error(
+                    "Invalid default value for variable",
+                    f'The default of variable "{name}" does not match its type {type_text}: {exc}.',
+                    attrs["default"].range,
+                )
+                return None
         return Variable(
             name,
             type_text,
-            body.default,
+            default,
             "default" in attrs,
             body.description,
             body.sensitive,
             source.range_of(block.raw),
+            validations,
         )
+
+    def _validations(self, source: _FileParser, block: Any) -> tuple[Validation, ...]:
+        from zenctl.config import expressions
+
+        found: list[Validation] = []
+        for child in block.blocks():
+            if child.block_type != "validation":
+                self._unsupported_block(source, child, ("validation",))
+                continue
+            where = source.range_of(child.raw)
+            attrs = self._attributes(source, child, bare={"condition"})
+            self._no_nested_blocks(source, child)
+            unknown = sorted(set(attrs) - {"condition", "error_message"})
+            for key in unknown:
+                self.error(
+                    "Unsupported argument",
+                    f'A validation block takes condition and error_message, not "{key}".',
+                    attrs[key].range,
+                )
+            condition, message = attrs.get("condition"), attrs.get("error_message")
+            if condition is None or message is None:
+                self.error(
+                    "Missing required argument",
+                    "A validation block needs both condition and error_message.",
+                    where,
+                )
+                continue
+            if not isinstance(message.value, str) or not message.value:
+                self.error(
+                    "Invalid error_message",
+                    "error_message must be a non-empty literal string.",
+                    message.range,
+                )
+                continue
+            try:
+                parsed = expressions.parse(str(condition.value))
+            except expressions.ExpressionError as exc:
+                self.error("Invalid validation condition", f"{exc}.", condition.range)
+                continue
+            found.append(Validation(parsed, message.value, condition.range))
+        return tuple(found)
+
+    def _check_validations(self, variables: dict[str, Variable]) -> None:
+        from zenctl.config.expressions import variables_used
+
+        for variable in variables.values():
+            for validation in variable.validations:
+                for name in sorted(variables_used(validation.condition) - set(variables)):
+                    self.error(
+                        "Reference to undeclared input variable",
+                        f"The condition reads var.{name}, which is not declared."
+                        + _suggest(name, variables),
+                        validation.range,
+                    )
 
     def _stack(self, source: _FileParser, block: Any) -> Stack | None:
         name = self._single_label(source, block)
@@ -591,21 +648,6 @@ class ConfigParser:
             )
             return
         into[item.name] = item
-
-    def _syntax_error(self, source: _FileParser, exc: Exception) -> None:
-        line = int(getattr(exc, "line", 0) or 1)
-        column = int(getattr(exc, "column", 0) or 1)
-        token = str(getattr(exc, "token", "") or "").strip()
-        found = f" near `{token.splitlines()[0]}`" if token else " at the end of the line"
-        expected = sorted(getattr(exc, "expected", None) or getattr(exc, "allowed", None) or [])
-        hint = "Check for a missing `=`, quote, bracket or closing brace."
-        if "RBRACE" in expected and len(expected) < 4:
-            hint = "A block seems to be missing its closing brace `}`."
-        self.error(
-            "Invalid HCL syntax",
-            f"The file could not be parsed{found}. {hint}",
-            SourceRange(source.filename, Position(line, column), Position(line, column + 1)),
-        )
 
 
 def _loc(loc: Iterable[Any]) -> str:

@@ -49,6 +49,15 @@ class Template:
 
 
 @dataclass(frozen=True)
+class Validation:
+    """A `validation` block: `condition` parsed by `zenctl.config.expressions`."""
+
+    condition: tuple[Any, ...]
+    error_message: str
+    range: SourceRange  # the condition's, where a failure points
+
+
+@dataclass(frozen=True)
 class Variable:
     name: str
     type: str
@@ -57,6 +66,7 @@ class Variable:
     description: str
     sensitive: bool
     range: SourceRange
+    validations: tuple[Validation, ...] = ()
 
 
 @dataclass(frozen=True)

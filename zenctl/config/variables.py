@@ -1,17 +1,29 @@
-"""Variable values: defaults, `ZENCTL_VAR_name` environment variables, then `--var` flags."""
+"""Variable values from every source, with Terraform's precedence (later wins):
+
+  1. the `default` in the `variable` block
+  2. `ZENCTL_VAR_name` environment variables
+  3. `*.auto.zcvars` files in the project folder, in lexical order of their names
+  4. `--var-file FILE` and `--var name=value`, in the order given on the command line
+
+A required variable nobody set is asked for on a terminal (`ask`), and an error otherwise.
+Values are converted to the declared type, then every `validation` block is checked.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from zenctl.config.model import Config, Ref, Template
-from zenctl.config.types import coerce_text, type_error
-from zenctl.diagnostics import Diagnostic, DiagnosticsError
+from zenctl.config.assignments import parse_expression, read_assignments
+from zenctl.config.model import Config, Ref, Template, Variable
+from zenctl.config.types import TypeMismatch, convert_value, is_structural
+from zenctl.diagnostics import Diagnostic, DiagnosticsError, SourceRange
 
 ENV_PREFIX = "ZENCTL_VAR_"
+AUTO_GLOB = "*.auto.zcvars"
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,92 +36,195 @@ class Sensitive:
         return "(sensitive)"
 
 
-def parse_var_flags(flags: list[str]) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for flag in flags:
-        name, sep, value = flag.partition("=")
-        if not sep or not name.strip():
-            raise DiagnosticsError(
-                [
-                    Diagnostic(
-                        "error",
-                        "Invalid --var option",
-                        f"The given --var option {flag!r} is not correctly specified. "
-                        "It must be a variable name and value separated by an equals sign: "
-                        "--var name=value.",
-                    )
-                ]
-            )
-        values[name.strip()] = value
-    return values
+@dataclass(frozen=True, slots=True)
+class VariableInputs:
+    """What the command line says about variables: `("var", "name=value")` and
+    `("file", PATH)` in the order given; `ask` prompts for a missing one (None: no terminal)."""
+
+    cli: tuple[tuple[str, str], ...] = ()
+    environ: Mapping[str, str] | None = None
+    ask: Callable[[Variable], str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Given:
+    """One assignment: text (flags, environment, prompt) is parsed per the type; file
+    values are already HCL values."""
+
+    value: Any
+    is_text: bool
+    origin: str  # "the --var option", "environment variable ZENCTL_VAR_x", "vars.zcvars:3"
+    range: SourceRange | None = None
 
 
 def resolve_variables(
-    config: Config,
-    flags: Mapping[str, str],
-    environ: Mapping[str, str] | None = None,
-    preset: Mapping[str, Any] | None = None,
+    config: Config, inputs: VariableInputs, preset: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Every declared variable's value; sensitive ones wrapped in `Sensitive`."""
-    environ = os.environ if environ is None else environ
-    preset = preset or {}
+    """Every declared variable's value; sensitive ones wrapped in `Sensitive`.
+
+    `preset`: values already decided (a saved plan's), above every other source."""
     problems: list[Diagnostic] = []
-    for name in flags:
-        if name not in config.variables:
-            problems.append(
-                Diagnostic(
-                    "error",
-                    "Value for undeclared variable",
-                    f'A variable named "{name}" was assigned on the command line, but the '
-                    "configuration does not declare it. Declare it with a "
-                    f'variable "{name}" block.',
-                )
-            )
+    given = _assignments(config, inputs, problems)
     values: dict[str, Any] = {}
     for name, variable in config.variables.items():
-        text = flags.get(name, environ.get(f"{ENV_PREFIX}{name}"))
-        if name in preset:
-            value = preset[name]
-        elif text is not None:
-            try:
-                value = coerce_text(text, variable.type)
-            except ValueError as exc:
-                problems.append(
-                    Diagnostic(
-                        "error",
-                        "Invalid value for variable",
-                        f'Variable "{name}" is {variable.type}: {exc}.',
-                        variable.range,
-                    )
-                )
-                continue
-            if problem := type_error(value, variable.type):
-                problems.append(
-                    Diagnostic(
-                        "error",
-                        "Invalid value for variable",
-                        f'Variable "{name}": {problem}.',
-                        variable.range,
-                    )
-                )
-                continue
-        elif variable.has_default:
-            value = variable.default
-        else:
+        if preset and name in preset:
+            values[name] = preset[name]
+            continue
+        assignment = given.get(name)
+        if assignment is None and not variable.has_default and inputs.ask is not None:
+            assignment = given[name] = _Given(inputs.ask(variable), True, "the prompt")
+        if assignment is None:
+            if variable.has_default:
+                values[name] = variable.default
+            else:
+                problems.append(_missing(variable))
+            continue
+        try:
+            values[name] = _convert(assignment, variable)
+        except (TypeMismatch, ValueError) as exc:
+            given_text = assignment.is_text and not variable.sensitive  # never echo a secret
             problems.append(
                 Diagnostic(
                     "error",
-                    "No value for required variable",
-                    f'The variable "{name}" has no default. Pass --var {name}=VALUE or set '
-                    f"{ENV_PREFIX}{name}.",
-                    variable.range,
+                    "Invalid value for variable",
+                    f'The value of variable "{name}" from {assignment.origin} is not a valid '
+                    f"{variable.type}: {exc}"
+                    + (f" ({assignment.value!r} was given)." if given_text else "."),
+                    assignment.range or variable.range,
                 )
             )
-            continue
-        values[name] = Sensitive(value) if variable.sensitive else value
+    if not problems:
+        origins = {name: given[name].origin for name in given if name not in (preset or {})}
+        problems = _failed_validations(config, values, origins)
     if problems:
         raise DiagnosticsError(problems)
-    return values
+    return {
+        name: Sensitive(value) if config.variables[name].sensitive else value
+        for name, value in values.items()
+    }
+
+
+def _assignments(
+    config: Config, inputs: VariableInputs, problems: list[Diagnostic]
+) -> dict[str, _Given]:
+    """The winning assignment of each variable, lowest precedence read first."""
+    environ = os.environ if inputs.environ is None else inputs.environ
+    given: dict[str, _Given] = {}
+    for name in config.variables:
+        if f"{ENV_PREFIX}{name}" in environ:
+            text = environ[f"{ENV_PREFIX}{name}"]
+            given[name] = _Given(text, True, f"environment variable {ENV_PREFIX}{name}")
+    root = Path(config.root)
+    files = [("file", str(path)) for path in sorted(root.glob(AUTO_GLOB))]
+    for kind, text in [*files, *inputs.cli]:
+        if kind == "file":
+            path = Path(text) if Path(text).is_absolute() else root / text
+            try:
+                assignments = read_assignments(path)
+            except DiagnosticsError as exc:
+                problems.extend(exc.diagnostics)
+                continue
+            for item in assignments:
+                if item.name not in config.variables:
+                    problems.append(_undeclared(item.name, config, f"in {path.name}", item.range))
+                else:
+                    origin = f"{path.name}:{item.range.start.line}"
+                    given[item.name] = _Given(item.value, False, origin, item.range)
+            continue
+        name, sep, value = text.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            problems.append(
+                Diagnostic(
+                    "error",
+                    "Invalid --var option",
+                    f"The given --var option {text!r} is not correctly specified. It must be a "
+                    "variable name and value separated by an equals sign: --var name=value.",
+                )
+            )
+        elif name not in config.variables:
+            problems.append(_undeclared(name, config, "on the command line", None))
+        else:
+            given[name] = _Given(value, True, "the --var option")
+    return given
+
+
+def _convert(assignment: _Given, variable: Variable) -> Any:
+    value = assignment.value
+    if assignment.is_text and is_structural(variable.type):
+        stripped = value.strip()
+        if variable.type != "any" or stripped[:1] in ("[", "{"):
+            value = parse_expression(stripped)
+        else:  # untyped: a number or bool when it reads as one, else the text itself
+            for candidate in ("number", "bool"):
+                try:
+                    return convert_value(value, candidate)
+                except TypeMismatch:
+                    continue
+    return convert_value(value, variable.type)
+
+
+def _failed_validations(
+    config: Config, values: dict[str, Any], origins: dict[str, str]
+) -> list[Diagnostic]:
+    from zenctl.config.expressions import ExpressionError, evaluate
+
+    problems: list[Diagnostic] = []
+    for variable in config.variables.values():
+        for validation in variable.validations:
+            try:
+                passed = evaluate(validation.condition, values)
+            except ExpressionError as exc:
+                problems.append(
+                    Diagnostic(
+                        "error",
+                        "Invalid validation condition",
+                        f'The condition of variable "{variable.name}" could not be evaluated: '
+                        f"{exc}.",
+                        validation.range,
+                    )
+                )
+                continue
+            if passed is not True:
+                problems.append(
+                    Diagnostic(
+                        "error",
+                        "Invalid value for variable",
+                        f"{validation.error_message}\n\nThis was checked by the validation rule "
+                        f'of variable "{variable.name}", whose value came from '
+                        f"{origins.get(variable.name, 'its default')}.",
+                        validation.range,
+                    )
+                )
+    return problems
+
+
+def _undeclared(name: str, config: Config, where: str, at: SourceRange | None) -> Diagnostic:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(config.variables), n=1)
+    return Diagnostic(
+        "error",
+        "Value for undeclared variable",
+        f'A variable named "{name}" was assigned {where}, but the configuration does not '
+        f'declare it. Declare it with a variable "{name}" block'
+        + (f', or did you mean "{close[0]}"?' if close else "."),
+        at,
+    )
+
+
+def _missing(variable: Variable) -> Diagnostic:
+    name = variable.name
+    return Diagnostic(
+        "error",
+        "No value for required variable",
+        f'The variable "{name}" has no default and no value was given, and there is no '
+        "terminal to ask on. Set it with one of:\n"
+        f"  --var {name}=VALUE\n"
+        f"  --var-file FILE (or a *.auto.zcvars file) holding {name} = VALUE\n"
+        f"  the environment variable {ENV_PREFIX}{name}",
+        variable.range,
+    )
 
 
 def evaluate(value: Any, variables: Mapping[str, Any]) -> Any:

@@ -51,6 +51,10 @@ class StatCache:
         ]
         self.dirty = True
 
+    def forget(self, path: Path) -> None:
+        if self.entries.pop(str(path), None) is not None:
+            self.dirty = True
+
     def save(self) -> None:
         if not self.dirty:
             return

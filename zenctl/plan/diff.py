@@ -82,18 +82,18 @@ def _describe(
             )
         dotted = ".".join(str(part) for part in path)
         if op == "+":
-            return Change("+", dotted, after=_show(new))
+            return Change("+", dotted, after=show_value(new))
         if op == "-":
-            return Change("-", dotted, before=_show(old))
-        return Change("~", dotted, _show(old), _show(new))
+            return Change("-", dotted, before=show_value(old))
+        return Change("~", dotted, show_value(old), show_value(new))
     dotted = ".".join(str(part) for part in path)
     if op == "~":
-        return Change("~", dotted, _show(old), _show(new))
+        return Change("~", dotted, show_value(old), show_value(new))
     return Change(
         op,
         dotted,
-        before=_show(old) if op == "-" else None,
-        after=_show(new) if op == "+" else None,
+        before=show_value(old) if op == "-" else None,
+        after=show_value(new) if op == "+" else None,
     )
 
 
@@ -101,7 +101,18 @@ def _is_secret(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"sensitive"}
 
 
-def _show(value: Any) -> str:
+def _masked(value: Any) -> Any:
     if _is_secret(value):
         return "(sensitive)"
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    return value
+
+
+def show_value(value: Any) -> str:
+    """A recorded param as people read it: secrets, at any depth, as (sensitive)."""
+    if _is_secret(value):
+        return "(sensitive)"
+    return json.dumps(_masked(value), sort_keys=True, ensure_ascii=False)

@@ -11,7 +11,7 @@ from typing import Any
 from zenctl import __version__
 from zenctl.plan.model import Action, Change, Plan, Reason, ReasonKind, StepPlan
 
-FORMAT_VERSION = "1.1"  # 1.1: reasons "artifact missing", "artifact corrupt"
+FORMAT_VERSION = "1.2"  # 1.1: reasons "artifact missing", "artifact corrupt"; 1.2: targets, replace
 
 
 def summary(plan: Plan) -> dict[str, Any]:
@@ -54,6 +54,8 @@ def to_document(plan: Plan, extra: dict[str, Any] | None = None) -> dict[str, An
         "format_version": FORMAT_VERSION,
         "zenctl_version": __version__,
         "workspace": plan.workspace,
+        "targets": list(plan.targets),
+        "replace": list(plan.replace),
         "state": {"lineage": plan.lineage, "serial": plan.serial},
         "stacks": plan.stacks,
         "steps": [_step(step) for step in plan.steps],
@@ -94,4 +96,6 @@ def from_document(document: dict[str, Any]) -> Plan:
         steps=tuple(_step_from(entry) for entry in document["steps"]),
         removed=tuple(_step_from(entry) for entry in document["removed"]),
         stacks=document["stacks"],
+        targets=tuple(document["targets"]),
+        replace=tuple(document["replace"]),
     )

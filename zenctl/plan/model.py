@@ -23,6 +23,7 @@ class ReasonKind(StrEnum):
     ARTIFACT_MISSING = "artifact missing"  # a cached output is gone from the artifact store
     ARTIFACT_CORRUPT = "artifact corrupt"  # a cached output's bytes no longer match its hash
     UPSTREAM = "upstream changes"
+    REPLACE = "replace requested"
     REMOVED = "no longer declared"
 
 
@@ -36,10 +37,15 @@ class Change:
     after: str | None = None
 
     def __str__(self) -> str:
+        return f"{self.op} {self.body}"
+
+    @property
+    def body(self) -> str:
+        """The line without its op, for renderings that place the op themselves."""
         if self.before is not None and self.after is not None:
-            return f"{self.op} {self.path}: {self.before} -> {self.after}"
+            return f"{self.path}: {self.before} -> {self.after}"
         value = self.after if self.after is not None else self.before
-        return f"{self.op} {self.path}" + (f": {value}" if value is not None else "")
+        return self.path + (f": {value}" if value is not None else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +87,8 @@ class Plan:
     steps: tuple[StepPlan, ...]  # execution order: pipelines by name, steps topologically
     removed: tuple[StepPlan, ...]
     stacks: dict[str, str] = field(hash=False)  # pipeline -> stack name
+    targets: tuple[str, ...] = ()  # --target: only these and what they need were planned
+    replace: tuple[str, ...] = ()  # --replace: run even when cached
 
     @property
     def to_run(self) -> list[StepPlan]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from zenctl.plan.model import Plan, ReasonKind
 from zenctl.state.store import EMPTY_LINEAGE
 
 SCHEMA_FILE = "plan.schema.json"
+MIN_HASH_PREFIX = 16
 _DAMAGE = (ReasonKind.ARTIFACT_MISSING, ReasonKind.ARTIFACT_CORRUPT)
 
 
@@ -35,14 +37,15 @@ def plan_hash(document: dict[str, Any]) -> str:
     return digest({key: value for key, value in document.items() if key != "plan_hash"})
 
 
-def write_planfile(
-    path: Path,
-    plan: Plan,
-    config_files: dict[str, str],
-    variables: dict[str, Any],
-    redact: Any,
-) -> str:
-    """Write the plan atomically; return its hash (the one a PR comment shows)."""
+def plan_document(
+    plan: Plan, config_files: dict[str, str], variables: dict[str, Any], redact: Any
+) -> dict[str, Any]:
+    """The saved-plan document with its `plan_hash`: what `plan --out` writes, what a PR
+    comment's marker carries and what `apply --expect-plan-hash` recomputes.
+
+    Everything in it is a function of the configuration, the code, the variables and the state
+    it was planned against, so planning twice against the same state gives the same hash.
+    """
     recorded = {
         name: {"sensitive": redact(value)["sensitive"]}
         if isinstance(value, Sensitive)
@@ -54,16 +57,49 @@ def write_planfile(
         {"config": {"hash": digest(config_files), "files": config_files}, "variables": recorded},
     )
     document["plan_hash"] = plan_hash(document)
+    return document
+
+
+def write_planfile(path: Path, document: dict[str, Any]) -> None:
+    """Write a `plan_document` atomically: a crash never leaves half a plan behind."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_text(canonical_json(document) + "\n")
     os.replace(temporary, path)
-    return str(document["plan_hash"])
+
+
+def expected_hash(value: str) -> str:
+    """A hash given on the command line: the full 64 hex characters of a PR comment's marker,
+    or a prefix of at least 16 (what `plan --out` prints)."""
+    value = value.strip().lower()
+    if not re.fullmatch(f"[0-9a-f]{{{MIN_HASH_PREFIX},64}}", value):
+        raise UserError(
+            "Invalid --expect-plan-hash",
+            f"{value!r} is not a plan hash: give the 64 hex characters of the PR comment's "
+            f"marker, or at least the first {MIN_HASH_PREFIX} that `zenctl plan --out` prints.",
+        )
+    return value
+
+
+def check_expected_hash(expected: str, actual: str, source: str, cause: str) -> None:
+    """Refuse to apply anything but the plan that was reviewed; `cause` says what differs."""
+    if not actual.startswith(expected):
+        raise UserError(
+            "Plan does not match the reviewed plan",
+            f"--expect-plan-hash is {expected[:16]}, but {source} has plan hash {actual[:16]}: "
+            f"{cause}. Nothing was run. Plan again and review the new plan.",
+        )
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
 
 
 def read_planfile(path: Path) -> tuple[dict[str, Any], Plan]:
     """Load and verify a saved plan: refuse anything truncated, tampered or foreign."""
     try:
-        document = json.loads(path.read_text())
+        # NaN and Infinity are not JSON: zenctl never writes them, so a file holding one was
+        # edited, and it could not be hashed to check its integrity anyway.
+        document = json.loads(path.read_text(), parse_constant=_not_json)
     except OSError as exc:
         raise UserError("Cannot read the saved plan", f"{path}: {exc.strerror}.") from None
     except ValueError:
@@ -107,6 +143,11 @@ def staleness(
     saved: Plan, fresh: Plan, document: dict[str, Any], config_files: dict[str, str]
 ) -> str | None:
     """Why a saved plan no longer describes what would happen, or None when it still does."""
+    if saved.workspace != fresh.workspace:
+        return (
+            f'it was made in workspace "{saved.workspace}", but the current workspace is '
+            f'"{fresh.workspace}"'
+        )
     if saved.lineage == EMPTY_LINEAGE:
         if fresh.serial != 0:
             return "the state changed since it was made: it predates the first apply"

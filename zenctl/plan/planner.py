@@ -21,6 +21,7 @@ from zenctl.fingerprint.step import Components, Fingerprinter, fingerprint, is_k
 from zenctl.graph import StepGraph, build_graph
 from zenctl.plan.diff import component_changes
 from zenctl.plan.model import Action, Plan, Reason, ReasonKind, StepPlan
+from zenctl.plan.targeting import selected_steps
 from zenctl.providers.protocol import Integrity
 from zenctl.state.store import EMPTY_LINEAGE, Execution, StateSnapshot, StateStore
 
@@ -39,6 +40,8 @@ class PlanInputs:
     config: Config
     variables: Mapping[str, Any]
     workspace: str
+    targets: tuple[str, ...] = ()
+    replace: tuple[str, ...] = ()
 
 
 def make_plan(
@@ -50,6 +53,9 @@ def make_plan(
     """`artifacts` checks that the outputs a cached step would reuse are still there, intact."""
     config = inputs.config
     graphs = [build_graph(config.pipelines[name]) for name in sorted(config.pipelines)]
+    selected = selected_steps(graphs, inputs.targets, inputs.replace)
+    if selected is not None:
+        graphs = [g for g in graphs if g.pipeline.name in selected]
     _check_runnable(graphs, fingerprinter)
     snapshot = (
         store.snapshot(inputs.workspace) if store else StateSnapshot(EMPTY_LINEAGE, 0, {}, {})
@@ -63,7 +69,13 @@ def make_plan(
             step
             for graph in graphs
             for step in _plan_pipeline(
-                graph, inputs.variables, fingerprinter, snapshot, hits, integrity
+                graph,
+                inputs,
+                fingerprinter,
+                snapshot,
+                hits,
+                integrity,
+                selected[graph.pipeline.name] if selected is not None else set(graph.order),
             )
         ]
         pending = {
@@ -93,7 +105,7 @@ def make_plan(
             (),
         )
         for address, execution in sorted(snapshot.settled.items())
-        if execution.status == "succeeded" and address not in declared
+        if execution.status == "succeeded" and address not in declared and selected is None
     )
     return Plan(
         inputs.workspace,
@@ -102,6 +114,8 @@ def make_plan(
         tuple(steps),
         removed,
         {pipeline.name: pipeline.stack for pipeline in config.pipelines.values()},
+        inputs.targets,
+        inputs.replace,
     )
 
 
@@ -151,21 +165,26 @@ def _check_runnable(graphs: list[StepGraph], fingerprinter: Fingerprinter) -> No
 
 def _plan_pipeline(
     graph: StepGraph,
-    variables: Mapping[str, Any],
+    inputs: PlanInputs,
     fingerprinter: Fingerprinter,
     snapshot: StateSnapshot,
     hits: dict[str, Execution],
     integrity: dict[str, Integrity],
+    only: set[str],
 ) -> list[StepPlan]:
     pipeline = graph.pipeline
     planned: dict[str, StepPlan] = {}
-    for name in graph.order:
+    order = [name for name in graph.order if name in only]
+    for name in order:
         step = pipeline.steps[name]
         upstream = _upstream_hashes(pipeline, step, planned)
-        params = evaluate(step.params, variables)
+        params = evaluate(step.params, inputs.variables)
         components = fingerprinter.components(pipeline, step, params, upstream)
-        planned[name] = _decide(pipeline, step, graph, components, snapshot, hits, integrity)
-    return [planned[name] for name in graph.order]
+        replace = pipeline.address(name) in inputs.replace
+        planned[name] = _decide(
+            pipeline, step, graph, components, snapshot, hits, integrity, replace
+        )
+    return [planned[name] for name in order]
 
 
 def _upstream_hashes(
@@ -190,6 +209,7 @@ def _decide(
     snapshot: StateSnapshot,
     hits: dict[str, Execution],
     integrity: dict[str, Integrity],
+    replace: bool,
 ) -> StepPlan:
     address = pipeline.address(step.name)
     depends_on = tuple(pipeline.address(parent) for parent in graph.upstream[step.name])
@@ -200,7 +220,7 @@ def _decide(
         baseline = None
     reuse = None
     damaged: list[Reason] = []  # why a matching execution could not be reused
-    if key is not None:
+    if key is not None and not replace:
         matches_latest = baseline is not None and baseline.fingerprint == key
         for candidate in (baseline if matches_latest else None, hits.get(key)):
             if candidate is None:
@@ -239,11 +259,13 @@ def _decide(
             note = "removed from state"
         if not damaged:
             reasons.append(Reason(ReasonKind.NEW, note))
-    elif changes or (known and not damaged):
+    elif changes or (known and not damaged and key != baseline.fingerprint):
         reasons.append(Reason(ReasonKind.CHANGED))
     reasons.extend(damaged)
     if not known and baseline is not None:
         reasons.append(Reason(ReasonKind.UPSTREAM, "inputs known after apply"))
+    if replace:
+        reasons.append(Reason(ReasonKind.REPLACE))
     return StepPlan(action=Action.RUN, reasons=tuple(reasons), changes=tuple(changes), **common)
 
 

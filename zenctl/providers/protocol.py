@@ -7,7 +7,7 @@ A provider is a distribution registering a `Provider` under the entry-point grou
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -81,7 +81,8 @@ class ArtifactStore(ABC):
         """Everything stored except logs, for `gc`."""
 
     @abstractmethod
-    def remove(self, item: StoredItem) -> None: ...
+    def remove(self, items: Sequence[StoredItem]) -> None:
+        """Delete what `items` listed, in one batch where the store can."""
 
 
 class StepExecutor(ABC):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 
-from zenctl.diagnostics import Diagnostic
+from zenctl.diagnostics import Diagnostic, Position
 
 
 def display_path(filename: str, root: Path | None = None) -> str:
@@ -65,3 +67,56 @@ def _source_line(filename: str, number: int) -> str | None:
     except OSError:
         return None
     return lines[number - 1] if 0 < number <= len(lines) else None
+
+
+VALIDATE_FORMAT_VERSION = "1.0"
+
+
+def validate_document(diagnostics: Sequence[Diagnostic], root: Path) -> dict[str, Any]:
+    """`validate --json` in Terraform's shape (specs/validate.schema.json), so editors and CI
+    annotators that read `terraform validate -json` read ours too. File names are relative to
+    the project folder, as Terraform's are to the module folder."""
+    errors = sum(1 for d in diagnostics if d.severity == "error")
+    return {
+        "format_version": VALIDATE_FORMAT_VERSION,
+        "valid": errors == 0,
+        "error_count": errors,
+        "warning_count": len(diagnostics) - errors,
+        "diagnostics": [_diagnostic_entry(d, root) for d in diagnostics],
+    }
+
+
+def _diagnostic_entry(diagnostic: Diagnostic, root: Path) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "severity": diagnostic.severity,
+        "summary": diagnostic.summary,
+        "detail": diagnostic.detail,
+    }
+    where = diagnostic.range
+    if where is not None and where.filename != "(built-in)":
+        path = Path(where.filename)
+        lines = _lines(path)
+        entry["range"] = {
+            "filename": os.path.relpath(path, root) if path.is_absolute() else where.filename,
+            "start": _position(where.start, lines),
+            "end": _position(where.end, lines),
+        }
+    return entry
+
+
+def _lines(path: Path) -> list[bytes] | None:
+    try:
+        return path.read_bytes().splitlines(keepends=True)
+    except OSError:
+        return None
+
+
+def _position(position: Position, lines: list[bytes] | None) -> dict[str, int]:
+    """Line and column (1-based, in characters) and, when the file is readable, Terraform's
+    0-based byte offset."""
+    found = {"line": position.line, "column": position.column}
+    if lines is not None and 0 < position.line <= len(lines):
+        before = sum(len(line) for line in lines[: position.line - 1])
+        text = lines[position.line - 1].decode("utf-8", errors="replace")
+        found["byte"] = before + len(text[: position.column - 1].encode())
+    return found

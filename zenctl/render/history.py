@@ -12,6 +12,7 @@ from rich.table import Table
 
 from zenctl.diagnostics import UserError
 from zenctl.fingerprint.canonical import short
+from zenctl.plan.diff import show_value
 from zenctl.render.plan_text import format_duration
 from zenctl.state.db import Row
 from zenctl.state.store import Execution, StateStore
@@ -96,7 +97,7 @@ def show_execution(console: Console, store: StateStore, execution: Execution) ->
             console.print(f"    {escape(path)}  {short(digest)}")
         console.print("  params")
         for key, value in sorted(c["params"].items()):
-            console.print(f"    {escape(key)} = {escape(_value(value))}")
+            console.print(f"    {escape(key)} = {escape(show_value(value))}")
         console.print("  inputs")
         for name, entry in c["inputs"].items():
             console.print(
@@ -148,9 +149,3 @@ def _show_artifact(console: Console, store: StateStore, artifact: Row) -> None:
     if producer is not None:
         console.print(f"  produced by   {escape(producer.address)} in run {producer.run_id[:8]}")
         show_execution(console, store, producer)
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, dict) and set(value) == {"sensitive"}:
-        return "(sensitive)"
-    return json.dumps(value, ensure_ascii=False)

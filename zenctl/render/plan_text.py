@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.console import Console
 from rich.markup import escape
 
 from zenctl.plan.model import Action, Plan, ReasonKind, StepPlan
+from zenctl.workspaces import DEFAULT_WORKSPACE
 
 _STYLE = {"=": "dim", "+": "green", "~": "yellow", "-": "red"}
 
@@ -16,39 +19,75 @@ def describe(step: StepPlan) -> str:
         return "cached"
     if step.action is Action.REMOVE:
         return "remove: no longer declared"
+    return f"run: {why(step)}"
+
+
+def why(step: StepPlan) -> str:
+    """Why a step must run: `changed`, `new`, `upstream changes (known after apply)`."""
     parts = []
     for reason in step.reasons:
         text = reason.kind.value
         if reason.note and reason.kind is not ReasonKind.UPSTREAM:
             text += f" ({reason.note})"
         parts.append(text)
-    text = "run: " + ", ".join(parts)
+    text = ", ".join(parts)
     if any(reason.kind is ReasonKind.UPSTREAM for reason in step.reasons):
         text += " (known after apply)"
     return text
 
 
-def render_plan(console: Console, plan: Plan) -> None:
+@dataclass(frozen=True, slots=True)
+class PlanLine:
+    """One line of the plan's body, laid out once for the terminal and the PR comment alike."""
+
+    symbol: str  # "=", "+", "~", "-": the colour in a terminal, the op in a ```diff block
+    indent: int  # columns before the symbol in the terminal: 2 for a step, 6 for its diff
+    subject: str  # the address (padded, so reasons align) or a diff line
+    reason: str = ""
+    duration: str = ""
+
+
+def plan_lines(plan: Plan) -> list[PlanLine]:
+    """Every step with its reason, in execution order, each followed by its exact diff."""
     everything = [*plan.steps, *plan.removed]
     width = max((len(step.address) for step in everything), default=0)
-    lines = ["zenctl will perform the following actions:\n"] if plan.has_changes else []
+    lines = []
     for step in everything:
-        style = _STYLE[step.symbol]
-        line = f"  [{style}]{step.symbol} {escape(step.address.ljust(width))}[/]  "
-        line += escape(describe(step))
+        duration = ""
         if step.action is Action.RUN and step.expected_duration is not None:
-            line += f" [dim]~{format_duration(step.expected_duration)}[/]"
-        lines.append(line)
-        lines.extend(f"      [{_STYLE[c.op]}]{escape(str(c))}[/]" for c in step.changes)
-    if everything:
+            duration = f"~{format_duration(step.expected_duration)}"
+        lines.append(PlanLine(step.symbol, 2, step.address.ljust(width), describe(step), duration))
+        lines.extend(PlanLine(change.op, 6, change.body) for change in step.changes)
+    return lines
+
+
+def render_plan(console: Console, plan: Plan) -> None:
+    lines = ["zenctl will perform the following actions:\n"] if plan.has_changes else []
+    if plan.workspace != DEFAULT_WORKSPACE:  # as Terraform users expect: say where, when unusual
+        lines.insert(0, f"Workspace: [bold]{escape(plan.workspace)}[/]\n")
+    for line in plan_lines(plan):
+        style = _STYLE[line.symbol]
+        text = f"{' ' * line.indent}[{style}]{line.symbol} {escape(line.subject)}[/]"
+        if line.reason:
+            text += f"  {escape(line.reason)}"
+        if line.duration:
+            text += f" [dim]{line.duration}[/]"
+        lines.append(text)
+    if plan.steps or plan.removed:
         lines.append("")
     lines.append(f"[bold]{escape(plan.summary_line)}[/]")
     console.print("\n".join(lines))  # one call: rich's per-print overhead is ~0.3 ms
+    expected = expected_duration_line(plan)
+    if expected:
+        console.print(expected)
+
+
+def expected_duration_line(plan: Plan) -> str:
+    """The line after the summary when history knows how long the steps to run take."""
     expected = plan.expected_duration
-    if expected is not None:
-        console.print(
-            f"Expected duration of the steps to run: ~{format_duration(expected)} (from past runs)."
-        )
+    if expected is None:
+        return ""
+    return f"Expected duration of the steps to run: ~{format_duration(expected)} (from past runs)."
 
 
 def format_duration(seconds: float) -> str:

@@ -146,6 +146,12 @@ class StateStore:
         )
 
     @_retried
+    def workspaces(self) -> dict[str, int]:
+        """Each workspace with recorded runs, and how many."""
+        rows = self.db.query("SELECT workspace, COUNT(*) AS n FROM runs GROUP BY workspace")
+        return {row["workspace"]: int(row["n"]) for row in rows}
+
+    @_retried
     def run(self, run_id_prefix: str) -> Row | None:
         rows = self.db.query(
             "SELECT * FROM runs WHERE id LIKE :prefix ORDER BY started_at DESC",
@@ -393,6 +399,17 @@ class StateStore:
                     params,
                 )
         return len(rows)
+
+    def delete_workspace(self, workspace: str) -> None:
+        """Forget a workspace's runs, executions and lineage edges, in one transaction.
+        Artifacts stay: other workspaces may use them; `gc` collects the unreferenced ones."""
+        executions = "SELECT id FROM step_executions WHERE workspace = :workspace"
+        with self.db.transaction() as execute:
+            self._bump(execute)
+            params = {"workspace": workspace}
+            execute(f"DELETE FROM lineage_edges WHERE execution_id IN ({executions})", params)
+            execute("DELETE FROM step_executions WHERE workspace = :workspace", params)
+            execute("DELETE FROM runs WHERE workspace = :workspace", params)
 
     def close(self) -> None:
         self.db.close()

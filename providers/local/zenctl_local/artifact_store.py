@@ -11,7 +11,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -140,9 +140,12 @@ class LocalArtifactStore(ArtifactStore):
             path.stat().st_mtime,
         )
 
-    def remove(self, item: StoredItem) -> None:
-        path = self.path / item.key
-        if path.is_dir():
-            shutil.rmtree(path)
-        else:
-            path.unlink(missing_ok=True)
+    def remove(self, items: Sequence[StoredItem]) -> None:
+        for item in items:
+            path = self.path / item.key
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+            self.verified.forget(path)
+        self.verified.save()
