@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import time
 
@@ -35,7 +36,7 @@ pipeline "p" {
 """
 
 
-def _start_apply(project: Project) -> subprocess.Popen[str]:
+def start_slow_apply(project: Project) -> subprocess.Popen[str]:
     project.write("slowsteps.py", SLOW)
     project.write("main.zc.hcl", MAIN)
     process = subprocess.Popen(
@@ -54,7 +55,7 @@ def _start_apply(project: Project) -> subprocess.Popen[str]:
 
 
 def test_sigkill_mid_apply_keeps_finished_steps_and_replans_the_rest(project: Project) -> None:
-    process = _start_apply(project)
+    process = start_slow_apply(project)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
     plan = project.run("plan")
@@ -70,7 +71,7 @@ def test_sigkill_mid_apply_keeps_finished_steps_and_replans_the_rest(project: Pr
 
 
 def test_ctrl_c_stops_gracefully_and_records_the_interruption(project: Project) -> None:
-    process = _start_apply(project)
+    process = start_slow_apply(project)
     started = time.monotonic()
     os.kill(process.pid, signal.SIGINT)
     out, err = process.communicate(timeout=20)
@@ -84,3 +85,19 @@ def test_ctrl_c_stops_gracefully_and_records_the_interruption(project: Project) 
     show = project.run("show", "pipeline.p.step.second")  # cancelled in flight, recorded so
     assert "status       interrupted" in show.out, show.out
     assert "Plan: 1 to run, 1 cached, 0 to remove." in project.run("plan").out
+
+
+def test_apply_with_nothing_to_do_closes_a_killed_applys_run(project: Project) -> None:
+    """A killed apply leaves its run 'running'; the next apply closes it even with no changes."""
+    assert project.apply().code == 0
+    db = sqlite3.connect(project.root / ".zenctl" / "metadata.db")
+    with db:
+        db.execute(
+            "INSERT INTO runs (id, workspace, status, started_at, zenctl_version) "
+            "VALUES ('dead-run', 'default', 'running', 0, '0.1.0')"
+        )
+    db.close()
+    assert "No changes." in project.apply().out
+    runs = project.run("runs").out
+    assert "running" not in runs, runs
+    assert "interrupted" in runs, runs

@@ -116,7 +116,9 @@ def test_upstream_rerun_with_identical_output_keeps_downstream_cached(project: P
     assert "No changes. 5 steps cached." in project.run("plan").out
 
 
-def test_failing_step_stops_dependents_and_independent_branch_finishes(project: Project) -> None:
+def apply_with_failing_train(project: Project) -> None:
+    """Apply with train pointed at `boom`: it fails with its log, evaluate (its dependent) is
+    skipped, report (an independent branch) runs."""
     text = (project.root / "main.zc.hcl").read_text()
     text = text.replace(
         'run    = "steps.pipeline:train"', 'run    = "steps.pipeline:boom"'
@@ -137,6 +139,9 @@ def test_failing_step_stops_dependents_and_independent_branch_finishes(project: 
     log_text = (project.root / log.group(1)).read_text()  # relative paths: to the project
     assert "Traceback" in log_text and "the model diverged" in log_text
 
+
+def test_failing_step_stops_dependents_and_independent_branch_finishes(project: Project) -> None:
+    apply_with_failing_train(project)
     plan = project.run("plan")
     lines = step_lines(plan.out)
     assert lines["report"] == "= cached"

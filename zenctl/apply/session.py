@@ -19,14 +19,15 @@ def apply_plan(
         name: _runtime(project, project.config.stacks[name], _executor_kinds(project, plan, name))
         for name in sorted(set(plan.stacks.values()))
     }
-    store.interrupt_stale(project.workspace)
-    run_id = store.begin_run(project.workspace, lineage_info(project.root))
     executors = [
         executor for runtime in runtimes.values() for executor in runtime.executors.values()
     ]
-    for executor in executors:
-        executor.start(parallelism)
     try:
+        # before the run is recorded: an executor that cannot start leaves no run behind
+        for executor in executors:
+            executor.start(parallelism)
+        store.interrupt_stale(project.workspace)
+        run_id = store.begin_run(project.workspace, lineage_info(project.root))
         result = Walker(plan, project.config, project.variables, store, runtimes, reporter).run(
             run_id
         )

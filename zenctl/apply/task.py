@@ -72,14 +72,22 @@ def execute_step(task: StepTask) -> StepResult:
     try:
         with _log_to(Path(task.log_path)):
             outputs = _run(task)
+        error = ""
     except BaseException as exc:  # the step's own exception, reported with its traceback
         if isinstance(exc, KeyboardInterrupt):
             raise
         with contextlib.suppress(OSError), open(task.log_path, "a") as log:
             traceback.print_exception(exc, file=log)
-        message = f"{type(exc).__name__}: {exc}".strip()
-        return StepResult(task.address, False, {}, message, time.perf_counter() - started)
-    return StepResult(task.address, True, outputs, "", time.perf_counter() - started)
+        outputs, error = {}, _describe(exc)
+    try:
+        _artifact_store(task).log_finished(Path(task.log_path))
+    except Exception as exc:  # a log the store cannot keep would be recorded as kept
+        outputs, error = {}, error or f"the step's log could not be stored: {_describe(exc)}"
+    return StepResult(task.address, not error, outputs, error, time.perf_counter() - started)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".strip()
 
 
 def _run(task: StepTask) -> dict[str, dict[str, Any]]:

@@ -420,6 +420,7 @@ def apply(
                     expected, saved[0]["plan_hash"], str(plan_file), "it is not the reviewed plan"
                 )
         if not plan_.has_changes:
+            store.interrupt_stale(project.workspace)  # still close what a killed apply left open
             return
         with ProgressReporter(console, total=len(plan_.to_run)) as reporter:
             result = apply_plan(project, store, plan_, parallelism or os.cpu_count() or 1, reporter)

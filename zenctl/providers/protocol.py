@@ -63,6 +63,12 @@ class ArtifactStore(ABC):
     def log_path(self, run_id: str, address: str) -> tuple[Path, str]:
         """Where a step's log is streamed while it runs (a local path) and its URI."""
 
+    def log_finished(self, path: Path) -> None:  # noqa: B027 (optional hook, no-op by default)
+        """Called where the step ran once its log at `path` is complete.
+
+        A store whose `log_path` is a local stand-in (a bucket's) uploads the log here.
+        """
+
     @abstractmethod
     def check(self, expected: Mapping[str, int]) -> dict[str, Integrity]:
         """Whether each object (digest -> recorded size) is present and intact.
@@ -100,7 +106,10 @@ class StepExecutor(ABC):
 
     @abstractmethod
     def shutdown(self, cancel: bool) -> None:
-        """Stop; with `cancel`, stop steps in flight too (Ctrl-C)."""
+        """Stop; with `cancel`, stop steps in flight too (Ctrl-C).
+
+        Also called when `start` failed or was not reached (another executor's failed).
+        """
 
 
 class Orchestrator(StepExecutor):

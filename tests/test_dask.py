@@ -1,0 +1,173 @@
+"""orchestrator "dask": the test pipeline on a Dask cluster, through the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import Project
+from test_interrupts import start_slow_apply
+from test_plan_apply import apply_with_failing_train
+
+distributed = pytest.importorskip("distributed", reason="providers/dask is not installed")
+
+ADDR = "pipeline.demo.step."
+
+
+def dask_stack(settings: str) -> str:
+    return f"""
+    stack "dask" {{
+      orchestrator "dask" {{
+        {settings}
+      }}
+      artifact_store "local" {{}}
+      metadata_store "sqlite" {{}}
+    }}
+    """
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    """A cluster of two worker processes, as `dask scheduler` and `dask worker` would run."""
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+    ) as cluster:
+        yield str(cluster.scheduler_address)
+
+
+def stored_objects(project: Project) -> set[str]:
+    return {path.name for path in (project.root / ".zenctl/artifacts/objects").rglob("*")}
+
+
+def test_dask_cluster_produces_the_same_artifacts_as_local_processes(
+    project: Project, scheduler: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    local = Project(tmp_path_factory.mktemp("local"))
+    for name in ("steps/__init__.py", "steps/pipeline.py", "steps/helpers.py", "data/raw.txt"):
+        local.write(name, (project.root / name).read_text())
+    local.write("main.zc.hcl", (project.root / "main.zc.hcl").read_text())
+    assert local.apply().code == 0
+
+    project.write("stack.zc.hcl", dask_stack(f'scheduler = "{scheduler}"'))
+    applied = project.apply()
+    assert applied.code == 0, applied.both
+    assert "Apply complete! 5 ran" in applied.out
+    assert stored_objects(project) == stored_objects(local)
+    log = next((project.root / ".zenctl/artifacts/logs").rglob(f"{ADDR}report.log"))
+    assert "reporting on 5 numbers" in log.read_text()
+    assert "No changes. 5 steps cached." in project.run("plan").out
+
+    # a worker keeps no stale copy of the project's code between applies: with the helper
+    # scaling by 1, features now returns prep's numbers, the very same artifact
+    project.write("steps/helpers.py", "def scale_all(numbers, factor):\n    return numbers\n")
+    assert project.apply().code == 0
+    outputs = {
+        step["address"]: step["cached_outputs"]["output"]["hash"]
+        for step in json.loads(project.run("plan", "--json").out)["steps"]
+    }
+    assert outputs[f"{ADDR}features"] == outputs[f"{ADDR}prep"]
+
+
+def test_failing_step_on_the_cluster_fails_with_its_log(project: Project, scheduler: str) -> None:
+    project.write("stack.zc.hcl", dask_stack(f'scheduler = "{scheduler}"'))
+    apply_with_failing_train(project)
+
+
+def test_unreachable_scheduler_is_a_diagnostic_and_records_no_run(project: Project) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    project.write(
+        "stack.zc.hcl", dask_stack(f'scheduler = "tcp://127.0.0.1:{port}"\nconnect_timeout = 1')
+    )
+    applied = project.apply()
+    assert applied.code == 1
+    assert f"Error: Cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in applied.err
+    assert "Running" not in applied.out
+    assert "No runs yet" in project.run("runs").out
+
+
+def test_bad_settings_name_the_block_and_the_setting() -> None:
+    from zenctl_dask.orchestrator import DaskOrchestrator
+
+    from zenctl.diagnostics import UserError
+
+    for settings, problem in (
+        ({"schedular": "tcp://127.0.0.1:8786"}, "schedular: Extra inputs are not permitted"),
+        ({"scheduler": "tcp://127.0.0.1:8786", "workers": 2}, "`workers` sizes the local"),
+        ({"connect_timeout": 0}, "connect_timeout: Input should be greater than 0"),
+    ):
+        with pytest.raises(UserError) as raised:
+            DaskOrchestrator.from_settings(settings, Path("."))
+        assert raised.value.diagnostic.summary == 'Invalid settings in orchestrator "dask"'
+        assert problem in raised.value.diagnostic.detail
+
+
+def test_bad_settings_are_a_diagnostic(project: Project) -> None:
+    project.write("stack.zc.hcl", dask_stack('schedular = "tcp://127.0.0.1:8786"'))
+    applied = project.apply()
+    assert applied.code == 1
+    assert 'Error: Invalid settings in orchestrator "dask"' in applied.err
+    assert "schedular" in applied.err
+
+
+def test_worker_returns_the_log_and_forgets_the_project_code(tmp_path: Path) -> None:
+    """The log goes back to a client that cannot see the worker's disk; the next step, maybe
+    another project's, imports its own code."""
+    from zenctl_dask.orchestrator import run_on_worker
+
+    from zenctl.apply.task import StepTask
+
+    (tmp_path / "stepmod.py").write_text(
+        "import os\n\ndef hello():\n    os.write(1, b'hello from the worker\\n')\n"
+    )
+    task = StepTask(
+        "pipeline.p.step.hello",
+        "stepmod:hello",
+        str(tmp_path),
+        {},
+        {},
+        ("output",),
+        ("local", {"path": str(tmp_path / "store")}),
+        str(tmp_path / "worker-disk" / "hello.log"),
+    )
+    result, log = run_on_worker(task)
+    assert result.ok, result.error
+    assert log == b"hello from the worker\n"
+    assert "stepmod" not in sys.modules
+    assert str(tmp_path) not in sys.path
+
+
+def test_ctrl_c_cancels_the_apply_on_the_cluster(project: Project, scheduler: str) -> None:
+    project.write("stack.zc.hcl", dask_stack(f'scheduler = "{scheduler}"'))
+    process = start_slow_apply(project)
+    os.kill(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, out + err
+    assert "Traceback" not in out + err
+    assert "interrupted: pipeline.p.step.second" in out
+    assert "Plan: 1 to run, 1 cached, 0 to remove." in project.run("plan").out
+
+
+def test_lost_scheduler_fails_the_step_in_flight_and_keeps_the_rest(project: Project) -> None:
+    cluster = distributed.LocalCluster(
+        n_workers=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
+    )
+    project.write("stack.zc.hcl", dask_stack(f'scheduler = "{cluster.scheduler_address}"'))
+    process = start_slow_apply(project)
+    cluster.close()
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 1, out + err
+    assert "Traceback" not in out + err
+    assert "was lost or restarted; apply again" in err
+    assert "Plan: 1 to run, 1 cached, 0 to remove." in project.run("plan").out

