@@ -73,8 +73,8 @@ class Store:
     def block(self) -> str:
         """The HCL of a stack like the embedded default one, on this server store."""
         return (
-            'stack "default" {\n  orchestrator "local" {}\n'
-            '  artifact_store "local" {\n    path = ".zenctl/artifacts"\n  }\n'
+            'stack "default" {\n  orchestrator "local" {}\n\n'
+            '  artifact_store "local" {\n    path = ".zenctl/artifacts"\n  }\n\n'
             f'  metadata_store "{self.kind}" {{\n    url = "{self.url}"\n  }}\n}}\n'
         )
 
