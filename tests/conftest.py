@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
 import textwrap
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,9 +29,125 @@ class Result:
         return self.out + self.err
 
 
+# The metadata stores every state-touching test runs on; the servers are the development
+# machine's (PostgreSQL trust auth as postgres, MariaDB root without a password).
+STORES = ("sqlite", "postgresql", "mysql")
+SERVERS = {
+    "postgresql": "postgresql://postgres@127.0.0.1:5432",
+    "mysql": "mysql://root@127.0.0.1:3306",
+}
+
+
+@functools.cache
+def _admin(kind: str) -> Any:
+    """An autocommit connection to the server, or the reason it cannot be had."""
+    try:
+        if kind == "postgresql":
+            import psycopg
+
+            return psycopg.connect(
+                "host=127.0.0.1 port=5432 user=postgres dbname=postgres",
+                autocommit=True,
+                connect_timeout=3,
+            )
+        import pymysql
+
+        return pymysql.connect(
+            host="127.0.0.1", port=3306, user="root", connect_timeout=3, autocommit=True
+        )
+    except Exception as exc:
+        return f"{kind} server at {SERVERS[kind]} is down: {exc}"
+
+
+@dataclass
+class Store:
+    """One metadata store for one test: an SQLite file, or a fresh database on a server."""
+
+    kind: str
+    database: str = ""
+
+    @property
+    def url(self) -> str:
+        return f"{SERVERS[self.kind]}/{self.database}" if self.database else ""
+
+    def block(self) -> str:
+        """The HCL of a stack like the embedded default one, on this server store."""
+        return (
+            'stack "default" {\n  orchestrator "local" {}\n\n'
+            '  artifact_store "local" {\n    path = ".zenctl/artifacts"\n  }\n\n'
+            f'  metadata_store "{self.kind}" {{\n    url = "{self.url}"\n  }}\n}}\n'
+        )
+
+    def create(self) -> None:
+        if self.kind != "sqlite":
+            self.database = f"zenctl_test_{uuid.uuid4().hex[:12]}"
+            _admin_execute(self.kind, f"CREATE DATABASE {self.database}")
+
+    def drop(self) -> None:
+        if self.kind == "postgresql":
+            _admin_execute(self.kind, f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
+        elif self.kind == "mysql":
+            _admin_execute(self.kind, f"DROP DATABASE IF EXISTS {self.database}")
+
+    def engine_url(self, root: Path) -> str:
+        if self.kind == "sqlite":
+            return f"sqlite:///{root / '.zenctl/metadata.db'}"
+        driver = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql"}[self.kind]
+        return f"{driver}{self.url[self.url.index(':') :]}"
+
+    def sql(self, root: Path, query: str, **params: Any) -> list[tuple[Any, ...]]:
+        """Rows of a query on the project's store, for tests that inspect state directly."""
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(self.engine_url(root), poolclass=sqlalchemy.pool.NullPool)
+        try:
+            with engine.begin() as connection:
+                result = connection.execute(sqlalchemy.text(query), params)
+                return [tuple(row) for row in result] if result.returns_rows else []
+        finally:
+            engine.dispose()
+
+
+def _admin_execute(kind: str, statement: str) -> None:
+    admin = _admin(kind)
+    if isinstance(admin, str):
+        pytest.skip(admin)
+    with admin.cursor() as cursor:
+        cursor.execute(statement)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that uses a store runs on all three, unless marked `stateless`."""
+    if "store" in metafunc.fixturenames:
+        stateless = metafunc.definition.get_closest_marker("stateless") is not None
+        metafunc.parametrize("store", ("sqlite",) if stateless else STORES, indirect=True)
+
+
+@pytest.fixture
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    """A fresh, empty metadata store of the parametrized kind, dropped after the test."""
+    created = Store(request.param)
+    created.create()
+    yield created
+    created.drop()
+
+
 class Project:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, store: Store | None = None) -> None:
         self.root = root
+        self.store = store or Store("sqlite")
+
+    def sql(self, query: str, **params: Any) -> list[tuple[Any, ...]]:
+        return self.store.sql(self.root, query, **params)
+
+    def reset_store(self) -> None:
+        """Throw the store away and start a new, empty one (a new lineage)."""
+        if self.store.kind == "sqlite":
+            for path in (self.root / ".zenctl").glob("metadata.db*"):
+                path.unlink()
+        else:
+            self.store.drop()
+            _admin_execute(self.store.kind, f"CREATE DATABASE {self.store.database}")
 
     def write(self, name: str, text: str) -> Path:
         path = self.root / name
@@ -150,9 +270,12 @@ pipeline "demo" {
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Project:
-    """A five-step pipeline with a source, a helper module and an independent branch."""
-    p = Project(tmp_path)
+def project(tmp_path: Path, store: Store) -> Project:
+    """A five-step pipeline with a source, a helper module and an independent branch, on the
+    embedded default stack or, for a server store, a stack (stack.zc.hcl) that uses it."""
+    p = Project(tmp_path, store)
+    if store.kind != "sqlite":
+        p.write("stack.zc.hcl", store.block())
     p.write("steps/__init__.py", "")
     p.write("steps/pipeline.py", PIPELINE_STEPS)
     p.write("steps/helpers.py", HELPERS)

@@ -9,11 +9,11 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
 
+import sqlalchemy
 from conftest import ZENCTL, Project
 
 from zenctl.config.variables import VariableInputs
@@ -124,7 +124,7 @@ def _check_consistent(root: Path, salt: int, planned: set[str], run_before: int)
 
 
 def _wait_for_progress(
-    root: Path, runs_before: int, done: int, process: subprocess.Popen[bytes]
+    project: Project, runs_before: int, done: int, process: subprocess.Popen[bytes]
 ) -> None:
     """Block until the apply's run has recorded `done` finished steps (or the apply ended).
 
@@ -135,12 +135,17 @@ def _wait_for_progress(
         "SELECT COUNT(*) FROM step_executions WHERE status = 'succeeded' AND run_id = "
         "(SELECT id FROM runs ORDER BY started_at DESC LIMIT 1)"
     )
-    with sqlite3.connect(f"file:{root / '.zenctl/metadata.db'}?mode=ro", uri=True) as db:
-        while process.poll() is None and time.monotonic() < deadline:
-            runs = db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
-            if runs > runs_before and db.execute(query).fetchone()[0] >= done:
-                return
-            time.sleep(0.005)
+    engine = sqlalchemy.create_engine(project.store.engine_url(project.root))
+    try:
+        with engine.connect() as db:
+            while process.poll() is None and time.monotonic() < deadline:
+                runs = db.execute(sqlalchemy.text("SELECT COUNT(*) FROM runs")).scalar_one()
+                if runs > runs_before and db.execute(sqlalchemy.text(query)).scalar_one() >= done:
+                    return
+                db.rollback()  # a fresh snapshot for the next look (MySQL: repeatable read)
+                time.sleep(0.005)
+    finally:
+        engine.dispose()
 
 
 def test_sigkill_at_random_moments_never_loses_or_corrupts_state(project: Project) -> None:
@@ -164,7 +169,7 @@ def test_sigkill_at_random_moments_never_loses_or_corrupts_state(project: Projec
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        _wait_for_progress(project.root, runs_before, done, process)
+        _wait_for_progress(project, runs_before, done, process)
         time.sleep(delay)
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import stat
 from pathlib import Path
 
@@ -16,12 +15,11 @@ PREP = "pipeline.demo.step.prep"
 
 def _object(project: Project, step: str) -> Path:
     """The stored object of a step's latest recorded output."""
-    with sqlite3.connect(project.root / ".zenctl/metadata.db") as db:
-        (outputs,) = db.execute(
-            "SELECT outputs FROM step_executions WHERE address = ? AND status = 'succeeded' "
-            "ORDER BY serial DESC LIMIT 1",
-            (f"pipeline.demo.step.{step}",),
-        ).fetchone()
+    ((outputs,),) = project.sql(
+        "SELECT outputs FROM step_executions WHERE address = :address AND status = 'succeeded' "
+        "ORDER BY serial DESC LIMIT 1",
+        address=f"pipeline.demo.step.{step}",
+    )
     digest = json.loads(outputs)["output"]["hash"]
     return project.root / ".zenctl/artifacts/objects" / digest[:2] / digest
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import time
 
@@ -83,13 +82,10 @@ def test_ctrl_c_stops_gracefully_and_records_the_interruption(project: Project) 
 def test_apply_with_nothing_to_do_closes_a_killed_applys_run(project: Project) -> None:
     """A killed apply leaves its run 'running'; the next apply closes it even with no changes."""
     assert project.apply().code == 0
-    db = sqlite3.connect(project.root / ".zenctl" / "metadata.db")
-    with db:
-        db.execute(
-            "INSERT INTO runs (id, workspace, status, started_at, zenctl_version) "
-            "VALUES ('dead-run', 'default', 'running', 0, '0.1.0')"
-        )
-    db.close()
+    project.sql(
+        "INSERT INTO runs (id, workspace, status, started_at, zenctl_version) "
+        "VALUES ('dead-run', 'default', 'running', 0, '0.1.0')"
+    )
     assert "No changes." in project.apply().out
     runs = project.run("runs").out
     assert "running" not in runs, runs

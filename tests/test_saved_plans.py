@@ -137,8 +137,7 @@ def test_saved_plan_from_another_version_is_refused(project: Project, tmp_path: 
 def test_saved_plan_from_another_state_lineage_is_refused(project: Project, tmp_path: Path) -> None:
     project.apply()
     saved = _saved(project, tmp_path, "--var", "factor=3")
-    for path in (project.root / ".zenctl").glob("metadata.db*"):
-        path.unlink()
+    project.reset_store()
     project.apply()  # a new store with a new lineage
     result = project.run("apply", str(saved))
     assert result.code == 1

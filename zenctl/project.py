@@ -7,14 +7,15 @@ import dataclasses
 import getpass
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from zenctl import __version__
 from zenctl.config.loader import load_config
 from zenctl.config.model import COMPONENT_KINDS, Component, Config
-from zenctl.config.variables import VariableInputs, choose_stacks, resolve_variables
+from zenctl.config.values import references
+from zenctl.config.variables import VariableInputs, choose_stacks, evaluate, resolve_variables
 from zenctl.diagnostics import UserError
 from zenctl.fingerprint.files import StatCache
 from zenctl.fingerprint.step import Fingerprinter, secret_key
@@ -66,7 +67,22 @@ class Project:
         return next(iter(components.values()))
 
     def open_state(self, create: bool) -> StateStore | None:
-        return open_store(self.root, self.metadata_store(), create)
+        component = self.metadata_store()
+        return open_store(self.root, component, self.store_settings(component), create)
+
+    def store_settings(self, component: Component) -> dict[str, Any]:
+        """The store's settings with variables filled in (a password from a sensitive one).
+
+        A command that evaluates nothing else (runs, show, state ...) still resolves the
+        variables the store's settings use, from the environment and their defaults."""
+        missing = {ref.parts[1] for ref in references(component.settings)} - set(self.variables)
+        variables = dict(self.variables)
+        if missing:
+            only = {name: self.config.variables[name] for name in missing}
+            config = replace(self.config, variables=only)
+            variables |= resolve_variables(config, VariableInputs())
+        settings: dict[str, Any] = evaluate(component.settings, variables)
+        return settings
 
     def fingerprinter(self, store: StateStore | None) -> Fingerprinter:
         cache = StatCache(project_dir(self.root) / "cache" / "stat.json")

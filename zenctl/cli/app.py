@@ -376,6 +376,7 @@ def apply(
     ] = None,
     detailed_exitcode: DetailedExitcode = False,
     refresh: Refresh = "true",
+    lock_timeout: LockTimeout = "0s",
     expect_plan_hash: Annotated[
         str | None,
         typer.Option(
@@ -388,9 +389,11 @@ def apply(
 ) -> None:
     """Plan, confirm, then run exactly the steps the plan says must run.
 
-    Example: `zenctl apply --auto-approve --parallelism 4`, or `zenctl apply plan.json`
+    Holds the state lock from the plan to the end; `--lock-timeout 5m` waits for another
+    apply's. Example: `zenctl apply --auto-approve --parallelism 4`, or `zenctl apply plan.json`
     """
     from zenctl.apply.session import apply_plan
+    from zenctl.cli.state import hold_lock
     from zenctl.plan.planfile import check_expected_hash, expected_hash
     from zenctl.project import Project
     from zenctl.render.console import stderr, stdout
@@ -401,20 +404,6 @@ def apply(
     console = stdout()
     if plan_file is None:
         project = Project.load(_root(chdir), _inputs(var, var_file))
-        store = _open_state(project, create=True)
-        plan_ = project.plan(store, tuple(target or ()), tuple(replace or ()), _refresh(refresh))
-        render_plan(console, plan_)
-        _warn_if_partial(plan_)
-        if expected is not None:
-            check_expected_hash(
-                expected,
-                _plan_document(project, store, plan_)["plan_hash"],
-                "the plan computed now",
-                "the configuration, the code, the data, the variables or the state changed "
-                "since the plan was reviewed",
-            )
-        if plan_.has_changes and not auto_approve:
-            _confirm()
     else:  # a saved plan was reviewed already: no confirmation, as in Terraform
         if var or var_file:
             _fail_with(
@@ -428,18 +417,38 @@ def apply(
                 "A saved plan records its --target and --replace options. Make a new plan with "
                 "the ones you want: zenctl plan --target ... --out FILE.",
             )
-        project, store, plan_, document = _saved_plan(_root(chdir), plan_file)
-        if expected is not None:
-            check_expected_hash(
-                expected, document["plan_hash"], str(plan_file), "it is not the reviewed plan"
+        project, saved = _saved_plan(_root(chdir), plan_file)
+    store = _open_state(project, create=True)
+    with hold_lock(store, project.workspace, "apply", lock_timeout):
+        if plan_file is None:
+            plan_ = project.plan(
+                store, tuple(target or ()), tuple(replace or ()), _refresh(refresh)
             )
-    if not plan_.has_changes:
-        store.interrupt_stale(project.workspace)  # still close what a killed apply left open
-        return
-    with ProgressReporter(console, total=len(plan_.to_run)) as reporter:
-        result = apply_plan(
-            project, store, plan_, parallelism or os.cpu_count() or 1, reporter, reporter.say
-        )
+            render_plan(console, plan_)
+            _warn_if_partial(plan_)
+            if expected is not None:
+                check_expected_hash(
+                    expected,
+                    _plan_document(project, store, plan_)["plan_hash"],
+                    "the plan computed now",
+                    "the configuration, the code, the data, the variables or the state changed "
+                    "since the plan was reviewed",
+                )
+            if plan_.has_changes and not auto_approve:
+                _confirm()
+        else:
+            plan_ = _still_valid(project, store, plan_file, saved)
+            if expected is not None:
+                check_expected_hash(
+                    expected, saved[0]["plan_hash"], str(plan_file), "it is not the reviewed plan"
+                )
+        if not plan_.has_changes:
+            store.interrupt_stale(project.workspace)  # still close what a killed apply left open
+            return
+        with ProgressReporter(console, total=len(plan_.to_run)) as reporter:
+            result = apply_plan(
+                project, store, plan_, parallelism or os.cpu_count() or 1, reporter, reporter.say
+            )
     render_apply_result(console, stderr(), plan_, result, project.root)
     if result.status != "succeeded":
         raise typer.Exit(130 if result.status == "interrupted" else 1)
@@ -447,25 +456,31 @@ def apply(
         raise typer.Exit(2)
 
 
-def _saved_plan(root: Path, plan_file: Path) -> tuple[Any, Any, Any, Any]:
-    """The project, store, plan and document of a saved plan that still describes reality."""
-    from zenctl.config.loader import config_digests
-    from zenctl.plan.planfile import read_planfile, staleness
+def _saved_plan(root: Path, plan_file: Path) -> tuple[Any, Any]:
+    """The project a saved plan was made for, with its variable values; the document and plan."""
+    from zenctl.plan.planfile import read_planfile
     from zenctl.project import Project
 
     document, saved = read_planfile(plan_file)
     preset = {n: entry["value"] for n, entry in document["variables"].items() if "value" in entry}
-    project = Project.load(root, _inputs(None, None), preset=preset)
-    store = _open_state(project, create=True)
-    fresh = project.plan(store, saved.targets, saved.replace)
-    problem = staleness(saved, fresh, document, config_digests(root))
+    return Project.load(root, _inputs(None, None), preset=preset), (document, saved)
+
+
+def _still_valid(project: Any, store: Any, plan_file: Path, saved: tuple[Any, Any]) -> Any:
+    """The saved plan, if it still describes reality (checked under the state lock)."""
+    from zenctl.config.loader import config_digests
+    from zenctl.plan.planfile import staleness
+
+    document, plan_ = saved
+    fresh = project.plan(store, plan_.targets, plan_.replace)
+    problem = staleness(plan_, fresh, document, config_digests(project.root))
     if problem is not None:
         _fail_with(
             "Saved plan is stale",
             f"{plan_file} can no longer be applied as reviewed: {problem}. Nothing was run. "
             f"Make a new plan: zenctl plan --out {plan_file}",
         )
-    return project, store, saved, document
+    return plan_
 
 
 def _inputs(var: list[str] | None, var_file: list[str] | None) -> Any:
@@ -488,12 +503,14 @@ def destroy(
     var_file: VarFiles = None,
     auto_approve: AutoApprove = False,
     refresh: Refresh = "true",
+    lock_timeout: LockTimeout = "0s",
 ) -> None:
     """Destroy every resource the workspace owns (model servers...), after confirmation.
 
     Recorded runs, step history and artifacts are kept. Example: `zenctl destroy --auto-approve`
     """
     from zenctl.apply.resources import apply_resources
+    from zenctl.cli.state import hold_lock
     from zenctl.project import Project
     from zenctl.render.console import stderr, stdout
     from zenctl.render.plan_text import render_plan
@@ -502,23 +519,27 @@ def destroy(
     console = stdout()
     project = Project.load(_root(chdir), _inputs(var, var_file))
     store = _open_state(project, create=False)
-    plan_ = project.plan_destroy(store, _refresh(refresh))
-    render_plan(console, plan_)
-    if not plan_.has_changes or store is None:
+    if store is None:
+        render_plan(console, project.plan_destroy(store, _refresh(refresh)))
         return
-    if not auto_approve:
-        _confirm("destroy")
-    outcomes = apply_resources(project, store, plan_.resources, {}, say_to(console))
+    with hold_lock(store, project.workspace, "destroy", lock_timeout):
+        plan_ = project.plan_destroy(store, _refresh(refresh))
+        render_plan(console, plan_)
+        if not plan_.has_changes:
+            return
+        if not auto_approve:
+            _confirm("destroy")
+        outcomes = apply_resources(project, store, plan_.resources, {}, say_to(console))
     if not render_destroy_result(console, stderr(), outcomes, project.root):
         raise typer.Exit(1)
 
 
-def _confirm(verb: str = "apply") -> None:
+def _confirm(command: str = "apply", flag: str = "--auto-approve") -> None:
     if not sys.stdin.isatty():
         _fail_with(
-            f"{verb.capitalize()} needs confirmation",
-            "There is no terminal to ask on. Review the plan above, then run "
-            f"`zenctl {verb} --auto-approve` to {verb} without asking.",
+            f"{command.capitalize()} needs confirmation",
+            "There is no terminal to ask on. Review the above, then run "
+            f"`zenctl {command} {flag}` to go ahead without asking.",
         )
     from zenctl.render.console import stdout
 
@@ -527,7 +548,7 @@ def _confirm(verb: str = "apply") -> None:
     console.print("  Only 'yes' will be accepted to approve.\n")
     answer = console.input("  Enter a value: ").strip()
     if answer != "yes":
-        _fail_with(f"{verb.capitalize()} cancelled", "Nothing was changed.")
+        _fail_with(f"{command.capitalize()} cancelled", "Nothing was changed.")
 
 
 @app.command()
@@ -612,7 +633,10 @@ def graph(
 
 from zenctl.cli.fmt import fmt  # noqa: E402  (commands in their own module register here)
 from zenctl.cli.gc import gc  # noqa: E402
+from zenctl.cli.state import LockTimeout, force_unlock, state_app  # noqa: E402
 
 app.command()(fmt)
 app.command()(gc)
 app.add_typer(providers_app, name="providers")
+app.add_typer(state_app, name="state")
+app.command("force-unlock")(force_unlock)

@@ -254,6 +254,9 @@ def _decide(
     if baseline is None:
         attempt = snapshot.attempts.get(address)
         note = f"last attempt {attempt.status}" if attempt and attempt.status != "removed" else ""
+        settled = snapshot.settled.get(address)
+        if settled is not None and settled.status == "forgotten":
+            note = "removed from state"
         if not damaged:
             reasons.append(Reason(ReasonKind.NEW, note))
     elif changes or (known and not damaged and key != baseline.fingerprint):

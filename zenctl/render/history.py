@@ -59,7 +59,7 @@ def show_target(console: Console, store: StateStore, workspace: str, target: str
                 f"No executions recorded for {target}",
                 "Check the address with `zenctl graph`, or run `zenctl apply` first.",
             )
-        _show_execution(console, store, history[0])
+        show_execution(console, store, history[0])
         return
     run = store.run(target) if len(target) >= 4 else None
     if run is not None:
@@ -76,7 +76,7 @@ def show_target(console: Console, store: StateStore, workspace: str, target: str
     )
 
 
-def _show_execution(console: Console, store: StateStore, execution: Execution) -> None:
+def show_execution(console: Console, store: StateStore, execution: Execution) -> None:
     run = store.run(execution.run_id)
     c = execution.components
     console.print(f"[bold]{escape(execution.address)}[/]")
@@ -150,4 +150,4 @@ def _show_artifact(console: Console, store: StateStore, artifact: Row) -> None:
         console.print(f"  consumed by   {escape(consumer.address)} in run {consumer.run_id[:8]}")
     if producer is not None:
         console.print(f"  produced by   {escape(producer.address)} in run {producer.run_id[:8]}")
-        _show_execution(console, store, producer)
+        show_execution(console, store, producer)

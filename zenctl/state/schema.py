@@ -7,7 +7,7 @@ from pathlib import Path
 from zenctl.diagnostics import UserError
 from zenctl.state.db import Database
 
-SCHEMA_HEAD = "0003"  # kept equal to the newest migration by tests/test_state.py
+SCHEMA_HEAD = "0004"  # kept equal to the newest migration by tests/test_state.py
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -25,30 +25,35 @@ def check_schema(db: Database) -> None:
     if version == SCHEMA_HEAD:
         return
     if version is not None and version > SCHEMA_HEAD:
-        raise UserError(
-            "Metadata store is newer than this zenctl",
-            f"The store {db.url} has schema {version}; this zenctl knows up to {SCHEMA_HEAD}. "
-            "Upgrade zenctl; it will not write to a schema it does not know.",
-        )
+        raise newer_schema(db, version)
     raise UserError(
         "Metadata store needs an upgrade",
         f"The store {db.url} has schema {version or 'none'}, this zenctl needs {SCHEMA_HEAD}. "
-        "Run `zenctl state upgrade` (back the store up first).",
+        "Back the store up (`zenctl state export backup.json`), then run "
+        "`zenctl state upgrade`.",
     )
 
 
-def upgrade(url: str) -> None:
-    """Migrate the store at `url` to the newest schema (creates it when empty)."""
+def newer_schema(db: Database, version: str) -> UserError:
+    return UserError(
+        "Metadata store is newer than this zenctl",
+        f"The store {db.url} has schema {version}; this zenctl knows up to {SCHEMA_HEAD}. "
+        "Upgrade zenctl; it will not write to a schema it does not know.",
+    )
+
+
+def upgrade(db: Database, revision: str = "head") -> None:
+    """Migrate the store to `revision` (the newest by default), creating it when empty."""
     import sqlalchemy
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    engine = sqlalchemy.create_engine(url)
+    engine = sqlalchemy.create_engine(db.engine_url())
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
     finally:
         engine.dispose()

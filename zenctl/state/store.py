@@ -6,21 +6,37 @@ all of a finished step (its execution, its artifacts) or none of it.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from zenctl.config.model import Component
-from zenctl.diagnostics import UserError
+from zenctl.diagnostics import DiagnosticsError, UserError
 from zenctl.paths import ensure_private_dir, resolve_in_project
-from zenctl.state.db import Database, Row, SQLiteDatabase, in_clause
-from zenctl.state.schema import check_schema, schema_version, upgrade
+from zenctl.state.db import Conflict, Database, Row, ServerDatabase, SQLiteDatabase, in_clause
+from zenctl.state.schema import SCHEMA_HEAD, check_schema, schema_version, upgrade
 
-SETTLED = ("succeeded", "removed")
+# Statuses that end a step's story in state: it succeeded, it is no longer declared, or the
+# user made zenctl forget it (`zenctl state rm`: the next apply runs it again).
+SETTLED = ("succeeded", "removed", "forgotten")
+STORE_TYPES = ("sqlite", "postgresql", "mysql")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _retried(method: F) -> F:
+    """Re-run a store method (one transaction, or reads) on a transient database failure."""
+
+    @functools.wraps(method)
+    def wrapper(self: StateStore, *args: Any, **kwargs: Any) -> Any:
+        return self.db.retrying(lambda: method(self, *args, **kwargs))
+
+    return wrapper  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +102,8 @@ EMPTY_LINEAGE = "(none)"
 _LATEST = """
 SELECT * FROM (
   SELECT e.*, ROW_NUMBER() OVER (
-    PARTITION BY address, CASE WHEN status IN ('succeeded', 'removed') THEN 1 ELSE 0 END
+    PARTITION BY address,
+      CASE WHEN status IN ('succeeded', 'removed', 'forgotten') THEN 1 ELSE 0 END
     ORDER BY serial DESC) AS rank_
   FROM step_executions e WHERE workspace = :workspace
 ) latest WHERE rank_ = 1
@@ -102,6 +119,7 @@ class StateStore:
 
     # -- reading ------------------------------------------------------------------------------
 
+    @_retried
     def snapshot(self, workspace: str) -> StateSnapshot:
         state = self.db.query("SELECT lineage, serial FROM zenctl_state WHERE id = 1")
         settled: dict[str, Execution] = {}
@@ -111,14 +129,17 @@ class StateStore:
             (settled if execution.status in SETTLED else attempts)[execution.address] = execution
         return StateSnapshot(state[0]["lineage"], int(state[0]["serial"]), settled, attempts)
 
+    @_retried
     def lineage_serial(self) -> tuple[str, int]:
         rows = self.db.query("SELECT lineage, serial FROM zenctl_state WHERE id = 1")
         return (str(rows[0]["lineage"]), int(rows[0]["serial"])) if rows else (EMPTY_LINEAGE, 0)
 
+    @_retried
     def snapshot_lineage(self) -> str:
         rows = self.db.query("SELECT lineage FROM zenctl_state WHERE id = 1")
         return str(rows[0]["lineage"]) if rows else EMPTY_LINEAGE
 
+    @_retried
     def resources(self, workspace: str) -> dict[str, ResourceRecord]:
         rows = self.db.query(
             "SELECT * FROM resources WHERE workspace = :workspace ORDER BY address",
@@ -135,29 +156,37 @@ class StateStore:
             for row in rows
         }
 
+    @_retried
     def by_fingerprint(self, workspace: str, fingerprints: Collection[str]) -> dict[str, Execution]:
-        """The newest succeeded execution for each fingerprint (a cache hit from any time)."""
+        """The newest succeeded execution for each fingerprint (a cache hit from any time
+        since the step was last forgotten with `zenctl state rm`)."""
         if not fingerprints:
             return {}
         clause, params = in_clause("fp", sorted(fingerprints))
         rows = self.db.query(
-            f"SELECT * FROM step_executions WHERE workspace = :workspace AND status = 'succeeded' "
-            f"AND fingerprint IN {clause} ORDER BY serial",
+            f"SELECT * FROM step_executions e WHERE workspace = :workspace "
+            f"AND status = 'succeeded' AND fingerprint IN {clause} AND NOT EXISTS ("
+            "SELECT 1 FROM step_executions f WHERE f.workspace = e.workspace "
+            "AND f.address = e.address AND f.status = 'forgotten' AND f.serial > e.serial) "
+            "ORDER BY serial",
             {"workspace": workspace, **params},
         )
         return {row["fingerprint"]: Execution.from_row(row) for row in rows}
 
+    @_retried
     def runs(self, workspace: str, limit: int) -> list[Row]:
         return self.db.query(
             "SELECT * FROM runs WHERE workspace = :workspace ORDER BY started_at DESC LIMIT :limit",
             {"workspace": workspace, "limit": limit},
         )
 
+    @_retried
     def workspaces(self) -> dict[str, int]:
         """Each workspace with recorded runs, and how many."""
         rows = self.db.query("SELECT workspace, COUNT(*) AS n FROM runs GROUP BY workspace")
         return {row["workspace"]: int(row["n"]) for row in rows}
 
+    @_retried
     def run(self, run_id_prefix: str) -> Row | None:
         rows = self.db.query(
             "SELECT * FROM runs WHERE id LIKE :prefix ORDER BY started_at DESC",
@@ -165,12 +194,14 @@ class StateStore:
         )
         return rows[0] if rows else None
 
+    @_retried
     def executions_of_run(self, run_id: str) -> list[Execution]:
         rows = self.db.query(
             "SELECT * FROM step_executions WHERE run_id = :run ORDER BY serial", {"run": run_id}
         )
         return [Execution.from_row(row) for row in rows]
 
+    @_retried
     def history(self, workspace: str, address: str, limit: int = 20) -> list[Execution]:
         rows = self.db.query(
             "SELECT * FROM step_executions WHERE workspace = :workspace AND address = :address "
@@ -179,12 +210,14 @@ class StateStore:
         )
         return [Execution.from_row(row) for row in rows]
 
+    @_retried
     def artifact(self, hash_prefix: str) -> Row | None:
         rows = self.db.query(
             "SELECT * FROM artifacts WHERE hash LIKE :prefix", {"prefix": f"{hash_prefix}%"}
         )
         return rows[0] if len(rows) == 1 else None
 
+    @_retried
     def consumers(self, digest: str) -> list[Execution]:
         """Executions that read the artifact or source data with this hash."""
         rows = self.db.query(
@@ -194,20 +227,23 @@ class StateStore:
         )
         return [Execution.from_row(row) for row in rows]
 
+    @_retried
     def kept_executions(self, keep_last: int) -> list[Execution]:
         """The retention policy of `gc`: in every workspace, the newest `keep_last` succeeded
-        executions of each step, not counting those from before the step was removed."""
+        executions of each step, not counting those from before it was removed or forgotten."""
         rows = self.db.query(
             "SELECT * FROM (SELECT e.*, ROW_NUMBER() OVER ("
             "PARTITION BY workspace, address ORDER BY serial DESC) AS rank_ "
             "FROM step_executions e WHERE status = 'succeeded' AND NOT EXISTS ("
             "SELECT 1 FROM step_executions r WHERE r.workspace = e.workspace "
-            "AND r.address = e.address AND r.status = 'removed' AND r.serial > e.serial)"
+            "AND r.address = e.address AND r.status IN ('removed', 'forgotten') "
+            "AND r.serial > e.serial)"
             ") kept WHERE rank_ <= :keep",
             {"keep": keep_last},
         )
         return [Execution.from_row(row) for row in rows]
 
+    @_retried
     def execution(self, execution_id: str) -> Execution | None:
         rows = self.db.query("SELECT * FROM step_executions WHERE id = :id", {"id": execution_id})
         return Execution.from_row(rows[0]) if rows else None
@@ -218,6 +254,7 @@ class StateStore:
         execute("UPDATE zenctl_state SET serial = serial + 1 WHERE id = 1")
         return int(execute("SELECT serial FROM zenctl_state WHERE id = 1").fetchone()[0])
 
+    @_retried
     def begin_run(self, workspace: str, lineage_info: dict[str, Any]) -> str:
         run_id = str(uuid.uuid4())
         with self.db.transaction() as execute:
@@ -240,6 +277,7 @@ class StateStore:
             )
         return run_id
 
+    @_retried
     def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
         with self.db.transaction() as execute:
             self._bump(execute)
@@ -254,6 +292,7 @@ class StateStore:
                 },
             )
 
+    @_retried
     def start_step(
         self,
         run_id: str,
@@ -284,6 +323,7 @@ class StateStore:
             )
         return execution_id
 
+    @_retried
     def finish_step(
         self,
         execution_id: str,
@@ -311,13 +351,15 @@ class StateStore:
                     },
                 )
             for artifact in outputs.values():
-                execute(
-                    "INSERT INTO artifacts "
-                    "(hash, materializer, size, uri, created_at, produced_by) "
-                    "SELECT :hash, :materializer, :size, :uri, :now, :producer WHERE NOT EXISTS "
-                    "(SELECT 1 FROM artifacts WHERE hash = :hash)",
-                    {**artifact, "now": now, "producer": execution_id},
-                )
+                # Content-addressed: the first producer of these bytes stays on record.
+                known = execute("SELECT 1 FROM artifacts WHERE hash = :hash", artifact)
+                if known.fetchone() is None:
+                    execute(
+                        "INSERT INTO artifacts "
+                        "(hash, materializer, size, uri, created_at, produced_by) "
+                        "VALUES (:hash, :materializer, :size, :uri, :now, :producer)",
+                        {**artifact, "now": now, "producer": execution_id},
+                    )
             execute(
                 "UPDATE step_executions SET status = 'succeeded', outputs = :outputs, "
                 "finished_at = :now, duration = :duration, serial = :serial, details = :details "
@@ -332,6 +374,7 @@ class StateStore:
                 },
             )
 
+    @_retried
     def end_step(
         self,
         execution_id: str,
@@ -357,6 +400,7 @@ class StateStore:
                 },
             )
 
+    @_retried
     def mark(
         self, run_id: str, workspace: str, addresses: list[str], status: str, note: str
     ) -> None:
@@ -382,6 +426,7 @@ class StateStore:
                     },
                 )
 
+    @_retried
     def put_resource(self, workspace: str, record: ResourceRecord) -> None:
         """Record a resource created or updated (one transaction, bumping the serial)."""
         with self.db.transaction() as execute:
@@ -406,6 +451,7 @@ class StateStore:
                 },
             )
 
+    @_retried
     def forget_resource(self, workspace: str, address: str) -> None:
         """The resource was destroyed."""
         with self.db.transaction() as execute:
@@ -415,6 +461,7 @@ class StateStore:
                 {"workspace": workspace, "address": address},
             )
 
+    @_retried
     def interrupt_stale(self, workspace: str) -> int:
         """Steps and runs left 'running' by an apply that died: record them as interrupted."""
         rows = self.db.query(
@@ -434,6 +481,7 @@ class StateStore:
                 )
         return len(rows)
 
+    @_retried
     def delete_workspace(self, workspace: str) -> None:
         """Forget a workspace's runs, executions and lineage edges, in one transaction.
         Artifacts stay: other workspaces may use them; `gc` collects the unreferenced ones."""
@@ -453,27 +501,73 @@ def _details(details: dict[str, str] | None) -> str | None:
     return json.dumps(details, sort_keys=True) if details else None
 
 
-def open_store(root: Path, component: Component, create: bool) -> StateStore | None:
-    """The stack's metadata store; None when it does not exist yet and `create` is false."""
-    if component.type != "sqlite":
-        raise UserError(
-            f'Unsupported metadata store "{component.type}"',
-            'This zenctl ships the "sqlite" metadata store; shared PostgreSQL and MySQL stores '
-            'are on the way. Use metadata_store "sqlite" { path = ".zenctl/metadata.db" }.',
-        )
-    path = resolve_in_project(root, str(component.settings.get("path", ".zenctl/metadata.db")))
-    if not path.exists():
+def open_database(root: Path, component: Component, settings: Mapping[str, Any]) -> Database:
+    """A connection to the stack's metadata store; `settings` has its variables evaluated."""
+    if component.type == "sqlite":
+        path = resolve_in_project(root, str(settings.get("path", ".zenctl/metadata.db")))
+        if not path.exists():
+            ensure_private_dir(path.parent)
+            path.touch(mode=0o600)
+        return SQLiteDatabase(path)
+    if component.type in STORE_TYPES:
+        from zenctl.state.urls import server_url
+
+        try:
+            url = server_url(component.type, settings)
+        except UserError as exc:  # a settings problem: point at the block
+            raise DiagnosticsError([replace(exc.diagnostic, range=component.range)]) from None
+        return ServerDatabase(url, component.type)
+    raise UserError(
+        f'Unsupported metadata store "{component.type}"',
+        f"Choose one of {', '.join(STORE_TYPES)}: "
+        'metadata_store "sqlite" { path = ".zenctl/metadata.db" }, '
+        'metadata_store "postgresql" { url = "postgresql://user@host/db" } or '
+        'metadata_store "mysql" { url = "mysql://user@host/db" }.',
+    )
+
+
+def sqlite_missing(root: Path, component: Component, settings: Mapping[str, Any]) -> bool:
+    """True for an SQLite store whose file does not exist: plan reads nothing, creates nothing."""
+    path = resolve_in_project(root, str(settings.get("path", ".zenctl/metadata.db")))
+    return component.type == "sqlite" and not path.exists()
+
+
+def open_store(
+    root: Path, component: Component, settings: Mapping[str, Any], create: bool
+) -> StateStore | None:
+    """The stack's metadata store; None when it holds no state yet and `create` is false."""
+    if not create and sqlite_missing(root, component, settings):
+        return None
+    db = open_database(root, component, settings)
+    if schema_version(db) is None:
         if not create:
+            db.close()
             return None
-        ensure_private_dir(path.parent)
-        path.touch(mode=0o600)
-    db = SQLiteDatabase(path)
-    if create and schema_version(db) is None:
-        upgrade(db.url)
+        _create_schema(db)
+    check_schema(db)
+    if create:
+        _initialize(db)
+    return StateStore(db)
+
+
+def _create_schema(db: Database) -> None:
+    try:
+        upgrade(db)
+    except Exception:
+        # Another zenctl created it at the same moment: theirs is as good as ours.
+        if schema_version(db) != SCHEMA_HEAD:
+            raise
+
+
+def _initialize(db: Database) -> None:
+    """The state row: this store's lineage (it keys secrets' hashes) and its serial."""
+    if db.query("SELECT 1 AS one FROM zenctl_state WHERE id = 1"):
+        return
+    try:
         with db.transaction() as execute:
             execute(
                 "INSERT INTO zenctl_state (id, lineage, serial) VALUES (1, :lineage, 0)",
                 {"lineage": str(uuid.uuid4())},
             )
-    check_schema(db)
-    return StateStore(db)
+    except Conflict:
+        pass  # another zenctl initialized it first
