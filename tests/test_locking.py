@@ -168,3 +168,12 @@ def test_a_bad_lock_timeout_is_a_clear_error() -> None:
 
     with pytest.raises(UserError, match="Invalid --lock-timeout"):
         parse_duration("soon")
+
+
+def test_gc_waits_for_the_state_lock_but_a_dry_run_does_not(project: Project) -> None:
+    project.apply()
+    hold(project, "ci-runner-7", 4242)
+    blocked = project.run("gc", "--lock-timeout", "1s")
+    assert blocked.code == 1 and "Error acquiring the state lock" in blocked.err, blocked.both
+    listed = project.run("gc", "--dry-run")
+    assert listed.code == 0 and "Kept" in listed.out, listed.both

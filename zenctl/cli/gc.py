@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Annotated
 
 import typer
 
 from zenctl.cli.app import Chdir, _fail_with, _open_state, _root
+from zenctl.cli.state import LockTimeout, hold_lock
 
 
 def gc(
@@ -24,6 +26,7 @@ def gc(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", "-dry-run", help="List what would go; remove nothing.")
     ] = False,
+    lock_timeout: LockTimeout = "0s",
 ) -> None:
     """Remove artifacts and source snapshots that no kept execution references.
 
@@ -41,10 +44,17 @@ def gc(
             "gc removes only what the recorded executions no longer reference, and this "
             "project has no metadata store yet. Check the metadata_store block.",
         )
-    keep = referenced(store.kept_executions(keep_last))
-    found = collect(project.artifact_stores(), keep, time.time() - GRACE_SECONDS)
-    if not dry_run:
-        sweep(found)
+    # the lock keeps this workspace's applies out while we sweep; the grace period protects
+    # what applies in other workspaces have written but not recorded yet
+    with (
+        contextlib.nullcontext()
+        if dry_run
+        else hold_lock(store, project.workspace, "gc", lock_timeout)
+    ):
+        keep = referenced(store.kept_executions(keep_last))
+        found = collect(project.artifact_stores(), keep, time.time() - GRACE_SECONDS)
+        if not dry_run:
+            sweep(found)
     console = stdout()
     if found.garbage:
         verb = "Would remove" if dry_run else "Removed"
