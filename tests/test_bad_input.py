@@ -10,6 +10,7 @@ import ast
 import json
 import random
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -243,16 +244,19 @@ JUNK = st.one_of(
 
 
 @st.composite
-def mutated_plan(draw: st.DrawFn, document: dict[str, Any]) -> tuple[bytes, bool]:
-    """Damaged bytes, or a re-hashed document with a value swapped for another type."""
+def mutated(
+    draw: st.DrawFn, document: dict[str, Any], seal: Callable[[dict[str, Any]], None]
+) -> bytes:
+    """Damaged bytes, or a document with a value swapped for another type or deleted, then
+    `seal`ed (a saved plan gets its hash again, so the damage reaches the schema check)."""
     raw = canonical_json(document).encode()
     kind = draw(st.sampled_from(["truncate", "flip", "retype", "delete"]))
     if kind == "truncate":
-        return raw[: draw(st.integers(0, len(raw) - 1))], False
+        return raw[: draw(st.integers(0, len(raw) - 1))]
     if kind == "flip":
         at = draw(st.integers(0, len(raw) - 1))
         flipped = raw[at] ^ (1 << draw(st.integers(0, 7)))
-        return raw[:at] + bytes([flipped]) + raw[at + 1 :], False
+        return raw[:at] + bytes([flipped]) + raw[at + 1 :]
     changed = json.loads(raw)
     path = draw(st.sampled_from([p for p in _paths(changed) if p and p[0] != "plan_hash"]))
     parent = changed
@@ -262,8 +266,12 @@ def mutated_plan(draw: st.DrawFn, document: dict[str, Any]) -> tuple[bytes, bool
         del parent[path[-1]]
     else:
         parent[path[-1]] = draw(JUNK)
-    changed["plan_hash"] = plan_hash(changed)  # past the integrity check, into the schema
-    return canonical_json(changed).encode(), True
+    seal(changed)
+    return canonical_json(changed).encode()
+
+
+def _rehash(document: dict[str, Any]) -> None:
+    document["plan_hash"] = plan_hash(document)
 
 
 @settings(FUZZ, max_examples=150)
@@ -272,7 +280,7 @@ def test_malformed_saved_plans_are_refused_cleanly(
     data: st.DataObject, saved_plan: tuple[Path, dict[str, Any]]
 ) -> None:
     path, document = saved_plan
-    raw, _ = data.draw(mutated_plan(document))
+    raw = data.draw(mutated(document, _rehash))
     damaged = path.with_name("damaged.json")
     damaged.write_bytes(raw)
     try:
@@ -304,3 +312,47 @@ def test_malformed_saved_plans_through_the_cli(
             assert result.code == 1, (name, command, result.both)
             assert "Traceback" not in result.both and "crashed" not in result.both
             assert "Error: " in result.err, (name, result.both)
+
+
+# -- state imports -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def exported_state(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """A real project's exported history, and the project (whose store imports are fuzzed into)."""
+    from conftest import HELPERS, MAIN, PIPELINE_STEPS
+
+    project = Project(tmp_path_factory.mktemp("state"))
+    project.write("steps/__init__.py", "")
+    project.write("steps/pipeline.py", PIPELINE_STEPS)
+    project.write("steps/helpers.py", HELPERS)
+    project.write("data/raw.txt", "1 2 3\n")
+    project.write("main.zc.hcl", MAIN)
+    project.apply()
+    path = project.root / "state.json"
+    assert project.run("state", "export", str(path)).code == 0
+    return path, json.loads(path.read_text())
+
+
+@settings(FUZZ, max_examples=150)
+@given(data=st.data())
+def test_malformed_state_imports_are_refused_or_imported_whole(
+    data: st.DataObject, exported_state: tuple[Path, dict[str, Any]]
+) -> None:
+    from zenctl.project import Project as ZenctlProject
+    from zenctl.state.transfer import import_state, read_document
+
+    path, document = exported_state
+    damaged = path.with_name("damaged.json")
+    damaged.write_bytes(data.draw(mutated(document, lambda _: None)))
+    try:
+        loaded = read_document(damaged)
+    except UserError:
+        return
+    store = ZenctlProject.load(path.parent).open_state(create=True)
+    assert store is not None
+    try:
+        import_state(store, loaded)  # what passed the checks must fit the store's constraints
+        assert store.snapshot("default").lineage == loaded["lineage"]
+    finally:
+        store.close()
