@@ -209,17 +209,23 @@ def test_source_outside_the_project_is_snapshotted_inside_the_store(project: Pro
 # -- saved plans ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def saved_plan(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+def _applied_project(tmp_path_factory: pytest.TempPathFactory, name: str) -> Project:
+    """The test pipeline, applied once: real state and artifacts for the damaged documents."""
     from conftest import HELPERS, MAIN, PIPELINE_STEPS
 
-    project = Project(tmp_path_factory.mktemp("saved"))
+    project = Project(tmp_path_factory.mktemp(name))
     project.write("steps/__init__.py", "")
     project.write("steps/pipeline.py", PIPELINE_STEPS)
     project.write("steps/helpers.py", HELPERS)
     project.write("data/raw.txt", "1 2 3\n")
     project.write("main.zc.hcl", MAIN)
     project.apply()
+    return project
+
+
+@pytest.fixture(scope="module")
+def saved_plan(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    project = _applied_project(tmp_path_factory, "saved")
     path = project.root / "plan.json"
     project.run("plan", "--var", "factor=3", "--out", str(path))
     return path, json.loads(path.read_text())
@@ -319,16 +325,8 @@ def test_malformed_saved_plans_through_the_cli(
 
 @pytest.fixture(scope="module")
 def exported_state(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    """A real project's exported history, and the project (whose store imports are fuzzed into)."""
-    from conftest import HELPERS, MAIN, PIPELINE_STEPS
-
-    project = Project(tmp_path_factory.mktemp("state"))
-    project.write("steps/__init__.py", "")
-    project.write("steps/pipeline.py", PIPELINE_STEPS)
-    project.write("steps/helpers.py", HELPERS)
-    project.write("data/raw.txt", "1 2 3\n")
-    project.write("main.zc.hcl", MAIN)
-    project.apply()
+    """A real project's exported history, beside the store that imports are fuzzed into."""
+    project = _applied_project(tmp_path_factory, "state")
     path = project.root / "state.json"
     assert project.run("state", "export", str(path)).code == 0
     return path, json.loads(path.read_text())
