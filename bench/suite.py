@@ -14,7 +14,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from measure import Cell, Figure, Samples, Trial, interleave, medians, peak_rss_mib, stderr_field
+from measure import (
+    Cell,
+    Command,
+    Figure,
+    Samples,
+    Trial,
+    interleave,
+    medians,
+    peak_rss_mib,
+    stderr_field,
+)
 from report import Row, Target
 from rich.console import Console
 from tools import Tool, Zenctl, source_pool
@@ -265,12 +275,7 @@ class Suite:
         if command is None:
             return None
 
-        def trial() -> dict[str, float]:
-            outcome = tool.run(command)
-            tool.check_clean(outcome, command, wl)
-            return {"plan": outcome.seconds}
-
-        return trial
+        return lambda: _clean_plan(tool, command, wl)
 
     @staticmethod
     def cold_plan_trial(tool: Tool, wl: Workload) -> Trial | None:
@@ -285,9 +290,7 @@ class Suite:
 
         def trial() -> dict[str, float]:
             shutil.rmtree(cache, ignore_errors=True)
-            outcome = tool.run(command)
-            tool.check_clean(outcome, command, wl)
-            return {"plan": outcome.seconds}
+            return _clean_plan(tool, command, wl)
 
         return trial
 
@@ -478,3 +481,10 @@ class Suite:
         self.marginal_step_cost()
         self.peak_rss(chain(max(sizes)))
         self.sql_statements(sizes)
+
+
+def _clean_plan(tool: Tool, command: Command, wl: Workload) -> dict[str, float]:
+    """Time a plan of an applied project; the tool must agree nothing is left to do."""
+    outcome = tool.run(command)
+    tool.check_clean(outcome, command, wl)
+    return {"plan": outcome.seconds}
