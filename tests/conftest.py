@@ -180,8 +180,8 @@ class Project:
             start_new_session=True,
         )
 
-    def apply(self, *args: str) -> Result:
-        result = self.run("apply", "--auto-approve", *args)
+    def apply(self, *args: str, env: dict[str, str] | None = None) -> Result:
+        result = self.run("apply", "--auto-approve", *args, env=env)
         assert "Traceback" not in result.both, result.both
         return result
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import time
 
-from conftest import Project
+import pytest
+from conftest import MAIN, Project
 from test_plan_apply import step_lines
 
 
@@ -59,3 +60,42 @@ def test_gc_leaves_what_an_apply_may_be_recording(project: Project) -> None:
     result = project.run("gc", "--keep-last", "1")
     assert "Nothing to remove." in result.out
     assert "3 unreferenced one(s) younger than 15 minutes" in result.out
+
+
+@pytest.mark.stateless
+def test_gc_finds_an_artifact_store_whose_path_is_a_variable(project: Project) -> None:
+    """gc takes no --var: the variables the stores' settings use come from the environment
+    and their defaults, as for `runs` and `show`."""
+    project.write(
+        "stack.zc.hcl",
+        """
+        variable "artifacts" {
+          type    = string
+          default = "store"
+        }
+
+        stack "dev" {
+          orchestrator "local" {}
+          artifact_store "local" {
+            path = var.artifacts
+          }
+          metadata_store "sqlite" {}
+        }
+        """,
+    )
+    project.write(
+        "main.zc.hcl",
+        MAIN.replace('pipeline "demo" {', 'pipeline "demo" {\n  stack = stack.dev', 1),
+    )
+    for factor in ("2", "3"):
+        assert project.apply("--var", f"factor={factor}").code == 0
+    then = time.time() - 3600
+    for path in (project.root / "store").rglob("*"):
+        os.utime(path, (then, then))
+    dry = project.run("gc", "--keep-last", "1", "--dry-run")
+    assert dry.code == 0, dry.both
+    assert "Would remove 3 item(s)" in dry.out, dry.out
+    elsewhere = project.run(
+        "gc", "--keep-last", "1", "--dry-run", env={"ZENCTL_VAR_artifacts": "x"}
+    )
+    assert "Nothing to remove." in elsewhere.out, elsewhere.both

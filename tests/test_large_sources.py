@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
+import time
+
+import pytest
 from conftest import Project
 
 
@@ -17,3 +22,33 @@ def test_apply_snapshots_a_large_source_the_plan_already_hashed(project: Project
     again = project.run("plan")
     assert again.code == 0, again.both
     assert "No changes. 5 steps cached." in again.out
+
+
+@pytest.mark.stateless
+def test_an_unchanged_source_is_not_read_again(project: Project) -> None:
+    """The stat cache: a plan re-hashes a source only when its size, mtime or inode moved."""
+    raw = project.root / "data/raw.txt"
+    raw.write_text("7\n" * (1 << 20))  # 2 MiB
+    assert project.apply().code == 0
+    # Past the racy window: a hash recorded within 1 s of the file's mtime is not trusted.
+    stamp = time.time() - 5
+    for path in [raw, *(project.root / ".zenctl/artifacts").rglob("*")]:
+        os.utime(path, (stamp, stamp))
+
+    def hashed() -> int:
+        result = project.run("plan", env={"ZENCTL_TRACE": "1"})
+        assert result.code == 0, result.both
+        found = re.search(r"hashed-bytes: (\d+)", result.err)
+        assert found, result.both
+        return int(found.group(1))
+
+    source = raw.stat().st_size
+    assert hashed() >= source  # the mtimes moved: the source and the outputs are read again
+    assert hashed() == 0  # unchanged: a stat, no read
+    with raw.open("a") as handle:
+        handle.write("7\n")
+    os.utime(raw, (stamp, stamp))  # the same mtime, another size
+    assert hashed() == source + 2  # the source alone: the outputs' checks are still trusted
+    assert hashed() == 0
+    (project.root / ".zenctl/cache/stat.json").unlink()
+    assert hashed() == source + 2

@@ -211,7 +211,7 @@ def test_plan_reads_state_with_the_same_number_of_statements_at_any_size(project
             "    inputs = { raw = source.raw }\n  }\n" + blocks + "\n}\n",
         )
         project.apply()
-        result = project.run("plan", env={"ZENCTL_TRACE_SQL": "1"})
+        result = project.run("plan", env={"ZENCTL_TRACE": "1"})
         assert "No changes." in result.out, result.out
         found = re.search(r"sql-statements: (\d+)", result.err)
         assert found, result.err

@@ -7,6 +7,8 @@ import hashlib
 import json
 from pathlib import Path
 
+import blake3
+import pytest
 from conftest import Project
 
 TOKEN = "tok-FLAG-7f3a91c2"  # set with --var
@@ -114,3 +116,99 @@ def test_secrets_from_every_source_never_appear_anywhere(project: Project, tmp_p
     dsn = f"postgres://ml:{PASSWORD}@db/features"
     received = hashlib.sha256("|".join([TOKEN, dsn, API_KEY]).encode()).hexdigest()
     assert received.encode() in everything  # the step's output: it got the real values
+
+
+TOKEN_CONFIG = """
+variable "token" {
+  type      = string
+  sensitive = true
+}
+
+pipeline "vault" {
+  step "auth" {
+    run    = "steps.secret:auth"
+    params = { token = var.token, dsn = "sqlite://", keys = [], retries = 3 }
+  }
+}
+"""
+WITH_TOKEN = {"ZENCTL_VAR_token": TOKEN}
+
+
+def _token_hash(project: Project) -> str:
+    result = project.run("plan", "--json", env=WITH_TOKEN)
+    (auth,) = [s for s in json.loads(result.out)["steps"] if s["step"] == "auth"]
+    keyed: str = auth["after"]["params"]["token"]["sensitive"]
+    return keyed
+
+
+def _keyed(value: str, key: bytes) -> str:
+    from zenctl.fingerprint.canonical import canonical_json
+
+    return blake3.blake3(canonical_json(value).encode(), key=key).hexdigest()[:20]
+
+
+def _legacy_key(lineage: str) -> bytes:
+    return blake3.blake3(f"zenctl-secrets:{lineage}".encode()).digest()
+
+
+@pytest.mark.stateless
+def test_a_posted_plan_gives_no_way_to_check_guesses_of_a_secret(
+    project: Project, tmp_path: Path
+) -> None:
+    project.write("steps/secret.py", SECRET_STEP)
+    project.write("secrets.zc.hcl", TOKEN_CONFIG)
+    store_less = _token_hash(project)
+    assert store_less != _token_hash(project)  # no store yet: a throwaway key each time
+    assert project.apply(env=WITH_TOKEN).code == 0
+    posted = json.loads(project.run("plan", "--json", env=WITH_TOKEN).out)
+    keyed = _token_hash(project)
+    # The lineage printed in the plan used to key the hash; it no longer does.
+    assert keyed != _keyed(TOKEN, _legacy_key(posted["state"]["lineage"]))
+    # The store's own random key does, and it appears in no output.
+    document = json.loads(project.run("state", "export", "-").out)
+    key = document["secret_key"]
+    assert keyed == _keyed(TOKEN, bytes.fromhex(key))
+    saved = tmp_path / "plan.zcplan"
+    outputs = [
+        project.run("plan", *args, env=WITH_TOKEN).both
+        for args in ((), ("--json",), ("--format", "markdown"), ("--out", str(saved)))
+    ]
+    for text in (*outputs, saved.read_text()):
+        assert key not in text
+    # Another store with the same secret hashes it differently.
+    other = Project(tmp_path / "other")
+    for name in ("steps/__init__.py", "steps/secret.py", "secrets.zc.hcl"):
+        other.write(name, (project.root / name).read_text())
+    assert other.apply(env=WITH_TOKEN).code == 0
+    assert _token_hash(other) != keyed
+
+
+@pytest.mark.stateless
+def test_rotating_the_key_reruns_only_the_steps_with_secrets(
+    project: Project, tmp_path: Path
+) -> None:
+    project.write("steps/secret.py", SECRET_STEP)
+    project.write("secrets.zc.hcl", TOKEN_CONFIG)
+    assert project.apply(env=WITH_TOKEN).code == 0
+    before = _token_hash(project)
+    saved = tmp_path / "plan.zcplan"
+    assert project.run("plan", "--out", str(saved), env=WITH_TOKEN).code == 0
+
+    unconfirmed = project.run("state", "rotate-key")
+    assert unconfirmed.code == 1
+    assert "pipeline.vault.step.auth" in unconfirmed.out
+    assert _token_hash(project) == before
+    rotated = project.run("state", "rotate-key", "--auto-approve")
+    assert rotated.code == 0, rotated.both
+    assert "These steps take sensitive params and will run again:" in rotated.out
+    assert "  - pipeline.vault.step.auth\n" in rotated.out
+    assert "pipeline.demo" not in rotated.out
+
+    assert _token_hash(project) != before
+    stale = project.run("apply", str(saved), env=WITH_TOKEN)
+    assert stale.code == 1
+    assert "Saved plan is stale" in stale.err
+    planned = project.run("plan", env=WITH_TOKEN).out
+    assert "pipeline.vault.step.auth" in planned
+    assert "Plan: 1 to run, 5 cached" in planned, planned
+    assert "Apply complete! 1 ran, 5 cached" in project.apply(env=WITH_TOKEN).out

@@ -79,18 +79,50 @@ def test_a_store_made_by_the_first_schema_is_upgraded_with_its_history(
     refused = project.run("plan")
     assert refused.code == 1
     assert "Metadata store needs an upgrade" in refused.err
-    assert "has schema 0001, this zenctl needs 0004" in refused.err
+    assert "has schema 0001, this zenctl needs 0005" in refused.err
     assert "zenctl state upgrade" in refused.err
 
     upgraded = project.run("state", "upgrade")
     assert upgraded.code == 0, upgraded.both
-    assert "from schema 0001 to 0004" in upgraded.out
+    assert "from schema 0001 to 0005" in upgraded.out
     assert "nothing to do" in project.run("state", "upgrade").out
     assert project.run("plan").out.strip().endswith("No changes. 5 steps cached.")
     after = export(project, tmp_path / "after.json")
     # 0001 kept MySQL's times in single-precision FLOAT (what 0004 fixes): compare the rest.
     lossy = TIMES if project.store.kind == "mysql" else ()
     assert history(after, lossy) == history(before, lossy)
+
+
+def test_stores_from_before_the_random_key_keep_steps_with_secrets_cached(
+    project: Project, tmp_path: Path
+) -> None:
+    """Until schema 0005 the secrets key was derived from the lineage: an upgraded store, and
+    an imported version 1 document, keep that key, so nothing re-runs."""
+    from test_sensitive import SECRET_STEP, TOKEN_CONFIG, WITH_TOKEN
+
+    from zenctl.state.transfer import legacy_secret_key
+
+    project.write("steps/secret.py", SECRET_STEP)
+    project.write("secrets.zc.hcl", TOKEN_CONFIG)
+    assert project.run("init").code == 0
+    ((lineage,),) = project.sql("SELECT lineage FROM zenctl_state")
+    project.sql("UPDATE zenctl_state SET secret_key = :key", key=legacy_secret_key(lineage))
+    assert project.apply(env=WITH_TOKEN).code == 0
+    document = export(project, tmp_path / "before.json")
+    assert document["format_version"] == 2
+    del document["secret_key"]
+    (tmp_path / "v1.json").write_text(json.dumps(document | {"format_version": 1}))
+    cached = "No changes. 6 steps cached."
+
+    project.reset_store()
+    create_at_first_revision(project, document)
+    assert project.run("state", "upgrade").code == 0
+    assert project.run("plan", env=WITH_TOKEN).out.strip().endswith(cached)
+
+    project.reset_store()
+    imported = project.run("state", "import", str(tmp_path / "v1.json"))
+    assert imported.code == 0, imported.both
+    assert project.run("plan", env=WITH_TOKEN).out.strip().endswith(cached)
 
 
 def test_a_newer_schema_is_never_written(project: Project) -> None:
@@ -100,7 +132,7 @@ def test_a_newer_schema_is_never_written(project: Project) -> None:
         result = project.run(*command)
         assert result.code == 1
         assert "Metadata store is newer than this zenctl" in result.err
-        assert "schema 9999; this zenctl knows up to 0004" in result.err
+        assert "schema 9999; this zenctl knows up to 0005" in result.err
     assert project.sql("SELECT COUNT(*) FROM runs") == [(1,)]
 
 
@@ -146,7 +178,7 @@ def test_malformed_state_documents_are_refused_clearly(project: Project, tmp_pat
     bad_status["executions"][0]["status"] = "bogus"
     dangling = json.loads(json.dumps(good))
     dangling["lineage_edges"][0]["execution_id"] = "no-such-execution"
-    newer = dict(good, format_version=2)
+    newer = dict(good, format_version=3)
     cases = {
         "truncated.json": (json.dumps(good)[:200], "is not valid JSON"),
         "status.json": (json.dumps(bad_status), "At executions[0].status: 'bogus' is not one of"),

@@ -1,4 +1,5 @@
-"""--target plans a step and what it needs; --replace runs a cached step; both warn."""
+"""--target plans a step or resource and what it needs; --replace runs a cached step; both
+warn."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 from pathlib import Path
 
 import jsonschema
+import pytest
 from conftest import Project
 from test_plan_apply import ADDR, step_lines
 from test_saved_plans import SCHEMA
@@ -47,3 +49,82 @@ def test_replace_runs_a_cached_step_and_downstream_sees_its_outputs(project: Pro
     applied = project.apply("-replace", ADDR + "features")
     assert "Apply complete! 1 ran" in applied.out  # same bytes out: downstream stays cached
     assert "train: Cached (inputs unchanged after upstream re-run)" in applied.out
+
+
+RESOURCES = """
+stack "dev" {
+  orchestrator "local" {}
+  artifact_store "local" {}
+  metadata_store "sqlite" {}
+  greeting "file" {
+    path = "out/hello.txt"
+    text = "Hello"
+  }
+}
+
+pipeline "p" {
+  stack = stack.dev
+  step "prep" {
+    run    = "steps.pipeline:prep"
+    inputs = { raw = source.raw }
+  }
+  step "report" {
+    run    = "steps.pipeline:report"
+    inputs = { numbers = step.prep.outputs.output }
+  }
+  source "raw" {
+    path = "data/raw.txt"
+  }
+  deployment "api" {
+    model   = step.prep.outputs.output
+    serving = "local"
+  }
+}
+"""
+
+
+def _targeted(project: Project, *targets: str) -> tuple[list[str], list[str]]:
+    """The steps and resources a plan with these targets covers."""
+    args = [arg for target in targets for arg in ("--target", target)]
+    result = project.run("plan", "--json", *args)
+    assert result.code == 0, result.both
+    document = json.loads(result.out)
+    jsonschema.validate(document, SCHEMA)
+    return (
+        [step["step"] for step in document["steps"]],
+        [change["address"] for change in document["resource_changes"]],
+    )
+
+
+@pytest.mark.stateless
+def test_target_narrows_resources_as_terraform_does(project: Project) -> None:
+    project.write("main.zc.hcl", RESOURCES)
+    api, greeting = "pipeline.p.deployment.api", "stack.dev.greeting"
+    # A step's target leaves the deployment that serves its model alone; a deployment's
+    # brings the step that makes its model; a pipeline's brings its deployments.
+    assert _targeted(project, "pipeline.p.step.prep") == (["prep"], [])
+    assert _targeted(project, api) == (["prep"], [api])
+    assert _targeted(project, "pipeline.p") == (["prep", "report"], [api])
+    assert _targeted(project, greeting) == ([], [greeting])
+    assert _targeted(project) == (["prep", "report"], [api, greeting])
+    unknown = project.run("plan", "--target", "pipeline.p.deployment.apx")
+    assert unknown.code == 1
+    assert f'Did you mean "{api}"?' in unknown.err
+
+    applied = project.apply("--target", greeting)
+    assert applied.code == 0, applied.both
+    done = "Apply complete! 0 ran, 0 cached, 0 removed; 1 added, 0 changed, 0 destroyed."
+    assert done in applied.out
+    assert (project.root / "out/hello.txt").read_text() == "Hello\n"
+    full = project.run("plan").out
+    assert "Plan: 2 to run, 0 cached, 0 to remove; 1 to add, 0 to change, 0 to destroy." in full
+
+    # A resource no longer declared is destroyed only by a plan that covers it.
+    block = '  greeting "file" {\n    path = "out/hello.txt"\n    text = "Hello"\n  }\n'
+    assert block in RESOURCES
+    project.write("main.zc.hcl", RESOURCES.replace(block, ""))
+    assert _targeted(project, "pipeline.p.step.prep") == (["prep"], [])
+    assert _targeted(project, greeting) == ([], [greeting])
+    destroyed = project.apply("--target", greeting)
+    assert "0 added, 0 changed, 1 destroyed" in destroyed.out, destroyed.both
+    assert not (project.root / "out/hello.txt").exists()

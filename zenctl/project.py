@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
+import secrets
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -18,7 +19,7 @@ from zenctl.config.values import references
 from zenctl.config.variables import VariableInputs, choose_stacks, evaluate, resolve_variables
 from zenctl.diagnostics import UserError
 from zenctl.fingerprint.files import StatCache
-from zenctl.fingerprint.step import Fingerprinter, secret_key
+from zenctl.fingerprint.step import Fingerprinter
 from zenctl.paths import project_dir
 from zenctl.plan.model import Plan
 from zenctl.plan.planner import ArtifactChecker, PlanInputs, make_plan
@@ -71,27 +72,31 @@ class Project:
         return open_store(self.root, component, self.store_settings(component), create)
 
     def store_settings(self, component: Component) -> dict[str, Any]:
-        """The store's settings with variables filled in (a password from a sensitive one).
-
-        A command that evaluates nothing else (runs, show, state ...) still resolves the
-        variables the store's settings use, from the environment and their defaults."""
-        missing = {ref.parts[1] for ref in references(component.settings)} - set(self.variables)
-        variables = dict(self.variables)
-        if missing:
-            only = {name: self.config.variables[name] for name in missing}
-            config = replace(self.config, variables=only)
-            variables |= resolve_variables(config, VariableInputs())
-        settings: dict[str, Any] = evaluate(component.settings, variables)
+        """The metadata store's settings with variables filled in (a password from a
+        sensitive one)."""
+        settings: dict[str, Any] = evaluate(component.settings, self._variables_of(component))
         return settings
+
+    def _variables_of(self, component: Component) -> dict[str, Any]:
+        """The variables a component's settings use. A command that evaluates nothing else
+        (runs, show, gc, state ...) resolves them now, from the environment and defaults."""
+        missing = {ref.parts[1] for ref in references(component.settings)} - set(self.variables)
+        if not missing:
+            return self.variables
+        only = {name: self.config.variables[name] for name in missing}
+        config = replace(self.config, variables=only)
+        return self.variables | resolve_variables(config, VariableInputs())
 
     def fingerprinter(self, store: StateStore | None) -> Fingerprinter:
         cache = StatCache(project_dir(self.root) / "cache" / "stat.json")
-        lineage = store.snapshot_lineage() if store else "(none)"
-        return Fingerprinter(self.root, cache, secret_key(lineage))
+        key = store.secret_key() if store else None
+        # Without a store nothing is recorded and every step runs: a throwaway key keeps the
+        # hashes in a store-less plan's JSON from being checked against guesses.
+        return Fingerprinter(self.root, cache, key or secrets.token_bytes(32))
 
     def artifact_store(self, stack: str) -> ArtifactStore:
         component = self.config.stacks[stack].components["artifact_store"]
-        settings = settings_of(component, self.variables)
+        settings = settings_of(component, self._variables_of(component))
         built: ArtifactStore = build_component(
             "artifact_store", component.type, settings, self.root
         )
@@ -125,19 +130,30 @@ class Project:
     ) -> Plan:
         """The plan of steps and resources; `refresh=False` trusts the recorded state."""
         fingerprinter = self.fingerprinter(store)
+        records = store.resources(self.workspace) if store else {}
+        used = {pipeline.stack for pipeline in self.config.pipelines.values()}
+        stack_resources = frozenset(
+            f"stack.{name}.{kind}"
+            for name in used
+            for kind in self.config.stacks[name].components
+            if kind not in COMPONENT_KINDS
+        )
         plan = make_plan(
-            PlanInputs(self.config, self.variables, self.workspace, targets, replace),
+            PlanInputs(
+                self.config,
+                self.variables,
+                self.workspace,
+                targets,
+                replace,
+                stack_resources | set(records),
+            ),
             fingerprinter,
             store,
             self.artifact_checker(),
         )
         fingerprinter.cache.save()
-        records = store.resources(self.workspace) if store else {}
-        declares = any(p.deployments for p in self.config.pipelines.values()) or any(
-            kind not in COMPONENT_KINDS
-            for stack in self.config.stacks.values()
-            for kind in stack.components
-        )
+        pipelines = self.config.pipelines.values()
+        declares = bool(stack_resources) or any(p.deployments for p in pipelines)
         if not records and not declares:
             return plan  # no provider to load: the warm plan of a project without resources
         from zenctl.plan.resources import declared_resources, plan_resources
@@ -150,7 +166,7 @@ class Project:
             return str(entry["hash"]) if entry else None
 
         declared = declared_resources(self.config, self.variables, model, fingerprinter.redact)
-        changes = plan_resources(declared, records, self.root, self.workspace, refresh)
+        changes = plan_resources(declared, records, self.root, self.workspace, refresh, targets)
         return dataclasses.replace(plan, resources=changes)
 
     def plan_destroy(self, store: StateStore | None, refresh: bool = True) -> Plan:

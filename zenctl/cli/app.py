@@ -59,7 +59,8 @@ Targets = Annotated[
     typer.Option(
         "--target",
         "-target",
-        help="Plan only this step (or pipeline.NAME) and what it needs (repeatable).",
+        help="Plan only this step, deployment, stack resource or pipeline.NAME, and what it "
+        "needs (repeatable).",
         show_default=False,
     ),
 ]
@@ -148,7 +149,7 @@ def main() -> None:
     except Exception as exc:  # click usage errors, then anything unexpected
         code = _unexpected(exc)
     finally:
-        _trace_sql()
+        _trace()
     sys.exit(code)
 
 
@@ -190,11 +191,15 @@ def _unexpected(exc: Exception) -> int:
 _sql_counters: list[Any] = []
 
 
-def _trace_sql() -> None:
-    """With ZENCTL_TRACE_SQL=1, print how many SQL statements the command issued (benchmarks)."""
-    if os.environ.get("ZENCTL_TRACE_SQL") == "1":
+def _trace() -> None:
+    """With ZENCTL_TRACE=1, print how many SQL statements the command issued and how many
+    bytes it hashed, for the benchmark to check its own set-up (a "first" plan that hashed
+    nothing would time the stat cache, not the hashing)."""
+    if os.environ.get("ZENCTL_TRACE") == "1":
         total = sum(store.db.statements for store in _sql_counters)
+        hashed = sys.modules.get("zenctl.fingerprint.files")
         print(f"sql-statements: {total}", file=sys.stderr)
+        print(f"hashed-bytes: {hashed.hashed_bytes if hashed else 0}", file=sys.stderr)
 
 
 def _open_state(project: Any, create: bool) -> Any:

@@ -232,6 +232,47 @@ def upgrade(chdir: Chdir = None) -> None:
     typer.echo(f"Upgraded {db.url} from schema {before or 'none'} to {schema.SCHEMA_HEAD}.")
 
 
+@state_app.command("rotate-key")
+def rotate_key(
+    chdir: Chdir = None, auto_approve: AutoApprove = False, lock_timeout: LockTimeout = "0s"
+) -> None:
+    """Give the store a new random key for the hashes of sensitive values.
+
+    Do it when a store predates schema 0005 (its key came from the lineage, printed in every
+    plan JSON) or a state export leaked. Steps with sensitive params run again on the next
+    apply: their recorded hashes were made with the old key.
+
+    Example: `zenctl state rotate-key`
+    """
+    from zenctl.render.console import stdout
+
+    project, store = _store(chdir)
+    console = stdout()
+    with hold_lock(store, project.workspace, "state rotate-key", lock_timeout):
+        affected = [
+            address
+            for address, execution in _in_state(store, project.workspace).items()
+            if _holds_secret(execution.components.get("params"))
+        ]
+        console.print("zenctl will give the metadata store a new key for secrets' hashes.")
+        if affected:
+            console.print("These steps take sensitive params and will run again:")
+            for address in affected:
+                console.print(f"  - {address}")
+        console.print("Plans saved before now will be refused as stale.")
+        if not auto_approve:
+            _confirm("state rotate-key")
+        store.rotate_secret_key()
+    console.print("Rotated the secrets key.")
+
+
+def _holds_secret(value: Any) -> bool:
+    """Whether recorded params contain a sensitive value's hash."""
+    if isinstance(value, dict):
+        return set(value) == {"sensitive"} or any(_holds_secret(v) for v in value.values())
+    return isinstance(value, list) and any(_holds_secret(item) for item in value)
+
+
 def force_unlock(
     lock_id: Annotated[str, typer.Argument(help="The lock ID an error message named.")],
     chdir: Chdir = None,

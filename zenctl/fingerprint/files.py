@@ -21,6 +21,7 @@ from zenctl.paths import ensure_private_dir
 RACY_WINDOW_NS = 1_000_000_000
 _MMAP_THRESHOLD = 1 << 20
 _threads = blake3.blake3.AUTO
+hashed_bytes = 0  # read by `ZENCTL_TRACE=1` (zenctl/cli/app.py)
 
 
 def _hash_on_one_thread() -> None:
@@ -85,9 +86,11 @@ def hash_bytes(data: bytes) -> str:
 
 
 def hash_file(path: Path, cache: StatCache | None = None) -> str:
+    global hashed_bytes
     stat = path.stat()
     if cache is not None and (known := cache.get(path, stat)) is not None:
         return str(known)
+    hashed_bytes += stat.st_size
     hasher = blake3.blake3(max_threads=_threads)
     if stat.st_size >= _MMAP_THRESHOLD:
         hasher.update_mmap(path)

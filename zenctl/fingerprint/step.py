@@ -101,7 +101,7 @@ class Fingerprinter:
         }
 
     def redact(self, value: Any) -> Any:
-        """Params as stored and hashed: a secret becomes a hash keyed per state lineage, and
+        """Params as stored and hashed: a secret becomes a hash keyed by the store's secret key, and
         numbers are canonical."""
         if isinstance(value, Sensitive):
             keyed = blake3.blake3(canonical_json(value.value).encode(), key=self._secret_key)
@@ -128,7 +128,3 @@ def is_known(components: Components) -> bool:
 def fingerprint(components: Components) -> str:
     """The step's cache key; only defined once every input's hash is known."""
     return digest({"fingerprint_version": FINGERPRINT_VERSION, **components})
-
-
-def secret_key(lineage: str) -> bytes:
-    return blake3.blake3(f"zenctl-secrets:{lineage}".encode()).digest()

@@ -19,6 +19,7 @@ from zenctl.diagnostics import UserError
 from zenctl.fingerprint.canonical import short
 from zenctl.plan.diff import show_value
 from zenctl.plan.model import UNKNOWN, Change, ResourceAction, ResourceChange
+from zenctl.plan.targeting import targets_resource
 from zenctl.providers.protocol import Attributes, Resource, ResourceContext
 from zenctl.state.store import ResourceRecord
 
@@ -107,10 +108,14 @@ def plan_resources(
     root: Path,
     workspace: str,
     refresh: bool,
+    targets: tuple[str, ...] = (),
 ) -> tuple[ResourceChange, ...]:
+    """Each resource's change; with `targets`, only those they cover are refreshed and planned."""
     changes: list[ResourceChange] = []
     wanted = {item.address: item for item in declared}
     for address in sorted(set(wanted) | set(records)):
+        if not targets_resource(address, targets):
+            continue
         item, record = wanted.get(address), records.get(address)
         if item is None:
             assert record is not None

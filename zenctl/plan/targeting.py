@@ -1,27 +1,35 @@
-"""`--target` and `--replace`: which steps a partial plan covers, and which must run anyway."""
+"""`--target` and `--replace`: which steps and resources a partial plan covers, and which
+steps must run anyway."""
 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Collection
 
 from zenctl.diagnostics import Diagnostic, DiagnosticsError
 from zenctl.graph import StepGraph
 
 
 def selected_steps(
-    graphs: list[StepGraph], targets: tuple[str, ...], replace: tuple[str, ...]
+    graphs: list[StepGraph],
+    targets: tuple[str, ...],
+    replace: tuple[str, ...],
+    stack_resources: Collection[str] = (),
 ) -> dict[str, set[str]] | None:
     """Per pipeline, the targeted steps and everything they need; None when not targeting.
 
-    A target is a step address or a whole pipeline (`pipeline.NAME`); a replacement must
+    A target is a step, a whole pipeline (`pipeline.NAME`), a deployment (which needs the
+    step that trains its model) or a stack resource (which needs no step); a replacement must
     name one step. Unknown addresses are reported together, with the closest known ones."""
     steps = {g.pipeline.address(name): (g, name) for g in graphs for name in g.order}
     pipelines = {f"pipeline.{g.pipeline.name}": g for g in graphs}
-    problems = [
-        _unknown(address, "--target", [*steps, *pipelines])
-        for address in targets
-        if address not in steps and address not in pipelines
-    ]
+    deployments = {
+        f"pipeline.{g.pipeline.name}.deployment.{name}": (g, deployment.model.parts[1])
+        for g in graphs
+        for name, deployment in g.pipeline.deployments.items()
+    }
+    known = [*steps, *pipelines, *deployments, *stack_resources]
+    problems = [_unknown(address, "--target", known) for address in targets if address not in known]
     problems += [_unknown(a, "--replace", list(steps)) for a in replace if a not in steps]
     if problems:
         raise DiagnosticsError(problems)
@@ -32,11 +40,20 @@ def selected_steps(
         if address in pipelines:
             graph = pipelines[address]
             wanted.setdefault(graph.pipeline.name, set()).update(graph.order)
-        else:
-            graph, name = steps[address]
+        elif address in steps or address in deployments:
+            graph, name = steps[address] if address in steps else deployments[address]
             wanted.setdefault(graph.pipeline.name, set()).add(name)
     by_name = {g.pipeline.name: g for g in graphs}
     return {name: by_name[name].closure(chosen) for name, chosen in wanted.items()}
+
+
+def targets_resource(address: str, targets: tuple[str, ...]) -> bool:
+    """Whether a plan with these targets covers the resource: named itself, or a deployment of
+    a targeted pipeline. A step's target leaves the deployments serving it alone, as
+    Terraform's leaves dependents."""
+    return not targets or any(
+        address == target or address.startswith(f"{target}.deployment.") for target in targets
+    )
 
 
 def _unknown(address: str, option: str, known: list[str]) -> Diagnostic:
@@ -46,10 +63,11 @@ def _unknown(address: str, option: str, known: list[str]) -> Diagnostic:
         if close
         else "List the steps with `zenctl graph`."
     )
+    what = "a step or resource" if option == "--target" else "a step"
     return Diagnostic(
         "error",
         f"Unknown address for {option}",
-        f'"{address}" is not a step of this configuration (steps are addressed as '
+        f'"{address}" is not {what} of this configuration (steps are addressed as '
         f"pipeline.NAME.step.NAME). {hint}",
     )
 
@@ -63,7 +81,8 @@ def partial_plan_warnings(targets: tuple[str, ...], replace: tuple[str, ...]) ->
                 "warning",
                 "Targeting is in effect",
                 f"This plan covers only {', '.join(targets)} and the steps they need, so it may "
-                "not show every change the configuration asks for, and it removes nothing. "
+                "not show every change the configuration asks for. It removes no step and "
+                "destroys only a resource it names. "
                 "--target is for exceptional cases: run a full plan before relying on the "
                 "result.",
             )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import secrets
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping
@@ -135,9 +136,21 @@ class StateStore:
         return (str(rows[0]["lineage"]), int(rows[0]["serial"])) if rows else (EMPTY_LINEAGE, 0)
 
     @_retried
-    def snapshot_lineage(self) -> str:
-        rows = self.db.query("SELECT lineage FROM zenctl_state WHERE id = 1")
-        return str(rows[0]["lineage"]) if rows else EMPTY_LINEAGE
+    def secret_key(self) -> bytes | None:
+        """The key of sensitive values' hashes; None before the store is initialized."""
+        rows = self.db.query("SELECT secret_key FROM zenctl_state WHERE id = 1")
+        return bytes.fromhex(rows[0]["secret_key"]) if rows else None
+
+    @_retried
+    def rotate_secret_key(self) -> None:
+        """A new random key: hashes made with the old one (saved plans, recorded params of
+        steps with secrets) stop matching. Bumps the serial, so saved plans go stale."""
+        with self.db.transaction() as execute:
+            execute(
+                "UPDATE zenctl_state SET secret_key = :key WHERE id = 1",
+                {"key": secrets.token_hex(32)},
+            )
+            self._bump(execute)
 
     @_retried
     def resources(self, workspace: str) -> dict[str, ResourceRecord]:
@@ -560,14 +573,15 @@ def _create_schema(db: Database) -> None:
 
 
 def _initialize(db: Database) -> None:
-    """The state row: this store's lineage (it keys secrets' hashes) and its serial."""
+    """The state row: this store's lineage, serial, and the random key of secrets' hashes."""
     if db.query("SELECT 1 AS one FROM zenctl_state WHERE id = 1"):
         return
     try:
         with db.transaction() as execute:
             execute(
-                "INSERT INTO zenctl_state (id, lineage, serial) VALUES (1, :lineage, 0)",
-                {"lineage": str(uuid.uuid4())},
+                "INSERT INTO zenctl_state (id, lineage, serial, secret_key) "
+                "VALUES (1, :lineage, 0, :key)",
+                {"lineage": str(uuid.uuid4()), "key": secrets.token_hex(32)},
             )
     except Conflict:
         pass  # another zenctl initialized it first

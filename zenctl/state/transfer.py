@@ -1,7 +1,8 @@
 """A project's whole history as one JSON document, to move it between stores or back it up.
 
-The document (its schema: specs/state.schema.json) carries the store's lineage, which keys the
-hashes of sensitive values in fingerprints: imported elsewhere, every cached step stays cached.
+The document (its schema: specs/state.schema.json) carries the store's lineage and the key of
+the hashes of sensitive values in fingerprints: imported elsewhere, every cached step stays
+cached. The key makes the document as confidential as the store itself.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from zenctl import __version__
 from zenctl.diagnostics import UserError
 from zenctl.state.store import StateStore
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 adds secret_key; version 1 documents are still read
 SCHEMA_FILE = Path(__file__).with_name("state.schema.json")
 
 # Document section -> (table, columns, columns holding JSON text), in insertion order.
@@ -69,13 +70,14 @@ _ORDER = {"runs": "started_at, id", "executions": "serial, id", "artifacts": "ha
 
 
 def export_state(store: StateStore) -> dict[str, Any]:
-    state = store.db.query("SELECT lineage, serial FROM zenctl_state WHERE id = 1")[0]
+    state = store.db.query("SELECT lineage, serial, secret_key FROM zenctl_state WHERE id = 1")[0]
     document: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "zenctl_version": __version__,
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "lineage": state["lineage"],
         "serial": int(state["serial"]),
+        "secret_key": state["secret_key"],
     }
     # Dependents first: rows are only ever added, so every execution an edge names, and every
     # run an execution names, is there when read after it, even while an apply is writing.
@@ -112,7 +114,7 @@ def read_document(path: Path) -> dict[str, Any]:
     if isinstance(version, int) and version > FORMAT_VERSION:
         raise UserError(
             f"{path} was exported by a newer zenctl",
-            f"Its format_version is {version}; this zenctl reads {FORMAT_VERSION}. "
+            f"Its format_version is {version}; this zenctl reads up to {FORMAT_VERSION}. "
             "Upgrade zenctl to import it.",
         )
     schema = json.loads(SCHEMA_FILE.read_text())
@@ -186,15 +188,25 @@ def import_state(store: StateStore, document: dict[str, Any]) -> dict[str, int]:
                 for entry in document[section]:
                     execute(sql, _to_row(entry, columns, json_columns))
             execute(
-                "UPDATE zenctl_state SET lineage = :lineage, serial = :serial WHERE id = 1",
+                "UPDATE zenctl_state SET lineage = :lineage, serial = :serial, "
+                "secret_key = :key WHERE id = 1",
                 {
                     "lineage": document["lineage"],
                     "serial": max(current, document["serial"]) + 1,
+                    "key": document.get("secret_key") or legacy_secret_key(document["lineage"]),
                 },
             )
 
     store.db.retrying(replace)
     return {section: len(document[section]) for section in SECTIONS}
+
+
+def legacy_secret_key(lineage: str) -> str:
+    """The key stores had before schema 0005 (derived from the lineage), for documents
+    exported then: their recorded hashes were made with it."""
+    import blake3
+
+    return blake3.blake3(f"zenctl-secrets:{lineage}".encode()).hexdigest()
 
 
 def _to_row(
