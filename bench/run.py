@@ -1,7 +1,8 @@
 """zenctl benchmark: plan/apply latency against DVC (and optionally ZenML).
 
-    python bench/run.py [--sizes 10,100,1000] [--rounds 3] [--heavy-rounds 1] [--quick]
-                        [--big-file-mb 1024] [--peers dvc,zenml | --no-peers] [--work DIR]
+    python bench/run.py [--sizes 10,100,1000] [--shapes chain,fan] [--rounds 3] [--quick]
+                        [--heavy-rounds 1] [--peer-max-steps 100] [--big-file-mb 1024]
+                        [--peers dvc,zenml | --no-peers] [--work DIR]
 
 Run it with the interpreter of the venv where zenctl is installed: the ``zenctl`` console
 script next to that interpreter is what gets measured. See docs/benchmarks.md.
@@ -13,7 +14,7 @@ import argparse
 import shlex
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from peers import Peer, dvc_peer, install, zenml_peer
 from report import print_table, write_results
 from rich.console import Console
 from rich.markup import escape
-from suite import Suite
+from suite import SHAPE_MAKERS, Suite
 from tools import Dvc, Tool, Zenctl, ZenML
 
 BENCH = Path(__file__).resolve().parent
@@ -43,6 +44,7 @@ class Preset:
 FULL = Preset(sizes=(10, 100, 1000), rounds=3, big_file_mb=1024)
 QUICK = Preset(sizes=(10, 100), rounds=1, big_file_mb=64)
 PEERS = ("dvc", "zenml")
+SHAPES = tuple(SHAPE_MAKERS)
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class Options:
     """The resolved command line: ``--quick`` supplies defaults, explicit flags win."""
 
     sizes: list[int]
+    shapes: tuple[str, ...]
     rounds: int
     heavy_rounds: int
     peer_max_steps: int
@@ -69,19 +72,29 @@ def parse_sizes(text: str) -> list[int]:
     return sizes
 
 
-def parse_peers(text: str) -> tuple[str, ...]:
-    """``"dvc,zenml"`` -> ("dvc", "zenml"); only the peers the benchmark knows how to drive."""
-    peers = tuple(dict.fromkeys(p.strip().lower() for p in text.split(",") if p.strip()))
-    unknown = [p for p in peers if p not in PEERS]
-    if unknown:
-        raise argparse.ArgumentTypeError(f"unknown peer(s) {unknown}: choose from {PEERS}")
-    return peers
+def choices(known: tuple[str, ...], what: str) -> Callable[[str], tuple[str, ...]]:
+    """A parser of ``"a,b"`` -> ("a", "b") that accepts only ``known`` names."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        picked = tuple(dict.fromkeys(p.strip().lower() for p in text.split(",") if p.strip()))
+        unknown = [p for p in picked if p not in known]
+        if unknown or not picked:
+            raise argparse.ArgumentTypeError(f"unknown {what} {unknown}: choose from {known}")
+        return picked
+
+    return parse
 
 
 def parse_args(argv: Sequence[str]) -> Options:
     """Parse the command line (the flags of the brief, documented in docs/benchmarks.md)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--sizes", type=parse_sizes, help="step counts (default 10,100,1000)")
+    parser.add_argument(
+        "--shapes",
+        type=choices(SHAPES, "shape(s)"),
+        default=SHAPES,
+        help="graph shapes to measure (default chain,fan)",
+    )
     parser.add_argument(
         "--rounds", type=int, help="rounds per tool; medians are reported (default 3)"
     )
@@ -106,7 +119,7 @@ def parse_args(argv: Sequence[str]) -> Options:
     peers = parser.add_mutually_exclusive_group()
     peers.add_argument(
         "--peers",
-        type=parse_peers,
+        type=choices(PEERS, "peer(s)"),
         default=PEERS,
         help="peers to compare with, installed into bench/.venvs if missing (default dvc,zenml)",
     )
@@ -125,6 +138,7 @@ def parse_args(argv: Sequence[str]) -> Options:
         parser.error("--rounds, --heavy-rounds, --peer-max-steps, --big-file-mb must be >= 1")
     return Options(
         sizes=ns.sizes or list(preset.sizes),
+        shapes=ns.shapes,
         rounds=rounds,
         heavy_rounds=ns.heavy_rounds,
         peer_max_steps=ns.peer_max_steps,
@@ -216,7 +230,7 @@ def benchmark(opts: Options, console: Console, command_line: str) -> None:
         for key, value in machine:
             console.print(f"[bold]{key}:[/] {escape(value)}")
         suite = Suite(zenctl, peers, unavailable, opts.rounds, opts.heavy_rounds, console)
-        suite.run_all(opts.sizes, opts.big_file_mb)
+        suite.run_all(opts.sizes, opts.shapes, opts.big_file_mb)
     # The load at the end says whether the machine stayed as quiet as it was at the start.
     machine.append(("Load average at end", load()))
     console.print(f"[bold]Load average at end:[/] {machine[-1][1]}")

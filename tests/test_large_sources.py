@@ -9,6 +9,9 @@ import time
 import pytest
 from conftest import Project
 
+# Hashing sources; the metadata store's database plays no part.
+pytestmark = pytest.mark.stateless
+
 
 def test_apply_snapshots_a_large_source_the_plan_already_hashed(project: Project) -> None:
     # The plan hashes the file in the parent process with blake3's thread pool; the step's
@@ -24,7 +27,6 @@ def test_apply_snapshots_a_large_source_the_plan_already_hashed(project: Project
     assert "No changes. 5 steps cached." in again.out
 
 
-@pytest.mark.stateless
 def test_an_unchanged_source_is_not_read_again(project: Project) -> None:
     """The stat cache: a plan re-hashes a source only when its size, mtime or inode moved."""
     raw = project.root / "data/raw.txt"

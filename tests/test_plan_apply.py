@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 
+import pytest
 from conftest import Project
 
 ADDR = "pipeline.demo.step."
@@ -218,3 +221,27 @@ def test_plan_reads_state_with_the_same_number_of_statements_at_any_size(project
         return int(found.group(1))
 
     assert statements(5) == statements(60)
+
+
+HEAVY = ("hcl2", "lark", "pydantic", "sqlalchemy", "alembic", "zenctl_local.orchestrator")
+HEAVY += ("zenctl_beam.executor", "apache_beam", "distributed", "google.cloud", "statistics")
+
+
+@pytest.mark.stateless
+def test_a_warm_plan_imports_only_what_it_uses(project: Project) -> None:
+    """Speed without a timing assertion: a warm plan reads the cached configuration, so the
+    HCL parser, pydantic, the ORM and providers' executors must stay unimported."""
+    assert project.apply().code == 0
+    script = (
+        "import sys\nfrom zenctl.cli.app import main\n"
+        f"sys.argv = ['zenctl', '-C', {str(project.root)!r}, 'plan']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(' '.join(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert "No changes. 5 steps cached." in done.stdout, done.stdout + done.stderr
+    loaded = set(done.stderr.split())
+    assert not {m for m in loaded for heavy in HEAVY if m == heavy or m.startswith(heavy + ".")}
+    assert "zenctl_local.artifact_store" in loaded  # cached outputs were checked

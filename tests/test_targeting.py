@@ -12,6 +12,9 @@ from conftest import Project
 from test_plan_apply import ADDR, step_lines
 from test_saved_plans import SCHEMA
 
+# Which steps a plan covers; the state queries are test_plan_apply's.
+pytestmark = pytest.mark.stateless
+
 
 def test_target_plans_only_the_step_and_its_upstream(project: Project, tmp_path: Path) -> None:
     result = project.run("plan", "-json", "-target", ADDR + "train")
@@ -96,7 +99,6 @@ def _targeted(project: Project, *targets: str) -> tuple[list[str], list[str]]:
     )
 
 
-@pytest.mark.stateless
 def test_target_narrows_resources_as_terraform_does(project: Project) -> None:
     project.write("main.zc.hcl", RESOURCES)
     api, greeting = "pipeline.p.deployment.api", "stack.dev.greeting"

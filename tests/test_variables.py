@@ -19,6 +19,9 @@ from zenctl.config.loader import load_config
 from zenctl.config.variables import Sensitive, VariableInputs, resolve_variables
 from zenctl.diagnostics import DiagnosticsError
 
+# Variables are resolved before any store is opened.
+pytestmark = pytest.mark.stateless
+
 DECLARATIONS = """
 variable "name" {
   type    = string

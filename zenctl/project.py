@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
-import secrets
+import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -92,7 +92,7 @@ class Project:
         key = store.secret_key() if store else None
         # Without a store nothing is recorded and every step runs: a throwaway key keeps the
         # hashes in a store-less plan's JSON from being checked against guesses.
-        return Fingerprinter(self.root, cache, key or secrets.token_bytes(32))
+        return Fingerprinter(self.root, cache, key or os.urandom(32))
 
     def artifact_store(self, stack: str) -> ArtifactStore:
         component = self.config.stacks[stack].components["artifact_store"]

@@ -11,8 +11,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from hcl2.utils import process_escape_sequences
-
 from zenctl.config.model import Ref, Template
 from zenctl.diagnostics import SourceRange
 
@@ -67,9 +65,17 @@ def bare_word(raw: Any) -> str | None:
     return text.strip()
 
 
+def _unescape(text: str) -> str:
+    # python-hcl2 (and lark under it) would cost every warm plan ~25 ms of imports; only
+    # parsing HCL, which a warm plan skips, needs it
+    from hcl2.utils import process_escape_sequences
+
+    return process_escape_sequences(text)
+
+
 def unquote(key: str) -> str:
     if len(key) >= 2 and key[0] == '"' and key[-1] == '"':
-        return process_escape_sequences(key[1:-1])
+        return _unescape(key[1:-1])
     return key
 
 
@@ -99,14 +105,14 @@ def _template(body: str, locate: Locator | None) -> Any:
     cursor = 0
     for match in _INTERPOLATION.finditer(body):
         if match.start() > cursor:
-            pieces.append(process_escape_sequences(body[cursor : match.start()]))
+            pieces.append(_unescape(body[cursor : match.start()]))
         value = _expression(match.group(1).strip(), locate)
         if not isinstance(value, Ref):
             value = str(value)
         pieces.append(value)
         cursor = match.end()
     if cursor < len(body):
-        pieces.append(process_escape_sequences(body[cursor:]).replace("$${", "${"))
+        pieces.append(_unescape(body[cursor:]).replace("$${", "${"))
     if len(pieces) == 1 and isinstance(pieces[0], Ref):
         return pieces[0]  # "${var.x}" keeps var.x's type, as in HCL
     if all(isinstance(piece, str) for piece in pieces):

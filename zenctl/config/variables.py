@@ -167,9 +167,11 @@ def _convert(assignment: _Given, variable: Variable) -> Any:
 def _failed_validations(
     config: Config, values: dict[str, Any], origins: dict[str, str]
 ) -> list[Diagnostic]:
+    problems: list[Diagnostic] = []
+    if not any(variable.validations for variable in config.variables.values()):
+        return problems  # the expression evaluator is not imported for nothing
     from zenctl.config.expressions import ExpressionError, evaluate
 
-    problems: list[Diagnostic] = []
     for variable in config.variables.values():
         for validation in variable.validations:
             try:

@@ -184,14 +184,16 @@ class ComponentType:
     `schema` validates the component's HCL settings (`zenctl validate` points at the offending
     attribute): a pydantic model, or its import path "module:Class", imported only when
     settings need checking (a warm apply then never imports pydantic). `factory` receives the
-    settings validated, defaults filled in. A factory that returns a `Resource` makes
+    settings validated, defaults filled in; as an import path ("module:Class.from_settings")
+    it is imported only when the component is built, so loading the provider stays cheap for
+    every command that does not use it. A factory that returns a `Resource` makes
     the component a resource: planned, applied and destroyed like a Terraform one. For kind
     "serving", the resource is each `deployment` block that uses it.
     """
 
     kind: str
     type: str
-    factory: Callable[[dict[str, Any], Path], Any]  # (settings, project root) -> instance
+    factory: Callable[[dict[str, Any], Path], Any] | str  # (settings, project root) -> instance
     description: str = ""
     schema: builtins.type[BaseModel] | str | None = None
 

@@ -74,9 +74,17 @@ def schema_of(component: ComponentType) -> type[BaseModel] | None:
     """The component's settings model, imported now when given as "module:Class"."""
     if not isinstance(component.schema, str):
         return component.schema
-    module, _, name = component.schema.partition(":")
-    schema: type[BaseModel] = getattr(importlib.import_module(module), name)
+    schema: type[BaseModel] = _imported(component.schema)
     return schema
+
+
+def _imported(path: str) -> Any:
+    """The object an import path names: "module:attribute" or "module:Class.attribute"."""
+    module, _, name = path.partition(":")
+    found: Any = importlib.import_module(module)
+    for part in name.split("."):
+        found = getattr(found, part)
+    return found
 
 
 def validated(kind: str, type_: str, settings: dict[str, Any]) -> dict[str, Any]:
@@ -109,7 +117,8 @@ def settings_of(component: Component, variables: Mapping[str, Any]) -> dict[str,
 
 def build_component(kind: str, type_: str, settings: dict[str, Any], root: Path) -> Any:
     """The live component, from settings already validated (see `settings_of`)."""
-    return component_type(kind, type_).factory(settings, root)
+    factory = component_type(kind, type_).factory
+    return (_imported(factory) if isinstance(factory, str) else factory)(settings, root)
 
 
 def check_required(requirements: Iterable[ProviderRequirement]) -> list[Diagnostic]:

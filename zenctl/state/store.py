@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
-import secrets
+import os
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping
@@ -148,7 +148,7 @@ class StateStore:
         with self.db.transaction() as execute:
             execute(
                 "UPDATE zenctl_state SET secret_key = :key WHERE id = 1",
-                {"key": secrets.token_hex(32)},
+                {"key": os.urandom(32).hex()},
             )
             self._bump(execute)
 
@@ -581,7 +581,7 @@ def _initialize(db: Database) -> None:
             execute(
                 "INSERT INTO zenctl_state (id, lineage, serial, secret_key) "
                 "VALUES (1, :lineage, 0, :key)",
-                {"lineage": str(uuid.uuid4()), "key": secrets.token_hex(32)},
+                {"lineage": str(uuid.uuid4()), "key": os.urandom(32).hex()},
             )
     except Conflict:
         pass  # another zenctl initialized it first

@@ -1,7 +1,6 @@
 """zenctl-beam: steps marked on = "processing" run as Apache Beam pipelines."""
 
 from zenctl.providers.protocol import ComponentType, Provider
-from zenctl_beam.executor import BeamExecutor
 
 __version__ = "0.1.0"
 
@@ -12,7 +11,7 @@ PROVIDER = Provider(
         ComponentType(
             "processing",
             "beam",
-            BeamExecutor.from_settings,
+            "zenctl_beam.executor:BeamExecutor.from_settings",  # Beam: imported when used
             "Runs a step's Beam PTransform over its inputs with a Beam runner.",
         ),
     ),

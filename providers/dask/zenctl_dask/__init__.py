@@ -1,19 +1,8 @@
 """Dask provider: steps run on a Dask distributed cluster."""
 
-from __future__ import annotations
-
-from pathlib import Path
-from typing import Any
-
-from zenctl.providers.protocol import ComponentType, Orchestrator, Provider
+from zenctl.providers.protocol import ComponentType, Provider
 
 __version__ = "0.1.0"
-
-
-def _orchestrator(settings: dict[str, Any], root: Path) -> Orchestrator:
-    from zenctl_dask.orchestrator import DaskOrchestrator  # distributed: import only when used
-
-    return DaskOrchestrator.from_settings(settings, root)
 
 
 PROVIDER = Provider(
@@ -23,7 +12,7 @@ PROVIDER = Provider(
         ComponentType(
             "orchestrator",
             "dask",
-            _orchestrator,
+            "zenctl_dask.orchestrator:DaskOrchestrator.from_settings",  # distributed: when used
             "Runs steps on a Dask cluster (scheduler), or a local one per apply.",
         ),
     ),

@@ -1,25 +1,8 @@
 """Google Cloud provider: artifacts in a Cloud Storage bucket, Dataflow jobs for processing."""
 
-from __future__ import annotations
-
-from pathlib import Path
-from typing import Any
-
-from zenctl.providers.protocol import ArtifactStore, ComponentType, Provider, StepExecutor
+from zenctl.providers.protocol import ComponentType, Provider
 
 __version__ = "0.1.0"
-
-
-def _gcs(settings: dict[str, Any], root: Path) -> ArtifactStore:
-    from zenctl_gcp.artifact_store import GcsArtifactStore  # google-cloud: only when used
-
-    return GcsArtifactStore.from_settings(settings, root)
-
-
-def _dataflow(settings: dict[str, Any], root: Path) -> StepExecutor:
-    from zenctl_gcp.dataflow import DataflowExecutor  # google-cloud: only when used
-
-    return DataflowExecutor.from_settings(settings, root)
 
 
 PROVIDER = Provider(
@@ -29,13 +12,13 @@ PROVIDER = Provider(
         ComponentType(
             "artifact_store",
             "gcs",
-            _gcs,
+            "zenctl_gcp.artifact_store:GcsArtifactStore.from_settings",  # google-cloud: when used
             "Content-addressed objects in a Cloud Storage bucket (bucket, prefix).",
         ),
         ComponentType(
             "processing",
             "dataflow",
-            _dataflow,
+            "zenctl_gcp.dataflow:DataflowExecutor.from_settings",
             "Launches a Dataflow Flex Template job per step and waits for it.",
         ),
     ),

@@ -1,10 +1,6 @@
 """The built-in local provider: everything on this machine, nothing to run."""
 
 from zenctl.providers.protocol import ComponentType, Provider
-from zenctl_local.artifact_store import LocalArtifactStore
-from zenctl_local.orchestrator import LocalOrchestrator
-from zenctl_local.serving import LocalServing
-from zenctl_local.training import LocalTraining
 
 __version__ = "0.1.0"
 
@@ -15,28 +11,28 @@ PROVIDER = Provider(
         ComponentType(
             "orchestrator",
             "local",
-            LocalOrchestrator.from_settings,
+            "zenctl_local.orchestrator:LocalOrchestrator.from_settings",
             "Runs steps in worker processes on this machine, independent steps in parallel.",
             "zenctl_local.schemas:OrchestratorSettings",  # imported only to check settings
         ),
         ComponentType(
             "artifact_store",
             "local",
-            LocalArtifactStore.from_settings,
+            "zenctl_local.artifact_store:LocalArtifactStore.from_settings",
             "A content-addressed folder (default .zenctl/artifacts).",
             "zenctl_local.schemas:ArtifactStoreSettings",
         ),
         ComponentType(
             "training",
             "local",
-            LocalTraining.from_settings,
+            "zenctl_local.training:LocalTraining.from_settings",
             "Runs each training step in its own process: environment, timeout, GPUs.",
             "zenctl_local.schemas:TrainingSettings",
         ),
         ComponentType(
             "serving",
             "local",
-            LocalServing.from_settings,
+            "zenctl_local.serving:LocalServing.from_settings",
             "Serves each deployment's model over HTTP on 127.0.0.1 (POST /predict).",
             "zenctl_local.schemas:ServingSettings",
         ),
