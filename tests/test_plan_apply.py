@@ -225,6 +225,7 @@ def test_plan_reads_state_with_the_same_number_of_statements_at_any_size(project
 
 HEAVY = ("hcl2", "lark", "pydantic", "sqlalchemy", "alembic", "zenctl_local.orchestrator")
 HEAVY += ("zenctl_beam.executor", "apache_beam", "distributed", "google.cloud", "statistics")
+HEAVY += ("importlib.metadata", "concurrent.futures")
 
 
 @pytest.mark.stateless
@@ -238,10 +239,11 @@ def test_a_warm_plan_imports_only_what_it_uses(project: Project) -> None:
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "print(' '.join(sorted(sys.modules)), file=sys.stderr)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
-    )
-    assert "No changes. 5 steps cached." in done.stdout, done.stdout + done.stderr
+    for _ in range(2):  # the first also remembers the installed providers for this sys.path
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+        )
+        assert "No changes. 5 steps cached." in done.stdout, done.stdout + done.stderr
     loaded = set(done.stderr.split())
     assert not {m for m in loaded for heavy in HEAVY if m == heavy or m.startswith(heavy + ".")}
     assert "zenctl_local.artifact_store" in loaded  # cached outputs were checked

@@ -4,9 +4,13 @@ applied like Terraform's (a greeting file from a third-party provider), and loca
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
-from conftest import Project
+from conftest import ZENCTL, Project
 from zenctl_local.training import visible_gpus
 
 HELLO = """
@@ -239,3 +243,32 @@ def test_asking_for_a_gpu_without_one_is_a_clear_error(project: Project) -> None
     assert 'training "local" needs 1 GPU(s), this machine has 0' in result.err
     assert "Set gpus = 0" in result.err and "Traceback" not in result.err
     assert "No executions recorded" in project.run("show", "pipeline.p.step.trained").err
+
+
+def test_installing_or_removing_a_provider_is_seen_at_once(tmp_path: Path) -> None:
+    """Entry points are remembered between commands; a change on sys.path invalidates them."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "fakeprov.py").write_text(
+        "from zenctl.providers.protocol import ComponentType, Provider\n"
+        'PROVIDER = Provider("fake", "9.9", (ComponentType("greeting", "fake", "fakeprov:x"),))\n'
+    )
+    info = site / "fakeprov-9.9.dist-info"
+    env = {**os.environ, "PYTHONPATH": str(site), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+    def listed() -> str:
+        done = subprocess.run(
+            [ZENCTL, "providers"], capture_output=True, text=True, env=env, timeout=60
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    assert "fake 9.9" not in listed()
+    info.mkdir()  # what pip install leaves
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fakeprov\nVersion: 9.9\n")
+    (info / "entry_points.txt").write_text("[zenctl.providers]\nfake = fakeprov:PROVIDER\n")
+    assert 'fake 9.9\n  greeting "fake"' in listed()
+    assert 'fake 9.9\n  greeting "fake"' in listed()  # from the remembered list
+    assert len(list((tmp_path / "cache" / "zenctl").glob("providers-*.json"))) == 1
+    shutil.rmtree(info)  # what pip uninstall does
+    assert "fake 9.9" not in listed()

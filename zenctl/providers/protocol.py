@@ -9,13 +9,14 @@ from __future__ import annotations
 import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future  # a warm plan need not import the module
+
     from pydantic import BaseModel
 
     from zenctl.apply.task import StepResult, StepTask

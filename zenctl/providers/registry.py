@@ -5,37 +5,35 @@ from __future__ import annotations
 import functools
 import importlib
 from collections.abc import Iterable, Mapping
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zenctl.config.model import CORE_COMPONENTS, Component, ProviderRequirement
 from zenctl.config.variables import evaluate, reveal
 from zenctl.diagnostics import Diagnostic, UserError
+from zenctl.providers.discovery import provider_entry_points
 from zenctl.providers.protocol import ComponentType, Provider
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-GROUP = "zenctl.providers"
-
 
 @functools.cache
 def installed_providers() -> dict[str, Provider]:
     found: dict[str, Provider] = {}
-    for entry in entry_points(group=GROUP):
+    for name, value in provider_entry_points():
         try:
-            provider = entry.load()
+            provider = _imported(value.split("[")[0].strip())  # "module:attr [extras]"
         except Exception as exc:
             raise UserError(
-                f'Provider "{entry.name}" failed to load',
-                f"Loading {entry.value} raised {type(exc).__name__}: {exc}. Reinstall or "
+                f'Provider "{name}" failed to load',
+                f"Loading {value} raised {type(exc).__name__}: {exc}. Reinstall or "
                 "uninstall the distribution that provides it.",
             ) from exc
         if not isinstance(provider, Provider):
             raise UserError(
-                f'Provider "{entry.name}" is not a zenctl provider',
-                f"The entry point {entry.value} must name a zenctl.providers.protocol.Provider, "
+                f'Provider "{name}" is not a zenctl provider',
+                f"The entry point {value} must name a zenctl.providers.protocol.Provider, "
                 f"not a {type(provider).__name__}.",
             )
         found[provider.name] = provider

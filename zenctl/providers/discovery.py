@@ -1,0 +1,52 @@
+"""Which providers are installed: the `zenctl.providers` entry points, remembered.
+
+importlib.metadata reads the metadata of every installed distribution and costs each command
+~15 ms just to import, as much as all of a warm plan's state reads. So the entry points are
+kept in a small file per interpreter and `sys.path`, valid while no folder on `sys.path`
+changed: installing or removing a distribution adds or removes a folder in one of them,
+which moves that folder's mtime.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import zlib
+from pathlib import Path
+
+GROUP = "zenctl.providers"
+
+
+def provider_entry_points() -> list[tuple[str, str]]:
+    """(name, "module:attribute") of each installed provider, sorted by name."""
+    key = _sys_path_key()
+    cache = _cache_file(key)
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        saved = json.loads(cache.read_text(encoding="utf-8"))
+        if saved["key"] == key:
+            return [(str(name), str(value)) for name, value in saved["entry_points"]]
+    from importlib.metadata import entry_points
+
+    found = sorted((entry.name, entry.value) for entry in entry_points(group=GROUP))
+    with contextlib.suppress(OSError):  # a read-only home: discover again next time
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps({"key": key, "entry_points": found}), encoding="utf-8")
+        os.replace(temporary, cache)
+    return found
+
+
+def _sys_path_key() -> list[list[str | int]]:
+    key: list[list[str | int]] = [[sys.executable, 0]]
+    for entry in sys.path:
+        with contextlib.suppress(OSError):
+            key.append([entry, os.stat(entry or ".").st_mtime_ns])
+    return key
+
+
+def _cache_file(key: list[list[str | int]]) -> Path:
+    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    paths = "\0".join(str(entry[0]) for entry in key)
+    return Path(home) / "zenctl" / f"providers-{zlib.crc32(paths.encode()):08x}.json"
