@@ -271,8 +271,14 @@ class Suite:
 
     @staticmethod
     def warm_plan_trial(tool: Tool, wl: Workload) -> Trial | None:
-        """Plan an applied project; the tool must agree nothing is left to do."""
-        command = tool.find_cached(wl) if tool.supports(wl) else None
+        """Plan an applied project; the tool must agree nothing is left to do.
+
+        A peer that does not apply a graph this large may still have it seeded (untimed), so
+        that its plan of the largest graphs is measured too.
+        """
+        if not tool.supports(wl) and not tool.seed_applied(wl):
+            return None
+        command = tool.find_cached(wl)
         if command is None:
             return None
 
