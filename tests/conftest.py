@@ -169,10 +169,15 @@ class Project:
         )
         return Result(done.returncode, done.stdout, done.stderr)
 
-    def start_apply(self) -> subprocess.Popen[str]:
-        """An apply in the background, in its own session, for a test to interrupt."""
+    def start_apply(self, sigint_ignored: bool = False) -> subprocess.Popen[str]:
+        """An apply in the background, in its own session, for a test to interrupt;
+        `sigint_ignored` starts it as a shell starts a background job (through `sh`, which
+        execs zenctl with SIGINT ignored: a preexec_fn could deadlock beside other threads)."""
+        command = [ZENCTL, "-C", str(self.root), "apply", "--auto-approve"]
+        if sigint_ignored:
+            command = ["sh", "-c", 'trap "" INT; exec "$0" "$@"', *command]
         return subprocess.Popen(
-            [ZENCTL, "-C", str(self.root), "apply", "--auto-approve"],
+            command,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

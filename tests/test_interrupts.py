@@ -7,6 +7,7 @@ import signal
 import subprocess
 import time
 
+import pytest
 from conftest import Project
 
 SLOW = """
@@ -35,10 +36,10 @@ pipeline "p" {
 """
 
 
-def start_slow_apply(project: Project) -> subprocess.Popen[str]:
+def start_slow_apply(project: Project, sigint_ignored: bool = False) -> subprocess.Popen[str]:
     project.write("slowsteps.py", SLOW)
     project.write("main.zc.hcl", MAIN)
-    process = project.start_apply()
+    process = project.start_apply(sigint_ignored)
     assert process.stdout is not None
     for line in process.stdout:  # wait until the slow step is in flight
         if "pipeline.p.step.second: Running" in line:
@@ -62,8 +63,12 @@ def test_sigkill_mid_apply_keeps_finished_steps_and_replans_the_rest(project: Pr
     assert "status       succeeded" in show.out
 
 
-def test_ctrl_c_stops_gracefully_and_records_the_interruption(project: Project) -> None:
-    process = start_slow_apply(project)
+@pytest.mark.parametrize("sigint_ignored", [False, True], ids=["foreground", "background-job"])
+def test_ctrl_c_stops_gracefully_and_records_the_interruption(
+    project: Project, sigint_ignored: bool
+) -> None:
+    """Also when started as a shell's background job, which inherits Ctrl-C ignored."""
+    process = start_slow_apply(project, sigint_ignored)
     started = time.monotonic()
     os.kill(process.pid, signal.SIGINT)
     out, err = process.communicate(timeout=20)

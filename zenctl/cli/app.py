@@ -7,6 +7,7 @@ Every option has Terraform's single-dash spelling (`-auto-approve`) beside the d
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -129,6 +130,9 @@ def main() -> None:
     """Entry point: run the app, turning every known failure into a diagnostic and an exit code."""
     from zenctl.diagnostics import DiagnosticsError, UserError
 
+    # A shell starts background jobs with Ctrl-C ignored and Python keeps it so; an apply
+    # sent SIGINT (Ctrl-C, a CI runner cancelling the job) must still stop gracefully.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     code = 0
     try:
         returned = app(standalone_mode=False)  # click returns typer.Exit's code here
