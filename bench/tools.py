@@ -313,10 +313,10 @@ class Dvc(Tool):
             run_command(Command(tuple(shlex.split(cmd)), dest, env, 60.0))
             lock += [f"  {step.name}:", f"    cmd: {cmd}", "    deps:"]
             for dep in sorted(deps):
-                lock += dvc_lock_entry(dest, dep)
+                lock += dvc_lock_entry(dest, dep)[0]
+            entry, digest = dvc_lock_entry(dest, output)
             lock += ["    params:", "      params.yaml:", f"        {step.name}.k: {step.k}"]
-            lock += ["    outs:", *dvc_lock_entry(dest, output)]
-            digest = md5_of(dest / output)
+            lock += ["    outs:", *entry]
             cached = dest / ".dvc" / "cache" / "files" / "md5" / digest[:2] / digest[2:]
             cached.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(dest / output, cached)
@@ -470,19 +470,18 @@ def render_dvc_yaml(wl: Workload) -> str:
     return "\n".join(out) + "\n"
 
 
-def md5_of(file: Path) -> str:
-    return hashlib.md5(file.read_bytes()).hexdigest()  # DVC's own content hash
-
-
-def dvc_lock_entry(dest: Path, path: str) -> list[str]:
-    """One file of a stage in ``dvc.lock`` (schema 2.0), as ``dvc repro`` writes it."""
-    file = dest / path
-    return [
+def dvc_lock_entry(dest: Path, path: str) -> tuple[list[str], str]:
+    """One file of a stage in ``dvc.lock`` (schema 2.0), as ``dvc repro`` writes it, and the
+    file's md5 (DVC's content hash, which also names it in DVC's cache)."""
+    data = (dest / path).read_bytes()
+    digest = hashlib.md5(data).hexdigest()
+    lines = [
         f"    - path: {path}",
         "      hash: md5",
-        f"      md5: {md5_of(file)}",
-        f"      size: {file.stat().st_size}",
+        f"      md5: {digest}",
+        f"      size: {len(data)}",
     ]
+    return lines, digest
 
 
 ZENCTL_STEPS = textwrap.dedent('''\

@@ -11,6 +11,8 @@ import blake3
 import pytest
 from conftest import Project
 
+from zenctl.state.transfer import legacy_secret_key
+
 TOKEN = "tok-FLAG-7f3a91c2"  # set with --var
 PASSWORD = "pw-ENV-5b8d02e4"  # set with ZENCTL_VAR_password
 API_KEY = "key-FILE-c41e9a77"  # set with --var-file
@@ -134,6 +136,12 @@ pipeline "vault" {
 WITH_TOKEN = {"ZENCTL_VAR_token": TOKEN}
 
 
+def add_token_step(project: Project) -> None:
+    """A pipeline "vault" whose one step takes var.token, set by WITH_TOKEN."""
+    project.write("steps/secret.py", SECRET_STEP)
+    project.write("secrets.zc.hcl", TOKEN_CONFIG)
+
+
 def _token_hash(project: Project) -> str:
     result = project.run("plan", "--json", env=WITH_TOKEN)
     (auth,) = [s for s in json.loads(result.out)["steps"] if s["step"] == "auth"]
@@ -142,28 +150,24 @@ def _token_hash(project: Project) -> str:
 
 
 def _keyed(value: str, key: bytes) -> str:
+    """The keyed hash a plan shows for a secret."""
     from zenctl.fingerprint.canonical import canonical_json
 
     return blake3.blake3(canonical_json(value).encode(), key=key).hexdigest()[:20]
-
-
-def _legacy_key(lineage: str) -> bytes:
-    return blake3.blake3(f"zenctl-secrets:{lineage}".encode()).digest()
 
 
 @pytest.mark.stateless
 def test_a_posted_plan_gives_no_way_to_check_guesses_of_a_secret(
     project: Project, tmp_path: Path
 ) -> None:
-    project.write("steps/secret.py", SECRET_STEP)
-    project.write("secrets.zc.hcl", TOKEN_CONFIG)
+    add_token_step(project)
     store_less = _token_hash(project)
     assert store_less != _token_hash(project)  # no store yet: a throwaway key each time
     assert project.apply(env=WITH_TOKEN).code == 0
     posted = json.loads(project.run("plan", "--json", env=WITH_TOKEN).out)
     keyed = _token_hash(project)
     # The lineage printed in the plan used to key the hash; it no longer does.
-    assert keyed != _keyed(TOKEN, _legacy_key(posted["state"]["lineage"]))
+    assert keyed != _keyed(TOKEN, bytes.fromhex(legacy_secret_key(posted["state"]["lineage"])))
     # The store's own random key does, and it appears in no output.
     document = json.loads(project.run("state", "export", "-").out)
     key = document["secret_key"]
@@ -187,8 +191,7 @@ def test_a_posted_plan_gives_no_way_to_check_guesses_of_a_secret(
 def test_rotating_the_key_reruns_only_the_steps_with_secrets(
     project: Project, tmp_path: Path
 ) -> None:
-    project.write("steps/secret.py", SECRET_STEP)
-    project.write("secrets.zc.hcl", TOKEN_CONFIG)
+    add_token_step(project)
     assert project.apply(env=WITH_TOKEN).code == 0
     before = _token_hash(project)
     saved = tmp_path / "plan.zcplan"

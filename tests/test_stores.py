@@ -98,12 +98,11 @@ def test_stores_from_before_the_random_key_keep_steps_with_secrets_cached(
 ) -> None:
     """Until schema 0005 the secrets key was derived from the lineage: an upgraded store, and
     an imported version 1 document, keep that key, so nothing re-runs."""
-    from test_sensitive import SECRET_STEP, TOKEN_CONFIG, WITH_TOKEN
+    from test_sensitive import WITH_TOKEN, add_token_step
 
     from zenctl.state.transfer import legacy_secret_key
 
-    project.write("steps/secret.py", SECRET_STEP)
-    project.write("secrets.zc.hcl", TOKEN_CONFIG)
+    add_token_step(project)
     assert project.run("init").code == 0
     ((lineage,),) = project.sql("SELECT lineage FROM zenctl_state")
     project.sql("UPDATE zenctl_state SET secret_key = :key", key=legacy_secret_key(lineage))

@@ -244,6 +244,7 @@ def rotate_key(
 
     Example: `zenctl state rotate-key`
     """
+    from zenctl.plan.diff import holds_secret
     from zenctl.render.console import stdout
 
     project, store = _store(chdir)
@@ -252,7 +253,7 @@ def rotate_key(
         affected = [
             address
             for address, execution in _in_state(store, project.workspace).items()
-            if _holds_secret(execution.components.get("params"))
+            if holds_secret(execution.components.get("params"))
         ]
         console.print("zenctl will give the metadata store a new key for secrets' hashes.")
         if affected:
@@ -264,13 +265,6 @@ def rotate_key(
             _confirm("state rotate-key")
         store.rotate_secret_key()
     console.print("Rotated the secrets key.")
-
-
-def _holds_secret(value: Any) -> bool:
-    """Whether recorded params contain a sensitive value's hash."""
-    if isinstance(value, dict):
-        return set(value) == {"sensitive"} or any(_holds_secret(v) for v in value.values())
-    return isinstance(value, list) and any(_holds_secret(item) for item in value)
 
 
 def force_unlock(

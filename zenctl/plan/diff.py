@@ -101,6 +101,13 @@ def _is_secret(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"sensitive"}
 
 
+def holds_secret(value: Any) -> bool:
+    """Whether a recorded value holds a secret's keyed hash, at any depth."""
+    if isinstance(value, dict):
+        return _is_secret(value) or any(holds_secret(item) for item in value.values())
+    return isinstance(value, list) and any(holds_secret(item) for item in value)
+
+
 def _masked(value: Any) -> Any:
     if _is_secret(value):
         return "(sensitive)"

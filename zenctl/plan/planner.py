@@ -41,7 +41,8 @@ class PlanInputs:
     workspace: str
     targets: tuple[str, ...] = ()
     replace: tuple[str, ...] = ()
-    stack_resources: frozenset[str] = frozenset()  # addresses a --target may also name
+    # stack resources and recorded ones, which --target may name too
+    resources: frozenset[str] = frozenset()
 
 
 def make_plan(
@@ -53,7 +54,7 @@ def make_plan(
     """`artifacts` checks that the outputs a cached step would reuse are still there, intact."""
     config = inputs.config
     graphs = [build_graph(config.pipelines[name]) for name in sorted(config.pipelines)]
-    selected = selected_steps(graphs, inputs.targets, inputs.replace, inputs.stack_resources)
+    selected = selected_steps(graphs, inputs.targets, inputs.replace, inputs.resources)
     if selected is not None:
         graphs = [g for g in graphs if g.pipeline.name in selected]
     _check_runnable(graphs, fingerprinter)

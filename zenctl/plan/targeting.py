@@ -14,21 +14,23 @@ def selected_steps(
     graphs: list[StepGraph],
     targets: tuple[str, ...],
     replace: tuple[str, ...],
-    stack_resources: Collection[str] = (),
+    resources: Collection[str] = (),
 ) -> dict[str, set[str]] | None:
     """Per pipeline, the targeted steps and everything they need; None when not targeting.
 
     A target is a step, a whole pipeline (`pipeline.NAME`), a deployment (which needs the
-    step that trains its model) or a stack resource (which needs no step); a replacement must
-    name one step. Unknown addresses are reported together, with the closest known ones."""
+    step that trains its model) or another resource in `resources` (which needs no step); a
+    replacement must name one step. Unknown addresses are reported together, with the
+    closest known ones."""
     steps = {g.pipeline.address(name): (g, name) for g in graphs for name in g.order}
     pipelines = {f"pipeline.{g.pipeline.name}": g for g in graphs}
-    deployments = {
+    # what each target needs run first: itself for a step, its model's step for a deployment
+    needs = steps | {
         f"pipeline.{g.pipeline.name}.deployment.{name}": (g, deployment.model.parts[1])
         for g in graphs
         for name, deployment in g.pipeline.deployments.items()
     }
-    known = [*steps, *pipelines, *deployments, *stack_resources]
+    known = [*needs, *pipelines, *resources]
     problems = [_unknown(address, "--target", known) for address in targets if address not in known]
     problems += [_unknown(a, "--replace", list(steps)) for a in replace if a not in steps]
     if problems:
@@ -40,8 +42,8 @@ def selected_steps(
         if address in pipelines:
             graph = pipelines[address]
             wanted.setdefault(graph.pipeline.name, set()).update(graph.order)
-        elif address in steps or address in deployments:
-            graph, name = steps[address] if address in steps else deployments[address]
+        elif address in needs:
+            graph, name = needs[address]
             wanted.setdefault(graph.pipeline.name, set()).add(name)
     by_name = {g.pipeline.name: g for g in graphs}
     return {name: by_name[name].closure(chosen) for name, chosen in wanted.items()}

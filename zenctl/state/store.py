@@ -148,7 +148,7 @@ class StateStore:
         with self.db.transaction() as execute:
             execute(
                 "UPDATE zenctl_state SET secret_key = :key WHERE id = 1",
-                {"key": os.urandom(32).hex()},
+                {"key": _new_secret_key()},
             )
             self._bump(execute)
 
@@ -572,6 +572,10 @@ def _create_schema(db: Database) -> None:
             raise
 
 
+def _new_secret_key() -> str:
+    return os.urandom(32).hex()  # 256 random bits: no guess of a secret can be checked
+
+
 def _initialize(db: Database) -> None:
     """The state row: this store's lineage, serial, and the random key of secrets' hashes."""
     if db.query("SELECT 1 AS one FROM zenctl_state WHERE id = 1"):
@@ -581,7 +585,7 @@ def _initialize(db: Database) -> None:
             execute(
                 "INSERT INTO zenctl_state (id, lineage, serial, secret_key) "
                 "VALUES (1, :lineage, 0, :key)",
-                {"lineage": str(uuid.uuid4()), "key": os.urandom(32).hex()},
+                {"lineage": str(uuid.uuid4()), "key": _new_secret_key()},
             )
     except Conflict:
         pass  # another zenctl initialized it first
