@@ -200,6 +200,8 @@ def test_rotating_the_key_reruns_only_the_steps_with_secrets(
     unconfirmed = project.run("state", "rotate-key")
     assert unconfirmed.code == 1
     assert "pipeline.vault.step.auth" in unconfirmed.out
+    assert "Error: State rotate-key needs confirmation" in unconfirmed.err
+    assert "zenctl state rotate-key --auto-approve" in unconfirmed.err
     assert _token_hash(project) == before
     rotated = project.run("state", "rotate-key", "--auto-approve")
     assert rotated.code == 0, rotated.both
