@@ -16,7 +16,7 @@ from zenctl.apply.task import StepInput, StepResult, StepTask
 from zenctl.config.model import Config
 from zenctl.config.variables import evaluate, reveal
 from zenctl.fingerprint.step import fingerprint
-from zenctl.plan.model import Action, Plan, StepPlan
+from zenctl.plan.model import Action, Plan, ReasonKind, StepPlan
 from zenctl.providers.protocol import ArtifactStore, Integrity, StepExecutor
 from zenctl.state.store import StateStore
 
@@ -202,7 +202,8 @@ class Walker:
             return None
         components = self._resolved_components(step, outputs)
         key = fingerprint(components)
-        if step.fingerprint is None:
+        replace = any(reason.kind is ReasonKind.REPLACE for reason in step.reasons)
+        if step.fingerprint is None and not replace:
             # The plan could not know this step's inputs; now that they are known, an earlier
             # execution may match (an upstream re-ran and reproduced the same bytes).
             earlier = self.store.by_fingerprint(self.plan.workspace, [key]).get(key)
