@@ -190,6 +190,9 @@ def test_the_step_receives_the_template_evaluated(
 ) -> None:
     _step(project, text_hcl)
     assert _received(project, *args) == expected
+    formatted = project.run("fmt")
+    assert formatted.code == 0, formatted.both
+    assert "No changes" in project.run("plan", *args).out  # fmt kept the template's value
 
 
 @pytest.mark.stateless
@@ -228,6 +231,33 @@ def test_what_a_template_cannot_evaluate_fails_validate_at_its_line(project: Pro
     assert "function jsonencode() is not supported" in result.err
     assert "`${jsonencode(var.names)}`" in result.err
     assert "on main.zc.hcl line 7" in result.err
+
+
+@pytest.mark.stateless
+@pytest.mark.parametrize(
+    ("text_hcl", "line", "message"),
+    [
+        ('"%{ if var.flag }a"', 5, "Unterminated template if directive"),
+        ("<<EOT\none\n%{ if var.flag }\nEOT", 7, "`%{ if var.flag }` has no %{ endif }"),
+        ('"a%{ endif }"', 5, "%{ endif } without a matching %{ if }"),
+        (
+            "<<EOT\n%{ for x in var.names }\n%{ else }\n%{ endfor }\nEOT",
+            7,
+            "%{ else } without a matching %{ if } (a %{ endfor } is expected here)",
+        ),
+        ('"${name}"', 5, "`${name}`: unknown name `name`"),
+        ('"${var.nope}-x"', 5, 'An input variable with the name "nope" has not been declared'),
+    ],
+)
+def test_a_malformed_template_is_located(
+    project: Project, text_hcl: str, line: int, message: str
+) -> None:
+    _step(project, text_hcl)
+    result = project.run("validate")
+    assert result.code == 1, result.both
+    assert "Traceback" not in result.both
+    assert message in result.err
+    assert f"on main.zc.hcl line {line}" in result.err
 
 
 @pytest.mark.stateless

@@ -140,6 +140,15 @@ def _interpolated(value: Any, part: Expr) -> str:
     return text
 
 
+def _if(expr: Expr, variables: Mapping[str, Any], names: Mapping[str, Any]) -> str:
+    """`%{ if cond }...%{ else }...%{ endif }`: both branches are templates, so strings."""
+    condition = evaluate(expr[1], variables, names)
+    if not isinstance(condition, bool):
+        raise ExpressionError(f"`{expr[1][2]}` needs a bool, got {describe(condition)}", expr[1][3])
+    branch: str = evaluate(expr[2] if condition else expr[3], variables, names)
+    return branch
+
+
 def _for(expr: Expr, variables: Mapping[str, Any], names: Mapping[str, Any]) -> str:
     """`%{ for v in coll }` / `%{ for k, v in coll }`: lists by index, maps by sorted key."""
     _, key, value, collection_expr, body = expr
@@ -162,7 +171,8 @@ def _for(expr: Expr, variables: Mapping[str, Any], names: Mapping[str, Any]) -> 
 _TEMPLATES: dict[str, Callable[[Expr, Mapping[str, Any], Mapping[str, Any]], Any]] = {
     "template": _template,
     "interp": _interpolation,
-    "for": _for,
+    "if_directive": _if,
+    "for_directive": _for,
 }
 
 _ARITHMETIC: dict[str, Callable[[float, float], Any]] = {

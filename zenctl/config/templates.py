@@ -8,8 +8,8 @@ config cache and one evaluator serves conditions and templates):
   ("template", parts)                             parts joined as strings
   ("interp", expr, shown, range)                  an expression as written (`${var.n}`, or
                                                   `%{ if var.b }`) and where, for its errors
-  ("if", ("interp", ...), ("template", ...), ("template", ...))
-  ("for", key or None, value, ("interp", ...), ("template", ...))
+  ("if_directive", ("interp", ...), ("template", ...), ("template", ...))
+  ("for_directive", key or None, value, ("interp", ...), ("template", ...))
 """
 
 from __future__ import annotations
@@ -149,7 +149,13 @@ class _Builder:
         self.position = 0
         self.locate = locate
 
-    def template(self, names: frozenset[str], closing: tuple[str, ...] = ()) -> Expr:
+    def template(
+        self,
+        names: frozenset[str],
+        closing: tuple[str, ...] = (),
+        opener: _Sequence | None = None,
+    ) -> Expr:
+        """Parts up to one of the `closing` directives, which `opener` needs."""
         parts: list[Expr] = []
         while self.position < len(self.items):
             item = self.items[self.position]
@@ -169,55 +175,59 @@ class _Builder:
             elif keyword == "for":
                 parts.append(self.for_directive(item, names))
             else:
-                raise ExpressionError(_misplaced(item.text, closing))
+                raise self.error(_misplaced(item.text, closing), item.text)
         else:
-            if closing:
-                raise ExpressionError(f"a %{{ {closing[-1]} }} is missing")
+            if opener:
+                raise self.error(f"`%{{ {opener.text} }}` has no %{{ {closing[-1]} }}", opener.text)
         return ("template", tuple(parts))
+
+    def error(self, message: str, text: str) -> ExpressionError:
+        """An error located at `text`, the sequence it is about."""
+        return ExpressionError(message, self.locate(text) if self.locate else None)
 
     def interpolation(self, item: _Sequence, names: frozenset[str]) -> Expr:
         return self.expression(item.text, names, f"${{{item.text}}}")
 
     def expression(self, text: str, names: frozenset[str], shown: str) -> Expr:
-        where = self.locate(text) if self.locate else None
         try:
-            return ("interp", parse(text, names), shown, where)
+            return ("interp", parse(text, names), shown, self.locate(text) if self.locate else None)
         except ExpressionError as exc:
-            raise ExpressionError(f"`{shown}`: {exc}", where) from None
+            raise self.error(f"`{shown}`: {exc}", text) from None
 
     def if_directive(self, item: _Sequence, names: frozenset[str]) -> Expr:
         match = _IF.fullmatch(item.text)
         if match is None:
-            raise ExpressionError("%{ if } needs a condition: %{ if var.NAME }")
+            raise self.error("%{ if } needs a condition: %{ if var.NAME }", item.text)
         condition = self.expression(match.group(1).strip(), names, f"%{{ {item.text} }}")
-        then = self.template(names, ("else", "endif"))
+        then = self.template(names, ("else", "endif"), item)
         otherwise: Expr = ("template", ())
         if self._close(("else", "endif")) == "else":
-            otherwise = self.template(names, ("endif",))
+            otherwise = self.template(names, ("endif",), item)
             self._close(("endif",))
-        return ("if", condition, then, otherwise)
+        return ("if_directive", condition, then, otherwise)
 
     def for_directive(self, item: _Sequence, names: frozenset[str]) -> Expr:
         match = _FOR.fullmatch(item.text)
         if match is None:
-            raise ExpressionError(
+            raise self.error(
                 "write the for directive as %{ for ITEM in COLLECTION } or "
-                "%{ for KEY, VALUE in COLLECTION }"
+                "%{ for KEY, VALUE in COLLECTION }",
+                item.text,
             )
         first, second, collection = match.groups()
         key, value = (first, second) if second else (None, first)
         inner = names | {first, second or first}
-        body = self.template(inner, ("endfor",))
+        body = self.template(inner, ("endfor",), item)
         self._close(("endfor",))
         collection_expr = self.expression(collection.strip(), names, f"%{{ {item.text} }}")
-        return ("for", key, value, collection_expr, body)
+        return ("for_directive", key, value, collection_expr, body)
 
     def _close(self, allowed: tuple[str, ...]) -> str:
         """Consume the directive that ends a sub-template (`template` stopped at it)."""
         item = self.items[self.position]
         assert isinstance(item, _Sequence)
         if item.text not in allowed:
-            raise ExpressionError(f"`%{{ {item.text} }}` takes no expression")
+            raise self.error(f"`%{{ {item.text} }}` takes no expression", item.text)
         self.position += 1
         return item.text
 
