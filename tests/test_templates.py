@@ -286,3 +286,13 @@ def test_a_secret_read_by_a_heredoc_reaches_the_step_and_no_output(project: Proj
         assert result.code == 0, (name, result.both)
         assert secret not in result.both, name
         assert "tok-OTHER-1111" not in result.both, name
+
+
+@pytest.mark.stateless
+def test_a_failing_template_that_reads_a_secret_does_not_quote_it(project: Project) -> None:
+    _step(project, '"size: ${var.sizes[var.token]}"')  # the lookup's error would name the key
+    result = project.run("plan")
+    assert result.code == 1, result.both
+    assert "Error: Invalid template" in result.err
+    assert "on main.zc.hcl line 5" in result.err
+    assert "tok-SECRET-4242" not in result.both

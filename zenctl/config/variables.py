@@ -253,7 +253,8 @@ def _render(template: Template, variables: Mapping[str, Any]) -> Any:
         result = evaluate_expression(template.expr, reveal(read))
     except ExpressionError as exc:
         detail = (
-            "It reads a sensitive variable, so what failed is not shown."
+            "This template cannot be evaluated. It reads a sensitive variable, so the reason "
+            "is not shown (it could quote the value)."
             if secret  # the evaluator's message may quote a value
             else f"{exc}."
         )
