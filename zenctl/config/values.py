@@ -116,22 +116,17 @@ def _template(body: str, locate: Locator | None) -> Any:
             expr = parse_template(_heredoc_text(body), None, locate)
         else:
             expr = parse_template(body, _unescape, locate)
+        used = sorted(variables_used(expr))
+        if not used:
+            return evaluate(expr, {})  # a constant: its value now, once
     except ExpressionError as exc:
         raise UnsupportedExpression(
             f"This template cannot be evaluated: {exc}.", exc.range
         ) from None
     if expr[0] == "interp" and expr[1][0] == "var":
         return Ref(("var", expr[1][1]), expr[3])  # "${var.x}" keeps var.x's type, as in HCL
-    used = sorted(variables_used(expr))
-    if used:
-        located = (Ref(("var", name), locate(f"var.{name}") if locate else None) for name in used)
-        return Template(expr, tuple(located))
-    try:
-        return evaluate(expr, {})
-    except ExpressionError as exc:
-        raise UnsupportedExpression(
-            f"This template cannot be evaluated: {exc}.", exc.range
-        ) from None
+    located = (Ref(("var", name), locate(f"var.{name}") if locate else None) for name in used)
+    return Template(expr, tuple(located))
 
 
 def _heredoc_text(body: str) -> str:
