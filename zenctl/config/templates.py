@@ -1,6 +1,7 @@
 """HCL string templates, as hclsyntax's spec defines them: literal text, `${ expr }`
 interpolations, `%{ if }`/`%{ else }`/`%{ endif }` and `%{ for }`/`%{ endfor }` directives,
-the strip markers `${~`, `~}`, `%{~`, `~%}`... and the escapes `$${` and `%%{`.
+the strip markers (`~` after the opening or before the closing brace: `${~ x ~}`, `%{~ if c ~}`)
+and the escapes `$${` and `%%{`.
 
 A template parses into the tuple tree of `zenctl.config.expressions` (so it pickles into the
 config cache and one evaluator serves conditions and templates):
