@@ -177,11 +177,12 @@ def test_a_heredoc_reads_its_variable_and_a_new_value_reruns_the_step(project: P
             "${var.n} %{ for } 4\n",
             id="escapes in a heredoc",
         ),
+        pytest.param('"b=${var.flag}"', (), "b=true", id="a bool interpolates as HCL writes it"),
         pytest.param(
-            '"b=${var.flag} n=${1e3} r=${var.ratio} i=${var.n * 2}"',
+            '"n=${1e3} r=${var.ratio} i=${var.n * 2}"',
             (),
-            "b=true n=1000 r=2.5 i=8",
-            id="HCL's string conversion",
+            "n=1000 r=2.5 i=8",
+            id="numbers interpolate as HCL writes them",
         ),
     ],
 )
