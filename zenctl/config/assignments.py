@@ -32,6 +32,10 @@ def node_range(filename: str, node: Any) -> SourceRange:
 
 def syntax_diagnostic(filename: str, exc: Exception) -> Diagnostic:
     """A parse failure from python-hcl2 (lark raises many types; all carry line/column)."""
+    node = getattr(exc, "obj", None)  # lark's VisitError: python-hcl2 refused a node it built
+    if hasattr(node, "meta"):  # e.g. "Unterminated template if directive": no line of its own
+        detail = f"The file could not be parsed: {getattr(exc, 'orig_exc', exc)}."
+        return Diagnostic("error", "Invalid HCL syntax", detail, node_range(filename, node))
     line = int(getattr(exc, "line", 0) or 1)
     column = int(getattr(exc, "column", 0) or 1)
     token = str(getattr(exc, "token", "") or "").strip()

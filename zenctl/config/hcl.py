@@ -690,7 +690,7 @@ class ConfigParser:
             try:
                 value = convert(raw, source.locator(where))
             except UnsupportedExpression as exc:
-                self.error("Unsupported expression", str(exc), where)
+                self.error("Unsupported expression", str(exc), exc.range or where)
                 continue
             if _has_nul(value):  # no path, name or setting may carry one (C truncates there)
                 self.error(
@@ -818,7 +818,7 @@ def _has_nul(value: Any) -> bool:
     if isinstance(value, list | tuple):
         return any(_has_nul(item) for item in value)
     if isinstance(value, Template):
-        return _has_nul(value.parts)
+        return _has_nul(value.expr)
     if isinstance(value, dict):
         return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
     return False

@@ -230,18 +230,37 @@ def _missing(variable: Variable) -> Diagnostic:
 
 
 def evaluate(value: Any, variables: Mapping[str, Any]) -> Any:
-    """Substitute `var.NAME` references; a template touching a secret becomes sensitive."""
+    """Substitute `var.NAME` references and evaluate templates; a template that reads a
+    secret becomes sensitive. DiagnosticsError, located, when a template cannot be evaluated."""
     if isinstance(value, Ref):
         return variables[value.parts[1]]
     if isinstance(value, Template):
-        parts = [evaluate(part, variables) for part in value.parts]
-        text = "".join(str(p.value if isinstance(p, Sensitive) else p) for p in parts)
-        return Sensitive(text) if any(isinstance(p, Sensitive) for p in parts) else text
+        return _render(value, variables)
     if isinstance(value, list):
         return [evaluate(item, variables) for item in value]
     if isinstance(value, dict):
         return {key: evaluate(item, variables) for key, item in value.items()}
     return value
+
+
+def _render(template: Template, variables: Mapping[str, Any]) -> Any:
+    from zenctl.config.expressions import ExpressionError
+    from zenctl.config.expressions import evaluate as evaluate_expression
+
+    read = {ref.parts[1]: variables[ref.parts[1]] for ref in template.refs}
+    secret = any(isinstance(value, Sensitive) for value in read.values())
+    try:
+        result = evaluate_expression(template.expr, reveal(read))
+    except ExpressionError as exc:
+        detail = (
+            "This template cannot be evaluated. It reads a sensitive variable, so the reason "
+            "is not shown (it could quote the value)."
+            if secret  # the evaluator's message may quote a value
+            else f"{exc}."
+        )
+        where = exc.range or template.refs[0].range
+        raise DiagnosticsError([Diagnostic("error", "Invalid template", detail, where)]) from None
+    return Sensitive(result) if secret else result
 
 
 def reveal(value: Any) -> Any:
