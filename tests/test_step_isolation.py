@@ -1,0 +1,155 @@
+"""A step killed by a signal fails alone, named with its signal; zenctl's death ends its steps."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import Project
+
+STEPS = """
+import os
+import signal
+import time
+from pathlib import Path
+
+
+HERE = Path(__file__).parent
+
+
+def _await(name):
+    deadline = time.monotonic() + 60
+    while not (HERE / name).exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(name)
+        time.sleep(0.01)
+
+
+def victim(how):
+    (HERE / "victim.pid").write_text(str(os.getpid()))
+    if how == "self":
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(60)
+    return 0
+
+
+def survivor():
+    _await("victim.pid")  # the victim has started: both are in flight
+    if (HERE / "external").exists():
+        _await("go")  # the test kills the victim, then says go
+    else:
+        time.sleep(0.5)  # still running when the victim kills itself
+    return 1
+
+
+def after(x):
+    return x + 1
+
+
+def marker():
+    (HERE / "started.pid").write_text(str(os.getpid()))
+    time.sleep(3)
+    (HERE / "marker").write_text("the step ran on after zenctl died")
+    return 0
+"""
+
+MAIN = """
+pipeline "p" {
+  step "victim" {
+    run    = "isolation:victim"
+    params = { how = "HOW" }
+  }
+  step "survivor" {
+    run = "isolation:survivor"
+  }
+  step "after" {
+    run    = "isolation:after"
+    inputs = { x = step.survivor.outputs.output }
+  }
+}
+"""
+
+
+def _running(pid: int) -> bool:
+    """Whether the process exists and has not exited (a zombie has)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    if sys.platform == "linux" and stat.exists():
+        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    return True
+
+
+def _await_file(path: Path) -> str:
+    deadline = time.monotonic() + 60
+    while not path.exists() or not path.read_text():
+        assert time.monotonic() < deadline, f"{path.name} never appeared"
+        time.sleep(0.01)
+    return path.read_text()
+
+
+@pytest.mark.parametrize(
+    ("how", "signal_text"),
+    [
+        ("self", "killed by signal 9 (SIGKILL): out of memory?"),
+        ("external", "killed by signal 15 (SIGTERM)"),
+    ],
+    ids=["killed-itself", "killed-from-outside"],
+)
+def test_a_killed_step_fails_alone_and_names_its_signal(
+    project: Project, how: str, signal_text: str
+) -> None:
+    project.write("isolation.py", STEPS)
+    project.write("main.zc.hcl", MAIN.replace("HOW", how))
+    if how == "external":
+        (project.root / "external").touch()
+    process = project.start_apply(args=("--parallelism", "3"))
+    if how == "external":
+        victim = int(_await_file(project.root / "victim.pid"))
+        os.kill(victim, signal.SIGTERM)
+        while _running(victim):
+            time.sleep(0.01)
+        (project.root / "go").touch()
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 1, out + err
+    assert "Traceback" not in out + err
+    assert "BrokenProcessPool" not in out + err
+    assert f"pipeline.p.step.victim: {signal_text}" in err, err
+    if how == "external":
+        assert "out of memory" not in err, err
+    log = ".zenctl/artifacts/logs/"
+    assert f"  log: {log}" in err and "pipeline.p.step.victim.log" in err, err
+    assert "1 step(s) failed" in err, err
+    for step in ("survivor", "after"):
+        show = project.run("show", f"pipeline.p.step.{step}")
+        assert "status       succeeded" in show.out, show.out
+    assert "status       failed" in project.run("show", "pipeline.p.step.victim").out
+    plan = project.run("plan")
+    assert "+ pipeline.p.step.victim" in plan.out, plan.out
+    assert "= pipeline.p.step.survivor" in plan.out, plan.out
+    assert "Plan: 1 to run, 2 cached, 0 to remove." in plan.out, plan.out
+
+
+def test_killing_zenctl_ends_its_steps(project: Project) -> None:
+    """A worker that outlived zenctl would run on unseen, and a re-apply would run its step
+    a second time at once."""
+    project.write("isolation.py", STEPS)
+    project.write(
+        "main.zc.hcl", 'pipeline "p" {\n  step "marker" {\n    run = "isolation:marker"\n  }\n}\n'
+    )
+    process = project.start_apply()
+    worker = int(_await_file(project.root / "started.pid"))
+    os.kill(process.pid, signal.SIGKILL)  # zenctl alone, as the OOM killer would
+    process.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while _running(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(worker), "the step's worker outlived zenctl"
+    time.sleep(4)  # past the moment the step would have written its marker
+    assert not (project.root / "marker").exists()
