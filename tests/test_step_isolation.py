@@ -50,6 +50,10 @@ def after(x):
     return x + 1
 
 
+def constant():
+    return 1
+
+
 def marker():
     (HERE / "started.pid").write_text(str(os.getpid()))
     time.sleep(3)
@@ -134,6 +138,23 @@ def test_a_killed_step_fails_alone_and_names_its_signal(
     assert "+ pipeline.p.step.victim" in plan.out, plan.out
     assert "= pipeline.p.step.survivor" in plan.out, plan.out
     assert "Plan: 1 to run, 2 cached, 0 to remove." in plan.out, plan.out
+
+
+def test_a_lost_worker_is_replaced_for_the_steps_queued_behind_it(project: Project) -> None:
+    """With one worker, the steps queued behind the killed one still run, on a new worker."""
+    project.write("isolation.py", STEPS)
+    project.write(
+        "main.zc.hcl",
+        'pipeline "p" {\n'
+        '  step "victim" {\n    run    = "isolation:victim"\n    params = { how = "self" }\n  }\n'
+        '  step "a" {\n    run = "isolation:constant"\n  }\n'
+        '  step "b" {\n    run = "isolation:constant"\n  }\n}\n',
+    )
+    applied = project.apply("--parallelism", "1")
+    assert applied.code == 1, applied.both
+    assert "pipeline.p.step.victim: killed by signal 9 (SIGKILL)" in applied.err, applied.err
+    for step in ("a", "b"):
+        assert f"pipeline.p.step.{step}: Done" in applied.out, applied.out
 
 
 def test_killing_zenctl_ends_its_steps(project: Project) -> None:
