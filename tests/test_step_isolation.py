@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 from conftest import Project
+from test_interrupts import start_slow_apply
 
 STEPS = """
 import os
@@ -174,3 +176,45 @@ def test_killing_zenctl_ends_its_steps(project: Project) -> None:
     assert not _running(worker), "the step's worker outlived zenctl"
     time.sleep(4)  # past the moment the step would have written its marker
     assert not (project.root / "marker").exists()
+
+
+def test_ctrl_c_in_a_terminal_reaches_the_workers_too_and_stops_gracefully(
+    project: Project,
+) -> None:
+    """A terminal sends Ctrl-C's SIGINT to the whole foreground group, workers included."""
+    process = start_slow_apply(project)
+    os.killpg(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=20)
+    assert process.returncode == 130, out + err
+    assert "Traceback" not in out + err
+    assert "Apply interrupted." in out, out
+    show = project.run("show", "pipeline.p.step.second")
+    assert "status       interrupted" in show.out, show.out
+    assert "Plan: 1 to run, 1 cached, 0 to remove." in project.run("plan").out
+
+
+def test_without_prctl_a_worker_notices_that_zenctl_is_gone() -> None:
+    """The fallback where Linux's parent-death signal is not available (macOS)."""
+    middle = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os, time\n"
+            "from zenctl_local.workers import watch_parent\n"
+            "parent = os.getpid()\n"
+            "if os.fork() == 0:\n"
+            "    print(os.getpid(), flush=True)\n"
+            "    watch_parent(parent)\n"
+            "time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert middle.stdout is not None
+    worker = int(middle.stdout.readline())
+    middle.kill()
+    middle.wait()
+    deadline = time.monotonic() + 10
+    while _running(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(worker), "the worker outlived its parent"
