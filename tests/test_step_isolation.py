@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -35,6 +36,8 @@ def victim(how):
     (HERE / "victim.pid").write_text(str(os.getpid()))
     if how == "self":
         os.kill(os.getpid(), signal.SIGKILL)
+    if how == "exit":
+        os._exit(3)
     time.sleep(60)
     return 0
 
@@ -105,8 +108,9 @@ def _await_file(path: Path) -> str:
     [
         ("self", "killed by signal 9 (SIGKILL): out of memory?"),
         ("external", "killed by signal 15 (SIGTERM)"),
+        ("exit", "its worker process exited with code 3 before it reported a result"),
     ],
-    ids=["killed-itself", "killed-from-outside"],
+    ids=["killed-itself", "killed-from-outside", "exited"],
 )
 def test_a_killed_step_fails_alone_and_names_its_signal(
     project: Project, how: str, signal_text: str
@@ -127,10 +131,11 @@ def test_a_killed_step_fails_alone_and_names_its_signal(
     assert "Traceback" not in out + err
     assert "BrokenProcessPool" not in out + err
     assert f"pipeline.p.step.victim: {signal_text}" in err, err
-    if how == "external":
+    if how != "self":
         assert "out of memory" not in err, err
-    log = ".zenctl/artifacts/logs/"
-    assert f"  log: {log}" in err and "pipeline.p.step.victim.log" in err, err
+    log = re.search(r"  log: (\S+/pipeline\.p\.step\.victim\.log)", err)
+    assert log, err
+    assert signal_text in (project.root / log.group(1)).read_text()
     assert "1 step(s) failed" in err, err
     for step in ("survivor", "after"):
         show = project.run("show", f"pipeline.p.step.{step}")
