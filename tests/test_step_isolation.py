@@ -173,13 +173,35 @@ def test_a_lost_worker_is_replaced_for_the_steps_queued_behind_it(project: Proje
         assert f"pipeline.p.step.{step}: Done" in applied.out, applied.out
 
 
+ON_TRAINING = """
+stack "s" {
+  orchestrator "local" {}
+  artifact_store "local" {}
+  metadata_store "sqlite" {}
+  training "local" {}
+}
+
+pipeline "p" {
+  stack = stack.s
+  step "marker" {
+    run = "isolation:marker"
+    on  = "training"
+  }
+}
+"""
+
+
 @pytest.mark.stateless
-def test_killing_zenctl_ends_its_steps(project: Project) -> None:
+@pytest.mark.parametrize("where", ["orchestrator", "training"])
+def test_killing_zenctl_ends_its_steps(project: Project, where: str) -> None:
     """A worker that outlived zenctl would run on unseen, and a re-apply would run its step
-    a second time at once."""
+    a second time at once. Also a step's own process (`on = "training"`)."""
     project.write("isolation.py", STEPS)
     project.write(
-        "main.zc.hcl", 'pipeline "p" {\n  step "marker" {\n    run = "isolation:marker"\n  }\n}\n'
+        "main.zc.hcl",
+        ON_TRAINING
+        if where == "training"
+        else 'pipeline "p" {\n  step "marker" {\n    run = "isolation:marker"\n  }\n}\n',
     )
     process = project.start_apply()
     worker = int(_await_file(project.root / "started.pid"))
@@ -211,7 +233,7 @@ def test_without_prctl_a_worker_notices_that_zenctl_is_gone() -> None:
             sys.executable,
             "-c",
             "import os, time\n"
-            "from zenctl_local.workers import watch_parent\n"
+            "from zenctl_local.lifeline import watch_parent\n"
             "parent = os.getpid()\n"
             "if os.fork() == 0:\n"
             "    print(os.getpid(), flush=True)\n"

@@ -94,7 +94,14 @@ class LocalTraining(StepExecutor):
         Path(task.log_path).parent.mkdir(parents=True, exist_ok=True)
         with open(task.log_path, "ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "zenctl_local.training_worker", task_file, result_file],
+                [
+                    sys.executable,
+                    "-m",
+                    "zenctl_local.training_worker",
+                    task_file,
+                    result_file,
+                    str(os.getpid()),  # it dies with zenctl
+                ],
                 env=self._environment(),
                 cwd=task.root,
                 stdin=subprocess.DEVNULL,

@@ -4,10 +4,7 @@ concurrent.futures' ProcessPoolExecutor breaks as a whole when one worker dies: 
 flight fails with `BrokenProcessPool`, none named. Here each worker has its own pipe, so a worker
 killed by a signal (the kernel's OOM killer, a segfault) fails only the step it was running,
 with that signal's name, and the others go on. A worker is never given a step again once sent
-one that it did not answer: no step runs twice.
-
-Workers die with zenctl however zenctl ends (SIGKILL included): a worker left behind would run
-its step on unseen, and a re-apply would run the same step a second time at once.
+one that it did not answer: no step runs twice. Workers die with zenctl (zenctl_local.lifeline).
 """
 
 from __future__ import annotations
@@ -16,9 +13,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
-import sys
 import threading
-import time
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -27,9 +22,8 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from zenctl.apply.task import StepBody, StepLost, StepResult, StepTask, execute_step, open_log
+from zenctl_local.lifeline import die_with_parent
 
-_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-_WATCH_PARENT_S = 0.5  # how often a worker without prctl checks that zenctl still runs
 _POLL_S = 1.0  # a worker whose pipe and sentinel a forked grandchild holds open is polled
 _GRACE_S = 5.0  # how long a cancelled worker has to end on SIGTERM before SIGKILL
 
@@ -212,7 +206,7 @@ def _cause_of_death(exitcode: int | None) -> str:
 
 def _serve(connection: Connection, body: StepBody | None, parent: int) -> None:
     """A worker's life: run each step it is sent, until told to stop (None)."""
-    _die_with_parent(parent)
+    die_with_parent(parent)
     try:
         while (task := connection.recv()) is not None:
             connection.send(execute_step(task, body))
@@ -223,27 +217,3 @@ def _serve(connection: Connection, body: StepBody | None, parent: int) -> None:
         os.kill(os.getpid(), signal.SIGINT)
     except EOFError:  # zenctl is gone
         pass
-
-
-def _die_with_parent(parent: int) -> None:
-    """Have the kernel kill this worker when zenctl ends (Linux); elsewhere, watch for it.
-
-    Linux sends the signal when the thread that forked the worker ends: the thread that
-    submits steps, which lives as long as zenctl.
-    """
-    if sys.platform == "linux":
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
-            if os.getppid() != parent:  # zenctl died before the request took effect
-                os._exit(1)
-            return
-    threading.Thread(target=watch_parent, args=(parent,), name="zenctl-parent", daemon=True).start()
-
-
-def watch_parent(parent: int) -> None:
-    """End this process once `parent` is gone: it is then re-parented to another process."""
-    while os.getppid() == parent:
-        time.sleep(_WATCH_PARENT_S)
-    os._exit(1)
