@@ -173,22 +173,32 @@ def test_a_lost_worker_is_replaced_for_the_steps_queued_behind_it(project: Proje
         assert f"pipeline.p.step.{step}: Done" in applied.out, applied.out
 
 
-ON_TRAINING = """
+TRAINING_STACK = """
 stack "s" {
   orchestrator "local" {}
   artifact_store "local" {}
   metadata_store "sqlite" {}
   training "local" {}
 }
-
-pipeline "p" {
-  stack = stack.s
-  step "marker" {
-    run = "isolation:marker"
-    on  = "training"
-  }
-}
 """
+
+
+def _on_training(step: str, settings: str) -> str:
+    """A pipeline of one step, run by `training "local"` in a process of its own."""
+    return (
+        f'{TRAINING_STACK}\npipeline "p" {{\n  stack = stack.s\n  step "{step}" {{\n'
+        f'    {settings}\n    on = "training"\n  }}\n}}\n'
+    )
+
+
+@pytest.mark.stateless
+def test_a_killed_training_process_names_its_signal(project: Project) -> None:
+    project.write("isolation.py", STEPS)
+    settings = 'run = "isolation:victim"\n    params = { how = "self" }'
+    project.write("main.zc.hcl", _on_training("victim", settings))
+    applied = project.apply()
+    assert applied.code == 1, applied.both
+    assert "pipeline.p.step.victim: killed by signal 9 (SIGKILL): out of memory?" in applied.err
 
 
 @pytest.mark.stateless
@@ -199,7 +209,7 @@ def test_killing_zenctl_ends_its_steps(project: Project, where: str) -> None:
     project.write("isolation.py", STEPS)
     project.write(
         "main.zc.hcl",
-        ON_TRAINING
+        _on_training("marker", 'run = "isolation:marker"')
         if where == "training"
         else 'pipeline "p" {\n  step "marker" {\n    run = "isolation:marker"\n  }\n}\n',
     )

@@ -24,6 +24,7 @@ from typing import Any
 from zenctl.apply.task import StepResult, StepTask
 from zenctl.diagnostics import UserError
 from zenctl.providers.protocol import StepExecutor
+from zenctl_local.workers import cause_of_death
 
 _DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 
@@ -131,7 +132,7 @@ class LocalTraining(StepExecutor):
                 )
                 return StepResult(task.address, False, {}, error, time.perf_counter() - started)
             if process.returncode != 0 or not result_file.exists():
-                error = f"training process exited with code {process.returncode}"
+                error = cause_of_death(process.returncode, "the training process")
                 return StepResult(task.address, False, {}, error, time.perf_counter() - started)
             result: StepResult = pickle.loads(result_file.read_bytes())
             return result

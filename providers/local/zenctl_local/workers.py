@@ -178,7 +178,7 @@ class WorkerPool:
         if step is None:
             return
         task, future = step
-        reason = _cause_of_death(worker.process.exitcode)
+        reason = cause_of_death(worker.process.exitcode)
         with contextlib.suppress(OSError), open(open_log(Path(task.log_path)), "a") as log:
             log.write(f"\nzenctl: the step ended outside its code: {reason}\n")
         future.set_exception(StepLost(reason))
@@ -189,11 +189,11 @@ def _send(worker: _Worker, task: StepTask | None) -> None:
         worker.connection.send(task)
 
 
-def _cause_of_death(exitcode: int | None) -> str:
-    """`killed by signal 9 (SIGKILL): out of memory?`, or the exit code it ended with."""
+def cause_of_death(exitcode: int | None, process: str = "its worker process") -> str:
+    """`killed by signal 9 (SIGKILL): out of memory?`, or the exit code `process` ended with."""
     if exitcode is None or exitcode >= 0:  # os._exit() in the step, or a crash of the worker
         code = "" if exitcode is None else f" with code {exitcode}"
-        return f"its worker process exited{code} before it reported a result"
+        return f"{process} exited{code} before it reported a result"
     number = -exitcode
     try:
         name = signal.Signals(number).name
