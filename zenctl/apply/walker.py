@@ -12,7 +12,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from zenctl.apply.task import StepInput, StepResult, StepTask
+from zenctl.apply.task import StepInput, StepLost, StepResult, StepTask
 from zenctl.config.model import Config
 from zenctl.config.variables import evaluate, reveal
 from zenctl.fingerprint.step import fingerprint
@@ -167,11 +167,12 @@ class Walker:
                         blocked[job.step.address] = job.step.address
                         result.failed.append((job.step.address, step_result.error, job.log_path))
                         self.reporter.failed(job.step, step_result.error, job.log_path)
+                for executor in self._executors():
+                    executor.refill()
         except KeyboardInterrupt:
             result.stopped_by_user = True
-            for runtime in self.runtimes.values():
-                for executor in runtime.executors.values():
-                    executor.shutdown(cancel=True)
+            for executor in self._executors():
+                executor.shutdown(cancel=True)
             # A step that stopped on shutdown still tells where it ran (a cancelled remote job).
             details = {
                 job.execution_id: _outcome(future, job.step.address).details
@@ -193,6 +194,9 @@ class Walker:
         result.removed.extend(removed)
         result.outputs = outputs
         return result
+
+    def _executors(self) -> list[StepExecutor]:
+        return [e for runtime in self.runtimes.values() for e in runtime.executors.values()]
 
     def _start(
         self, result: ApplyResult, step: StepPlan, outputs: dict[str, dict[str, dict[str, Any]]]
@@ -272,7 +276,8 @@ class Walker:
 def _outcome(future: Future[StepResult], address: str) -> StepResult:
     try:
         return future.result()
-    except Exception as exc:  # the worker itself died (killed, out of memory, crashed)
-        return StepResult(
-            address, False, {}, f"worker process failed: {type(exc).__name__}: {exc}", 0.0
-        )
+    except StepLost as exc:  # the executor says what ended it: "killed by signal 9 (SIGKILL)..."
+        return StepResult(address, False, {}, str(exc), 0.0)
+    except Exception as exc:  # anything else that ended it outside its own code
+        error = f"the step ended without a result: {type(exc).__name__}: {exc}"
+        return StepResult(address, False, {}, error, 0.0)
