@@ -49,7 +49,7 @@ def apply_plan(
             executor.start(parallelism)
         store.interrupt_stale(project.workspace)
         run_id = store.begin_run(project.workspace, lineage_info(project.root))
-        outcomes = apply_resources(project, store, early, {}, say)
+        outcomes = apply_resources(project, store, early, {}, say, plan.refreshed)
         result = Walker(plan, project.config, project.variables, store, runtimes, reporter).run(
             run_id
         )
@@ -57,7 +57,7 @@ def apply_plan(
         for executor in executors:
             executor.shutdown(cancel=False)
     if not result.stopped_by_user:
-        outcomes += apply_resources(project, store, late, result.outputs, say)
+        outcomes += apply_resources(project, store, late, result.outputs, say, plan.refreshed)
     result.resources = outcomes
     store.finish_run(run_id, result.status, result.summary(len(plan.cached)))
     return result

@@ -534,7 +534,9 @@ def destroy(
             return
         if not auto_approve:
             _confirm("destroy")
-        outcomes = apply_resources(project, store, plan_.resources, {}, say_to(console))
+        outcomes = apply_resources(
+            project, store, plan_.resources, {}, say_to(console), plan_.refreshed
+        )
     if not render_destroy_result(console, stderr(), outcomes, project.root):
         raise typer.Exit(1)
 
