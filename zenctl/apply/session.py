@@ -50,9 +50,9 @@ def apply_plan(
         store.interrupt_stale(project.workspace)
         run_id = store.begin_run(project.workspace, lineage_info(project.root))
         outcomes = apply_resources(project, store, early, {}, say, plan.refreshed)
-        result = Walker(plan, project.config, project.variables, store, runtimes, reporter).run(
-            run_id
-        )
+        redact = project.fingerprinter(store).redact
+        walker = Walker(plan, project.config, project.variables, redact, store, runtimes, reporter)
+        result = walker.run(run_id)
     finally:
         for executor in executors:
             executor.shutdown(cancel=False)
