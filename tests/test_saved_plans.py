@@ -264,3 +264,65 @@ def test_resealed_mutations_are_refused_and_only_a_same_meaning_plan_applies(
     applied = project.run("apply", str(saved))
     assert applied.code == 0, applied.both
     assert "Apply complete! 3 ran, 2 cached" in applied.out
+
+
+class _Seen:
+    """A walker reporter that keeps what it was told."""
+
+    def __init__(self) -> None:
+        self.ran: list[str] = []
+
+    def started(self, step: Any) -> None:
+        self.ran.append(step.step)
+
+    def reused(self, step: Any, note: str) -> None: ...
+    def succeeded(self, step: Any, result: Any) -> None: ...
+    def failed(self, step: Any, error: str, log_path: str) -> None: ...
+    def skipped(self, step: Any, because: str) -> None: ...
+
+
+def _with_components(plan: Any, name: str, **changed: Any) -> Any:
+    import dataclasses
+
+    steps = tuple(
+        dataclasses.replace(step, components={**step.components, **changed})
+        if step.step == name
+        else step
+        for step in plan.steps
+    )
+    return dataclasses.replace(plan, steps=steps)
+
+
+def test_the_walker_runs_the_planned_components_and_refuses_params_that_moved(
+    project: Project,
+) -> None:
+    """Through the CLI the plan applied is the one just computed, so this guards the walker
+    itself: it runs the plan's `run`, and a step whose params no longer evaluate to the
+    planned ones fails, named, before it runs."""
+    from zenctl.apply.session import apply_plan
+    from zenctl.cli.inputs import variable_inputs
+    from zenctl.project import Project as Loaded
+
+    project.apply()
+    loaded = Loaded.load(project.root, variable_inputs(["factor=3"], None, []))
+    store = loaded.open_state(create=True)
+    try:
+        plan = loaded.plan(store)
+        seen = _Seen()
+        moved = _with_components(plan, "features", params={"factor": 4})
+        result = apply_plan(loaded, store, moved, 1, seen, lambda address, message: None)
+        assert seen.ran == []
+        (failed,) = result.failed
+        assert failed[0] == "pipeline.demo.step.features"
+        assert failed[1] == (
+            'not run: it is not the planned step (its params are {"factor":3}, the plan had '
+            '{"factor":4})'
+        )
+        assert result.skipped == ["pipeline.demo.step.train", "pipeline.demo.step.evaluate"]
+
+        other = _with_components(loaded.plan(store), "features", run="steps.pipeline:boom")
+        result = apply_plan(loaded, store, other, 1, seen, lambda address, message: None)
+        assert seen.ran == ["features"]
+        assert "boom() got an unexpected keyword argument" in result.failed[0][1]
+    finally:
+        store.close()
