@@ -6,9 +6,11 @@ Every option has Terraform's single-dash spelling (`-auto-approve`) beside the d
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -472,7 +474,8 @@ def _saved_plan(root: Path, plan_file: Path) -> tuple[Any, dict[str, Any]]:
 
     document = read_planfile(plan_file)
     preset = {n: entry["value"] for n, entry in document["variables"].items() if "value" in entry}
-    return Project.load(root, _inputs(None, None), preset=preset), document
+    with _planning_again(plan_file):
+        return Project.load(root, _inputs(None, None), preset=preset), document
 
 
 def _still_valid(
@@ -482,10 +485,30 @@ def _still_valid(
     is exactly that document: apply runs this plan, never one decoded from the file."""
     from zenctl.plan.planfile import check_saved_plan
 
-    fresh = project.plan(store, tuple(saved["targets"]), tuple(saved["replace"]))
+    with _planning_again(plan_file):
+        fresh = project.plan(store, tuple(saved["targets"]), tuple(saved["replace"]))
     document = _plan_document(project, store, fresh)
     check_saved_plan(plan_file, saved, document)
     return fresh, document
+
+
+@contextlib.contextmanager
+def _planning_again(plan_file: Path) -> Iterator[None]:
+    """Say that a failure to plan again (its variables or --target no longer fit) refuses
+    the saved plan, after the located diagnostics of why."""
+    from zenctl.diagnostics import Diagnostic, DiagnosticsError, UserError
+
+    try:
+        yield
+    except (UserError, DiagnosticsError) as exc:
+        found = exc.diagnostics if isinstance(exc, DiagnosticsError) else (exc.diagnostic,)
+        again = Diagnostic(
+            "error",
+            "Saved plan cannot be planned again",
+            f"{plan_file} cannot be checked against the plan computed now, for the reason "
+            f"above. Nothing was run. Make a new plan: zenctl plan --out {plan_file}",
+        )
+        raise DiagnosticsError([*found, again]) from None
 
 
 def _inputs(var: list[str] | None, var_file: list[str] | None) -> Any:
