@@ -195,6 +195,11 @@ STOP_STEP = """
 """
 
 
+def _flat(text: str) -> str:
+    """A diagnostic's words on one line, without its frame."""
+    return " ".join(text.replace("│", " ").split())
+
+
 def test_a_deployment_that_changed_since_the_plan_is_refused_not_redecided(
     project: Project, tmp_path: Path
 ) -> None:
@@ -205,7 +210,21 @@ def test_a_deployment_that_changed_since_the_plan_is_refused_not_redecided(
     try:
         created = project.apply()
         assert created.code == 0, created.both
-        pid = _health(_url(created.out))["pid"]
+        pids.add(_health(_url(created.out))["pid"])
+        reviewed = tmp_path / "reviewed.json"
+        assert project.run("plan", "--var", "cut=0.1", "-out", str(reviewed)).code == 0
+        os.kill(next(iter(pids)), signal.SIGKILL)  # between the review and the apply
+        stale = project.run("apply", str(reviewed))
+        assert stale.code == 1, stale.both
+        assert "Running" not in stale.out
+        assert (
+            "pipeline.p.deployment.api would now be planned differently: create (first "
+            'difference: resource_changes[0].action is "update" in the saved plan, "create" now)'
+        ) in _flat(stale.err)
+
+        recreated = project.apply()
+        assert recreated.code == 0, recreated.both
+        pid = _health(_url(recreated.out))["pid"]
         pids.add(pid)
         saved = tmp_path / "plan.json"
         planned = project.run(
@@ -216,11 +235,10 @@ def test_a_deployment_that_changed_since_the_plan_is_refused_not_redecided(
         applied = project.run("apply", str(saved))  # its step "stop" kills the server
         assert applied.code == 1, applied.both
         assert "Traceback" not in applied.both
-        error = " ".join(applied.err.replace("│", " ").split())
         assert (
             "pipeline.p.deployment.api (update): Not applied: it changed since the plan. "
             "It no longer exists. Nothing was done to it; run `zenctl plan`"
-        ) in error
+        ) in _flat(applied.err)
         again = project.run("plan", "--var", "cut=0.1", "--var", f"victim={pid}")
         assert "! pipeline.p.deployment.api  no longer exists" in again.out
         assert not _alive(pid)
