@@ -62,14 +62,15 @@ def resolve_variables(
 ) -> dict[str, Any]:
     """Every declared variable's value; sensitive ones wrapped in `Sensitive`.
 
-    `preset`: values already decided (a saved plan's), above every other source."""
+    `preset`: values already decided (a saved plan's), above every other source, checked
+    against their type and validations like any other (a saved plan may have been edited)."""
     problems: list[Diagnostic] = []
     given = _assignments(config, inputs, problems)
+    for name, value in (preset or {}).items():
+        if name in config.variables:
+            given[name] = _Given(value, False, "the saved plan")
     values: dict[str, Any] = {}
     for name, variable in config.variables.items():
-        if preset and name in preset:
-            values[name] = preset[name]
-            continue
         assignment = given.get(name)
         if assignment is None and not variable.has_default and inputs.ask is not None:
             assignment = given[name] = _Given(inputs.ask(variable), True, "the prompt")
@@ -94,7 +95,7 @@ def resolve_variables(
                 )
             )
     if not problems:
-        origins = {name: given[name].origin for name in given if name not in (preset or {})}
+        origins = {name: given[name].origin for name in given}
         problems = _failed_validations(config, values, origins)
     if problems:
         raise DiagnosticsError(problems)

@@ -143,6 +143,7 @@ class Plan:
     resources: tuple[ResourceChange, ...] = ()  # declared and recorded ones, by address
     targets: tuple[str, ...] = ()  # --target: only these and what they need were planned
     replace: tuple[str, ...] = ()  # --replace: run even when cached
+    refreshed: bool = True  # resources' real state was read (False: --refresh=false)
 
     @property
     def resource_counts(self) -> tuple[int, int, int]:
