@@ -6,7 +6,7 @@ end so that one run shows all of them.
 
 from __future__ import annotations
 
-import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +37,15 @@ from zenctl.config.model import (
 )
 from zenctl.config.types import TypeMismatch, convert_value, normalize_type
 from zenctl.config.values import UnsupportedExpression, bare_word, convert, references
-from zenctl.diagnostics import Diagnostic, DiagnosticsError, Position, SourceRange, UserError
+from zenctl.diagnostics import (
+    Diagnostic,
+    DiagnosticsError,
+    Position,
+    SourceRange,
+    UserError,
+    find_in,
+)
+from zenctl.diagnostics import suggest as _suggest
 
 IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_-]{0,63}"
 Name = Annotated[str, StringConstraints(pattern=f"^{IDENTIFIER}$")]
@@ -135,16 +143,7 @@ class _FileParser:
 
     def locator(self, within: SourceRange) -> Any:
         def locate(needle: str) -> SourceRange:
-            for number in range(within.start.line, within.end.line + 1):
-                line = self.lines[number - 1] if number <= len(self.lines) else ""
-                column = line.find(needle)
-                if column >= 0:
-                    return SourceRange(
-                        self.filename,
-                        Position(number, column + 1),
-                        Position(number, column + 1 + len(needle)),
-                    )
-            return within
+            return find_in(self.lines, within, re.compile(re.escape(needle)))
 
         return locate
 
@@ -767,8 +766,6 @@ class ConfigParser:
                 where,
             )
             return None
-        import re
-
         # names become file names and addresses: `..`, `/`, NUL or a newline must not pass
         if not re.fullmatch(IDENTIFIER, labels[0]):
             self.error(
@@ -826,8 +823,3 @@ def _has_nul(value: Any) -> bool:
 
 def _at(where: SourceRange | None) -> str:
     return f"{where.filename}:{where.start.line}" if where else "(built-in)"
-
-
-def _suggest(name: str, known: Iterable[str]) -> str:
-    match = difflib.get_close_matches(name, list(known), n=1)
-    return f' Did you mean "{match[0]}"?' if match else ""
