@@ -30,28 +30,80 @@ def node_range(filename: str, node: Any) -> SourceRange:
     )
 
 
-def syntax_diagnostic(filename: str, exc: Exception) -> Diagnostic:
-    """A parse failure from python-hcl2 (lark raises many types; all carry line/column)."""
-    line = int(getattr(exc, "line", 0) or 1)
-    column = int(getattr(exc, "column", 0) or 1)
-    token = str(getattr(exc, "token", "") or "").strip()
-    found = f" near `{token.splitlines()[0]}`" if token else " at the end of the line"
-    expected = sorted(getattr(exc, "expected", None) or getattr(exc, "allowed", None) or [])
-    hint = "Check for a missing `=`, quote, bracket or closing brace."
-    if "RBRACE" in expected and len(expected) < 4:
-        hint = "A block seems to be missing its closing brace `}`."
+def syntax_diagnostic(filename: str, exc: Exception, text: str) -> Diagnostic:
+    """A parse failure from python-hcl2 (lark raises many types; all carry line/column).
+
+    Lark notices an unclosed bracket, string or heredoc only at the end of the file, so zenctl's
+    own tokenizer names the one left open first; a position past the end is moved back onto
+    the last line."""
+    from zenctl.fmt.tokens import OPENERS as CLOSING
+    from zenctl.fmt.tokens import FormatError, tokenize
+
+    try:
+        tokenize(text)
+    except FormatError as unbalanced:
+        line, column = unbalanced.line, unbalanced.column
+        detail = f"{unbalanced.message[0].upper()}{unbalanced.message[1:]}."
+        if "never closed" in unbalanced.message:
+            lines = text.split("\n")  # as the tokenizer counts them
+            line, column = _unclosed(lines) or (line, column)
+            opener = lines[line - 1][column - 1 : column]
+            if opener in CLOSING:
+                detail = (
+                    f"This `{opener}` is never closed: add the `{CLOSING[opener]}` that ends it."
+                )
+        elif unbalanced.message == "unterminated string":
+            detail = 'This string is never closed: add the closing `"` on the same line.'
+    else:
+        line = int(getattr(exc, "line", 0) or 1)
+        column = int(getattr(exc, "column", 0) or 1)
+        token = str(getattr(exc, "token", "") or "").strip()
+        found = f" near `{token.splitlines()[0]}`" if token else " at the end of the line"
+        expected = sorted(getattr(exc, "expected", None) or getattr(exc, "allowed", None) or [])
+        hint = "Check for a missing `=`, quote, bracket or closing brace."
+        if "RBRACE" in expected and len(expected) < 4:
+            hint = "A block seems to be missing its closing brace `}`."
+        detail = f"The file could not be parsed{found}. {hint}"
+        lines = text.splitlines()
+        if line > len(lines):
+            line = next((n for n in range(len(lines), 0, -1) if lines[n - 1].strip()), 1)
+            column = len(lines[line - 1]) + 1 if lines else 1
     return Diagnostic(
         "error",
         "Invalid HCL syntax",
-        f"The file could not be parsed{found}. {hint}",
+        detail,
         SourceRange(filename, Position(line, column), Position(line, column + 1)),
     )
+
+
+def _unclosed(lines: list[str]) -> tuple[int, int] | None:
+    """Where the brace a user left out most likely is, where counting alone blames the
+    outermost block: a `{` left open inside one line, else the first `{` ending a line whose
+    block is not closed by a `}` at that line's indentation."""
+    from zenctl.fmt.tokens import FormatError, tokenize
+
+    for number, line in enumerate(lines, 1):
+        try:
+            tokenize(line)
+        except FormatError as exc:
+            if "never closed" in exc.message and exc.column < len(line.rstrip()):
+                return number, exc.column
+    for number, line in enumerate(lines, 1):
+        if not line.rstrip().endswith("{"):
+            continue
+        indent = len(line) - len(line.lstrip())
+        after = (text for text in lines[number:] if text.strip())
+        closing = next((t for t in after if len(t) - len(t.lstrip()) <= indent), "")
+        if not closing.strip().startswith("}") or len(closing) - len(closing.lstrip()) != indent:
+            return number, len(line.rstrip())
+    return None
 
 
 def read_assignments(path: Path) -> list[Assignment]:
     """`name = value` lines of a variables file, with where each one is."""
     from hcl2.api import query
 
+    from zenctl.config.source_checks import value_problems
     from zenctl.config.values import UnsupportedExpression
 
     filename = str(path)
@@ -71,7 +123,7 @@ def read_assignments(path: Path) -> list[Assignment]:
     try:
         document = query(text)  # type: ignore[no-untyped-call]
     except Exception as exc:
-        raise DiagnosticsError([syntax_diagnostic(filename, exc)]) from None
+        raise DiagnosticsError([syntax_diagnostic(filename, exc, text)]) from None
     problems = [
         Diagnostic(
             "error",
@@ -84,6 +136,10 @@ def read_assignments(path: Path) -> list[Assignment]:
     assignments: list[Assignment] = []
     for attribute in document.attributes():
         where = node_range(filename, attribute.raw)
+        found = value_problems(filename, attribute.raw)
+        if found:
+            problems += found
+            continue
         try:
             assignments.append(Assignment(attribute.name, literal(attribute.value), where))
         except UnsupportedExpression as exc:
@@ -110,11 +166,15 @@ def parse_expression(text: str) -> Any:
     """A structured value given as text, `[64, 32]` or `{a = 1}`; ValueError when it is not."""
     from hcl2.api import query
 
+    from zenctl.config.source_checks import value_problems
     from zenctl.config.values import UnsupportedExpression
 
     try:
         document = query(f"value = {text}\n")  # type: ignore[no-untyped-call]
         (attribute,) = document.attributes()
+        problems = value_problems("", attribute.raw)
+        if problems:
+            raise UnsupportedExpression(problems[0].summary.lower())  # no detail: a secret
         return literal(attribute.value)
     except UnsupportedExpression as exc:
         raise ValueError(str(exc)) from None

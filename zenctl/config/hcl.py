@@ -35,6 +35,7 @@ from zenctl.config.model import (
     Variable,
     deployment_serving,
 )
+from zenctl.config.source_checks import value_problems
 from zenctl.config.types import TypeMismatch, convert_value, normalize_type
 from zenctl.config.values import UnsupportedExpression, bare_word, convert, references
 from zenctl.diagnostics import (
@@ -174,7 +175,7 @@ class ConfigParser:
             try:
                 document = query(text)  # type: ignore[no-untyped-call]
             except Exception as exc:  # lark raises many types; all carry line/column
-                self.diagnostics.append(syntax_diagnostic(source.filename, exc))
+                self.diagnostics.append(syntax_diagnostic(source.filename, exc, text))
                 continue
             for attribute in document.attributes():
                 self.error(
@@ -685,6 +686,10 @@ class ConfigParser:
             raw = attribute.value
             if bare and attribute.name in bare and (word := bare_word(raw)) is not None:
                 attrs[attribute.name] = _Attr(word, where)
+                continue
+            problems = value_problems(source.filename, attribute.raw)
+            if problems:
+                self.diagnostics += problems
                 continue
             try:
                 value = convert(raw, source.locator(where))
