@@ -263,17 +263,13 @@ def validate(
     """
     from zenctl.config.signatures import check_steps
     from zenctl.diagnostics import DiagnosticsError, UserError
-    from zenctl.graph import build_graph
     from zenctl.project import Project
     from zenctl.render.console import stdout
 
     found: tuple[Any, ...] = ()
     try:
         project = Project.load(_root(chdir), _inputs(var, var_file))
-        pipelines = list(project.config.pipelines.values())
-        for pipeline in pipelines:
-            build_graph(pipeline)
-        problems = check_steps(project.root, pipelines)
+        problems = check_steps(project.root, list(project.config.pipelines.values()))
         if problems:
             raise DiagnosticsError(problems)
     except (DiagnosticsError, UserError) as exc:

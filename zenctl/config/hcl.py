@@ -155,6 +155,9 @@ class ConfigParser:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.diagnostics: list[Diagnostic] = []
+        # (kind, name, context) of blocks declared with errors: references to them are not
+        # reported again as undeclared
+        self._invalid: set[tuple[str, str, str]] = set()
 
     def error(
         self, summary: str, detail: str, where: SourceRange | None, context: str = ""
@@ -189,7 +192,10 @@ class ConfigParser:
                 if kind == "variable":
                     self._add_unique(variables, self._variable(source, block), "variable")
                 elif kind == "stack":
-                    self._add_unique(stacks, self._stack(source, block), "stack")
+                    stack = self._stack(source, block)
+                    if stack is None and len(block.name_labels) == 1:
+                        self._invalid.add(("stack", str(block.name_labels[0]), ""))
+                    self._add_unique(stacks, stack, "stack")
                 elif kind == "pipeline":
                     pipeline_blocks.append((source, block))
                 elif kind == "zenctl":
@@ -206,9 +212,15 @@ class ConfigParser:
             pipeline = self._pipeline(source, block, stacks, variables)
             if pipeline is not None:
                 self._add_unique(pipelines, pipeline, "pipeline")
+        from zenctl.graph import build_graph
         from zenctl.providers.registry import check_required
 
         self.diagnostics.extend(check_required(required.values()))
+        for pipeline in pipelines.values():
+            try:
+                build_graph(pipeline)  # a cycle is reported with the other errors
+            except DiagnosticsError as exc:
+                self.diagnostics += exc.diagnostics
         if self.diagnostics:
             raise DiagnosticsError(self.diagnostics)
         return Config(str(self.root), variables, stacks, pipelines, tuple(files), required)
@@ -464,6 +476,8 @@ class ConfigParser:
                     self._add_unique(
                         sources, Source(label, parsed.path, source.range_of(child.raw)), "source"
                     )
+                elif label:
+                    self._invalid.add(("source", label, context))
             elif kind in ("step", "deployment"):
                 label = self._single_label(source, child)
                 if label:
@@ -475,6 +489,8 @@ class ConfigParser:
             step = self._step(source, child, label, context)
             if step is not None:
                 self._add_unique(steps, step, "step")
+            else:
+                self._invalid.add(("step", label, context))
         deployments: dict[str, Deployment] = {}
         for label, child in deployment_blocks:
             deployment = self._deployment(source, child, label, stack, steps, context)
@@ -522,6 +538,15 @@ class ConfigParser:
                 attrs["params"].range,
                 context,
             )
+        if not body.outputs:
+            self.error(
+                "No outputs",
+                f'Step "{name}" declares no output, but a step produces at least one. Leave '
+                f'outputs out for the single output "{DEFAULT_OUTPUT}", or name them.',
+                attrs["outputs"].range,
+                context,
+            )
+            return None
         if len(set(body.outputs)) != len(body.outputs):
             self.error(
                 "Duplicate output",
@@ -660,6 +685,8 @@ class ConfigParser:
     def _undeclared(
         self, kind: str, name: str, known: Iterable[str], where: SourceRange, context: str
     ) -> None:
+        if {(kind, name, context), (kind, name, "")} & self._invalid:
+            return  # declared, with an error of its own already reported
         self.error(
             f"Reference to undeclared {kind}",
             f'No {kind} named "{name}" is declared {context or "here"}.' + _suggest(name, known),
