@@ -363,6 +363,7 @@ def test_duplicate_object_keys_are_refused_at_the_second(project: Project) -> No
         ("params = { bias = 0.5 }\n  }", "params = { bias = 0.5 }\n", 'step "train" {', "`{`"),
         ("params = { bias = 0.5 }", "params = { bias = 0.5", "params = { bias", "`{`"),
         ('"steps.pipeline:report"', '"steps.pipeline:report', '"steps.pipeline:report', '`"`'),
+        ("params = { bias = 0.5 }\n  }", "params = { bias = 0.5 }\n  }}", "}}", "closes nothing"),
         ('run    = "steps.pipeline:prep"', "run = steps.pipeline:prep", "run = steps", "`:`"),
     ],
 )

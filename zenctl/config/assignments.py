@@ -52,6 +52,9 @@ def syntax_diagnostic(filename: str, exc: Exception, text: str) -> Diagnostic:
                 detail = (
                     f"This `{opener}` is never closed: add the `{CLOSING[opener]}` that ends it."
                 )
+        elif unbalanced.message == "unexpected '}'":
+            line, column = _stray_brace(text.split("\n")) or (line, column)
+            detail = "This `}` closes nothing: remove it, or add the `{` it was meant to close."
         elif unbalanced.message == "unterminated string":
             detail = 'This string is never closed: add the closing `"` on the same line.'
     else:
@@ -96,6 +99,25 @@ def _unclosed(lines: list[str]) -> tuple[int, int] | None:
         closing = next((t for t in after if len(t) - len(t.lstrip()) <= indent), "")
         if not closing.strip().startswith("}") or len(closing) - len(closing.lstrip()) != indent:
             return number, len(line.rstrip())
+    return None
+
+
+def _stray_brace(lines: list[str]) -> tuple[int, int] | None:
+    """The first `}` opening a line that closes no `{` ending a line at its indentation: the
+    one a user left in, where counting alone blames the last brace of the file."""
+    opened: list[int] = []  # the indentation of each line ending with `{`, innermost last
+    for number, line in enumerate(lines, 1):
+        text = line.strip()
+        indent = len(line) - len(line.lstrip())
+        column = indent + 1
+        while text.startswith("}"):
+            if not opened or opened[-1] != indent:
+                return number, column
+            opened.pop()
+            text = text[1:].lstrip()
+            column = len(line) - len(text) + 1 if text else column
+        if text.endswith("{"):
+            opened.append(indent)
     return None
 
 
