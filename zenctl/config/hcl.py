@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, InstanceOf, StringConstraints, ValidationError
 
-from zenctl.config.assignments import node_range, syntax_diagnostic
+from zenctl.config.assignments import node_range
 from zenctl.config.model import (
     COMPONENT_KINDS,
     CORE_COMPONENTS,
@@ -36,6 +36,7 @@ from zenctl.config.model import (
     deployment_serving,
 )
 from zenctl.config.source_checks import value_problems
+from zenctl.config.syntax import syntax_diagnostic
 from zenctl.config.types import TypeMismatch, convert_value, normalize_type
 from zenctl.config.values import UnsupportedExpression, bare_word, convert, references
 from zenctl.diagnostics import (

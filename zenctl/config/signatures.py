@@ -43,13 +43,14 @@ class StepChecker:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._trees: dict[Path, ast.Module | None] = {}
+        self._files: dict[str, Path | None] = {}
+        self._definitions: dict[str, _Definition | None] = {}
         self._configs: dict[str, list[str]] = {}
 
     def check(self, pipeline: Pipeline, step: Step) -> list[Diagnostic]:
         module, _, name = step.run.partition(":")
         context = f'in pipeline "{pipeline.name}"'
-        at_run = self._find(step.range, re.escape(step.run))
-        file = module_file(self.root, module)
+        file = self._module_file(module)
         if file is None:
             if _installed(module):
                 return []
@@ -60,11 +61,13 @@ class StepChecker:
                     f'Step "{step.name}" runs {step.run}, but module "{module}" is neither a '
                     f"file under {self.root} nor an installed package. Create "
                     f"{module.replace('.', '/')}.py or fix `run`.",
-                    at_run,
+                    self._at_run(step),
                     context,
                 )
             ]
-        found = self._lookup(module, name, set())
+        if step.run not in self._definitions:
+            self._definitions[step.run] = self._lookup(module, name, set())
+        found = self._definitions[step.run]
         if found is None:
             known = self._functions(file)
             return [
@@ -73,18 +76,18 @@ class StepChecker:
                     "Step function not found",
                     f'Step "{step.name}" runs {step.run}, but {self._show(file)} defines no '
                     f'function "{name}". Define it there or fix `run`.' + suggest(name, known),
-                    at_run,
+                    self._at_run(step),
                     context,
                 )
             ]
         if found.function is None or found.file is None:
             return []
-        return self._check_arguments(step, found.function, found.file, at_run, context)
+        return self._check_arguments(step, found.function, found.file, context)
 
     # -- arguments ----------------------------------------------------------------------------
 
     def _check_arguments(
-        self, step: Step, function: Function, file: Path, at_run: SourceRange, context: str
+        self, step: Step, function: Function, file: Path, context: str
     ) -> list[Diagnostic]:
         arguments = function.args
         where = f"{self._show(file)} line {function.lineno}"
@@ -102,7 +105,7 @@ class StepChecker:
                     "Step function takes positional-only arguments",
                     f"{signature} ({where}) requires {_names(stuck)} by position, but zenctl "
                     "passes params and inputs by name. Remove the `/` from its signature.",
-                    at_run,
+                    self._at_run(step),
                     context,
                 )
             )
@@ -135,14 +138,15 @@ class StepChecker:
         supplied = {*step.params, *step.inputs, *misspelt}
         missing = [name for name in required if name not in supplied]
         if missing:
+            it = "it" if len(missing) == 1 else "them"
             problems.append(
                 Diagnostic(
                     "error",
                     "Missing argument for step function",
                     f"{signature} ({where}) requires {_names(missing)}, but no input or param "
-                    f'of step "{step.name}" supplies {"it" if len(missing) == 1 else "them"}. '
-                    "Add it to the step's params or inputs, or give the argument a default.",
-                    at_run,
+                    f'of step "{step.name}" supplies {it}. Add {it} to the step\'s params or '
+                    "inputs, or give the function a default.",
+                    self._at_run(step),
                     context,
                 )
             )
@@ -152,7 +156,7 @@ class StepChecker:
 
     def _lookup(self, module: str, name: str, seen: set[tuple[str, str]]) -> _Definition | None:
         """How `module` binds `name`: None when it certainly does not."""
-        file = module_file(self.root, module)
+        file = self._module_file(module)
         tree = self._tree(file) if file else None
         if file is None or tree is None or (module, name) in seen:
             return _UNREADABLE
@@ -187,9 +191,14 @@ class StepChecker:
         return bindings[0] if len(bindings) == 1 else _Definition(file)
 
     def _follow(self, module: str, name: str, seen: set[tuple[str, str]]) -> _Definition | None:
-        if not module or module_file(self.root, module) is None:
+        if not module or self._module_file(module) is None:
             return _UNREADABLE  # installed, or a failing import that Python will report
         return self._lookup(module, name, seen)
+
+    def _module_file(self, module: str) -> Path | None:
+        if module not in self._files:
+            self._files[module] = module_file(self.root, module)
+        return self._files[module]
 
     def _tree(self, file: Path) -> ast.Module | None:
         if file not in self._trees:
@@ -207,6 +216,9 @@ class StepChecker:
 
     def _show(self, file: Path) -> str:
         return file.relative_to(self.root).as_posix()
+
+    def _at_run(self, step: Step) -> SourceRange:
+        return self._find(step.range, re.escape(step.run))
 
     def _find(self, within: SourceRange, pattern: str) -> SourceRange:
         lines = self._configs.get(within.filename)
