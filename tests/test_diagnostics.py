@@ -375,9 +375,18 @@ def test_syntax_errors_point_at_the_line_at_fault(
     assert f"on main.zc.hcl line {line_of(text, at)}:" in err
 
 
-def test_a_malformed_step_gives_one_error_not_its_references_too(project: Project) -> None:
-    edit(project, 'run    = "steps.pipeline:prep"', "run    = 3")
-    err = refused(project, 'Inappropriate value for "run"')
+@pytest.mark.parametrize(
+    ("run", "expected"),
+    [
+        ("3", 'Inappropriate value for "run"'),
+        ('"steps.pipeline:" + "prep"', "Error: Unsupported expression"),  # not also: missing run
+    ],
+)
+def test_a_malformed_step_gives_one_error_not_its_references_too(
+    project: Project, run: str, expected: str
+) -> None:
+    edit(project, 'run    = "steps.pipeline:prep"', f"run    = {run}")
+    err = refused(project, expected)
     assert err.count("Error:") == 1, err  # not: No step named "prep" at each of its readers
 
 

@@ -159,6 +159,8 @@ class ConfigParser:
         # (kind, name, context) of blocks declared with errors: references to them are not
         # reported again as undeclared
         self._invalid: set[tuple[str, str, str]] = set()
+        # the attributes of each block (by where it starts) whose value had an error
+        self._failed: dict[tuple[str, int, int], set[str]] = {}
 
     def error(
         self, summary: str, detail: str, where: SourceRange | None, context: str = ""
@@ -528,7 +530,7 @@ class ConfigParser:
         self._no_nested_blocks(source, block)
         where = source.range_of(block.raw)
         body = self._validate(StepBody, attrs, where, context)
-        if body is None:
+        if body is None or self._failed[_block_key(where)]:
             return None
         clash = sorted(set(body.inputs) & set(body.params))
         if clash:
@@ -701,6 +703,7 @@ class ConfigParser:
         self, source: _FileParser, block: Any, bare: set[str] | None = None
     ) -> dict[str, _Attr]:
         attrs: dict[str, _Attr] = {}
+        failed = self._failed.setdefault(_block_key(source.range_of(block.raw)), set())
         for attribute in block.attributes():
             where = source.range_of(attribute.raw)
             if attribute.name in attrs:
@@ -715,6 +718,7 @@ class ConfigParser:
             if bare and attribute.name in bare and (word := bare_word(raw)) is not None:
                 attrs[attribute.name] = _Attr(word, where)
                 continue
+            failed.add(attribute.name)  # until its value is known to be good
             problems = value_problems(source.filename, attribute.raw)
             if problems:
                 self.diagnostics += problems
@@ -732,6 +736,7 @@ class ConfigParser:
                     where,
                 )
                 continue
+            failed.discard(attribute.name)
             attrs[attribute.name] = _Attr(value, where)
         return attrs
 
@@ -762,6 +767,8 @@ class ConfigParser:
                         context,
                     )
                 elif error["type"] == "missing":
+                    if name in self._failed.get(_block_key(where), ()):
+                        continue  # present, with an error of its own
                     self.error(
                         "Missing required argument",
                         f'The argument "{name}" is required, but no definition was found.'
@@ -836,6 +843,10 @@ class ConfigParser:
             )
             return
         into[item.name] = item
+
+
+def _block_key(where: SourceRange) -> tuple[str, int, int]:
+    return where.filename, where.start.line, where.start.column
 
 
 def _loc(loc: Iterable[Any]) -> str:
