@@ -221,7 +221,10 @@ def test_a_resealed_saved_plan_is_refused_naming_the_field(
     assert "Nothing was run." in result.err
     assert "Running" not in result.out and "Traceback" not in result.both
     assert project.run("runs").out == runs  # nothing recorded
-    assert "Plan: 1 to run, up to 2 more if outputs change, 2 cached" in project.run("plan", "--var", "factor=3").out
+    assert (
+        "Plan: 1 to run, up to 2 more if outputs change, 2 cached"
+        in project.run("plan", "--var", "factor=3").out
+    )
 
 
 def _keys_reversed(value: Any) -> Any:

@@ -258,20 +258,22 @@ def init(chdir: Chdir = None) -> None:
 def validate(
     chdir: Chdir = None, var: Vars = None, var_file: VarFiles = None, json_: Json = False
 ) -> None:
-    """Check the configuration: syntax, references, types, cycles. Touches no state.
+    """Check the configuration: syntax, references, types, cycles, and that each step's
+    function exists and takes its params and inputs. Touches no state.
 
     Example: `zenctl validate`, `zenctl validate --json` (for editors and CI annotations)
     """
+    from zenctl.config.signatures import check_steps
     from zenctl.diagnostics import DiagnosticsError, UserError
-    from zenctl.graph import build_graph
     from zenctl.project import Project
     from zenctl.render.console import stdout
 
     found: tuple[Any, ...] = ()
     try:
         project = Project.load(_root(chdir), _inputs(var, var_file))
-        for pipeline in project.config.pipelines.values():
-            build_graph(pipeline)
+        problems = check_steps(project.root, list(project.config.pipelines.values()))
+        if problems:
+            raise DiagnosticsError(problems)
     except (DiagnosticsError, UserError) as exc:
         if not json_:
             raise
