@@ -33,10 +33,12 @@ FINGERPRINT_VERSION = 1
 class Fingerprinter:
     """Computes components for the steps of one project, memoising code and source hashes."""
 
-    def __init__(self, root: Path, cache: StatCache, secret_key: bytes) -> None:
+    def __init__(
+        self, root: Path, cache: StatCache, code_cache: StatCache, secret_key: bytes
+    ) -> None:
         self.root = root
         self.cache = cache
-        self.code = CodeIndex(root, cache)
+        self.code = CodeIndex(root, code_cache)
         self._secret_key = secret_key
         self._sources: dict[str, str] = {}
 
@@ -46,6 +48,10 @@ class Fingerprinter:
         if key not in self._sources:
             self._sources[key] = hash_path(path, self.cache)
         return self._sources[key]
+
+    def save_caches(self) -> None:
+        self.cache.save()
+        self.code.cache.save()
 
     def check(self, pipeline: Pipeline, step: Step) -> Diagnostic | None:
         """A problem that would make the step fail before running: missing code or data."""
