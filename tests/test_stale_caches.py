@@ -4,9 +4,11 @@ cache, the code hash's normal form, numbers as written, and artifacts' bytes."""
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
+import pytest
 from conftest import Project
 from test_plan_apply import step_lines
 
@@ -53,3 +55,56 @@ def test_a_file_both_source_and_code_keeps_its_imports(project: Project) -> None
     plan = project.run("plan")
     assert step_lines(plan.out)["use"].startswith("~ run: changed"), plan.out
     assert "~ code: steps/util.py" in plan.out
+
+
+def _fake_provider(site: Path, version: str | None) -> None:
+    """What pip install (a version) or pip uninstall (None) leaves on sys.path."""
+    for info in site.glob("fakeprov-*.dist-info"):
+        for file in info.iterdir():
+            file.unlink()
+        info.rmdir()
+    if version is None:
+        return
+    (site / "fakeprov.py").write_text(
+        "from zenctl.providers.protocol import Provider\n"
+        f'PROVIDER = Provider("fake", "{version}", ())\n'
+    )
+    info = site / f"fakeprov-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: fakeprov\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text("[zenctl.providers]\nfake = fakeprov:PROVIDER\n")
+
+
+@pytest.mark.stateless  # validate only: no store is opened
+def test_the_config_cache_sees_providers_installed_removed_or_upgraded(
+    project: Project, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    site = tmp_path_factory.mktemp("site")
+    paths = [str(site), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    env = {
+        "PYTHONPATH": os.pathsep.join(paths),
+        "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("home-cache")),
+    }
+    project.write("versions.zc.hcl", 'zenctl {\n  required_providers { fake = "< 10" }\n}\n')
+
+    def validate(cold: bool = False) -> str:
+        if cold:
+            shutil.rmtree(project.root / ".zenctl" / "cache", ignore_errors=True)
+        result = project.run("validate", env=env)
+        assert "Traceback" not in result.both
+        return result.both
+
+    _fake_provider(site, "9.9")
+    assert "Success" in validate() and "Success" in validate()  # cold, then from the cache
+
+    _fake_provider(site, None)
+    removed = validate()
+    assert 'Required provider "fake" is not installed' in removed
+    assert removed == validate(cold=True)
+
+    _fake_provider(site, "9.9")
+    assert "Success" in validate()
+    _fake_provider(site, "10.0")
+    upgraded = validate()
+    assert 'Provider "fake" 10.0 does not satisfy "< 10"' in upgraded
+    assert upgraded == validate(cold=True)
