@@ -3,6 +3,8 @@ cache, the code hash's normal form, numbers as written, and artifacts' bytes."""
 
 from __future__ import annotations
 
+import ast
+import json
 import os
 import shutil
 import time
@@ -11,6 +13,11 @@ from pathlib import Path
 import pytest
 from conftest import Project
 from test_plan_apply import step_lines
+
+from zenctl.fingerprint.canonical import digest
+from zenctl.fingerprint.code import CodeIndex, normal_form
+from zenctl.fingerprint.files import StatCache
+from zenctl.fingerprint.step import FINGERPRINT_VERSION, fingerprint
 
 
 def _age(root: Path) -> None:
@@ -108,3 +115,85 @@ def test_the_config_cache_sees_providers_installed_removed_or_upgraded(
     upgraded = validate()
     assert 'Provider "fake" 10.0 does not satisfy "< 10"' in upgraded
     assert upgraded == validate(cold=True)
+
+
+def _code_hash(tmp_path: Path, text: str) -> str:
+    (tmp_path / "m.py").write_text(text)
+    return CodeIndex(tmp_path, StatCache(tmp_path / "none.json")).closure("m")["m.py"]
+
+
+BASE = """
+import os
+
+
+def f(x, y):
+    total = os.sep.join([x,
+                         y])
+    return total + 'a' + str(0x10)
+
+
+class A:
+    def g(self):
+        return 1
+"""
+
+SAME = [  # comments, blank lines, continuation indent, docstrings, quote style, number spelling
+    BASE.replace("import os\n", "# a comment\nimport os  # why\n\n\n"),
+    BASE.replace("                         y])", "        y])"),
+    BASE.replace("def f(x, y):\n", 'def f( x,y ):\n    """What f does."""\n'),
+    '"""The module."""\n' + BASE.replace("class A:\n", 'class A:\n    "Doc" "string"\n'),
+    BASE.replace("'a'", '"a"').replace("0x10", "16"),
+]
+
+DIFFERENT = [  # real edits, including ones an ill-made normal form would confuse
+    BASE.replace("total + 'a'", "total + 'b'"),
+    BASE.replace("str(0x10)", "str(0x11)"),
+    BASE.replace("return 1", "return (1,)"),
+    BASE.replace("        return 1", "        pass\n    return 1"),
+    BASE.replace("def g(self):\n        return 1", 'def g(self): "doc"\n    x = 1'),
+    BASE.replace("os.sep", "f'{os.sep}'"),
+]
+
+
+def test_code_hash_ignores_layout_comments_and_docstrings_not_edits(tmp_path: Path) -> None:
+    base = _code_hash(tmp_path, BASE)
+    assert [_code_hash(tmp_path, text) for text in SAME] == [base] * len(SAME)
+    hashes = {_code_hash(tmp_path, text) for text in DIFFERENT}
+    assert len(hashes) == len(DIFFERENT) and base not in hashes
+
+
+def test_code_normal_form_is_tokens_not_an_ast_dump(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ast.dump differs between Python versions; the tokens of a file do not."""
+    assert normal_form(b'"""Doc."""\ndef f(x):  # c\n    return f"{x}" + 0x1\n') == [
+        "NAME def", "NAME f", "OP (", "NAME x", "OP )", "OP :", "NEWLINE", "INDENT",
+        "NAME return", 'STRING f"{x}"', "OP +", "NUMBER 1", "NEWLINE", "DEDENT",
+    ]  # fmt: skip
+
+    def refuse(*args: object, **kwargs: object) -> str:
+        raise AssertionError("ast.dump is not version-stable")
+
+    monkeypatch.setattr(ast, "dump", refuse)
+    assert _code_hash(tmp_path, BASE) == digest(normal_form(BASE.encode()))
+
+
+def test_an_upgrade_of_the_fingerprint_format_says_so(project: Project) -> None:
+    """Executions recorded by a zenctl whose fingerprints were made another way run once, and
+    the plan says why instead of listing every code file as changed."""
+    assert project.apply().code == 0
+    for id_, text in project.sql("SELECT id, components FROM step_executions"):
+        recorded = json.loads(text)
+        recorded["code"] = {path: "0" * 64 for path in recorded["code"]}  # the old scheme's
+        project.sql(
+            "UPDATE step_executions SET components = :c, fingerprint = :f WHERE id = :id",
+            c=json.dumps(recorded, sort_keys=True),
+            f=fingerprint(recorded, 1),
+            id=id_,
+        )
+    plan = project.run("plan")
+    note = f"(zenctl's fingerprint format changed: 1 -> {FINGERPRINT_VERSION})"
+    assert step_lines(plan.out)["prep"].startswith(f"~ run: changed {note}"), plan.out
+    assert "code:" not in plan.out
+    assert project.apply().code == 0
+    assert "No changes. 5 steps cached." in project.run("plan").out

@@ -27,7 +27,9 @@ from zenctl.fingerprint.files import StatCache, hash_path
 from zenctl.paths import resolve_in_project
 
 Components = dict[str, Any]
-FINGERPRINT_VERSION = 1
+# 2: code hashed as a token normal form (was an AST dump, which differs between Pythons);
+# params hashed as the step receives them (50 and 50.0 were one key).
+FINGERPRINT_VERSION = 2
 
 
 class Fingerprinter:
@@ -131,6 +133,14 @@ def is_known(components: Components) -> bool:
     return all(item["hash"] is not None for item in components["inputs"].values())
 
 
-def fingerprint(components: Components) -> str:
+def fingerprint(components: Components, version: int = FINGERPRINT_VERSION) -> str:
     """The step's cache key; only defined once every input's hash is known."""
-    return digest({"fingerprint_version": FINGERPRINT_VERSION, **components})
+    return digest({"fingerprint_version": version, **components})
+
+
+def older_version(components: Components, recorded: str | None) -> int | None:
+    """The older scheme a recorded fingerprint was made with, None if not an older one's: after
+    an upgrade of zenctl its steps run once, and the plan says why."""
+    return next(
+        (v for v in range(1, FINGERPRINT_VERSION) if fingerprint(components, v) == recorded), None
+    )
