@@ -7,6 +7,8 @@ import ast
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -197,3 +199,127 @@ def test_an_upgrade_of_the_fingerprint_format_says_so(project: Project) -> None:
     assert "code:" not in plan.out
     assert project.apply().code == 0
     assert "No changes. 5 steps cached." in project.run("plan").out
+
+
+NUMBERS = """
+variable "n" {
+  type    = number
+  default = 50
+}
+
+pipeline "demo" {
+  step "fit" {
+    run    = "steps.fit:fit"
+    params = { n = var.n, literal = LITERAL }
+  }
+}
+"""
+
+
+def test_a_number_reaches_the_step_as_written_and_is_hashed_so(project: Project) -> None:
+    """`50` and `50.0` are different Python values (an estimator rejects max_iter=50.0), so
+    the step receives the number as written and the fingerprint hashes exactly that."""
+    project.write(
+        "steps/fit.py",
+        "def fit(n, literal) -> str:\n"
+        "    return f'{type(n).__name__} {n!r} {type(literal).__name__} {literal!r}'\n",
+    )
+    project.write("main.zc.hcl", NUMBERS.replace("LITERAL", "50"))
+
+    def received(*args: str, env: dict[str, str] | None = None) -> str:
+        # --replace: a value seen before would be reused, and `show` prints the latest run
+        assert project.apply(*args, "--replace", "pipeline.demo.step.fit", env=env).code == 0
+        shown = project.run("show", "pipeline.demo.step.fit").out
+        uri = next(word for word in shown.split() if word.startswith("file://"))
+        return Path(uri.removeprefix("file://")).read_text()
+
+    assert received() == "int 50 int 50"
+    plan = project.run("plan", "--var", "n=50.0")
+    assert "~ params.n: 50 -> 50.0" in plan.out
+    assert step_lines(plan.out)["fit"].startswith("~ run: changed")
+    assert received("--var", "n=50.0") == "float 50.0 int 50"
+    assert received("--var", "n=50") == "int 50 int 50"
+    assert received(env={"ZENCTL_VAR_n": "5e1"}) == "float 50.0 int 50"
+    project.write("my.auto.zcvars", "n = 50.0\n")
+    assert received() == "float 50.0 int 50"
+    (project.root / "my.auto.zcvars").unlink()
+
+    project.write("main.zc.hcl", NUMBERS.replace("LITERAL", "50.0"))
+    assert "~ params.literal: 50 -> 50.0" in project.run("plan").out
+    assert received() == "int 50 float 50.0"
+    project.write("main.zc.hcl", NUMBERS.replace("LITERAL", "[1e3, 12345678901234567891]"))
+    assert received() == "int 50 list [1000.0, 12345678901234567891]"
+
+
+DUMP_EVERY_MATERIALIZER = """
+import sys
+
+import numpy
+import pandas
+
+from zenctl.artifacts import materializers
+from zenctl.fingerprint.files import hash_bytes
+
+words = {f"word{i}" for i in range(40)}
+values = [
+    {"b": [1, 2.5, None, True], "a": "x"},
+    "text",
+    b"bytes",
+    numpy.arange(6).reshape(2, 3),
+    pandas.DataFrame({"a": [1, 2], "b": ["x", "y"]}),
+    words,
+    frozenset(words),
+    {"tags": words, "nested": [{"deep": frozenset(words)}]},
+    (1, "a", words),
+    {1, "a", (2, "b"), frozenset({"p", "q"}), None, 2.5},
+]
+for value in values:
+    name, data = materializers.dump(value)
+    print(name, hash_bytes(data))
+"""
+
+
+def test_every_materializer_writes_the_same_bytes_whatever_the_hash_seed(tmp_path: Path) -> None:
+    def dumped(seed: str) -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", DUMP_EVERY_MATERIALIZER],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.splitlines()
+
+    first = dumped("1")
+    assert {line.split()[0] for line in first} == {
+        "json", "text", "bytes", "numpy", "pandas", "joblib",
+    }  # fmt: skip
+    assert dumped("2") == first and dumped("3") == first
+
+
+def test_a_set_output_reproduced_under_another_hash_seed_keeps_downstream_cached(
+    project: Project,
+) -> None:
+    project.write(
+        "steps/pipeline.py",
+        "def words() -> set:\n    return {f'word{i}' for i in range(40)}\n\n\n"
+        "def count(words: set) -> int:\n    return len(words)\n",
+    )
+    project.write(
+        "main.zc.hcl",
+        """
+        pipeline "demo" {
+          step "words" {
+            run = "steps.pipeline:words"
+          }
+          step "count" {
+            run    = "steps.pipeline:count"
+            inputs = { words = step.words.outputs.output }
+          }
+        }
+        """,
+    )
+    assert project.apply(env={"PYTHONHASHSEED": "1"}).code == 0
+    rerun = project.apply("--replace", "pipeline.demo.step.words", env={"PYTHONHASHSEED": "2"})
+    assert "1 ran, 1 cached" in rerun.out, rerun.out

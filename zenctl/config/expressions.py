@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from zenctl.config.types import describe
+from zenctl.config.types import describe, number_as_written
 
 Expr = tuple[Any, ...]
 
@@ -292,8 +292,7 @@ class _Parser:
     def primary(self) -> Expr:
         kind, text = self.take()
         if kind == "number":
-            number = float(text)
-            return ("lit", int(number) if number.is_integer() and "." not in text else number)
+            return ("lit", number_as_written(text))
         if kind == "string":
             if "${" in text or "%{" in text:
                 raise ExpressionError("string templates are not supported in conditions")

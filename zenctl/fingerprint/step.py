@@ -109,13 +109,12 @@ class Fingerprinter:
         }
 
     def redact(self, value: Any) -> Any:
-        """Params as stored and hashed: a secret becomes a hash keyed by the store's secret key, and
-        numbers are canonical."""
+        """Params as stored and hashed: a secret becomes a hash keyed by the store's secret key.
+        Everything else is exactly what the step receives: `50` and `50.0` differ (see
+        specs/caching.md)."""
         if isinstance(value, Sensitive):
             keyed = blake3.blake3(canonical_json(value.value).encode(), key=self._secret_key)
             return {"sensitive": keyed.hexdigest()[:20]}
-        if isinstance(value, float) and value.is_integer():
-            return int(value)  # HCL has one number type: 1 and 1.0 are the same value
         if isinstance(value, list):
             return [self.redact(item) for item in value]
         if isinstance(value, dict):
