@@ -17,9 +17,10 @@ from conftest import Project
 from test_plan_apply import step_lines
 
 from zenctl.fingerprint.canonical import digest
-from zenctl.fingerprint.code import CodeIndex, normal_form
+from zenctl.fingerprint.code import CodeIndex
 from zenctl.fingerprint.files import StatCache
 from zenctl.fingerprint.step import FINGERPRINT_VERSION, fingerprint
+from zenctl.fingerprint.tokens import normal_form
 
 
 def _age(root: Path) -> None:
@@ -178,6 +179,47 @@ def test_code_normal_form_is_tokens_not_an_ast_dump(
 
     monkeypatch.setattr(ast, "dump", refuse)
     assert _code_hash(tmp_path, BASE) == digest(normal_form(BASE.encode()))
+
+
+def _other_pythons() -> list[str]:
+    """Interpreters of the other supported minor versions on this machine (PATH or pyenv)."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    found = []
+    for minor in (11, 12, 13):
+        if minor == sys.version_info.minor:
+            continue
+        candidates = [str(p) for p in sorted(pyenv.glob(f"3.{minor}.*/bin/python"))]
+        candidates.append(shutil.which(f"python3.{minor}") or "")
+        found += [c for c in candidates if c and "/shims/" not in c][:1]  # pyenv's may not run
+    return found
+
+
+def test_code_normal_form_is_the_same_on_other_python_versions(tmp_path: Path) -> None:
+    """Every zenctl source file (f-strings, docstrings, nesting of all kinds) and the samples
+    above give the same normal form under each other Python installed."""
+    pythons = _other_pythons()
+    if not pythons:
+        pytest.skip("no other Python 3.11-3.13 on this machine")
+    root = Path(__file__).resolve().parent.parent
+    files = sorted(str(path) for path in (root / "zenctl").rglob("*.py"))
+    for index, text in enumerate([BASE, *SAME, *DIFFERENT]):
+        (tmp_path / f"sample{index}.py").write_text(text)
+        files.append(str(tmp_path / f"sample{index}.py"))
+    script = (
+        "import json, sys\nsys.path.insert(0, sys.argv[1])\n"
+        "from zenctl.fingerprint.tokens import normal_form\n"
+        "print(json.dumps([normal_form(open(f, 'rb').read()) for f in sys.argv[2:]]))\n"
+    )
+    here = [normal_form(Path(file).read_bytes()) for file in files]
+    for python in pythons:
+        done = subprocess.run(
+            [python, "-I", "-c", script, str(root), *files],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout) == here, python
 
 
 def test_an_upgrade_of_the_fingerprint_format_says_so(project: Project) -> None:
