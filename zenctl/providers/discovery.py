@@ -10,6 +10,7 @@ which moves that folder's mtime.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sys
@@ -30,6 +31,7 @@ def providers_signature() -> str:
     return json.dumps(_discovered())
 
 
+@functools.cache  # once per command: the config cache's key and the registry both read it
 def _discovered() -> list[tuple[str, str, str]]:
     """(name, "module:attribute", "distribution version") of each installed provider."""
     key = _sys_path_key()
