@@ -314,6 +314,8 @@ values = [
     {"tags": words, "nested": [{"deep": frozenset(words)}]},
     (1, "a", words),
     {1, "a", (2, "b"), frozenset({"p", "q"}), None, 2.5},
+    numpy.array([words, "x"], dtype=object),
+    (pandas.DataFrame({"tags": [frozenset(words), "x"]}), 1),
 ]
 for value in values:
     name, data = materializers.dump(value)

@@ -68,9 +68,17 @@ def _joblib_bytes(value: Any) -> bytes:
 
 @functools.cache
 def _canonical_pickler() -> Any:
-    from joblib.numpy_pickle import NumpyPickler
+    from joblib.numpy_pickle import NumpyPickler, Pickler
 
     class CanonicalPickler(NumpyPickler):  # type: ignore[misc]
+        def save(self, obj: Any) -> None:
+            if type(obj).__name__ == "ndarray" and obj.dtype.hasobject:
+                # joblib hands an object array's elements to pickle's own Pickler, which would
+                # write a set in them in its hash order: pickle the array through this one.
+                Pickler.save(self, obj)
+                return
+            super().save(obj)
+
         def reducer_override(self, obj: Any) -> Any:
             # A set's own order follows its elements' hashes, which vary with PYTHONHASHSEED.
             # Elements may not be orderable (mixed types, sets of sets): their bytes are.
