@@ -47,7 +47,7 @@ def test_iris_example_trains_a_real_model_then_everything_is_cached(tmp_path: Pa
         assert metrics["accuracy"] > 0.85
 
         plan = project.run("plan", *ANY_PORT, "--var", "C=0.5")
-        assert "~ params.C: 1 -> 0.5" in plan.out  # numbers are canonical: 1.0 is 1
+        assert "~ params.C: 1.0 -> 0.5" in plan.out  # the number as written, as the step gets it
         assert "~ model:" in plan.out and "-> (known after apply)" in plan.out
         summary = "Plan: 1 to run, up to 1 more if outputs change, 3 cached, 0 to remove; 0 to add"
         assert summary in plan.out

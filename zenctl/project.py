@@ -88,11 +88,16 @@ class Project:
         return self.variables | resolve_variables(config, VariableInputs())
 
     def fingerprinter(self, store: StateStore | None) -> Fingerprinter:
-        cache = StatCache(project_dir(self.root) / "cache" / "stat.json")
+        caches = project_dir(self.root) / "cache"
         key = store.secret_key() if store else None
         # Without a store nothing is recorded and every step runs: a throwaway key keeps the
         # hashes in a store-less plan's JSON from being checked against guesses.
-        return Fingerprinter(self.root, cache, key or os.urandom(32))
+        return Fingerprinter(
+            self.root,
+            StatCache(caches / "stat.json"),
+            StatCache(caches / "code.json"),
+            key or os.urandom(32),
+        )
 
     def artifact_store(self, stack: str) -> ArtifactStore:
         component = self.config.stacks[stack].components["artifact_store"]
@@ -151,7 +156,7 @@ class Project:
             store,
             self.artifact_checker(),
         )
-        fingerprinter.cache.save()
+        fingerprinter.save_caches()
         pipelines = self.config.pipelines.values()
         declares = bool(stack_resources) or any(p.deployments for p in pipelines)
         if not records and not declares:

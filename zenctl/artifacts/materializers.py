@@ -7,6 +7,7 @@ upstream re-run reproduces its output.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 from typing import Any
@@ -33,11 +34,7 @@ def dump(value: Any) -> tuple[str, bytes]:
         return TEXT, value.encode()
     if _is_plain(value):
         return JSON, json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
-    import joblib
-
-    buffer = io.BytesIO()
-    joblib.dump(value, buffer)
-    return JOBLIB, buffer.getvalue()
+    return JOBLIB, _joblib_bytes(value)
 
 
 def load(materializer: str, data: bytes) -> Any:
@@ -60,6 +57,36 @@ def load(materializer: str, data: bytes) -> Any:
 
         return joblib.load(io.BytesIO(data))
     raise ValueError(f"unknown materializer {materializer!r}")
+
+
+def _joblib_bytes(value: Any) -> bytes:
+    """joblib's pickle, with every set and frozenset, at any depth, in a canonical order."""
+    buffer = io.BytesIO()
+    _canonical_pickler()(buffer).dump(value)
+    return buffer.getvalue()
+
+
+@functools.cache
+def _canonical_pickler() -> Any:
+    from joblib.numpy_pickle import NumpyPickler, Pickler
+
+    class CanonicalPickler(NumpyPickler):  # type: ignore[misc]
+        def save(self, obj: Any) -> None:
+            if type(obj).__name__ == "ndarray" and obj.dtype.hasobject:
+                # joblib hands an object array's elements to pickle's own Pickler, which would
+                # write a set in them in its hash order: pickle the array through this one.
+                Pickler.save(self, obj)
+                return
+            super().save(obj)
+
+        def reducer_override(self, obj: Any) -> Any:
+            # A set's own order follows its elements' hashes, which vary with PYTHONHASHSEED.
+            # Elements may not be orderable (mixed types, sets of sets): their bytes are.
+            if type(obj) in (set, frozenset):
+                return type(obj), (sorted(obj, key=_joblib_bytes),)
+            return NotImplemented
+
+    return CanonicalPickler
 
 
 def _is_plain(value: Any) -> bool:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from zenctl.config.types import TypeMismatch, convert_value, describe
+from zenctl.config.types import TypeMismatch, convert_value, describe, number_as_written
 from zenctl.diagnostics import SourceRange
 
 Expr = tuple[Any, ...]
@@ -371,8 +371,7 @@ class _Parser:
     def primary(self) -> Expr:
         kind, text = self.take()
         if kind == "number":
-            number = float(text)
-            return ("lit", int(number) if number.is_integer() and "." not in text else number)
+            return ("lit", number_as_written(text))
         if kind == "string":
             if "${" in text or "%{" in text:
                 raise ExpressionError("a string template inside an expression is not supported yet")

@@ -1,8 +1,9 @@
 """Find the project's `*.zc.hcl` files and load them, from the config cache when unchanged.
 
 python-hcl2 takes ~0.3 s for 100 step blocks and 4-5 s for 1,000; the validated config is
-cached under `.zenctl/cache/`, keyed by the files' names and bytes and zenctl's version, so
-a warm plan never parses HCL.
+cached under `.zenctl/cache/`, keyed by the files' names and bytes, zenctl's version and the
+installed providers (their names and versions: parsing checks component types, settings and
+`required_providers` against them), so a warm plan never parses HCL.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from zenctl import __version__
 from zenctl.config.model import Config
 from zenctl.diagnostics import UserError
 from zenctl.paths import ensure_private_dir, project_dir
+from zenctl.providers.discovery import providers_signature
 
 CONFIG_GLOB = "*.zc.hcl"
 CACHE_FORMAT = 4  # bumped when the cached `Config` changes shape, or the checks it passed
@@ -42,6 +44,7 @@ def load_config(root: Path) -> Config:
         )
     contents = [(path, path.read_bytes()) for path in files]
     digest = blake3.blake3(f"{__version__}\0{CACHE_FORMAT}\0{root.resolve()}\0".encode())
+    digest.update(f"{providers_signature()}\0".encode())
     for path, data in contents:
         digest.update(f"{path.name}\0{len(data)}\0".encode())
         digest.update(data)

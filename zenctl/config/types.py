@@ -103,6 +103,12 @@ def number_problem(text: str) -> str | None:
     return None
 
 
+def number_as_written(text: str) -> int | float:
+    """A number literal's value as the step receives it and the fingerprint hashes it: an int
+    without a fraction or exponent (exact, however long), else a float (`50.0`, `1e3`)."""
+    return float(text) if any(c in text for c in ".eE") else int(text)
+
+
 def convert_value(value: Any, type_: str | Type, path: str = "") -> Any:
     """`value` converted to `type_` the way Terraform does (`"3"` is a fine number, `3` a fine
     string); TypeMismatch when it cannot be. The message never quotes the value: it may be
@@ -124,9 +130,7 @@ def convert_value(value: Any, type_: str | Type, path: str = "") -> Any:
             problem = number_problem(value)
             if problem is not None:
                 raise TypeMismatch(path, f"the number is {problem}")
-            number = float(value)
-            plain = number.is_integer() and not any(c in value for c in ".eE")
-            return int(number) if plain else number
+            return number_as_written(value)
     elif tree == "bool":
         if isinstance(value, bool):
             return value

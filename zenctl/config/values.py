@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from zenctl.config.model import Ref, Template
+from zenctl.config.types import number_as_written
 from zenctl.diagnostics import SourceRange
 
 _TRAVERSAL = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)+")
@@ -89,12 +90,7 @@ def _expression(expr: str, locate: Locator | None) -> Any:
     if _TRAVERSAL.fullmatch(expr):
         return Ref(tuple(expr.split(".")), locate(expr) if locate else None)
     if _NUMBER.fullmatch(expr):
-        number = float(expr)
-        return (
-            int(number)
-            if number.is_integer() and "." not in expr and "e" not in expr.lower()
-            else number
-        )
+        return number_as_written(expr)
     raise UnsupportedExpression(
         f"The expression `{expr}` is not supported: zenctl evaluates literals, references "
         "(var.NAME, source.NAME, step.NAME.outputs.OUTPUT) and string interpolation."

@@ -3,16 +3,20 @@
 Modules are found by static analysis (no user code is imported while planning), imports are
 followed transitively, including imports inside functions, so an edit to a helper a step calls
 changes the step's fingerprint (ZenML misses this: zenml-io/zenml#1011). Each file is hashed
-as its AST without docstrings, so comments, formatting and docstrings do not bust the cache.
-Modules outside the project (installed libraries) are not part of the fingerprint.
+as its normal form (zenctl/fingerprint/tokens.py), so comments, formatting and docstrings do
+not bust the cache. Modules outside the project (installed libraries) are not part of the
+fingerprint.
 """
 
 from __future__ import annotations
 
 import ast
+import tokenize
 from pathlib import Path
 
+from zenctl.fingerprint.canonical import digest
 from zenctl.fingerprint.files import StatCache, hash_bytes
+from zenctl.fingerprint.tokens import normal_form
 
 
 class CodeIndex:
@@ -65,12 +69,12 @@ class CodeIndex:
         source = file.read_bytes()
         try:
             tree = ast.parse(source, filename=str(file))
-        except SyntaxError:
+            file_hash = digest(normal_form(source))
+        except (SyntaxError, ValueError, tokenize.TokenError):
             # The run will fail with Python's own message; until then the raw bytes identify it.
             return hash_bytes(source), []
         package = package_of(self.root, file)
         imports = sorted(set(_imported_modules(tree, package)))
-        file_hash = hash_bytes(ast.dump(_strip_docstrings(tree)).encode())
         self.cache.put(file, stat, [file_hash, imports])
         return file_hash, imports
 
@@ -109,17 +113,3 @@ def _imported_modules(tree: ast.AST, package: list[str]) -> list[str]:
             # `from pkg import name` may import the submodule pkg.name
             names.extend(f"{base}.{alias.name}" if base else alias.name for alias in node.names)
     return names
-
-
-def _strip_docstrings(tree: ast.Module) -> ast.Module:
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            body = node.body
-            if (
-                body
-                and isinstance(body[0], ast.Expr)
-                and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)
-            ):
-                node.body = body[1:] or [ast.Pass()]
-    return tree

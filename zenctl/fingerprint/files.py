@@ -36,7 +36,11 @@ os.register_at_fork(after_in_child=_hash_on_one_thread)
 
 
 class StatCache:
-    """`path -> [inode, size, mtime_ns, checked_ns, payload]`, persisted as JSON."""
+    """`path -> [inode, size, mtime_ns, checked_ns, payload]`, persisted as JSON.
+
+    One cache holds one kind of payload: a file can be both data and code, and each kind
+    must find its own payload (data hashes in `stat.json`, code descriptions in `code.json`).
+    """
 
     def __init__(self, file: Path) -> None:
         self.file = file
@@ -88,8 +92,9 @@ def hash_bytes(data: bytes) -> str:
 def hash_file(path: Path, cache: StatCache | None = None) -> str:
     global hashed_bytes
     stat = path.stat()
-    if cache is not None and (known := cache.get(path, stat)) is not None:
-        return str(known)
+    known = cache.get(path, stat) if cache is not None else None
+    if isinstance(known, str):  # anything else is another kind's payload from an older zenctl
+        return known
     hashed_bytes += stat.st_size
     hasher = blake3.blake3(max_threads=_threads)
     if stat.st_size >= _MMAP_THRESHOLD:

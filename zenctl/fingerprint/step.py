@@ -26,16 +26,20 @@ from zenctl.fingerprint.files import StatCache, hash_path
 from zenctl.paths import resolve_in_project
 
 Components = dict[str, Any]
-FINGERPRINT_VERSION = 1
+# 2: code hashed as a token normal form (was an AST dump, which differs between Pythons);
+# params hashed as the step receives them (50 and 50.0 were one key).
+FINGERPRINT_VERSION = 2
 
 
 class Fingerprinter:
     """Computes components for the steps of one project, memoising code and source hashes."""
 
-    def __init__(self, root: Path, cache: StatCache, secret_key: bytes) -> None:
+    def __init__(
+        self, root: Path, cache: StatCache, code_cache: StatCache, secret_key: bytes
+    ) -> None:
         self.root = root
         self.cache = cache
-        self.code = CodeIndex(root, cache)
+        self.code = CodeIndex(root, code_cache)
         self._secret_key = secret_key
         self._sources: dict[str, str] = {}
 
@@ -45,6 +49,10 @@ class Fingerprinter:
         if key not in self._sources:
             self._sources[key] = hash_path(path, self.cache)
         return self._sources[key]
+
+    def save_caches(self) -> None:
+        self.cache.save()
+        self.code.cache.save()
 
     def check(self, pipeline: Pipeline, step: Step) -> Diagnostic | None:
         """Source data the step reads that is missing (its code: `config.signatures`)."""
@@ -90,13 +98,12 @@ class Fingerprinter:
         }
 
     def redact(self, value: Any) -> Any:
-        """Params as stored and hashed: a secret becomes a hash keyed by the store's secret key, and
-        numbers are canonical."""
+        """Params as stored and hashed: a secret becomes a hash keyed by the store's secret key.
+        Everything else is exactly what the step receives: `50` and `50.0` differ (see
+        specs/caching.md)."""
         if isinstance(value, Sensitive):
             keyed = blake3.blake3(canonical_json(value.value).encode(), key=self._secret_key)
             return {"sensitive": keyed.hexdigest()[:20]}
-        if isinstance(value, float) and value.is_integer():
-            return int(value)  # HCL has one number type: 1 and 1.0 are the same value
         if isinstance(value, list):
             return [self.redact(item) for item in value]
         if isinstance(value, dict):
@@ -108,6 +115,14 @@ def is_known(components: Components) -> bool:
     return all(item["hash"] is not None for item in components["inputs"].values())
 
 
-def fingerprint(components: Components) -> str:
+def fingerprint(components: Components, version: int = FINGERPRINT_VERSION) -> str:
     """The step's cache key; only defined once every input's hash is known."""
-    return digest({"fingerprint_version": FINGERPRINT_VERSION, **components})
+    return digest({"fingerprint_version": version, **components})
+
+
+def older_version(components: Components, recorded: str | None) -> int | None:
+    """The older scheme a recorded fingerprint was made with, None if not an older one's: after
+    an upgrade of zenctl its steps run once, and the plan says why."""
+    return next(
+        (v for v in range(1, FINGERPRINT_VERSION) if fingerprint(components, v) == recorded), None
+    )

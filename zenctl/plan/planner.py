@@ -16,7 +16,14 @@ from zenctl.config.model import Config, Pipeline, Step
 from zenctl.config.variables import evaluate
 from zenctl.diagnostics import Diagnostic, DiagnosticsError
 from zenctl.fingerprint.canonical import short
-from zenctl.fingerprint.step import Components, Fingerprinter, fingerprint, is_known
+from zenctl.fingerprint.step import (
+    FINGERPRINT_VERSION,
+    Components,
+    Fingerprinter,
+    fingerprint,
+    is_known,
+    older_version,
+)
 from zenctl.graph import StepGraph, build_graph
 from zenctl.plan.diff import component_changes
 from zenctl.plan.model import Action, Plan, Reason, ReasonKind, StepPlan
@@ -257,6 +264,15 @@ def _decide(
         )
     reasons: list[Reason] = []
     changes = component_changes(baseline.components, components) if baseline else []
+    older = older_version(baseline.components, baseline.fingerprint) if baseline else None
+    if older is not None:  # code hashes of two schemes do not compare: no `~ code:` lines
+        changes = [change for change in changes if not change.path.startswith("code:")]
+        reasons.append(
+            Reason(
+                ReasonKind.CHANGED,
+                f"zenctl's fingerprint format changed: {older} -> {FINGERPRINT_VERSION}",
+            )
+        )
     if baseline is None:
         attempt = snapshot.attempts.get(address)
         note = f"last attempt {attempt.status}" if attempt and attempt.status != "removed" else ""
@@ -265,7 +281,7 @@ def _decide(
             note = "removed from state"
         if not damaged:
             reasons.append(Reason(ReasonKind.NEW, note))
-    elif changes or (known and not damaged and key != baseline.fingerprint):
+    elif older is None and (changes or (known and not damaged and key != baseline.fingerprint)):
         reasons.append(Reason(ReasonKind.CHANGED))
     reasons.extend(damaged)
     if not known and baseline is not None:

@@ -10,6 +10,7 @@ which moves that folder's mtime.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sys
@@ -21,15 +22,30 @@ GROUP = "zenctl.providers"
 
 def provider_entry_points() -> list[tuple[str, str]]:
     """(name, "module:attribute") of each installed provider, sorted by name."""
+    return [(name, value) for name, value, _ in _discovered()]
+
+
+def providers_signature() -> str:
+    """The installed providers' names, entry points and distribution versions: a parsed
+    configuration depends on them (component types, settings schemas, required versions)."""
+    return json.dumps(_discovered())
+
+
+@functools.cache  # once per command: the config cache's key and the registry both read it
+def _discovered() -> list[tuple[str, str, str]]:
+    """(name, "module:attribute", "distribution version") of each installed provider."""
     key = _sys_path_key()
     cache = _cache_file(key)
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
         saved = json.loads(cache.read_text(encoding="utf-8"))
         if saved["key"] == key:
-            return [(str(name), str(value)) for name, value in saved["entry_points"]]
+            return [(str(n), str(v), str(d)) for n, v, d in saved["entry_points"]]
     from importlib.metadata import entry_points
 
-    found = sorted((entry.name, entry.value) for entry in entry_points(group=GROUP))
+    found = sorted(
+        (entry.name, entry.value, f"{entry.dist.name} {entry.dist.version}" if entry.dist else "")
+        for entry in entry_points(group=GROUP)
+    )
     with contextlib.suppress(OSError):  # a read-only home: discover again next time
         cache.parent.mkdir(parents=True, exist_ok=True)
         temporary = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
