@@ -125,6 +125,7 @@ class Walker:
         outputs: dict[str, dict[str, dict[str, Any]]] = {}
         blocked: dict[str, str] = {}  # address -> the failed step that blocks it
         in_flight: dict[Future[StepResult], _InFlight] = {}
+        settle_cached(self.store, self.plan)
         try:
             while pending or in_flight:
                 for address, step in list(pending.items()):
@@ -207,6 +208,7 @@ class Walker:
             # execution may match (an upstream re-ran and reproduced the same bytes).
             earlier = self.store.by_fingerprint(self.plan.workspace, [key]).get(key)
             if earlier is not None and self._intact(step, earlier.outputs):
+                self.store.settle(self.plan.workspace, {step.address: earlier.id})
                 outputs[step.address] = earlier.outputs
                 result.reused.append(step.address)
                 self.reporter.reused(step, "inputs unchanged after upstream re-run")
@@ -266,6 +268,14 @@ class Walker:
         )
         result.skipped.append(step.address)
         self.reporter.skipped(step, because)
+
+
+def settle_cached(store: StateStore, plan: Plan) -> None:
+    """What the plan reuses is in place from now on, wherever in history it came from: an
+    apply with nothing to run records it too (a param set back to an earlier value)."""
+    store.settle(
+        plan.workspace, {step.address: step.cached_from for step in plan.cached if step.cached_from}
+    )
 
 
 def _outcome(future: Future[StepResult], address: str) -> StepResult:

@@ -452,7 +452,10 @@ def apply(
                     expected, saved[0]["plan_hash"], str(plan_file), "it is not the reviewed plan"
                 )
         if not plan_.has_changes:
+            from zenctl.apply.walker import settle_cached
+
             store.interrupt_stale(project.workspace)  # still close what a killed apply left open
+            settle_cached(store, plan_)
             return
         with ProgressReporter(console, total=len(plan_.to_run)) as reporter:
             result = apply_plan(
