@@ -4,9 +4,11 @@ gc keeps what the current configuration would reuse."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from conftest import Project
+from conftest import MAIN, Project
+from test_plan_apply import step_lines
 
 FEATURES = "pipeline.demo.step.features"
 
@@ -96,3 +98,109 @@ def test_gc_keeps_the_execution_in_place_after_a_revert(project: Project) -> Non
     assert project.run("gc", "--keep-last", "1").code == 0
     plan = project.run("plan")
     assert plan.out.strip().endswith("No changes. 5 steps cached."), plan.out
+
+
+# -- renames and `moved` -----------------------------------------------------------------------
+
+TRAIN, FIT = "pipeline.demo.step.train", "pipeline.demo.step.fit"
+MOVED = "\nmoved {\n  from = pipeline.demo.step.train\n  to   = pipeline.demo.step.fit\n}\n"
+
+
+def rename_train(project: Project, moved: bool) -> None:
+    """Rename step "train" to "fit", and what reads it, with or without a moved block."""
+    text = MAIN.replace('step "train"', 'step "fit"').replace("step.train.", "step.fit.")
+    project.write("main.zc.hcl", text + (MOVED if moved else ""))
+
+
+def test_a_moved_step_keeps_its_state_and_its_dependents_stay_cached(
+    project: Project, tmp_path: Path
+) -> None:
+    assert project.apply().code == 0
+    rename_train(project, moved=True)
+
+    plan = project.run("plan")
+    assert plan.code == 0, plan.both
+    lines = step_lines(plan.out)
+    assert lines["fit"] == f"= cached (moved from {TRAIN})", plan.out
+    assert lines["evaluate"] == "= cached", plan.out
+    assert "train" not in lines and "inputs.model" not in plan.out
+    markdown = project.run("plan", "--format", "markdown").out
+    assert f"- `{FIT}` (moved from `{TRAIN}`)" in markdown, markdown
+    document = json.loads(project.run("plan", "--json").out)
+    (fit,) = [step for step in document["steps"] if step["address"] == FIT]
+    assert fit["moved_from"] == TRAIN and fit["action"] == "cached"
+    assert all("moved_from" not in step for step in document["steps"] if step is not fit)
+    assert "moved from" in project.run("show", FIT).out  # before the apply records the move
+
+    assert project.apply().code == 0
+    assert FIT in project.run("state", "list").out.split()
+    assert TRAIN not in project.run("state", "list").out.split()
+    shown = project.run("show", FIT)
+    assert shown.code == 0, shown.both
+    assert f"moved from   {TRAIN}" in shown.out and "bias = 0.5" in shown.out
+    assert "bias = 0.5" in project.run("state", "show", FIT).out
+    after = project.run("plan").out
+    assert after.strip().endswith("No changes. 5 steps cached.") and "moved" not in after
+
+    rename_train(project, moved=False)  # the move is recorded: the block may go
+    assert project.run("plan").out.strip().endswith("No changes. 5 steps cached.")
+    project.write("main.zc.hcl", MAIN.replace("bias = 0.5", "bias = 1.5"))  # renamed back
+    assert "~ params.bias" not in project.run("plan").out  # train has no state: new
+
+
+def test_a_moved_step_that_changed_diffs_against_its_old_state(project: Project) -> None:
+    assert project.apply().code == 0
+    rename_train(project, moved=True)
+    project.write("main.zc.hcl", (project.root / "main.zc.hcl").read_text().replace("0.5", "0.25"))
+    plan = project.run("plan").out
+    assert step_lines(plan)["fit"].startswith(f"~ run: changed (moved from {TRAIN})"), plan
+    assert "~ params.bias: 0.5 -> 0.25" in plan
+    assert TRAIN not in plan.replace(f"(moved from {TRAIN})", "")
+
+
+def test_a_rename_without_moved_reuses_history_and_shows_no_phantom_diff(
+    project: Project,
+) -> None:
+    assert project.apply().code == 0
+    rename_train(project, moved=False)
+    plan = project.run("plan")
+    lines = step_lines(plan.out)
+    assert lines["fit"] == "= cached", plan.out  # the same fingerprint: found in history
+    assert lines["train"] == "- remove: no longer declared"
+    assert lines["evaluate"] == "= cached", plan.out  # same bytes from a renamed producer
+    assert "inputs.model" not in plan.out
+
+    replaced = project.run("plan", "--replace", "pipeline.demo.step.evaluate").out
+    assert "~ inputs.model.ref: step.train.outputs.output -> step.fit.outputs.output" in replaced
+    rename_train(project, moved=True)
+    replaced = project.run("plan", "--replace", "pipeline.demo.step.evaluate").out
+    assert "inputs.model" not in replaced, replaced  # only the address moved
+
+
+def test_gc_keeps_what_a_renamed_step_reuses(project: Project) -> None:
+    """Renamed without `moved`, a step is new, yet its fingerprint finds the old address's
+    execution: gc keeps it, though no kept execution of the new address references it."""
+    from test_gc import _backdate
+
+    assert project.apply().code == 0
+    assert project.apply("--var", "factor=3").code == 0  # train's newest: factor=3's
+    rename_train(project, moved=False)
+    _backdate(project)
+    collected = project.run("gc", "--keep-last", "1")
+    assert collected.code == 0, collected.both
+    plan = project.run("plan")
+    assert "artifact missing" not in plan.out, plan.out
+    assert step_lines(plan.out)["fit"] == "= cached", plan.out
+
+
+def test_gc_keeps_what_the_configuration_would_reuse_from_history(project: Project) -> None:
+    from test_gc import _backdate
+
+    assert project.apply().code == 0
+    assert project.apply("--var", "factor=3").code == 0
+    _backdate(project)
+    # the configuration (factor = 2 by default) reuses the first apply's executions
+    assert project.run("gc", "--keep-last", "1").code == 0
+    assert project.run("plan").out.strip().endswith("No changes. 5 steps cached.")
+    with_three = project.run("gc", "--keep-last", "1", "--var", "factor=3")
+    assert "Removed 3 item(s)" in with_three.out, with_three.out

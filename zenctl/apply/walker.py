@@ -125,7 +125,7 @@ class Walker:
         outputs: dict[str, dict[str, dict[str, Any]]] = {}
         blocked: dict[str, str] = {}  # address -> the failed step that blocks it
         in_flight: dict[Future[StepResult], _InFlight] = {}
-        settle_cached(self.store, self.plan)
+        settle_plan(self.store, self.plan)
         try:
             while pending or in_flight:
                 for address, step in list(pending.items()):
@@ -270,11 +270,14 @@ class Walker:
         self.reporter.skipped(step, because)
 
 
-def settle_cached(store: StateStore, plan: Plan) -> None:
-    """What the plan reuses is in place from now on, wherever in history it came from: an
-    apply with nothing to run records it too (a param set back to an earlier value)."""
+def settle_plan(store: StateStore, plan: Plan) -> None:
+    """Record the plan's moves, and that what it reuses is in place from now on, wherever in
+    history it came from. An apply with nothing to run records them too (a param set back to
+    an earlier value, a renamed step)."""
     store.settle(
-        plan.workspace, {step.address: step.cached_from for step in plan.cached if step.cached_from}
+        plan.workspace,
+        {step.address: step.cached_from for step in plan.cached if step.cached_from},
+        {step.address: step.moved_from for step in plan.steps if step.moved_from},
     )
 
 

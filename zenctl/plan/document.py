@@ -98,6 +98,7 @@ def _step(step: StepPlan) -> dict[str, Any]:
         "cached_from": step.cached_from,
         "cached_outputs": step.cached_outputs,
         "expected_duration": step.expected_duration,
+        **({"moved_from": step.moved_from} if step.moved_from else {}),
     }
 
 
@@ -134,6 +135,7 @@ def _step_from(entry: dict[str, Any]) -> StepPlan:
         cached_outputs=entry["cached_outputs"],
         expected_duration=entry["expected_duration"],
         before=entry["before"],
+        moved_from=entry.get("moved_from"),
     )
 
 

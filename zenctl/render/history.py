@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
@@ -51,9 +52,18 @@ def render_runs(console: Console, runs: list[Row]) -> None:
     console.print(table)
 
 
-def show_target(console: Console, store: StateStore, workspace: str, target: str) -> None:
+def show_target(
+    console: Console,
+    store: StateStore,
+    workspace: str,
+    target: str,
+    moved_to: Mapping[str, str] | None = None,
+) -> None:
+    """`moved_to` (the configuration's `moved` blocks) finds a renamed step's state before
+    the apply that records the move."""
     if target.startswith("pipeline."):
-        _show_step(console, store, workspace, target)
+        previous = [old for old, new in (moved_to or {}).items() if new == target]
+        _show_step(console, store, workspace, target, previous)
         return
     run = store.run(target) if len(target) >= 4 else None
     if run is not None:
@@ -70,9 +80,14 @@ def show_target(console: Console, store: StateStore, workspace: str, target: str
     )
 
 
-def _show_step(console: Console, store: StateStore, workspace: str, address: str) -> None:
-    """The step's current state; a later attempt that did not settle is named below it."""
+def _show_step(
+    console: Console, store: StateStore, workspace: str, address: str, previous: list[str]
+) -> None:
+    """The step's current state (or that of an address it was moved from); a later attempt
+    that did not settle is named below it."""
     current = store.current(workspace, address)
+    for old in previous:
+        current = current or store.current(workspace, old)
     history = store.history(workspace, address, limit=1)
     if current is None and not history:
         raise UserError(

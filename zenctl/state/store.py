@@ -489,19 +489,21 @@ class StateStore:
 
     @_retried
     def settle(
-        self, workspace: str, kept: Mapping[str, str], released: Collection[str] = ()
+        self, workspace: str, kept: Mapping[str, str], moved: Mapping[str, str] | None = None
     ) -> None:
         """Record what an apply left in place without running it: `kept` maps an address to
-        the execution it reused (from history, or from a moved step's old address); the
-        `released` addresses (moved away) stand for nothing any more. Writes only what
-        differs, so an apply that changes nothing leaves the serial alone."""
+        the execution it reused from history; `moved` maps a step's new address to its old
+        one (a `moved` block), whose current state it takes over. Writes only what differs,
+        so an apply that changes nothing leaves the serial alone."""
         rows = self.db.query(
             "SELECT address, execution_id FROM current_steps WHERE workspace = :workspace",
             {"workspace": workspace},
         )
         now = {row["address"]: row["execution_id"] for row in rows}
-        changed = {a: e for a, e in kept.items() if now.get(a) != e}
-        gone = [address for address in released if address in now]
+        gone = [old for new, old in (moved or {}).items() if old in now and new not in now]
+        placed = {new: now[old] for new, old in (moved or {}).items() if old in gone}
+        placed |= kept
+        changed = {a: e for a, e in placed.items() if now.get(a) != e}
         if not changed and not gone:
             return
         with self.db.transaction() as execute:
