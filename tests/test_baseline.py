@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from conftest import MAIN, Project
 from test_plan_apply import step_lines
 
@@ -204,3 +205,55 @@ def test_gc_keeps_what_the_configuration_would_reuse_from_history(project: Proje
     assert project.run("plan").out.strip().endswith("No changes. 5 steps cached.")
     with_three = project.run("gc", "--keep-last", "1", "--var", "factor=3")
     assert "Removed 3 item(s)" in with_three.out, with_three.out
+
+
+@pytest.mark.stateless  # validate opens no store
+def test_bad_moved_blocks_are_located_errors(project: Project) -> None:
+    cases = {
+        'moved {\n  from = "pipeline.demo.step.old"\n  to = pipeline.demo.step.train\n}\n': (
+            "Invalid step address",
+            'The "from" of a moved block must be a step address',
+            "line 2",
+        ),
+        "moved {\n  from = pipeline.demo.step.old\n  to = pipeline.demo.step.nope\n}\n": (
+            "Moved to an undeclared step",
+            "pipeline.demo.step.old is moved to pipeline.demo.step.nope, which is not declared",
+            "line 1",
+        ),
+        "moved {\n  from = pipeline.demo.step.prep\n  to = pipeline.demo.step.train\n}\n": (
+            "Moved object still exists",
+            "pipeline.demo.step.prep is moved to pipeline.demo.step.train, but it is still",
+            "line 1",
+        ),
+        "moved {\n  from = pipeline.demo.step.a\n  to = pipeline.demo.step.b\n}\n"
+        "moved {\n  from = pipeline.demo.step.b\n  to = pipeline.demo.step.a\n}\n": (
+            "Cyclic moves",
+            "pipeline.demo.step.a -> pipeline.demo.step.b -> pipeline.demo.step.a",
+            "line 1",
+        ),
+        "moved {\n  to = pipeline.demo.step.train\n}\n": (
+            "Missing required argument",
+            'A moved block needs "from"',
+            "line 1",
+        ),
+    }
+    for text, (summary, detail, line) in cases.items():
+        project.write("moved.zc.hcl", text)
+        result = project.run("validate")
+        assert result.code == 1, result.both
+        assert result.err.count("Error: ") == 1, result.err
+        assert summary in result.err and detail in " ".join(result.err.split()), result.err
+        assert f"on moved.zc.hcl {line}" in result.err, result.err
+        assert "Traceback" not in result.both
+
+
+def test_chained_moves_reach_the_declared_step(project: Project) -> None:
+    assert project.apply().code == 0
+    rename_train(project, moved=True)
+    project.write(
+        "moved.zc.hcl",
+        "moved {\n  from = pipeline.demo.step.older\n  to = pipeline.demo.step.train\n}\n",
+    )
+    plan = project.run("plan")
+    assert plan.code == 0, plan.both
+    assert step_lines(plan.out)["fit"] == f"= cached (moved from {TRAIN})", plan.out
