@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 from conftest import MAIN, Project
 from test_plan_apply import step_lines
@@ -128,6 +129,8 @@ def test_a_moved_step_keeps_its_state_and_its_dependents_stay_cached(
     markdown = project.run("plan", "--format", "markdown").out
     assert f"- `{FIT}` (moved from `{TRAIN}`)" in markdown, markdown
     document = json.loads(project.run("plan", "--json").out)
+    schema = json.loads((Path(__file__).parent.parent / "specs/plan.schema.json").read_text())
+    jsonschema.validate(document, schema)
     (fit,) = [step for step in document["steps"] if step["address"] == FIT]
     assert fit["moved_from"] == TRAIN and fit["action"] == "cached"
     assert all("moved_from" not in step for step in document["steps"] if step is not fit)

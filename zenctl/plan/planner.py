@@ -1,9 +1,10 @@
 """Decide, for every step, whether it is cached or must run, and why.
 
 State is read with a fixed number of queries whatever the number of steps: one snapshot of
-the latest execution per address, then one batched lookup of the fingerprints that do not
-match it (a param set back to an earlier value reuses that earlier execution). Only when such
-a reuse changes downstream fingerprints is one more batched lookup made.
+each address's current state (what the last apply left in place), then one batched lookup of
+the fingerprints that do not match it (a param set back to an earlier value reuses that
+earlier execution). Only when such a reuse changes downstream fingerprints is one more
+batched lookup made.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def make_plan(
     snapshot = (
         store.snapshot(inputs.workspace) if store else StateSnapshot(EMPTY_LINEAGE, 0, {}, {})
     )
-    moves = _Moves(config.moved_to(), _moved_state(config, snapshot))
+    renames = config.moved_to()
+    moves = _Moves(renames, _moved_state(renames, snapshot))
     integrity: dict[str, Integrity] = {}
     _check_outputs(artifacts, config, snapshot.settled.values(), integrity)
     hits: dict[str, Execution] = {}
@@ -131,21 +133,23 @@ class _Moves:
     inherited: dict[str, str]  # declared address -> the old one whose state it takes over
 
 
-def _moved_state(config: Config, snapshot: StateSnapshot) -> dict[str, str]:
+def _moved_state(renames: dict[str, str], snapshot: StateSnapshot) -> dict[str, str]:
     """Declared address -> the old address whose current state it takes over (a `moved`
     block not applied yet): only where the new address has no state of its own."""
     inherited: dict[str, str] = {}
-    for old, new in config.moved_to().items():
+    for old, new in renames.items():
         here, there = snapshot.settled.get(new), snapshot.settled.get(old)
         if (here is None or here.status != "succeeded") and there and there.status == "succeeded":
             inherited.setdefault(new, old)
     return inherited
 
 
-def _renamed_refs(components: Components, pipeline: Pipeline, moves: Mapping[str, str]) -> Any:
+def _renamed_refs(
+    components: Components, pipeline: Pipeline, moves: Mapping[str, str]
+) -> Components:
     """Recorded components with each input read from a step since moved (within the pipeline)
     named as it is now: a diff then shows no change where only the producer's address moved."""
-    inputs = {}
+    inputs: dict[str, Any] = {}
     for name, entry in components.get("inputs", {}).items():
         parts = entry["ref"].split(".")
         target = moves.get(pipeline.address(parts[1])) if parts[0] == "step" else None
