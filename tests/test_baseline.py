@@ -260,3 +260,18 @@ def test_chained_moves_reach_the_declared_step(project: Project) -> None:
     plan = project.run("plan")
     assert plan.code == 0, plan.both
     assert step_lines(plan.out)["fit"] == f"= cached (moved from {TRAIN})", plan.out
+
+
+def test_a_moved_step_that_runs_is_recorded_at_its_new_address(project: Project) -> None:
+    assert project.apply().code == 0
+    rename_train(project, moved=True)
+    project.write("data/raw.txt", "1 2 3 4 5 6\n")
+    plan = project.run("plan").out
+    assert f"(known after apply) (moved from {TRAIN})" in step_lines(plan)["fit"], plan
+    applied = project.apply()
+    assert applied.code == 0, applied.both
+    listed = project.run("state", "list").out.split()
+    assert FIT in listed and TRAIN not in listed
+    shown = project.run("show", FIT).out
+    assert "status       succeeded" in shown and "moved from" not in shown, shown
+    assert project.run("plan").out.strip().endswith("No changes. 5 steps cached.")
