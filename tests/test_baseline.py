@@ -275,3 +275,20 @@ def test_a_moved_step_that_runs_is_recorded_at_its_new_address(project: Project)
     shown = project.run("show", FIT).out
     assert "status       succeeded" in shown and "moved from" not in shown, shown
     assert project.run("plan").out.strip().endswith("No changes. 5 steps cached.")
+
+
+def test_gc_keeps_what_the_configuration_would_reuse_in_every_workspace(
+    project: Project,
+) -> None:
+    from test_gc import _backdate
+
+    assert project.apply("--var", "factor=3").code == 0
+    assert project.run("workspace", "new", "dev").code == 0
+    assert project.apply().code == 0
+    assert project.apply("--var", "factor=3").code == 0  # dev's current: factor=3's
+    assert project.run("workspace", "select", "default").code == 0
+    _backdate(project)
+    assert project.run("gc", "--keep-last", "1").code == 0
+    assert project.run("workspace", "select", "dev").code == 0
+    plan = project.run("plan")  # factor = 2: dev's first apply, reused from its history
+    assert plan.out.strip().endswith("No changes. 5 steps cached."), plan.out
