@@ -169,11 +169,13 @@ class Project:
         )
         return Result(done.returncode, done.stdout, done.stderr)
 
-    def start_apply(self, sigint_ignored: bool = False) -> subprocess.Popen[str]:
+    def start_apply(
+        self, sigint_ignored: bool = False, *, args: tuple[str, ...] = ()
+    ) -> subprocess.Popen[str]:
         """An apply in the background, in its own session, for a test to interrupt;
         `sigint_ignored` starts it as a shell starts a background job (through `sh`, which
         execs zenctl with SIGINT ignored: a preexec_fn could deadlock beside other threads)."""
-        command = [ZENCTL, "-C", str(self.root), "apply", "--auto-approve"]
+        command = [ZENCTL, "-C", str(self.root), "apply", "--auto-approve", *args]
         if sigint_ignored:
             command = ["sh", "-c", 'trap "" INT; exec "$0" "$@"', *command]
         return subprocess.Popen(
@@ -181,7 +183,7 @@ class Project:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "NO_COLOR": "1"},
+            env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
             start_new_session=True,
         )
 

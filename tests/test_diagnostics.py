@@ -170,3 +170,234 @@ def test_no_config_files_says_how_to_start(tmp_path) -> None:  # type: ignore[no
     assert result.code == 1
     assert "No *.zc.hcl files" in result.err
     assert "zenctl init" in result.err
+
+
+# -- caught before anything runs ------------------------------------------------------------------
+
+
+def edit(project: Project, old: str, new: str) -> str:
+    """The project's main.zc.hcl with one edit, written back; returns the new text."""
+    text = (project.root / "main.zc.hcl").read_text()
+    assert old in text
+    return project.write("main.zc.hcl", text.replace(old, new, 1)).read_text()
+
+
+def line_of(text: str, needle: str) -> int:
+    return text[: text.index(needle)].count("\n") + 1
+
+
+def refused(project: Project, *expected: str) -> str:
+    """validate, plan and apply all stop with `expected` in the message; no step runs."""
+    for command in ("validate", "plan", "apply"):
+        result = project.run(command, *(["--auto-approve"] if command == "apply" else []))
+        assert result.code == 1, result.both
+        assert "Traceback" not in result.both and "crashed" not in result.both, result.both
+        for text in expected:
+            assert text in result.err, f"{text!r} not in:\n{result.err}"
+    assert "Running" not in result.out
+    store = project.root / ".zenctl/metadata.db"
+    assert not store.exists() or project.sql("SELECT COUNT(*) FROM step_executions") == [(0,)]
+    return result.err
+
+
+@pytest.mark.parametrize(
+    ("run", "summary", "detail"),
+    [
+        (
+            "steps.nowhere:report",
+            "Step module not found",
+            'module "steps.nowhere" is neither a file under',
+        ),
+        (
+            "steps.pipeline:reprot",
+            "Step function not found",
+            'steps/pipeline.py defines no function "reprot". Define it there or fix `run`. '
+            'Did you mean "report"?',
+        ),
+    ],
+)
+def test_a_run_target_that_does_not_exist_is_caught_at_its_line(
+    project: Project, run: str, summary: str, detail: str
+) -> None:
+    text = edit(project, '"steps.pipeline:report"', f'"{run}"')
+    err = refused(project, f"Error: {summary}", detail)
+    assert f'on main.zc.hcl line {line_of(text, run)}, in pipeline "demo":' in err
+
+
+def test_a_param_or_input_the_function_does_not_take_is_caught_at_its_key(
+    project: Project,
+) -> None:
+    text = edit(project, "params = { bias = 0.5 }", 'params = { bias = 0.5, colour = "red" }')
+    text = edit(project, "inputs = { raw = source.raw }", "inputs = { rew = source.raw }")
+    err = refused(
+        project,
+        "Error: Unsupported param",
+        'Step "train" passes the param "colour", but train(features: list[int], bias: float) '
+        "(steps/pipeline.py line 19) takes no argument of that name.",
+        "Error: Unsupported input",
+        'Step "prep" passes the input "rew"',
+        'Did you mean "raw"?',
+    )
+    assert f"on main.zc.hcl line {line_of(text, 'colour')}" in err
+    assert f"on main.zc.hcl line {line_of(text, 'rew =')}" in err
+    assert err.count("Error:") == 2  # the misspelt input is not also reported as missing
+
+
+def test_a_required_argument_nothing_supplies_is_caught(project: Project) -> None:
+    text = edit(project, "params = { bias = 0.5 }", "params = {}")
+    err = refused(
+        project,
+        "Error: Missing argument for step function",
+        'train(features: list[int], bias: float) (steps/pipeline.py line 19) requires "bias", '
+        'but no input or param of step "train" supplies it.',
+    )
+    assert f"on main.zc.hcl line {line_of(text, 'steps.pipeline:train')}" in err
+
+
+def test_signatures_are_read_only_where_they_are_certain(project: Project) -> None:
+    """Defaults need no value; **kwargs takes anything; a re-export is followed to the module
+    that defines the function; a decorated function, a module outside the project and a
+    function on a component's own body (inputs may be passed otherwise) are not second-guessed."""
+    project.write(
+        "steps/more.py",
+        """
+        import functools
+
+        from steps.pipeline import train as fit
+        from .pipeline import *
+
+
+        def anything(**kwargs):
+            return 1
+
+
+        @functools.lru_cache
+        def decorated(numbers):
+            return 1
+        """,
+    )
+    project.write(
+        "main.zc.hcl",
+        """
+        pipeline "demo" {
+          step "defaults" {
+            run = "steps.pipeline:prep"
+            params = { raw = "x" }
+          }
+          step "any" {
+            run    = "steps.more:anything"
+            params = { whatever = 1 }
+          }
+          step "starred" {
+            run = "steps.more:report"
+            params = { numbers = [1] }
+          }
+          step "decorated" {
+            run    = "steps.more:decorated"
+            params = { other = 1 }
+          }
+          step "installed" {
+            run    = "json:dumps"
+            params = { obj = 1, nonsense = 2 }
+          }
+          step "fit" {
+            run    = "steps.more:fit"
+            params = { features = [1], bias = 1, extra = 1 }
+          }
+        }
+        """,
+    )
+    result = project.run("validate")
+    assert result.code == 1
+    assert "Error: Unsupported param" in result.err
+    assert 'Step "fit" passes the param "extra", but train(' in result.err  # followed
+    assert result.err.count("Error:") == 1, result.err
+
+
+def test_no_outputs_is_refused_at_its_line(project: Project) -> None:
+    text = edit(project, "params = { bias = 0.5 }", "params = { bias = 0.5 }\n    outputs = []")
+    err = refused(project, "Error: No outputs", 'Step "train" declares no output')
+    assert f"on main.zc.hcl line {line_of(text, 'outputs = []')}" in err
+    assert err.count("Error:") == 1  # not also: evaluate reads an undeclared output of train
+
+
+@pytest.mark.parametrize(
+    ("number", "expected"),
+    [("1e400", "too large"), ("-1e400", "too large"), ("1e-400", "it would be stored as 0")],
+)
+def test_a_number_beyond_a_float_is_refused_at_its_line(
+    project: Project, number: str, expected: str
+) -> None:
+    text = edit(project, "params = { bias = 0.5 }", f"params = {{ bias = {number} }}")
+    err = refused(project, "Error: Number out of range", expected)
+    assert f"on main.zc.hcl line {line_of(text, number)}" in err
+
+
+def test_a_number_beyond_a_float_is_refused_from_the_command_line(project: Project) -> None:
+    result = project.run("plan", "--var", "factor=1e999")
+    assert result.code == 1 and "Traceback" not in result.both
+    assert (
+        'variable "factor" from the --var option is not a valid number: the number is too '
+        in result.err
+    )
+
+
+def test_duplicate_object_keys_are_refused_at_the_second(project: Project) -> None:
+    text = edit(
+        project,
+        "params = { bias = 0.5 }",
+        'params = {\n      bias = 0.5\n      "bias" = 2\n    }',
+    )
+    err = refused(
+        project,
+        "Error: Duplicate object key",
+        f'The key "bias" was already set on line {line_of(text, "bias = 0.5")}',
+    )
+    second = line_of(text, '"bias" = 2')
+    assert f"on main.zc.hcl line {second}" in err
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "at", "expected"),
+    [
+        ("params = { bias = 0.5 }\n  }", "params = { bias = 0.5 }\n", 'step "train" {', "`{`"),
+        ("params = { bias = 0.5 }", "params = { bias = 0.5", "params = { bias", "`{`"),
+        ('"steps.pipeline:report"', '"steps.pipeline:report', '"steps.pipeline:report', '`"`'),
+        ("params = { bias = 0.5 }\n  }", "params = { bias = 0.5 }\n  }}", "}}", "closes nothing"),
+        ('run    = "steps.pipeline:prep"', "run = steps.pipeline:prep", "run = steps", "`:`"),
+    ],
+)
+def test_syntax_errors_point_at_the_line_at_fault(
+    project: Project, old: str, new: str, at: str, expected: str
+) -> None:
+    text = edit(project, old, new)
+    err = refused(project, "Error: Invalid HCL syntax", expected)
+    assert f"on main.zc.hcl line {line_of(text, at)}:" in err
+
+
+@pytest.mark.parametrize(
+    ("run", "expected"),
+    [
+        ("3", 'Inappropriate value for "run"'),
+        ('"steps.pipeline:" + "prep"', "Error: Unsupported expression"),  # not also: missing run
+    ],
+)
+def test_a_malformed_step_gives_one_error_not_its_references_too(
+    project: Project, run: str, expected: str
+) -> None:
+    edit(project, 'run    = "steps.pipeline:prep"', f"run    = {run}")
+    err = refused(project, expected)
+    assert err.count("Error:") == 1, err  # not: No step named "prep" at each of its readers
+
+
+def test_a_cycle_is_reported_with_the_other_errors(project: Project) -> None:
+    edit(
+        project,
+        "inputs = { numbers = step.prep.outputs.output }\n    params = { factor = var.factor }",
+        "inputs = { numbers = step.train.outputs.output }\n    params = { factor = var.nope }",
+    )
+    refused(
+        project,
+        "Error: Reference to undeclared input variable",
+        "Error: Cycle in step dependencies",
+    )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 
 import pytest
-from conftest import Project
+from conftest import MAIN, Project
 
 ADDR = "pipeline.demo.step."
 
@@ -50,11 +51,31 @@ def test_param_change_runs_that_step_and_downstream_with_diff(project: Project) 
     assert lines["train"].startswith("~ run: upstream changes")
     assert "known after apply" in lines["train"]
     assert lines["evaluate"].startswith("~ run: upstream changes")
-    assert "Plan: 3 to run, 2 cached, 0 to remove." in plan.out
+    assert "Plan: 1 to run, up to 2 more if outputs change, 2 cached, 0 to remove." in plan.out
 
     applied = project.apply("-var", "factor=3")  # Terraform's single-dash spelling
     assert "3 ran, 2 cached" in applied.out
     assert "No changes. 5 steps cached." in project.run("plan", "--var", "factor=3").out
+
+
+def test_summary_counts_what_must_run_apart_from_what_a_cut_off_may_spare(
+    project: Project,
+) -> None:
+    project.apply()
+    project.write("main.zc.hcl", MAIN.replace("verbose = false", "verbose = true"))
+    summary = "Plan: 1 to run, up to 4 more if outputs change, 0 cached, 0 to remove."
+    assert summary in project.run("plan").out
+    document = json.loads(project.run("plan", "--json").out)
+    assert (document["summary"]["to_run"], document["summary"]["may_run"]) == (1, 4)
+    assert document["summary"]["text"] == summary
+    comment = project.run("plan", "--format", "markdown").out
+    assert f"**{summary}**" in comment
+    assert "**To run (1)**\n- `pipeline.demo.step.prep`: changed\n" in comment
+    assert "**May run, if upstream outputs change (4)**\n- `pipeline.demo.step.features`" in comment
+
+    # prep prints more but returns the same numbers: the four after it are cut off
+    applied = project.apply()
+    assert "Apply complete! 1 ran, 4 cached, 0 removed." in applied.out, applied.both
 
 
 def test_setting_a_param_back_reuses_the_earlier_execution(project: Project) -> None:

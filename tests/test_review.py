@@ -92,11 +92,13 @@ def test_plan_comment_carries_the_hash_that_apply_checks(project: Project, tmp_p
     # What a reviewer sees first, outside any fold: heading, summary, banner, steps per action.
     assert comment.startswith("### zenctl plan")
     folded = comment.index("<details>")
-    summary = comment.index("**Plan: 2 to run, 2 cached, 1 to remove.**")
+    summary = comment.index(
+        "**Plan: 1 to run, up to 1 more if outputs change, 2 cached, 1 to remove.**"
+    )
     banner = comment.index("> [!CAUTION]\n> **1 step will be removed.**")
     to_run = comment.index(
-        "**To run (2)**\n- `pipeline.demo.step.train`: changed\n"
-        "- `pipeline.demo.step.evaluate`: upstream changes (known after apply)\n"
+        "**To run (1)**\n- `pipeline.demo.step.train`: changed\n\n"
+        "**May run, if upstream outputs change (1)**\n- `pipeline.demo.step.evaluate`\n"
     )
     to_remove = comment.index("**To remove (1)**\n- `pipeline.demo.step.report`\n")
     assert summary < banner < to_run < to_remove < folded
@@ -114,7 +116,10 @@ def test_plan_comment_carries_the_hash_that_apply_checks(project: Project, tmp_p
     assert foreign.code == 1 and f"{saved} has plan hash {plan_hash[:16]}" in foreign.err
     invalid = project.run("apply", "--auto-approve", "--expect-plan-hash", "abc")
     assert invalid.code == 1 and "Invalid --expect-plan-hash" in invalid.err
-    assert "Plan: 2 to run, 2 cached, 1 to remove." in project.run("plan").out  # nothing ran
+    assert (
+        "Plan: 1 to run, up to 1 more if outputs change, 2 cached, 1 to remove."
+        in project.run("plan").out
+    )  # nothing ran
 
     applied = project.run("apply", str(saved), "--expect-plan-hash", plan_hash[:16])
     assert applied.code == 0, applied.both

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -23,9 +24,10 @@ def plan_json(project: Project, *args: str) -> dict:  # type: ignore[type-arg]
 
 def test_plan_json_is_schema_valid_and_carries_reasons_and_unknowns(project: Project) -> None:
     first = plan_json(project)
-    assert first["format_version"] == "1.2"
+    assert first["format_version"] == "1.3"
     assert first["summary"] == {
         "to_run": 5,
+        "may_run": 0,
         "cached": 0,
         "to_remove": 0,
         "to_add": 0,
@@ -163,3 +165,168 @@ def test_detailed_exit_codes(project: Project) -> None:
     assert project.run("apply", "--auto-approve", "--detailed-exitcode").code == 0
     project.write("main.zc.hcl", "pipeline {")
     assert project.run("plan", "--detailed-exitcode").code == 1
+
+
+# -- a saved plan is applied only when it is exactly the plan computed now ------------------------
+
+
+def _resealed(saved: Path, change) -> None:  # type: ignore[no-untyped-def]
+    """Edit a saved plan and recompute its plan_hash, as anyone can: it is an unkeyed digest."""
+    from zenctl.plan.planfile import plan_hash
+
+    document = json.loads(saved.read_text())
+    change(document)
+    document["plan_hash"] = plan_hash(document)
+    saved.write_text(json.dumps(document))
+
+
+def _steps(document: dict) -> dict[str, int]:  # type: ignore[type-arg]
+    return {step["step"]: index for index, step in enumerate(document["steps"])}
+
+
+def _swap_cached_outputs(document: dict) -> None:  # type: ignore[type-arg]
+    steps = document["steps"]
+    prep, report = steps[_steps(document)["prep"]], steps[_steps(document)["report"]]
+    prep["cached_outputs"], report["cached_outputs"] = (
+        report["cached_outputs"],
+        prep["cached_outputs"],
+    )
+
+
+def _point_at_passwd(document: dict) -> None:  # type: ignore[type-arg]
+    prep = document["steps"][_steps(document)["prep"]]
+    prep["cached_outputs"]["output"]["uri"] = "file:///etc/passwd"
+
+
+@pytest.mark.parametrize(
+    ("tamper", "field"),
+    [
+        (_swap_cached_outputs, "cached_outputs.output.hash"),
+        (_point_at_passwd, "cached_outputs.output.uri"),
+    ],
+)
+def test_a_resealed_saved_plan_is_refused_naming_the_field(
+    project: Project, tmp_path: Path, tamper, field
+) -> None:  # type: ignore[no-untyped-def]
+    project.apply()
+    saved = _saved(project, tmp_path, "--var", "factor=3")
+    prep = _steps(json.loads(saved.read_text()))["prep"]
+    _resealed(saved, tamper)
+    runs = project.run("runs").out
+
+    result = project.run("apply", str(saved))
+    assert result.code == 1, result.both
+    assert "Error: Saved plan does not match the plan computed now" in result.err
+    assert f"steps[{prep}].{field}" in result.err
+    assert "Nothing was run." in result.err
+    assert "Running" not in result.out and "Traceback" not in result.both
+    assert project.run("runs").out == runs  # nothing recorded
+    assert (
+        "Plan: 1 to run, up to 2 more if outputs change, 2 cached"
+        in project.run("plan", "--var", "factor=3").out
+    )
+
+
+def _keys_reversed(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _keys_reversed(value[key]) for key in reversed(list(value))}
+    if isinstance(value, list):
+        return [_keys_reversed(item) for item in value]
+    return value
+
+
+def test_resealed_mutations_are_refused_and_only_a_same_meaning_plan_applies(
+    project: Project, tmp_path: Path
+) -> None:
+    from hypothesis import given, settings
+    from test_bad_input import FUZZ, _rehash, mutated
+
+    from zenctl.fingerprint.canonical import canonical_json
+
+    project.apply()
+    saved = _saved(project, tmp_path, "--var", "factor=3")
+    document = json.loads(saved.read_text())
+    runs = project.run("runs").out
+    damaged = tmp_path / "damaged.json"
+
+    @settings(FUZZ, max_examples=20)
+    @given(raw=mutated(document, _rehash, ("retype", "delete", "swap")))
+    def refused(raw: bytes) -> None:
+        if raw == canonical_json(document).encode():
+            return  # the value drawn was the one already there: nothing to refuse
+        damaged.write_bytes(raw)
+        result = project.run("apply", str(damaged))
+        assert result.code == 1, result.both
+        assert re.search(r"Error: (Saved plan|Not a saved plan)", result.err), result.err
+        assert "Traceback" not in result.both and "crashed" not in result.both
+        assert "Running" not in result.out
+
+    refused()
+    assert project.run("runs").out == runs  # none of them recorded anything
+    # the same plan with its keys in another order means the same: it is applied
+    saved.write_text(json.dumps(_keys_reversed(document), indent=1))
+    applied = project.run("apply", str(saved))
+    assert applied.code == 0, applied.both
+    assert "Apply complete! 3 ran, 2 cached" in applied.out
+
+
+class _Seen:
+    """A walker reporter that keeps what it was told."""
+
+    def __init__(self) -> None:
+        self.ran: list[str] = []
+
+    def started(self, step: Any) -> None:
+        self.ran.append(step.step)
+
+    def reused(self, step: Any, note: str) -> None: ...
+    def succeeded(self, step: Any, result: Any) -> None: ...
+    def failed(self, step: Any, error: str, log_path: str) -> None: ...
+    def skipped(self, step: Any, because: str) -> None: ...
+
+
+def _with_components(plan: Any, name: str, **changed: Any) -> Any:
+    import dataclasses
+
+    steps = tuple(
+        dataclasses.replace(step, components={**step.components, **changed})
+        if step.step == name
+        else step
+        for step in plan.steps
+    )
+    return dataclasses.replace(plan, steps=steps)
+
+
+def test_the_walker_runs_the_planned_components_and_refuses_params_that_moved(
+    project: Project,
+) -> None:
+    """Through the CLI the plan applied is the one just computed, so this guards the walker
+    itself: it runs the plan's `run`, and a step whose params no longer evaluate to the
+    planned ones fails, named, before it runs."""
+    from zenctl.apply.session import apply_plan
+    from zenctl.cli.inputs import variable_inputs
+    from zenctl.project import Project as Loaded
+
+    project.apply()
+    loaded = Loaded.load(project.root, variable_inputs(["factor=3"], None, []))
+    store = loaded.open_state(create=True)
+    try:
+        plan = loaded.plan(store)
+        seen = _Seen()
+        moved = _with_components(plan, "features", params={"factor": 4})
+        result = apply_plan(loaded, store, moved, 1, seen, lambda address, message: None)
+        assert seen.ran == []
+        (failed,) = result.failed
+        assert failed[0] == "pipeline.demo.step.features"
+        assert failed[1] == (
+            'not run: it is not the planned step (its params are {"factor":3}, the plan had '
+            '{"factor":4})'
+        )
+        assert result.skipped == ["pipeline.demo.step.train", "pipeline.demo.step.evaluate"]
+
+        other = _with_components(loaded.plan(store), "features", run="steps.pipeline:boom")
+        result = apply_plan(loaded, store, other, 1, seen, lambda address, message: None)
+        assert seen.ran == ["features"]
+        assert "boom() got an unexpected keyword argument" in result.failed[0][1]
+    finally:
+        store.close()

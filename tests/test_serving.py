@@ -166,3 +166,83 @@ def test_local_serving_lifecycle(project: Project) -> None:
         for pid in pids:  # a failed assertion must not leave servers running
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+STOP = '''
+
+def stop(pid: int) -> int:
+    """Kill the model server while apply runs: reality moves between plan and deployment."""
+    import os
+    import signal
+
+    if pid:
+        os.kill(pid, signal.SIGKILL)
+    return pid
+'''
+
+STOPPING = """
+variable "victim" {
+  type    = number
+  default = 0
+}
+"""
+
+STOP_STEP = """
+  step "stop" {
+    run    = "steps.model:stop"
+    params = { pid = var.victim }
+  }
+"""
+
+
+def _flat(text: str) -> str:
+    """A diagnostic's words on one line, without its frame."""
+    return " ".join(text.replace("│", " ").split())
+
+
+def test_a_deployment_that_changed_since_the_plan_is_refused_not_redecided(
+    project: Project, tmp_path: Path
+) -> None:
+    project.write("steps/model.py", MODEL + STOP)
+    config = STOPPING + CONFIG.replace("DEPLOYMENT", STOP_STEP + DEPLOYMENT)
+    project.write("main.zc.hcl", config)
+    pids: set[int] = set()
+    try:
+        created = project.apply()
+        assert created.code == 0, created.both
+        pids.add(_health(_url(created.out))["pid"])
+        reviewed = tmp_path / "reviewed.json"
+        assert project.run("plan", "--var", "cut=0.1", "-out", str(reviewed)).code == 0
+        os.kill(next(iter(pids)), signal.SIGKILL)  # between the review and the apply
+        stale = project.run("apply", str(reviewed))
+        assert stale.code == 1, stale.both
+        assert "Running" not in stale.out
+        assert (
+            "pipeline.p.deployment.api would now be planned differently: create (first "
+            'difference: resource_changes[0].action is "update" in the saved plan, "create" now)'
+        ) in _flat(stale.err)
+
+        recreated = project.apply()
+        assert recreated.code == 0, recreated.both
+        pid = _health(_url(recreated.out))["pid"]
+        pids.add(pid)
+        saved = tmp_path / "plan.json"
+        planned = project.run(
+            "plan", "--var", "cut=0.1", "--var", f"victim={pid}", "-out", str(saved)
+        )
+        assert "~   pipeline.p.deployment.api  update in place" in planned.out
+
+        applied = project.run("apply", str(saved))  # its step "stop" kills the server
+        assert applied.code == 1, applied.both
+        assert "Traceback" not in applied.both
+        assert (
+            "pipeline.p.deployment.api (update): Not applied: it changed since the plan. "
+            "It no longer exists. Nothing was done to it; run `zenctl plan`"
+        ) in _flat(applied.err)
+        again = project.run("plan", "--var", "cut=0.1", "--var", f"victim={pid}")
+        assert "! pipeline.p.deployment.api  no longer exists" in again.out
+        assert not _alive(pid)
+    finally:
+        for pid in pids:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -54,6 +54,20 @@ def test_replace_runs_a_cached_step_and_downstream_sees_its_outputs(project: Pro
     assert "train: Cached (inputs unchanged after upstream re-run)" in applied.out
 
 
+def test_replace_of_a_step_whose_inputs_are_known_after_apply_still_runs_it(
+    project: Project,
+) -> None:
+    project.apply()
+    # train's inputs are known only once features has run; features reproduces its bytes, and
+    # an earlier train matches them: --replace must run train all the same.
+    replaced = ("-replace", ADDR + "features", "-replace", ADDR + "train")
+    lines = step_lines(project.run("plan", *replaced).out)
+    assert lines["train"].startswith("~ run: upstream changes, replace requested"), lines
+    applied = project.apply(*replaced)
+    assert "Apply complete! 2 ran, 3 cached" in applied.out, applied.both
+    assert "evaluate: Cached (inputs unchanged after upstream re-run)" in applied.out
+
+
 RESOURCES = """
 stack "dev" {
   orchestrator "local" {}

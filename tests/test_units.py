@@ -14,6 +14,7 @@ from zenctl.artifacts import materializers
 from zenctl.config.model import Ref, Template
 from zenctl.config.types import TypeMismatch, convert_value, normalize_type
 from zenctl.config.values import UnsupportedExpression, convert
+from zenctl.config.variables import evaluate
 from zenctl.fingerprint.code import CodeIndex
 from zenctl.fingerprint.files import StatCache, hash_path
 from zenctl.fingerprint.step import fingerprint
@@ -24,7 +25,10 @@ def test_values_convert_literals_references_and_templates() -> None:
     assert convert('"a\\"b"') == 'a"b'
     assert convert("${var.lr}") == Ref(("var", "lr"))
     assert convert('"${var.lr}"') == Ref(("var", "lr"))  # keeps the variable's type
-    assert convert('"run-${var.name}-x"') == Template(("run-", Ref(("var", "name")), "-x"))
+    template = convert('"run-${var.name}-x"')
+    assert isinstance(template, Template) and template.refs == (Ref(("var", "name")),)
+    assert evaluate(template, {"name": "n"}) == "run-n-x"
+    assert convert('"%{ if true }a%{ endif }${1e3}"') == "a1000"  # reads nothing: evaluated
     assert convert({'"k"': [1, "${1e3}"]}) == {"k": [1, 1000.0]}
     with pytest.raises(UnsupportedExpression, match="upper"):
         convert('${upper("x")}')

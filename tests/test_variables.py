@@ -191,6 +191,8 @@ def test_condition_evaluator_rejects_what_it_does_not_understand() -> None:
 def test_variables_from_every_source_through_the_cli(project: Project, tmp_path: Path) -> None:
     project.write("vars.zc.hcl", DECLARATIONS)
     project.write("z.auto.zcvars", 'name = "auto"\n')
+    steps = project.root / "steps/pipeline.py"  # train takes the params below (plan checks)
+    steps.write_text(steps.read_text().replace("bias: float)", "bias: float, **settings)"))
     main = project.root / "main.zc.hcl"
     main.write_text(
         main.read_text().replace(

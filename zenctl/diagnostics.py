@@ -6,6 +6,8 @@ the problem is. Stages raise; only the CLI renders.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -23,6 +25,34 @@ class SourceRange:
     filename: str
     start: Position
     end: Position
+
+
+def find_in(lines: Sequence[str], within: SourceRange, pattern: re.Pattern[str]) -> SourceRange:
+    """Where `pattern` first matches on the lines of `within` (its first group, when it has
+    one), to point at a name rather than at its whole block; `within` when it does not."""
+    for number in range(within.start.line, within.end.line + 1):
+        line = lines[number - 1] if number <= len(lines) else ""
+        match = pattern.search(line)
+        if match:
+            start, end = match.span(1 if pattern.groups else 0)
+            return SourceRange(
+                within.filename, Position(number, start + 1), Position(number, end + 1)
+            )
+    return within
+
+
+def closest(name: str, known: Iterable[str]) -> str | None:
+    """The known name `name` is most likely a typo of, if any is close."""
+    import difflib
+
+    match = difflib.get_close_matches(name, list(known), n=1)
+    return match[0] if match else None
+
+
+def suggest(name: str, known: Iterable[str]) -> str:
+    """` Did you mean "x"?` with the closest known name, for a detail; empty when none is close."""
+    match = closest(name, known)
+    return f' Did you mean "{match}"?' if match else ""
 
 
 @dataclass(frozen=True)

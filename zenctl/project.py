@@ -167,7 +167,7 @@ class Project:
 
         declared = declared_resources(self.config, self.variables, model, fingerprinter.redact)
         changes = plan_resources(declared, records, self.root, self.workspace, refresh, targets)
-        return dataclasses.replace(plan, resources=changes)
+        return dataclasses.replace(plan, resources=changes, refreshed=refresh)
 
     def plan_destroy(self, store: StateStore | None, refresh: bool = True) -> Plan:
         """Every resource the workspace owns, to delete; steps and their history stay."""
@@ -180,7 +180,9 @@ class Project:
         changes = plan_resources(
             [], store.resources(self.workspace), self.root, self.workspace, refresh
         )
-        return dataclasses.replace(plan, lineage=snapshot_lineage, serial=serial, resources=changes)
+        return dataclasses.replace(
+            plan, lineage=snapshot_lineage, serial=serial, resources=changes, refreshed=refresh
+        )
 
 
 def lineage_info(root: Path) -> dict[str, Any]:

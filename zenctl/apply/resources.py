@@ -1,7 +1,9 @@
 """Apply resource changes: create, update in place, replace, destroy; record each at once.
 
-Each resource is recorded (or forgotten) in the metadata store right after the provider
-acted on it, so an apply that stops half-way loses track of nothing it created.
+Apply carries out the action the plan decided (never decides again): a resource whose
+record, real state or desired attributes are no longer what the plan saw is refused, named,
+with what moved. Each resource is recorded (or forgotten) in the metadata store right after
+the provider acted on it, so an apply that stops half-way loses track of nothing it created.
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from zenctl.diagnostics import UserError
+from zenctl.fingerprint.canonical import canonical_json
 from zenctl.plan.model import ResourceAction, ResourceChange
 from zenctl.plan.resources import (
     DeclaredResource,
+    attribute_changes,
     build_resource,
     declared_resources,
     recorded_settings,
+    refresh_state,
 )
 from zenctl.project import Project
 from zenctl.providers.protocol import ArtifactStore, ResourceContext
@@ -28,7 +33,7 @@ Say = Callable[[str, str], None]  # (address, message): progress for the user
 @dataclass(frozen=True, slots=True)
 class ResourceOutcome:
     address: str
-    action: ResourceAction  # what was done; NOOP when nothing turned out to be needed
+    action: ResourceAction  # the planned action: what was done, or refused
     error: str = ""
 
 
@@ -38,8 +43,10 @@ def apply_resources(
     changes: Iterable[ResourceChange],
     outputs: dict[str, dict[str, dict[str, Any]]],
     say: Say,
+    refreshed: bool,
 ) -> list[ResourceOutcome]:
-    """Carry out `changes`; `outputs` (step address -> outputs) resolves models now known."""
+    """Carry out `changes`; `outputs` (step address -> outputs) resolves models now known;
+    `refreshed`: the plan read the real state, so apply reads it again to compare."""
     pending = [change for change in changes if change.action is not ResourceAction.NOOP]
     if not pending:
         return []
@@ -59,6 +66,7 @@ def apply_resources(
     outcomes = []
     for change in pending:
         try:
+            _check_as_planned(project, change, declared.get(change.address), records, refreshed)
             done = _apply_one(project, store, change, declared, records, stores, say)
         except UserError as exc:
             detail = exc.diagnostic.detail
@@ -77,6 +85,63 @@ def apply_resources(
     return outcomes
 
 
+def _check_as_planned(
+    project: Project,
+    change: ResourceChange,
+    item: DeclaredResource | None,
+    records: dict[str, ResourceRecord],
+    refreshed: bool,
+) -> None:
+    """Refuse a resource that is no longer what the plan saw: its record, its real state, or
+    (evaluated again, secrets as keyed hashes) its desired attributes and type."""
+    record = records.get(change.address)
+    if (record.attributes if record else None) != change.before:
+        raise _moved("its record in the state is no longer the one the plan read")
+    if change.action is not ResourceAction.DELETE:
+        if item is None:
+            raise _moved("it is no longer declared")
+        _check_desired(change, item)
+    if record is not None:  # read as the plan read it: with the declared settings, if any
+        kind, type_, settings = (
+            (item.kind, item.type, item.settings)
+            if item is not None
+            else (record.kind, record.type, recorded_settings(record))
+        )
+        resource = build_resource(kind, type_, settings, project.root)
+        real, _ = refresh_state(resource, record, project.root, project.workspace, refreshed)
+        if real != change.state:
+            raise _moved(_how_it_moved(change.state, real))
+
+
+def _check_desired(change: ResourceChange, item: DeclaredResource) -> None:
+    if item.type != change.type:
+        raise _moved(f'its type is now "{item.type}", the plan had "{change.type}"')
+    planned = change.after or {}
+    for key in sorted(set(planned) | set(item.attributes)):
+        if key in change.unknown:
+            continue  # a model a step produced in this apply: known only now
+        was, now = canonical_json(planned.get(key)), canonical_json(item.attributes.get(key))
+        if was != now:
+            raise _moved(f"its {key} is now {now}, the plan had {was}")
+
+
+def _how_it_moved(seen: dict[str, Any] | None, real: dict[str, Any] | None) -> str:
+    if real is None:
+        return "it no longer exists"
+    if seen is None:
+        return "it exists again, though the plan found it gone"
+    moved = "; ".join(change.body for change in attribute_changes(seen, real))
+    return f"its real state moved ({moved})"
+
+
+def _moved(what: str) -> UserError:
+    return UserError(
+        "Not applied: it changed since the plan",
+        f"{what[:1].upper()}{what[1:]}. Nothing was done to it; run `zenctl plan` to see it "
+        "as it is now, then apply.",
+    )
+
+
 def _apply_one(
     project: Project,
     store: StateStore,
@@ -86,6 +151,7 @@ def _apply_one(
     stores: dict[str, ArtifactStore],
     say: Say,
 ) -> ResourceAction:
+    """Carry out the planned action, already checked to still fit reality."""
     record = records.get(change.address)
     context = ResourceContext(project.root, project.workspace, change.address)
     if change.action is ResourceAction.DELETE:
@@ -105,22 +171,12 @@ def _apply_one(
     artifacts = _artifacts(project, store, item, stores)
     context = ResourceContext(project.root, project.workspace, change.address, artifacts)
     resource = build_resource(item.kind, item.type, item.settings, project.root)
-    action = ResourceAction.CREATE
-    if record is not None and not change.gone:
-        changed, forces = resource.plan(record.attributes, item.attributes)
-        if record.type != item.type or change.drifted or forces:
-            action = ResourceAction.REPLACE
-        elif changed:
-            action = ResourceAction.UPDATE
-        else:
-            say(change.address, "Unchanged: the new model is the one already deployed")
-            return ResourceAction.NOOP
-    if action is ResourceAction.REPLACE and record is not None:
+    if change.action is ResourceAction.REPLACE and record is not None:
         say(change.address, "Destroying (replacement)...")
         old = build_resource(record.kind, record.type, recorded_settings(record), project.root)
         old.destroy(change.state or record.state, context)  # the refreshed state: what runs
         store.forget_resource(project.workspace, change.address)
-    if action is ResourceAction.UPDATE and record is not None:
+    if change.action is ResourceAction.UPDATE and record is not None:
         say(change.address, "Modifying...")
         state = resource.update(record.state, item.revealed(), context)
     else:
@@ -131,9 +187,9 @@ def _apply_one(
         ResourceRecord(change.address, item.kind, item.type, item.attributes, state),
     )
     where = f" ({state['url']})" if "url" in state else ""
-    verb = "Modifications" if action is ResourceAction.UPDATE else "Creation"
+    verb = "Modifications" if change.action is ResourceAction.UPDATE else "Creation"
     say(change.address, f"{verb} complete{where}")
-    return action
+    return change.action
 
 
 def _artifacts(

@@ -49,15 +49,15 @@ def apply_plan(
             executor.start(parallelism)
         store.interrupt_stale(project.workspace)
         run_id = store.begin_run(project.workspace, lineage_info(project.root))
-        outcomes = apply_resources(project, store, early, {}, say)
-        result = Walker(plan, project.config, project.variables, store, runtimes, reporter).run(
-            run_id
-        )
+        outcomes = apply_resources(project, store, early, {}, say, plan.refreshed)
+        redact = project.fingerprinter(store).redact
+        walker = Walker(plan, project.config, project.variables, redact, store, runtimes, reporter)
+        result = walker.run(run_id)
     finally:
         for executor in executors:
             executor.shutdown(cancel=False)
     if not result.stopped_by_user:
-        outcomes += apply_resources(project, store, late, result.outputs, say)
+        outcomes += apply_resources(project, store, late, result.outputs, say, plan.refreshed)
     result.resources = outcomes
     store.finish_run(run_id, result.status, result.summary(len(plan.cached)))
     return result

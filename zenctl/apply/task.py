@@ -54,6 +54,11 @@ class StepResult:
     details: dict[str, str] = field(default_factory=dict)  # e.g. a remote job's ID and URL
 
 
+class StepLost(Exception):
+    """What ended a step outside its own code (its worker killed by a signal, its cluster
+    lost): an executor fails the step's future with it, in words meant for the user."""
+
+
 # (task, artifact store, details to fill in) -> the step's value, before naming its outputs.
 # `details` stays recorded when the body then raises: a failed remote job keeps its ID.
 StepBody = Callable[[StepTask, ArtifactStore, dict[str, str]], Any]

@@ -1,5 +1,8 @@
 """Walk the plan's graph: run what the plan says must run, in dependency order, and record it.
 
+A step runs the plan's components (run, params, inputs, outputs), not the configuration's:
+params are evaluated again only to reveal secrets, and must redact to the planned ones. A step
+whose inputs or params are not what the plan said fails, named, before it runs.
 Each finished step is committed to the metadata store before its dependents start, so an
 interrupted apply loses only the steps in flight. A failed step stops its dependents;
 independent branches go on.
@@ -8,15 +11,17 @@ independent branches go on.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from zenctl.apply.task import StepInput, StepResult, StepTask
+from zenctl.apply.task import StepInput, StepLost, StepResult, StepTask
 from zenctl.config.model import Config
 from zenctl.config.variables import evaluate, reveal
+from zenctl.fingerprint.canonical import canonical_json
 from zenctl.fingerprint.step import fingerprint
-from zenctl.plan.model import Action, Plan, StepPlan
+from zenctl.plan.model import Action, Plan, ReasonKind, StepPlan
 from zenctl.providers.protocol import ArtifactStore, Integrity, StepExecutor
 from zenctl.state.store import StateStore
 
@@ -101,12 +106,17 @@ class _InFlight:
     inputs: dict[str, dict[str, Any]]  # name -> {ref, hash}: the lineage edges in
 
 
+class StepDiverged(Exception):
+    """The step is not what the plan said it would be: it must not run."""
+
+
 class Walker:
     def __init__(
         self,
         plan: Plan,
         config: Config,
         variables: dict[str, Any],
+        redact: Callable[[Any], Any],
         store: StateStore,
         runtimes: dict[str, StackRuntime],
         reporter: Reporter,
@@ -114,6 +124,7 @@ class Walker:
         self.plan = plan
         self.config = config
         self.variables = variables
+        self.redact = redact  # params as the plan recorded them: secrets as keyed hashes
         self.store = store
         self.runtimes = runtimes
         self.reporter = reporter
@@ -136,7 +147,12 @@ class Walker:
                         self._skip(result, step, blocked[failed_parent])
                     elif all(parent in outputs for parent in step.depends_on):
                         del pending[address]
-                        started = self._start(result, step, outputs)
+                        try:
+                            started = self._start(result, step, outputs)
+                        except StepDiverged as exc:
+                            blocked[address] = address
+                            self._refuse(result, step, str(exc))
+                            continue
                         if isinstance(started, tuple):
                             in_flight[started[0]] = started[1]
                 if not in_flight:
@@ -168,11 +184,12 @@ class Walker:
                         blocked[job.step.address] = job.step.address
                         result.failed.append((job.step.address, step_result.error, job.log_path))
                         self.reporter.failed(job.step, step_result.error, job.log_path)
+                for executor in self._executors():
+                    executor.refill()
         except KeyboardInterrupt:
             result.stopped_by_user = True
-            for runtime in self.runtimes.values():
-                for executor in runtime.executors.values():
-                    executor.shutdown(cancel=True)
+            for executor in self._executors():
+                executor.shutdown(cancel=True)
             # A step that stopped on shutdown still tells where it ran (a cancelled remote job).
             details = {
                 job.execution_id: _outcome(future, job.step.address).details
@@ -195,6 +212,9 @@ class Walker:
         result.outputs = outputs
         return result
 
+    def _executors(self) -> list[StepExecutor]:
+        return [e for runtime in self.runtimes.values() for e in runtime.executors.values()]
+
     def _start(
         self, result: ApplyResult, step: StepPlan, outputs: dict[str, dict[str, dict[str, Any]]]
     ) -> tuple[Future[StepResult], _InFlight] | None:
@@ -203,7 +223,8 @@ class Walker:
             return None
         components = self._resolved_components(step, outputs)
         key = fingerprint(components)
-        if step.fingerprint is None:
+        replace = any(reason.kind is ReasonKind.REPLACE for reason in step.reasons)
+        if step.fingerprint is None and not replace:
             # The plan could not know this step's inputs; now that they are known, an earlier
             # execution may match (an upstream re-ran and reproduced the same bytes).
             earlier = self.store.by_fingerprint(self.plan.workspace, [key]).get(key)
@@ -215,6 +236,8 @@ class Walker:
                 return None
         pipeline = self.config.pipelines[step.pipeline]
         config_step = pipeline.steps[step.step]
+        params = self._params(step, evaluate(config_step.params, self.variables))
+        inputs = self._inputs(step, components, outputs)
         runtime = self.runtimes[pipeline.stack]
         log_path, log_uri = runtime.artifact_store.log_path(result.run_id, step.address)
         execution_id = self.store.start_step(
@@ -222,26 +245,56 @@ class Walker:
         )
         job = _InFlight(step, execution_id, str(log_path), components["inputs"])
         self._open[execution_id] = job
-        inputs: dict[str, StepInput] = {}
-        for name, ref in config_step.inputs.items():
-            entry = components["inputs"][name]
-            if ref.kind == "source":
-                inputs[name] = StepInput("source", entry["hash"], path=entry["path"])
-            else:
-                produced = outputs[pipeline.address(ref.parts[1])][ref.parts[3]]
-                inputs[name] = StepInput("artifact", produced["hash"], produced["materializer"])
         task = StepTask(
             address=step.address,
-            run=config_step.run,
+            run=components["run"],
             root=self.config.root,
-            params=reveal(evaluate(config_step.params, self.variables)),
+            params=params,
             inputs=inputs,
-            outputs=config_step.outputs,
+            outputs=tuple(components["outputs"]),
             artifact_store=runtime.artifact_store_spec,
             log_path=str(log_path),
         )
         self.reporter.started(step)
         return runtime.executor(config_step.on).submit(task), job
+
+    def _params(self, step: StepPlan, evaluated: dict[str, Any]) -> dict[str, Any]:
+        """The params to pass, secrets revealed, once they are shown to be the planned ones."""
+        planned, now = step.components["params"], self.redact(evaluated)
+        if canonical_json(now) != canonical_json(planned):
+            raise StepDiverged(
+                f"its params are {canonical_json(now)}, the plan had {canonical_json(planned)}"
+            )
+        revealed: dict[str, Any] = reveal(evaluated)
+        return revealed
+
+    def _inputs(
+        self,
+        step: StepPlan,
+        components: dict[str, Any],
+        outputs: dict[str, dict[str, dict[str, Any]]],
+    ) -> dict[str, StepInput]:
+        """The planned inputs: sources checked against their hash when read, artifacts the
+        ones produced or reused in this apply, which must be the planned ones."""
+        inputs: dict[str, StepInput] = {}
+        for name, entry in components["inputs"].items():
+            if entry["ref"].startswith("source."):
+                inputs[name] = StepInput("source", entry["hash"], path=entry["path"])
+                continue
+            _, parent, _, output = entry["ref"].split(".")
+            produced = outputs[f"pipeline.{step.pipeline}.step.{parent}"][output]
+            if produced["hash"] != entry["hash"]:
+                raise StepDiverged(
+                    f"its input {name} would be {produced['hash']}, the plan had {entry['hash']}"
+                )
+            inputs[name] = StepInput("artifact", produced["hash"], produced["materializer"])
+        return inputs
+
+    def _refuse(self, result: ApplyResult, step: StepPlan, why: str) -> None:
+        error = f"not run: it is not the planned step ({why})"
+        self.store.mark(result.run_id, self.plan.workspace, [step.address], "failed", error)
+        result.failed.append((step.address, error, ""))
+        self.reporter.failed(step, error, "")
 
     def _intact(self, step: StepPlan, produced: dict[str, dict[str, Any]]) -> bool:
         """Whether an earlier execution's outputs can be reused: all present and intact."""
@@ -284,7 +337,8 @@ def settle_plan(store: StateStore, plan: Plan) -> None:
 def _outcome(future: Future[StepResult], address: str) -> StepResult:
     try:
         return future.result()
-    except Exception as exc:  # the worker itself died (killed, out of memory, crashed)
-        return StepResult(
-            address, False, {}, f"worker process failed: {type(exc).__name__}: {exc}", 0.0
-        )
+    except StepLost as exc:  # the executor says what ended it: "killed by signal 9 (SIGKILL)..."
+        return StepResult(address, False, {}, str(exc), 0.0)
+    except Exception as exc:  # anything else that ended it outside its own code
+        error = f"the step ended without a result: {type(exc).__name__}: {exc}"
+        return StepResult(address, False, {}, error, 0.0)

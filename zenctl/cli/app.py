@@ -6,9 +6,11 @@ Every option has Terraform's single-dash spelling (`-auto-approve`) beside the d
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -256,20 +258,22 @@ def init(chdir: Chdir = None) -> None:
 def validate(
     chdir: Chdir = None, var: Vars = None, var_file: VarFiles = None, json_: Json = False
 ) -> None:
-    """Check the configuration: syntax, references, types, cycles. Touches no state.
+    """Check the configuration: syntax, references, types, cycles, and that each step's
+    function exists and takes its params and inputs. Touches no state.
 
     Example: `zenctl validate`, `zenctl validate --json` (for editors and CI annotations)
     """
+    from zenctl.config.signatures import check_steps
     from zenctl.diagnostics import DiagnosticsError, UserError
-    from zenctl.graph import build_graph
     from zenctl.project import Project
     from zenctl.render.console import stdout
 
     found: tuple[Any, ...] = ()
     try:
         project = Project.load(_root(chdir), _inputs(var, var_file))
-        for pipeline in project.config.pipelines.values():
-            build_graph(pipeline)
+        problems = check_steps(project.root, list(project.config.pipelines.values()))
+        if problems:
+            raise DiagnosticsError(problems)
     except (DiagnosticsError, UserError) as exc:
         if not json_:
             raise
@@ -446,10 +450,10 @@ def apply(
             if plan_.has_changes and not auto_approve:
                 _confirm()
         else:
-            plan_ = _still_valid(project, store, plan_file, saved)
+            plan_, document = _still_valid(project, store, plan_file, saved)
             if expected is not None:
                 check_expected_hash(
-                    expected, saved[0]["plan_hash"], str(plan_file), "it is not the reviewed plan"
+                    expected, document["plan_hash"], str(plan_file), "it is not the reviewed plan"
                 )
         if not plan_.has_changes:
             from zenctl.apply.walker import settle_plan
@@ -468,31 +472,48 @@ def apply(
         raise typer.Exit(2)
 
 
-def _saved_plan(root: Path, plan_file: Path) -> tuple[Any, Any]:
-    """The project a saved plan was made for, with its variable values; the document and plan."""
+def _saved_plan(root: Path, plan_file: Path) -> tuple[Any, dict[str, Any]]:
+    """The project a saved plan was made for, with its variable values; the saved document."""
     from zenctl.plan.planfile import read_planfile
     from zenctl.project import Project
 
-    document, saved = read_planfile(plan_file)
+    document = read_planfile(plan_file)
     preset = {n: entry["value"] for n, entry in document["variables"].items() if "value" in entry}
-    return Project.load(root, _inputs(None, None), preset=preset), (document, saved)
+    with _planning_again(plan_file):
+        return Project.load(root, _inputs(None, None), preset=preset), document
 
 
-def _still_valid(project: Any, store: Any, plan_file: Path, saved: tuple[Any, Any]) -> Any:
-    """The saved plan, if it still describes reality (checked under the state lock)."""
-    from zenctl.config.loader import config_digests
-    from zenctl.plan.planfile import staleness
+def _still_valid(
+    project: Any, store: Any, plan_file: Path, saved: dict[str, Any]
+) -> tuple[Any, dict[str, Any]]:
+    """The plan computed now (under the state lock) and its document, if the saved document
+    is exactly that document: apply runs this plan, never one decoded from the file."""
+    from zenctl.plan.planfile import check_saved_plan
 
-    document, plan_ = saved
-    fresh = project.plan(store, plan_.targets, plan_.replace)
-    problem = staleness(plan_, fresh, document, config_digests(project.root))
-    if problem is not None:
-        _fail_with(
-            "Saved plan is stale",
-            f"{plan_file} can no longer be applied as reviewed: {problem}. Nothing was run. "
-            f"Make a new plan: zenctl plan --out {plan_file}",
+    with _planning_again(plan_file):
+        fresh = project.plan(store, tuple(saved["targets"]), tuple(saved["replace"]))
+    document = _plan_document(project, store, fresh)
+    check_saved_plan(plan_file, saved, document)
+    return fresh, document
+
+
+@contextlib.contextmanager
+def _planning_again(plan_file: Path) -> Iterator[None]:
+    """Say that a failure to plan again (its variables or --target no longer fit) refuses
+    the saved plan, after the located diagnostics of why."""
+    from zenctl.diagnostics import Diagnostic, DiagnosticsError, UserError
+
+    try:
+        yield
+    except (UserError, DiagnosticsError) as exc:
+        found = exc.diagnostics if isinstance(exc, DiagnosticsError) else (exc.diagnostic,)
+        again = Diagnostic(
+            "error",
+            "Saved plan cannot be planned again",
+            f"{plan_file} cannot be checked against the plan computed now, for the reason "
+            f"above. Nothing was run. Make a new plan: zenctl plan --out {plan_file}",
         )
-    return plan_
+        raise DiagnosticsError([*found, again]) from None
 
 
 def _inputs(var: list[str] | None, var_file: list[str] | None) -> Any:
@@ -541,7 +562,9 @@ def destroy(
             return
         if not auto_approve:
             _confirm("destroy")
-        outcomes = apply_resources(project, store, plan_.resources, {}, say_to(console))
+        outcomes = apply_resources(
+            project, store, plan_.resources, {}, say_to(console), plan_.refreshed
+        )
     if not render_destroy_result(console, stderr(), outcomes, project.root):
         raise typer.Exit(1)
 
@@ -601,16 +624,17 @@ def show(
     from zenctl.render.history import show_target
 
     if Path(target).is_file():
+        from zenctl.plan.document import from_document
         from zenctl.plan.planfile import read_planfile
         from zenctl.render.plan_text import render_plan
 
-        document, saved = read_planfile(Path(target))
+        document = read_planfile(Path(target))
         if json_:
             import json
 
             typer.echo(json.dumps(document, indent=2, sort_keys=True))
         else:
-            render_plan(stdout(), saved)
+            render_plan(stdout(), from_document(document))
         return
     project = Project.load(_root(chdir))
     store = _open_state(project, create=False)

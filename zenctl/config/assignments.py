@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zenctl.diagnostics import Diagnostic, DiagnosticsError, Position, SourceRange
+from zenctl.config.syntax import node_range, syntax_diagnostic
+from zenctl.diagnostics import Diagnostic, DiagnosticsError, SourceRange
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,37 +22,11 @@ class Assignment:
     range: SourceRange
 
 
-def node_range(filename: str, node: Any) -> SourceRange:
-    meta = node._meta
-    return SourceRange(
-        filename,
-        Position(getattr(meta, "line", 1), getattr(meta, "column", 1)),
-        Position(getattr(meta, "end_line", 1), getattr(meta, "end_column", 1)),
-    )
-
-
-def syntax_diagnostic(filename: str, exc: Exception) -> Diagnostic:
-    """A parse failure from python-hcl2 (lark raises many types; all carry line/column)."""
-    line = int(getattr(exc, "line", 0) or 1)
-    column = int(getattr(exc, "column", 0) or 1)
-    token = str(getattr(exc, "token", "") or "").strip()
-    found = f" near `{token.splitlines()[0]}`" if token else " at the end of the line"
-    expected = sorted(getattr(exc, "expected", None) or getattr(exc, "allowed", None) or [])
-    hint = "Check for a missing `=`, quote, bracket or closing brace."
-    if "RBRACE" in expected and len(expected) < 4:
-        hint = "A block seems to be missing its closing brace `}`."
-    return Diagnostic(
-        "error",
-        "Invalid HCL syntax",
-        f"The file could not be parsed{found}. {hint}",
-        SourceRange(filename, Position(line, column), Position(line, column + 1)),
-    )
-
-
 def read_assignments(path: Path) -> list[Assignment]:
     """`name = value` lines of a variables file, with where each one is."""
     from hcl2.api import query
 
+    from zenctl.config.source_checks import value_problems
     from zenctl.config.values import UnsupportedExpression
 
     filename = str(path)
@@ -71,7 +46,7 @@ def read_assignments(path: Path) -> list[Assignment]:
     try:
         document = query(text)  # type: ignore[no-untyped-call]
     except Exception as exc:
-        raise DiagnosticsError([syntax_diagnostic(filename, exc)]) from None
+        raise DiagnosticsError([syntax_diagnostic(filename, exc, text)]) from None
     problems = [
         Diagnostic(
             "error",
@@ -84,6 +59,10 @@ def read_assignments(path: Path) -> list[Assignment]:
     assignments: list[Assignment] = []
     for attribute in document.attributes():
         where = node_range(filename, attribute.raw)
+        found = value_problems(filename, attribute.raw)
+        if found:
+            problems += found
+            continue
         try:
             assignments.append(Assignment(attribute.name, literal(attribute.value), where))
         except UnsupportedExpression as exc:
@@ -110,11 +89,15 @@ def parse_expression(text: str) -> Any:
     """A structured value given as text, `[64, 32]` or `{a = 1}`; ValueError when it is not."""
     from hcl2.api import query
 
+    from zenctl.config.source_checks import value_problems
     from zenctl.config.values import UnsupportedExpression
 
     try:
         document = query(f"value = {text}\n")  # type: ignore[no-untyped-call]
         (attribute,) = document.attributes()
+        problems = value_problems("", attribute.raw)
+        if problems:
+            raise UnsupportedExpression(problems[0].summary.lower())  # no detail: a secret
         return literal(attribute.value)
     except UnsupportedExpression as exc:
         raise ValueError(str(exc)) from None

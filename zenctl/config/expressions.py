@@ -1,6 +1,7 @@
-"""A small, safe evaluator for `validation` conditions: HCL's operators and a few functions.
+"""A small, safe evaluator for HCL expressions: `validation` conditions and what string
+templates interpolate (`zenctl.config.templates` parses those into the same tree).
 
-python-hcl2 hands conditions back as text (`${var.x > 0}`); this parses that text into a tree
+python-hcl2 hands expressions back as text (`${var.x > 0}`); this parses that text into a tree
 of tuples (picklable, so it lives in the config cache) and evaluates it against variable
 values. No Python `eval`: only what is listed in specs/language.md is understood.
 """
@@ -11,7 +12,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from zenctl.config.types import describe
+from zenctl.config.types import TypeMismatch, convert_value, describe
+from zenctl.diagnostics import SourceRange
 
 Expr = tuple[Any, ...]
 
@@ -27,14 +29,21 @@ _TOKEN = re.compile(
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 _BINARY = (("||",), ("&&",), ("==", "!="), ("<", "<=", ">", ">="), ("+", "-"), ("*", "/", "%"))
 _KEYWORDS = {"true": True, "false": False, "null": None}
+_NONE: Mapping[str, Any] = {}
 
 
 class ExpressionError(ValueError):
-    """The condition cannot be parsed, or cannot be evaluated on these values."""
+    """The expression cannot be parsed, or cannot be evaluated on these values; `range`:
+    where in a template the failing interpolation is, when known."""
+
+    def __init__(self, message: str, range: SourceRange | None = None) -> None:
+        super().__init__(message)
+        self.range = range
 
 
-def parse(text: str) -> Expr:
-    parser = _Parser(_tokens(text))
+def parse(text: str, names: frozenset[str] = frozenset()) -> Expr:
+    """The tree of `text`; `names` are the bare names in scope (a template's `for` items)."""
+    parser = _Parser(_tokens(text), names)
     expr = parser.conditional()
     if parser.peek() is not None:
         raise ExpressionError(f"unexpected `{parser.peek()}` in `{text}`")
@@ -50,24 +59,29 @@ def variables_used(expr: Any) -> set[str]:
     return set().union(*(variables_used(part) for part in expr))
 
 
-def evaluate(expr: Expr, variables: Mapping[str, Any]) -> Any:
+def evaluate(expr: Expr, variables: Mapping[str, Any], names: Mapping[str, Any] = _NONE) -> Any:
+    """The value of `expr`; `names` holds the `for` directives' items in scope."""
     kind = expr[0]
     if kind == "lit":
         return expr[1]
     if kind == "var":
         return variables[expr[1]]
+    if kind == "name":
+        return names[expr[1]]
+    if kind in _TEMPLATES:
+        return _TEMPLATES[kind](expr, variables, names)
     if kind == "list":
-        return [evaluate(item, variables) for item in expr[1]]
+        return [evaluate(item, variables, names) for item in expr[1]]
     if kind == "get":
-        return _get(evaluate(expr[1], variables), evaluate(expr[2], variables))
+        return _get(evaluate(expr[1], variables, names), evaluate(expr[2], variables, names))
     if kind == "call":
         if expr[1] == "can":  # the one function that must see its argument fail
             try:
-                evaluate(expr[2][0], variables)
+                evaluate(expr[2][0], variables, names)
             except ExpressionError:
                 return False
             return True
-        args = [evaluate(arg, variables) for arg in expr[2]]
+        args = [evaluate(arg, variables, names) for arg in expr[2]]
         try:
             return _FUNCTIONS[expr[1]](*args)
         except ExpressionError:
@@ -75,18 +89,18 @@ def evaluate(expr: Expr, variables: Mapping[str, Any]) -> Any:
         except (TypeError, ValueError) as exc:  # e.g. min() of nothing
             raise ExpressionError(f"{expr[1]}(): {exc}") from None
     if kind == "not":
-        return not _bool(evaluate(expr[1], variables), "!")
+        return not _bool(evaluate(expr[1], variables, names), "!")
     if kind == "neg":
-        return -_number(evaluate(expr[1], variables), "-")
+        return -_number(evaluate(expr[1], variables, names), "-")
     if kind == "if":
-        chosen = expr[2] if _bool(evaluate(expr[1], variables), "?") else expr[3]
-        return evaluate(chosen, variables)
-    op, left = expr[1], evaluate(expr[2], variables)
+        chosen = expr[2] if _bool(evaluate(expr[1], variables, names), "?") else expr[3]
+        return evaluate(chosen, variables, names)
+    op, left = expr[1], evaluate(expr[2], variables, names)
     if op in ("&&", "||"):  # short-circuit, as HCL does
         if _bool(left, op) is (op == "||"):
             return left
-        return _bool(evaluate(expr[3], variables), op)
-    right = evaluate(expr[3], variables)
+        return _bool(evaluate(expr[3], variables, names), op)
+    right = evaluate(expr[3], variables, names)
     if op == "==":
         return _same(left, right)
     if op == "!=":
@@ -96,6 +110,70 @@ def evaluate(expr: Expr, variables: Mapping[str, Any]) -> Any:
         raise ExpressionError("division by zero")
     return _ARITHMETIC[op](a, b)
 
+
+def _template(expr: Expr, variables: Mapping[str, Any], names: Mapping[str, Any]) -> str:
+    pieces: list[str] = []
+    for part in expr[1]:
+        value = evaluate(part, variables, names)
+        pieces.append(_interpolated(value, part) if part[0] == "interp" else value)
+    return "".join(pieces)
+
+
+def _interpolation(expr: Expr, variables: Mapping[str, Any], names: Mapping[str, Any]) -> Any:
+    try:
+        return evaluate(expr[1], variables, names)
+    except ExpressionError as exc:
+        raise ExpressionError(f"`{expr[2]}`: {exc}", exc.range or expr[3]) from None
+
+
+def _interpolated(value: Any, part: Expr) -> str:
+    """HCL's conversion to string: `true`, `1000` for 1e3; a collection or null is refused."""
+    try:
+        text: str = convert_value(value, "string")
+    except TypeMismatch:
+        what = "null" if value is None else f"a {describe(value)}"
+        raise ExpressionError(
+            f"`{part[2]}` is {what}; a string template can only include a string, a "
+            "number or a bool",
+            part[3],
+        ) from None
+    return text
+
+
+def _if(expr: Expr, variables: Mapping[str, Any], names: Mapping[str, Any]) -> str:
+    """`%{ if cond }...%{ else }...%{ endif }`: both branches are templates, so strings."""
+    condition = evaluate(expr[1], variables, names)
+    if not isinstance(condition, bool):
+        raise ExpressionError(f"`{expr[1][2]}` needs a bool, got {describe(condition)}", expr[1][3])
+    branch: str = evaluate(expr[2] if condition else expr[3], variables, names)
+    return branch
+
+
+def _for(expr: Expr, variables: Mapping[str, Any], names: Mapping[str, Any]) -> str:
+    """`%{ for v in coll }` / `%{ for k, v in coll }`: lists by index, maps by sorted key."""
+    _, key, value, collection_expr, body = expr
+    collection = evaluate(collection_expr, variables, names)
+    if isinstance(collection, list):
+        pairs: list[tuple[Any, Any]] = list(enumerate(collection))
+    elif isinstance(collection, dict):
+        pairs = sorted(collection.items())
+    else:
+        raise ExpressionError(
+            f"`{collection_expr[2]}` needs a list or a map, got {describe(collection)}",
+            collection_expr[3],
+        )
+    return "".join(
+        evaluate(body, variables, {**names, value: item} | ({key: index} if key else {}))
+        for index, item in pairs
+    )
+
+
+_TEMPLATES: dict[str, Callable[[Expr, Mapping[str, Any], Mapping[str, Any]], Any]] = {
+    "template": _template,
+    "interp": _interpolation,
+    "if_directive": _if,
+    "for_directive": _for,
+}
 
 _ARITHMETIC: dict[str, Callable[[float, float], Any]] = {
     "<": lambda a, b: a < b,
@@ -233,16 +311,17 @@ class _Parser:
     """Recursive descent over HCL's precedence: `?:`, `||`, `&&`, equality, comparison,
     `+ -`, `* / %`, unary `! -`, then postfix `.name` and `[index]`."""
 
-    def __init__(self, tokens: list[tuple[str, str]]) -> None:
+    def __init__(self, tokens: list[tuple[str, str]], names: frozenset[str]) -> None:
         self.tokens = tokens
         self.position = 0
+        self.names = names
 
     def peek(self) -> str | None:
         return self.tokens[self.position][1] if self.position < len(self.tokens) else None
 
     def take(self, expected: str | None = None) -> tuple[str, str]:
         if self.position >= len(self.tokens):
-            raise ExpressionError("the condition ends too early")
+            raise ExpressionError("the expression ends too early")
         token = self.tokens[self.position]
         if expected is not None and token[1] != expected:
             raise ExpressionError(f"expected `{expected}`, found `{token[1]}`")
@@ -296,7 +375,7 @@ class _Parser:
             return ("lit", int(number) if number.is_integer() and "." not in text else number)
         if kind == "string":
             if "${" in text or "%{" in text:
-                raise ExpressionError("string templates are not supported in conditions")
+                raise ExpressionError("a string template inside an expression is not supported yet")
             return ("lit", re.sub(r"\\(.)", lambda m: _ESCAPES.get(m[1], m[0]), text[1:-1]))
         if text == "(":
             inner = self.conditional()
@@ -308,12 +387,14 @@ class _Parser:
             raise ExpressionError(f"unexpected `{text}`")
         if text in _KEYWORDS:
             return ("lit", _KEYWORDS[text])
+        if text in self.names:
+            return ("name", text)
         if text == "var":
             self.take(".")
             return ("var", self.take()[1])
         if self.peek() == "(":
             return self.call(text)
-        raise ExpressionError(f"unknown name `{text}`: conditions read var.NAME")
+        raise ExpressionError(f"unknown name `{text}`: expressions read var.NAME")
 
     def call(self, name: str) -> Expr:
         if name not in FUNCTION_NAMES:

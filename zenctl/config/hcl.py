@@ -6,7 +6,7 @@ end so that one run shows all of them.
 
 from __future__ import annotations
 
-import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +14,6 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, InstanceOf, StringConstraints, ValidationError
 
-from zenctl.config.assignments import node_range, syntax_diagnostic
 from zenctl.config.model import (
     COMPONENT_KINDS,
     CORE_COMPONENTS,
@@ -36,9 +35,19 @@ from zenctl.config.model import (
     Variable,
     deployment_serving,
 )
+from zenctl.config.source_checks import value_problems
+from zenctl.config.syntax import node_range, syntax_diagnostic
 from zenctl.config.types import TypeMismatch, convert_value, normalize_type
 from zenctl.config.values import UnsupportedExpression, bare_word, convert, references
-from zenctl.diagnostics import Diagnostic, DiagnosticsError, Position, SourceRange, UserError
+from zenctl.diagnostics import (
+    Diagnostic,
+    DiagnosticsError,
+    Position,
+    SourceRange,
+    UserError,
+    find_in,
+)
+from zenctl.diagnostics import suggest as _suggest
 
 IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_-]{0,63}"
 Name = Annotated[str, StringConstraints(pattern=f"^{IDENTIFIER}$")]
@@ -136,16 +145,7 @@ class _FileParser:
 
     def locator(self, within: SourceRange) -> Any:
         def locate(needle: str) -> SourceRange:
-            for number in range(within.start.line, within.end.line + 1):
-                line = self.lines[number - 1] if number <= len(self.lines) else ""
-                column = line.find(needle)
-                if column >= 0:
-                    return SourceRange(
-                        self.filename,
-                        Position(number, column + 1),
-                        Position(number, column + 1 + len(needle)),
-                    )
-            return within
+            return find_in(self.lines, within, re.compile(re.escape(needle)))
 
         return locate
 
@@ -156,6 +156,11 @@ class ConfigParser:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.diagnostics: list[Diagnostic] = []
+        # (kind, name, context) of blocks declared with errors: references to them are not
+        # reported again as undeclared
+        self._invalid: set[tuple[str, str, str]] = set()
+        # the attributes of each block (by where it starts) whose value had an error
+        self._failed: dict[tuple[str, int, int], set[str]] = {}
 
     def error(
         self, summary: str, detail: str, where: SourceRange | None, context: str = ""
@@ -177,7 +182,7 @@ class ConfigParser:
             try:
                 document = query(text)  # type: ignore[no-untyped-call]
             except Exception as exc:  # lark raises many types; all carry line/column
-                self.diagnostics.append(syntax_diagnostic(source.filename, exc))
+                self.diagnostics.append(syntax_diagnostic(source.filename, exc, text))
                 continue
             for attribute in document.attributes():
                 self.error(
@@ -191,7 +196,10 @@ class ConfigParser:
                 if kind == "variable":
                     self._add_unique(variables, self._variable(source, block), "variable")
                 elif kind == "stack":
-                    self._add_unique(stacks, self._stack(source, block), "stack")
+                    stack = self._stack(source, block)
+                    if stack is None and len(block.name_labels) == 1:
+                        self._invalid.add(("stack", str(block.name_labels[0]), ""))
+                    self._add_unique(stacks, stack, "stack")
                 elif kind == "pipeline":
                     pipeline_blocks.append((source, block))
                 elif kind == "zenctl":
@@ -211,9 +219,15 @@ class ConfigParser:
             if pipeline is not None:
                 self._add_unique(pipelines, pipeline, "pipeline")
         self._check_moved(moved, pipelines)
+        from zenctl.graph import build_graph
         from zenctl.providers.registry import check_required
 
         self.diagnostics.extend(check_required(required.values()))
+        for pipeline in pipelines.values():
+            try:
+                build_graph(pipeline)  # a cycle is reported with the other errors
+            except DiagnosticsError as exc:
+                self.diagnostics += exc.diagnostics
         if self.diagnostics:
             raise DiagnosticsError(self.diagnostics)
         return Config(
@@ -568,6 +582,8 @@ class ConfigParser:
                     self._add_unique(
                         sources, Source(label, parsed.path, source.range_of(child.raw)), "source"
                     )
+                elif label:
+                    self._invalid.add(("source", label, context))
             elif kind in ("step", "deployment"):
                 label = self._single_label(source, child)
                 if label:
@@ -579,6 +595,8 @@ class ConfigParser:
             step = self._step(source, child, label, context)
             if step is not None:
                 self._add_unique(steps, step, "step")
+            else:
+                self._invalid.add(("step", label, context))
         deployments: dict[str, Deployment] = {}
         for label, child in deployment_blocks:
             deployment = self._deployment(source, child, label, stack, steps, context)
@@ -615,7 +633,7 @@ class ConfigParser:
         self._no_nested_blocks(source, block)
         where = source.range_of(block.raw)
         body = self._validate(StepBody, attrs, where, context)
-        if body is None:
+        if body is None or self._failed[_block_key(where)]:
             return None
         clash = sorted(set(body.inputs) & set(body.params))
         if clash:
@@ -626,6 +644,15 @@ class ConfigParser:
                 attrs["params"].range,
                 context,
             )
+        if not body.outputs:
+            self.error(
+                "No outputs",
+                f'Step "{name}" declares no output, but a step produces at least one. Leave '
+                f'outputs out for the single output "{DEFAULT_OUTPUT}", or name them.',
+                attrs["outputs"].range,
+                context,
+            )
+            return None
         if len(set(body.outputs)) != len(body.outputs):
             self.error(
                 "Duplicate output",
@@ -764,6 +791,8 @@ class ConfigParser:
     def _undeclared(
         self, kind: str, name: str, known: Iterable[str], where: SourceRange, context: str
     ) -> None:
+        if {(kind, name, context), (kind, name, "")} & self._invalid:
+            return  # declared, with an error of its own already reported
         self.error(
             f"Reference to undeclared {kind}",
             f'No {kind} named "{name}" is declared {context or "here"}.' + _suggest(name, known),
@@ -777,6 +806,7 @@ class ConfigParser:
         self, source: _FileParser, block: Any, bare: set[str] | None = None
     ) -> dict[str, _Attr]:
         attrs: dict[str, _Attr] = {}
+        failed = self._failed.setdefault(_block_key(source.range_of(block.raw)), set())
         for attribute in block.attributes():
             where = source.range_of(attribute.raw)
             if attribute.name in attrs:
@@ -791,10 +821,15 @@ class ConfigParser:
             if bare and attribute.name in bare and (word := bare_word(raw)) is not None:
                 attrs[attribute.name] = _Attr(word, where)
                 continue
+            failed.add(attribute.name)  # until its value is known to be good
+            problems = value_problems(source.filename, attribute.raw)
+            if problems:
+                self.diagnostics += problems
+                continue
             try:
                 value = convert(raw, source.locator(where))
             except UnsupportedExpression as exc:
-                self.error("Unsupported expression", str(exc), where)
+                self.error("Unsupported expression", str(exc), exc.range or where)
                 continue
             if _has_nul(value):  # no path, name or setting may carry one (C truncates there)
                 self.error(
@@ -804,6 +839,7 @@ class ConfigParser:
                     where,
                 )
                 continue
+            failed.discard(attribute.name)
             attrs[attribute.name] = _Attr(value, where)
         return attrs
 
@@ -834,6 +870,8 @@ class ConfigParser:
                         context,
                     )
                 elif error["type"] == "missing":
+                    if name in self._failed.get(_block_key(where), ()):
+                        continue  # present, with an error of its own
                     self.error(
                         "Missing required argument",
                         f'The argument "{name}" is required, but no definition was found.'
@@ -871,8 +909,6 @@ class ConfigParser:
                 where,
             )
             return None
-        import re
-
         # names become file names and addresses: `..`, `/`, NUL or a newline must not pass
         if not re.fullmatch(IDENTIFIER, labels[0]):
             self.error(
@@ -912,6 +948,10 @@ class ConfigParser:
         into[item.name] = item
 
 
+def _block_key(where: SourceRange) -> tuple[str, int, int]:
+    return where.filename, where.start.line, where.start.column
+
+
 def _loc(loc: Iterable[Any]) -> str:
     return ".".join(str(part) for part in loc)
 
@@ -922,7 +962,7 @@ def _has_nul(value: Any) -> bool:
     if isinstance(value, list | tuple):
         return any(_has_nul(item) for item in value)
     if isinstance(value, Template):
-        return _has_nul(value.parts)
+        return _has_nul(value.expr)
     if isinstance(value, dict):
         return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
     return False
@@ -930,8 +970,3 @@ def _has_nul(value: Any) -> bool:
 
 def _at(where: SourceRange | None) -> str:
     return f"{where.filename}:{where.start.line}" if where else "(built-in)"
-
-
-def _suggest(name: str, known: Iterable[str]) -> str:
-    match = difflib.get_close_matches(name, list(known), n=1)
-    return f' Did you mean "{match[0]}"?' if match else ""

@@ -19,7 +19,7 @@ from zenctl.diagnostics import UserError
 from zenctl.paths import ensure_private_dir, project_dir
 
 CONFIG_GLOB = "*.zc.hcl"
-CACHE_FORMAT = 3  # bumped when the cached `Config` changes shape within one zenctl version
+CACHE_FORMAT = 4  # bumped when the cached `Config` changes shape, or the checks it passed
 
 
 def config_files(root: Path) -> list[Path]:

@@ -44,9 +44,11 @@ class Ref:
 
 @dataclass(frozen=True)
 class Template:
-    """A string with interpolations, `"run-${var.name}"`: literal text and references."""
+    """A string template that reads variables, `"run-${var.name}"` or a heredoc with
+    `%{ if }` and `%{ for }`: a `zenctl.config.templates` tree, evaluated per plan."""
 
-    parts: tuple[str | Ref, ...]
+    expr: tuple[Any, ...]
+    refs: tuple[Ref, ...]  # the variables it reads, located for diagnostics
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ config cache pickles it) and parsed into a tree when a value is converted.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -86,6 +87,22 @@ def normalize_type(text: str) -> str | None:
         return None
 
 
+def number_problem(text: str) -> str | None:
+    """Why a number literal cannot be stored, or None: zenctl's numbers are 64-bit floats (and
+    integers), so one beyond their range would become infinity, or 0, unnoticed. The text is
+    not quoted: it may be a secret."""
+    mantissa = text.lower().partition("e")[0]
+    try:
+        number = float(text)
+    except ValueError:
+        return None  # not a number literal at all: the caller's own check reports it
+    if math.isinf(number):
+        return "too large: numbers go up to about 1.8e308"
+    if number == 0 and any(digit in mantissa for digit in "123456789"):
+        return "too small: it would be stored as 0 (write 0 if that is meant)"
+    return None
+
+
 def convert_value(value: Any, type_: str | Type, path: str = "") -> Any:
     """`value` converted to `type_` the way Terraform does (`"3"` is a fine number, `3` a fine
     string); TypeMismatch when it cannot be. The message never quotes the value: it may be
@@ -104,6 +121,9 @@ def convert_value(value: Any, type_: str | Type, path: str = "") -> Any:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return value
         if isinstance(value, str) and _NUMBER.fullmatch(value):
+            problem = number_problem(value)
+            if problem is not None:
+                raise TypeMismatch(path, f"the number is {problem}")
             number = float(value)
             plain = number.is_integer() and not any(c in value for c in ".eE")
             return int(number) if plain else number

@@ -1,8 +1,9 @@
 """Turn python-hcl2's serialized expressions into plain values, references and templates.
 
-python-hcl2 hands back strings with their quotes (`'"a"'`), expressions wrapped as `'${...}'`
-and bare words as they are; zenctl supports literals, references and string interpolation,
-and reports anything else (arithmetic, function calls) as unsupported rather than guessing.
+python-hcl2 hands back strings with their quotes (`'"a"'`), heredocs as their source lines,
+expressions wrapped as `'${...}'` and bare words as they are; zenctl supports literals,
+references and string templates (`zenctl.config.templates`), and reports anything else
+(arithmetic or function calls outside a template) as unsupported rather than guessing.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from zenctl.diagnostics import SourceRange
 
 _TRAVERSAL = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)+")
 _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-_INTERPOLATION = re.compile(r"(?<!\$)\$\{([^}]*)\}")
+_SOLE_REFERENCE = re.compile(rf"\$\{{\s*({_TRAVERSAL.pattern})\s*\}}")
 _META_KEYS = (
     "__comments__",
     "__inline_comments__",
@@ -30,7 +31,12 @@ Locator = Callable[[str], "SourceRange | None"]
 
 
 class UnsupportedExpression(ValueError):
-    """An HCL expression zenctl does not evaluate; the message says what was found."""
+    """An HCL expression zenctl does not evaluate; the message says what was found, `range`
+    where (inside a template), when known."""
+
+    def __init__(self, message: str, range: SourceRange | None = None) -> None:
+        super().__init__(message)
+        self.range = range
 
 
 def convert(raw: Any, locate: Locator | None = None) -> Any:
@@ -96,28 +102,39 @@ def _expression(expr: str, locate: Locator | None) -> Any:
 
 
 def _template(body: str, locate: Locator | None) -> Any:
-    if body.startswith("<<"):
-        # python-hcl2 keeps heredocs as `<<EOT\n...\nEOT`; the value is the lines between.
-        lines = body.split("\n")
-        text = "\n".join(lines[1:-1]) + "\n"
-        return text if not body.startswith("<<-") else _dedent(text)
-    pieces: list[str | Ref] = []
-    cursor = 0
-    for match in _INTERPOLATION.finditer(body):
-        if match.start() > cursor:
-            pieces.append(_unescape(body[cursor : match.start()]))
-        value = _expression(match.group(1).strip(), locate)
-        if not isinstance(value, Ref):
-            value = str(value)
-        pieces.append(value)
-        cursor = match.end()
-    if cursor < len(body):
-        pieces.append(_unescape(body[cursor:]).replace("$${", "${"))
-    if len(pieces) == 1 and isinstance(pieces[0], Ref):
-        return pieces[0]  # "${var.x}" keeps var.x's type, as in HCL
-    if all(isinstance(piece, str) for piece in pieces):
-        return "".join(str(piece) for piece in pieces)
-    return Template(tuple(pieces))
+    """A quoted string's or heredoc's value: text, a `Ref`, or a `Template` to evaluate per
+    plan when it reads variables (one that reads none is evaluated now)."""
+    from zenctl.config.expressions import ExpressionError, evaluate, variables_used
+    from zenctl.config.templates import parse_template
+
+    heredoc = body.startswith("<<")
+    sole = None if heredoc else _SOLE_REFERENCE.fullmatch(body)
+    if sole and not sole[1].startswith("var."):
+        return _expression(sole[1], locate)  # "${step.a.outputs.b}" is that reference
+    try:
+        if heredoc:
+            expr = parse_template(_heredoc_text(body), None, locate)
+        else:
+            expr = parse_template(body, _unescape, locate)
+        used = sorted(variables_used(expr))
+        if not used:
+            return evaluate(expr, {})  # a constant: its value now, once
+    except ExpressionError as exc:
+        raise UnsupportedExpression(
+            f"This template cannot be evaluated: {exc}.", exc.range
+        ) from None
+    if expr[0] == "interp" and expr[1][0] == "var":
+        return Ref(("var", expr[1][1]), expr[3])  # "${var.x}" keeps var.x's type, as in HCL
+    located = (Ref(("var", name), locate(f"var.{name}") if locate else None) for name in used)
+    return Template(expr, tuple(located))
+
+
+def _heredoc_text(body: str) -> str:
+    """python-hcl2 keeps a heredoc as `<<EOT\n...\nEOT`: its text is the lines between, each
+    with its newline; `<<-EOT` removes the indentation they share."""
+    lines = body.split("\n")[1:-1]
+    text = "".join(f"{line}\n" for line in lines)
+    return _dedent(text) if body.startswith("<<-") else text
 
 
 def _dedent(text: str) -> str:
@@ -132,7 +149,7 @@ def references(value: Any) -> list[Ref]:
     if isinstance(value, Ref):
         return [value]
     if isinstance(value, Template):
-        return [part for part in value.parts if isinstance(part, Ref)]
+        return list(value.refs)
     if isinstance(value, list):
         return [ref for item in value for ref in references(item)]
     if isinstance(value, dict):

@@ -62,14 +62,15 @@ def resolve_variables(
 ) -> dict[str, Any]:
     """Every declared variable's value; sensitive ones wrapped in `Sensitive`.
 
-    `preset`: values already decided (a saved plan's), above every other source."""
+    `preset`: values already decided (a saved plan's), above every other source, checked
+    against their type and validations like any other (a saved plan may have been edited)."""
     problems: list[Diagnostic] = []
     given = _assignments(config, inputs, problems)
+    for name, value in (preset or {}).items():
+        if name in config.variables:
+            given[name] = _Given(value, False, "the saved plan")
     values: dict[str, Any] = {}
     for name, variable in config.variables.items():
-        if preset and name in preset:
-            values[name] = preset[name]
-            continue
         assignment = given.get(name)
         if assignment is None and not variable.has_default and inputs.ask is not None:
             assignment = given[name] = _Given(inputs.ask(variable), True, "the prompt")
@@ -94,7 +95,7 @@ def resolve_variables(
                 )
             )
     if not problems:
-        origins = {name: given[name].origin for name in given if name not in (preset or {})}
+        origins = {name: given[name].origin for name in given}
         problems = _failed_validations(config, values, origins)
     if problems:
         raise DiagnosticsError(problems)
@@ -230,18 +231,37 @@ def _missing(variable: Variable) -> Diagnostic:
 
 
 def evaluate(value: Any, variables: Mapping[str, Any]) -> Any:
-    """Substitute `var.NAME` references; a template touching a secret becomes sensitive."""
+    """Substitute `var.NAME` references and evaluate templates; a template that reads a
+    secret becomes sensitive. DiagnosticsError, located, when a template cannot be evaluated."""
     if isinstance(value, Ref):
         return variables[value.parts[1]]
     if isinstance(value, Template):
-        parts = [evaluate(part, variables) for part in value.parts]
-        text = "".join(str(p.value if isinstance(p, Sensitive) else p) for p in parts)
-        return Sensitive(text) if any(isinstance(p, Sensitive) for p in parts) else text
+        return _render(value, variables)
     if isinstance(value, list):
         return [evaluate(item, variables) for item in value]
     if isinstance(value, dict):
         return {key: evaluate(item, variables) for key, item in value.items()}
     return value
+
+
+def _render(template: Template, variables: Mapping[str, Any]) -> Any:
+    from zenctl.config.expressions import ExpressionError
+    from zenctl.config.expressions import evaluate as evaluate_expression
+
+    read = {ref.parts[1]: variables[ref.parts[1]] for ref in template.refs}
+    secret = any(isinstance(value, Sensitive) for value in read.values())
+    try:
+        result = evaluate_expression(template.expr, reveal(read))
+    except ExpressionError as exc:
+        detail = (
+            "This template cannot be evaluated. It reads a sensitive variable, so the reason "
+            "is not shown (it could quote the value)."
+            if secret  # the evaluator's message may quote a value
+            else f"{exc}."
+        )
+        where = exc.range or template.refs[0].range
+        raise DiagnosticsError([Diagnostic("error", "Invalid template", detail, where)]) from None
+    return Sensitive(result) if secret else result
 
 
 def reveal(value: Any) -> Any:

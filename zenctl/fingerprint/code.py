@@ -43,9 +43,7 @@ class CodeIndex:
 
     def module_file(self, module: str) -> Path | None:
         if module not in self._module_files:
-            base = self.root.joinpath(*module.split("."))
-            candidates = (base.with_suffix(".py"), base / "__init__.py")
-            self._module_files[module] = next((c for c in candidates if c.is_file()), None)
+            self._module_files[module] = module_file(self.root, module)
         return self._module_files[module]
 
     def _files_for(self, module: str) -> list[Path]:
@@ -70,16 +68,33 @@ class CodeIndex:
         except SyntaxError:
             # The run will fail with Python's own message; until then the raw bytes identify it.
             return hash_bytes(source), []
-        package = self._package_of(file)
+        package = package_of(self.root, file)
         imports = sorted(set(_imported_modules(tree, package)))
         file_hash = hash_bytes(ast.dump(_strip_docstrings(tree)).encode())
         self.cache.put(file, stat, [file_hash, imports])
         return file_hash, imports
 
-    def _package_of(self, file: Path) -> list[str]:
-        parts = list(file.relative_to(self.root).with_suffix("").parts)
-        parts.pop()  # the module's own name, or `__init__` of a package named by its folder
-        return parts
+
+def module_file(root: Path, module: str) -> Path | None:
+    """The file under `root` that defines `module` (a `.py` file or a package), if any."""
+    base = root.joinpath(*module.split("."))
+    candidates = (base.with_suffix(".py"), base / "__init__.py")
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def package_of(root: Path, file: Path) -> list[str]:
+    """The package a module file belongs to, as the anchor of its relative imports."""
+    parts = list(file.relative_to(root).with_suffix("").parts)
+    parts.pop()  # the module's own name, or `__init__` of a package named by its folder
+    return parts
+
+
+def imported_from(node: ast.ImportFrom, package: list[str]) -> str:
+    """The absolute name of the module a `from ... import` statement reads."""
+    if not node.level:
+        return node.module or ""
+    anchor = package[: len(package) - (node.level - 1)] if node.level > 1 else package
+    return ".".join([*anchor, node.module] if node.module else anchor)
 
 
 def _imported_modules(tree: ast.AST, package: list[str]) -> list[str]:
@@ -88,11 +103,7 @@ def _imported_modules(tree: ast.AST, package: list[str]) -> list[str]:
         if isinstance(node, ast.Import):
             names.extend(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                anchor = package[: len(package) - (node.level - 1)] if node.level > 1 else package
-                base = ".".join([*anchor, node.module] if node.module else anchor)
-            else:
-                base = node.module or ""
+            base = imported_from(node, package)
             if base:
                 names.append(base)
             # `from pkg import name` may import the submodule pkg.name

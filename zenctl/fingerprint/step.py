@@ -12,7 +12,6 @@ commit must not bust the cache.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -48,17 +47,7 @@ class Fingerprinter:
         return self._sources[key]
 
     def check(self, pipeline: Pipeline, step: Step) -> Diagnostic | None:
-        """A problem that would make the step fail before running: missing code or data."""
-        module = step.run.split(":")[0]
-        if self.code.module_file(module) is None and not _installed(module):
-            return Diagnostic(
-                "error",
-                "Step module not found",
-                f'Step "{step.name}" runs {step.run}, but module "{module}" is neither a file '
-                f"under {self.root} nor an installed package.",
-                step.range,
-                f'in pipeline "{pipeline.name}"',
-            )
+        """Source data the step reads that is missing (its code: `config.signatures`)."""
         for ref in step.inputs.values():
             if ref.kind == "source":
                 source = pipeline.sources[ref.parts[1]]
@@ -113,12 +102,6 @@ class Fingerprinter:
         if isinstance(value, dict):
             return {key: self.redact(item) for key, item in value.items()}
         return value
-
-
-def _installed(module: str) -> bool:
-    """Whether `module` comes from an installed distribution (only its top package is checked:
-    finding a submodule would import its parents, and planning never imports user code)."""
-    return importlib.util.find_spec(module.split(".")[0]) is not None
 
 
 def is_known(components: Components) -> bool:

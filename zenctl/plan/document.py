@@ -20,13 +20,16 @@ from zenctl.plan.model import (
     StepPlan,
 )
 
-FORMAT_VERSION = "1.2"  # 1.1: artifact reasons; 1.2: targets, replace, resource_changes
+FORMAT_VERSION = "1.3"  # 1.1: artifact reasons; 1.2: targets, replace, resource_changes;
+# 1.3: summary.may_run
 
 
 def summary(plan: Plan) -> dict[str, Any]:
     add, change, destroy = plan.resource_counts
+    must, may = plan.run_counts
     return {
-        "to_run": len(plan.to_run),
+        "to_run": must,
+        "may_run": may,
         "cached": len(plan.cached),
         "to_remove": len(plan.removed),
         "to_add": add,

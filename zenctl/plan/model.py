@@ -72,6 +72,16 @@ class StepPlan:
     moved_from: str | None = None  # a `moved` block: the old address whose state this takes
 
     @property
+    def conditional(self) -> bool:
+        """Runs only if an upstream output changes: nothing of its own changed, and its inputs
+        are known after apply, when the same bytes may come back and cut it off."""
+        return (
+            self.action is Action.RUN
+            and self.fingerprint is None
+            and all(reason.kind is ReasonKind.UPSTREAM for reason in self.reasons)
+        )
+
+    @property
     def symbol(self) -> str:
         if self.action is Action.CACHED:
             return "="
@@ -134,6 +144,7 @@ class Plan:
     resources: tuple[ResourceChange, ...] = ()  # declared and recorded ones, by address
     targets: tuple[str, ...] = ()  # --target: only these and what they need were planned
     replace: tuple[str, ...] = ()  # --replace: run even when cached
+    refreshed: bool = True  # resources' real state was read (False: --refresh=false)
 
     @property
     def resource_counts(self) -> tuple[int, int, int]:
@@ -148,7 +159,15 @@ class Plan:
 
     @property
     def to_run(self) -> list[StepPlan]:
+        """Every step apply starts: those that must run and those that may be cut off."""
         return [step for step in self.steps if step.action is Action.RUN]
+
+    @property
+    def run_counts(self) -> tuple[int, int]:
+        """(must run, may run): a step of the second kind runs only if an upstream output
+        changes, so counting it as certain would overstate the work."""
+        conditional = sum(step.conditional for step in self.to_run)
+        return len(self.to_run) - conditional, conditional
 
     @property
     def cached(self) -> list[StepPlan]:
@@ -163,9 +182,10 @@ class Plan:
         """The stable one-line summary scripts rely on (specs/summary.md)."""
         if not self.has_changes:
             return f"No changes. {len(self.cached)} steps cached."
+        must, may = self.run_counts
+        more = f" up to {may} more if outputs change," if may else ""
         steps = (
-            f"Plan: {len(self.to_run)} to run, {len(self.cached)} cached, "
-            f"{len(self.removed)} to remove"
+            f"Plan: {must} to run,{more} {len(self.cached)} cached, {len(self.removed)} to remove"
         )
         if not self.resources:
             return steps + "."

@@ -16,14 +16,14 @@ from typing import Any
 from zenctl import __version__
 from zenctl.config.variables import Sensitive
 from zenctl.diagnostics import UserError
-from zenctl.fingerprint.canonical import canonical_json, digest
-from zenctl.plan.document import from_document, to_document
+from zenctl.fingerprint.canonical import canonical_json, digest, short
+from zenctl.plan.document import to_document
 from zenctl.plan.model import Plan, ReasonKind
 from zenctl.state.store import EMPTY_LINEAGE
 
 SCHEMA_FILE = "plan.schema.json"
 MIN_HASH_PREFIX = 16
-_DAMAGE = (ReasonKind.ARTIFACT_MISSING, ReasonKind.ARTIFACT_CORRUPT)
+_DAMAGE = (ReasonKind.ARTIFACT_MISSING.value, ReasonKind.ARTIFACT_CORRUPT.value)
 
 
 def schema() -> dict[str, Any]:
@@ -54,7 +54,7 @@ def plan_document(
     }
     document = to_document(
         plan,
-        {"config": {"hash": digest(config_files), "files": config_files}, "variables": recorded},
+        {"config": {"files": config_files, "hash": digest(config_files)}, "variables": recorded},
     )
     document["plan_hash"] = plan_hash(document)
     return document
@@ -94,8 +94,12 @@ def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON")
 
 
-def read_planfile(path: Path) -> tuple[dict[str, Any], Plan]:
-    """Load and verify a saved plan: refuse anything truncated, tampered or foreign."""
+def read_planfile(path: Path) -> dict[str, Any]:
+    """Load a saved plan and refuse anything truncated, damaged, foreign or malformed.
+
+    Its integrity hash only catches damage: anyone can recompute it. What makes a saved plan
+    trustworthy is `check_saved_plan`, which apply runs against the plan computed now.
+    """
     try:
         # NaN and Infinity are not JSON: zenctl never writes them, so a file holding one was
         # edited, and it could not be hashed to check its integrity anyway.
@@ -136,55 +140,143 @@ def read_planfile(path: Path) -> tuple[dict[str, Any], Plan]:
             f"{path} does not record the configuration and variables it was made from; "
             "save plans with `zenctl plan --out FILE`, not `plan --json`.",
         )
-    return document, from_document(document)
+    return document
 
 
-def staleness(
-    saved: Plan, fresh: Plan, document: dict[str, Any], config_files: dict[str, str]
-) -> str | None:
-    """Why a saved plan no longer describes what would happen, or None when it still does."""
-    if saved.workspace != fresh.workspace:
-        return (
-            f'it was made in workspace "{saved.workspace}", but the current workspace is '
-            f'"{fresh.workspace}"'
+def check_saved_plan(path: Path, saved: dict[str, Any], fresh: dict[str, Any]) -> None:
+    """Refuse a saved plan unless it is, field for field, the `plan_document` computed now.
+
+    Apply then executes the plan computed now, never objects decoded from the file: nothing
+    in the file is trusted, so recomputing its unkeyed plan_hash after an edit gains nothing.
+    """
+    where = first_difference(saved, fresh)
+    if where is None:
+        return
+    again = f"Nothing was run. Make a new plan: zenctl plan --out {path}"
+    cause = staleness(saved, fresh)
+    if cause is not None:
+        raise UserError(
+            "Saved plan is stale",
+            f"{path} can no longer be applied as reviewed: {cause} (first difference: {where}). "
+            + again,
         )
-    if saved.lineage == EMPTY_LINEAGE:
-        if fresh.serial != 0:
+    raise UserError(
+        "Saved plan does not match the plan computed now",
+        f"{path} differs from the plan zenctl computes now for the same configuration, "
+        f"variables and state (first difference: {where}). It was edited after `zenctl plan "
+        f"--out` wrote it. {again}",
+    )
+
+
+# the fields that say why a plan went stale first, in the order `staleness` looks at them
+_FIRST = ("zenctl_version", "format_version", "workspace", "state", "config", "variables")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ABSENT = object()
+_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+def first_difference(saved: Any, fresh: Any, path: str = "") -> str | None:
+    """Where two JSON documents first differ, as `steps[2].cached_outputs.model.hash (X in
+    the saved plan, Y now)`; None when they are equal. Types count: `1`, `1.0` and `true`
+    differ, as they do for the step that would receive them; key order does not."""
+    if isinstance(saved, dict) and isinstance(fresh, dict):
+        keys = [k for k in _FIRST if k in fresh and not path] + list(fresh)
+        keys += [key for key in saved if key not in fresh]
+        for key in dict.fromkeys(keys):
+            inner = f"{path}.{key}" if _NAME.fullmatch(key) else f"{path}[{json.dumps(key)}]"
+            found = first_difference(
+                saved.get(key, _ABSENT), fresh.get(key, _ABSENT), inner.lstrip(".")
+            )
+            if found is not None:
+                return found
+        return None
+    if isinstance(saved, list) and isinstance(fresh, list):
+        for index in range(max(len(saved), len(fresh))):
+            found = first_difference(
+                saved[index] if index < len(saved) else _ABSENT,
+                fresh[index] if index < len(fresh) else _ABSENT,
+                f"{path}[{index}]",
+            )
+            if found is not None:
+                return found
+        return None
+    if type(saved) is type(fresh) and saved == fresh:
+        return None
+    return f"{path or 'the document'} is {_shown(saved)} in the saved plan, {_shown(fresh)} now"
+
+
+def _shown(value: Any) -> str:
+    if value is _ABSENT:
+        return "absent"
+    if isinstance(value, str) and _HASH.fullmatch(value):
+        return short(value)
+    text = canonical_json(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
+def staleness(saved: dict[str, Any], fresh: dict[str, Any]) -> str | None:
+    """The human cause of a difference between a saved plan and the plan computed now, when
+    it is one of the common ones: another apply, an edited configuration, changed code..."""
+    if saved["workspace"] != fresh["workspace"]:
+        return (
+            f'it was made in workspace "{saved["workspace"]}", but the current workspace is '
+            f'"{fresh["workspace"]}"'
+        )
+    before, now = saved["state"], fresh["state"]
+    if before["lineage"] == EMPTY_LINEAGE:
+        if now["serial"] != 0:
             return "the state changed since it was made: it predates the first apply"
-    elif saved.lineage != fresh.lineage:
+    elif before["lineage"] != now["lineage"]:
         return (
-            f"it was made against state lineage {saved.lineage}, but the metadata store has "
-            f"lineage {fresh.lineage} (another store or a re-created one)"
+            f"it was made against state lineage {before['lineage']}, but the metadata store has "
+            f"lineage {now['lineage']} (another store or a re-created one)"
         )
-    elif saved.serial != fresh.serial:
+    elif before["serial"] != now["serial"]:
         return (
-            f"the state changed since it was made (serial {saved.serial} -> {fresh.serial}): "
-            "another apply landed"
+            f"the state changed since it was made (serial {before['serial']} -> "
+            f"{now['serial']}): another apply landed"
         )
+    files, current = saved["config"]["files"], fresh["config"]["files"]
     changed = sorted(
-        name
-        for name in set(config_files) | set(document["config"]["files"])
-        if config_files.get(name) != document["config"]["files"].get(name)
+        name for name in set(files) | set(current) if files.get(name) != current.get(name)
     )
     if changed:
         return f"the configuration changed since it was made: {', '.join(changed)}"
-    fresh_steps = {step.address: step for step in fresh.steps}
-    for step in saved.steps:
-        now = fresh_steps.get(step.address)
-        if now is None or now.action != step.action or now.components != step.components:
-            damage = [r for r in now.reasons if r.kind in _DAMAGE] if now else []
+    secrets = sorted(
+        name
+        for name, entry in fresh["variables"].items()
+        if "sensitive" in entry and saved["variables"].get(name) not in (None, entry)
+    )
+    if secrets:  # read from the environment again: the file holds only their keyed hashes
+        return f"sensitive variable {', '.join(secrets)} has another value now"
+    fresh_steps = {step["address"]: step for step in fresh["steps"]}
+    for step in saved["steps"]:
+        now_step = fresh_steps.get(step["address"])
+        if (
+            now_step is None
+            or now_step["action"] != step["action"]
+            or now_step["after"] != step["after"]
+        ):
+            damage = [r for r in now_step["reasons"] if r["kind"] in _DAMAGE] if now_step else []
             moved = (
-                f"{damage[0].kind.value} ({damage[0].note})"
+                f"{damage[0]['kind']} ({damage[0]['note']})"
                 if damage
-                else _what_moved(step.components, now.components if now else None)
+                else _what_moved(
+                    step["after"] or {}, (now_step["after"] or {}) if now_step else None
+                )
             )
-            return f"{step.address} would now be planned differently: {moved}"
-    if {s.address for s in saved.removed} != {s.address for s in fresh.removed}:
+            return f"{step['address']} would now be planned differently: {moved}"
+    if {s["address"] for s in saved["removed"]} != {s["address"] for s in fresh["removed"]}:
         return "the steps to remove changed"
-    planned = {change.address: change.action for change in saved.resources}
-    for change in fresh.resources:
-        if planned.pop(change.address, None) != change.action:
-            return f"{change.address} would now be planned differently: {change.action.value}"
+    planned = {change["address"]: change for change in saved["resource_changes"]}
+    for change in fresh["resource_changes"]:
+        was = planned.pop(change["address"], None)
+        if was is None or was["action"] != change["action"]:
+            return f"{change['address']} would now be planned differently: {change['action']}"
+        if (was["state"], was["drift"]) != (change["state"], change["drift"]):
+            return f"{change['address']} changed outside zenctl since it was made"
+        if was["after"] != change["after"]:
+            return f"{change['address']} would now be given other attributes"
     if planned:
         return f"{', '.join(sorted(planned))} is no longer a resource of this workspace"
     return None

@@ -194,10 +194,15 @@ def _damage(execution: Execution, integrity: dict[str, Integrity]) -> list[Reaso
 
 
 def _check_runnable(graphs: list[StepGraph], fingerprinter: Fingerprinter) -> None:
+    from zenctl.config.signatures import StepChecker
+
+    code = StepChecker(fingerprinter.root)
     problems: list[Diagnostic] = []
     for graph in graphs:
         for name in graph.order:
-            problem = fingerprinter.check(graph.pipeline, graph.pipeline.steps[name])
+            step = graph.pipeline.steps[name]
+            problems += code.check(graph.pipeline, step)
+            problem = fingerprinter.check(graph.pipeline, step)
             if problem is not None:
                 problems.append(problem)
     if problems:

@@ -125,10 +125,11 @@ def plan_resources(
     return tuple(changes)
 
 
-def _refresh(
+def refresh_state(
     resource: Resource, record: ResourceRecord, root: Path, workspace: str, refresh: bool
 ) -> tuple[dict[str, Any] | None, tuple[Change, ...]]:
-    """The real state (None: gone) and how it moved since it was recorded."""
+    """The real state (None: gone) and how it moved since it was recorded; apply reads it
+    again before acting, to refuse a resource that moved since the plan."""
     if not refresh:
         return record.state, ()
     try:
@@ -141,12 +142,12 @@ def _refresh(
         ) from None
     if real is None:
         return None, ()
-    return real, _diff(record.state, real)
+    return real, attribute_changes(record.state, real)
 
 
 def _destroy(record: ResourceRecord, root: Path, workspace: str, refresh: bool) -> ResourceChange:
     resource = build_resource(record.kind, record.type, recorded_settings(record), root)
-    real, drift = _refresh(resource, record, root, workspace, refresh)
+    real, drift = refresh_state(resource, record, root, workspace, refresh)
     return ResourceChange(
         record.address,
         record.kind,
@@ -189,7 +190,7 @@ def _desired(
             state=None,
             **common,
         )
-    real, drift = _refresh(resource, record, root, workspace, refresh)
+    real, drift = refresh_state(resource, record, root, workspace, refresh)
     common |= {"before": record.attributes, "state": real, "drift": drift, "gone": real is None}
     if real is None:  # deleted outside zenctl: make it again
         return ResourceChange(
@@ -198,7 +199,7 @@ def _desired(
     changed, forces = resource.plan(record.attributes, item.attributes)
     if record.type != item.type:
         forces = ["serving" if item.kind == "serving" else "type", *forces]
-    lines = _diff(record.attributes, item.attributes)
+    lines = attribute_changes(record.attributes, item.attributes)
     if record.type != item.type:
         lines = (Change("~", forces[0], f'"{record.type}"', f'"{item.type}"'), *lines)
     if drift or forces:
@@ -220,7 +221,7 @@ def _shown(value: Any) -> str:
     return show_value(value)
 
 
-def _diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[Change, ...]:
+def attribute_changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[Change, ...]:
     lines: list[Change] = []
     for key in sorted(set(before) | set(after)):
         if key not in after:

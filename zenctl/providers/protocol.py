@@ -106,7 +106,13 @@ class StepExecutor(ABC):
     def start(self, parallelism: int) -> None: ...
 
     @abstractmethod
-    def submit(self, task: StepTask) -> Future[StepResult]: ...
+    def submit(self, task: StepTask) -> Future[StepResult]:
+        """Start the step, or queue it. A step that ends outside its own code (its worker
+        killed, its cluster lost) fails its future with StepLost, which says why."""
+
+    def refill(self) -> None:  # noqa: B027 (optional hook, no-op by default)
+        """Called in the thread that submits, after steps end. An executor that may start
+        workers only from that thread (a fork) replaces the ones it lost here."""
 
     @abstractmethod
     def shutdown(self, cancel: bool) -> None:

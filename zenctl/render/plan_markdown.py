@@ -85,7 +85,10 @@ def _comment(head: _Head, diff: list[str], listed: int | None, note: str) -> str
     for warning in partial_plan_warnings(plan.targets, plan.replace):
         parts.append(f"> [!WARNING]\n> **{warning.summary}.** {warning.detail}\n\n")
     parts.append(note)
-    parts.append(_list("To run", plan.to_run, listed, with_reason=True))
+    must = [step for step in plan.to_run if not step.conditional]
+    parts.append(_list("To run", must, listed, with_reason=True))
+    may = [step for step in plan.to_run if step.conditional]
+    parts.append(_list("May run, if upstream outputs change", may, listed))
     parts.append(_list("To remove", list(plan.removed), listed))
     if plan.cached:
         parts.append(

@@ -151,7 +151,7 @@ def render_apply_result(
     if not result.failed:
         return
     lines = [
-        f"{address}: {error}\n  log: {display_path(log, root)}"
+        f"{address}: {error}" + (f"\n  log: {display_path(log, root)}" if log else "")
         for address, error, log in result.failed
     ]
     skipped = f"\n{len(result.skipped)} dependent step(s) skipped." if result.skipped else ""

@@ -24,6 +24,7 @@ from typing import Any
 from zenctl.apply.task import StepResult, StepTask
 from zenctl.diagnostics import UserError
 from zenctl.providers.protocol import StepExecutor
+from zenctl_local.workers import cause_of_death
 
 _DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 
@@ -94,7 +95,14 @@ class LocalTraining(StepExecutor):
         Path(task.log_path).parent.mkdir(parents=True, exist_ok=True)
         with open(task.log_path, "ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "zenctl_local.training_worker", task_file, result_file],
+                [
+                    sys.executable,
+                    "-m",
+                    "zenctl_local.training_worker",
+                    task_file,
+                    result_file,
+                    str(os.getpid()),  # it dies with zenctl
+                ],
                 env=self._environment(),
                 cwd=task.root,
                 stdin=subprocess.DEVNULL,
@@ -124,7 +132,7 @@ class LocalTraining(StepExecutor):
                 )
                 return StepResult(task.address, False, {}, error, time.perf_counter() - started)
             if process.returncode != 0 or not result_file.exists():
-                error = f"training process exited with code {process.returncode}"
+                error = cause_of_death(process.returncode, "the training process")
                 return StepResult(task.address, False, {}, error, time.perf_counter() - started)
             result: StepResult = pickle.loads(result_file.read_bytes())
             return result
