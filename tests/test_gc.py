@@ -30,7 +30,8 @@ def test_gc_keeps_the_last_executions_and_removes_the_rest(project: Project) -> 
     _backdate(project)
     before = _objects(project)
 
-    dry = project.run("gc", "-keep-last", "1", "-dry-run")
+    # gc keeps what the configuration would reuse: the one applied last, factor=4
+    dry = project.run("gc", "-keep-last", "1", "-dry-run", "--var", "factor=4")
     assert dry.code == 0, dry.both
     # features, train, evaluate ran for factors 2 and 3: six objects, plus the leftover
     assert "Would remove 7 item(s)" in dry.out, dry.out
@@ -38,11 +39,11 @@ def test_gc_keeps_the_last_executions_and_removes_the_rest(project: Project) -> 
     assert "temporary objects/00/.tmp-killed  16 B" in dry.out
     assert _objects(project) == before
 
-    default = project.run("gc").out  # the last 3 kept: only the leftover goes
+    default = project.run("gc", "--var", "factor=4").out  # the last 3 kept: only the leftover goes
     assert "Removed 1 item(s), 16 B:\n  temporary objects/00/.tmp-killed" in default, default
     assert not leftover.exists()
 
-    done = project.run("gc", "--keep-last", "1")
+    done = project.run("gc", "--keep-last", "1", "--var", "factor=4")
     assert "Removed 6 item(s)" in done.out, done.out
     assert len(_objects(project)) == len(before) - 7
     assert "No changes. 5 steps cached." in project.run("plan", "--var", "factor=4").out
@@ -57,15 +58,15 @@ def test_gc_keeps_the_last_executions_and_removes_the_rest(project: Project) -> 
 def test_gc_leaves_what_an_apply_may_be_recording(project: Project) -> None:
     project.apply()
     project.apply("--var", "factor=3")
-    result = project.run("gc", "--keep-last", "1")
+    result = project.run("gc", "--keep-last", "1", "--var", "factor=3")
     assert "Nothing to remove." in result.out
     assert "3 unreferenced one(s) younger than 15 minutes" in result.out
 
 
 @pytest.mark.stateless
 def test_gc_finds_an_artifact_store_whose_path_is_a_variable(project: Project) -> None:
-    """gc takes no --var: the variables the stores' settings use come from the environment
-    and their defaults, as for `runs` and `show`."""
+    """The variables the stores' settings use come from --var, the environment and their
+    defaults, as for `plan`."""
     project.write(
         "stack.zc.hcl",
         """
@@ -92,10 +93,16 @@ def test_gc_finds_an_artifact_store_whose_path_is_a_variable(project: Project) -
     then = time.time() - 3600
     for path in (project.root / "store").rglob("*"):
         os.utime(path, (then, then))
-    dry = project.run("gc", "--keep-last", "1", "--dry-run")
+    dry = project.run("gc", "--keep-last", "1", "--dry-run", "--var", "factor=3")
     assert dry.code == 0, dry.both
     assert "Would remove 3 item(s)" in dry.out, dry.out
     elsewhere = project.run(
-        "gc", "--keep-last", "1", "--dry-run", env={"ZENCTL_VAR_artifacts": "x"}
+        "gc",
+        "--keep-last",
+        "1",
+        "--dry-run",
+        "--var",
+        "factor=3",
+        env={"ZENCTL_VAR_artifacts": "x"},
     )
     assert "Nothing to remove." in elsewhere.out, elsewhere.both

@@ -56,7 +56,8 @@ def create_at_first_revision(project: Project, document: dict[str, Any]) -> None
             sqlalchemy.text("INSERT INTO zenctl_state VALUES (1, :lineage, :serial)"),
             {"lineage": document["lineage"], "serial": document["serial"]},
         )
-        for section, (table, columns, json_columns) in SECTIONS.items():
+        for section in ("runs", "executions", "artifacts", "lineage_edges"):  # 0001's tables
+            table, columns, json_columns = SECTIONS[section]
             for entry in document[section]:
                 connection.execute(
                     sqlalchemy.text(
@@ -79,12 +80,12 @@ def test_a_store_made_by_the_first_schema_is_upgraded_with_its_history(
     refused = project.run("plan")
     assert refused.code == 1
     assert "Metadata store needs an upgrade" in refused.err
-    assert "has schema 0001, this zenctl needs 0005" in refused.err
+    assert "has schema 0001, this zenctl needs 0006" in refused.err
     assert "zenctl state upgrade" in refused.err
 
     upgraded = project.run("state", "upgrade")
     assert upgraded.code == 0, upgraded.both
-    assert "from schema 0001 to 0005" in upgraded.out
+    assert "from schema 0001 to 0006" in upgraded.out
     assert "nothing to do" in project.run("state", "upgrade").out
     assert project.run("plan").out.strip().endswith("No changes. 5 steps cached.")
     after = export(project, tmp_path / "after.json")
@@ -108,7 +109,7 @@ def test_stores_from_before_the_random_key_keep_steps_with_secrets_cached(
     project.sql("UPDATE zenctl_state SET secret_key = :key", key=legacy_secret_key(lineage))
     assert project.apply(env=WITH_TOKEN).code == 0
     document = export(project, tmp_path / "before.json")
-    assert document["format_version"] == 2
+    assert document["format_version"] == 3
     del document["secret_key"]
     (tmp_path / "v1.json").write_text(json.dumps(document | {"format_version": 1}))
     cached = "No changes. 6 steps cached."
@@ -131,7 +132,7 @@ def test_a_newer_schema_is_never_written(project: Project) -> None:
         result = project.run(*command)
         assert result.code == 1
         assert "Metadata store is newer than this zenctl" in result.err
-        assert "schema 9999; this zenctl knows up to 0005" in result.err
+        assert "schema 9999; this zenctl knows up to 0006" in result.err
     assert project.sql("SELECT COUNT(*) FROM runs") == [(1,)]
 
 
@@ -177,11 +178,17 @@ def test_malformed_state_documents_are_refused_clearly(project: Project, tmp_pat
     bad_status["executions"][0]["status"] = "bogus"
     dangling = json.loads(json.dumps(good))
     dangling["lineage_edges"][0]["execution_id"] = "no-such-execution"
-    newer = dict(good, format_version=3)
+    dangling_current = json.loads(json.dumps(good))
+    dangling_current["current"][0]["execution_id"] = "no-such-execution"
+    newer = dict(good, format_version=4)
     cases = {
         "truncated.json": (json.dumps(good)[:200], "is not valid JSON"),
         "status.json": (json.dumps(bad_status), "At executions[0].status: 'bogus' is not one of"),
         "dangling.json": (json.dumps(dangling), "execution no-such-execution is not in executions"),
+        "current.json": (
+            json.dumps(dangling_current),
+            "current[0]: execution no-such-execution is not in executions",
+        ),
         "newer.json": (json.dumps(newer), "was exported by a newer zenctl"),
         "list.json": ("[]", "At the top level: [] is not of type 'object'"),
     }

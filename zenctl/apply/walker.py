@@ -136,6 +136,7 @@ class Walker:
         outputs: dict[str, dict[str, dict[str, Any]]] = {}
         blocked: dict[str, str] = {}  # address -> the failed step that blocks it
         in_flight: dict[Future[StepResult], _InFlight] = {}
+        settle_plan(self.store, self.plan)
         try:
             while pending or in_flight:
                 for address, step in list(pending.items()):
@@ -228,6 +229,7 @@ class Walker:
             # execution may match (an upstream re-ran and reproduced the same bytes).
             earlier = self.store.by_fingerprint(self.plan.workspace, [key]).get(key)
             if earlier is not None and self._intact(step, earlier.outputs):
+                self.store.settle(self.plan.workspace, {step.address: earlier.id})
                 outputs[step.address] = earlier.outputs
                 result.reused.append(step.address)
                 self.reporter.reused(step, "inputs unchanged after upstream re-run")
@@ -319,6 +321,17 @@ class Walker:
         )
         result.skipped.append(step.address)
         self.reporter.skipped(step, because)
+
+
+def settle_plan(store: StateStore, plan: Plan) -> None:
+    """Record the plan's moves, and that what it reuses is in place from now on, wherever in
+    history it came from. An apply with nothing to run records them too (a param set back to
+    an earlier value, a renamed step)."""
+    store.settle(
+        plan.workspace,
+        {step.address: step.cached_from for step in plan.cached if step.cached_from},
+        {step.address: step.moved_from for step in plan.steps if step.moved_from},
+    )
 
 
 def _outcome(future: Future[StepResult], address: str) -> StepResult:

@@ -1,17 +1,23 @@
 """Garbage collection: what in the artifact stores no kept execution references any more.
 
-Decided from the metadata store alone (the retention policy), then swept per artifact store.
+Decided from the metadata store (the retention policy, each step's current state) and from
+the plan of the current configuration in every workspace (what it would reuse), then swept
+per artifact store.
 Anything younger than `GRACE_SECONDS` stays: an apply running now may have stored it without
 recording it yet (docs/integrity.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from zenctl.config.model import Config
+from zenctl.fingerprint.step import Fingerprinter
+from zenctl.plan.model import StepPlan
 from zenctl.providers.protocol import ArtifactStore, StoredItem
-from zenctl.state.store import Execution
+from zenctl.state.store import Execution, StateStore
 
 GRACE_SECONDS = 15 * 60
 
@@ -31,14 +37,37 @@ class Collection:
         return sum(item.size for item in self.items)
 
 
-def referenced(executions: Iterable[Execution]) -> set[str]:
-    """Every hash a kept execution produced or consumed: its artifacts and source snapshots."""
+def referenced(executions: Iterable[Execution | StepPlan]) -> set[str]:
+    """Every hash a kept execution (or a cached step of a plan) produced or consumed: its
+    artifacts and source snapshots."""
     hashes: set[str] = set()
     for execution in executions:
-        hashes.update(item["hash"] for item in execution.outputs.values())
+        outputs = (
+            execution.outputs if isinstance(execution, Execution) else execution.cached_outputs
+        )
+        hashes.update(item["hash"] for item in outputs.values())
         inputs = execution.components.get("inputs", {}).values()
         hashes.update(entry["hash"] for entry in inputs if entry.get("hash"))
     return hashes
+
+
+def reused_by_config(
+    config: Config,
+    variables: Mapping[str, Any],
+    fingerprinter: Fingerprinter,
+    store: StateStore,
+    workspaces: Iterable[str],
+) -> list[StepPlan]:
+    """The steps that the configuration's plan, in each workspace, would reuse from state:
+    whatever their age or address (a renamed step finds its old execution by fingerprint),
+    what they read and wrote must stay."""
+    from zenctl.plan.planner import PlanInputs, make_plan
+
+    return [
+        step
+        for workspace in sorted(set(workspaces))
+        for step in make_plan(PlanInputs(config, variables, workspace), fingerprinter, store).cached
+    ]
 
 
 def collect(stores: Iterable[ArtifactStore], keep: set[str], cutoff: float) -> Collection:

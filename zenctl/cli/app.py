@@ -456,7 +456,10 @@ def apply(
                     expected, document["plan_hash"], str(plan_file), "it is not the reviewed plan"
                 )
         if not plan_.has_changes:
+            from zenctl.apply.walker import settle_plan
+
             store.interrupt_stale(project.workspace)  # still close what a killed apply left open
+            settle_plan(store, plan_)
             return
         with ProgressReporter(console, total=len(plan_.to_run)) as reporter:
             result = apply_plan(
@@ -637,7 +640,7 @@ def show(
     store = _open_state(project, create=False)
     if store is None:
         _fail_with("Nothing recorded yet", "Run `zenctl apply` first; then its steps can be shown.")
-    show_target(stdout(), store, project.workspace, target)
+    show_target(stdout(), store, project.workspace, target, project.config.moved_to())
 
 
 @app.command()

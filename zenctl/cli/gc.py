@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from zenctl.cli.app import Chdir, _fail_with, _open_state, _root
+from zenctl.cli.app import Chdir, VarFiles, Vars, _fail_with, _inputs, _open_state, _root
 from zenctl.cli.state import LockTimeout, hold_lock
 
 
@@ -27,16 +27,19 @@ def gc(
         bool, typer.Option("--dry-run", "-dry-run", help="List what would go; remove nothing.")
     ] = False,
     lock_timeout: LockTimeout = "0s",
+    var: Vars = None,
+    var_file: VarFiles = None,
 ) -> None:
-    """Remove artifacts and source snapshots that no kept execution references.
+    """Remove artifacts and source snapshots that no kept execution references, and that
+    the configuration (with these variables) would not reuse in any workspace.
 
     Example: `zenctl gc --keep-last 1 --dry-run`
     """
-    from zenctl.artifacts.gc import GRACE_SECONDS, collect, referenced, sweep
+    from zenctl.artifacts.gc import GRACE_SECONDS, collect, referenced, reused_by_config, sweep
     from zenctl.project import Project
     from zenctl.render.console import stdout
 
-    project = Project.load(_root(chdir))
+    project = Project.load(_root(chdir), _inputs(var, var_file))
     store = _open_state(project, create=False)
     if store is None:  # without state everything looks unreferenced: never guess
         _fail_with(
@@ -51,7 +54,14 @@ def gc(
         if dry_run
         else hold_lock(store, project.workspace, "gc", lock_timeout)
     ):
-        keep = referenced(store.kept_executions(keep_last))
+        reused = reused_by_config(
+            project.config,
+            project.variables,
+            project.fingerprinter(store),
+            store,
+            {project.workspace, *store.workspaces()},
+        )
+        keep = referenced([*store.kept_executions(keep_last), *reused])
         found = collect(project.artifact_stores(), keep, time.time() - GRACE_SECONDS)
         if not dry_run:
             sweep(found)
@@ -64,7 +74,8 @@ def gc(
         console.print(f"  {item.kind:<9} {what}  {_size(item.size)}", markup=False)
     console.print(
         f"{'Nothing to remove. ' if not found.garbage else ''}Kept {found.kept} item(s) "
-        f"referenced by the last {keep_last} succeeded execution(s) of each step"
+        f"referenced by the last {keep_last} succeeded execution(s) of each step, its "
+        "current state or what the configuration would reuse"
         + (
             f", and {found.recent} unreferenced one(s) younger than {GRACE_SECONDS // 60} "
             "minutes (an apply may still be recording them)"

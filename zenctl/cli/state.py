@@ -94,7 +94,7 @@ def show(
     execution = _in_state(store, project.workspace).get(address)
     if execution is None:
         raise _not_in_state(address)
-    show_execution(stdout(), store, execution)
+    show_execution(stdout(), store, execution, address)
 
 
 def _not_in_state(address: str) -> Exception:

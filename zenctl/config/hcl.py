@@ -23,6 +23,7 @@ from zenctl.config.model import (
     Component,
     Config,
     Deployment,
+    Moved,
     Pipeline,
     ProviderRequirement,
     Ref,
@@ -173,6 +174,7 @@ class ConfigParser:
         stacks: dict[str, Stack] = {}
         required: dict[str, ProviderRequirement] = {}
         pipeline_blocks: list[tuple[_FileParser, Any]] = []
+        moved: list[Moved] = []
         files: list[str] = []
         for path, text in contents:
             files.append(path.name)
@@ -202,9 +204,11 @@ class ConfigParser:
                     pipeline_blocks.append((source, block))
                 elif kind == "zenctl":
                     self._settings_block(source, block, required)
+                elif kind == "moved":
+                    moved.extend(self._moved(source, block))
                 else:
                     self._unsupported_block(
-                        source, block, ("variable", "stack", "pipeline", "zenctl")
+                        source, block, ("variable", "stack", "pipeline", "zenctl", "moved")
                     )
         self._check_validations(variables)
         if not stacks:
@@ -214,6 +218,7 @@ class ConfigParser:
             pipeline = self._pipeline(source, block, stacks, variables)
             if pipeline is not None:
                 self._add_unique(pipelines, pipeline, "pipeline")
+        self._check_moved(moved, pipelines)
         from zenctl.graph import build_graph
         from zenctl.providers.registry import check_required
 
@@ -225,7 +230,9 @@ class ConfigParser:
                 self.diagnostics += exc.diagnostics
         if self.diagnostics:
             raise DiagnosticsError(self.diagnostics)
-        return Config(str(self.root), variables, stacks, pipelines, tuple(files), required)
+        return Config(
+            str(self.root), variables, stacks, pipelines, tuple(files), required, tuple(moved)
+        )
 
     # -- blocks -----------------------------------------------------------------------------
 
@@ -307,6 +314,103 @@ class ConfigParser:
                     continue
                 self._add_unique(
                     required, ProviderRequirement(name, attr.value, attr.range), "provider"
+                )
+
+    def _moved(self, source: _FileParser, block: Any) -> list[Moved]:
+        """`moved { from = pipeline.P.step.OLD  to = pipeline.P.step.NEW }`, both well-formed."""
+        import re
+
+        where = source.range_of(block.raw)
+        if block.name_labels:
+            self.error(
+                "Unexpected labels",
+                "A moved block takes no name: moved { from = ..., to = ... }.",
+                where,
+            )
+        self._no_nested_blocks(source, block)
+        attrs = self._attributes(source, block)
+        addresses: dict[str, str] = {}
+        for name in sorted(set(attrs) - {"from", "to"}):
+            self.error(
+                "Unsupported argument",
+                f'An argument named "{name}" is not expected in a moved block; it takes from '
+                "and to.",
+                attrs[name].range,
+            )
+        for name in ("from", "to"):
+            attr = attrs.get(name)
+            if attr is None:
+                self.error(
+                    "Missing required argument",
+                    f'A moved block needs "{name}": moved {{ from = pipeline.P.step.OLD  '
+                    "to = pipeline.P.step.NEW }.",
+                    where,
+                )
+                continue
+            value = attr.value
+            if not (
+                isinstance(value, Ref)
+                and len(value.parts) == 4
+                and value.parts[0] == "pipeline"
+                and value.parts[2] == "step"
+                and all(re.fullmatch(IDENTIFIER, part) for part in value.parts)
+            ):
+                self.error(
+                    "Invalid step address",
+                    f'The "{name}" of a moved block must be a step address, written without '
+                    "quotes: pipeline.NAME.step.NAME.",
+                    attr.range,
+                )
+                continue
+            addresses[name] = str(value)
+        if len(addresses) < 2:
+            return []
+        return [Moved(addresses["from"], addresses["to"], where)]
+
+    def _check_moved(self, moved: list[Moved], pipelines: dict[str, Pipeline]) -> None:
+        """As Terraform checks them: `from` is no longer declared, each address is moved away
+        once, and the chain from each ends at a declared step."""
+        declared = {
+            pipeline.address(step) for pipeline in pipelines.values() for step in pipeline.steps
+        }
+        first: dict[str, Moved] = {}
+        for move in moved:
+            if move.from_ in first:
+                self.error(
+                    "Ambiguous move",
+                    f"{move.from_} is already moved at {_at(first[move.from_].range)}; a step "
+                    "can move to one address only.",
+                    move.range,
+                )
+            elif move.from_ in declared:
+                self.error(
+                    "Moved object still exists",
+                    f"{move.from_} is moved to {move.to}, but it is still declared. Remove the "
+                    "moved block, or rename the step block to the new name.",
+                    move.range,
+                )
+            else:
+                first[move.from_] = move
+        for move in first.values():
+            target, seen = move.to, [move.from_]
+            while target in first and target not in seen:
+                seen.append(target)
+                target = first[target].to
+            if target in seen:
+                loop = seen[seen.index(target) :]
+                if move.from_ == min(loop):  # one error per loop, at one of its blocks
+                    self.error(
+                        "Cyclic moves",
+                        f"These moved blocks form a loop: {' -> '.join([*loop, loop[0]])}. "
+                        "Each chain of moves must end at a declared step.",
+                        move.range,
+                    )
+            elif target not in declared:
+                self.error(
+                    "Moved to an undeclared step",
+                    f"{move.from_} is moved to {target}, which is not declared. Declare the "
+                    "step there, or fix the address." + _suggest(target, declared),
+                    move.range,
                 )
 
     def _component_settings(

@@ -162,6 +162,16 @@ class ProviderRequirement:
 
 
 @dataclass(frozen=True)
+class Moved:
+    """`moved { from = pipeline.P.step.OLD  to = pipeline.P.step.NEW }`: a renamed step keeps
+    its recorded state (docs/state.md)."""
+
+    from_: str
+    to: str
+    range: SourceRange
+
+
+@dataclass(frozen=True)
 class Config:
     root: str
     variables: dict[str, Variable]
@@ -169,3 +179,16 @@ class Config:
     pipelines: dict[str, Pipeline]
     files: tuple[str, ...]
     required_providers: dict[str, ProviderRequirement] = field(default_factory=dict)
+    moved: tuple[Moved, ...] = ()
+
+    def moved_to(self) -> dict[str, str]:
+        """Each old address -> the declared step it now is, chains (A to B, B to C) followed."""
+        step = {move.from_: move.to for move in self.moved}
+        resolved: dict[str, str] = {}
+        for origin in step:
+            target, seen = step[origin], {origin}
+            while target in step and target not in seen:  # a loop is refused by the parser
+                seen.add(target)
+                target = step[target]
+            resolved[origin] = target
+        return resolved

@@ -61,6 +61,8 @@ def _describe(
         return Change(op, f"code: {path[1]}")
     if section == "inputs" and len(path) >= 2:
         name = path[1]
+        if op == "~" and path[2:] == ["ref"]:  # read from another step (or source), renamed
+            return Change("~", f"inputs.{name}.ref", old, new)
         entry = (after if op != "-" else before)["inputs"][name]
         ref = entry["ref"]
         if ref.startswith("source.") and op == "~":

@@ -21,7 +21,7 @@ from zenctl.plan.model import (
 )
 
 FORMAT_VERSION = "1.3"  # 1.1: artifact reasons; 1.2: targets, replace, resource_changes;
-# 1.3: summary.may_run
+# 1.3: summary.may_run, a step's moved_from
 
 
 def summary(plan: Plan) -> dict[str, Any]:
@@ -101,6 +101,7 @@ def _step(step: StepPlan) -> dict[str, Any]:
         "cached_from": step.cached_from,
         "cached_outputs": step.cached_outputs,
         "expected_duration": step.expected_duration,
+        **({"moved_from": step.moved_from} if step.moved_from else {}),
     }
 
 
@@ -137,6 +138,7 @@ def _step_from(entry: dict[str, Any]) -> StepPlan:
         cached_outputs=entry["cached_outputs"],
         expected_duration=entry["expected_duration"],
         before=entry["before"],
+        moved_from=entry.get("moved_from"),
     )
 
 

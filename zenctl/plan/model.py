@@ -69,6 +69,7 @@ class StepPlan:
     cached_outputs: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False)
     expected_duration: float | None = None
     before: dict[str, Any] | None = field(default=None, hash=False)  # last recorded components
+    moved_from: str | None = None  # a `moved` block: the old address whose state this takes
 
     @property
     def conditional(self) -> bool:

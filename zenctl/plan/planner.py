@@ -1,9 +1,10 @@
 """Decide, for every step, whether it is cached or must run, and why.
 
 State is read with a fixed number of queries whatever the number of steps: one snapshot of
-the latest execution per address, then one batched lookup of the fingerprints that do not
-match it (a param set back to an earlier value reuses that earlier execution). Only when such
-a reuse changes downstream fingerprints is one more batched lookup made.
+each address's current state (what the last apply left in place), then one batched lookup of
+the fingerprints that do not match it (a param set back to an earlier value reuses that
+earlier execution). Only when such a reuse changes downstream fingerprints is one more
+batched lookup made.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from zenctl.fingerprint.step import (
     fingerprint,
     is_known,
     older_version,
+    same_data,
 )
 from zenctl.graph import StepGraph, build_graph
 from zenctl.plan.diff import component_changes
@@ -68,6 +70,8 @@ def make_plan(
     snapshot = (
         store.snapshot(inputs.workspace) if store else StateSnapshot(EMPTY_LINEAGE, 0, {}, {})
     )
+    renames = config.moved_to()
+    moves = _Moves(renames, _moved_state(renames, snapshot))
     integrity: dict[str, Integrity] = {}
     _check_outputs(artifacts, config, snapshot.settled.values(), integrity)
     hits: dict[str, Execution] = {}
@@ -84,6 +88,7 @@ def make_plan(
                 hits,
                 integrity,
                 selected[graph.pipeline.name] if selected is not None else set(graph.order),
+                moves,
             )
         ]
         pending = {
@@ -113,7 +118,10 @@ def make_plan(
             (),
         )
         for address, execution in sorted(snapshot.settled.items())
-        if execution.status == "succeeded" and address not in declared and selected is None
+        if execution.status == "succeeded"
+        and address not in declared
+        and address not in moves.inherited.values()
+        and selected is None
     )
     return Plan(
         inputs.workspace,
@@ -125,6 +133,39 @@ def make_plan(
         targets=inputs.targets,
         replace=inputs.replace,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Moves:
+    renames: dict[str, str]  # every old address in a moved block -> the declared step it is
+    inherited: dict[str, str]  # declared address -> the old one whose state it takes over
+
+
+def _moved_state(renames: dict[str, str], snapshot: StateSnapshot) -> dict[str, str]:
+    """Declared address -> the old address whose current state it takes over (a `moved`
+    block not applied yet): only where the new address has no state of its own."""
+    inherited: dict[str, str] = {}
+    for old, new in renames.items():
+        here, there = snapshot.settled.get(new), snapshot.settled.get(old)
+        if (here is None or here.status != "succeeded") and there and there.status == "succeeded":
+            inherited.setdefault(new, old)
+    return inherited
+
+
+def _renamed_refs(
+    components: Components, pipeline: Pipeline, moves: Mapping[str, str]
+) -> Components:
+    """Recorded components with each input read from a step since moved (within the pipeline)
+    named as it is now: a diff then shows no change where only the producer's address moved."""
+    inputs: dict[str, Any] = {}
+    for name, entry in components.get("inputs", {}).items():
+        parts = entry["ref"].split(".")
+        target = moves.get(pipeline.address(parts[1])) if parts[0] == "step" else None
+        if target is not None and target.startswith(pipeline.address("")):
+            parts[1] = target.split(".")[-1]
+            entry = {**entry, "ref": ".".join(parts)}
+        inputs[name] = entry
+    return {**components, "inputs": inputs}
 
 
 def _check_outputs(
@@ -184,6 +225,7 @@ def _plan_pipeline(
     hits: dict[str, Execution],
     integrity: dict[str, Integrity],
     only: set[str],
+    moves: _Moves,
 ) -> list[StepPlan]:
     pipeline = graph.pipeline
     planned: dict[str, StepPlan] = {}
@@ -195,7 +237,7 @@ def _plan_pipeline(
         components = fingerprinter.components(pipeline, step, params, upstream)
         replace = pipeline.address(name) in inputs.replace
         planned[name] = _decide(
-            pipeline, step, graph, components, snapshot, hits, integrity, replace
+            pipeline, step, graph, components, snapshot, hits, integrity, replace, moves
         )
     return [planned[name] for name in order]
 
@@ -223,19 +265,28 @@ def _decide(
     hits: dict[str, Execution],
     integrity: dict[str, Integrity],
     replace: bool,
+    moves: _Moves,
 ) -> StepPlan:
     address = pipeline.address(step.name)
     depends_on = tuple(pipeline.address(parent) for parent in graph.upstream[step.name])
     known = is_known(components)
     key = fingerprint(components) if known else None
-    baseline = snapshot.settled.get(address)
+    moved_from = moves.inherited.get(address)
+    baseline = snapshot.settled.get(moved_from or address)
     if baseline is not None and baseline.status != "succeeded":
         baseline = None
+    before = _renamed_refs(baseline.components, pipeline, moves.renames) if baseline else None
     reuse = None
     damaged: list[Reason] = []  # why a matching execution could not be reused
+    # the same work as the current state: the same fingerprint, or inputs with the same bytes
+    # that only another step's address produced (a renamed upstream step)
+    matches = (
+        key is not None
+        and baseline is not None
+        and (baseline.fingerprint == key or same_data(baseline.components, components))
+    )
     if key is not None and not replace:
-        matches_latest = baseline is not None and baseline.fingerprint == key
-        for candidate in (baseline if matches_latest else None, hits.get(key)):
+        for candidate in (baseline if matches else None, hits.get(key)):
             if candidate is None:
                 continue
             problems = _damage(candidate, integrity)
@@ -252,6 +303,7 @@ def _decide(
         "depends_on": depends_on,
         "expected_duration": _expected_duration(baseline, snapshot.attempts.get(address)),
         "before": baseline.components if baseline else None,
+        "moved_from": moved_from,
     }
     if reuse is not None:
         return StepPlan(
@@ -263,7 +315,7 @@ def _decide(
             **common,
         )
     reasons: list[Reason] = []
-    changes = component_changes(baseline.components, components) if baseline else []
+    changes = component_changes(before, components) if before else []
     older = older_version(baseline.components, baseline.fingerprint) if baseline else None
     if older is not None:  # code hashes of two schemes do not compare: no `~ code:` lines
         changes = [change for change in changes if not change.path.startswith("code:")]
@@ -281,7 +333,7 @@ def _decide(
             note = "removed from state"
         if not damaged:
             reasons.append(Reason(ReasonKind.NEW, note))
-    elif older is None and (changes or (known and not damaged and key != baseline.fingerprint)):
+    elif older is None and (changes or (known and not damaged and not matches)):
         reasons.append(Reason(ReasonKind.CHANGED))
     reasons.extend(damaged)
     if not known and baseline is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
@@ -15,7 +16,7 @@ from zenctl.fingerprint.canonical import short
 from zenctl.plan.diff import show_value
 from zenctl.render.plan_text import format_duration
 from zenctl.state.db import Row
-from zenctl.state.store import Execution, StateStore
+from zenctl.state.store import SETTLED, Execution, StateStore
 
 
 def _when(timestamp: float | None) -> str:
@@ -51,15 +52,18 @@ def render_runs(console: Console, runs: list[Row]) -> None:
     console.print(table)
 
 
-def show_target(console: Console, store: StateStore, workspace: str, target: str) -> None:
+def show_target(
+    console: Console,
+    store: StateStore,
+    workspace: str,
+    target: str,
+    moved_to: Mapping[str, str] | None = None,
+) -> None:
+    """`moved_to` (the configuration's `moved` blocks) finds a renamed step's state before
+    the apply that records the move."""
     if target.startswith("pipeline."):
-        history = store.history(workspace, target, limit=1)
-        if not history:
-            raise UserError(
-                f"No executions recorded for {target}",
-                "Check the address with `zenctl graph`, or run `zenctl apply` first.",
-            )
-        show_execution(console, store, history[0])
+        previous = [old for old, new in (moved_to or {}).items() if new == target]
+        _show_step(console, store, workspace, target, previous)
         return
     run = store.run(target) if len(target) >= 4 else None
     if run is not None:
@@ -76,10 +80,41 @@ def show_target(console: Console, store: StateStore, workspace: str, target: str
     )
 
 
-def show_execution(console: Console, store: StateStore, execution: Execution) -> None:
+def _show_step(
+    console: Console, store: StateStore, workspace: str, address: str, previous: list[str]
+) -> None:
+    """The step's current state (or that of an address it was moved from); a later attempt
+    that did not settle is named below it."""
+    current = store.current(workspace, address)
+    for old in previous:
+        current = current or store.current(workspace, old)
+    history = store.history(workspace, address, limit=1)
+    if current is None and not history:
+        raise UserError(
+            f"No executions recorded for {address}",
+            "Check the address with `zenctl graph`, or run `zenctl apply` first.",
+        )
+    if current is None:
+        show_execution(console, store, history[0])
+        return
+    show_execution(console, store, current, address)
+    attempt = history[0] if history else None
+    if attempt is not None and attempt.serial > current.serial and attempt.status not in SETTLED:
+        console.print(
+            f"  last attempt {attempt.status} in run {attempt.run_id[:8]} at "
+            f"{_when(attempt.started_at)}" + (f": {escape(attempt.error)}" if attempt.error else "")
+        )
+
+
+def show_execution(
+    console: Console, store: StateStore, execution: Execution, address: str | None = None
+) -> None:
+    """One execution; `address` is the step it stands for when a `moved` block renamed it."""
     run = store.run(execution.run_id)
     c = execution.components
-    console.print(f"[bold]{escape(execution.address)}[/]")
+    console.print(f"[bold]{escape(address or execution.address)}[/]")
+    if address is not None and address != execution.address:
+        console.print(f"  moved from   {escape(execution.address)}")
     console.print(
         f"  status       {execution.status}"
         + (f": {escape(execution.error)}" if execution.error else "")

@@ -120,7 +120,12 @@ def _list(title: str, steps: list[StepPlan], listed: int | None, with_reason: bo
     if not steps:
         return ""
     shown = steps if listed is None else steps[:listed]
-    items = [f"- `{step.address}`" + (f": {why(step)}" if with_reason else "") for step in shown]
+    items = [
+        f"- `{step.address}`"
+        + (f": {why(step)}" if with_reason else "")
+        + (f" (moved from `{step.moved_from}`)" if step.moved_from else "")
+        for step in shown
+    ]
     if len(shown) < len(steps):
         items.append(f"- … and {len(steps) - len(shown):,} more")
     heading = f"**{title} ({len(steps)})**\n" if title else ""

@@ -21,12 +21,14 @@ _RESOURCE_VERB = {
 
 
 def describe(step: StepPlan) -> str:
-    """The reason part of a step's line: `cached`, `run: changed`, `remove: no longer declared`."""
+    """The reason part of a step's line: `cached`, `run: changed`, `remove: no longer declared`,
+    then `(moved from ADDRESS)` while a `moved` block is not applied yet."""
+    moved = f" (moved from {step.moved_from})" if step.moved_from else ""
     if step.action is Action.CACHED:
-        return "cached"
+        return "cached" + moved
     if step.action is Action.REMOVE:
         return "remove: no longer declared"
-    return f"run: {why(step)}"
+    return f"run: {why(step)}{moved}"
 
 
 def why(step: StepPlan) -> str:

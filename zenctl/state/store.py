@@ -94,19 +94,40 @@ class StateSnapshot:
 
     lineage: str
     serial: int
-    settled: dict[str, Execution]  # latest succeeded (or removed) execution per address
+    # each address's current state: the execution the last apply left in place (a reuse from
+    # history included), or the mark that removed or forgot the step; keyed by the address it
+    # stands for now, which a `moved` block makes differ from the execution's own
+    settled: dict[str, Execution]
     attempts: dict[str, Execution]  # latest other attempt (failed, interrupted...) per address
 
 
 EMPTY_LINEAGE = "(none)"
 
-_LATEST = """
-SELECT * FROM (
-  SELECT e.*, ROW_NUMBER() OVER (
-    PARTITION BY address,
-      CASE WHEN status IN ('succeeded', 'removed', 'forgotten') THEN 1 ELSE 0 END
-    ORDER BY serial DESC) AS rank_
-  FROM step_executions e WHERE workspace = :workspace
+_COLUMNS = (
+    "e.id, e.run_id, e.workspace, e.address, e.serial, e.status, e.fingerprint, e.components, "
+    "e.outputs, e.started_at, e.finished_at, e.duration, e.log_uri, e.error, e.details"
+)
+_SETTLED_SQL = ", ".join(f"'{status}'" for status in SETTLED)
+
+# One statement: the current state of every address, then the latest other attempt of each.
+_CURRENT_AND_ATTEMPTS = f"""
+SELECT {_COLUMNS}, c.address AS slot_ FROM current_steps c
+  JOIN step_executions e ON e.id = c.execution_id WHERE c.workspace = :workspace
+UNION ALL
+SELECT {_COLUMNS}, NULL AS slot_ FROM (
+  SELECT e.*, ROW_NUMBER() OVER (PARTITION BY address ORDER BY serial DESC) AS rank_
+  FROM step_executions e WHERE workspace = :workspace AND status NOT IN ({_SETTLED_SQL})
+) e WHERE rank_ = 1
+"""
+
+# What stood for each step before its current state was recorded (schema 0005 and older
+# stores, documents exported before format 3): its latest settled execution.
+DERIVE_CURRENT = f"""
+INSERT INTO current_steps (workspace, address, execution_id, serial)
+SELECT workspace, address, id, serial FROM (
+  SELECT e.workspace, e.address, e.id, e.serial, ROW_NUMBER() OVER (
+    PARTITION BY e.workspace, e.address ORDER BY e.serial DESC) AS rank_
+  FROM step_executions e WHERE status IN ({_SETTLED_SQL})
 ) latest WHERE rank_ = 1
 """
 
@@ -125,10 +146,23 @@ class StateStore:
         state = self.db.query("SELECT lineage, serial FROM zenctl_state WHERE id = 1")
         settled: dict[str, Execution] = {}
         attempts: dict[str, Execution] = {}
-        for row in self.db.query(_LATEST, {"workspace": workspace}):
+        for row in self.db.query(_CURRENT_AND_ATTEMPTS, {"workspace": workspace}):
             execution = Execution.from_row(row)
-            (settled if execution.status in SETTLED else attempts)[execution.address] = execution
+            if row["slot_"] is None:
+                attempts[execution.address] = execution
+            else:
+                settled[row["slot_"]] = execution
         return StateSnapshot(state[0]["lineage"], int(state[0]["serial"]), settled, attempts)
+
+    @_retried
+    def current(self, workspace: str, address: str) -> Execution | None:
+        """The step's current state (see StateSnapshot.settled), None if it has none."""
+        rows = self.db.query(
+            "SELECT e.* FROM current_steps c JOIN step_executions e ON e.id = c.execution_id "
+            "WHERE c.workspace = :workspace AND c.address = :address",
+            {"workspace": workspace, "address": address},
+        )
+        return Execution.from_row(rows[0]) if rows else None
 
     @_retried
     def lineage_serial(self) -> tuple[str, int]:
@@ -242,8 +276,9 @@ class StateStore:
 
     @_retried
     def kept_executions(self, keep_last: int) -> list[Execution]:
-        """The retention policy of `gc`: in every workspace, the newest `keep_last` succeeded
-        executions of each step, not counting those from before it was removed or forgotten."""
+        """The retention policy of `gc`: in every workspace, each step's current state and the
+        newest `keep_last` succeeded executions of each step, not counting those from before it
+        was removed or forgotten."""
         rows = self.db.query(
             "SELECT * FROM (SELECT e.*, ROW_NUMBER() OVER ("
             "PARTITION BY workspace, address ORDER BY serial DESC) AS rank_ "
@@ -253,6 +288,11 @@ class StateStore:
             "AND r.serial > e.serial)"
             ") kept WHERE rank_ <= :keep",
             {"keep": keep_last},
+        )
+        # whatever their age, the executions steps stand on now (a param set back reuses one)
+        rows += self.db.query(
+            "SELECT e.* FROM current_steps c JOIN step_executions e ON e.id = c.execution_id "
+            "WHERE e.status = 'succeeded'"
         )
         return [Execution.from_row(row) for row in rows]
 
@@ -373,6 +413,11 @@ class StateStore:
                         "VALUES (:hash, :materializer, :size, :uri, :now, :producer)",
                         {**artifact, "now": now, "producer": execution_id},
                     )
+            placed = execute(
+                "SELECT workspace, address FROM step_executions WHERE id = :id",
+                {"id": execution_id},
+            ).fetchone()
+            _place(execute, placed[0], placed[1], execution_id, serial)
             execute(
                 "UPDATE step_executions SET status = 'succeeded', outputs = :outputs, "
                 "finished_at = :now, duration = :duration, serial = :serial, details = :details "
@@ -423,12 +468,13 @@ class StateStore:
         with self.db.transaction() as execute:
             serial = self._bump(execute)
             for address in addresses:
+                execution_id = str(uuid.uuid4())
                 execute(
                     "INSERT INTO step_executions (id, run_id, workspace, address, serial, status, "
                     "started_at, finished_at, error) VALUES (:id, :run, :workspace, :address, "
                     ":serial, :status, :now, :now, :note)",
                     {
-                        "id": str(uuid.uuid4()),
+                        "id": execution_id,
                         "run": run_id,
                         "workspace": workspace,
                         "address": address,
@@ -438,6 +484,34 @@ class StateStore:
                         "note": note,
                     },
                 )
+                if status in SETTLED:  # a skipped step keeps what it had in place
+                    _place(execute, workspace, address, execution_id, serial)
+
+    @_retried
+    def settle(
+        self, workspace: str, kept: Mapping[str, str], moved: Mapping[str, str] | None = None
+    ) -> None:
+        """Record what an apply left in place without running it: `kept` maps an address to
+        the execution it reused from history; `moved` maps a step's new address to its old
+        one (a `moved` block), whose current state it takes over. Writes only what differs,
+        so an apply that changes nothing leaves the serial alone."""
+        rows = self.db.query(
+            "SELECT address, execution_id FROM current_steps WHERE workspace = :workspace",
+            {"workspace": workspace},
+        )
+        now = {row["address"]: row["execution_id"] for row in rows}
+        gone = [old for new, old in (moved or {}).items() if old in now and new not in now]
+        placed = {new: now[old] for new, old in (moved or {}).items() if old in gone}
+        placed |= kept
+        changed = {a: e for a, e in placed.items() if now.get(a) != e}
+        if not changed and not gone:
+            return
+        with self.db.transaction() as execute:
+            serial = self._bump(execute)
+            for address in gone:
+                _unplace(execute, workspace, address)
+            for address, execution_id in sorted(changed.items()):
+                _place(execute, workspace, address, execution_id, serial)
 
     @_retried
     def put_resource(self, workspace: str, record: ResourceRecord) -> None:
@@ -503,11 +577,29 @@ class StateStore:
             self._bump(execute)
             params = {"workspace": workspace}
             execute(f"DELETE FROM lineage_edges WHERE execution_id IN ({executions})", params)
+            execute("DELETE FROM current_steps WHERE workspace = :workspace", params)
             execute("DELETE FROM step_executions WHERE workspace = :workspace", params)
             execute("DELETE FROM runs WHERE workspace = :workspace", params)
 
     def close(self) -> None:
         self.db.close()
+
+
+def _place(execute: Any, workspace: str, address: str, execution_id: str, serial: int) -> None:
+    """Make `execution_id` the step's current state (delete and insert: portable upsert)."""
+    _unplace(execute, workspace, address)
+    execute(
+        "INSERT INTO current_steps (workspace, address, execution_id, serial) "
+        "VALUES (:workspace, :address, :id, :serial)",
+        {"workspace": workspace, "address": address, "id": execution_id, "serial": serial},
+    )
+
+
+def _unplace(execute: Any, workspace: str, address: str) -> None:
+    execute(
+        "DELETE FROM current_steps WHERE workspace = :workspace AND address = :address",
+        {"workspace": workspace, "address": address},
+    )
 
 
 def _details(details: dict[str, str] | None) -> str | None:

@@ -15,9 +15,9 @@ from typing import Any
 
 from zenctl import __version__
 from zenctl.diagnostics import UserError
-from zenctl.state.store import StateStore
+from zenctl.state.store import DERIVE_CURRENT, StateStore
 
-FORMAT_VERSION = 2  # 2 adds secret_key; version 1 documents are still read
+FORMAT_VERSION = 3  # 2 adds secret_key, 3 each step's current state; older ones are still read
 SCHEMA_FILE = Path(__file__).with_name("state.schema.json")
 
 # Document section -> (table, columns, columns holding JSON text), in insertion order.
@@ -65,8 +65,14 @@ SECTIONS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
         (),
     ),
     "lineage_edges": ("lineage_edges", ("execution_id", "direction", "name", "ref", "hash"), ()),
+    "current": ("current_steps", ("workspace", "address", "execution_id", "serial"), ()),
 }
-_ORDER = {"runs": "started_at, id", "executions": "serial, id", "artifacts": "hash"}
+_ORDER = {
+    "runs": "started_at, id",
+    "executions": "serial, id",
+    "artifacts": "hash",
+    "current": "workspace, address",
+}
 
 
 def export_state(store: StateStore) -> dict[str, Any]:
@@ -143,6 +149,9 @@ def _check_references(path: Path, document: dict[str, Any]) -> None:
             (edge["execution_id"], edge["direction"], edge["name"])
             for edge in document["lineage_edges"]
         ],
+        "current": [
+            (entry["workspace"], entry["address"]) for entry in document.get("current", [])
+        ],
     }
     for section, values in keys.items():
         counts = Counter(values)
@@ -156,6 +165,11 @@ def _check_references(path: Path, document: dict[str, Any]) -> None:
     problems += [
         f"lineage_edges[{i}]: execution {e['execution_id']} is not in executions"
         for i, e in enumerate(document["lineage_edges"])
+        if e["execution_id"] not in executions
+    ]
+    problems += [
+        f"current[{i}]: execution {e['execution_id']} is not in executions"
+        for i, e in enumerate(document.get("current", []))
         if e["execution_id"] not in executions
     ]
     if problems:
@@ -178,15 +192,17 @@ def import_state(store: StateStore, document: dict[str, Any]) -> dict[str, int]:
 
     def replace() -> None:
         with store.db.transaction() as execute:
-            for table in ("lineage_edges", "artifacts", "step_executions", "runs"):
+            for table in ("current_steps", "lineage_edges", "artifacts", "step_executions", "runs"):
                 execute(f"DELETE FROM {table}")
             for section, (table, columns, json_columns) in SECTIONS.items():
                 sql = (
                     f"INSERT INTO {table} ({', '.join(columns)}) "
                     f"VALUES ({', '.join(':' + column for column in columns)})"
                 )
-                for entry in document[section]:
+                for entry in document.get(section, []):
                     execute(sql, _to_row(entry, columns, json_columns))
+            if "current" not in document:  # exported before format 3
+                execute(DERIVE_CURRENT)
             execute(
                 "UPDATE zenctl_state SET lineage = :lineage, serial = :serial, "
                 "secret_key = :key WHERE id = 1",
@@ -198,7 +214,7 @@ def import_state(store: StateStore, document: dict[str, Any]) -> dict[str, int]:
             )
 
     store.db.retrying(replace)
-    return {section: len(document[section]) for section in SECTIONS}
+    return {section: len(document.get(section, [])) for section in SECTIONS}
 
 
 def legacy_secret_key(lineage: str) -> str:
