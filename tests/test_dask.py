@@ -130,6 +130,8 @@ def test_worker_returns_the_log_and_forgets_the_project_code(tmp_path: Path) -> 
     from zenctl_dask.orchestrator import run_on_worker
 
     from zenctl.apply.task import StepTask
+    from zenctl.fingerprint.code import CodeIndex
+    from zenctl.fingerprint.files import StatCache
 
     (tmp_path / "stepmod.py").write_text(
         "import os\n\ndef hello():\n    os.write(1, b'hello from the worker\\n')\n"
@@ -137,6 +139,7 @@ def test_worker_returns_the_log_and_forgets_the_project_code(tmp_path: Path) -> 
     task = StepTask(
         "pipeline.p.step.hello",
         "stepmod:hello",
+        CodeIndex(tmp_path, StatCache(tmp_path / "code.json")).closure("stepmod"),
         str(tmp_path),
         {},
         {},

@@ -18,6 +18,7 @@ from zenctl.config.model import COMPONENT_KINDS, Component, Config
 from zenctl.config.values import references
 from zenctl.config.variables import VariableInputs, choose_stacks, evaluate, resolve_variables
 from zenctl.diagnostics import UserError
+from zenctl.fingerprint.code import code_cache_file
 from zenctl.fingerprint.files import StatCache
 from zenctl.fingerprint.step import Fingerprinter
 from zenctl.paths import project_dir
@@ -95,7 +96,7 @@ class Project:
         return Fingerprinter(
             self.root,
             StatCache(caches / "stat.json"),
-            StatCache(caches / "code.json"),
+            StatCache(code_cache_file(self.root)),
             key or os.urandom(32),
         )
 

@@ -3,6 +3,7 @@
 `execute_step` is the same for every executor (local processes, Dask workers, Beam, Dataflow):
 it streams the step's log, computes the step's value and stores its outputs. Executors that
 compute the value differently (a Beam pipeline, a remote job) pass their own `StepBody`.
+Whatever the body, the step's code is checked against the plan's hashes where it is imported.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from typing import Any
 
 from zenctl.artifacts import materializers
 from zenctl.artifacts.integrity import read_verified
-from zenctl.fingerprint.files import hash_bytes
+from zenctl.fingerprint.code import CodeIndex, changed_files, code_cache_file
+from zenctl.fingerprint.files import StatCache, hash_bytes
 from zenctl.providers.protocol import ArtifactStore
 
 
@@ -36,6 +38,7 @@ class StepInput:
 class StepTask:
     address: str
     run: str
+    code: dict[str, str]  # the plan's {file: normalised hash} of the code `run` reaches
     root: str
     params: dict[str, Any]
     inputs: dict[str, StepInput]
@@ -54,6 +57,10 @@ class StepResult:
     details: dict[str, str] = field(default_factory=dict)  # e.g. a remote job's ID and URL
 
 
+class CodeChanged(RuntimeError):
+    """The step's code is not the code the plan hashed (edited after the plan was made)."""
+
+
 class StepLost(Exception):
     """What ended a step outside its own code (its worker killed by a signal, its cluster
     lost): an executor fails the step's future with it, in words meant for the user."""
@@ -64,6 +71,7 @@ class StepLost(Exception):
 StepBody = Callable[[StepTask, ArtifactStore, dict[str, str]], Any]
 
 _stores: dict[str, ArtifactStore] = {}
+_code_caches: dict[str, StatCache] = {}  # by project root: read once per worker, never saved
 
 
 def _artifact_store(task: StepTask) -> ArtifactStore:
@@ -114,14 +122,35 @@ def _describe(exc: BaseException) -> str:
 
 
 def step_function(task: StepTask) -> Callable[..., Any]:
-    """The function `task.run` names, imported from the project."""
+    """The function `task.run` names, imported from the project once its code is shown to be
+    the planned code."""
+    module_name, function_name = task.run.split(":")
+    check_code(task, module_name)
     if task.root not in sys.path:
         sys.path.insert(0, task.root)
-    module_name, function_name = task.run.split(":")
     function = getattr(importlib.import_module(module_name), function_name, None)
     if not callable(function):
         raise AttributeError(f"module {module_name!r} has no function {function_name!r}")
     return function  # type: ignore[no-any-return]
+
+
+def check_code(task: StepTask, module: str) -> None:
+    """Refuse code edited since the plan (during a long apply): it would run under the planned
+    code's hash, a cache hit for the planned code once the edit is reverted.
+
+    A file whose stat matches plan's cache entry is not read again, as at plan time: an entry
+    is trusted only when taken long enough after the file's mtime (files.RACY_WINDOW_NS), so
+    an edit since then has another mtime and is read.
+    """
+    root = Path(task.root)
+    if task.root not in _code_caches:
+        _code_caches[task.root] = StatCache(code_cache_file(root))
+    changed = changed_files(CodeIndex(root, _code_caches[task.root]), module, task.code)
+    if changed:
+        raise CodeChanged(
+            f"{', '.join(changed)} changed since the plan (edited during apply?): "
+            "run `zenctl plan` again"
+        )
 
 
 def load_inputs(task: StepTask, store: ArtifactStore) -> dict[str, Any]:
@@ -136,8 +165,11 @@ def load_inputs(task: StepTask, store: ArtifactStore) -> dict[str, Any]:
 
 
 def call_function(task: StepTask, store: ArtifactStore, details: dict[str, str]) -> Any:
-    """The default body: call the step function with its params and inputs."""
-    return step_function(task)(**{**task.params, **load_inputs(task, store)})
+    """The default body: call the step function with its params and inputs. Inputs are loaded
+    first, so that the code is checked as late as possible: an edit while a large input loads
+    is caught."""
+    inputs = load_inputs(task, store)
+    return step_function(task)(**{**task.params, **inputs})
 
 
 def store_output(store: ArtifactStore, value: Any) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 A step runs the plan's components (run, params, inputs, outputs), not the configuration's:
 params are evaluated again only to reveal secrets, and must redact to the planned ones. A step
-whose inputs or params are not what the plan said fails, named, before it runs.
+whose inputs or params are not what the plan said fails, named, before it runs; so does one
+whose code changed since the plan, checked where it runs (zenctl/apply/task.py).
 Each finished step is committed to the metadata store before its dependents start, so an
 interrupted apply loses only the steps in flight. A failed step stops its dependents;
 independent branches go on.
@@ -248,6 +249,7 @@ class Walker:
         task = StepTask(
             address=step.address,
             run=components["run"],
+            code=components["code"],
             root=self.config.root,
             params=params,
             inputs=inputs,

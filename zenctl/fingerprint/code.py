@@ -17,6 +17,7 @@ from pathlib import Path
 from zenctl.fingerprint.canonical import digest
 from zenctl.fingerprint.files import StatCache, hash_bytes
 from zenctl.fingerprint.tokens import normal_form
+from zenctl.paths import project_dir
 
 
 class CodeIndex:
@@ -77,6 +78,18 @@ class CodeIndex:
         imports = sorted(set(_imported_modules(tree, package)))
         self.cache.put(file, stat, [file_hash, imports])
         return file_hash, imports
+
+
+def code_cache_file(root: Path) -> Path:
+    """The stat cache of code descriptions: written by plan, read again before a step runs."""
+    return project_dir(root) / "cache" / "code.json"
+
+
+def changed_files(index: CodeIndex, module: str, planned: dict[str, str]) -> list[str]:
+    """The files of `module`'s closure whose hash is not `planned`'s, or that joined or left
+    the closure (an import added or removed)."""
+    now = index.closure(module)
+    return sorted(path for path in {*planned, *now} if planned.get(path) != now.get(path))
 
 
 def module_file(root: Path, module: str) -> Path | None:
