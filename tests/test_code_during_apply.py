@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
+import pytest
 from conftest import Project
+
+from zenctl.apply.task import CodeChanged, StepTask, check_code
+from zenctl.fingerprint.code import CodeIndex, code_cache_file
+from zenctl.fingerprint.files import StatCache
 
 STEPS = {
     "chain/__init__.py": "",
@@ -136,3 +143,57 @@ def test_a_helper_edited_during_apply_fails_the_step_and_skips_its_dependents(
     assert not (project.root / "chain/second-ran").exists()
     shown = project.run("show", "pipeline.p.step.third")
     assert "skipped" in shown.out, shown.both
+
+
+def _task(root: Path, run: str) -> StepTask:
+    """The task of a step as the walker builds it: its code hashed as plan hashes it."""
+    index = CodeIndex(root, StatCache(code_cache_file(root)))
+    planned = index.closure(run.split(":")[0])
+    index.cache.save()
+    store = ("local", {"path": str(root / "store")})
+    return StepTask("pipeline.p.step.s", run, planned, str(root), {}, {}, ("output",), store, "")
+
+
+def _project(root: Path) -> None:
+    (root / "steps").mkdir()
+    (root / "steps/__init__.py").write_text("")
+    (root / "steps/step.py").write_text("from steps.helpers import double\n\nSTEP = double\n")
+    (root / "steps/helpers.py").write_text("def double(x):\n    return x * 2\n")
+
+
+def test_check_names_an_edited_helper_and_ignores_a_comment(tmp_path: Path) -> None:
+    _project(tmp_path)
+    task = _task(tmp_path, "steps.step:STEP")
+    helpers = tmp_path / "steps/helpers.py"
+    helpers.write_text("# a comment changes no token\n" + helpers.read_text())
+    check_code(task, "steps.step")
+
+    helpers.write_text(helpers.read_text().replace("* 2", "* 3"))
+    with pytest.raises(CodeChanged, match=r"^steps/helpers\.py changed since the plan"):
+        check_code(task, "steps.step")
+
+
+def test_check_trusts_no_cache_entry_taken_within_the_files_timestamp_tick(
+    tmp_path: Path,
+) -> None:
+    """Plan read the helper in the tick it was written; an edit of the same size in that tick
+    leaves its stat as it was, and must still be caught."""
+    _project(tmp_path)
+    helpers = tmp_path / "steps/helpers.py"
+    task = _task(tmp_path, "steps.step:STEP")
+    written = helpers.stat()
+    helpers.write_text(helpers.read_text().replace("* 2", "* 3"))  # same size
+    os.utime(helpers, ns=(written.st_atime_ns, written.st_mtime_ns))
+    assert helpers.stat().st_size == written.st_size
+    with pytest.raises(CodeChanged, match=r"^steps/helpers\.py changed"):
+        check_code(task, "steps.step")
+
+
+def test_check_names_a_module_imported_since_the_plan(tmp_path: Path) -> None:
+    _project(tmp_path)
+    task = _task(tmp_path, "steps.step:STEP")
+    (tmp_path / "steps/extra.py").write_text("X = 1\n")
+    step = tmp_path / "steps/step.py"
+    step.write_text("import steps.extra\n" + step.read_text())
+    with pytest.raises(CodeChanged, match=r"^steps/extra\.py, steps/step\.py changed"):
+        check_code(task, "steps.step")
