@@ -197,3 +197,11 @@ def test_check_names_a_module_imported_since_the_plan(tmp_path: Path) -> None:
     step.write_text("import steps.extra\n" + step.read_text())
     with pytest.raises(CodeChanged, match=r"^steps/extra\.py, steps/step\.py changed"):
         check_code(task, "steps.step")
+
+
+def test_check_names_a_helper_deleted_since_the_plan(tmp_path: Path) -> None:
+    _project(tmp_path)
+    task = _task(tmp_path, "steps.step:STEP")
+    (tmp_path / "steps/helpers.py").unlink()
+    with pytest.raises(CodeChanged, match=rf"^steps/helpers\.py not found under {tmp_path} \("):
+        check_code(task, "steps.step")

@@ -138,7 +138,7 @@ def check_code(task: StepTask, module: str) -> None:
     """Refuse code edited since the plan (during a long apply): it would run under the planned
     code's hash, a cache hit for the planned code once the edit is reverted.
 
-    A file whose stat matches plan's cache entry is not read again, as at plan time: an entry
+    A file whose stat matches the plan's cache entry is not read again, as at plan time: an entry
     is trusted only when taken long enough after the file's mtime (files.RACY_WINDOW_NS), so
     an edit since then has another mtime and is read.
     """
@@ -147,10 +147,12 @@ def check_code(task: StepTask, module: str) -> None:
         _code_caches[task.root] = StatCache(code_cache_file(root))
     changed = changed_files(CodeIndex(root, _code_caches[task.root]), module, task.code)
     if changed:
-        raise CodeChanged(
-            f"{', '.join(changed)} changed since the plan (edited during apply?): "
-            "run `zenctl plan` again"
-        )
+        # gone: deleted, or never here (a Dask worker without the project at this path)
+        gone = [path for path in changed if not root.joinpath(path).is_file()]
+        edited = [path for path in changed if path not in gone]
+        what = [f"{', '.join(edited)} changed since the plan"] if edited else []
+        what += [f"{', '.join(gone)} not found under {root}"] if gone else []
+        raise CodeChanged(f"{' and '.join(what)} (edited during apply?): run `zenctl plan` again")
 
 
 def load_inputs(task: StepTask, store: ArtifactStore) -> dict[str, Any]:
