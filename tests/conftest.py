@@ -24,7 +24,7 @@ ZENCTL = str(Path(sys.executable).parent / "zenctl")
 # that reproduces it (docs/testing.md).
 settings.register_profile(
     "zenctl",
-    max_examples=8,
+    max_examples=10,
     stateful_step_count=6,
     deadline=None,
     print_blob=True,

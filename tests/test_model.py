@@ -261,10 +261,9 @@ def projects(draw: st.DrawFn) -> tuple[list[StepSpec], Content]:
 
 # -- the state machine ------------------------------------------------------------------------
 
-_FROM_SCRATCH: dict[str, dict[str, str]] = {}  # project files digest -> {address: output hash}
+# the project's files and variables -> {address: (output hash, output bytes)}
+_FROM_SCRATCH: dict[str, dict[str, tuple[str, bytes]]] = {}
 _RUNNING = re.compile(rf"^(pipeline\.{PIPELINE}\.step\.\S+): Running\.\.\.$", re.M)
-
-
 _STEP_LINE = re.compile(rf"^  [+~=-] (pipeline\.{PIPELINE}\.step\.\S+)\s+(run|cached)", re.M)
 
 
@@ -285,6 +284,18 @@ def _printed_plan(output: str) -> dict[str, tuple[str, set[str]]]:
             else:
                 lines.add(re.split(r"[: ]", change)[0])
     return steps
+
+
+def _outputs(plan: dict[str, Any]) -> dict[str, tuple[str, bytes]]:
+    """Each step's output in a plan where every step is cached: its hash and its stored bytes."""
+    found = {}
+    for entry in plan["steps"]:
+        output = entry["cached_outputs"]["output"]
+        found[entry["address"]] = (
+            output["hash"],
+            Path(output["uri"].removeprefix("file://")).read_bytes(),
+        )
+    return found
 
 
 def _enabled(family: str) -> Any:
@@ -322,7 +333,6 @@ class ProjectMachine(RuleBasedStateMachine):
         self.steps, self.content = project
         self.names = {step.ident: f"s{step.ident}" for step in self.steps}
         self.history = {step.ident: [] for step in self.steps}
-        self.project.write("steps/__init__.py", "")
         self._converge()
 
     @_enabled("params")
@@ -463,21 +473,16 @@ class ProjectMachine(RuleBasedStateMachine):
     # -- driving zenctl and checking it ----------------------------------------------------------
 
     def _write(self) -> None:
-        for path, text in code_files(self.content).items():
+        """Write what changed only: an unchanged file keeps its mtime, as in an editor."""
+        files = {path: text.encode() for path, text in code_files(self.content).items()}
+        files |= {f"data/raw{i}.bin": data for i, data in enumerate(self.content.data)}
+        hcl = main_hcl(self.steps, self.names, len(self.content.data), self.moves)
+        files["main.zc.hcl"] = hcl.encode()
+        for path, data in files.items():
             target = self.project.root / path
-            if not target.exists() or target.read_text() != text:
-                self.project.write(path, text)
-        for i, data in enumerate(self.content.data):
-            target = self.project.root / f"data/raw{i}.bin"
             if not target.exists() or target.read_bytes() != data:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
-        hcl = main_hcl(self.steps, self.names, len(self.content.data), self.moves)
-        if (
-            not (self.project.root / "main.zc.hcl").exists()
-            or (self.project.root / "main.zc.hcl").read_text() != hcl
-        ):
-            self.project.write("main.zc.hcl", hcl)
 
     def _variables(self) -> list[str]:
         return [
@@ -526,37 +531,34 @@ class ProjectMachine(RuleBasedStateMachine):
         assert text.code == 0 and "No changes." in text.out, text.both
 
         scratch = from_scratch()
+        outputs = _outputs(after)
         for step in self.steps:
             address = self._address(step.ident)
-            output = {entry["address"]: entry for entry in after["steps"]}[address][
-                "cached_outputs"
-            ]["output"]
-            assert output["hash"] == scratch[address], (
-                f"{address}: incremental {output['hash']} != from scratch {scratch[address]}"
+            (digest, stored), (fresh_digest, fresh) = outputs[address], scratch[address]
+            assert digest == fresh_digest, (
+                f"{address}: incremental {digest}, from scratch {fresh_digest}"
             )
-            stored = Path(output["uri"].removeprefix("file://")).read_bytes()
-            assert stored == prediction.outputs[step.ident], (
-                address,
-                stored,
-                prediction.outputs[step.ident],
+            assert stored == fresh == prediction.outputs[step.ident], (
+                f"{address}: incremental {stored!r}, from scratch {fresh!r}, "
+                f"model {prediction.outputs[step.ident]!r}"
             )
 
-    def _plan_json(self, *args: str) -> dict[str, Any]:
-        result = self.project.run("plan", "--json", *self._variables(), *args)
+    def _plan_json(self) -> dict[str, Any]:
+        result = self.project.run("plan", "--json", *self._variables())
         assert result.code == 0, result.both
         document: dict[str, Any] = json.loads(result.out)
         return document
 
     def _start_from_scratch(self) -> Any:
         """Apply a copy of the project in a fresh store, beside the incremental apply; the
-        returned call waits for it and gives each step's output hash."""
+        returned call waits for it and gives each step's output hash and bytes."""
         folder = self._folder() / "project"
         shutil.copytree(self.project.root, folder, ignore=shutil.ignore_patterns(".zenctl"))
         files = sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
         digest = repr(
             [(str(p.relative_to(folder)), p.read_bytes()) for p in files] + self._variables()
         )
-        results: dict[str, str] = {}
+        results: dict[str, tuple[str, bytes]] = {}
         failures: list[BaseException] = []
 
         def work() -> None:
@@ -566,10 +568,7 @@ class ProjectMachine(RuleBasedStateMachine):
                     applied = fresh.apply(*self._variables())
                     assert applied.code == 0, f"from-scratch apply failed:\n{applied.both}"
                     plan = json.loads(fresh.run("plan", "--json", *self._variables()).out)
-                    _FROM_SCRATCH[digest] = {
-                        entry["address"]: entry["cached_outputs"]["output"]["hash"]
-                        for entry in plan["steps"]
-                    }
+                    _FROM_SCRATCH[digest] = _outputs(plan)
                 results.update(_FROM_SCRATCH[digest])
             except BaseException as failure:  # re-raised in the test's thread by wait()
                 failures.append(failure)
@@ -577,7 +576,7 @@ class ProjectMachine(RuleBasedStateMachine):
         thread = threading.Thread(target=work)
         thread.start()
 
-        def wait() -> dict[str, str]:
+        def wait() -> dict[str, tuple[str, bytes]]:
             thread.join()
             if failures:
                 raise failures[0]
