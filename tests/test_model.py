@@ -510,7 +510,8 @@ class ProjectMachine(RuleBasedStateMachine):
             address = self._address(step.ident)
             action, lines = printed[address]
             planned = step.ident in prediction.planned_run
-            assert action == ("run" if planned else "cached"), (address, applied.out)
+            wanted = "run" if planned else "cached"
+            assert action == wanted, f"{address}: {action}, model {wanted}\n{applied.out}"
             expected = self._expected_changes(step, prediction.keys[step.ident], prediction)
             assert lines == expected, f"{address}: diff {lines}, model {expected}\n{applied.out}"
         ran = set(_RUNNING.findall(applied.out))
