@@ -84,8 +84,10 @@ class Content:
 
 @dataclass(frozen=True)
 class Key:
-    """The model's cache key of a step: what it depends on, as values."""
+    """The model's cache key of a step: what it depends on, as values. Not its address: an
+    execution of another step with the same key is reused too (its bytes are the same)."""
 
+    run: str
     code: tuple[tuple[str, int], ...]
     params: tuple[tuple[str, Any], ...]
     inputs: tuple[tuple[str, bytes], ...]
@@ -166,6 +168,10 @@ def _moved_block(old: str, new: str) -> str:
     )
 
 
+def _target(kind: str) -> str:
+    return f"steps.{MODULE_OF[kind]}:{kind}"
+
+
 def _reference(ref: str, names: dict[int, str]) -> str:
     return ref if ref.startswith("source.") else f"step.{names[int(ref)]}.outputs.output"
 
@@ -188,7 +194,7 @@ def main_hcl(
             params.append(f"note = {_note_heredoc()}")
         body.append(
             f'  step "{names[step.ident]}" {{\n'
-            f'    run    = "steps.{MODULE_OF[step.kind]}:{step.kind}"\n'
+            f'    run    = "{_target(step.kind)}"\n'
             f"    inputs = {{ {inputs} }}\n"
             "    params = {\n" + "".join(f"      {param}\n" for param in params) + "    }\n"
             "  }\n"
@@ -432,13 +438,15 @@ class ProjectMachine(RuleBasedStateMachine):
             params = param_values(step, self.content)
             closure = CLOSURE[MODULE_OF[step.kind]]
             key = Key(
+                run=_target(step.kind),
                 code=tuple((path, self.content.code_variant(path)) for path in closure),
                 params=tuple(sorted(params.items())),
                 inputs=tuple(sorted(args.items())),
             )
             reusable = any(
                 record.key == key and record.output in self.present
-                for record in self.history[step.ident]
+                for records in self.history.values()
+                for record in records
             )
             prediction.keys[step.ident] = key
             prediction.outputs[step.ident] = compute(step, self.content, params, args)
