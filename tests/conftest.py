@@ -14,8 +14,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 ZENCTL = str(Path(sys.executable).parent / "zenctl")
+
+# Hypothesis profiles. The default one keeps tests/test_model.py within about three minutes on a
+# 2-core CI machine; `pytest --hypothesis-profile=long` is the nightly-sized search. Tests that
+# set their own sizes (the fuzzers of test_bad_input.py) keep them. A failure prints the blob
+# that reproduces it (docs/testing.md).
+settings.register_profile(
+    "zenctl",
+    max_examples=10,
+    stateful_step_count=6,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "long", settings.get_profile("zenctl"), max_examples=200, stateful_step_count=25
+)
+settings.load_profile("zenctl")
 
 
 @dataclass

@@ -112,3 +112,23 @@ def test_silent_corruption_is_caught_on_read_and_quarantined(project: Project) -
     assert step_lines(plan.out)["prep"].startswith("~ run: artifact corrupt"), plan.out
     assert project.apply("--var", "factor=5").code == 0
     assert target.read_bytes() == b"[1,2,3,4,5]"
+
+
+def test_two_sources_with_the_same_bytes_both_reach_their_steps(project: Project) -> None:
+    """Snapshots are filed by content hash; a second name for the same bytes must not fail the
+    step that reads it (found by tests/test_model.py)."""
+    project.write("data/copy.txt", (project.root / "data/raw.txt").read_text())
+    main = (project.root / "main.zc.hcl").read_text()
+    project.write(
+        "main.zc.hcl",
+        main.replace(
+            '  step "prep" {',
+            '  source "copy" {\n    path = "data/copy.txt"\n  }\n\n'
+            '  step "prep_copy" {\n    run    = "steps.pipeline:prep"\n'
+            "    inputs = { raw = source.copy }\n  }\n\n"
+            '  step "prep" {',
+        ),
+    )
+    applied = project.apply("--parallelism", "1")
+    assert applied.code == 0, applied.both
+    assert "Apply complete! 6 ran" in applied.out

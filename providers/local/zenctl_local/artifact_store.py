@@ -104,8 +104,13 @@ class LocalArtifactStore(ArtifactStore):
             try:
                 os.rename(staging, target.parent)
             except OSError:
-                if not target.exists():  # not a concurrent snapshot of the same data
-                    raise
+                # the folder of these bytes exists: a concurrent snapshot of the same source, or
+                # another source with the same bytes, whose copy then goes in beside it
+                try:
+                    os.rename(copy, target)
+                except OSError:
+                    if not target.exists():
+                        raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return target
