@@ -37,7 +37,20 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 # `moved` block), `heredoc` (heredocs that interpolate variables), `baseline` (a step's diff is
 # against what the last apply left in place, a reuse from history included; without it, against
 # its last run) and `gc_current` (gc keeps what the current configuration reuses).
-FEATURES = {"params", "code", "comments", "data", "touch", "revert", "replace", "gc"}
+FEATURES = {
+    "params",
+    "code",
+    "comments",
+    "data",
+    "touch",
+    "revert",
+    "replace",
+    "gc",
+    "moved",
+    "heredoc",
+    "baseline",
+    "gc_current",
+}
 
 PIPELINE = "p"
 VARIABLES = ("v0", "v1")
@@ -88,7 +101,7 @@ class Key:
     execution of another step with the same key is reused too (its bytes are the same)."""
 
     run: str
-    refs: tuple[str, ...]  # which source or step each input reads (not with `moved`: see _refs)
+    refs: tuple[str, ...]  # which source or step each input reads
     code: tuple[tuple[str, int], ...]
     params: tuple[tuple[str, Any], ...]
     inputs: tuple[tuple[str, bytes], ...]
@@ -111,6 +124,9 @@ class Prediction:
     # as the steps' timing decides
     may_run: set[int] = field(default_factory=set)
     planned_run: set[int] = field(default_factory=set)  # must run, or an upstream step must
+    # the key of what a step that does not run leaves in place: its current state when that did
+    # the same work (made under other input references), else its own key
+    reused: dict[int, Key] = field(default_factory=dict)
 
 
 # -- the project's files ----------------------------------------------------------------------
@@ -177,9 +193,14 @@ def _target(kind: str) -> str:
 
 
 def _refs(step: StepSpec, names: dict[int, str]) -> tuple[str, ...]:
-    """Today the fingerprint holds each input's reference; with `moved` a step is cached when
-    only which step produced its input bytes changed, so the model leaves them out."""
-    return () if "moved" in FEATURES else tuple(_reference(ref, names) for _, ref in step.inputs)
+    """The fingerprint holds each input's reference: history is reused only under the same
+    references, but a step's current state also when only they changed (see `_same_work`)."""
+    return tuple(_reference(ref, names) for _, ref in step.inputs)
+
+
+def _same_work(a: Key, b: Key) -> bool:
+    """The same work but for which step produced the input bytes (a renamed producer)."""
+    return replace(a, refs=()) == replace(b, refs=())
 
 
 def _reference(ref: str, names: dict[int, str]) -> str:
@@ -410,12 +431,8 @@ class ProjectMachine(RuleBasedStateMachine):
         assert result.code == 0, result.both
         kept = [record for records in self.history.values() for record in records[-keep:]]
         if "gc_current" in FEATURES:
-            kept += [
-                r
-                for s, records in self.history.items()
-                for r in records
-                if r.key == self.current[s]
-            ]
+            in_place = set(self.current.values())
+            kept += [r for records in self.history.values() for r in records if r.key in in_place]
         self.present = {record.output for record in kept}
         self.present |= {data for record in kept for _, data in record.key.inputs}
         self._converge()
@@ -455,12 +472,16 @@ class ProjectMachine(RuleBasedStateMachine):
                 params=tuple(sorted(params.items())),
                 inputs=tuple(sorted(args.items())),
             )
+            current = self.current.get(step.ident)
+            in_place = current is not None and _same_work(current, key)
             reusable = any(
-                record.key == key and record.output in self.present
+                (record.key == key or (in_place and record.key == current))
+                and record.output in self.present
                 for records in self.history.values()
                 for record in records
             )
             prediction.keys[step.ident] = key
+            prediction.reused[step.ident] = current if in_place and current is not None else key
             prediction.outputs[step.ident] = compute(step, self.content, params, args)
             if step.ident == replaced:
                 prediction.must_run.add(step.ident)
@@ -551,7 +572,8 @@ class ProjectMachine(RuleBasedStateMachine):
                 self.history[step.ident].append(Record(key, output))
                 self.present.add(output)
                 self.last_ran[step.ident] = key
-            self.current[step.ident] = key
+            ran_now = self._address(step.ident) in ran
+            self.current[step.ident] = key if ran_now else prediction.reused[step.ident]
         self.seen.append(self.content)
 
         after = self._plan_json()

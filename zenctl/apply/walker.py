@@ -21,10 +21,10 @@ from zenctl.apply.task import StepInput, StepLost, StepResult, StepTask
 from zenctl.config.model import Config
 from zenctl.config.variables import evaluate, reveal
 from zenctl.fingerprint.canonical import canonical_json
-from zenctl.fingerprint.step import fingerprint
+from zenctl.fingerprint.step import fingerprint, same_data
 from zenctl.plan.model import Action, Plan, ReasonKind, StepPlan
 from zenctl.providers.protocol import ArtifactStore, Integrity, StepExecutor
-from zenctl.state.store import StateStore
+from zenctl.state.store import Execution, StateStore
 
 if TYPE_CHECKING:
     from zenctl.apply.resources import ResourceOutcome
@@ -228,8 +228,8 @@ class Walker:
         if step.fingerprint is None and not replace:
             # The plan could not know this step's inputs; now that they are known, an earlier
             # execution may match (an upstream re-ran and reproduced the same bytes).
-            earlier = self.store.by_fingerprint(self.plan.workspace, [key]).get(key)
-            if earlier is not None and self._intact(step, earlier.outputs):
+            earlier = self._earlier(step, components, key)
+            if earlier is not None:
                 self.store.settle(self.plan.workspace, {step.address: earlier.id})
                 outputs[step.address] = earlier.outputs
                 result.reused.append(step.address)
@@ -297,6 +297,21 @@ class Walker:
         self.store.mark(result.run_id, self.plan.workspace, [step.address], "failed", error)
         result.failed.append((step.address, error, ""))
         self.reporter.failed(step, error, "")
+
+    def _earlier(self, step: StepPlan, components: dict[str, Any], key: str) -> Execution | None:
+        """What the plan would reuse had it known the inputs, outputs intact: the step's current
+        state when it did the same work (its inputs maybe made by a renamed step), else any
+        execution with this fingerprint."""
+        current = self.store.current(self.plan.workspace, step.address)
+        if (
+            current is not None
+            and current.status == "succeeded"
+            and (current.fingerprint == key or same_data(current.components, components))
+            and self._intact(step, current.outputs)
+        ):
+            return current
+        found = self.store.by_fingerprint(self.plan.workspace, [key]).get(key)
+        return found if found is not None and self._intact(step, found.outputs) else None
 
     def _intact(self, step: StepPlan, produced: dict[str, dict[str, Any]]) -> bool:
         """Whether an earlier execution's outputs can be reused: all present and intact."""
