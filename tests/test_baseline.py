@@ -152,6 +152,22 @@ def test_a_moved_step_keeps_its_state_and_its_dependents_stay_cached(
     assert "~ params.bias" not in project.run("plan").out  # train has no state: new
 
 
+@pytest.mark.parametrize("moved", [True, False], ids=["moved", "renamed"])
+def test_after_a_rename_a_cut_off_upstream_reuses_what_is_in_place(
+    project: Project, moved: bool
+) -> None:
+    assert project.apply().code == 0
+    rename_train(project, moved=moved)
+    assert project.apply().code == 0
+    # prep prints more but returns the same numbers; evaluate's input now comes from "fit",
+    # whose bytes are those its current state was made from under the name "train"
+    text = (project.root / "main.zc.hcl").read_text()
+    project.write("main.zc.hcl", text.replace("verbose = false", "verbose = true"))
+    applied = project.apply()
+    assert "Apply complete! 1 ran, 4 cached" in applied.out, applied.both
+    assert "evaluate: Cached (inputs unchanged after upstream re-run)" in applied.out
+
+
 def test_a_moved_step_that_changed_diffs_against_its_old_state(project: Project) -> None:
     assert project.apply().code == 0
     rename_train(project, moved=True)
