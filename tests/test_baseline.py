@@ -120,8 +120,10 @@ def test_a_moved_step_keeps_its_state_and_its_dependents_stay_cached(
     assert project.apply().code == 0
     rename_train(project, moved=True)
 
-    plan = project.run("plan")
-    assert plan.code == 0, plan.both
+    plan = project.run("plan", "--detailed-exitcode")
+    assert plan.code == 2, plan.both  # a move is a change to apply, as in Terraform
+    assert "zenctl will perform the following actions" in plan.out
+    assert "Plan: 0 to run, 5 cached, 0 to remove." in plan.out
     lines = step_lines(plan.out)
     assert lines["fit"] == f"= cached (moved from {TRAIN})", plan.out
     assert lines["evaluate"] == "= cached", plan.out

@@ -175,7 +175,9 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.to_run or self.removed or any(self.resource_counts))
+        """Anything for apply to do or record: a move too, as Terraform counts it."""
+        moved = any(step.moved_from for step in self.steps)
+        return bool(self.to_run or self.removed or moved or any(self.resource_counts))
 
     @property
     def summary_line(self) -> str:
