@@ -56,6 +56,7 @@ class WorkerPool:
         self._workers: list[_Worker] = []
         self._queue: deque[tuple[StepTask, Future[StepResult]]] = deque()
         self._stopping = False
+        self._shut = False
         self._wake_reader, self._wake_writer = self._context.Pipe(duplex=False)
         self._collector = threading.Thread(target=self._collect, name="zenctl-results", daemon=True)
         self._collector.start()
@@ -82,7 +83,12 @@ class WorkerPool:
 
     def shutdown(self, cancel: bool) -> None:
         """Stop every worker once its step ends; with `cancel`, end the steps too (SIGTERM,
-        then SIGKILL). The collector alone reaps workers: two threads reaping one process race."""
+        then SIGKILL). The collector alone reaps workers: two threads reaping one process race.
+        Only the first call acts: after a cancel (Ctrl-C), the apply's closing shutdown must
+        not wait for anything again."""
+        if self._shut:
+            return
+        self._shut = True
         with self._lock:
             self._stopping = True
             for _, future in self._queue:
@@ -101,7 +107,9 @@ class WorkerPool:
             with self._lock:
                 for worker in self._workers:
                     worker.process.kill()
-            self._collector.join()
+            # bounded: a collector stuck on a future that Ctrl-C left locked in the main thread
+            # must not keep zenctl from exiting (it is a daemon thread)
+            self._collector.join(_GRACE_S)
         self._wake_reader.close()
         self._wake_writer.close()
 
