@@ -118,9 +118,8 @@ def to_number(value: Any) -> Decimal:
     if isinstance(value, Decimal):
         return value
     if isinstance(value, str):
-        text = value.strip()
-        if text and _is_number_text(text):
-            return literal_number(text)
+        if value and _is_number_text(value):
+            return literal_number(value)
         raise ConversionError("a number is required: the string is not a number")
     raise ConversionError(_required("number", value))
 
@@ -198,9 +197,8 @@ def unify_types(types: list[Type]) -> Type | None:
         inner = unify_types(elements) if elements else "dynamic"
         return None if inner is None else ("list", inner)
     if shapes <= {"object", "map"}:
-        lengths = {len(kind[1]) for kind in known if kind[0] == "object"}
-        names = {tuple(name for name, _ in kind[1]) for kind in known if kind[0] == "object"}
-        if shapes == {"object"} and len(names) == 1 and len(lengths) == 1:
+        names = {tuple(pair[0] for pair in kind[1]) for kind in known if kind[0] == "object"}
+        if shapes == {"object"} and len(names) == 1:
             attributes = []
             for index, name in enumerate(next(iter(names))):
                 inner = unify_types([kind[1][index][1] for kind in known])
@@ -214,7 +212,8 @@ def unify_types(types: list[Type]) -> Type | None:
     return None
 
 
-def _element_types(kind: tuple[Any, ...]) -> list[Type]:
+def _element_types(kind: Type) -> list[Type]:
+    assert isinstance(kind, tuple)
     if kind[0] == "tuple":
         return list(kind[1])
     if kind[0] == "object":
@@ -233,7 +232,7 @@ def convert(value: Any, target: Type) -> Any:
     if target == "bool":
         return to_bool(value)
     assert isinstance(target, tuple)
-    kind, inner = target
+    kind, inner = target[0], target[1]
     if kind in ("list", "tuple"):
         if not isinstance(value, list):
             raise ConversionError(_required("list", value))
