@@ -11,9 +11,11 @@ import pandas
 import pytest
 
 from zenctl.artifacts import materializers
-from zenctl.config.model import Ref, Template
+from zenctl.config.expressions import ExpressionError
+from zenctl.config.lowering import parse_expression
+from zenctl.config.model import Expression, Ref
 from zenctl.config.types import TypeMismatch, convert_value, normalize_type
-from zenctl.config.values import UnsupportedExpression, convert
+from zenctl.config.values import Values
 from zenctl.config.variables import evaluate
 from zenctl.fingerprint.code import CodeIndex
 from zenctl.fingerprint.files import StatCache, hash_path
@@ -21,19 +23,21 @@ from zenctl.fingerprint.step import fingerprint
 from zenctl.state.schema import MIGRATIONS, SCHEMA_HEAD
 
 
+def _value(source: str) -> object:
+    return Values(".").value(parse_expression(source), lambda where: source)
+
+
 def test_values_convert_literals_references_and_templates() -> None:
-    assert convert('"a\\"b"') == 'a"b'
-    assert convert("${var.lr}") == Ref(("var", "lr"))
-    assert convert('"${var.lr}"') == Ref(("var", "lr"))  # keeps the variable's type
-    template = convert('"run-${var.name}-x"')
-    assert isinstance(template, Template) and template.refs == (Ref(("var", "name")),)
+    assert _value('"a\\"b"') == 'a"b'
+    assert _value("var.lr") == Ref(("var", "lr"))
+    assert _value('"${var.lr}"') == Ref(("var", "lr"))  # keeps the variable's type
+    template = _value('"run-${var.name}-x"')
+    assert isinstance(template, Expression) and template.refs == (Ref(("var", "name")),)
     assert evaluate(template, {"name": "n"}) == "run-n-x"
-    assert convert('"%{ if true }a%{ endif }${1e3}"') == "a1000"  # reads nothing: evaluated
-    assert convert({'"k"': [1, "${1e3}"]}) == {"k": [1, 1000.0]}
-    with pytest.raises(UnsupportedExpression, match="upper"):
-        convert('${upper("x")}')
-    with pytest.raises(UnsupportedExpression, match="Quote strings"):
-        convert("bare")
+    assert _value('"%{ if true }a%{ endif }${1e3}"') == "a1000"  # reads nothing: evaluated
+    assert _value('{"k" = [1, "${1e3}", upper("x")]}') == {"k": [1, 1000.0, "X"]}
+    with pytest.raises(ExpressionError, match="no variable named"):
+        _value("bare")
 
 
 def test_types_check_nested_values() -> None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from zenctl.apply.task import StepInput, StepLost, StepResult, StepTask
 from zenctl.config.model import Config
-from zenctl.config.variables import evaluate, reveal
+from zenctl.config.variables import reveal, step_params
 from zenctl.fingerprint.canonical import canonical_json
 from zenctl.fingerprint.step import fingerprint, same_data
 from zenctl.plan.model import Action, Plan, ReasonKind, StepPlan
@@ -237,7 +237,7 @@ class Walker:
                 return None
         pipeline = self.config.pipelines[step.pipeline]
         config_step = pipeline.steps[step.step]
-        params = self._params(step, evaluate(config_step.params, self.variables))
+        params = self._params(step, step_params(config_step, self.variables))
         inputs = self._inputs(step, components, outputs)
         runtime = self.runtimes[pipeline.stack]
         log_path, log_uri = runtime.artifact_store.log_path(result.run_id, step.address)

@@ -1,6 +1,6 @@
 """Config loading: `*.zc.hcl` files to typed, frozen models (the first stage)."""
 
 from zenctl.config.loader import load_config
-from zenctl.config.model import Config, Pipeline, Ref, Stack, Step, Template, Variable
+from zenctl.config.model import Config, Expression, Pipeline, Ref, Stack, Step, Variable
 
-__all__ = ["Config", "Pipeline", "Ref", "Stack", "Step", "Template", "Variable", "load_config"]
+__all__ = ["Config", "Expression", "Pipeline", "Ref", "Stack", "Step", "Variable", "load_config"]

@@ -26,8 +26,8 @@ def read_assignments(path: Path) -> list[Assignment]:
     """`name = value` lines of a variables file, with where each one is."""
     from hcl2.api import query
 
+    from zenctl.config.expressions import ExpressionError
     from zenctl.config.source_checks import value_problems
-    from zenctl.config.values import UnsupportedExpression
 
     filename = str(path)
     try:
@@ -64,44 +64,47 @@ def read_assignments(path: Path) -> list[Assignment]:
             problems += found
             continue
         try:
-            assignments.append(Assignment(attribute.name, literal(attribute.value), where))
-        except UnsupportedExpression as exc:
-            problems.append(Diagnostic("error", "Variables not allowed", str(exc), where))
+            value = literal(attribute.value_node.raw, filename)
+        except ExpressionError as exc:
+            problems.append(Diagnostic("error", exc.summary, exc.detail, exc.range or where))
+            continue
+        assignments.append(Assignment(attribute.name, value, where))
     if problems:
         raise DiagnosticsError(problems)
     return assignments
 
 
-def literal(raw: Any) -> Any:
-    """A serialized HCL value with no references in it (variable values are literals)."""
-    from zenctl.config.values import UnsupportedExpression, convert, references
+def literal(rule: Any, filename: str) -> Any:
+    """The value of an expression that reads no variable (variable values are constants:
+    `[for n in range(3) : n * 2]` is one, `var.x` is not). ExpressionError otherwise."""
+    from zenctl.config.lowering import Lowering
+    from zenctl.config.values import Values
 
-    value = convert(raw)
-    if references(value):
-        raise UnsupportedExpression(
-            "A variable value must be a literal (string, number, bool, list or map); it "
-            "cannot reference other values."
-        )
-    return value
+    return Values(".").value(Lowering(filename).lower(rule), _no_text, references=False)
+
+
+def _no_text(where: SourceRange | None) -> str:
+    return ""
 
 
 def parse_expression(text: str) -> Any:
     """A structured value given as text, `[64, 32]` or `{a = 1}`; ValueError when it is not."""
     from hcl2.api import query
 
+    from zenctl.config.expressions import ExpressionError
     from zenctl.config.source_checks import value_problems
-    from zenctl.config.values import UnsupportedExpression
 
     try:
         document = query(f"value = {text}\n")  # type: ignore[no-untyped-call]
         (attribute,) = document.attributes()
-        problems = value_problems("", attribute.raw)
-        if problems:
-            raise UnsupportedExpression(problems[0].summary.lower())  # no detail: a secret
-        return literal(attribute.value)
-    except UnsupportedExpression as exc:
-        raise ValueError(str(exc)) from None
     except Exception:
         raise ValueError(
             "it is not a valid HCL value; write lists as [1, 2] and maps as {a = 1}"
         ) from None
+    problems = value_problems("", attribute.raw)
+    if problems:
+        raise ValueError(problems[0].summary.lower())  # no detail: it could quote a secret
+    try:
+        return literal(attribute.value_node.raw, "")
+    except ExpressionError as exc:
+        raise ValueError(exc.summary.lower()) from None

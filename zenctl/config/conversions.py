@@ -13,12 +13,13 @@ where it is integers only (`6 / 2` is `3`, `7 / 2` is `3.5`). No other rule deci
 from __future__ import annotations
 
 import decimal
+import unicodedata
 from decimal import Decimal
 from typing import Any
 
-# go-cty computes with 512-bit binary floats; 50 significant digits is more than any float a
-# step receives can hold, and exact for every decimal a configuration writes
-CONTEXT = decimal.Context(prec=50, Emax=999_999, Emin=-999_999)
+# go-cty computes with 512-bit binary floats, about 154 significant digits: as many here, so
+# that integers as long as that stay exact and every decimal a configuration writes is exact
+CONTEXT = decimal.Context(prec=160, Emax=999_999, Emin=-999_999)
 
 Type = str | tuple[Any, ...]  # "string" | "number" | "bool" | "dynamic" | ("list", T) | ...
 
@@ -31,16 +32,27 @@ class ConversionError(ValueError):
 def literal_number(text: str) -> Decimal:
     """A number as written: `5` is an integer, `5.0` and `5e0` are not (see the module)."""
     value = CONTEXT.create_decimal(text)
-    if any(mark in text for mark in ".eE"):
-        sign, digits, exponent = value.as_tuple()
-        if isinstance(exponent, int) and exponent >= 0:
-            value = Decimal((sign, digits + (0,) * (exponent + 1), -1))
+    return as_float(value) if any(mark in text for mark in ".eE") else value
+
+
+def is_float(value: Decimal) -> bool:
+    exponent = value.as_tuple().exponent
+    return not isinstance(exponent, int) or exponent < 0
+
+
+def as_float(value: Decimal) -> Decimal:
+    """The same number marked as a float (a negative exponent): `6` becomes `6.0`."""
+    sign, digits, exponent = value.as_tuple()
+    if isinstance(exponent, int) and exponent >= 0:
+        return Decimal((sign, digits + (0,) * (exponent + 1), -1))
     return value
 
 
 def from_python(value: Any) -> Any:
     """A variable's or a decoded document's Python value as an expression value."""
-    if isinstance(value, bool) or value is None or isinstance(value, str | Decimal):
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)  # as go-cty keeps every string
+    if isinstance(value, bool) or value is None or isinstance(value, Decimal):
         return value
     if isinstance(value, int):
         return Decimal(value)
@@ -65,8 +77,7 @@ def to_python(value: Any) -> Any:
 
 
 def number_to_python(value: Decimal) -> int | float:
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent >= 0:
+    if not is_float(value):
         return int(value)
     number = float(value)
     if number in (float("inf"), float("-inf")):
@@ -101,11 +112,14 @@ def type_of(value: Any) -> Type:
 
 
 def type_name(value: Any) -> str:
-    """The word HCL's messages use for a value's type."""
+    """The word messages use for a value's type: HCL's, but `list` for a tuple (what a
+    Terraform user calls `[1, 2]`)."""
     kind = type_of(value)
     if kind == "dynamic":
         return "null"
-    return kind if isinstance(kind, str) else str(kind[0])
+    if isinstance(kind, str):
+        return kind
+    return "list" if kind[0] == "tuple" else "object"
 
 
 def a_type(value: Any) -> str:

@@ -1,418 +1,792 @@
-"""A small, safe evaluator for HCL expressions: `validation` conditions and what string
-templates interpolate (`zenctl.config.templates` parses those into the same tree).
+"""HCL's expression language: the tree every written value becomes, and its one evaluator.
 
-python-hcl2 hands expressions back as text (`${var.x > 0}`); this parses that text into a tree
-of tuples (picklable, so it lives in the config cache) and evaluates it against variable
-values. No Python `eval`: only what is listed in specs/language.md is understood.
+`zenctl.config.lowering` builds the tree from python-hcl2's syntax tree; this module evaluates
+it with HCL's semantics (hclsyntax's spec and go-cty's conversions, `zenctl.config.conversions`)
+for params, variable defaults, validation conditions, stack settings, resource arguments and
+locals alike. The tree is frozen dataclasses: it pickles into the config cache, and a value
+that reads variables is evaluated once per plan.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+import decimal
+import unicodedata
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from zenctl.config.types import TypeMismatch, convert_value, describe, number_as_written
+from zenctl.config.conversions import (
+    CONTEXT,
+    ConversionError,
+    a_type,
+    as_float,
+    equal,
+    from_python,
+    is_float,
+    to_bool,
+    to_number,
+    to_python,
+    to_string,
+    unify,
+)
 from zenctl.diagnostics import SourceRange
 
-Expr = tuple[Any, ...]
-
-_TOKEN = re.compile(
-    r"""\s*(?:
-      (?P<number>\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)
-    | (?P<string>"(?:[^"\\]|\\.)*")
-    | (?P<name>[A-Za-z_][A-Za-z0-9_-]*)
-    | (?P<op>&&|\|\||==|!=|<=|>=|[-+*/%<>!?:()\[\],.])
-    )""",
-    re.VERBOSE,
-)
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
-_BINARY = (("||",), ("&&",), ("==", "!="), ("<", "<=", ">", ">="), ("+", "-"), ("*", "/", "%"))
-_KEYWORDS = {"true": True, "false": False, "null": None}
-_NONE: Mapping[str, Any] = {}
+# roots that name something other than a value: a step's output is an artifact, passed
+# through `inputs`, and the rest are addresses
+ADDRESS_ROOTS = frozenset({"step", "source", "stack", "pipeline"})
 
 
 class ExpressionError(ValueError):
-    """The expression cannot be parsed, or cannot be evaluated on these values; `range`:
-    where in a template the failing interpolation is, when known."""
+    """An expression that cannot be evaluated (or parsed), with HCL's summary, a detail that
+    says what to do, and where. Never carries a Python exception's text."""
 
-    def __init__(self, message: str, range: SourceRange | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, summary: str, detail: str = "", range: SourceRange | None = None) -> None:
+        super().__init__(f"{summary}: {detail}" if detail else summary)
+        self.summary = summary
+        self.detail = detail
         self.range = range
 
-
-def parse(text: str, names: frozenset[str] = frozenset()) -> Expr:
-    """The tree of `text`; `names` are the bare names in scope (a template's `for` items)."""
-    parser = _Parser(_tokens(text), names)
-    expr = parser.conditional()
-    if parser.peek() is not None:
-        raise ExpressionError(f"unexpected `{parser.peek()}` in `{text}`")
-    return expr
+    def at(self, where: SourceRange | None) -> ExpressionError:
+        """This error, located at `where` when it has no place of its own yet."""
+        if self.range is None and where is not None:
+            self.range = where
+        return self
 
 
-def variables_used(expr: Any) -> set[str]:
-    """The `var.NAME` names a condition reads."""
-    if not isinstance(expr, tuple):
-        return set()
-    if expr and expr[0] == "var":
-        return {expr[1]}
-    return set().union(*(variables_used(part) for part in expr))
+# -- the tree ------------------------------------------------------------------------------
 
 
-def evaluate(expr: Expr, variables: Mapping[str, Any], names: Mapping[str, Any] = _NONE) -> Any:
-    """The value of `expr`; `names` holds the `for` directives' items in scope."""
-    kind = expr[0]
-    if kind == "lit":
-        return expr[1]
-    if kind == "var":
-        return variables[expr[1]]
-    if kind == "name":
-        return names[expr[1]]
-    if kind in _TEMPLATES:
-        return _TEMPLATES[kind](expr, variables, names)
-    if kind == "list":
-        return [evaluate(item, variables, names) for item in expr[1]]
-    if kind == "get":
-        return _get(evaluate(expr[1], variables, names), evaluate(expr[2], variables, names))
-    if kind == "call":
-        if expr[1] == "can":  # the one function that must see its argument fail
-            try:
-                evaluate(expr[2][0], variables, names)
-            except ExpressionError:
-                return False
-            return True
-        args = [evaluate(arg, variables, names) for arg in expr[2]]
+@dataclass(frozen=True)
+class Node:
+    range: SourceRange | None = field(default=None, compare=False, kw_only=True)
+
+
+@dataclass(frozen=True)
+class Literal(Node):
+    value: Any  # an expression value: None, bool, Decimal, str
+
+
+@dataclass(frozen=True)
+class Name(Node):
+    """A bare name: `var`, `local`, a `for` variable, or an address root such as `step`."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class GetAttr(Node):
+    source: Node
+    name: str
+
+
+@dataclass(frozen=True)
+class Index(Node):
+    source: Node
+    key: Node
+
+
+@dataclass(frozen=True)
+class Splat(Node):
+    """`source[*].a[0]` or `source.*.a`: `each` is applied to every element, read as the
+    name `SPLAT_ITEM`."""
+
+    source: Node
+    each: Node
+
+
+SPLAT_ITEM = "*"
+
+
+@dataclass(frozen=True)
+class Call(Node):
+    name: str
+    args: tuple[Node, ...]
+    expand_last: bool = False  # `f(list...)`
+
+
+@dataclass(frozen=True)
+class Unary(Node):
+    op: str  # "-" or "!"
+    operand: Node
+
+
+@dataclass(frozen=True)
+class Binary(Node):
+    op: str
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Conditional(Node):
+    condition: Node
+    then: Node
+    otherwise: Node
+
+
+@dataclass(frozen=True)
+class TupleCons(Node):
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class ObjectCons(Node):
+    items: tuple[tuple[Node, Node], ...]  # (key, value); a bare-name key is a Literal
+
+
+@dataclass(frozen=True)
+class For(Node):
+    """`[for k, v in coll : value if cond]` or `{for ... : key => value... if cond}`."""
+
+    key_name: str | None
+    value_name: str
+    collection: Node
+    value: Node
+    key: Node | None = None  # an object `for`
+    condition: Node | None = None
+    grouping: bool = False
+
+
+@dataclass(frozen=True)
+class Template(Node):
+    """A string template: its parts' values converted to strings and joined."""
+
+    parts: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class IfDirective(Node):
+    condition: Node
+    then: Template
+    otherwise: Template
+
+
+@dataclass(frozen=True)
+class ForDirective(Node):
+    key_name: str | None
+    value_name: str
+    collection: Node
+    body: Template
+
+
+# -- what an expression reads ---------------------------------------------------------------
+
+
+def children(node: Node) -> Iterator[Node]:
+    for value in vars(node).values():
+        if isinstance(value, Node):
+            yield value
+        elif isinstance(value, tuple):
+            for item in value:
+                if isinstance(item, Node):
+                    yield item
+                elif isinstance(item, tuple):
+                    yield from (part for part in item if isinstance(part, Node))
+
+
+def traversals(
+    node: Node, bound: frozenset[str] = frozenset()
+) -> Iterator[tuple[Node, tuple[str, ...]]]:
+    """Every reference from a root name that is not a `for` variable: (its node, its root
+    and the attribute names that follow it statically), e.g. `("var", "lr")`."""
+    if isinstance(node, Name):
+        if node.name not in bound:
+            yield node, (node.name,)
+        return
+    if isinstance(node, GetAttr | Index):
+        path: list[str] = []
+        current: Node = node
+        while isinstance(current, GetAttr | Index):
+            if isinstance(current, GetAttr):
+                path.append(current.name)
+            elif isinstance(current.key, Literal) and isinstance(current.key.value, str):
+                path.append(current.key.value)
+            else:
+                yield from traversals(current.key, bound)
+                path.clear()
+            current = current.source
+        if isinstance(current, Name):
+            if current.name not in bound:
+                yield node, (current.name, *reversed(path))
+            return
+        yield from traversals(current, bound)
+        return
+    if isinstance(node, Splat):
+        yield from traversals(node.source, bound)
+        yield from traversals(node.each, bound | {SPLAT_ITEM})
+        return
+    if isinstance(node, For | ForDirective):
+        yield from traversals(node.collection, bound)
+        inner = bound | {node.value_name} | ({node.key_name} if node.key_name else set())
+        for child in children(node):
+            if child is not node.collection:
+                yield from traversals(child, inner)
+        return
+    for child in children(node):
+        yield from traversals(child, bound)
+
+
+def calls(node: Node) -> Iterator[Call]:
+    if isinstance(node, Call):
+        yield node
+    for child in children(node):
+        yield from calls(child)
+
+
+# -- evaluation ----------------------------------------------------------------------------
+
+
+class Scope:
+    """What names mean while evaluating: variables (Python values, as the step would get
+    them), locals (evaluated on first use), `for` variables, and the project directory that
+    file functions read from."""
+
+    def __init__(
+        self,
+        variables: Mapping[str, Any] | None = None,
+        locals: Mapping[str, Node] | None = None,
+        root: Path | None = None,
+    ) -> None:
+        self.variables = variables or {}
+        self.local_nodes = locals or {}
+        self.root = root or Path.cwd()
+        self._converted: dict[str, Any] = {}
+        self._locals: dict[str, Any] = {}
+        self._evaluating: list[str] = []
+
+    def variable(self, name: str, where: SourceRange | None) -> Any:
+        if name not in self._converted:
+            if name not in self.variables:
+                raise ExpressionError(
+                    "Reference to undeclared input variable",
+                    f'An input variable with the name "{name}" has not been declared.',
+                    where,
+                )
+            self._converted[name] = from_python(self.variables[name])
+        return self._converted[name]
+
+    def local(self, name: str, where: SourceRange | None) -> Any:
+        if name in self._locals:
+            return self._locals[name]
+        node = self.local_nodes.get(name)
+        if node is None:
+            raise ExpressionError(
+                "Reference to undeclared local value",
+                f'A local value with the name "{name}" has not been declared.',
+                where,
+            )
+        if name in self._evaluating:
+            loop = " -> ".join(f"local.{n}" for n in [*self._evaluating, name])
+            raise ExpressionError("Cycle in local values", f"{loop}.", where)
+        self._evaluating.append(name)
         try:
-            return _FUNCTIONS[expr[1]](*args)
-        except ExpressionError:
-            raise
-        except (TypeError, ValueError) as exc:  # e.g. min() of nothing
-            raise ExpressionError(f"{expr[1]}(): {exc}") from None
-    if kind == "not":
-        return not _bool(evaluate(expr[1], variables, names), "!")
-    if kind == "neg":
-        return -_number(evaluate(expr[1], variables, names), "-")
-    if kind == "if":
-        chosen = expr[2] if _bool(evaluate(expr[1], variables, names), "?") else expr[3]
-        return evaluate(chosen, variables, names)
-    op, left = expr[1], evaluate(expr[2], variables, names)
-    if op in ("&&", "||"):  # short-circuit, as HCL does
-        if _bool(left, op) is (op == "||"):
-            return left
-        return _bool(evaluate(expr[3], variables, names), op)
-    right = evaluate(expr[3], variables, names)
-    if op == "==":
-        return _same(left, right)
-    if op == "!=":
-        return not _same(left, right)
-    a, b = _number(left, op), _number(right, op)
-    if op in ("/", "%") and b == 0:
-        raise ExpressionError("division by zero")
-    return _ARITHMETIC[op](a, b)
+            value = evaluate(node, self)
+        finally:
+            self._evaluating.pop()
+        self._locals[name] = value
+        return value
+
+    def render_template(self, text: str, variables: dict[str, Any]) -> Any:
+        """templatefile(): `text` parsed as a template, reading only `variables`."""
+        from zenctl.config.lowering import parse_template_text
+
+        return evaluate(parse_template_text(text), _Bound(self, variables))
 
 
-def _template(expr: Expr, variables: Mapping[str, Any], names: Mapping[str, Any]) -> str:
-    pieces: list[str] = []
-    for part in expr[1]:
-        value = evaluate(part, variables, names)
-        pieces.append(_interpolated(value, part) if part[0] == "interp" else value)
-    return "".join(pieces)
+class _Bound(Scope):
+    """A scope with names bound by `for`, a splat or templatefile()'s variables."""
+
+    def __init__(self, outer: Scope, names: Mapping[str, Any]) -> None:
+        self.outer = outer
+        self.names = names
+        self.root = outer.root
+
+    def variable(self, name: str, where: SourceRange | None) -> Any:
+        return self.outer.variable(name, where)
+
+    def local(self, name: str, where: SourceRange | None) -> Any:
+        return self.outer.local(name, where)
 
 
-def _interpolation(expr: Expr, variables: Mapping[str, Any], names: Mapping[str, Any]) -> Any:
+def bound_names(scope: Scope) -> Mapping[str, Any]:
+    names: dict[str, Any] = {}
+    chain: list[_Bound] = []
+    current: Scope = scope
+    while isinstance(current, _Bound):
+        chain.append(current)
+        current = current.outer
+    for link in reversed(chain):
+        names.update(link.names)
+    return names
+
+
+def evaluate(node: Node, scope: Scope) -> Any:
+    """The expression value of `node` (Decimal numbers); ExpressionError, located, when it
+    cannot be computed."""
+    with decimal.localcontext(CONTEXT):
+        try:
+            return _EVALUATORS[type(node)](node, scope)
+        except ExpressionError as exc:
+            raise exc.at(node.range) from None
+
+
+def evaluate_to_python(node: Node, scope: Scope) -> Any:
+    """The value a step receives: numbers as int or float (see `zenctl.config.conversions`)."""
+    value = evaluate(node, scope)
     try:
-        return evaluate(expr[1], variables, names)
-    except ExpressionError as exc:
-        raise ExpressionError(f"`{expr[2]}`: {exc}", exc.range or expr[3]) from None
+        return to_python(value)
+    except ConversionError as exc:
+        raise ExpressionError("Invalid number", f"{exc}.", node.range) from None
 
 
-def _interpolated(value: Any, part: Expr) -> str:
-    """HCL's conversion to string: `true`, `1000` for 1e3; a collection or null is refused."""
-    try:
-        text: str = convert_value(value, "string")
-    except TypeMismatch:
-        what = "null" if value is None else f"a {describe(value)}"
+def _literal(node: Literal, scope: Scope) -> Any:
+    return node.value
+
+
+def _name(node: Name, scope: Scope) -> Any:
+    names = bound_names(scope)
+    if node.name in names:
+        return names[node.name]
+    if node.name in ("var", "local"):
         raise ExpressionError(
-            f"`{part[2]}` is {what}; a string template can only include a string, a "
-            "number or a bool",
-            part[3],
-        ) from None
-    return text
-
-
-def _if(expr: Expr, variables: Mapping[str, Any], names: Mapping[str, Any]) -> str:
-    """`%{ if cond }...%{ else }...%{ endif }`: both branches are templates, so strings."""
-    condition = evaluate(expr[1], variables, names)
-    if not isinstance(condition, bool):
-        raise ExpressionError(f"`{expr[1][2]}` needs a bool, got {describe(condition)}", expr[1][3])
-    branch: str = evaluate(expr[2] if condition else expr[3], variables, names)
-    return branch
-
-
-def _for(expr: Expr, variables: Mapping[str, Any], names: Mapping[str, Any]) -> str:
-    """`%{ for v in coll }` / `%{ for k, v in coll }`: lists by index, maps by sorted key."""
-    _, key, value, collection_expr, body = expr
-    collection = evaluate(collection_expr, variables, names)
-    if isinstance(collection, list):
-        pairs: list[tuple[Any, Any]] = list(enumerate(collection))
-    elif isinstance(collection, dict):
-        pairs = sorted(collection.items())
-    else:
-        raise ExpressionError(
-            f"`{collection_expr[2]}` needs a list or a map, got {describe(collection)}",
-            collection_expr[3],
+            "Invalid reference",
+            f'The "{node.name}" object cannot be used whole: write {node.name}.NAME.',
         )
-    return "".join(
-        evaluate(body, variables, {**names, value: item} | ({key: index} if key else {}))
-        for index, item in pairs
+    if node.name in ADDRESS_ROOTS:
+        raise ExpressionError(
+            "Invalid reference",
+            f"A {node.name} reference names something, not a value: it cannot be used in an "
+            "expression."
+            + (" Pass a step's output to a step through inputs." if node.name == "step" else ""),
+        )
+    raise ExpressionError(
+        "Unknown variable",
+        f'There is no variable named "{node.name}". Expressions read var.NAME, local.NAME '
+        "and the names a for expression binds.",
     )
 
 
-_TEMPLATES: dict[str, Callable[[Expr, Mapping[str, Any], Mapping[str, Any]], Any]] = {
-    "template": _template,
-    "interp": _interpolation,
-    "if_directive": _if,
-    "for_directive": _for,
-}
+def _get_attr(node: GetAttr, scope: Scope) -> Any:
+    if isinstance(node.source, Name) and node.source.name not in bound_names(scope):
+        if node.source.name == "var":
+            return scope.variable(node.name, node.range)
+        if node.source.name == "local":
+            return scope.local(node.name, node.range)
+    return get_attribute(evaluate(node.source, scope), node.name)
 
-_ARITHMETIC: dict[str, Callable[[float, float], Any]] = {
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
+
+def get_attribute(value: Any, name: str) -> Any:
+    if value is None:
+        raise ExpressionError(
+            "Attempt to get attribute from null value",
+            f'This value is null, so it does not have any attributes (reading "{name}").',
+        )
+    if isinstance(value, dict):
+        if name not in value:
+            raise ExpressionError(
+                "Unsupported attribute",
+                f'This object does not have an attribute named "{name}".' + _close(name, value),
+            )
+        return value[name]
+    if isinstance(value, list):
+        raise ExpressionError(
+            "Unsupported attribute",
+            f'A list has no attributes (reading "{name}"). To read an attribute of one element '
+            f"write list[INDEX].{name}, or of every element list[*].{name}.",
+        )
+    raise ExpressionError(
+        "Unsupported attribute", f'{a_type(value).capitalize()} has no attribute "{name}".'
+    )
+
+
+def _close(name: str, value: Mapping[str, Any]) -> str:
+    from zenctl.diagnostics import suggest
+
+    return suggest(name, value)
+
+
+def _index(node: Index, scope: Scope) -> Any:
+    return index_value(evaluate(node.source, scope), evaluate(node.key, scope))
+
+
+def index_value(collection: Any, key: Any) -> Any:
+    if collection is None:
+        raise ExpressionError(
+            "Attempt to index null value", "This value is null, so it has no elements."
+        )
+    if key is None:
+        raise ExpressionError("Invalid index", "Can't use a null value as an index.")
+    if isinstance(collection, list):
+        try:
+            number = to_number(key)
+        except ConversionError:
+            raise ExpressionError(
+                "Invalid index", f"A list is indexed by a number, not {a_type(key)}."
+            ) from None
+        if number != number.to_integral_value():
+            raise ExpressionError("Invalid index", "The index must be a whole number.")
+        if not 0 <= number < len(collection):
+            raise ExpressionError(
+                "Invalid index",
+                f"The index {number_str(number)} is out of range: the list has "
+                f"{len(collection)} element(s), indexed from 0.",
+            )
+        return collection[int(number)]
+    if isinstance(collection, dict):
+        try:
+            name = to_string(key)
+        except ConversionError:
+            raise ExpressionError(
+                "Invalid index", f"A map is indexed by a string, not {a_type(key)}."
+            ) from None
+        if name not in collection:
+            raise ExpressionError(
+                "Invalid index",
+                f'The given key does not identify an element in this map: there is no "{name}".'
+                + _close(name, collection),
+            )
+        return collection[name]
+    raise ExpressionError(
+        "Invalid index", f"{a_type(collection).capitalize()} has no elements to index."
+    )
+
+
+def number_str(value: Decimal) -> str:
+    from zenctl.config.conversions import number_text
+
+    return number_text(value)
+
+
+def _splat(node: Splat, scope: Scope) -> Any:
+    source = evaluate(node.source, scope)
+    if source is None:
+        return []
+    items = source if isinstance(source, list) else [source]
+    return [evaluate(node.each, _Bound(scope, {SPLAT_ITEM: item})) for item in items]
+
+
+def _call(node: Call, scope: Scope) -> Any:
+    if node.name == "try":
+        return _try(node, scope)
+    if node.name == "can":
+        try:
+            _one_argument(node, "expression")
+            evaluate(node.args[0], scope)
+        except ExpressionError:
+            return False
+        return True
+    from zenctl.config.functions import FunctionError, call
+
+    args = [evaluate(arg, scope) for arg in node.args]
+    if node.expand_last:
+        last = args.pop() if args else None
+        if not isinstance(last, list):
+            raise ExpressionError(
+                "Invalid expanding argument value",
+                f"The expanding argument (indicated by ...) must be a list, not {a_type(last)}.",
+                node.args[-1].range if node.args else node.range,
+            )
+        args.extend(last)
+    try:
+        return call(node.name, args, scope)
+    except FunctionError as exc:
+        if exc.param is not None:
+            raise ExpressionError(
+                "Invalid function argument",
+                f'Invalid value for "{exc.param}" parameter: {exc}.',
+            ) from None
+        raise ExpressionError("Error in function call", str(exc)) from None
+
+
+def _one_argument(node: Call, what: str) -> None:
+    if len(node.args) != 1 or node.expand_last:
+        raise ExpressionError(
+            "Error in function call",
+            f'Function "{node.name}" expects 1 argument ({what}), got {len(node.args)}.',
+        )
+
+
+def _try(node: Call, scope: Scope) -> Any:
+    if not node.args:
+        raise ExpressionError(
+            "Error in function call",
+            'Function "try" expects at least one argument: the expressions to try in turn.',
+        )
+    failures: list[str] = []
+    for arg in node.args:
+        try:
+            return evaluate(arg, scope)
+        except ExpressionError as exc:
+            failures.append(str(exc))
+    raise ExpressionError(
+        "Error in function call",
+        'Call to function "try" failed: no expression succeeded:\n- ' + "\n- ".join(failures),
+    )
+
+
+def _unary(node: Unary, scope: Scope) -> Any:
+    value = evaluate(node.operand, scope)
+    if node.op == "!":
+        return not _operand(to_bool, value, "operand", "a bool")
+    return -_operand(to_number, value, "operand", "a number")
+
+
+def _operand(convert: Callable[[Any], Any], value: Any, side: str, kind: str) -> Any:
+    if value is None:
+        raise ExpressionError(
+            "Invalid operand", f"Unsuitable value for {side}: {kind} is required, got null."
+        )
+    try:
+        return convert(value)
+    except ConversionError:
+        raise ExpressionError(
+            "Invalid operand",
+            f"Unsuitable value for {side}: {kind} is required, got {a_type(value)}.",
+        ) from None
+
+
+_ARITHMETIC: dict[str, Callable[[Decimal, Decimal], Any]] = {
     "+": lambda a, b: a + b,
     "-": lambda a, b: a - b,
     "*": lambda a, b: a * b,
     "/": lambda a, b: a / b,
     "%": lambda a, b: a % b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
 }
 
 
-def _same(a: Any, b: Any) -> bool:
-    """HCL equality: a number and a bool are never equal, unlike Python's `1 == True`."""
-    return (type(a) is type(b) and a == b) or (_is_number(a) and _is_number(b) and a == b)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _number(value: Any, op: str) -> float:
-    if not _is_number(value):
-        raise ExpressionError(f"`{op}` needs numbers, got {describe(value)}")
-    return float(value) if isinstance(value, float) else int(value)
-
-
-def _bool(value: Any, op: str) -> bool:
-    if not isinstance(value, bool):
-        raise ExpressionError(f"`{op}` needs a bool, got {describe(value)}")
-    return value
-
-
-def _get(collection: Any, key: Any) -> Any:
+def _binary(node: Binary, scope: Scope) -> Any:
+    op = node.op
+    left = evaluate(node.left, scope)
+    if op in ("&&", "||"):
+        return _logic(op, left, node.right, scope)
+    right = evaluate(node.right, scope)
+    if op == "==":
+        return equal(left, right)
+    if op == "!=":
+        return not equal(left, right)
+    a = _operand(to_number, left, "left operand", "a number")
+    b = _operand(to_number, right, "right operand", "a number")
+    if op in ("/", "%") and b == 0:
+        raise ExpressionError(
+            "Division by zero",
+            f"The right operand of {op} is zero. (HCL would give "
+            + ("infinity" if op == "/" else "the left operand")
+            + ", which no step can be given usefully; zenctl refuses it.)",
+        )
     try:
-        if isinstance(collection, list) and _is_number(key):
-            return collection[int(key)]
-        if isinstance(collection, dict) and isinstance(key, str):
-            return collection[key]
-    except (IndexError, KeyError):
-        raise ExpressionError(f"no element {key!r}") from None
-    raise ExpressionError(f"cannot index a {describe(collection)} with a {describe(key)}")
+        result = _ARITHMETIC[op](a, b)
+    except decimal.DecimalException:
+        raise ExpressionError("Invalid operation", "The result is too large to compute.") from None
+    if isinstance(result, Decimal) and (is_float(a) or is_float(b)):
+        return as_float(result)  # a float operand makes a float, whole or not (`3.0 / 1.5`)
+    return result
 
 
-def _length(value: Any) -> int:
-    if not isinstance(value, str | list | dict):
-        raise ExpressionError(f"length() needs a string, list or map, got {describe(value)}")
-    return len(value)
-
-
-def _contains(collection: Any, value: Any) -> bool:
-    if not isinstance(collection, list):
-        raise ExpressionError(f"contains() needs a list, got {describe(collection)}")
-    return any(_same(item, value) for item in collection)
-
-
-def _regex(pattern: Any, text: Any) -> Any:
-    """Terraform's regex(): the match, its groups as a list, or named groups as a map."""
-    if not isinstance(pattern, str) or not isinstance(text, str):
-        raise ExpressionError("regex() needs a pattern string and a string")
+def _logic(op: str, left: Any, right_node: Node, scope: Scope) -> bool:
+    """HCL's `&&` and `||`: a side of the wrong type is an error either way, but a right side
+    that fails to evaluate does not matter when the left one decides (`false && l[0]`)."""
+    decided = _operand(to_bool, left, "left operand", "a bool")
     try:
-        match = re.search(pattern, text)
-    except re.error as exc:
-        raise ExpressionError(f"invalid regular expression: {exc}") from None
-    if match is None:
-        raise ExpressionError("pattern did not match")
-    if match.re.groupindex:
-        return match.groupdict()
-    return list(match.groups()) if match.re.groups else match.group(0)
+        right = evaluate(right_node, scope)
+    except ExpressionError as failure:
+        if decided is (op == "||"):
+            return decided
+        raise failure
+    other = _operand(to_bool, right, "right operand", "a bool")
+    return decided if decided is (op == "||") else other
 
 
-def _string(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-    def call(*args: Any) -> Any:
-        if not all(isinstance(arg, str) for arg in args):
-            raise ExpressionError(f"{name}() needs strings")
-        return function(*args)
-
-    return call
-
-
-def _all(name: str, combine: Callable[[list[bool]], bool]) -> Callable[[Any], bool]:
-    def call(values: Any) -> bool:
-        if not isinstance(values, list):
-            raise ExpressionError(f"{name}() needs a list of bools")
-        return combine([_bool(value, f"{name}()") for value in values])
-
-    return call
-
-
-def _numbers(name: str, combine: Callable[..., Any]) -> Callable[..., Any]:
-    def call(*args: Any) -> Any:
-        return combine(*(_number(arg, f"{name}()") for arg in args))
-
-    return call
-
-
-_FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "length": _length,
-    "contains": _contains,
-    "regex": _regex,
-    "lower": _string("lower", str.lower),
-    "upper": _string("upper", str.upper),
-    "startswith": _string("startswith", str.startswith),
-    "endswith": _string("endswith", str.endswith),
-    "alltrue": _all("alltrue", all),
-    "anytrue": _all("anytrue", any),
-    "min": _numbers("min", min),
-    "max": _numbers("max", max),
-    "abs": _numbers("abs", abs),
-}
-_ARITY = {
-    **dict.fromkeys(("can", "length", "lower", "upper", "alltrue", "anytrue", "abs"), 1),
-    **dict.fromkeys(("contains", "regex", "startswith", "endswith"), 2),
-}
-FUNCTION_NAMES = sorted([*_FUNCTIONS, "can"])
+def _conditional(node: Conditional, scope: Scope) -> Any:
+    condition = evaluate(node.condition, scope)
+    if condition is None:
+        raise ExpressionError("Null condition", "The condition value is null; it must be a bool.")
+    try:
+        chosen = to_bool(condition)
+    except ConversionError:
+        raise ExpressionError(
+            "Incorrect condition type",
+            f"The condition expression must be a bool, not {a_type(condition)}.",
+            node.condition.range,
+        ) from None
+    first, second = (node.then, node.otherwise) if chosen else (node.otherwise, node.then)
+    value = evaluate(first, scope)
+    try:
+        other = evaluate(second, scope)  # only its type matters, as in HCL
+    except ExpressionError:
+        return value
+    then, otherwise = (value, other) if chosen else (other, value)
+    try:
+        unified = unify([then, otherwise])
+    except ConversionError:
+        raise ExpressionError(
+            "Inconsistent conditional result types",
+            f"The true result is {a_type(then)} and the false result {a_type(otherwise)}; they "
+            "must have one type (a string, number or bool converts to a string).",
+        ) from None
+    return unified[0] if chosen else unified[1]
 
 
-def _tokens(text: str) -> list[tuple[str, str]]:
-    tokens: list[tuple[str, str]] = []
-    position = 0
-    text = text.rstrip()
-    while position < len(text):
-        match = _TOKEN.match(text, position)
-        if match is None or match.end() == position:
-            raise ExpressionError(f"unexpected `{text[position:].strip()[:10]}` in `{text}`")
-        kind = match.lastgroup or ""
-        tokens.append((kind, match.group(kind)))
-        position = match.end()
-    return tokens
+def _tuple(node: TupleCons, scope: Scope) -> Any:
+    return [evaluate(item, scope) for item in node.items]
 
 
-class _Parser:
-    """Recursive descent over HCL's precedence: `?:`, `||`, `&&`, equality, comparison,
-    `+ -`, `* / %`, unary `! -`, then postfix `.name` and `[index]`."""
+def _object(node: ObjectCons, scope: Scope) -> Any:
+    result: dict[str, Any] = {}
+    for key_node, value_node in node.items:
+        key = evaluate(key_node, scope)
+        result[_key(key, key_node)] = evaluate(value_node, scope)
+    return result
 
-    def __init__(self, tokens: list[tuple[str, str]], names: frozenset[str]) -> None:
-        self.tokens = tokens
-        self.position = 0
-        self.names = names
 
-    def peek(self) -> str | None:
-        return self.tokens[self.position][1] if self.position < len(self.tokens) else None
+def _key(key: Any, node: Node) -> str:
+    if key is None:
+        raise ExpressionError("Null value as key", "Can't use a null value as a key.", node.range)
+    try:
+        return to_string(key)
+    except ConversionError:
+        raise ExpressionError(
+            "Incorrect key type", f"A key must be a string, not {a_type(key)}.", node.range
+        ) from None
 
-    def take(self, expected: str | None = None) -> tuple[str, str]:
-        if self.position >= len(self.tokens):
-            raise ExpressionError("the expression ends too early")
-        token = self.tokens[self.position]
-        if expected is not None and token[1] != expected:
-            raise ExpressionError(f"expected `{expected}`, found `{token[1]}`")
-        self.position += 1
-        return token
 
-    def conditional(self) -> Expr:
-        condition = self.binary(0)
-        if self.peek() != "?":
-            return condition
-        self.take("?")
-        then = self.conditional()
-        self.take(":")
-        return ("if", condition, then, self.conditional())
+def _pairs(node: For | ForDirective, scope: Scope) -> list[tuple[Any, Any]]:
+    collection = evaluate(node.collection, scope)
+    if isinstance(collection, list):
+        return [(Decimal(index), item) for index, item in enumerate(collection)]
+    if isinstance(collection, dict):
+        return sorted(collection.items())
+    what = "a null value" if collection is None else a_type(collection)
+    raise ExpressionError(
+        "Iteration over non-iterable value",
+        f"A for expression can only iterate over a list or a map, not {what}.",
+        node.collection.range,
+    )
 
-    def binary(self, level: int) -> Expr:
-        if level == len(_BINARY):
-            return self.unary()
-        left = self.binary(level + 1)
-        while self.peek() in _BINARY[level]:
-            op = self.take()[1]
-            left = ("op", op, left, self.binary(level + 1))
-        return left
 
-    def unary(self) -> Expr:
-        if self.peek() == "!":
-            self.take()
-            return ("not", self.unary())
-        if self.peek() == "-":
-            self.take()
-            return ("neg", self.unary())
-        return self.postfix(self.primary())
+def _each(node: For | ForDirective, scope: Scope) -> Iterator[Scope]:
+    for key, item in _pairs(node, scope):
+        names = {node.value_name: item}
+        if node.key_name:
+            names[node.key_name] = key
+        yield _Bound(scope, names)
 
-    def postfix(self, expr: Expr) -> Expr:
-        while self.peek() in (".", "["):
-            if self.take()[1] == ".":
-                kind, name = self.take()
-                if kind not in ("name", "number"):
-                    raise ExpressionError(f"expected an attribute name after `.`, found `{name}`")
-                key: Any = int(name) if kind == "number" else name
-                expr = ("get", expr, ("lit", key))
-            else:
-                expr = ("get", expr, self.conditional())
-                self.take("]")
-        return expr
 
-    def primary(self) -> Expr:
-        kind, text = self.take()
-        if kind == "number":
-            return ("lit", number_as_written(text))
-        if kind == "string":
-            if "${" in text or "%{" in text:
-                raise ExpressionError("a string template inside an expression is not supported yet")
-            return ("lit", re.sub(r"\\(.)", lambda m: _ESCAPES.get(m[1], m[0]), text[1:-1]))
-        if text == "(":
-            inner = self.conditional()
-            self.take(")")
-            return inner
-        if text == "[":
-            return ("list", self.items("]"))
-        if kind != "name":
-            raise ExpressionError(f"unexpected `{text}`")
-        if text in _KEYWORDS:
-            return ("lit", _KEYWORDS[text])
-        if text in self.names:
-            return ("name", text)
-        if text == "var":
-            self.take(".")
-            return ("var", self.take()[1])
-        if self.peek() == "(":
-            return self.call(text)
-        raise ExpressionError(f"unknown name `{text}`: expressions read var.NAME")
-
-    def call(self, name: str) -> Expr:
-        if name not in FUNCTION_NAMES:
+def _for(node: For, scope: Scope) -> Any:
+    values: list[Any] = []
+    keys: list[str] = []
+    for inner in _each(node, scope):
+        if node.condition is not None:
+            kept = evaluate(node.condition, inner)
+            try:
+                if not to_bool(kept):
+                    continue
+            except ConversionError:
+                raise ExpressionError(
+                    "Invalid 'for' condition",
+                    f"The if clause must give a bool, not {a_type(kept)}.",
+                    node.condition.range,
+                ) from None
+        if node.key is not None:
+            keys.append(_key(evaluate(node.key, inner), node.key))
+        values.append(evaluate(node.value, inner))
+    if node.key is None:
+        return values
+    result: dict[str, Any] = {}
+    for key, value in zip(keys, values, strict=True):
+        if node.grouping:
+            result.setdefault(key, []).append(value)
+        elif key in result:
             raise ExpressionError(
-                f"function {name}() is not supported; use one of {', '.join(FUNCTION_NAMES)}"
+                "Duplicate object key",
+                f'Two different items produced the key "{key}" in this for expression. If '
+                "duplicates are expected, use the ellipsis (...) after the value expression to "
+                "group them by key.",
+                node.key.range,
             )
-        self.take("(")
-        args = self.items(")")
-        expected = _ARITY.get(name)  # min() and max() take any number
-        if expected is not None and len(args) != expected:
-            raise ExpressionError(f"{name}() takes {expected} argument(s), got {len(args)}")
-        return ("call", name, args)
+        else:
+            result[key] = value
+    return result
 
-    def items(self, closing: str) -> tuple[Expr, ...]:
-        """Comma-separated expressions up to `closing`: list items or call arguments."""
-        found: list[Expr] = []
-        while self.peek() != closing:
-            found.append(self.conditional())
-            if self.peek() != closing:
-                self.take(",")
-        self.take(closing)
-        return tuple(found)
+
+def _template(node: Template, scope: Scope) -> Any:
+    return unicodedata.normalize("NFC", "".join(_part(part, scope) for part in node.parts))
+
+
+def _part(part: Node, scope: Scope) -> str:
+    value = evaluate(part, scope)
+    if isinstance(value, str):
+        return value
+    if value is None:
+        raise ExpressionError(
+            "Invalid template interpolation value",
+            "The expression result is null. Cannot include a null value in a string template.",
+            part.range,
+        )
+    try:
+        return to_string(value)
+    except ConversionError:
+        raise ExpressionError(
+            "Invalid template interpolation value",
+            f"Cannot include the given value in a string template: it is {a_type(value)}; only "
+            "a string, a number or a bool can be.",
+            part.range,
+        ) from None
+
+
+def _if_directive(node: IfDirective, scope: Scope) -> Any:
+    condition = evaluate(node.condition, scope)
+    try:
+        chosen = to_bool(condition) if condition is not None else None
+    except ConversionError:
+        chosen = None
+    if chosen is None:
+        raise ExpressionError(
+            "Invalid template if condition",
+            f"The condition must be a bool, not {a_type(condition)}.",
+            node.condition.range,
+        )
+    return evaluate(node.then if chosen else node.otherwise, scope)
+
+
+def _for_directive(node: ForDirective, scope: Scope) -> Any:
+    return "".join(evaluate(node.body, inner) for inner in _each(node, scope))
+
+
+_EVALUATORS: dict[type[Node], Callable[[Any, Scope], Any]] = {
+    Literal: _literal,
+    Name: _name,
+    GetAttr: _get_attr,
+    Index: _index,
+    Splat: _splat,
+    Call: _call,
+    Unary: _unary,
+    Binary: _binary,
+    Conditional: _conditional,
+    TupleCons: _tuple,
+    ObjectCons: _object,
+    For: _for,
+    Template: _template,
+    IfDirective: _if_directive,
+    ForDirective: _for_directive,
+}
+
+
+def evaluate_text(
+    source: str,
+    variables: Mapping[str, Any] | None = None,
+    locals: Mapping[str, str] | None = None,
+    root: Path | None = None,
+) -> Any:
+    """The Python value of one expression written as in a .hcl file (`x = SOURCE`), with
+    these variables and locals (each local's expression text): the conformance suite's and
+    the REPL's way in, through the loader's own parsing and lowering."""
+    from zenctl.config.lowering import parse_expression
+
+    local_nodes = {name: parse_expression(text) for name, text in (locals or {}).items()}
+    return evaluate_to_python(parse_expression(source), Scope(variables, local_nodes, root))

@@ -1208,7 +1208,9 @@ def _log(number: Decimal, base: Decimal) -> Decimal:
     with decimal.localcontext(CONTEXT) as extra:
         extra.prec += 10
         result = number.ln() / base.ln()
-    return CONTEXT.plus(result)
+    result = CONTEXT.plus(result)
+    # a whole result is an integer, as `pow(2, 3)` is: `range(log(1024, 2))` works
+    return result.to_integral_value() if result == result.to_integral_value() else result
 
 
 @_define("parseint", _p("number"), _p("base", "number"))

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, InstanceOf, StringConstraints, ValidationError
 
+from zenctl.config.expressions import ExpressionError, Node, traversals
+from zenctl.config.lowering import Lowering, Marks, hide_strip_markers
 from zenctl.config.model import (
     COMPONENT_KINDS,
     CORE_COMPONENTS,
@@ -23,6 +25,7 @@ from zenctl.config.model import (
     Component,
     Config,
     Deployment,
+    Expression,
     Moved,
     Pipeline,
     ProviderRequirement,
@@ -30,7 +33,6 @@ from zenctl.config.model import (
     Source,
     Stack,
     Step,
-    Template,
     Validation,
     Variable,
     deployment_serving,
@@ -38,7 +40,7 @@ from zenctl.config.model import (
 from zenctl.config.source_checks import value_problems
 from zenctl.config.syntax import node_range, syntax_diagnostic
 from zenctl.config.types import TypeMismatch, convert_value, normalize_type
-from zenctl.config.values import UnsupportedExpression, bare_word, convert, references
+from zenctl.config.values import LocalValue, Values, bare_word, is_constant, references
 from zenctl.diagnostics import (
     Diagnostic,
     DiagnosticsError,
@@ -82,7 +84,7 @@ class SourceBody(_Body):
 class StepBody(_Body):
     run: RunTarget
     inputs: dict[Name, InstanceOf[Ref]] = {}
-    params: dict[Name, Any] = {}
+    params: dict[Name, Any] | InstanceOf[Expression] = {}  # a map, or an expression giving one
     outputs: list[Name] = [DEFAULT_OUTPUT]
     on: Literal["processing", "training", "serving"] | None = None
 
@@ -129,6 +131,7 @@ def default_stack(root: Path) -> Stack:
 class _Attr:
     value: Any
     range: SourceRange
+    node: Node | None = None  # as written; None for a bare word (`type = number`)
 
 
 class _FileParser:
@@ -139,9 +142,28 @@ class _FileParser:
         self.filename = str(path)
         self.lines = text.splitlines()
         self.text = text
+        self.marks: Marks = {}
+
+    def lowering(self) -> Lowering:
+        return Lowering(self.filename, marks=self.marks)
 
     def range_of(self, node: Any) -> SourceRange:
         return node_range(self.filename, node)
+
+    def text_of(self, where: SourceRange | None) -> str:
+        """The source text of a range, as written (one line: whitespace runs collapsed)."""
+        if where is None:
+            return ""
+        lines = self.lines[where.start.line - 1 : where.end.line]
+        if not lines:
+            return ""
+        if len(lines) == 1:
+            text = lines[0][where.start.column - 1 : where.end.column - 1]
+        else:
+            lines[-1] = lines[-1][: where.end.column - 1]
+            lines[0] = lines[0][where.start.column - 1 :]
+            text = "\n".join(lines)
+        return " ".join(text.split())
 
     def locator(self, within: SourceRange) -> Any:
         def locate(needle: str) -> SourceRange:
@@ -176,19 +198,22 @@ class ConfigParser:
         pipeline_blocks: list[tuple[_FileParser, Any]] = []
         moved: list[Moved] = []
         files: list[str] = []
+        documents: list[tuple[_FileParser, Any]] = []
         for path, text in contents:
             files.append(path.name)
             source = _FileParser(path, text)
+            cleaned, source.marks = hide_strip_markers(text)
             try:
-                document = query(text)  # type: ignore[no-untyped-call]
+                documents.append((source, query(cleaned)))  # type: ignore[no-untyped-call]
             except Exception as exc:  # lark raises many types; all carry line/column
                 self.diagnostics.append(syntax_diagnostic(source.filename, exc, text))
-                continue
+        self.values = Values(str(self.root), self._locals(documents))
+        for source, document in documents:
             for attribute in document.attributes():
                 self.error(
                     "Unsupported argument",
                     f'An argument named "{attribute.name}" is not expected at the top level; '
-                    "declare values with a variable block.",
+                    "declare values with a variable block, or a local in a locals block.",
                     source.range_of(attribute.raw),
                 )
             for block in document.blocks():
@@ -206,10 +231,13 @@ class ConfigParser:
                     self._settings_block(source, block, required)
                 elif kind == "moved":
                     moved.extend(self._moved(source, block))
-                else:
+                elif kind != "locals":
                     self._unsupported_block(
-                        source, block, ("variable", "stack", "pipeline", "zenctl", "moved")
+                        source,
+                        block,
+                        ("variable", "locals", "stack", "pipeline", "zenctl", "moved"),
                     )
+        self._check_locals(variables)
         self._check_validations(variables)
         if not stacks:
             stacks[DEFAULT_STACK] = default_stack(self.root)
@@ -229,7 +257,7 @@ class ConfigParser:
             except DiagnosticsError as exc:
                 self.diagnostics += exc.diagnostics
         if self.diagnostics:
-            raise DiagnosticsError(self.diagnostics)
+            raise DiagnosticsError(list(dict.fromkeys(self.diagnostics)))
         return Config(
             str(self.root), variables, stacks, pipelines, tuple(files), required, tuple(moved)
         )
@@ -432,20 +460,18 @@ class ConfigParser:
             return False, None
         if schema is None:
             return True, None
-        later = {key for key, attr in attrs.items() if references(attr.value)}
+        later = {key for key, attr in attrs.items() if not is_constant(attr.value)}
         body = self._validate(schema, attrs, where, context, skip=later)
         return True, body.model_dump() if body is not None and not later else None
 
     def _validations(self, source: _FileParser, block: Any) -> tuple[Validation, ...]:
-        from zenctl.config import expressions
-
         found: list[Validation] = []
         for child in block.blocks():
             if child.block_type != "validation":
                 self._unsupported_block(source, child, ("validation",))
                 continue
             where = source.range_of(child.raw)
-            attrs = self._attributes(source, child, bare={"condition"})
+            attrs = self._attributes(source, child)
             self._no_nested_blocks(source, child)
             unknown = sorted(set(attrs) - {"condition", "error_message"})
             for key in unknown:
@@ -455,6 +481,8 @@ class ConfigParser:
                     attrs[key].range,
                 )
             condition, message = attrs.get("condition"), attrs.get("error_message")
+            if self._failed[_block_key(where)] & {"condition", "error_message"}:
+                continue  # an error of its own is reported
             if condition is None or message is None:
                 self.error(
                     "Missing required argument",
@@ -469,26 +497,70 @@ class ConfigParser:
                     message.range,
                 )
                 continue
-            try:
-                parsed = expressions.parse(str(condition.value))
-            except expressions.ExpressionError as exc:
-                self.error("Invalid validation condition", f"{exc}.", condition.range)
-                continue
-            found.append(Validation(parsed, message.value, condition.range))
+            assert condition.node is not None
+            found.append(Validation(condition.node, message.value, condition.range))
         return tuple(found)
 
     def _check_validations(self, variables: dict[str, Variable]) -> None:
-        from zenctl.config.expressions import variables_used
-
         for variable in variables.values():
             for validation in variable.validations:
-                for name in sorted(variables_used(validation.condition) - set(variables)):
+                for where, path in traversals(validation.condition):
+                    if path[0] == "var" and len(path) > 1 and path[1] not in variables:
+                        self.error(
+                            "Reference to undeclared input variable",
+                            f"The condition reads var.{path[1]}, which is not declared."
+                            + _suggest(path[1], variables),
+                            where.range or validation.range,
+                        )
+
+    def _locals(self, documents: list[tuple[_FileParser, Any]]) -> dict[str, LocalValue]:
+        """Every `locals { NAME = EXPR }` of the project: they are read from any file."""
+        found: dict[str, LocalValue] = {}
+        for source, document in documents:
+            for block in document.blocks():
+                if block.block_type != "locals":
+                    continue
+                if block.name_labels:
                     self.error(
-                        "Reference to undeclared input variable",
-                        f"The condition reads var.{name}, which is not declared."
-                        + _suggest(name, variables),
-                        validation.range,
+                        "Unexpected labels",
+                        "A locals block takes no name: locals { NAME = EXPRESSION }.",
+                        source.range_of(block.raw),
                     )
+                self._no_nested_blocks(source, block)
+                for attribute in block.attributes():
+                    where = source.range_of(attribute.raw)
+                    if attribute.name in found:
+                        self.error(
+                            "Duplicate local value",
+                            f'A local value named "{attribute.name}" was already defined at '
+                            f"{_at(found[attribute.name].range)}. Local value names must be "
+                            "unique within the project.",
+                            where,
+                        )
+                        continue
+                    problems = value_problems(source.filename, attribute.raw)
+                    if problems:
+                        self.diagnostics += problems
+                        continue
+                    try:
+                        node = source.lowering().lower(attribute.value_node.raw)
+                    except ExpressionError as exc:
+                        self.error(exc.summary, exc.detail, exc.range or where)
+                        continue
+                    found[attribute.name] = LocalValue(attribute.name, node, where)
+        return found
+
+    def _check_locals(self, variables: dict[str, Variable]) -> None:
+        """Each local evaluates (when it is a constant) and reads declared variables, whether
+        or not a step uses it yet."""
+        for local in self.values.locals.values():
+            try:
+                value = self.values.value(local.node, _no_text)
+            except ExpressionError as exc:
+                self.error(exc.summary, exc.detail, exc.range or local.range)
+                continue
+            for ref in references(value):
+                self._check_var(ref, variables, "", local.range)
 
     def _stack(self, source: _FileParser, block: Any) -> Stack | None:
         name = self._single_label(source, block)
@@ -635,7 +707,7 @@ class ConfigParser:
         body = self._validate(StepBody, attrs, where, context)
         if body is None or self._failed[_block_key(where)]:
             return None
-        clash = sorted(set(body.inputs) & set(body.params))
+        clash = sorted(set(body.inputs) & set(body.params if isinstance(body.params, dict) else ()))
         if clash:
             self.error(
                 "Input and param share a name",
@@ -827,9 +899,10 @@ class ConfigParser:
                 self.diagnostics += problems
                 continue
             try:
-                value = convert(raw, source.locator(where))
-            except UnsupportedExpression as exc:
-                self.error("Unsupported expression", str(exc), exc.range or where)
+                node = source.lowering().lower(attribute.value_node.raw)
+                value = self.values.value(node, source.text_of)
+            except ExpressionError as exc:
+                self.error(exc.summary, exc.detail, exc.range or where)
                 continue
             if _has_nul(value):  # no path, name or setting may carry one (C truncates there)
                 self.error(
@@ -840,7 +913,7 @@ class ConfigParser:
                 )
                 continue
             failed.discard(attribute.name)
-            attrs[attribute.name] = _Attr(value, where)
+            attrs[attribute.name] = _Attr(value, where, node)
         return attrs
 
     def _validate(
@@ -961,11 +1034,13 @@ def _has_nul(value: Any) -> bool:
         return "\0" in value
     if isinstance(value, list | tuple):
         return any(_has_nul(item) for item in value)
-    if isinstance(value, Template):
-        return _has_nul(value.expr)
     if isinstance(value, dict):
         return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
     return False
+
+
+def _no_text(where: SourceRange | None) -> str:
+    return ""
 
 
 def _at(where: SourceRange | None) -> str:

@@ -21,7 +21,7 @@ from zenctl.paths import ensure_private_dir, project_dir
 from zenctl.providers.discovery import providers_signature
 
 CONFIG_GLOB = "*.zc.hcl"
-CACHE_FORMAT = 4  # bumped when the cached `Config` changes shape, or the checks it passed
+CACHE_FORMAT = 5  # bumped when the cached `Config` changes shape, or the checks it passed
 
 
 def config_files(root: Path) -> list[Path]:

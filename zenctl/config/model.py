@@ -43,19 +43,41 @@ class Ref:
 
 
 @dataclass(frozen=True)
-class Template:
-    """A string template that reads variables, `"run-${var.name}"` or a heredoc with
-    `%{ if }` and `%{ for }`: a `zenctl.config.templates` tree, evaluated per plan."""
+class Expression:
+    """A value that reads variables or files, `var.base * 2` or a template: a
+    `zenctl.config.expressions` tree, evaluated on every plan."""
 
-    expr: tuple[Any, ...]
-    refs: tuple[Ref, ...]  # the variables it reads, located for diagnostics
+    node: Any  # zenctl.config.expressions.Node
+    refs: tuple[Ref, ...]  # the variables it reads, through locals too, located
+    locals: tuple[tuple[str, Any], ...]  # the locals it reads: name and tree
+    text: str  # as written, for the plan's diff: `(from var.base * 2)`
+    root: str  # the project directory, which file functions read from
+
+
+def written_as(value: Any, path: list[str]) -> str | None:
+    """The expression a config value at `path` (`["opt", "lr"]`) is computed from, as written,
+    when it is one: `var.base * 2` or `var.lr`; None for a literal."""
+    for key in path:
+        if isinstance(value, Ref | Expression):
+            break
+        if isinstance(value, dict) and key in value:
+            value = value[key]
+        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        else:
+            return None
+    if isinstance(value, Ref):
+        return str(value)
+    if isinstance(value, Expression):
+        return value.text or None
+    return None
 
 
 @dataclass(frozen=True)
 class Validation:
-    """A `validation` block: `condition` parsed by `zenctl.config.expressions`."""
+    """A `validation` block: `condition` is a `zenctl.config.expressions` tree."""
 
-    condition: tuple[Any, ...]
+    condition: Any
     error_message: str
     range: SourceRange  # the condition's, where a failure points
 
@@ -100,7 +122,7 @@ class Step:
     name: str
     run: str
     inputs: dict[str, Ref]
-    params: dict[str, Any]
+    params: dict[str, Any] | Expression  # an expression gives the whole map per plan
     outputs: tuple[str, ...]
     on: str | None
     range: SourceRange

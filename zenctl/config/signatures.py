@@ -80,8 +80,8 @@ class StepChecker:
                     context,
                 )
             ]
-        if found.function is None or found.file is None:
-            return []
+        if found.function is None or found.file is None or not isinstance(step.params, dict):
+            return []  # params from an expression: their names are known at plan time only
         return self._check_arguments(step, found.function, found.file, context)
 
     # -- arguments ----------------------------------------------------------------------------
@@ -90,6 +90,7 @@ class StepChecker:
         self, step: Step, function: Function, file: Path, context: str
     ) -> list[Diagnostic]:
         arguments = function.args
+        params = step.params if isinstance(step.params, dict) else {}
         where = f"{self._show(file)} line {function.lineno}"
         signature = f"{function.name}({ast.unparse(arguments)})"
         positional = [*arguments.posonlyargs, *arguments.args]
@@ -111,7 +112,7 @@ class StepChecker:
             )
         if arguments.kwarg is None:
             accepted = [a.arg for a in (*arguments.args, *arguments.kwonlyargs)]
-            offered = [("param", key) for key in step.params]
+            offered = [("param", key) for key in params]
             if step.on is None:  # a component's own step body may pass inputs otherwise (Beam)
                 offered += [("input", key) for key in step.inputs]
             for kind, key in offered:
@@ -135,7 +136,7 @@ class StepChecker:
             for a, default in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True)
             if default is None
         ]
-        supplied = {*step.params, *step.inputs, *misspelt}
+        supplied = {*params, *step.inputs, *misspelt}
         missing = [name for name in required if name not in supplied]
         if missing:
             it = "it" if len(missing) == 1 else "them"

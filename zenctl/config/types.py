@@ -105,8 +105,11 @@ def number_problem(text: str) -> str | None:
 
 def number_as_written(text: str) -> int | float:
     """A number literal's value as the step receives it and the fingerprint hashes it: an int
-    without a fraction or exponent (exact, however long), else a float (`50.0`, `1e3`)."""
-    return float(text) if any(c in text for c in ".eE") else int(text)
+    without a fraction or exponent (exact, however long), else a float (`50.0`, `1e3`); the
+    expression evaluator's rule (`zenctl.config.conversions`)."""
+    from zenctl.config.conversions import literal_number, number_to_python
+
+    return number_to_python(literal_number(text))
 
 
 def convert_value(value: Any, type_: str | Type, path: str = "") -> Any:

@@ -1,65 +1,215 @@
-"""Turn python-hcl2's serialized expressions into plain values, references and templates.
+"""What an attribute's expression becomes in the typed configuration.
 
-python-hcl2 hands back strings with their quotes (`'"a"'`), heredocs as their source lines,
-expressions wrapped as `'${...}'` and bare words as they are; zenctl supports literals,
-references and string templates (`zenctl.config.templates`), and reports anything else
-(arithmetic or function calls outside a template) as unsupported rather than guessing.
+An object or tuple written out (`params = { lr = var.lr, n = 5 }`) stays a dict or list, so
+that each key is checked and diffed on its own; inside it, a constant is evaluated now (its
+value is what the config cache holds), a lone reference (`var.lr`, `step.a.outputs.b`)
+becomes a `Ref`, and anything that reads variables, or files, becomes an `Expression`,
+evaluated on every plan. Locals are folded in where they are used: a local that reads
+nothing is a constant, and one that reads variables makes its users read them.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from zenctl.config.model import Ref, Template
-from zenctl.config.types import number_as_written
-from zenctl.diagnostics import SourceRange
-
-_TRAVERSAL = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)+")
-_NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-_SOLE_REFERENCE = re.compile(rf"\$\{{\s*({_TRAVERSAL.pattern})\s*\}}")
-_META_KEYS = (
-    "__comments__",
-    "__inline_comments__",
-    "__is_block__",
-    "__start_line__",
-    "__end_line__",
+from zenctl.config.expressions import (
+    ADDRESS_ROOTS,
+    ExpressionError,
+    GetAttr,
+    Literal,
+    Name,
+    Node,
+    ObjectCons,
+    Scope,
+    TupleCons,
+    calls,
+    evaluate_to_python,
+    traversals,
 )
+from zenctl.config.model import Expression, Ref
+from zenctl.diagnostics import SourceRange, suggest
+
+TextOf = Callable[[SourceRange | None], str]
 
 
-Locator = Callable[[str], "SourceRange | None"]
+@dataclass(frozen=True)
+class LocalValue:
+    name: str
+    node: Node
+    range: SourceRange
 
 
-class UnsupportedExpression(ValueError):
-    """An HCL expression zenctl does not evaluate; the message says what was found, `range`
-    where (inside a template), when known."""
-
-    def __init__(self, message: str, range: SourceRange | None = None) -> None:
-        super().__init__(message)
-        self.range = range
+@dataclass
+class _Reads:
+    variables: dict[str, SourceRange | None] = field(default_factory=dict)
+    locals: dict[str, Node] = field(default_factory=dict)
+    files: bool = False
 
 
-def convert(raw: Any, locate: Locator | None = None) -> Any:
-    """Convert one serialized HCL value; references become `Ref`, interpolations `Template`.
+class Values:
+    """Turns lowered expressions into config values, against the project's locals."""
 
-    `locate` finds a reference's text in the source so that its diagnostics point at it.
-    """
-    if raw is None or isinstance(raw, bool | int | float):
-        return raw
-    if isinstance(raw, list):
-        return [convert(item, locate) for item in raw]
-    if isinstance(raw, dict):
-        return {unquote(str(k)): convert(v, locate) for k, v in raw.items() if k not in _META_KEYS}
-    text = str(raw)
-    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
-        return _template(text[1:-1], locate)
-    if text.startswith("${") and text.endswith("}"):
-        return _expression(text[2:-1].strip(), locate)
-    raise UnsupportedExpression(
-        f'`{text}` is not a value here. Quote strings ("{text}") or reference a '
-        "variable with var.NAME."
-    )
+    def __init__(self, root: str, locals: Mapping[str, LocalValue] | None = None) -> None:
+        self.root = root
+        self.locals = dict(locals or {})
+        self._reads: dict[str, _Reads] = {}
+        self._reading: list[str] = []
+
+    def value(self, node: Node, text_of: TextOf, *, references: bool = True) -> Any:
+        """The config value of `node`. With `references=False` (a variable's default, a
+        variables file) anything that reads a variable or a local is refused."""
+        if isinstance(node, ObjectCons) and all(_static_key(key) for key, _ in node.items):
+            return {
+                str(key.value): self.value(item, text_of, references=references)  # type: ignore[attr-defined]
+                for key, item in node.items
+            }
+        if isinstance(node, TupleCons):
+            return [self.value(item, text_of, references=references) for item in node.items]
+        reads = self.reads(node)
+        if not references and (reads.variables or reads.locals or reads.files):
+            raise ExpressionError(
+                "Variables not allowed",
+                "This value must be a constant: it cannot read variables, locals or files.",
+                next(iter(reads.variables.values()), None) or node.range,
+            )
+        ref = sole_reference(node)
+        if ref is not None:
+            return ref
+        if not reads.variables and not reads.files:
+            return evaluate_to_python(node, self.scope(reads))  # a constant: its value once
+        refs = tuple(Ref(("var", name), where) for name, where in sorted(reads.variables.items()))
+        return Expression(
+            node, refs, tuple(sorted(reads.locals.items())), text_of(node.range), self.root
+        )
+
+    def scope(self, reads: _Reads) -> Scope:
+        from pathlib import Path
+
+        return Scope({}, reads.locals, Path(self.root))
+
+    def reads(self, node: Node) -> _Reads:
+        """The variables (and where each is first read), locals and files `node` reads,
+        through the locals it uses. ExpressionError on a name that is not a value."""
+        reads = _Reads()
+        for where, path in traversals(node):
+            root = path[0]
+            at = where.range
+            if root == "var":
+                if len(path) < 2:
+                    raise ExpressionError(
+                        "Invalid reference", "Write var.NAME to read a variable.", at
+                    )
+                reads.variables.setdefault(path[1], at)
+            elif root == "local":
+                if len(path) < 2:
+                    raise ExpressionError(
+                        "Invalid reference", "Write local.NAME to read a local value.", at
+                    )
+                self._merge(reads, self._local_reads(path[1], at))
+            elif root in ADDRESS_ROOTS:
+                if sole_reference(node) is None:
+                    raise ExpressionError(
+                        "Invalid reference",
+                        f"`{'.'.join(path)}` names a {root}, not a value, so it cannot be "
+                        "part of an expression."
+                        + (
+                            " Pass a step's output to a step through inputs."
+                            if root == "step"
+                            else ""
+                        ),
+                        at,
+                    )
+            else:
+                raise ExpressionError(
+                    "Unknown variable",
+                    f'There is no variable named "{root}". Expressions read var.NAME and '
+                    "local.NAME, and the names a for expression binds."
+                    + suggest(root, ("var", "local")),
+                    at,
+                )
+        from zenctl.config.functions import READS_FILES
+
+        reads.files = reads.files or any(call.name in READS_FILES for call in calls(node))
+        return reads
+
+    def _local_reads(self, name: str, at: SourceRange | None) -> _Reads:
+        if name in self._reads:
+            return self._reads[name]
+        local = self.locals.get(name)
+        if local is None:
+            raise ExpressionError(
+                "Reference to undeclared local value",
+                f'A local value with the name "{name}" has not been declared.'
+                + suggest(name, self.locals),
+                at,
+            )
+        if name in self._reading:
+            loop = " -> ".join(
+                f"local.{n}" for n in [*self._reading[self._reading.index(name) :], name]
+            )
+            raise ExpressionError(
+                "Cycle in local values", f"{loop}: a local cannot read itself.", local.range
+            )
+        self._reading.append(name)
+        try:
+            reads = self.reads(local.node)
+        finally:
+            self._reading.pop()
+        reads.locals[name] = local.node
+        self._reads[name] = reads
+        return reads
+
+    @staticmethod
+    def _merge(into: _Reads, other: _Reads) -> None:
+        for name, where in other.variables.items():
+            into.variables.setdefault(name, where)
+        into.locals.update(other.locals)
+        into.files = into.files or other.files
+
+
+def _static_key(key: Node) -> bool:
+    return isinstance(key, Literal) and isinstance(key.value, str)
+
+
+def sole_reference(node: Node) -> Ref | None:
+    """`var.NAME` or an address (`step.a.outputs.b`, `stack.gpu`) written alone: a `Ref`."""
+    parts: list[str] = []
+    current = node
+    while isinstance(current, GetAttr):
+        parts.append(current.name)
+        current = current.source
+    if not isinstance(current, Name) or not parts:
+        return None
+    path = (current.name, *reversed(parts))
+    if current.name in ADDRESS_ROOTS or (current.name == "var" and len(path) == 2):
+        return Ref(path, node.range)
+    return None
+
+
+def is_constant(value: Any) -> bool:
+    """Whether a config value is known now: no reference and no expression left in it."""
+    if isinstance(value, Ref | Expression):
+        return False
+    if isinstance(value, list):
+        return all(map(is_constant, value))
+    if isinstance(value, dict):
+        return all(map(is_constant, value.values()))
+    return True
+
+
+def references(value: Any) -> list[Ref]:
+    """Every reference inside a config value, in order of appearance."""
+    if isinstance(value, Ref):
+        return [value]
+    if isinstance(value, Expression):
+        return list(value.refs)
+    if isinstance(value, list):
+        return [ref for item in value for ref in references(item)]
+    if isinstance(value, dict):
+        return [ref for item in value.values() for ref in references(item)]
+    return []
 
 
 def bare_word(raw: Any) -> str | None:
@@ -72,82 +222,8 @@ def bare_word(raw: Any) -> str | None:
     return text.strip()
 
 
-def _unescape(text: str) -> str:
-    # python-hcl2 (and lark under it) would cost every warm plan ~25 ms of imports; only
-    # parsing HCL, which a warm plan skips, needs it
-    from hcl2.utils import process_escape_sequences
-
-    return process_escape_sequences(text)
-
-
 def unquote(key: str) -> str:
+    """An object key as python-hcl2 serializes it, without its quotes."""
     if len(key) >= 2 and key[0] == '"' and key[-1] == '"':
-        return _unescape(key[1:-1])
+        return key[1:-1]
     return key
-
-
-def _expression(expr: str, locate: Locator | None) -> Any:
-    if _TRAVERSAL.fullmatch(expr):
-        return Ref(tuple(expr.split(".")), locate(expr) if locate else None)
-    if _NUMBER.fullmatch(expr):
-        return number_as_written(expr)
-    raise UnsupportedExpression(
-        f"The expression `{expr}` is not supported: zenctl evaluates literals, references "
-        "(var.NAME, source.NAME, step.NAME.outputs.OUTPUT) and string interpolation."
-    )
-
-
-def _template(body: str, locate: Locator | None) -> Any:
-    """A quoted string's or heredoc's value: text, a `Ref`, or a `Template` to evaluate per
-    plan when it reads variables (one that reads none is evaluated now)."""
-    from zenctl.config.expressions import ExpressionError, evaluate, variables_used
-    from zenctl.config.templates import parse_template
-
-    heredoc = body.startswith("<<")
-    sole = None if heredoc else _SOLE_REFERENCE.fullmatch(body)
-    if sole and not sole[1].startswith("var."):
-        return _expression(sole[1], locate)  # "${step.a.outputs.b}" is that reference
-    try:
-        if heredoc:
-            expr = parse_template(_heredoc_text(body), None, locate)
-        else:
-            expr = parse_template(body, _unescape, locate)
-        used = sorted(variables_used(expr))
-        if not used:
-            return evaluate(expr, {})  # a constant: its value now, once
-    except ExpressionError as exc:
-        raise UnsupportedExpression(
-            f"This template cannot be evaluated: {exc}.", exc.range
-        ) from None
-    if expr[0] == "interp" and expr[1][0] == "var":
-        return Ref(("var", expr[1][1]), expr[3])  # "${var.x}" keeps var.x's type, as in HCL
-    located = (Ref(("var", name), locate(f"var.{name}") if locate else None) for name in used)
-    return Template(expr, tuple(located))
-
-
-def _heredoc_text(body: str) -> str:
-    """python-hcl2 keeps a heredoc as `<<EOT\n...\nEOT`: its text is the lines between, each
-    with its newline; `<<-EOT` removes the indentation they share."""
-    lines = body.split("\n")[1:-1]
-    text = "".join(f"{line}\n" for line in lines)
-    return _dedent(text) if body.startswith("<<-") else text
-
-
-def _dedent(text: str) -> str:
-    lines = text.split("\n")
-    indents = [len(line) - len(line.lstrip()) for line in lines if line.strip()]
-    cut = min(indents, default=0)
-    return "\n".join(line[cut:] for line in lines)
-
-
-def references(value: Any) -> list[Ref]:
-    """Every reference inside a converted value, in order of appearance."""
-    if isinstance(value, Ref):
-        return [value]
-    if isinstance(value, Template):
-        return list(value.refs)
-    if isinstance(value, list):
-        return [ref for item in value for ref in references(item)]
-    if isinstance(value, dict):
-        return [ref for item in value.values() for ref in references(item)]
-    return []

@@ -12,17 +12,19 @@ Values are converted to the declared type, then every `validation` block is chec
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from zenctl.config.assignments import parse_expression, read_assignments
-from zenctl.config.model import Config, Ref, Template, Variable
+from zenctl.config.model import Config, Expression, Ref, Step, Variable
 from zenctl.config.types import TypeMismatch, convert_value, is_structural
 from zenctl.diagnostics import Diagnostic, DiagnosticsError, SourceRange
 
 ENV_PREFIX = "ZENCTL_VAR_"
+PARAM_NAME = r"[A-Za-z_][A-Za-z0-9_-]{0,63}"  # as the loader checks names written out
 AUTO_GLOB = "*.auto.zcvars"
 
 
@@ -171,24 +173,31 @@ def _failed_validations(
     problems: list[Diagnostic] = []
     if not any(variable.validations for variable in config.variables.values()):
         return problems  # the expression evaluator is not imported for nothing
-    from zenctl.config.expressions import ExpressionError, evaluate
+    from zenctl.config.conversions import ConversionError, to_bool
+    from zenctl.config.expressions import ExpressionError, Scope, evaluate
 
+    scope = Scope(reveal(values), root=Path(config.root))
     for variable in config.variables.values():
         for validation in variable.validations:
             try:
-                passed = evaluate(validation.condition, values)
-            except ExpressionError as exc:
+                passed = to_bool(evaluate(validation.condition, scope))
+            except (ExpressionError, ConversionError) as exc:
+                reason = (
+                    f"{exc.summary}: {exc.detail}"
+                    if isinstance(exc, ExpressionError)
+                    else f"the condition must give a bool; {exc}"
+                )
                 problems.append(
                     Diagnostic(
                         "error",
                         "Invalid validation condition",
                         f'The condition of variable "{variable.name}" could not be evaluated: '
-                        f"{exc}.",
-                        validation.range,
+                        f"{reason.rstrip('.')}.",
+                        getattr(exc, "range", None) or validation.range,
                     )
                 )
                 continue
-            if passed is not True:
+            if not passed:
                 problems.append(
                     Diagnostic(
                         "error",
@@ -231,12 +240,12 @@ def _missing(variable: Variable) -> Diagnostic:
 
 
 def evaluate(value: Any, variables: Mapping[str, Any]) -> Any:
-    """Substitute `var.NAME` references and evaluate templates; a template that reads a
-    secret becomes sensitive. DiagnosticsError, located, when a template cannot be evaluated."""
+    """Substitute `var.NAME` references and evaluate expressions; an expression that reads a
+    secret gives a sensitive value. DiagnosticsError, located, when one cannot be evaluated."""
     if isinstance(value, Ref):
         return variables[value.parts[1]]
-    if isinstance(value, Template):
-        return _render(value, variables)
+    if isinstance(value, Expression):
+        return _evaluate_expression(value, variables)
     if isinstance(value, list):
         return [evaluate(item, variables) for item in value]
     if isinstance(value, dict):
@@ -244,23 +253,53 @@ def evaluate(value: Any, variables: Mapping[str, Any]) -> Any:
     return value
 
 
-def _render(template: Template, variables: Mapping[str, Any]) -> Any:
-    from zenctl.config.expressions import ExpressionError
-    from zenctl.config.expressions import evaluate as evaluate_expression
+def step_params(step: Step, variables: Mapping[str, Any]) -> dict[str, Any]:
+    """A step's params for this plan; `params = local.settings` gives its keys only now, so
+    they are checked here: a map whose keys are names."""
+    params = evaluate(step.params, variables)
+    if isinstance(params, Sensitive):
+        params = params.value if isinstance(params.value, dict) else params
+        if isinstance(params, dict):
+            params = {key: Sensitive(value) for key, value in params.items()}
+    if isinstance(params, dict) and all(
+        isinstance(key, str) and re.fullmatch(PARAM_NAME, key) for key in params
+    ):
+        return params
+    where = step.params.node.range if isinstance(step.params, Expression) else step.range
+    what = (
+        "a map whose keys are names (letters, digits, _ and -, not starting with a digit)"
+        if isinstance(params, dict)
+        else "a map"
+    )
+    raise DiagnosticsError(
+        [
+            Diagnostic(
+                "error",
+                "Incorrect attribute value type",
+                f'The params of step "{step.name}" must be {what}.',
+                where,
+            )
+        ]
+    )
 
-    read = {ref.parts[1]: variables[ref.parts[1]] for ref in template.refs}
+
+def _evaluate_expression(expression: Expression, variables: Mapping[str, Any]) -> Any:
+    from zenctl.config.expressions import ExpressionError, Scope, evaluate_to_python
+
+    read = {ref.parts[1]: variables[ref.parts[1]] for ref in expression.refs}
     secret = any(isinstance(value, Sensitive) for value in read.values())
+    scope = Scope(reveal(read), dict(expression.locals), Path(expression.root))
     try:
-        result = evaluate_expression(template.expr, reveal(read))
+        result = evaluate_to_python(expression.node, scope)
     except ExpressionError as exc:
         detail = (
-            "This template cannot be evaluated. It reads a sensitive variable, so the reason "
-            "is not shown (it could quote the value)."
+            "This expression cannot be evaluated. It reads a sensitive variable, so the "
+            "reason is not shown (it could quote the value)."
             if secret  # the evaluator's message may quote a value
-            else f"{exc}."
+            else exc.detail
         )
-        where = exc.range or template.refs[0].range
-        raise DiagnosticsError([Diagnostic("error", "Invalid template", detail, where)]) from None
+        where = exc.range or expression.node.range
+        raise DiagnosticsError([Diagnostic("error", exc.summary, detail, where)]) from None
     return Sensitive(result) if secret else result
 
 

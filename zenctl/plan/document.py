@@ -20,8 +20,8 @@ from zenctl.plan.model import (
     StepPlan,
 )
 
-FORMAT_VERSION = "1.3"  # 1.1: artifact reasons; 1.2: targets, replace, resource_changes;
-# 1.3: summary.may_run, a step's moved_from
+FORMAT_VERSION = "1.4"  # 1.1: artifact reasons; 1.2: targets, replace, resource_changes;
+# 1.3: summary.may_run, a step's moved_from; 1.4: a change's origin
 
 
 def summary(plan: Plan) -> dict[str, Any]:
@@ -40,11 +40,16 @@ def summary(plan: Plan) -> dict[str, Any]:
 
 
 def _changes(changes: tuple[Change, ...]) -> list[dict[str, Any]]:
-    return [{"op": c.op, "path": c.path, "before": c.before, "after": c.after} for c in changes]
+    return [
+        {"op": c.op, "path": c.path, "before": c.before, "after": c.after, "origin": c.origin}
+        for c in changes
+    ]
 
 
 def _changes_from(entries: list[dict[str, Any]]) -> tuple[Change, ...]:
-    return tuple(Change(c["op"], c["path"], c["before"], c["after"]) for c in entries)
+    return tuple(
+        Change(c["op"], c["path"], c["before"], c["after"], c.get("origin")) for c in entries
+    )
 
 
 def _resource(change: ResourceChange) -> dict[str, Any]:

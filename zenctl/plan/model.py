@@ -35,6 +35,7 @@ class Change:
     path: str
     before: str | None = None
     after: str | None = None
+    origin: str | None = None  # the expression the new value came from: `var.base * 2`
 
     def __str__(self) -> str:
         return f"{self.op} {self.body}"
@@ -42,10 +43,11 @@ class Change:
     @property
     def body(self) -> str:
         """The line without its op, for renderings that place the op themselves."""
+        origin = f" (from {self.origin})" if self.origin else ""
         if self.before is not None and self.after is not None:
-            return f"{self.path}: {self.before} -> {self.after}"
+            return f"{self.path}: {self.before} -> {self.after}{origin}"
         value = self.after if self.after is not None else self.before
-        return self.path + (f": {value}" if value is not None else "")
+        return self.path + (f": {value}" if value is not None else "") + origin
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,11 +10,11 @@ batched lookup made.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from zenctl.config.model import Config, Pipeline, Step
-from zenctl.config.variables import evaluate
+from zenctl.config.model import Config, Expression, Pipeline, Step, written_as
+from zenctl.config.variables import step_params
 from zenctl.diagnostics import Diagnostic, DiagnosticsError
 from zenctl.fingerprint.canonical import short
 from zenctl.fingerprint.step import (
@@ -28,7 +28,7 @@ from zenctl.fingerprint.step import (
 )
 from zenctl.graph import StepGraph, build_graph
 from zenctl.plan.diff import component_changes
-from zenctl.plan.model import Action, Plan, Reason, ReasonKind, StepPlan
+from zenctl.plan.model import Action, Change, Plan, Reason, ReasonKind, StepPlan
 from zenctl.plan.targeting import selected_steps
 from zenctl.providers.protocol import Integrity
 from zenctl.state.store import EMPTY_LINEAGE, Execution, StateSnapshot, StateStore
@@ -233,7 +233,7 @@ def _plan_pipeline(
     for name in order:
         step = pipeline.steps[name]
         upstream = _upstream_hashes(pipeline, step, planned)
-        params = evaluate(step.params, inputs.variables)
+        params = step_params(step, inputs.variables)
         components = fingerprinter.components(pipeline, step, params, upstream)
         replace = pipeline.address(name) in inputs.replace
         planned[name] = _decide(
@@ -316,6 +316,7 @@ def _decide(
         )
     reasons: list[Reason] = []
     changes = component_changes(before, components) if before else []
+    changes = [_with_origin(change, step.params) for change in changes]
     older = older_version(baseline.components, baseline.fingerprint) if baseline else None
     if older is not None:  # code hashes of two schemes do not compare: no `~ code:` lines
         changes = [change for change in changes if not change.path.startswith("code:")]
@@ -349,3 +350,11 @@ def _expected_duration(baseline: Execution | None, attempt: Execution | None) ->
     ]
     # the median of these one or two figures: their mean
     return sum(durations) / len(durations) if durations else None
+
+
+def _with_origin(change: Change, params: dict[str, Any] | Expression) -> Change:
+    """A params line names the expression its new value came from: `(from var.base * 2)`."""
+    if change.op == "-" or not change.path.startswith("params."):
+        return change
+    origin = written_as(params, change.path.split(".")[1:])
+    return replace(change, origin=origin) if origin else change
