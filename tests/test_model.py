@@ -50,6 +50,7 @@ FEATURES = {
     "heredoc",
     "baseline",
     "gc_current",
+    "expressions",
 }
 
 PIPELINE = "p"
@@ -63,7 +64,10 @@ CLOSURE = {
     "tuned": ("steps/__init__.py", "steps/tuned.py", "steps/util.py", "steps/base.py"),
 }
 
-Param = int | str  # a literal, or the name of the variable it reads
+# a literal, the name of the variable it reads, or an expression: ("twice", VARIABLE) is
+# `local.twice_VARIABLE` (a local computing var * 2) and ("file", "k") reads `k` of the YAML
+# file params.yaml through `yamldecode(file(...))`, which an edit changes without any .hcl edit
+Param = int | str | tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,7 @@ class Content:
     scale: int  # in steps/util.py
     offset: int  # in steps/base.py
     comments: tuple[int, ...] = (0, 0, 0, 0)  # a revision per CODE_FILES entry
+    file_value: int = 1  # `k` in params.yaml
 
     def code_variant(self, path: str) -> int:
         """What of a file's code the fingerprint sees: not its comments."""
@@ -208,7 +213,24 @@ def _reference(ref: str, names: dict[int, str]) -> str:
 
 
 def _hcl_value(value: Param) -> str:
+    if isinstance(value, tuple):
+        kind, name = value
+        return f"local.twice_{name}" if kind == "twice" else f"local.settings.{name}"
     return f"var.{value}" if isinstance(value, str) else str(value)
+
+
+def _locals() -> str:
+    twice = "".join(f"  twice_{name} = var.{name} * 2\n" for name in VARIABLES)
+    return f'locals {{\n{twice}  settings = yamldecode(file("params.yaml"))\n}}\n'
+
+
+def _param_value(value: Param, content: Content) -> Any:
+    if isinstance(value, tuple):
+        kind, name = value
+        if kind == "twice":
+            return 2 * content.variables[VARIABLES.index(name)]
+        return content.file_value
+    return content.variables[VARIABLES.index(value)] if isinstance(value, str) else value
 
 
 def main_hcl(
@@ -217,6 +239,8 @@ def main_hcl(
     blocks = [
         f'variable "{name}" {{\n  type    = number\n  default = 1\n}}\n' for name in VARIABLES
     ]
+    if "expressions" in FEATURES:
+        blocks.append(_locals())
     body = [f'  source "raw{i}" {{\n    path = "data/raw{i}.bin"\n  }}\n' for i in range(sources)]
     for step in steps:
         inputs = ", ".join(f"{name} = {_reference(ref, names)}" for name, ref in step.inputs)
@@ -239,10 +263,7 @@ def main_hcl(
 
 
 def param_values(step: StepSpec, content: Content) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        name: content.variables[VARIABLES.index(value)] if isinstance(value, str) else value
-        for name, value in step.params
-    }
+    values: dict[str, Any] = {name: _param_value(value, content) for name, value in step.params}
     if step.kind == "fmt":
         values["note"] = f"run {content.variables[1]}\n" if "heredoc" in FEATURES else "run\n"
     return values
@@ -271,7 +292,12 @@ def compute(
 @st.composite
 def projects(draw: st.DrawFn) -> tuple[list[StepSpec], Content]:
     sources = draw(st.integers(1, 2))
-    value = st.one_of(st.integers(1, 3), st.sampled_from(VARIABLES))
+    expressions = st.tuples(st.just("twice"), st.sampled_from(VARIABLES)) | st.just(("file", "k"))
+    value = st.one_of(
+        st.integers(1, 3),
+        st.sampled_from(VARIABLES),
+        *([expressions] if "expressions" in FEATURES else []),
+    )
     steps: list[StepSpec] = []
     for ident in range(draw(st.integers(2, 5))):
         producers = [str(s.ident) for s in steps if s.kind != "fmt"]
@@ -381,6 +407,12 @@ class ProjectMachine(RuleBasedStateMachine):
         values = list(self.content.variables)
         values[variable] = value
         self._edit(replace(self.content, variables=tuple(values)))
+
+    @_enabled("expressions")
+    @rule(value=st.integers(1, 3))
+    def edit_params_file(self, value: int) -> None:
+        """A file an expression reads changes, and no .hcl file does."""
+        self._edit(replace(self.content, file_value=value))
 
     @_enabled("code")
     @rule(which=st.sampled_from(["modulus", "scale", "offset"]), value=st.integers(0, 2))
@@ -525,6 +557,7 @@ class ProjectMachine(RuleBasedStateMachine):
         """Write what changed only: an unchanged file keeps its mtime, as in an editor."""
         files = {path: text.encode() for path, text in code_files(self.content).items()}
         files |= {f"data/raw{i}.bin": data for i, data in enumerate(self.content.data)}
+        files["params.yaml"] = f"k: {self.content.file_value}\n".encode()
         hcl = main_hcl(self.steps, self.names, len(self.content.data), self.moves)
         files["main.zc.hcl"] = hcl.encode()
         for path, data in files.items():
