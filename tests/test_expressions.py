@@ -213,3 +213,85 @@ def test_defaults_settings_and_validations_use_the_same_evaluator(project: Proje
     bad_default = project.run("validate")
     assert bad_default.code == 1
     assert "Variables not allowed" in bad_default.err
+
+
+@pytest.mark.stateless
+def test_a_default_that_reads_a_file_is_refused_not_a_crash(project: Project) -> None:
+    project.write("note.txt", "hello\n")
+    _project(project, "{\n  n = 1\n}")
+    project.write("more.zc.hcl", 'variable "c" {\n  default = file("note.txt")\n}\n')
+    for command in ("validate", "plan"):
+        result = project.run(command)
+        assert result.code == 1, result.both
+        assert "Traceback" not in result.both and "crashed" not in result.both
+        assert "Error: Variables not allowed" in result.err
+        assert "on more.zc.hcl line 2" in result.err
+
+
+@pytest.mark.stateless
+def test_params_from_a_map_variable_or_a_local_are_checked_at_plan(project: Project) -> None:
+    project.write("data/raw.txt", "x\n")
+    _project(project, "var.settings")
+    project.write(
+        "more.zc.hcl",
+        'variable "settings" {\n  type    = map(number)\n  default = { lr = 0.5 }\n}\n',
+    )
+    assert _received(project) == {"lr": 0.5}
+    plan = project.run("plan", "--var", "settings={ lr = 0.25 }")
+    assert "~ params.lr: 0.5 -> 0.25 (from var.settings)" in plan.out, plan.both
+    # a key of the map that is also an input's name: refused, not silently shadowed
+    main = (project.root / "main.zc.hcl").read_text()
+    project.write(
+        "main.zc.hcl",
+        main.replace(
+            'pipeline "demo" {',
+            'pipeline "demo" {\n  source "raw" {\n    path = "data/raw.txt"\n  }',
+        ).replace(
+            "params = var.settings", "inputs = { lr = source.raw }\n    params = var.settings"
+        ),
+    )
+    clash = project.run("plan")
+    assert clash.code == 1, clash.both
+    assert "Error: Input and param share a name" in clash.err
+    assert "passes lr both as an input and as a param" in clash.err
+    project.write("main.zc.hcl", main.replace("params = var.settings", "params = [1, 2]"))
+    listed = project.run("validate")
+    assert listed.code == 1
+    assert 'Inappropriate value for "params": a map is required' in listed.err
+    assert "dict[" not in listed.err and "json-or-python" not in listed.err
+
+
+@pytest.mark.stateless
+def test_a_validation_condition_may_read_a_local(project: Project) -> None:
+    _project(project, "{\n  env = var.env\n}", "locals {\n  longest = 4\n}\n")
+    vars_hcl = (project.root / "vars.zc.hcl").read_text()
+    project.write("vars.zc.hcl", vars_hcl.replace("<= 4", "<= local.longest"))
+    assert project.run("plan").code == 0
+    refused = project.run("plan", "--var", "env=production")
+    assert refused.code == 1
+    assert "env is dev or prod." in refused.err
+
+
+@pytest.mark.stateless
+def test_a_broken_local_is_one_error_not_one_per_reader(project: Project) -> None:
+    _project(
+        project,
+        "{\n  a = local.name\n  b = local.name\n}",
+        'locals {\n  name = uper("x")\n}\n',
+    )
+    result = project.run("validate")
+    assert result.code == 1
+    assert result.err.count("Error:") == 1, result.err
+    assert 'Did you mean "upper"?' in result.err
+
+
+@pytest.mark.stateless
+def test_templatefile_reads_only_the_variables_it_is_given(project: Project) -> None:
+    project.write("greeting.tftpl", "hello ${name} in ${var.env}\n")
+    _project(project, '{\n  text = templatefile("greeting.tftpl", { name = "ada" })\n}')
+    result = project.run("plan")
+    assert result.code == 1, result.both
+    assert "Traceback" not in result.both
+    assert "env" in result.err and "greeting.tftpl" in result.err
+    project.write("greeting.tftpl", "hello ${name}\n")
+    assert _received(project) == {"text": "hello ada\n"}

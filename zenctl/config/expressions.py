@@ -292,7 +292,8 @@ class Scope:
         """templatefile(): `text` parsed as a template, reading only `variables`."""
         from zenctl.config.lowering import parse_template_text
 
-        return evaluate(parse_template_text(text), _Bound(self, variables))
+        # a fresh scope: a template file reads the variables it is given, nothing else
+        return evaluate(parse_template_text(text), _Bound(Scope(root=self.root), variables))
 
 
 class _Bound(Scope):

@@ -40,7 +40,14 @@ from zenctl.config.model import (
 from zenctl.config.source_checks import value_problems
 from zenctl.config.syntax import node_range, syntax_diagnostic
 from zenctl.config.types import TypeMismatch, convert_value, normalize_type
-from zenctl.config.values import LocalValue, Values, bare_word, is_constant, references
+from zenctl.config.values import (
+    AlreadyReported,
+    LocalValue,
+    Values,
+    bare_word,
+    is_constant,
+    references,
+)
 from zenctl.diagnostics import (
     Diagnostic,
     DiagnosticsError,
@@ -84,7 +91,9 @@ class SourceBody(_Body):
 class StepBody(_Body):
     run: RunTarget
     inputs: dict[Name, InstanceOf[Ref]] = {}
-    params: dict[Name, Any] | InstanceOf[Expression] = {}  # a map, or an expression giving one
+    params: (
+        dict[Name, Any] | InstanceOf[Expression] | InstanceOf[Ref]
+    ) = {}  # a map, or what gives one
     outputs: list[Name] = [DEFAULT_OUTPUT]
     on: Literal["processing", "training", "serving"] | None = None
 
@@ -183,11 +192,19 @@ class ConfigParser:
         self._invalid: set[tuple[str, str, str]] = set()
         # the attributes of each block (by where it starts) whose value had an error
         self._failed: dict[tuple[str, int, int], set[str]] = {}
+        # locals with an error of their own: their readers do not report them again
+        self._broken_locals: set[str] = set()
 
     def error(
         self, summary: str, detail: str, where: SourceRange | None, context: str = ""
     ) -> None:
         self.diagnostics.append(Diagnostic("error", summary, detail, where, context))
+
+    def _expression_error(self, exc: ExpressionError, where: SourceRange | None) -> None:
+        """An expression's error at its own place, else `where`; none when it only repeats
+        one already reported (a broken local, at each reader)."""
+        if not isinstance(exc, AlreadyReported):
+            self.error(exc.summary, exc.detail, exc.range or where)
 
     def parse(self, contents: Iterable[tuple[Path, str]]) -> Config:
         from hcl2.api import query
@@ -207,7 +224,7 @@ class ConfigParser:
                 documents.append((source, query(cleaned)))  # type: ignore[no-untyped-call]
             except Exception as exc:  # lark raises many types; all carry line/column
                 self.diagnostics.append(syntax_diagnostic(source.filename, exc, text))
-        self.values = Values(str(self.root), self._locals(documents))
+        self.values = Values(str(self.root), self._locals(documents), self._broken_locals)
         for source, document in documents:
             for attribute in document.attributes():
                 self.error(
@@ -287,12 +304,12 @@ class ConfigParser:
         body = self._validate(VariableBody, attrs, source.range_of(block.raw), f'variable "{name}"')
         if body is None:
             return None
-        if "default" in attrs and references(body.default):
-            self.error(
-                "Variables not allowed",
-                "A variable's default must be a literal value.",
-                attrs["default"].range,
-            )
+        node = attrs["default"].node if "default" in attrs else None
+        if node is not None and not is_constant(body.default):
+            try:  # refused with the reason: what it reads
+                self.values.value(node, _no_text, references=False)
+            except ExpressionError as exc:
+                self._expression_error(exc, attrs["default"].range)
             return None
         default = body.default
         if "default" in attrs:
@@ -498,7 +515,19 @@ class ConfigParser:
                 )
                 continue
             assert condition.node is not None
-            found.append(Validation(condition.node, message.value, condition.range))
+            try:
+                reads = self.values.reads(condition.node)
+            except ExpressionError as exc:
+                self._expression_error(exc, condition.range)
+                continue
+            found.append(
+                Validation(
+                    condition.node,
+                    message.value,
+                    condition.range,
+                    tuple(sorted(reads.locals.items())),
+                )
+            )
         return tuple(found)
 
     def _check_validations(self, variables: dict[str, Variable]) -> None:
@@ -545,7 +574,8 @@ class ConfigParser:
                     try:
                         node = source.lowering().lower(attribute.value_node.raw)
                     except ExpressionError as exc:
-                        self.error(exc.summary, exc.detail, exc.range or where)
+                        self._expression_error(exc, where)
+                        self._broken_locals.add(attribute.name)
                         continue
                     found[attribute.name] = LocalValue(attribute.name, node, where)
         return found
@@ -557,7 +587,7 @@ class ConfigParser:
             try:
                 value = self.values.value(local.node, _no_text)
             except ExpressionError as exc:
-                self.error(exc.summary, exc.detail, exc.range or local.range)
+                self._expression_error(exc, local.range)
                 continue
             for ref in references(value):
                 self._check_var(ref, variables, "", local.range)
@@ -704,6 +734,16 @@ class ConfigParser:
         attrs = self._attributes(source, block)
         self._no_nested_blocks(source, block)
         where = source.range_of(block.raw)
+        params = attrs.get("params")
+        if params is not None and not isinstance(params.value, dict | Expression | Ref):
+            self.error(
+                "Incorrect attribute value type",
+                'Inappropriate value for "params": a map is required, { lr = 0.1, ... }, or '
+                "an expression that gives one (local.settings, var.params).",
+                params.range,
+                context,
+            )
+            return None
         body = self._validate(StepBody, attrs, where, context)
         if body is None or self._failed[_block_key(where)]:
             return None
@@ -902,7 +942,7 @@ class ConfigParser:
                 node = source.lowering().lower(attribute.value_node.raw)
                 value = self.values.value(node, source.text_of)
             except ExpressionError as exc:
-                self.error(exc.summary, exc.detail, exc.range or where)
+                self._expression_error(exc, where)
                 continue
             if _has_nul(value):  # no path, name or setting may carry one (C truncates there)
                 self.error(

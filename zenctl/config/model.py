@@ -80,6 +80,7 @@ class Validation:
     condition: Any
     error_message: str
     range: SourceRange  # the condition's, where a failure points
+    locals: tuple[tuple[str, Any], ...] = ()  # the locals it reads: name and tree
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ class Step:
     name: str
     run: str
     inputs: dict[str, Ref]
-    params: dict[str, Any] | Expression  # an expression gives the whole map per plan
+    params: dict[str, Any] | Expression | Ref  # an expression gives the whole map per plan
     outputs: tuple[str, ...]
     on: str | None
     range: SourceRange

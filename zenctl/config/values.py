@@ -48,12 +48,23 @@ class _Reads:
     files: bool = False
 
 
-class Values:
-    """Turns lowered expressions into config values, against the project's locals."""
+class AlreadyReported(ExpressionError):
+    """An expression reads a local whose own error is already reported."""
 
-    def __init__(self, root: str, locals: Mapping[str, LocalValue] | None = None) -> None:
+
+class Values:
+    """Turns lowered expressions into config values, against the project's locals (`broken`:
+    the names of those that failed to parse, reported already)."""
+
+    def __init__(
+        self,
+        root: str,
+        locals: Mapping[str, LocalValue] | None = None,
+        broken: set[str] | None = None,
+    ) -> None:
         self.root = root
         self.locals = dict(locals or {})
+        self.broken = broken or set()
         self._reads: dict[str, _Reads] = {}
         self._reading: list[str] = []
 
@@ -138,6 +149,8 @@ class Values:
         if name in self._reads:
             return self._reads[name]
         local = self.locals.get(name)
+        if local is None and name in self.broken:
+            raise AlreadyReported("Invalid local value", f"local.{name} has an error.", at)
         if local is None:
             raise ExpressionError(
                 "Reference to undeclared local value",

@@ -176,9 +176,9 @@ def _failed_validations(
     from zenctl.config.conversions import ConversionError, to_bool
     from zenctl.config.expressions import ExpressionError, Scope, evaluate
 
-    scope = Scope(reveal(values), root=Path(config.root))
     for variable in config.variables.values():
         for validation in variable.validations:
+            scope = Scope(reveal(values), dict(validation.locals), Path(config.root))
             try:
                 passed = to_bool(evaluate(validation.condition, scope))
             except (ExpressionError, ConversionError) as exc:
@@ -261,11 +261,25 @@ def step_params(step: Step, variables: Mapping[str, Any]) -> dict[str, Any]:
         params = params.value if isinstance(params.value, dict) else params
         if isinstance(params, dict):
             params = {key: Sensitive(value) for key, value in params.items()}
+    clash = sorted(set(params) & set(step.inputs)) if isinstance(params, dict) else []
+    if clash:
+        where = step.params.range if isinstance(step.params, Ref) else None
+        raise DiagnosticsError(
+            [
+                Diagnostic(
+                    "error",
+                    "Input and param share a name",
+                    f'Step "{step.name}" passes {", ".join(clash)} both as an input and as a '
+                    "param; the function receives both as keyword arguments, so rename one.",
+                    where or _params_range(step),
+                )
+            ]
+        )
     if isinstance(params, dict) and all(
         isinstance(key, str) and re.fullmatch(PARAM_NAME, key) for key in params
     ):
         return params
-    where = step.params.node.range if isinstance(step.params, Expression) else step.range
+    where = _params_range(step)
     what = (
         "a map whose keys are names (letters, digits, _ and -, not starting with a digit)"
         if isinstance(params, dict)
@@ -281,6 +295,14 @@ def step_params(step: Step, variables: Mapping[str, Any]) -> dict[str, Any]:
             )
         ]
     )
+
+
+def _params_range(step: Step) -> SourceRange:
+    if isinstance(step.params, Expression):
+        return step.params.node.range or step.range
+    if isinstance(step.params, Ref):
+        return step.params.range or step.range
+    return step.range
 
 
 def _evaluate_expression(expression: Expression, variables: Mapping[str, Any]) -> Any:

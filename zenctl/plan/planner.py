@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from zenctl.config.model import Config, Expression, Pipeline, Step, written_as
+from zenctl.config.model import Config, Expression, Pipeline, Ref, Step, written_as
 from zenctl.config.variables import step_params
 from zenctl.diagnostics import Diagnostic, DiagnosticsError
 from zenctl.fingerprint.canonical import short
@@ -352,7 +352,7 @@ def _expected_duration(baseline: Execution | None, attempt: Execution | None) ->
     return sum(durations) / len(durations) if durations else None
 
 
-def _with_origin(change: Change, params: dict[str, Any] | Expression) -> Change:
+def _with_origin(change: Change, params: dict[str, Any] | Expression | Ref) -> Change:
     """A params line names the expression its new value came from: `(from var.base * 2)`."""
     if change.op == "-" or not change.path.startswith("params."):
         return change
