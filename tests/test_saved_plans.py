@@ -42,7 +42,14 @@ def test_plan_json_is_schema_valid_and_carries_reasons_and_unknowns(project: Pro
     features = steps["features"]
     assert features["action"] == "run"
     assert features["reasons"] == [{"kind": "changed", "note": ""}]
-    assert {"op": "~", "path": "params.factor", "before": "2", "after": "4"} in features["changes"]
+    factor = {
+        "op": "~",
+        "path": "params.factor",
+        "before": "2",
+        "after": "4",
+        "origin": "var.factor",
+    }
+    assert factor in features["changes"]
     assert features["before"]["params"] == {"factor": 2}
     assert features["after"]["params"] == {"factor": 4}
     train = steps["train"]

@@ -95,7 +95,7 @@ def test_secrets_from_every_source_never_appear_anywhere(project: Project, tmp_p
     outputs["plan after a change"] = project.run("plan", *changed, env=env)
     assert "~ params.token: (sensitive) -> (sensitive)" in outputs["plan after a change"].out
     comment = project.run("plan", "--format", "markdown", *changed, env=env)
-    assert "\n~     params.token: (sensitive) -> (sensitive)\n" in comment.out
+    assert "\n~     params.token: (sensitive) -> (sensitive) (from var.token)\n" in comment.out
     outputs["plan --format markdown"] = comment
     outputs["apply"] = project.apply(*sources)  # nothing to do, but resolves the secrets again
     outputs["show step"] = project.run("show", "pipeline.vault.step.auth")
