@@ -21,7 +21,7 @@ from zenctl.apply.task import StepInput, StepLost, StepResult, StepTask
 from zenctl.config.model import Config
 from zenctl.config.variables import reveal, step_params
 from zenctl.fingerprint.canonical import canonical_json
-from zenctl.fingerprint.step import fingerprint, same_data
+from zenctl.fingerprint.step import fingerprint, same_work
 from zenctl.plan.model import Action, Plan, ReasonKind, StepPlan
 from zenctl.providers.protocol import ArtifactStore, Integrity, StepExecutor
 from zenctl.state.store import Execution, StateStore
@@ -306,7 +306,7 @@ class Walker:
         if (
             current is not None
             and current.status == "succeeded"
-            and (current.fingerprint == key or same_data(current.components, components))
+            and same_work(current.fingerprint, current.components, key, components)
             and self._intact(step, current.outputs)
         ):
             return current

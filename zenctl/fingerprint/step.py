@@ -128,6 +128,14 @@ def older_version(components: Components, recorded: str | None) -> int | None:
     )
 
 
+def same_work(
+    recorded_key: str | None, recorded: Components, key: str, components: Components
+) -> bool:
+    """Whether a recorded execution did this work: the same fingerprint, or the same data
+    from a renamed producer (`same_data`). The planner and the walker both reuse by it."""
+    return recorded_key == key or same_data(recorded, components)
+
+
 def same_data(recorded: Components, components: Components) -> bool:
     """Whether two steps' components differ at most in which step produced each input (its
     `ref`): the step receives the same bytes, so it does the same work."""

@@ -24,7 +24,7 @@ from zenctl.fingerprint.step import (
     fingerprint,
     is_known,
     older_version,
-    same_data,
+    same_work,
 )
 from zenctl.graph import StepGraph, build_graph
 from zenctl.plan.diff import component_changes
@@ -283,7 +283,7 @@ def _decide(
     matches = (
         key is not None
         and baseline is not None
-        and (baseline.fingerprint == key or same_data(baseline.components, components))
+        and same_work(baseline.fingerprint, baseline.components, key, components)
     )
     if key is not None and not replace:
         for candidate in (baseline if matches else None, hits.get(key)):
