@@ -556,28 +556,20 @@ class ConfigParser:
                         source.range_of(block.raw),
                     )
                 self._no_nested_blocks(source, block)
-                for attribute in block.attributes():
-                    where = source.range_of(attribute.raw)
-                    if attribute.name in found:
+                attrs = self._attributes(source, block, evaluate=False)
+                failed = self._failed[_block_key(source.range_of(block.raw))]
+                self._broken_locals |= failed
+                for name, attr in attrs.items():
+                    if name in found:
                         self.error(
                             "Duplicate local value",
-                            f'A local value named "{attribute.name}" was already defined at '
-                            f"{_at(found[attribute.name].range)}. Local value names must be "
-                            "unique within the project.",
-                            where,
+                            f'A local value named "{name}" was already defined at '
+                            f"{_at(found[name].range)}. Local value names must be unique "
+                            "within the project.",
+                            attr.range,
                         )
-                        continue
-                    problems = value_problems(source.filename, attribute.raw)
-                    if problems:
-                        self.diagnostics += problems
-                        continue
-                    try:
-                        node = source.lowering().lower(attribute.value_node.raw)
-                    except ExpressionError as exc:
-                        self._expression_error(exc, where)
-                        self._broken_locals.add(attribute.name)
-                        continue
-                    found[attribute.name] = LocalValue(attribute.name, node, where)
+                    elif attr.node is not None:
+                        found[name] = LocalValue(name, attr.node, attr.range)
         return found
 
     def _check_locals(self, variables: dict[str, Variable]) -> None:
@@ -915,8 +907,14 @@ class ConfigParser:
     # -- helpers --------------------------------------------------------------------------------
 
     def _attributes(
-        self, source: _FileParser, block: Any, bare: set[str] | None = None
+        self,
+        source: _FileParser,
+        block: Any,
+        bare: set[str] | None = None,
+        evaluate: bool = True,
     ) -> dict[str, _Attr]:
+        """A block's arguments, each lowered and (unless `evaluate` is False: the locals,
+        before the values they give are known) turned into its config value."""
         attrs: dict[str, _Attr] = {}
         failed = self._failed.setdefault(_block_key(source.range_of(block.raw)), set())
         for attribute in block.attributes():
@@ -940,7 +938,7 @@ class ConfigParser:
                 continue
             try:
                 node = source.lowering().lower(attribute.value_node.raw)
-                value = self.values.value(node, source.text_of)
+                value = self.values.value(node, source.text_of) if evaluate else None
             except ExpressionError as exc:
                 self._expression_error(exc, where)
                 continue
