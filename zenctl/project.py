@@ -14,8 +14,7 @@ from typing import Any
 
 from zenctl import __version__
 from zenctl.config.loader import load_config
-from zenctl.config.model import COMPONENT_KINDS, Component, Config
-from zenctl.config.values import references
+from zenctl.config.model import COMPONENT_KINDS, Component, Config, references
 from zenctl.config.variables import VariableInputs, choose_stacks, evaluate, resolve_variables
 from zenctl.diagnostics import UserError
 from zenctl.fingerprint.code import code_cache_file

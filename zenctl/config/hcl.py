@@ -36,18 +36,13 @@ from zenctl.config.model import (
     Validation,
     Variable,
     deployment_serving,
+    is_constant,
+    references,
 )
 from zenctl.config.source_checks import value_problems
 from zenctl.config.syntax import node_range, syntax_diagnostic
 from zenctl.config.types import TypeMismatch, convert_value, normalize_type
-from zenctl.config.values import (
-    AlreadyReported,
-    LocalValue,
-    Values,
-    bare_word,
-    is_constant,
-    references,
-)
+from zenctl.config.values import AlreadyReported, LocalValue, Values, bare_word
 from zenctl.diagnostics import (
     Diagnostic,
     DiagnosticsError,

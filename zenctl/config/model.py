@@ -54,6 +54,30 @@ class Expression:
     root: str  # the project directory, which file functions read from
 
 
+def is_constant(value: Any) -> bool:
+    """Whether a config value is known now: no reference and no expression left in it."""
+    if isinstance(value, Ref | Expression):
+        return False
+    if isinstance(value, list):
+        return all(map(is_constant, value))
+    if isinstance(value, dict):
+        return all(map(is_constant, value.values()))
+    return True
+
+
+def references(value: Any) -> list[Ref]:
+    """Every reference inside a config value, in order of appearance."""
+    if isinstance(value, Ref):
+        return [value]
+    if isinstance(value, Expression):
+        return list(value.refs)
+    if isinstance(value, list):
+        return [ref for item in value for ref in references(item)]
+    if isinstance(value, dict):
+        return [ref for item in value.values() for ref in references(item)]
+    return []
+
+
 def written_as(value: Any, path: list[str]) -> str | None:
     """The expression a config value at `path` (`["opt", "lr"]`) is computed from, as written,
     when it is one: `var.base * 2` or `var.lr`; None for a literal."""

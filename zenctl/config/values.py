@@ -140,9 +140,11 @@ class Values:
                     + suggest(root, ("var", "local")),
                     at,
                 )
-        from zenctl.config.functions import READS_FILES
+        names = {call.name for call in calls(node)}
+        if names:  # the function library is imported only for a value that calls one
+            from zenctl.config.functions import READS_FILES
 
-        reads.files = reads.files or any(call.name in READS_FILES for call in calls(node))
+            reads.files = reads.files or bool(names & READS_FILES)
         return reads
 
     def _local_reads(self, name: str, at: SourceRange | None) -> _Reads:
@@ -199,30 +201,6 @@ def sole_reference(node: Node) -> Ref | None:
     if current.name in ADDRESS_ROOTS or (current.name == "var" and len(path) == 2):
         return Ref(path, node.range)
     return None
-
-
-def is_constant(value: Any) -> bool:
-    """Whether a config value is known now: no reference and no expression left in it."""
-    if isinstance(value, Ref | Expression):
-        return False
-    if isinstance(value, list):
-        return all(map(is_constant, value))
-    if isinstance(value, dict):
-        return all(map(is_constant, value.values()))
-    return True
-
-
-def references(value: Any) -> list[Ref]:
-    """Every reference inside a config value, in order of appearance."""
-    if isinstance(value, Ref):
-        return [value]
-    if isinstance(value, Expression):
-        return list(value.refs)
-    if isinstance(value, list):
-        return [ref for item in value for ref in references(item)]
-    if isinstance(value, dict):
-        return [ref for item in value.values() for ref in references(item)]
-    return []
 
 
 def bare_word(raw: Any) -> str | None:
