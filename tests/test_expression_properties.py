@@ -291,16 +291,12 @@ DEVIATIONS = {
     # a null operand as false (`null && true` is false, `true || null` true, from go-cty's
     # Value.False() on null); zenctl requires both operands to be bools
     "logic-null": "a null operand of && or || is an error in zenctl, false in HCL",
-    # bugs, each with a strict xfail test below
-    "logic-right-decides": "HCL drops a failed left operand when the right one decides",
+    # differences zenctl keeps (specs/language.md): it types values by their shape, and a
+    # failed expression has no type (HCL's is a typed unknown)
     "conditional-failed-branch-type": "HCL unifies with the type of a failed branch too",
-    "tuple-unification": "zenctl unifies two tuples of one length to a list, not per element",
-    "string-bool-digits": 'go-cty converts the strings "1" and "0" to bool; zenctl does not',
-    # differences the lead is to rule on (no xfail: see the report of issue 17)
     "static-types": "zenctl types values by shape: no typed nulls, lists are tuples",
-    "logic-right-error-type": "HCL checks a failed right operand's type even when unneeded",
     "for-condition-check": "HCL type-checks a for's `if` before iterating, even over []",
-    "number-string-forms": 'go-cty also parses ".5", "5." and "1p3" as numbers',
+    "number-string-forms": 'go-cty also parses "1p3" (a binary exponent) as a number',
 }
 HCL: frozenset[str] = frozenset()
 ZENCTL = frozenset(DEVIATIONS)
@@ -415,7 +411,7 @@ def number_text(number: Number) -> str:
 # go-cty parses a number string with Go's big.ParseFloat(s, 10, ...): ASCII digits, an optional
 # point with digits on either side, an `e` or (binary) `p` exponent; zenctl accepts less
 HCL_NUMBER = re.compile(r"([+-]?)([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:([eEpP])([+-]?[0-9]+))?")
-ZENCTL_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+ZENCTL_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def string_number(text: str, deviations: frozenset[str]) -> Number:
@@ -1475,8 +1471,8 @@ def test_both_writings_are_parsed_with_hcl_precedence() -> None:
 
 def test_the_reference_tells_hcl_from_zenctls_deviations() -> None:
     """The comparison can fail: where zenctl deviates, the reference's HCL value differs."""
-    tree = Binary("||", Index(TupleLit(()), Num("0")), Word("true"))
-    assert expected(tree, {}, HCL) is True
+    tree = Binary("&&", Word("null"), Word("true"))  # go-cty reads a null as false there
+    assert expected(tree, {}, HCL) is False
     assert expected(tree, {}, ZENCTL) is FAILED
     assert not matches(1, True) and not matches(6.0, 6) and not matches([1], [1.0])
 
@@ -1488,18 +1484,11 @@ HCL_VALUES = [
         "[][0] || true",
         True,
         id="logic-right-decides",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="HCL's || and && short-circuit on either side (expression_ops.go "
-            "ShortCircuit; hclsyntax's test `foo(value) || true` is true): zenctl fails on "
-            "a failed left operand even when the right one decides",
-        ),
     ),
     pytest.param(
         "[][0] && false",
         False,
         id="logic-right-decides-and",
-        marks=pytest.mark.xfail(strict=True, reason="as logic-right-decides"),
     ),
     pytest.param(
         'true ? 1 : "x${[]}"',
@@ -1507,86 +1496,51 @@ HCL_VALUES = [
         id="conditional-failed-branch-type",
         marks=pytest.mark.xfail(
             strict=True,
-            reason="HCL unifies the types of both results before it looks at the condition, "
-            "a failed one included (its value is a string with an error): number and string "
-            'make string, so the chosen 1 becomes "1"; zenctl keeps 1',
+            reason="HCL unifies the types of both results before it looks at the condition, a "
+            "failed one included (a typed unknown): zenctl has no type for a failed result, so "
+            "the chosen 1 stays 1 (specs/language.md)",
         ),
     ),
     pytest.param(
         'true ? true : ("a" + 1)',
         FAILED,
         id="conditional-failed-branch-type-inconsistent",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="the failed false result is an unknown number: bool and number have no "
-            "common type, so HCL reports inconsistent conditional result types",
-        ),
+        marks=pytest.mark.xfail(strict=True, reason="as conditional-failed-branch-type"),
     ),
     pytest.param(
         'true ? [1, true] : ["x", false]',
         ["1", True],
         id="tuple-unification",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="go-cty unifies tuples of one length element by element "
-            "(convert/unify.go unifyTupleTypes): tuple([string, bool]); zenctl makes a list "
-            'of string and turns true into "true"',
-        ),
     ),
     pytest.param(
         'true ? [1, "a"] : [true, "b"]',
         FAILED,
         id="tuple-unification-fails",
-        marks=pytest.mark.xfail(
-            strict=True, reason="number and bool, the first elements, have no common type"
-        ),
     ),
     pytest.param(
         '"1" && true',
         True,
         id="string-bool-digits",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason='go-cty converts "1" and "0" to bool (convert/conversion_primitive.go, '
-            'since 2017); zenctl only "true" and "false"',
-        ),
     ),
     pytest.param(
         '"0" ? "yes" : "no"',
         "no",
         id="string-bool-digits-condition",
-        marks=pytest.mark.xfail(strict=True, reason="as string-bool-digits"),
     ),
     pytest.param(
         '"\u0661" + 1',
         FAILED,
         id="unicode-digits",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="Go's big.ParseFloat reads ASCII digits only; zenctl's str.isdigit() "
-            "takes the Arabic-Indic one as 1",
-        ),
     ),
     pytest.param(
         '"\u00b2" + 1',
         FAILED,
         id="unicode-digit-crash",
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=ArithmeticError,
-            reason="str.isdigit() is true of superscript two, which Decimal cannot read: "
-            "decimal.InvalidOperation escapes the evaluator",
-        ),
     ),
     pytest.param(
         '"a$${b\\tc}d"',
         "a${b\tc}d",
         id="escaped-sequence-escapes",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="`$${` is only the escape for `${`; HCL reads the \\t after it as a tab. "
-            "python-hcl2 takes `$${...}` as one token, which zenctl does not unescape",
-        ),
     ),
     pytest.param(
         '"$${"',

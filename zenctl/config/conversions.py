@@ -13,6 +13,7 @@ where it is integers only (`6 / 2` is `3`, `7 / 2` is `3.5`). No other rule deci
 from __future__ import annotations
 
 import decimal
+import re
 import unicodedata
 from decimal import Decimal
 from typing import Any
@@ -22,6 +23,9 @@ from typing import Any
 CONTEXT = decimal.Context(prec=160, Emax=999_999, Emin=-999_999)
 
 Type = str | tuple[Any, ...]  # "string" | "number" | "bool" | "dynamic" | ("list", T) | ...
+# what go-cty's number parsing takes from a string: ASCII digits only (`"²"` is not 2), a
+# fraction or whole part may be left out (`".5"`, `"5."`)
+_NUMBER_TEXT = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 
 
 class ConversionError(ValueError):
@@ -151,8 +155,8 @@ def to_string(value: Any) -> str:
 def to_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    if value in ("true", "false"):
-        return bool(value == "true")
+    if value in ("true", "false", "1", "0"):  # go-cty takes "1" and "0" too
+        return value in ("true", "1")
     raise ConversionError(_required("bool", value))
 
 
@@ -163,13 +167,7 @@ def _required(kind: str, value: Any) -> str:
 
 
 def _is_number_text(text: str) -> bool:
-    body = text[1:] if text[0] in "+-" else text
-    mantissa, _, exponent = body.lower().partition("e")
-    whole, _, fraction = mantissa.partition(".")
-    if not (whole.isdigit() and (fraction.isdigit() or "." not in mantissa)):
-        return False
-    exponent = exponent[1:] if exponent[:1] in ("+", "-") else exponent
-    return "e" not in body.lower() or exponent.isdigit()
+    return _NUMBER_TEXT.fullmatch(text) is not None
 
 
 def equal(left: Any, right: Any) -> bool:
@@ -206,6 +204,13 @@ def unify_types(types: list[Type]) -> Type | None:
     if all(isinstance(kind, str) for kind in known):
         return "string" if "string" in known else None
     shapes = {kind[0] if isinstance(kind, tuple) else kind for kind in known}
+    lengths = {len(kind[1]) for kind in known if isinstance(kind, tuple) and kind[0] == "tuple"}
+    if shapes == {"tuple"} and len(lengths) == 1:  # go-cty: element by element
+        columns = zip(*(kind[1] for kind in known if isinstance(kind, tuple)), strict=True)
+        elements_types = [unify_types(list(column)) for column in columns]
+        if any(element is None for element in elements_types):
+            return None
+        return ("tuple", tuple(elements_types))
     if shapes <= {"tuple", "list"}:
         elements = [item for kind in known for item in _element_types(kind)]
         inner = unify_types(elements) if elements else "dynamic"

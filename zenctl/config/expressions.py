@@ -563,9 +563,9 @@ _ARITHMETIC: dict[str, Callable[[Decimal, Decimal], Any]] = {
 
 def _binary(node: Binary, scope: Scope) -> Any:
     op = node.op
-    left = evaluate(node.left, scope)
     if op in ("&&", "||"):
-        return _logic(op, left, node.right, scope)
+        return _logic(op, node.left, node.right, scope)
+    left = evaluate(node.left, scope)
     right = evaluate(node.right, scope)
     if op == "==":
         return equal(left, right)
@@ -589,18 +589,33 @@ def _binary(node: Binary, scope: Scope) -> Any:
     return result
 
 
-def _logic(op: str, left: Any, right_node: Node, scope: Scope) -> bool:
-    """HCL's `&&` and `||`: a side of the wrong type is an error either way, but a right side
-    that fails to evaluate does not matter when the left one decides (`false && l[0]`)."""
-    decided = _operand(to_bool, left, "left operand", "a bool")
-    try:
-        right = evaluate(right_node, scope)
-    except ExpressionError as failure:
-        if decided is (op == "||"):
-            return decided
-        raise failure
-    other = _operand(to_bool, right, "right operand", "a bool")
-    return decided if decided is (op == "||") else other
+def _logic(op: str, left_node: Node, right_node: Node, scope: Scope) -> bool:
+    """HCL's `&&` and `||`: both sides are evaluated; a side of the wrong type is an error
+    either way, but a side that fails to evaluate does not matter when the other decides
+    (`false && l[0]`, `l[0] || true`)."""
+    deciding = op == "||"  # the value that decides alone
+    sides: list[bool | ExpressionError] = []
+    for node, side in ((left_node, "left operand"), (right_node, "right operand")):
+        try:
+            value = evaluate(node, scope)
+        except ExpressionError as failure:
+            if _gives_number(node):  # HCL: a number, even unknown, is never a bool
+                raise
+            sides.append(failure)
+            continue
+        sides.append(_operand(to_bool, value, side, "a bool"))
+    if deciding in sides:
+        return deciding
+    for outcome in sides:
+        if isinstance(outcome, ExpressionError):
+            raise outcome
+    return not deciding
+
+
+def _gives_number(node: Node) -> bool:
+    """Whether `node` is arithmetic, whose result is a number whatever its operands are."""
+    arithmetic = isinstance(node, Binary) and node.op in ("+", "-", "*", "/", "%")
+    return arithmetic or (isinstance(node, Unary) and node.op == "-")
 
 
 def _conditional(node: Conditional, scope: Scope) -> Any:
@@ -620,7 +635,7 @@ def _conditional(node: Conditional, scope: Scope) -> Any:
     try:
         other = evaluate(second, scope)  # only its type matters, as in HCL
     except ExpressionError:
-        return value
+        return value  # HCL would unify with the type it failed to give: zenctl cannot know it
     then, otherwise = (value, other) if chosen else (other, value)
     try:
         unified = unify([then, otherwise])

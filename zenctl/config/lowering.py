@@ -450,7 +450,9 @@ class Lowering:
             text = str(content.value)
             name = content.lark_name()
             if name in ("ESCAPED_INTERPOLATION", "ESCAPED_DIRECTIVE"):
-                events.append(_Event("text", text[1:]))
+                # python-hcl2 takes `$${...}` up to its `}` as one token: only the `$${` is
+                # the escape, the rest is text with the string's own escapes
+                events.append(_Event("text", text[1:3] + self.unescape(text[3:], where)))
             else:
                 events.append(_Event("text", self.unescape(text, where)))
 
