@@ -132,6 +132,7 @@ class Project:
         targets: tuple[str, ...] = (),
         replace: tuple[str, ...] = (),
         refresh: bool = True,
+        excludes: tuple[str, ...] = (),
     ) -> Plan:
         """The plan of steps and resources; `refresh=False` trusts the recorded state."""
         fingerprinter = self.fingerprinter(store)
@@ -151,6 +152,7 @@ class Project:
                 targets,
                 replace,
                 stack_resources | set(records),
+                excludes,
             ),
             fingerprinter,
             store,
@@ -161,7 +163,9 @@ class Project:
         declares = bool(stack_resources) or any(p.deployments for p in pipelines)
         if not records and not declares:
             return plan  # no provider to load: the warm plan of a project without resources
+        from zenctl.graph import build_graph
         from zenctl.plan.resources import declared_resources, plan_resources
+        from zenctl.plan.targeting import excluded_addresses
 
         cached = {step.address: step.cached_outputs for step in plan.steps}
 
@@ -171,7 +175,11 @@ class Project:
             return str(entry["hash"]) if entry else None
 
         declared = declared_resources(self.config, self.variables, model, fingerprinter.redact)
-        changes = plan_resources(declared, records, self.root, self.workspace, refresh, targets)
+        graphs = [build_graph(pipeline) for pipeline in pipelines]
+        left_out = excluded_addresses(graphs, excludes)
+        changes = plan_resources(
+            declared, records, self.root, self.workspace, refresh, targets, left_out
+        )
         return dataclasses.replace(plan, resources=changes, refreshed=refresh)
 
     def plan_destroy(self, store: StateStore | None, refresh: bool = True) -> Plan:

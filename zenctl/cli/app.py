@@ -67,6 +67,16 @@ Targets = Annotated[
         show_default=False,
     ),
 ]
+Excludes = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--exclude",
+        "-exclude",
+        help="Plan everything but this step, deployment, stack resource or pipeline.NAME, and "
+        "what depends on it (repeatable).",
+        show_default=False,
+    ),
+]
 Replace = Annotated[
     list[str] | None,
     typer.Option(
@@ -303,6 +313,7 @@ def plan(
     var: Vars = None,
     var_file: VarFiles = None,
     target: Targets = None,
+    exclude: Excludes = None,
     replace: Replace = None,
     out: Annotated[
         Path | None,
@@ -331,7 +342,13 @@ def plan(
     # tied to it, and the plan hash covers the lineage, so `apply` must find the same hashes.
     hashed = out is not None or format == "markdown"
     store = _open_state(project, create=hashed)
-    plan_ = project.plan(store, tuple(target or ()), tuple(replace or ()), _refresh(refresh))
+    plan_ = project.plan(
+        store,
+        tuple(target or ()),
+        tuple(replace or ()),
+        _refresh(refresh),
+        excludes=tuple(exclude or ()),
+    )
     document: dict[str, Any] = _plan_document(project, store, plan_) if hashed else {}
     if format == "json":
         import json
@@ -379,6 +396,7 @@ def apply(
     var: Vars = None,
     var_file: VarFiles = None,
     target: Targets = None,
+    exclude: Excludes = None,
     replace: Replace = None,
     auto_approve: AutoApprove = False,
     parallelism: Annotated[
@@ -424,18 +442,22 @@ def apply(
                 "A saved plan records the variable values it was made with. Make a new plan "
                 "with the values you want: zenctl plan --var ... --out FILE.",
             )
-        if target or replace:
+        if target or exclude or replace:
             _fail_with(
-                "Can't target or replace when applying a saved plan",
-                "A saved plan records its --target and --replace options. Make a new plan with "
-                "the ones you want: zenctl plan --target ... --out FILE.",
+                "Can't target, exclude or replace when applying a saved plan",
+                "A saved plan records its --target, --exclude and --replace options. Make a new "
+                "plan with the ones you want: zenctl plan --exclude ... --out FILE.",
             )
         project, saved = _saved_plan(_root(chdir), plan_file)
     store = _open_state(project, create=True)
     with hold_lock(store, project.workspace, "apply", lock_timeout):
         if plan_file is None:
             plan_ = project.plan(
-                store, tuple(target or ()), tuple(replace or ()), _refresh(refresh)
+                store,
+                tuple(target or ()),
+                tuple(replace or ()),
+                _refresh(refresh),
+                excludes=tuple(exclude or ()),
             )
             render_plan(console, plan_)
             _warn_if_partial(plan_)
@@ -491,7 +513,12 @@ def _still_valid(
     from zenctl.plan.planfile import check_saved_plan
 
     with _planning_again(plan_file):
-        fresh = project.plan(store, tuple(saved["targets"]), tuple(saved["replace"]))
+        fresh = project.plan(
+            store,
+            tuple(saved["targets"]),
+            tuple(saved["replace"]),
+            excludes=tuple(saved["excludes"]),
+        )
     document = _plan_document(project, store, fresh)
     check_saved_plan(plan_file, saved, document)
     return fresh, document
@@ -523,10 +550,10 @@ def _inputs(var: list[str] | None, var_file: list[str] | None) -> Any:
 
 
 def _warn_if_partial(plan_: Any) -> None:
-    """Terraform's warning, after the plan, when --target or --replace shaped it."""
+    """Terraform's warning, after the plan, when --target, --exclude or --replace shaped it."""
     from zenctl.plan.targeting import partial_plan_warnings
 
-    _print_diagnostics(partial_plan_warnings(plan_.targets, plan_.replace))
+    _print_diagnostics(partial_plan_warnings(plan_.targets, plan_.replace, plan_.excludes))
 
 
 @app.command()

@@ -15,16 +15,13 @@ class StepGraph:
     order: tuple[str, ...]  # topological; ties keep declaration order, so plans are stable
     upstream: dict[str, tuple[str, ...]]
 
-    def downstream(self, step: str) -> set[str]:
-        """Every step that (transitively) consumes `step`'s outputs."""
-        found: set[str] = set()
-        frontier = [step]
-        while frontier:
-            current = frontier.pop()
-            for name in self.order:
-                if current in self.upstream[name] and name not in found:
-                    found.add(name)
-                    frontier.append(name)
+    def dependents(self, steps: set[str]) -> set[str]:
+        """`steps` and every step that (transitively) consumes their outputs, for leaving a
+        part of a pipeline out."""
+        found = set(steps)
+        for name in self.order:  # topological: a step's parents come before it
+            if any(parent in found for parent in self.upstream[name]):
+                found.add(name)
         return found
 
     def closure(self, steps: set[str]) -> set[str]:

@@ -20,8 +20,8 @@ from zenctl.plan.model import (
     StepPlan,
 )
 
-FORMAT_VERSION = "1.4"  # 1.1: artifact reasons; 1.2: targets, replace, resource_changes;
-# 1.3: summary.may_run, a step's moved_from; 1.4: a change's origin
+FORMAT_VERSION = "1.5"  # 1.1: artifact reasons; 1.2: targets, replace, resource_changes;
+# 1.3: summary.may_run, a step's moved_from; 1.4: a change's origin; 1.5: excludes
 
 
 def summary(plan: Plan) -> dict[str, Any]:
@@ -116,6 +116,7 @@ def to_document(plan: Plan, extra: dict[str, Any] | None = None) -> dict[str, An
         "zenctl_version": __version__,
         "workspace": plan.workspace,
         "targets": list(plan.targets),
+        "excludes": list(plan.excludes),
         "replace": list(plan.replace),
         "state": {"lineage": plan.lineage, "serial": plan.serial},
         "stacks": plan.stacks,
@@ -159,4 +160,5 @@ def from_document(document: dict[str, Any]) -> Plan:
         resources=tuple(_resource_from(entry) for entry in document["resource_changes"]),
         targets=tuple(document["targets"]),
         replace=tuple(document["replace"]),
+        excludes=tuple(document["excludes"]),
     )

@@ -146,6 +146,7 @@ class Plan:
     resources: tuple[ResourceChange, ...] = ()  # declared and recorded ones, by address
     targets: tuple[str, ...] = ()  # --target: only these and what they need were planned
     replace: tuple[str, ...] = ()  # --replace: run even when cached
+    excludes: tuple[str, ...] = ()  # --exclude: these and what depends on them were left out
     refreshed: bool = True  # resources' real state was read (False: --refresh=false)
 
     @property

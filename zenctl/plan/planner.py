@@ -50,8 +50,9 @@ class PlanInputs:
     workspace: str
     targets: tuple[str, ...] = ()
     replace: tuple[str, ...] = ()
-    # stack resources and recorded ones, which --target may name too
+    # stack resources and recorded ones, which --target and --exclude may name too
     resources: frozenset[str] = frozenset()
+    excludes: tuple[str, ...] = ()
 
 
 def make_plan(
@@ -63,7 +64,9 @@ def make_plan(
     """`artifacts` checks that the outputs a cached step would reuse are still there, intact."""
     config = inputs.config
     graphs = [build_graph(config.pipelines[name]) for name in sorted(config.pipelines)]
-    selected = selected_steps(graphs, inputs.targets, inputs.replace, inputs.resources)
+    selected = selected_steps(
+        graphs, inputs.targets, inputs.replace, inputs.resources, inputs.excludes
+    )
     if selected is not None:
         graphs = [g for g in graphs if g.pipeline.name in selected]
     _check_runnable(graphs, fingerprinter)
@@ -132,6 +135,7 @@ def make_plan(
         {pipeline.name: pipeline.stack for pipeline in config.pipelines.values()},
         targets=inputs.targets,
         replace=inputs.replace,
+        excludes=inputs.excludes,
     )
 
 

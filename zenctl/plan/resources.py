@@ -8,7 +8,7 @@ since the last apply is drift, shown apart from the changes the configuration as
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from zenctl.diagnostics import UserError
 from zenctl.fingerprint.canonical import short
 from zenctl.plan.diff import show_value
 from zenctl.plan.model import UNKNOWN, Change, ResourceAction, ResourceChange
-from zenctl.plan.targeting import targets_resource
+from zenctl.plan.targeting import covers_resource
 from zenctl.providers.protocol import Attributes, Resource, ResourceContext
 from zenctl.state.store import ResourceRecord
 
@@ -109,12 +109,14 @@ def plan_resources(
     workspace: str,
     refresh: bool,
     targets: tuple[str, ...] = (),
+    excluded: Collection[str] = (),
 ) -> tuple[ResourceChange, ...]:
-    """Each resource's change; with `targets`, only those they cover are refreshed and planned."""
+    """Each resource's change; with `targets` or `excluded`, only those the partial plan
+    covers are refreshed and planned."""
     changes: list[ResourceChange] = []
     wanted = {item.address: item for item in declared}
     for address in sorted(set(wanted) | set(records)):
-        if not targets_resource(address, targets):
+        if not covers_resource(address, targets, excluded):
             continue
         item, record = wanted.get(address), records.get(address)
         if item is None:

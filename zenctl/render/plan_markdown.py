@@ -82,7 +82,7 @@ def _comment(head: _Head, diff: list[str], listed: int | None, note: str) -> str
             f"Apply records {'it' if one else 'them'} as removed: past runs and artifacts stay "
             "in the metadata store, but nothing keeps them up to date any more.\n\n"
         )
-    for warning in partial_plan_warnings(plan.targets, plan.replace):
+    for warning in partial_plan_warnings(plan.targets, plan.replace, plan.excludes):
         parts.append(f"> [!WARNING]\n> **{warning.summary}.** {warning.detail}\n\n")
     parts.append(note)
     must = [step for step in plan.to_run if not step.conditional]
