@@ -571,6 +571,12 @@ def test_empty_and_whitespace_only() -> None:
     assert format_source("# only a comment") == "# only a comment\n"
 
 
+def test_strip_markers_in_a_quoted_interpolation_are_formatted_not_refused() -> None:
+    """`"${~ x ~}"` is valid HCL (the loader reads it) though python-hcl2 alone refuses it."""
+    text = 'locals {\n  s   =   "a ${~ var.x ~} b"\n}\n'
+    assert format_source(text) == 'locals {\n  s = "a ${~ var.x ~} b"\n}\n'
+
+
 @pytest.mark.parametrize(
     ("text", "line", "words"),
     [

@@ -86,8 +86,12 @@ def _check_syntax(text: str) -> None:
     # everything else (a missing `=`, a stray token) before it could be re-emitted as garbage.
     from hcl2.api import parses
 
+    # the loader's own reading: strip markers in a quoted string's `${~ x ~}` are valid HCL
+    # that python-hcl2 alone refuses
+    from zenctl.config.lowering import hide_strip_markers
+
     try:
-        parses(text)
+        parses(hide_strip_markers(text)[0])
     except Exception as exc:  # lark raises several types; all carry line and column
         token = getattr(exc, "token", None)
         if token is None:
