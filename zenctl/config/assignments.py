@@ -80,11 +80,7 @@ def literal(rule: Any, filename: str) -> Any:
     from zenctl.config.lowering import Lowering
     from zenctl.config.values import Values
 
-    return Values(".").value(Lowering(filename).lower(rule), _no_text, references=False)
-
-
-def _no_text(where: SourceRange | None) -> str:
-    return ""
+    return Values(".").value(Lowering(filename).lower(rule), references=False)
 
 
 def parse_expression(text: str) -> Any:

@@ -25,13 +25,14 @@ from zenctl.config.conversions import (
     equal,
     from_python,
     is_float,
+    number_text,
     to_bool,
     to_number,
     to_python,
     to_string,
     unify,
 )
-from zenctl.diagnostics import SourceRange
+from zenctl.diagnostics import SourceRange, suggest
 
 # roots that name something other than a value: a step's output is an artifact, passed
 # through `inputs`, and the rest are addresses
@@ -252,6 +253,7 @@ class Scope:
         self.variables = variables or {}
         self.local_nodes = locals or {}
         self.root = root or Path.cwd()
+        self.names: Mapping[str, Any] = {}  # what `for`, a splat or templatefile() binds
         self._converted: dict[str, Any] = {}
         self._locals: dict[str, Any] = {}
         self._evaluating: list[str] = []
@@ -301,7 +303,7 @@ class _Bound(Scope):
 
     def __init__(self, outer: Scope, names: Mapping[str, Any]) -> None:
         self.outer = outer
-        self.names = names
+        self.names = {**outer.names, **names}  # inner names hide outer ones
         self.root = outer.root
 
     def variable(self, name: str, where: SourceRange | None) -> Any:
@@ -309,18 +311,6 @@ class _Bound(Scope):
 
     def local(self, name: str, where: SourceRange | None) -> Any:
         return self.outer.local(name, where)
-
-
-def bound_names(scope: Scope) -> Mapping[str, Any]:
-    names: dict[str, Any] = {}
-    chain: list[_Bound] = []
-    current: Scope = scope
-    while isinstance(current, _Bound):
-        chain.append(current)
-        current = current.outer
-    for link in reversed(chain):
-        names.update(link.names)
-    return names
 
 
 def evaluate(node: Node, scope: Scope) -> Any:
@@ -347,9 +337,8 @@ def _literal(node: Literal, scope: Scope) -> Any:
 
 
 def _name(node: Name, scope: Scope) -> Any:
-    names = bound_names(scope)
-    if node.name in names:
-        return names[node.name]
+    if node.name in scope.names:
+        return scope.names[node.name]
     if node.name in ("var", "local"):
         raise ExpressionError(
             "Invalid reference",
@@ -370,7 +359,7 @@ def _name(node: Name, scope: Scope) -> Any:
 
 
 def _get_attr(node: GetAttr, scope: Scope) -> Any:
-    if isinstance(node.source, Name) and node.source.name not in bound_names(scope):
+    if isinstance(node.source, Name) and node.source.name not in scope.names:
         if node.source.name == "var":
             return scope.variable(node.name, node.range)
         if node.source.name == "local":
@@ -388,7 +377,7 @@ def get_attribute(value: Any, name: str) -> Any:
         if name not in value:
             raise ExpressionError(
                 "Unsupported attribute",
-                f'This object does not have an attribute named "{name}".' + _close(name, value),
+                f'This object does not have an attribute named "{name}".' + suggest(name, value),
             )
         return value[name]
     if isinstance(value, list):
@@ -400,12 +389,6 @@ def get_attribute(value: Any, name: str) -> Any:
     raise ExpressionError(
         "Unsupported attribute", f'{a_type(value).capitalize()} has no attribute "{name}".'
     )
-
-
-def _close(name: str, value: Mapping[str, Any]) -> str:
-    from zenctl.diagnostics import suggest
-
-    return suggest(name, value)
 
 
 def _index(node: Index, scope: Scope) -> Any:
@@ -431,7 +414,7 @@ def index_value(collection: Any, key: Any) -> Any:
         if not 0 <= number < len(collection):
             raise ExpressionError(
                 "Invalid index",
-                f"The index {number_str(number)} is out of range: the list has "
+                f"The index {number_text(number)} is out of range: the list has "
                 f"{len(collection)} element(s), indexed from 0.",
             )
         return collection[int(number)]
@@ -446,18 +429,12 @@ def index_value(collection: Any, key: Any) -> Any:
             raise ExpressionError(
                 "Invalid index",
                 f'The given key does not identify an element in this map: there is no "{name}".'
-                + _close(name, collection),
+                + suggest(name, collection),
             )
         return collection[name]
     raise ExpressionError(
         "Invalid index", f"{a_type(collection).capitalize()} has no elements to index."
     )
-
-
-def number_str(value: Decimal) -> str:
-    from zenctl.config.conversions import number_text
-
-    return number_text(value)
 
 
 def _splat(node: Splat, scope: Scope) -> Any:

@@ -302,7 +302,7 @@ class ConfigParser:
         node = attrs["default"].node if "default" in attrs else None
         if node is not None and not is_constant(body.default):
             try:  # refused with the reason: what it reads
-                self.values.value(node, _no_text, references=False)
+                self.values.value(node, references=False)
             except ExpressionError as exc:
                 self._expression_error(exc, attrs["default"].range)
             return None
@@ -572,7 +572,7 @@ class ConfigParser:
         or not a step uses it yet."""
         for local in self.values.locals.values():
             try:
-                value = self.values.value(local.node, _no_text)
+                value = self.values.value(local.node)
             except ExpressionError as exc:
                 self._expression_error(exc, local.range)
                 continue
@@ -1070,10 +1070,6 @@ def _has_nul(value: Any) -> bool:
     if isinstance(value, dict):
         return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
     return False
-
-
-def _no_text(where: SourceRange | None) -> str:
-    return ""
 
 
 def _at(where: SourceRange | None) -> str:

@@ -68,9 +68,10 @@ class Values:
         self._reads: dict[str, _Reads] = {}
         self._reading: list[str] = []
 
-    def value(self, node: Node, text_of: TextOf, *, references: bool = True) -> Any:
-        """The config value of `node`. With `references=False` (a variable's default, a
-        variables file) anything that reads a variable or a local is refused."""
+    def value(self, node: Node, text_of: TextOf | None = None, *, references: bool = True) -> Any:
+        """The config value of `node`; `text_of` gives an expression's source text (for the
+        plan's `(from ...)`). With `references=False` (a variable's default, a variables
+        file) anything that reads a variable or a local is refused."""
         if isinstance(node, ObjectCons) and all(_static_key(key) for key, _ in node.items):
             return {
                 str(key.value): self.value(item, text_of, references=references)  # type: ignore[attr-defined]
@@ -91,9 +92,8 @@ class Values:
         if not reads.variables and not reads.files:
             return evaluate_to_python(node, self.scope(reads))  # a constant: its value once
         refs = tuple(Ref(("var", name), where) for name, where in sorted(reads.variables.items()))
-        return Expression(
-            node, refs, tuple(sorted(reads.locals.items())), text_of(node.range), self.root
-        )
+        text = text_of(node.range) if text_of else ""
+        return Expression(node, refs, tuple(sorted(reads.locals.items())), text, self.root)
 
     def scope(self, reads: _Reads) -> Scope:
         from pathlib import Path
