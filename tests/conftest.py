@@ -48,8 +48,11 @@ class Result:
 
 
 # The metadata stores every state-touching test runs on; the servers are the development
-# machine's (PostgreSQL trust auth as postgres, MariaDB root without a password).
+# machine's (PostgreSQL trust auth as postgres, MariaDB root without a password). The state
+# tests proper (marked `gcs_store`: locking, crashes, integrity, export/import) run on the
+# bucket store as well, against fake-gcs-server.
 STORES = ("sqlite", "postgresql", "mysql")
+GCS_STATE_BUCKET = "zenctl-state"
 SERVERS = {
     "postgresql": "postgresql://postgres@127.0.0.1:5432",
     "mysql": "mysql://root@127.0.0.1:3306",
@@ -89,20 +92,29 @@ class Store:
         return f"{SERVERS[self.kind]}/{self.database}" if self.database else ""
 
     def block(self) -> str:
-        """The HCL of a stack like the embedded default one, on this server store."""
+        """The HCL of a stack like the embedded default one, on this server (or bucket) store."""
+        where = (
+            f'bucket = "{GCS_STATE_BUCKET}"\n    prefix = "{self.database}"'
+            if self.kind == "gcs"
+            else f'url = "{self.url}"'
+        )
         return (
             'stack "default" {\n  orchestrator "local" {}\n\n'
             '  artifact_store "local" {\n    path = ".zenctl/artifacts"\n  }\n\n'
-            f'  metadata_store "{self.kind}" {{\n    url = "{self.url}"\n  }}\n}}\n'
+            f'  metadata_store "{self.kind}" {{\n    {where}\n  }}\n}}\n'
         )
 
     def create(self) -> None:
-        if self.kind != "sqlite":
+        if self.kind == "gcs":
+            self.database = f"state-{uuid.uuid4().hex[:12]}"
+        elif self.kind != "sqlite":
             self.database = f"zenctl_test_{uuid.uuid4().hex[:12]}"
             _admin_execute(self.kind, f"CREATE DATABASE {self.database}")
 
     def drop(self) -> None:
-        if self.kind == "postgresql":
+        if self.kind == "gcs":
+            gcs_bucket().delete_blobs(list(gcs_bucket().list_blobs(prefix=f"{self.database}/")))
+        elif self.kind == "postgresql":
             _admin_execute(self.kind, f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
         elif self.kind == "mysql":
             _admin_execute(self.kind, f"DROP DATABASE IF EXISTS {self.database}")
@@ -115,6 +127,8 @@ class Store:
 
     def sql(self, root: Path, query: str, **params: Any) -> list[tuple[Any, ...]]:
         """Rows of a query on the project's store, for tests that inspect state directly."""
+        if self.kind == "gcs":
+            return _gcs_sql(f"{self.database}/metadata.db", query, params)
         import sqlalchemy
 
         engine = sqlalchemy.create_engine(self.engine_url(root), poolclass=sqlalchemy.pool.NullPool)
@@ -126,6 +140,39 @@ class Store:
             engine.dispose()
 
 
+def gcs_bucket() -> Any:
+    import google.cloud.storage as storage
+
+    return storage.Client().bucket(GCS_STATE_BUCKET)
+
+
+def _gcs_sql(name: str, query: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """A query on a bucket store's database object: read, and written back if it changed
+    (as a person editing the object by hand would: whatever zenctl's generation)."""
+    import sqlite3
+    import tempfile
+
+    from google.api_core.exceptions import NotFound
+
+    blob = gcs_bucket().blob(name)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "metadata.db"
+        try:
+            blob.download_to_filename(str(path))
+        except NotFound:
+            path.unlink(missing_ok=True)
+        connection = sqlite3.connect(path)
+        try:
+            rows = [tuple(row) for row in connection.execute(query, params)]
+            connection.commit()
+            changed = connection.total_changes > 0
+        finally:
+            connection.close()
+        if changed:
+            blob.upload_from_filename(str(path))
+        return rows
+
+
 def _admin_execute(kind: str, statement: str) -> None:
     admin = _admin(kind)
     if isinstance(admin, str):
@@ -135,15 +182,37 @@ def _admin_execute(kind: str, statement: str) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Every test that uses a store runs on all three, unless marked `stateless`."""
+    """Every test that uses a store runs on all three, unless marked `stateless`; on the
+    bucket store too when marked `gcs_store`."""
     if "store" in metafunc.fixturenames:
-        stateless = metafunc.definition.get_closest_marker("stateless") is not None
-        metafunc.parametrize("store", ("sqlite",) if stateless else STORES, indirect=True)
+        marked = metafunc.definition.get_closest_marker
+        kinds = (*STORES, "gcs") if marked("gcs_store") else STORES
+        metafunc.parametrize("store", ("sqlite",) if marked("stateless") else kinds, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def gcs_state_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One fake-gcs-server for every bucket-store test, its bucket made."""
+    from gcs_emulator import Emulator
+
+    server = Emulator(tmp_path_factory.mktemp("gcs-state"))
+    server.start()
+    before = os.environ.get("STORAGE_EMULATOR_HOST")
+    os.environ["STORAGE_EMULATOR_HOST"] = server.url  # for zenctl's processes and the tests'
+    gcs_bucket().create()
+    yield server.url
+    server.kill()
+    if before is None:
+        del os.environ["STORAGE_EMULATOR_HOST"]
+    else:
+        os.environ["STORAGE_EMULATOR_HOST"] = before
 
 
 @pytest.fixture
 def store(request: pytest.FixtureRequest) -> Iterator[Store]:
     """A fresh, empty metadata store of the parametrized kind, dropped after the test."""
+    if request.param == "gcs":
+        request.getfixturevalue("gcs_state_server")
     created = Store(request.param)
     created.create()
     yield created
@@ -160,7 +229,9 @@ class Project:
 
     def reset_store(self) -> None:
         """Throw the store away and start a new, empty one (a new lineage)."""
-        if self.store.kind == "sqlite":
+        if self.store.kind == "gcs":
+            self.store.drop()
+        elif self.store.kind == "sqlite":
             for path in (self.root / ".zenctl").glob("metadata.db*"):
                 path.unlink()
         else:

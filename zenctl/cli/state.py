@@ -48,8 +48,12 @@ def hold_lock(store: Any, workspace: str, operation: str, timeout: str) -> Itera
             "left running are recorded as interrupted by the next apply."
         )
 
-    with state_lock(store.db, workspace, operation, parse_duration(timeout), taken_over):
-        yield
+    with state_lock(store.db, workspace, operation, parse_duration(timeout), taken_over) as lock:
+        store.lock = lock
+        try:
+            yield
+        finally:
+            store.lock = None
 
 
 def _store(chdir: Path | None, create: bool = False) -> tuple[Any, Any]:

@@ -18,7 +18,6 @@ from zenctl.config.expressions import ExpressionError, Node, traversals
 from zenctl.config.lowering import Lowering, Marks, hide_strip_markers
 from zenctl.config.model import (
     COMPONENT_KINDS,
-    CORE_COMPONENTS,
     DEFAULT_OUTPUT,
     REQUIRED_COMPONENTS,
     STEP_EXECUTORS,
@@ -37,6 +36,7 @@ from zenctl.config.model import (
     Variable,
     deployment_serving,
     is_constant,
+    is_core,
     references,
 )
 from zenctl.config.source_checks import value_problems
@@ -463,7 +463,7 @@ class ConfigParser:
         """
         from zenctl.providers.registry import component_type, schema_of
 
-        if kind in CORE_COMPONENTS:
+        if is_core(kind, type_):
             return True, None
         try:
             schema = schema_of(component_type(kind, type_))

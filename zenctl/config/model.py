@@ -23,7 +23,14 @@ COMPONENT_KINDS = (
 )
 REQUIRED_COMPONENTS = ("orchestrator", "artifact_store", "metadata_store")
 STEP_EXECUTORS = ("processing", "training", "serving")
-CORE_COMPONENTS = ("metadata_store",)  # opened by the core itself, not built by a provider
+# Components the core opens itself rather than a provider building them.
+CORE_TYPES = {"metadata_store": ("sqlite", "postgresql", "mysql")}
+
+
+def is_core(kind: str, type_: str) -> bool:
+    return type_ in CORE_TYPES.get(kind, ())
+
+
 DEFAULT_OUTPUT = "output"
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zenctl.config.model import CORE_COMPONENTS, Component, ProviderRequirement
+from zenctl.config.model import Component, ProviderRequirement, is_core
 from zenctl.config.variables import evaluate, reveal
 from zenctl.diagnostics import Diagnostic, UserError
 from zenctl.providers.discovery import provider_entry_points
@@ -108,7 +108,7 @@ def settings_of(component: Component, variables: Mapping[str, Any]) -> dict[str,
     that way; only those with variables are checked now, their values being known.
     """
     settings: dict[str, Any] = reveal(evaluate(component.settings, variables))
-    if component.checked or component.kind in CORE_COMPONENTS:
+    if component.checked or is_core(component.kind, component.type):
         return settings
     return validated(component.kind, component.type, settings)
 

@@ -41,6 +41,32 @@ class Conflict(Exception):
     """A write refused by a uniqueness constraint: someone else wrote that row first."""
 
 
+class LockTable(Protocol):
+    """Where a store keeps its state locks (see zenctl/state/lock.py), as rows."""
+
+    def insert(self, row: Row) -> None:
+        """Create the lock named `row["name"]`; Conflict when it exists."""
+        ...
+
+    def get(self, name: str) -> Row | None: ...
+
+    def take_over(self, holder: Row, row: Row) -> None:
+        """Replace `holder`'s lock with `row`; Conflict when it is no longer `holder`'s."""
+        ...
+
+    def beat(self, name: str, lock_id: str) -> bool:
+        """Refresh the heartbeat; False when the lock is no longer `lock_id`'s."""
+        ...
+
+    def fence(self, execute: Any, name: str, lock_id: str) -> bool:
+        """Whether the lock is still `lock_id`'s, checked inside a state write's transaction."""
+        ...
+
+    def delete(self, name: str, lock_id: str) -> None: ...
+
+    def all(self) -> list[Row]: ...
+
+
 class Database(Protocol):
     url: str  # for messages: never includes a password
     dialect: str  # "sqlite", "postgresql" or "mysql"
@@ -58,6 +84,19 @@ class Database(Protocol):
 
     def engine_url(self) -> Any:
         """The SQLAlchemy URL to migrate with, password included: never print it."""
+        ...
+
+    def migrated(self) -> None:
+        """Called after a migration through `engine_url` committed."""
+        ...
+
+    def refresh(self) -> None:
+        """Make the next reads see every committed write (a store that reads from a local
+        copy fetches it again); called once the state lock is held."""
+        ...
+
+    def lock_table(self) -> LockTable | None:
+        """The store's own lock table; None: rows of the SQL `locks` table."""
         ...
 
     def close(self) -> None: ...
@@ -101,7 +140,21 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-class SQLiteDatabase:
+class _Direct:
+    """A database zenctl queries in place: migrations and reads need no syncing, and its
+    locks are rows of its `locks` table."""
+
+    def migrated(self) -> None:
+        pass  # migrations write to the database itself
+
+    def refresh(self) -> None:
+        pass  # every query reads the database itself
+
+    def lock_table(self) -> LockTable | None:
+        return None
+
+
+class SQLiteDatabase(_Direct):
     """SQLite in WAL mode: readers never block the apply that is writing.
 
     One connection, shared by the apply and its lock's heartbeat thread under a mutex.
@@ -163,7 +216,7 @@ def _sqlite_transient(exc: BaseException) -> bool:
     )
 
 
-class ServerDatabase:
+class ServerDatabase(_Direct):
     """PostgreSQL or MySQL/MariaDB through SQLAlchemy, with a small pool of connections.
 
     `pool_pre_ping` replaces a pooled connection the server dropped before it is used; a drop

@@ -57,3 +57,4 @@ def upgrade(db: Database, revision: str = "head") -> None:
             command.upgrade(config, revision)
     finally:
         engine.dispose()
+    db.migrated()

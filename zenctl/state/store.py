@@ -14,18 +14,21 @@ import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from zenctl.config.model import Component
+from zenctl.config.model import Component, is_core
+from zenctl.config.variables import reveal
 from zenctl.diagnostics import DiagnosticsError, UserError
 from zenctl.paths import ensure_private_dir, resolve_in_project
 from zenctl.state.db import Conflict, Database, Row, ServerDatabase, SQLiteDatabase, in_clause
 from zenctl.state.schema import SCHEMA_HEAD, check_schema, schema_version, upgrade
 
+if TYPE_CHECKING:
+    from zenctl.state.lock import StateLock
+
 # Statuses that end a step's story in state: it succeeded, it is no longer declared, or the
 # user made zenctl forget it (`zenctl state rm`: the next apply runs it again).
 SETTLED = ("succeeded", "removed", "forgotten")
-STORE_TYPES = ("sqlite", "postgresql", "mysql")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -138,6 +141,13 @@ _RUNNING_RUNS = "SELECT id FROM runs WHERE workspace = :workspace AND status = '
 class StateStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.lock: StateLock | None = None  # while this process holds it: fences every write
+
+    def fence(self, execute: Any) -> None:
+        """Refuse the write in progress (in its transaction) if this process took the state
+        lock and has lost it since."""
+        if self.lock is not None:
+            self.lock.fence(execute)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -304,6 +314,7 @@ class StateStore:
     # -- writing ------------------------------------------------------------------------------
 
     def _bump(self, execute: Any) -> int:
+        self.fence(execute)
         execute("UPDATE zenctl_state SET serial = serial + 1 WHERE id = 1")
         return int(execute("SELECT serial FROM zenctl_state WHERE id = 1").fetchone()[0])
 
@@ -607,28 +618,43 @@ def _details(details: dict[str, str] | None) -> str | None:
 
 
 def open_database(root: Path, component: Component, settings: Mapping[str, Any]) -> Database:
-    """A connection to the stack's metadata store; `settings` has its variables evaluated."""
+    """A connection to the stack's metadata store; `settings` has its variables evaluated.
+
+    SQLite and the SQL servers are opened here; any other type (a bucket's) comes from the
+    provider that offers it, as a `Database` of its own.
+    """
     if component.type == "sqlite":
         path = resolve_in_project(root, str(settings.get("path", ".zenctl/metadata.db")))
         if not path.exists():
             ensure_private_dir(path.parent)
             path.touch(mode=0o600)
         return SQLiteDatabase(path)
-    if component.type in STORE_TYPES:
-        from zenctl.state.urls import server_url
+    try:
+        if is_core("metadata_store", component.type):  # a SQL server
+            from zenctl.state.urls import server_url
 
-        try:
-            url = server_url(component.type, settings)
-        except UserError as exc:  # a settings problem: point at the block
-            raise DiagnosticsError([replace(exc.diagnostic, range=component.range)]) from None
-        return ServerDatabase(url, component.type)
-    raise UserError(
-        f'Unsupported metadata store "{component.type}"',
-        f"Choose one of {', '.join(STORE_TYPES)}: "
-        'metadata_store "sqlite" { path = ".zenctl/metadata.db" }, '
-        'metadata_store "postgresql" { url = "postgresql://user@host/db" } or '
-        'metadata_store "mysql" { url = "mysql://user@host/db" }.',
-    )
+            return ServerDatabase(server_url(component.type, settings), component.type)
+        return _provided(root, component, settings)
+    except UserError as exc:  # a settings problem: point at the block
+        raise DiagnosticsError([replace(exc.diagnostic, range=component.range)]) from None
+
+
+def _provided(root: Path, component: Component, settings: Mapping[str, Any]) -> Database:
+    from zenctl.providers.registry import build_component, component_type, validated
+
+    try:
+        component_type("metadata_store", component.type)
+    except UserError:
+        raise UserError(
+            f'Unsupported metadata store "{component.type}"',
+            'Choose one of: metadata_store "sqlite" { path = ".zenctl/metadata.db" }, '
+            'metadata_store "postgresql" { url = "postgresql://user@host/db" }, '
+            'metadata_store "mysql" { url = "mysql://user@host/db" }, or a provider\'s, such '
+            'as metadata_store "gcs" { bucket = "my-bucket" } (pip install ./providers/gcp).',
+        ) from None
+    checked = validated("metadata_store", component.type, reveal(dict(settings)))
+    db: Database = build_component("metadata_store", component.type, checked, root)
+    return db
 
 
 def sqlite_missing(root: Path, component: Component, settings: Mapping[str, Any]) -> bool:

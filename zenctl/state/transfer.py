@@ -192,6 +192,7 @@ def import_state(store: StateStore, document: dict[str, Any]) -> dict[str, int]:
 
     def replace() -> None:
         with store.db.transaction() as execute:
+            store.fence(execute)
             for table in ("current_steps", "lineage_edges", "artifacts", "step_executions", "runs"):
                 execute(f"DELETE FROM {table}")
             for section, (table, columns, json_columns) in SECTIONS.items():

@@ -1,4 +1,4 @@
-"""Google Cloud provider: artifacts in a Cloud Storage bucket, Dataflow jobs for processing."""
+"""Google Cloud provider: artifacts and shared state in a Cloud Storage bucket, Dataflow jobs."""
 
 from zenctl.providers.protocol import ComponentType, Provider
 
@@ -14,6 +14,13 @@ PROVIDER = Provider(
             "gcs",
             "zenctl_gcp.artifact_store:GcsArtifactStore.from_settings",  # google-cloud: when used
             "Content-addressed objects in a Cloud Storage bucket (bucket, prefix).",
+        ),
+        ComponentType(
+            "metadata_store",
+            "gcs",
+            "zenctl_gcp.metadata_store:GcsDatabase.from_settings",
+            "The state as one SQLite object in a bucket, with lock objects (bucket, prefix).",
+            schema="zenctl_gcp.metadata_store:GcsStoreSettings",
         ),
         ComponentType(
             "processing",

@@ -53,6 +53,15 @@ _CACHE = "cache:"  # `StoredItem.key` prefix of the local cache's items
 _BINARY = "application/octet-stream"
 
 
+def bucket_name(value: str) -> str:
+    """A bucket setting's check: the name alone, as Cloud Storage spells them."""
+    if value.startswith("gs://"):
+        raise ValueError(f'give the bucket name without "gs://" (bucket = "{value[5:]}")')
+    if not _BUCKET_NAME.match(value):
+        raise ValueError(f"{value!r} is not a bucket name (lowercase letters, digits, -_.)")
+    return value
+
+
 class GcsSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -62,21 +71,14 @@ class GcsSettings(BaseModel):
     cache: str = ".zenctl/gcs-cache"  # local snapshots and logs, relative to the project
     retry_timeout: float = Field(default=60.0, gt=0)  # seconds of retrying transient errors
 
-    @field_validator("bucket")
-    @classmethod
-    def _bucket_name(cls, value: str) -> str:
-        if value.startswith("gs://"):
-            raise ValueError(f'give the bucket name without "gs://" (bucket = "{value[5:]}")')
-        if not _BUCKET_NAME.match(value):
-            raise ValueError(f"{value!r} is not a bucket name (lowercase letters, digits, -_.)")
-        return value
+    check_bucket = field_validator("bucket")(bucket_name)
 
 
 class ArtifactStoreError(UserError):
     """The bucket cannot be used: a setting or a permission to fix, named in the message."""
 
 
-def _transient(exc: BaseException) -> bool:
+def transient(exc: BaseException) -> bool:
     """Errors worth retrying: throttling, server errors, dropped connections."""
     return isinstance(
         exc,
@@ -102,7 +104,7 @@ class GcsArtifactStore(ArtifactStore):
         self.cache = LocalArtifactStore(resolve_in_project(root, settings.cache))
         self.prefix = settings.prefix.strip("/")
         self._retrying = Retrying(
-            retry=retry_if_exception(_transient),
+            retry=retry_if_exception(transient),
             wait=wait_random_exponential(multiplier=0.25, max=8),
             stop=stop_after_delay(settings.retry_timeout),
             reraise=True,
@@ -147,7 +149,7 @@ class GcsArtifactStore(ArtifactStore):
                 "GOOGLE_APPLICATION_CREDENTIALS"
             ) from None
         except Exception as exc:
-            if not _transient(exc):
+            if not transient(exc):
                 raise
             code = getattr(exc, "code", None)
             error = f"{code} {type(exc).__name__}" if code else type(exc).__name__
