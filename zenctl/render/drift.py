@@ -12,6 +12,7 @@ from rich.markup import escape
 from zenctl.plan.drift import DriftReport, ResourceDrift, StepDrift
 from zenctl.plan.model import Change
 from zenctl.render.plan_markdown import fenced
+from zenctl.render.plan_text import drifted_lines
 from zenctl.workspaces import DEFAULT_WORKSPACE
 
 
@@ -31,8 +32,6 @@ def _note(report: DriftReport) -> str:
 
 
 def render_drift(console: Console, report: DriftReport) -> None:
-    from zenctl.render.plan_text import drifted_lines
-
     lines = []
     if report.workspace != DEFAULT_WORKSPACE:
         lines.append(f"Workspace: [bold]{escape(report.workspace)}[/]\n")
