@@ -10,7 +10,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zenctl import __version__
 from zenctl.config.loader import load_config
@@ -27,6 +27,9 @@ from zenctl.providers.protocol import ArtifactStore, Integrity
 from zenctl.providers.registry import build_component, settings_of
 from zenctl.state.store import EMPTY_LINEAGE, StateStore, open_store
 from zenctl.workspaces import current
+
+if TYPE_CHECKING:
+    from zenctl.plan.drift import DriftReport, ResourceDrift
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +184,38 @@ class Project:
             declared, records, self.root, self.workspace, refresh, targets, left_out
         )
         return dataclasses.replace(plan, resources=changes, refreshed=refresh)
+
+    def drift(self, store: StateStore | None) -> DriftReport:
+        """What moved since the last apply: recorded resources and recorded source data
+        against reality. Reads only: no step is fingerprinted, no cache saved, no lock taken."""
+        from zenctl.plan.drift import DriftReport, resource_drift, source_drift
+
+        if store is None:
+            return DriftReport(self.workspace, EMPTY_LINEAGE, 0, False, (), (), 0, 0)
+        snapshot = store.snapshot(self.workspace)
+        fingerprinter = self.fingerprinter(store)
+        steps, checked = source_drift(self.root, snapshot.settled, fingerprinter.cache)
+        records = store.resources(self.workspace)
+        resources: tuple[ResourceDrift, ...] = ()
+        if records:  # without any, no provider is loaded
+            from zenctl.plan.resources import declared_resources
+
+            # declared only for the settings to read each resource with: no model is looked up
+            declared = declared_resources(
+                self.config, self.variables, lambda pipeline, ref: None, fingerprinter.redact
+            )
+            wanted = {item.address: item for item in declared}
+            resources = resource_drift(records, wanted, self.root, self.workspace)
+        return DriftReport(
+            self.workspace,
+            snapshot.lineage,
+            snapshot.serial,
+            True,
+            resources,
+            steps,
+            len(records),
+            checked,
+        )
 
     def plan_destroy(self, store: StateStore | None, refresh: bool = True) -> Plan:
         """Every resource the workspace owns, to delete; steps and their history stay."""

@@ -20,6 +20,7 @@ from zenctl.plan.resources import (
     attribute_changes,
     build_resource,
     declared_resources,
+    reader,
     recorded_settings,
     refresh_state,
 )
@@ -102,12 +103,7 @@ def _check_as_planned(
             raise _moved("it is no longer declared")
         _check_desired(change, item)
     if record is not None:  # read as the plan read it: with the declared settings, if any
-        kind, type_, settings = (
-            (item.kind, item.type, item.settings)
-            if item is not None
-            else (record.kind, record.type, recorded_settings(record))
-        )
-        resource = build_resource(kind, type_, settings, project.root)
+        resource = reader(record, item, project.root)
         real, _ = refresh_state(resource, record, project.root, project.workspace, refreshed)
         if real != change.state:
             raise _moved(_how_it_moved(change.state, real))

@@ -323,6 +323,15 @@ def plan(
     format: Format = "text",
     detailed_exitcode: DetailedExitcode = False,
     refresh: Refresh = "true",
+    refresh_only: Annotated[
+        bool,
+        typer.Option(
+            "--refresh-only",
+            "-refresh-only",
+            help="Plan no steps: only report what changed since the last apply (resources, "
+            "source data), as `zenctl drift` does; exit 2 on drift with --detailed-exitcode.",
+        ),
+    ] = False,
 ) -> None:
     """Show which steps are cached and which must run, and why; what resources will change.
 
@@ -332,11 +341,14 @@ def plan(
     from zenctl.project import Project
     from zenctl.render.console import stdout
 
-    if format not in ("text", "markdown", "json"):
-        _fail_with("Unknown plan format", f"Choose text, markdown or json, not {format!r}.")
-    if json_ and format not in ("text", "json"):
-        _fail_with("Conflicting output formats", f"Give --json or --format {format}, not both.")
-    format = "json" if json_ else format
+    format = output_format(format, json_)
+    if refresh_only:
+        from zenctl.cli.drift import check_refresh_only, report_drift
+
+        check_refresh_only(refresh, out, target, exclude, replace)
+        if report_drift(chdir, var, var_file, format).drifted and detailed_exitcode:
+            raise typer.Exit(2)
+        return
     project = Project.load(_root(chdir), _inputs(var, var_file))
     # A saved plan or a PR comment needs the store's lineage now: secrets are hashed with a key
     # tied to it, and the plan hash covers the lineage, so `apply` must find the same hashes.
@@ -375,6 +387,15 @@ def plan(
             )
     if detailed_exitcode and plan_.has_changes:
         raise typer.Exit(2)
+
+
+def output_format(format: str, json_: bool) -> str:
+    """The --format chosen, --json being --format json."""
+    if format not in ("text", "markdown", "json"):
+        _fail_with("Unknown output format", f"Choose text, markdown or json, not {format!r}.")
+    if json_ and format not in ("text", "json"):
+        _fail_with("Conflicting output formats", f"Give --json or --format {format}, not both.")
+    return "json" if json_ else format
 
 
 def _plan_document(project: Any, store: Any, plan_: Any) -> dict[str, Any]:
@@ -694,10 +715,12 @@ def graph(
     typer.echo(FORMATS[format](graphs))
 
 
-from zenctl.cli.fmt import fmt  # noqa: E402  (commands in their own module register here)
+from zenctl.cli.drift import drift  # noqa: E402  (commands in their own module register here)
+from zenctl.cli.fmt import fmt  # noqa: E402
 from zenctl.cli.gc import gc  # noqa: E402
 from zenctl.cli.state import LockTimeout, force_unlock, state_app  # noqa: E402
 
+app.command()(drift)
 app.command()(fmt)
 app.command()(gc)
 app.add_typer(providers_app, name="providers")

@@ -102,6 +102,14 @@ def recorded_settings(record: ResourceRecord) -> dict[str, Any]:
     return {key: value for key, value in record.attributes.items() if key != "model"}
 
 
+def reader(record: ResourceRecord, item: DeclaredResource | None, root: Path) -> Resource:
+    """What reads a recorded resource back: built from its declared settings (secrets in
+    clear) while it is declared, from the recorded ones once it is not."""
+    if item is not None:
+        return build_resource(item.kind, item.type, item.settings, root)
+    return build_resource(record.kind, record.type, recorded_settings(record), root)
+
+
 def plan_resources(
     declared: list[DeclaredResource],
     records: dict[str, ResourceRecord],
@@ -139,8 +147,9 @@ def refresh_state(
     except Exception as exc:  # the provider could not look: say so rather than guess
         raise UserError(
             f"Refreshing {record.address} failed",
-            f'{record.kind} "{record.type}" raised {type(exc).__name__}: {exc}. Fix the cause, '
-            "or plan with --refresh=false to use the state recorded by the last apply.",
+            f'{record.kind} "{record.type}" raised {type(exc).__name__}: {exc}. Fix the cause; '
+            "meanwhile `zenctl plan --refresh=false` plans with the state recorded by the last "
+            "apply.",
         ) from None
     if real is None:
         return None, ()

@@ -96,11 +96,8 @@ def _comment(head: _Head, diff: list[str], listed: int | None, note: str) -> str
             f"{_list('', plan.cached, listed)}</details>\n\n"
         )
     if diff:
-        body = "\n".join(diff)
-        fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", body)), default=0))
         parts.append(
-            f"<details><summary>Full plan</summary>\n\n{fence}diff\n{body}\n{fence}\n\n"
-            "</details>\n\n"
+            f"<details><summary>Full plan</summary>\n\n{fenced(diff, 'diff')}\n</details>\n\n"
         )
     marker = json.dumps(
         {
@@ -114,6 +111,13 @@ def _comment(head: _Head, diff: list[str], listed: int | None, note: str) -> str
     ).replace("--", "-\\u002d")  # `-->` inside would end the HTML comment early
     parts.append(f"Plan hash `{head.plan_hash[:16]}`\n<!-- {MARKER} {marker} -->\n")
     return "".join(parts)
+
+
+def fenced(lines: list[str], info: str = "") -> str:
+    """A fenced code block, its fence longer than any run of backticks inside."""
+    body = "\n".join(lines)
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", body)), default=0))
+    return f"{fence}{info}\n{body}\n{fence}\n"
 
 
 def _list(title: str, steps: list[StepPlan], listed: int | None, with_reason: bool = False) -> str:

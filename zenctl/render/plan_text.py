@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rich.console import Console
 from rich.markup import escape
 
-from zenctl.plan.model import Action, Plan, ReasonKind, ResourceAction, ResourceChange, StepPlan
+from zenctl.plan.model import (
+    Action,
+    Change,
+    Plan,
+    ReasonKind,
+    ResourceAction,
+    ResourceChange,
+    StepPlan,
+)
 from zenctl.workspaces import DEFAULT_WORKSPACE
 
 _STYLE = {"=": "dim", "+": "green", "~": "yellow", "-": "red", "-/+": "red"}
@@ -78,9 +87,15 @@ def _drift_lines(plan: Plan) -> list[str]:
     lines = ["[bold]Changed outside zenctl[/] (found by refreshing the resources):\n"]
     for change in drifted:
         what = "no longer exists" if change.gone else "changed"
-        lines.append(f"  [yellow]! {escape(change.address)}[/]  {what}")
-        lines.extend(f"      [yellow]{escape(str(c))}[/]" for c in change.drift)
+        lines += drifted_lines(change.address, what, change.drift)
     return [*lines, ""]
+
+
+def drifted_lines(address: str, what: str, changes: Iterable[Change]) -> list[str]:
+    """`! ADDRESS  what` and the changes under it: drift, in the plan and in `zenctl drift`."""
+    lines = [f"  [yellow]! {escape(address)}[/]  {escape(what)}"]
+    lines.extend(f"      [yellow]{escape(str(change))}[/]" for change in changes)
+    return lines
 
 
 def _resource_lines(change: ResourceChange, width: int) -> list[PlanLine]:

@@ -1,0 +1,214 @@
+"""Drift: where reality no longer matches what the last apply recorded (`zenctl drift`,
+`zenctl plan --refresh-only`).
+
+Two things are compared, and nothing else: each recorded resource against what its provider
+reads back (as `plan` refreshes it), and each source file a current execution read against
+its recorded content hash. Code, params and the configuration are never fingerprinted: they
+are the user's own edits, which `plan` reviews, not changes made behind zenctl's back.
+Reading state, files and providers is all this does; the report is published as its own
+document (specs/drift.schema.json), since it plans no step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zenctl import __version__
+from zenctl.diagnostics import UserError
+from zenctl.fingerprint.canonical import short
+from zenctl.fingerprint.files import StatCache, hash_path
+from zenctl.paths import resolve_in_project
+from zenctl.plan.model import Change
+from zenctl.plan.resources import DeclaredResource, reader, refresh_state
+from zenctl.state.store import Execution, ResourceRecord
+
+FORMAT_VERSION = "1.0"
+MISSING = "(missing)"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceDrift:
+    """One source input of a step whose data is no longer the bytes the step read."""
+
+    input: str  # the step's input name
+    ref: str  # source.NAME
+    path: str  # as recorded (relative to the project folder unless absolute)
+    before: str  # the recorded content hash
+    after: str | None  # the content hash now; None: the file or folder is gone
+
+    @property
+    def change(self) -> Change:
+        after = short(self.after) if self.after else MISSING
+        return Change("~", f"inputs.{self.input} ({self.path})", short(self.before), after)
+
+
+@dataclass(frozen=True, slots=True)
+class StepDrift:
+    address: str
+    sources: tuple[SourceDrift, ...]
+
+    @property
+    def changes(self) -> tuple[Change, ...]:
+        return tuple(source.change for source in self.sources)
+
+    @property
+    def what(self) -> str:
+        gone = all(source.after is None for source in self.sources)
+        return "source data missing" if gone else "source data changed"
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceDrift:
+    address: str
+    kind: str
+    type: str
+    changes: tuple[Change, ...]  # recorded state -> real state; empty when gone
+    recorded: dict[str, Any]  # the state the last apply recorded
+    real: dict[str, Any] | None  # what the provider reads now; None: it no longer exists
+
+    @property
+    def what(self) -> str:
+        return "no longer exists" if self.real is None else "changed"
+
+
+@dataclass(frozen=True, slots=True)
+class DriftReport:
+    workspace: str
+    lineage: str
+    serial: int
+    recorded: bool  # a metadata store with state exists
+    resources: tuple[ResourceDrift, ...]  # only those that drifted, by address
+    steps: tuple[StepDrift, ...]  # only those whose source data drifted, by address
+    checked_resources: int
+    checked_sources: int  # distinct source files and folders
+
+    @property
+    def drifted(self) -> bool:
+        return bool(self.resources or self.steps)
+
+    @property
+    def summary_line(self) -> str:
+        """The stable last line (specs/summary.md)."""
+        if not self.drifted:
+            return (
+                f"No drift. {self.checked_resources} resources and {self.checked_sources} "
+                "source files checked."
+            )
+        return (
+            f"Drift: {len(self.resources)} resources changed, {len(self.steps)} steps' "
+            "source data changed."
+        )
+
+
+def source_drift(
+    root: Path, settled: Mapping[str, Execution], cache: StatCache
+) -> tuple[tuple[StepDrift, ...], int]:
+    """Steps whose recorded source inputs no longer hash the same, and how many distinct
+    sources were checked. Each is hashed once however many steps read it; the stat cache is
+    read (unchanged files are not read again) but never saved: drift writes nothing."""
+    hashes: dict[Path, str | None] = {}
+    drifted: list[StepDrift] = []
+    for address, execution in sorted(settled.items()):
+        if execution.status != "succeeded":
+            continue
+        found = []
+        for name, entry in sorted(execution.components.get("inputs", {}).items()):
+            if not entry["ref"].startswith("source."):
+                continue
+            path = resolve_in_project(root, entry["path"])
+            if path not in hashes:
+                hashes[path] = _hash_now(path, cache)
+            if hashes[path] != entry["hash"]:
+                found.append(
+                    SourceDrift(name, entry["ref"], entry["path"], entry["hash"], hashes[path])
+                )
+        if found:
+            drifted.append(StepDrift(address, tuple(found)))
+    return tuple(drifted), len(hashes)
+
+
+def _hash_now(path: Path, cache: StatCache) -> str | None:
+    if not path.exists():
+        return None
+    try:
+        return hash_path(path, cache)
+    except OSError as exc:
+        raise UserError(
+            f"Reading source data {path} failed",
+            f"{exc}. Drift compares each recorded source file with its content now; make it "
+            "readable by this user and run again.",
+        ) from None
+
+
+def resource_drift(
+    records: Mapping[str, ResourceRecord],
+    declared: Mapping[str, DeclaredResource],
+    root: Path,
+    workspace: str,
+) -> tuple[ResourceDrift, ...]:
+    """Each recorded resource read back as `plan` refreshes it; those whose real state moved."""
+    drifted = []
+    for address, record in sorted(records.items()):
+        resource = reader(record, declared.get(address), root)
+        real, changes = refresh_state(resource, record, root, workspace, refresh=True)
+        if real is None or changes:
+            drifted.append(
+                ResourceDrift(address, record.kind, record.type, changes, record.state, real)
+            )
+    return tuple(drifted)
+
+
+def _changes(changes: tuple[Change, ...]) -> list[dict[str, Any]]:
+    return [{"op": c.op, "path": c.path, "before": c.before, "after": c.after} for c in changes]
+
+
+def to_document(report: DriftReport) -> dict[str, Any]:
+    """What `zenctl drift --json` prints (specs/drift.schema.json): full hashes and states."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "zenctl_version": __version__,
+        "workspace": report.workspace,
+        "state": {"lineage": report.lineage, "serial": report.serial},
+        "recorded": report.recorded,
+        "resources": [
+            {
+                "address": item.address,
+                "kind": item.kind,
+                "type": item.type,
+                "gone": item.real is None,
+                "changes": _changes(item.changes),
+                "before": item.recorded,
+                "after": item.real,
+            }
+            for item in report.resources
+        ],
+        "steps": [
+            {
+                "address": item.address,
+                "sources": [
+                    {
+                        "input": source.input,
+                        "ref": source.ref,
+                        "path": source.path,
+                        "before": source.before,
+                        "after": source.after,
+                        "missing": source.after is None,
+                    }
+                    for source in item.sources
+                ],
+                "changes": _changes(item.changes),
+            }
+            for item in report.steps
+        ],
+        "summary": {
+            "drifted": report.drifted,
+            "resources": len(report.resources),
+            "steps": len(report.steps),
+            "checked_resources": report.checked_resources,
+            "checked_sources": report.checked_sources,
+            "text": report.summary_line,
+        },
+    }
