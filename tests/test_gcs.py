@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import subprocess
+import threading
 import time
+import urllib.parse
+import urllib.request
+from collections import Counter
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +40,8 @@ def emulator(
     except (OSError, RuntimeError) as exc:
         pytest.skip(f"the fake-gcs-server binary cannot run: {exc}")
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", server.url)  # zenctl and the client below
+    # the artifacts a test downloads stay out of the user's cache and out of other tests'
+    monkeypatch.setenv("ZENCTL_CACHE_DIR", str(tmp_path_factory.mktemp("user-cache")))
     storage.Client().create_bucket(BUCKET)
     yield server
     server.kill()
@@ -390,3 +398,185 @@ def test_a_missing_state_bucket_is_a_clear_error(tmp_path: Path, emulator: Emula
     assert bad.exists()
     checked = project.run("validate")
     assert checked.code == 1 and "region" in checked.err, checked.both
+
+
+class CountingProxy:
+    """An HTTP proxy in front of the emulator that counts each object's downloads; with
+    `refuse_downloads`, it drops every download's connection, as an unreachable host would,
+    while uploads and metadata requests still pass."""
+
+    def __init__(self, target: str) -> None:
+        self.downloads: Counter[str] = Counter()
+        self.refuse_downloads = False
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler(target))
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def object_downloads(self) -> dict[str, int]:
+        """Downloads of artifact objects, by hash."""
+        return {
+            name.rsplit("/", 1)[1]: count
+            for name, count in self.downloads.items()
+            if "/objects/" in name
+        }
+
+    def _handler(self, target: str) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+        host, port = urllib.parse.urlsplit(target).netloc.split(":")
+
+        class Forward(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def forward(self) -> None:
+                url = urllib.parse.urlsplit(self.path)
+                if urllib.parse.parse_qs(url.query).get("alt") == ["media"]:
+                    if proxy.refuse_downloads:
+                        self.close_connection = True  # no response: the client sees a drop
+                        return
+                    proxy.downloads[urllib.parse.unquote(url.path.split("/o/", 1)[1])] += 1
+                length = int(self.headers.get("Content-Length") or 0)
+                upstream = http.client.HTTPConnection(host, int(port), timeout=30)
+                upstream.request(
+                    self.command,
+                    self.path,
+                    self.rfile.read(length) if length else None,
+                    {k: v for k, v in self.headers.items() if k.lower() != "connection"},
+                )
+                response = upstream.getresponse()
+                body = response.read()
+                upstream.close()
+                self.send_response(response.status)
+                for key, value in response.getheaders():
+                    if key.lower() not in ("connection", "content-length", "transfer-encoding"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = forward
+
+        return Forward
+
+
+@pytest.fixture
+def proxy(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[CountingProxy]:
+    """zenctl talks to the emulator through a CountingProxy."""
+    counting = CountingProxy(emulator.url)
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", counting.url)
+    yield counting
+    counting.server.shutdown()
+    counting.server.server_close()
+
+
+def outputs_by_step(project: Project) -> dict[str, str]:
+    """Each step's output hash, as the plan would reuse it."""
+    document = json.loads(project.run("plan", "--json").out)
+    return {
+        step["address"].removeprefix(ADDR): step["cached_outputs"]["output"]["hash"]
+        for step in document["steps"]
+    }
+
+
+def test_each_artifact_is_downloaded_once_across_applies(
+    project: Project, proxy: CountingProxy
+) -> None:
+    project.write("stack.zc.hcl", gcs_stack())
+    # one step at a time: two steps missing the cache at the same moment would both download
+    applied = project.apply("--parallelism", "1")
+    assert applied.code == 0, applied.both
+    hashes = outputs_by_step(project)
+    # prep's output is read by features, evaluate and report; features' and train's by one each
+    assert proxy.object_downloads() == {hashes[s]: 1 for s in ("prep", "features", "train")}
+    applied = project.apply("--replace", f"{ADDR}evaluate", "--replace", f"{ADDR}report")
+    assert applied.code == 0, applied.both
+    assert "2 ran, 3 cached" in applied.out
+    assert proxy.object_downloads() == {hashes[s]: 1 for s in ("prep", "features", "train")}
+
+
+def test_pull_fetches_what_the_plan_reuses_for_reads_without_the_bucket(
+    project: Project, proxy: CountingProxy, tmp_path: Path
+) -> None:
+    project.write("stack.zc.hcl", gcs_stack("retry_timeout = 1"))
+    assert project.apply().code == 0
+    hashes = outputs_by_step(project)
+    cache = tmp_path / "laptop-cache"
+    laptop = {"ZENCTL_CACHE_DIR": str(cache)}  # another machine's empty cache
+    proxy.downloads.clear()
+
+    pulled = project.run("pull", f"{ADDR}features", env=laptop)  # and what it needs
+    assert pulled.code == 0, pulled.both
+    assert f"{ADDR}prep: output {hashes['prep'][:10]} fetched (11 B)" in pulled.out
+    assert f"Pull complete: 2 fetched (23 B). Cache: {cache / 'artifacts'}" in pulled.out
+    assert proxy.object_downloads() == {hashes["prep"]: 1, hashes["features"]: 1}
+
+    pulled = project.run("pull", env=laptop)
+    assert pulled.code == 0, pulled.both
+    assert f"{ADDR}features: output {hashes['features'][:10]} already cached" in pulled.out
+    assert "Pull complete: 3 fetched (63 B), 2 already cached (23 B)." in pulled.out
+    assert set(proxy.object_downloads().values()) == {1}
+    assert len(proxy.object_downloads()) == 5
+    assert "3 fetched" not in project.run("pull", env=laptop).out  # nothing new: no download
+    assert set(proxy.object_downloads().values()) == {1}
+
+    # a flipped bit in the cache is caught: that entry alone is fetched again
+    entry = cache / "artifacts" / hashes["prep"][:2] / hashes["prep"]
+    damaged = bytearray(entry.read_bytes())
+    damaged[0] ^= 0x20
+    entry.write_bytes(damaged)
+    pulled = project.run("pull", env=laptop)
+    assert "Pull complete: 1 fetched (11 B), 4 already cached" in pulled.out
+    assert proxy.object_downloads()[hashes["prep"]] == 2
+    assert entry.read_bytes() != damaged
+
+    # downloads now fail as with no network: steps that run read their inputs from the cache
+    proxy.refuse_downloads = True
+    rerun = ("--replace", f"{ADDR}evaluate", "--replace", f"{ADDR}report")
+    applied = project.apply(*rerun, env=laptop)
+    assert applied.code == 0, applied.both
+    assert "2 ran, 3 cached" in applied.out
+    # ... and would have failed without it: the refused downloads are real
+    applied = project.apply(*rerun, env={"ZENCTL_CACHE_DIR": str(tmp_path / "empty")})
+    assert applied.code == 1
+    assert "still failing after retrying for 1s (ConnectionError)" in applied.both
+
+
+def test_pull_fails_naming_the_artifact_missing_from_the_bucket(
+    project: Project, emulator: Emulator
+) -> None:
+    project.write("stack.zc.hcl", gcs_stack())
+    assert project.apply().code == 0
+    hashes = outputs_by_step(project)
+    bucket = storage.Client().bucket(BUCKET)
+    bucket.blob(f"team/zenctl/objects/{hashes['train'][:2]}/{hashes['train']}").delete()
+    pulled = project.run("pull")
+    assert pulled.code == 1
+    assert "Traceback" not in pulled.err
+    # the apply read prep's and features' outputs into the cache; train's and evaluate's run
+    assert "Pull incomplete: 1 fetched (16 B), 2 already cached (23 B)." in pulled.out
+    assert "Error: Artifacts missing or damaged in the artifact store" in pulled.err
+    assert f"{ADDR}train: artifact missing (output output {hashes['train'][:10]})" in pulled.err
+    assert "run again at the next `zenctl apply`" in pulled.err
+
+
+def test_cached_artifacts_are_read_with_the_bucket_gone(
+    project: Project, emulator: Emulator
+) -> None:
+    from zenctl_gcp.artifact_store import ArtifactStoreError, GcsArtifactStore, GcsSettings
+
+    from zenctl.artifacts.integrity import read_verified
+
+    project.write("stack.zc.hcl", gcs_stack())
+    assert project.apply().code == 0
+    assert project.run("pull").code == 0
+    hashes = outputs_by_step(project)
+    store = GcsArtifactStore(
+        GcsSettings(bucket=BUCKET, prefix="team/zenctl", retry_timeout=1), project.root
+    )
+    emulator.kill()  # its port is closed now
+    assert json.loads(read_verified(store, hashes["prep"])) == [1, 2, 3, 4, 5]
+    assert read_verified(store, hashes["report"]) == b"5 numbers, max 5"
+    with pytest.raises(ArtifactStoreError, match="still failing after retrying"):
+        read_verified(store, "0" * 64)  # not in the cache: the bucket is asked, and is gone

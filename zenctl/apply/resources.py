@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from zenctl.artifacts.integrity import read_verified
 from zenctl.diagnostics import UserError
 from zenctl.fingerprint.canonical import canonical_json
 from zenctl.plan.model import ResourceAction, ResourceChange
@@ -191,7 +192,8 @@ def _apply_one(
 def _artifacts(
     project: Project, store: StateStore, item: DeclaredResource, stores: dict[str, ArtifactStore]
 ) -> Callable[[str], tuple[str, bytes]]:
-    """Read a model's bytes from the artifact store of the stack that produced it."""
+    """Read a model's bytes from the artifact store of the stack that produced it, verified
+    (through the artifact cache for a remote store), as a step reads its inputs."""
     if item.stack not in stores:
         stores[item.stack] = project.artifact_store(item.stack)
     artifact_store = stores[item.stack]
@@ -200,6 +202,6 @@ def _artifacts(
         row = store.artifact(digest)
         if row is None:
             raise UserError(f"Artifact {digest[:12]} is not recorded in the metadata store")
-        return str(row["materializer"]), artifact_store.get(digest)
+        return str(row["materializer"]), read_verified(artifact_store, digest)
 
     return read

@@ -1,7 +1,12 @@
-"""Every artifact read is checked against its content hash: a damaged object is never used."""
+"""Every artifact read is checked against its content hash: a damaged object is never used.
+
+Reads from a remote store go through the user's artifact cache (zenctl/artifacts/cache.py):
+each object is downloaded once, verified, and later read from disk, verified again.
+"""
 
 from __future__ import annotations
 
+from zenctl.artifacts.cache import ArtifactCache
 from zenctl.fingerprint.canonical import short
 from zenctl.fingerprint.files import hash_bytes
 from zenctl.providers.protocol import ArtifactStore
@@ -13,6 +18,17 @@ class ArtifactUnusable(RuntimeError):
 
 def read_verified(store: ArtifactStore, digest: str) -> bytes:
     """The bytes of `digest`; a corrupt object is quarantined so no later read serves it."""
+    data, _ = read_through(store, digest)
+    return data
+
+
+def read_through(store: ArtifactStore, digest: str) -> tuple[bytes, bool]:
+    """The verified bytes of `digest`, and whether they were fetched from `store`: not when
+    the store is remote and the user's artifact cache holds an intact copy."""
+    cache = ArtifactCache.of_user() if store.remote else None
+    cached = cache.read(digest) if cache is not None else None
+    if cached is not None:
+        return cached, False
     try:
         data = store.get(digest)
     except FileNotFoundError:
@@ -26,4 +42,6 @@ def read_verified(store: ArtifactStore, digest: str) -> bytes:
             f"artifact {short(digest)} is corrupt (its bytes no longer match their hash) and "
             "was set aside; run `zenctl plan`: the step that produced it is planned to run again"
         )
-    return data
+    if cache is not None:
+        cache.write(digest, data)
+    return data, True

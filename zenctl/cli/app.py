@@ -718,11 +718,13 @@ def graph(
 from zenctl.cli.drift import drift  # noqa: E402  (commands in their own module register here)
 from zenctl.cli.fmt import fmt  # noqa: E402
 from zenctl.cli.gc import gc  # noqa: E402
+from zenctl.cli.pull import pull  # noqa: E402
 from zenctl.cli.state import LockTimeout, force_unlock, state_app  # noqa: E402
 
 app.command()(drift)
 app.command()(fmt)
 app.command()(gc)
+app.command()(pull)
 app.add_typer(providers_app, name="providers")
 app.add_typer(state_app, name="state")
 app.command("force-unlock")(force_unlock)

@@ -37,7 +37,7 @@ def gc(
     """
     from zenctl.artifacts.gc import GRACE_SECONDS, collect, referenced, reused_by_config, sweep
     from zenctl.project import Project
-    from zenctl.render.console import stdout
+    from zenctl.render.console import byte_size, stdout
 
     project = Project.load(_root(chdir), _inputs(var, var_file))
     store = _open_state(project, create=False)
@@ -68,10 +68,10 @@ def gc(
     console = stdout()
     if found.garbage:
         verb = "Would remove" if dry_run else "Removed"
-        console.print(f"{verb} {len(found.items)} item(s), {_size(found.size)}:")
+        console.print(f"{verb} {len(found.items)} item(s), {byte_size(found.size)}:")
     for item in found.items:
         what = item.digest[:10] if item.digest else item.key
-        console.print(f"  {item.kind:<9} {what}  {_size(item.size)}", markup=False)
+        console.print(f"  {item.kind:<9} {what}  {byte_size(item.size)}", markup=False)
     console.print(
         f"{'Nothing to remove. ' if not found.garbage else ''}Kept {found.kept} item(s) "
         f"referenced by the last {keep_last} succeeded execution(s) of each step, its "
@@ -84,14 +84,3 @@ def gc(
         )
         + "."
     )
-
-
-def _size(count: int) -> str:
-    if count < 1024:
-        return f"{count} B"
-    value = count / 1024
-    for unit in ("KiB", "MiB"):
-        if value < 1024:
-            return f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"

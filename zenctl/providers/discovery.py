@@ -17,6 +17,8 @@ import sys
 import zlib
 from pathlib import Path
 
+from zenctl.paths import user_cache_dir
+
 GROUP = "zenctl.providers"
 
 
@@ -63,6 +65,5 @@ def _sys_path_key() -> list[list[str | int]]:
 
 
 def _cache_file(key: list[list[str | int]]) -> Path:
-    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     paths = "\0".join(str(entry[0]) for entry in key)
-    return Path(home) / "zenctl" / f"providers-{zlib.crc32(paths.encode()):08x}.json"
+    return user_cache_dir() / f"providers-{zlib.crc32(paths.encode()):08x}.json"

@@ -52,6 +52,10 @@ class ArtifactStore(ABC):
     bytes as stored; the core verifies their hash before anything uses them.
     """
 
+    # True when `get` downloads (a bucket): the core then keeps a verified copy of each object
+    # it reads in the user's artifact cache and reads it from there (zenctl/artifacts/cache.py)
+    remote: ClassVar[bool] = False
+
     @abstractmethod
     def put(self, digest: str, data: bytes) -> str:
         """Store `data` under its content hash `digest`; return its URI."""

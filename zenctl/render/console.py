@@ -19,3 +19,15 @@ def stdout() -> Console:
 @functools.cache
 def stderr() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def byte_size(count: int) -> str:
+    """A size for people: `512 B`, `1.5 KiB`, `12.0 MiB`."""
+    if count < 1024:
+        return f"{count} B"
+    value = count / 1024
+    for unit in ("KiB", "MiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"

@@ -99,6 +99,8 @@ def _verified(manifest: storage.Blob) -> int | None:
 
 
 class GcsArtifactStore(ArtifactStore):
+    remote = True  # objects read are kept in the user's artifact cache (docs/artifact-cache.md)
+
     def __init__(self, settings: GcsSettings, root: Path) -> None:
         self.settings = settings
         self.cache = LocalArtifactStore(resolve_in_project(root, settings.cache))
