@@ -33,6 +33,7 @@ def reviewed(project: Project, tmp_path: Path) -> tuple[Path, Path]:
     assert project.run("plan", "--out", str(saved), env=SECRET).code == 0
     markdown = project.run("plan", "--format", "markdown", env=SECRET)
     assert markdown.code == 0, markdown.both
+    assert SECRET["ZENCTL_VAR_token"] not in markdown.out  # the marker holds a keyed digest
     comment.write_text(markdown.out)
     return saved, comment
 
