@@ -161,17 +161,19 @@ class Runner:
         return result
 
     def _script(self, step: dict[str, Any], comment: str | None) -> str:
-        """The two github-script steps: post the comment (plan job), read its marker's hash
-        (apply job), by what their scripts do with the marker."""
+        """The two github-script steps, by what their scripts do: post the plan job's comment;
+        in the apply job, find the comment whose marker names this project and save it where
+        the script saves it."""
         source = step["with"]["script"]
         if "createComment" in source:
             return (self.work / "plan.md").read_text()
-        assert comment is not None and "plan_hash" in source
-        project = os.path.basename(self.spec["env"]["ZENCTL_PROJECT"])
-        [marker] = [json.loads(m) for m in MARKER.findall(comment)]
-        assert marker["project"] == project, (marker, project)
-        self.outputs[step["id"]] = marker["plan_hash"]
-        return marker["plan_hash"]
+        assert comment is not None
+        [marker] = [json.loads(found) for found in MARKER.findall(comment)]
+        assert marker["project"] == os.path.basename(self.spec["env"]["ZENCTL_PROJECT"])
+        saved = re.search(r"writeFileSync\(`\$\{process\.env\.RUNNER_TEMP\}/([^`]+)`", source)
+        assert saved is not None, "the apply job's script no longer saves the reviewed comment"
+        (Path(self.env["RUNNER_TEMP"]) / saved.group(1)).write_text(comment)
+        return comment
 
 
 INSTALL = "Install zenctl"
@@ -236,6 +238,7 @@ def test_the_workflow_plans_in_one_job_and_applies_the_reviewed_plan_in_another(
         assert not isinstance(refused, str)
         assert refused.returncode == 1, "\n".join(applier.log)
         assert "Plan does not match the reviewed plan" in refused.stderr
+        assert "config file main.zc.hcl changed" in refused.stderr, refused.stderr
         assert "Traceback" not in refused.stderr
         state.reload()
         assert state.generation == recorded  # nothing ran, nothing was recorded

@@ -308,7 +308,7 @@ def test_ci_workflow_uses_real_commands_and_options() -> None:
             assert re.search(rf"(^|[\s,]){re.escape(option)}\b", helped.stdout), option
     text = WORKFLOW.read_text()
     assert "<!-- zenctl-plan " in text  # finds its comment by the marker render_markdown writes
-    assert "--expect-plan-hash" in text
+    assert "--expect-plan-comment" in text  # the marker names what differs, not just the hash
 
 
 def test_ci_workflow_scripts_are_valid_javascript(tmp_path: Path) -> None:

@@ -76,7 +76,7 @@ def test_saved_plan_applies_exactly_and_is_then_spent(project: Project, tmp_path
     again = project.run("apply", str(saved))
     assert again.code == 1
     assert "Saved plan is stale" in again.err
-    assert "the state changed since it was made" in again.err
+    assert "the state changed since it was planned: serial 0 -> " in again.err
     assert "Nothing was run." in again.err
 
 
@@ -92,7 +92,7 @@ def test_saved_plan_is_refused_after_a_config_change(project: Project, tmp_path:
     main.write_text(main.read_text().replace("bias = 0.5", "bias = 0.7"))
     result = project.run("apply", str(saved))
     assert result.code == 1
-    assert "the configuration changed since it was made: main.zc.hcl" in result.err
+    assert "as reviewed: config file main.zc.hcl changed." in result.err
 
 
 def test_saved_plan_is_refused_after_a_code_change(project: Project, tmp_path: Path) -> None:
@@ -103,7 +103,7 @@ def test_saved_plan_is_refused_after_a_code_change(project: Project, tmp_path: P
     )
     result = project.run("apply", str(saved))
     assert result.code == 1
-    assert "its code changed (steps/helpers.py)" in result.err
+    assert "as reviewed: code file steps/helpers.py changed (used by pipeline" in result.err
 
 
 @pytest.mark.parametrize(

@@ -218,8 +218,8 @@ def test_a_deployment_that_changed_since_the_plan_is_refused_not_redecided(
         assert stale.code == 1, stale.both
         assert "Running" not in stale.out
         assert (
-            "pipeline.p.deployment.api would now be planned differently: create (first "
-            'difference: resource_changes[0].action is "update" in the saved plan, "create" now)'
+            "as reviewed: pipeline.p.deployment.api changed outside zenctl since it was "
+            "planned: it is gone. Nothing was run."
         ) in _flat(stale.err)
 
         recreated = project.apply()

@@ -369,9 +369,12 @@ def plan(
 
         typer.echo(json.dumps(to_document(plan_), indent=2, sort_keys=True))
     elif format == "markdown":
+        from zenctl.plan.basis import basis, for_marker
         from zenctl.render.plan_markdown import render_markdown
 
-        comment = render_markdown(plan_, document["plan_hash"], project.root.name)
+        comment = render_markdown(
+            plan_, document["plan_hash"], project.root.name, basis=for_marker(basis(document))
+        )
         typer.echo(comment, nl=False)
     else:
         from zenctl.render.plan_text import render_plan
@@ -438,6 +441,16 @@ def apply(
             metavar="H",
         ),
     ] = None,
+    expect_plan_comment: Annotated[
+        Path | None,
+        typer.Option(
+            "--expect-plan-comment",
+            "-expect-plan-comment",
+            help="Refuse unless the plan is the one reviewed in FILE (the PR comment of `plan "
+            "--format markdown`, or its marker line), naming what differs.",
+            metavar="FILE",
+        ),
+    ] = None,
 ) -> None:
     """Plan, confirm, then run exactly the steps the plan says must run.
 
@@ -446,13 +459,13 @@ def apply(
     """
     from zenctl.apply.session import apply_plan
     from zenctl.cli.state import hold_lock
-    from zenctl.plan.planfile import check_expected_hash, expected_hash
+    from zenctl.plan.planfile import check_expected_hash
     from zenctl.project import Project
     from zenctl.render.console import stderr, stdout
     from zenctl.render.plan_text import render_plan
     from zenctl.render.progress import ProgressReporter, render_apply_result
 
-    expected = None if expect_plan_hash is None else expected_hash(expect_plan_hash)
+    expected = _expected(expect_plan_hash, expect_plan_comment)
     console = stdout()
     if plan_file is None:
         project = Project.load(_root(chdir), _inputs(var, var_file))
@@ -483,21 +496,14 @@ def apply(
             render_plan(console, plan_)
             _warn_if_partial(plan_)
             if expected is not None:
-                check_expected_hash(
-                    expected,
-                    _plan_document(project, store, plan_)["plan_hash"],
-                    "the plan computed now",
-                    "the configuration, the code, the data, the variables or the state changed "
-                    "since the plan was reviewed",
-                )
+                document = _plan_document(project, store, plan_)
+                check_expected_hash(expected, document, "the plan computed now", store.db.url)
             if plan_.has_changes and not auto_approve:
                 _confirm()
         else:
             plan_, document = _still_valid(project, store, plan_file, saved)
             if expected is not None:
-                check_expected_hash(
-                    expected, document["plan_hash"], str(plan_file), "it is not the reviewed plan"
-                )
+                check_expected_hash(expected, document, str(plan_file), store.db.url)
         if not plan_.has_changes:
             from zenctl.apply.walker import settle_plan
 
@@ -513,6 +519,21 @@ def apply(
         raise typer.Exit(130 if result.status == "interrupted" else 1)
     if detailed_exitcode:
         raise typer.Exit(2)
+
+
+def _expected(plan_hash: str | None, comment: Path | None) -> Any:
+    """The reviewed plan that --expect-plan-hash or --expect-plan-comment names, if any."""
+    from zenctl.plan.planfile import expected_comment, expected_hash
+
+    if plan_hash is not None and comment is not None:
+        _fail_with(
+            "Conflicting expected plans",
+            "Give --expect-plan-hash or --expect-plan-comment, not both: the comment's marker "
+            "holds the plan hash.",
+        )
+    if comment is not None:
+        return expected_comment(comment)
+    return None if plan_hash is None else expected_hash(plan_hash)
 
 
 def _saved_plan(root: Path, plan_file: Path) -> tuple[Any, dict[str, Any]]:
@@ -541,7 +562,7 @@ def _still_valid(
             excludes=tuple(saved["excludes"]),
         )
     document = _plan_document(project, store, fresh)
-    check_saved_plan(plan_file, saved, document)
+    check_saved_plan(plan_file, saved, document, store.db.url)
     return fresh, document
 
 

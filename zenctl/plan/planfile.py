@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +18,20 @@ from zenctl import __version__
 from zenctl.config.variables import Sensitive
 from zenctl.diagnostics import UserError
 from zenctl.fingerprint.canonical import canonical_json, digest, short
+from zenctl.plan.basis import BASIS_SCHEMA, basis, differences, listing
 from zenctl.plan.document import to_document
-from zenctl.plan.model import Plan, ReasonKind
-from zenctl.state.store import EMPTY_LINEAGE
+from zenctl.plan.model import Plan
 
 SCHEMA_FILE = "plan.schema.json"
 MIN_HASH_PREFIX = 16
-_DAMAGE = (ReasonKind.ARTIFACT_MISSING.value, ReasonKind.ARTIFACT_CORRUPT.value)
+_MARKER_SCHEMA = {  # what `apply --expect-plan-comment` reads of a comment's marker
+    "type": "object",
+    "required": ["plan_hash"],
+    "properties": {
+        "plan_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "basis": BASIS_SCHEMA,
+    },
+}
 
 
 def schema() -> dict[str, Any]:
@@ -67,7 +75,17 @@ def write_planfile(path: Path, document: dict[str, Any]) -> None:
     os.replace(temporary, path)
 
 
-def expected_hash(value: str) -> str:
+@dataclass(frozen=True, slots=True)
+class Expected:
+    """The reviewed plan apply must find: its hash (or a prefix of it), how it was given, and
+    what it was computed from when the PR comment says (to name what differs)."""
+
+    plan_hash: str
+    given: str
+    basis: dict[str, Any] | None
+
+
+def expected_hash(value: str) -> Expected:
     """A hash given on the command line: the full 64 hex characters of a PR comment's marker,
     or a prefix of at least 16 (what `plan --out` prints)."""
     value = value.strip().lower()
@@ -77,17 +95,67 @@ def expected_hash(value: str) -> str:
             f"{value!r} is not a plan hash: give the 64 hex characters of the PR comment's "
             f"marker, or at least the first {MIN_HASH_PREFIX} that `zenctl plan --out` prints.",
         )
-    return value
+    return Expected(value, "--expect-plan-hash", None)
 
 
-def check_expected_hash(expected: str, actual: str, source: str, cause: str) -> None:
-    """Refuse to apply anything but the plan that was reviewed; `cause` says what differs."""
-    if not actual.startswith(expected):
+def expected_comment(path: Path) -> Expected:
+    """The plan reviewed in a PR comment: a file holding the comment, or just its marker line.
+    The marker is only as trusted as the hash was: what it says it was computed from serves
+    to word a refusal, never to decide one."""
+    import jsonschema
+
+    from zenctl.render.plan_markdown import MARKER, read_markers
+
+    try:
+        markers = read_markers(path.read_text(errors="replace"))
+    except OSError as exc:
         raise UserError(
-            "Plan does not match the reviewed plan",
-            f"--expect-plan-hash is {expected[:16]}, but {source} has plan hash {actual[:16]}: "
-            f"{cause}. Nothing was run. Plan again and review the new plan.",
+            "Cannot read the reviewed plan comment", f"{path}: {exc.strerror}."
+        ) from None
+    if len(markers) != 1:
+        raise UserError(
+            "Several plans in the comment" if markers else "No reviewed plan in the comment",
+            f"{path} holds {len(markers) or 'no'} `<!-- {MARKER} ... -->` markers: give the "
+            "plan comment that `zenctl plan --format markdown` wrote for this project. Nothing "
+            "was run.",
         )
+    try:
+        jsonschema.validate(markers[0], _MARKER_SCHEMA)
+    except jsonschema.ValidationError as exc:
+        raise UserError(
+            "The plan comment's marker is malformed",
+            f"{path}: {exc.message}. Nothing was run. Plan again to get a new comment.",
+        ) from None
+    return Expected(
+        markers[0]["plan_hash"], f"the plan reviewed in {path}", markers[0].get("basis")
+    )
+
+
+def check_expected_hash(
+    expected: Expected, document: dict[str, Any], source: str, store: str
+) -> None:
+    """Refuse to apply anything but the plan that was reviewed, naming what differs when the
+    comment says what the reviewed plan was computed from; `store` is the metadata store's
+    URL without its password."""
+    actual = document["plan_hash"]
+    if actual.startswith(expected.plan_hash):
+        return
+    if expected.basis is None:
+        causes = [
+            f"{source} is not the reviewed plan, and a hash alone cannot say what differs: "
+            "give the reviewed comment with --expect-plan-comment FILE for zenctl to name it"
+        ]
+    else:
+        causes = differences(expected.basis, basis(document), document, store) or [
+            "nothing it was computed from differs from the reviewed plan's (configuration, "
+            "code, data, variables, state, artifacts, resources), so the comment's marker was "
+            "probably edited"
+        ]
+    raise UserError(
+        "Plan does not match the reviewed plan",
+        f"{expected.given} is {expected.plan_hash[:16]}, but {source} has plan hash "
+        f"{actual[:16]}{listing(causes)}Nothing was run. Plan again and review the new plan.",
+    )
 
 
 def _not_json(constant: str) -> Any:
@@ -143,8 +211,9 @@ def read_planfile(path: Path) -> dict[str, Any]:
     return document
 
 
-def check_saved_plan(path: Path, saved: dict[str, Any], fresh: dict[str, Any]) -> None:
-    """Refuse a saved plan unless it is, field for field, the `plan_document` computed now.
+def check_saved_plan(path: Path, saved: dict[str, Any], fresh: dict[str, Any], store: str) -> None:
+    """Refuse a saved plan unless it is, field for field, the `plan_document` computed now
+    against the metadata store at `store` (its URL without the password).
 
     Apply then executes the plan computed now, never objects decoded from the file: nothing
     in the file is trusted, so recomputing its unkeyed plan_hash after an edit gains nothing.
@@ -153,6 +222,12 @@ def check_saved_plan(path: Path, saved: dict[str, Any], fresh: dict[str, Any]) -
     if where is None:
         return
     again = f"Nothing was run. Make a new plan: zenctl plan --out {path}"
+    causes = differences(basis(saved), basis(fresh), fresh, store)
+    if causes:
+        raise UserError(
+            "Saved plan is stale",
+            f"{path} can no longer be applied as reviewed{listing(causes)}{again}",
+        )
     cause = staleness(saved, fresh)
     if cause is not None:
         raise UserError(
@@ -215,40 +290,8 @@ def _shown(value: Any) -> str:
 
 
 def staleness(saved: dict[str, Any], fresh: dict[str, Any]) -> str | None:
-    """The human cause of a difference between a saved plan and the plan computed now, when
-    it is one of the common ones: another apply, an edited configuration, changed code..."""
-    if saved["workspace"] != fresh["workspace"]:
-        return (
-            f'it was made in workspace "{saved["workspace"]}", but the current workspace is '
-            f'"{fresh["workspace"]}"'
-        )
-    before, now = saved["state"], fresh["state"]
-    if before["lineage"] == EMPTY_LINEAGE:
-        if now["serial"] != 0:
-            return "the state changed since it was made: it predates the first apply"
-    elif before["lineage"] != now["lineage"]:
-        return (
-            f"it was made against state lineage {before['lineage']}, but the metadata store has "
-            f"lineage {now['lineage']} (another store or a re-created one)"
-        )
-    elif before["serial"] != now["serial"]:
-        return (
-            f"the state changed since it was made (serial {before['serial']} -> "
-            f"{now['serial']}): another apply landed"
-        )
-    files, current = saved["config"]["files"], fresh["config"]["files"]
-    changed = sorted(
-        name for name in set(files) | set(current) if files.get(name) != current.get(name)
-    )
-    if changed:
-        return f"the configuration changed since it was made: {', '.join(changed)}"
-    secrets = sorted(
-        name
-        for name, entry in fresh["variables"].items()
-        if "sensitive" in entry and saved["variables"].get(name) not in (None, entry)
-    )
-    if secrets:  # read from the environment again: the file holds only their keyed hashes
-        return f"sensitive variable {', '.join(secrets)} has another value now"
+    """Why a step or resource would now be planned otherwise though nothing the plan was
+    computed from differs (`differences` found nothing): the step's upstream moved."""
     fresh_steps = {step["address"]: step for step in fresh["steps"]}
     for step in saved["steps"]:
         now_step = fresh_steps.get(step["address"])
@@ -257,13 +300,8 @@ def staleness(saved: dict[str, Any], fresh: dict[str, Any]) -> str | None:
             or now_step["action"] != step["action"]
             or now_step["after"] != step["after"]
         ):
-            damage = [r for r in now_step["reasons"] if r["kind"] in _DAMAGE] if now_step else []
-            moved = (
-                f"{damage[0]['kind']} ({damage[0]['note']})"
-                if damage
-                else _what_moved(
-                    step["after"] or {}, (now_step["after"] or {}) if now_step else None
-                )
+            moved = _what_moved(
+                step["after"] or {}, (now_step["after"] or {}) if now_step else None
             )
             return f"{step['address']} would now be planned differently: {moved}"
     if {s["address"] for s in saved["removed"]} != {s["address"] for s in fresh["removed"]}:
@@ -273,12 +311,8 @@ def staleness(saved: dict[str, Any], fresh: dict[str, Any]) -> str | None:
         was = planned.pop(change["address"], None)
         if was is None or was["action"] != change["action"]:
             return f"{change['address']} would now be planned differently: {change['action']}"
-        if (was["state"], was["drift"]) != (change["state"], change["drift"]):
-            return f"{change['address']} changed outside zenctl since it was made"
         if was["after"] != change["after"]:
             return f"{change['address']} would now be given other attributes"
-    if planned:
-        return f"{', '.join(sorted(planned))} is no longer a resource of this workspace"
     return None
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from zenctl import __version__
 from zenctl.plan.model import Plan, StepPlan
@@ -19,18 +20,27 @@ from zenctl.render.plan_text import PlanLine, expected_duration_line, plan_lines
 
 COMMENT_LIMIT = 65_536  # GitHub's limit on a comment body, in characters
 MARKER = "zenctl-plan"
-MARKER_FORMAT_VERSION = "1.0"
+MARKER_FORMAT_VERSION = "1.1"  # 1.1: basis
 LISTED_WHEN_CUT = 20  # steps listed per action once a comment has to be cut
 _RESERVE = 600  # room for the cut notes, whose numbers are known only after cutting
+_MARKER_LINE = re.compile(f"<!-- {MARKER} (\\{{.*?\\}}) -->")
 
 
-def render_markdown(plan: Plan, plan_hash: str, project: str, limit: int = COMMENT_LIMIT) -> str:
+def render_markdown(
+    plan: Plan,
+    plan_hash: str,
+    project: str,
+    limit: int = COMMENT_LIMIT,
+    basis: dict[str, Any] | None = None,
+) -> str:
     """The comment body; past `limit` characters the lists and the diff's middle are cut.
 
     `project` (the project folder's name) is in the heading and the marker, so that a bot
-    posting plans of several projects on one pull request updates the right comment.
+    posting plans of several projects on one pull request updates the right comment. `basis`
+    (`zenctl.plan.basis.for_marker`) goes in the marker too, for a refusal at apply to name
+    what differs from the reviewed plan.
     """
-    head = _Head(plan, plan_hash, project)
+    head = _Head(plan, plan_hash, project, basis)
     diff = [_diff_line(line) for line in plan_lines(plan)]
     comment = _comment(head, diff, listed=None, note="")
     if len(comment) <= limit:
@@ -66,6 +76,7 @@ class _Head:
     plan: Plan
     plan_hash: str
     project: str
+    basis: dict[str, Any] | None
 
 
 def _comment(head: _Head, diff: list[str], listed: int | None, note: str) -> str:
@@ -105,6 +116,7 @@ def _comment(head: _Head, diff: list[str], listed: int | None, note: str) -> str
             "plan_hash": head.plan_hash,
             "project": head.project,
             "zenctl": __version__,
+            **({"basis": head.basis} if head.basis is not None else {}),
         },
         sort_keys=True,
         ensure_ascii=False,
@@ -118,6 +130,18 @@ def fenced(lines: list[str], info: str = "") -> str:
     body = "\n".join(lines)
     fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", body)), default=0))
     return f"{fence}{info}\n{body}\n{fence}\n"
+
+
+def read_markers(text: str) -> list[Any]:
+    """The JSON of every marker in `text` (a comment, or just its marker line); a marker
+    that is not JSON is an empty object, which no reader accepts."""
+    found = []
+    for raw in _MARKER_LINE.findall(text):
+        try:
+            found.append(json.loads(raw))
+        except ValueError:
+            found.append({})
+    return found
 
 
 def _list(title: str, steps: list[StepPlan], listed: int | None, with_reason: bool = False) -> str:
