@@ -141,3 +141,15 @@ def test_json_plan(representative: Project) -> None:
     assert result.code == 0, result.both
     jsonschema.validate(json.loads(result.out), SCHEMA)
     check_golden("plan.json", result.out, representative)
+
+
+def test_summary_plan(representative: Project) -> None:
+    result = representative.run("plan", "--summary")
+    assert result.code == 0, result.both
+    check_golden("plan-summary.txt", result.out, representative)
+
+
+def test_markdown_summary_plan(representative: Project) -> None:
+    result = representative.run("plan", "-summary", "-format", "markdown")
+    assert result.code == 0, result.both
+    check_golden("plan-summary.md", result.out, representative)

@@ -178,27 +178,27 @@ def _plan_of(count: int, changes_each: int) -> Plan:
     return Plan("default", "lineage", 3, steps, (), {"big": "default"})
 
 
-def test_a_plan_too_long_for_one_comment_keeps_summary_and_both_ends() -> None:
+def test_a_plan_too_long_for_one_comment_still_lists_every_step_to_run() -> None:
     plan = _plan_of(3000, 4)
     comment = render_markdown(plan, "a" * 64, "big")
     assert len(comment) <= COMMENT_LIMIT
     assert "**Plan: 2000 to run, 1000 cached, 0 to remove.**" in comment
-    assert "\n~ pipeline.big.step.s00001  run: changed\n" in comment  # the first part
-    assert "\n~ pipeline.big.step.s02999  run: changed\n" in comment  # and the last
-    assert "pipeline.big.step.s01500 " not in comment  # the middle is cut
-    cut = int(re.search(r"\n… ([\d,]+) lines cut here …\n", comment)[1].replace(",", ""))  # type: ignore[index]
-    assert f"{cut:,} of its 11,000 lines are cut" in comment
-    assert comment.index("> [!NOTE]\n> This plan is too long") < comment.index("<details>")
-    assert "- … and 1,980 more\n" in comment  # the lists are cut too, and say so
+    assert all(f"- `{step.address}`\n" in comment for step in plan.to_run)  # grouped by reason
+    assert "**params (2,000)**\n" in comment and "**Cached (1,000)**: not listed here.\n" in comment
+    assert comment.index("> [!NOTE]\n> This plan is too long") < comment.index("**params")
     assert _marker(comment)["plan_hash"] == "a" * 64
 
     small = render_markdown(_plan_of(30, 2), "b" * 64, "big")
-    assert "cut" not in small and "[!NOTE]" not in small
+    assert "not listed" not in small and "[!NOTE]" not in small
 
     listed = render_markdown(_plan_of(1000, 0), "c" * 64, "big")  # long lists, short diff
     assert len(listed) <= COMMENT_LIMIT
-    assert "Each list shows its first 20 steps and the full plan below is complete." in listed
-    assert "lines cut here" not in listed and "\n= pipeline.big.step.s00999  cached\n" in listed
+    assert (
+        "so the cached steps are counted, not listed; the full plan shows only the steps and "
+        "resources that surely change." in listed
+    )
+    assert "\n~ pipeline.big.step.s00998  run: changed\n" in listed
+    assert "pipeline.big.step.s00999" not in listed  # cached
 
 
 def test_backticks_in_a_diff_cannot_close_the_code_block() -> None:

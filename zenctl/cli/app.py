@@ -305,6 +305,24 @@ Format = Annotated[
     str,
     typer.Option("--format", "-format", help="text, markdown (a pull-request comment) or json."),
 ]
+Summary = Annotated[
+    bool,
+    typer.Option(
+        "--summary",
+        "-summary",
+        help="Only the steps and resources that change, grouped by reason (code: FILE, params, "
+        "new, upstream changes...), then the summary line. Not with --json.",
+    ),
+]
+
+
+def _check_summary(summary: bool, format: str) -> None:
+    if summary and format == "json":
+        _fail_with(
+            "Conflicting output options",
+            "--summary shortens the text and markdown plans; the JSON plan is always whole (each "
+            "step's `reasons` and `changes` are there to group by). Drop --summary or --json.",
+        )
 
 
 @app.command()
@@ -321,6 +339,7 @@ def plan(
     ] = None,
     json_: Json = False,
     format: Format = "text",
+    summary: Summary = False,
     detailed_exitcode: DetailedExitcode = False,
     refresh: Refresh = "true",
     refresh_only: Annotated[
@@ -335,13 +354,15 @@ def plan(
 ) -> None:
     """Show which steps are cached and which must run, and why; what resources will change.
 
-    Example: `zenctl plan --var lr=0.02 --out plan.json`, `zenctl plan --format markdown`
+    Example: `zenctl plan --var lr=0.02 --out plan.json`, `zenctl plan --format markdown`,
+    `zenctl plan --summary` (a 1,000-step plan in a few lines per reason)
     """
     from zenctl.plan.planfile import write_planfile
     from zenctl.project import Project
     from zenctl.render.console import stdout
 
     format = output_format(format, json_)
+    _check_summary(summary, format)
     if refresh_only:
         from zenctl.cli.drift import check_refresh_only, report_drift
 
@@ -373,13 +394,17 @@ def plan(
         from zenctl.render.plan_markdown import render_markdown
 
         comment = render_markdown(
-            plan_, document["plan_hash"], project.root.name, basis=for_marker(basis(document))
+            plan_,
+            document["plan_hash"],
+            project.root.name,
+            summary=summary,
+            basis=for_marker(basis(document)),
         )
         typer.echo(comment, nl=False)
     else:
         from zenctl.render.plan_text import render_plan
 
-        render_plan(stdout(), plan_)
+        render_plan(stdout(), plan_, summary)
     _warn_if_partial(plan_)
     if out is not None:
         write_planfile(out, document)
@@ -683,15 +708,24 @@ def show(
     ],
     chdir: Chdir = None,
     json_: Json = False,
+    summary: Summary = False,
 ) -> None:
     """Show a saved plan, or a step, run or artifact with its lineage: commit, params, inputs.
 
-    Example: `zenctl show pipeline.iris.step.train`, `zenctl show --json plan.json`
+    Example: `zenctl show pipeline.iris.step.train`, `zenctl show --json plan.json`,
+    `zenctl show --summary plan.json`
     """
     from zenctl.project import Project
     from zenctl.render.console import stdout
     from zenctl.render.history import show_target
 
+    _check_summary(summary, "json" if json_ else "text")
+    if summary and not Path(target).is_file():
+        _fail_with(
+            "--summary shows a saved plan only",
+            f"{target} is not a plan file. Give a file saved by `zenctl plan --out FILE`, or "
+            "drop --summary to show a step, run or artifact.",
+        )
     if Path(target).is_file():
         from zenctl.plan.document import from_document
         from zenctl.plan.planfile import read_planfile
@@ -703,7 +737,7 @@ def show(
 
             typer.echo(json.dumps(document, indent=2, sort_keys=True))
         else:
-            render_plan(stdout(), from_document(document))
+            render_plan(stdout(), from_document(document), summary)
         return
     project = Project.load(_root(chdir))
     store = _open_state(project, create=False)

@@ -52,6 +52,17 @@ def component_changes(before: dict[str, Any], after: dict[str, Any]) -> list[Cha
 _ORDER = {"run": 0, "code": 1, "params": 2, "source": 3, "inputs": 4, "outputs": 5}
 
 
+def topic(change: Change) -> str:
+    """What a change is about, read back from the path `_describe` gave it, for the concise
+    plan to group steps by: `code: steps/util.py` (one per file, as a reviewer asks which file
+    reran what), `params`, `data: source.raw`, `inputs`, `run` or `outputs`."""
+    if change.path.startswith("code: "):
+        return change.path
+    subject = change.path.split(":")[0]  # `source.raw: data/raw.txt changed` -> `source.raw`
+    section = subject.split(".")[0]
+    return f"data: {subject}" if section == "source" else section
+
+
 def _describe(
     kind: str, path: list[Any], old: Any, new: Any, before: dict[str, Any], after: dict[str, Any]
 ) -> Change:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rich.console import Console
 from rich.markup import escape
 
+from zenctl.plan.diff import topic
 from zenctl.plan.model import (
     Action,
     Change,
@@ -109,10 +110,21 @@ def _resource_lines(change: ResourceChange, width: int) -> list[PlanLine]:
     return lines
 
 
-def plan_lines(plan: Plan) -> list[PlanLine]:
+def is_change(step: StepPlan) -> bool:
+    """Whether apply surely does something to a step: runs it, removes it or records its
+    move. A cached step does not, nor one that runs only if an upstream output changes."""
+    return (step.action is not Action.CACHED and not step.conditional) or bool(step.moved_from)
+
+
+def plan_lines(plan: Plan, changes_only: bool = False) -> list[PlanLine]:
     """Every step with its reason, in execution order, each followed by its exact diff; then
-    every resource with what apply will do to it and its attribute diff."""
+    every resource with what apply will do to it and its attribute diff. `changes_only` keeps
+    the steps that `is_change` and the resources apply changes, for a comment short of room."""
     everything = [*plan.steps, *plan.removed]
+    resources = list(plan.resources)
+    if changes_only:
+        everything = [step for step in everything if is_change(step)]
+        resources = [change for change in resources if change.action is not ResourceAction.NOOP]
     width = max((len(step.address) for step in everything), default=0)
     lines = []
     for step in everything:
@@ -121,17 +133,61 @@ def plan_lines(plan: Plan) -> list[PlanLine]:
             duration = f"~{format_duration(step.expected_duration)}"
         lines.append(PlanLine(step.symbol, 2, step.address.ljust(width), describe(step), duration))
         lines.extend(PlanLine(change.op, 6, change.body) for change in step.changes)
-    resource_width = max((len(change.address) for change in plan.resources), default=0)
-    for change in plan.resources:
+    resource_width = max((len(change.address) for change in resources), default=0)
+    for change in resources:
         lines.extend(_resource_lines(change, resource_width))
     return lines
 
 
-def render_plan(console: Console, plan: Plan) -> None:
-    lines = _drift_lines(plan)
-    lines += ["zenctl will perform the following actions:\n"] if plan.has_changes else []
-    if plan.workspace != DEFAULT_WORKSPACE:  # as Terraform users expect: say where, when unusual
-        lines.insert(0, f"Workspace: [bold]{escape(plan.workspace)}[/]\n")
+@dataclass(slots=True)
+class Group:
+    """Steps and resources that change for the same reasons: one heading of the concise plan."""
+
+    reason: str  # `code: steps/util.py, params`, `new`, `upstream changes`, `create`...
+    symbol: str  # the same for every member: it follows from the reasons
+    may_run: bool  # its steps run only if an upstream output changes (`Plan.run_counts`)
+    members: list[tuple[str, str | None]] = field(default_factory=list)  # (address, moved from)
+
+
+def reason_label(step: StepPlan) -> str:
+    """Why a step changes, as the concise plan groups it: its reasons in the plan's order, a
+    change split by what changed (`code: steps/util.py, params`), without the notes that
+    differ from step to step (which output is missing, how the last attempt ended)."""
+    labels = []
+    for reason in step.reasons:
+        if reason.kind is ReasonKind.CHANGED and reason.note:  # the same for every step
+            labels.append(f"changed ({reason.note})")
+        elif reason.kind is ReasonKind.CHANGED and step.changes:
+            labels.extend(topic(change) for change in step.changes)
+        else:
+            labels.append(reason.kind.value)
+    if step.moved_from:
+        labels.append("moved")
+    return ", ".join(dict.fromkeys(labels))
+
+
+def summary_groups(plan: Plan) -> list[Group]:
+    """Everything apply changes, each step and resource in one group, the groups in the order
+    their first member comes in the plan: steps that run or may run, removed, moved, then
+    resources to create, update, replace or destroy."""
+    groups: dict[str, Group] = {}
+    for step in [*plan.steps, *plan.removed]:
+        if step.action is not Action.CACHED or step.moved_from:
+            reason = reason_label(step)
+            may_run = step.conditional and not step.moved_from
+            group = groups.setdefault(reason, Group(reason, step.symbol, may_run))
+            group.members.append((step.address, step.moved_from))
+    for change in plan.resources:
+        if change.action is not ResourceAction.NOOP:
+            verb = _RESOURCE_VERB[change.action]
+            groups.setdefault(verb, Group(verb, change.symbol, False)).members.append(
+                (change.address, None)
+            )
+    return list(groups.values())
+
+
+def _full_lines(plan: Plan) -> list[str]:
+    lines = []
     for line in plan_lines(plan):
         style = _STYLE[line.symbol]
         text = f"{' ' * line.indent}[{style}]{line.symbol} {escape(line.subject)}[/]"
@@ -140,8 +196,35 @@ def render_plan(console: Console, plan: Plan) -> None:
         if line.duration:
             text += f" [dim]{line.duration}[/]"
         lines.append(text)
-    if plan.steps or plan.removed or plan.resources:
-        lines.append("")
+    return lines
+
+
+def _summary_lines(plan: Plan) -> list[str]:
+    lines: list[str] = []
+    for group in summary_groups(plan):
+        if lines:
+            lines.append("")
+        lines.append(f"[bold]{escape(group.reason)}[/] ({len(group.members):,}):")
+        style = _STYLE[group.symbol]
+        for address, moved_from in group.members:
+            moved = f"  (moved from {escape(moved_from)})" if moved_from else ""
+            lines.append(f"  [{style}]{group.symbol} {escape(address)}[/]{moved}")
+    return lines
+
+
+def render_plan(console: Console, plan: Plan, summary: bool = False) -> None:
+    """The plan in a terminal: every step with its reason and diff, or with `summary` only the
+    addresses that change, grouped by reason, for plans of thousands of steps."""
+    lines = [] if summary else _drift_lines(plan)
+    if plan.has_changes:
+        lines.append(
+            "zenctl will perform the following actions"
+            + (", grouped by reason:\n" if summary else ":\n")
+        )
+    if plan.workspace != DEFAULT_WORKSPACE:  # as Terraform users expect: say where, when unusual
+        lines.insert(0, f"Workspace: [bold]{escape(plan.workspace)}[/]\n")
+    body = _summary_lines(plan) if summary else _full_lines(plan)
+    lines += [*body, ""] if body else []
     lines.append(f"[bold]{escape(plan.summary_line)}[/]")
     console.print("\n".join(lines))  # one call: rich's per-print overhead is ~0.3 ms
     expected = expected_duration_line(plan)
