@@ -136,6 +136,27 @@ def test_a_failed_or_cancelled_job_fails_the_step_with_its_messages(
     assert fake.cancels == []
 
 
+def test_job_messages_that_quote_a_secret_param_are_masked(
+    dataflow_project: Project, fake: FakeDataflow
+) -> None:
+    """The step runs in a thread of zenctl, which writes its log itself: masked too."""
+    secret = "tbl-SECRET-5e1c"
+    main = dataflow_project.root / "main.zc.hcl"
+    config = main.read_text().replace('{ table = "events" }', "{ table = var.table }")
+    main.write_text('variable "table" {\n  type      = string\n  sensitive = true\n}\n' + config)
+    fake.script = ["JOB_STATE_RUNNING", "JOB_STATE_FAILED"]
+    fake.error_messages = [f"No such table {secret}", f"Output gs://demo-bucket/exports/{secret}"]
+    applied = dataflow_project.apply(env={"ZENCTL_VAR_table": secret})
+    assert applied.code == 1, applied.both
+    assert "No such table ***; Output gs://demo-bucket/exports/***" in applied.err, applied.err
+    (log,) = dataflow_project.root.rglob("pipeline.p.step.export.log")
+    assert "No such table ***\nOutput gs://demo-bucket/exports/***\n" in log.read_text()
+    show = dataflow_project.run("show", "pipeline.p.step.export")
+    written = [p.read_bytes() for p in dataflow_project.root.rglob("*") if p.is_file()]
+    assert secret not in applied.both + show.both
+    assert not [data for data in written if secret.encode() in data]
+
+
 def test_ctrl_c_while_polling_cancels_the_job(
     dataflow_project: Project, fake: FakeDataflow
 ) -> None:

@@ -217,3 +217,176 @@ def test_rotating_the_key_reruns_only_the_steps_with_secrets(
     assert "pipeline.vault.step.auth" in planned
     assert "Plan: 1 to run, 5 cached" in planned, planned
     assert "Apply complete! 1 ran, 5 cached" in project.apply(env=WITH_TOKEN).out
+
+
+# A secret with a quote and a backslash (its repr, in double quotes, differs from it), and one
+# with line breaks.
+LOG_TOKEN = "tok'LOG\\f9c2-7e31"
+LOG_KEY = "-----BEGIN KEY-----\nline-LOG-b27d4e\n-----END KEY-----"
+DB_PASSWORD = "db-LOG-pw-83c1f0"  # the metadata store's (password_env), PostgreSQL only
+LOGGED_SECRETS = (LOG_TOKEN, LOG_KEY, DB_PASSWORD, *LOG_KEY.splitlines())
+
+LEAKY_STEP = '''
+import os
+import subprocess
+import sys
+
+
+def leak(token: str, header: str, key: str) -> None:
+    """Everything a careless step does with a secret, then it fails quoting it."""
+    print("token:", token[:6], end="", flush=True)  # split across writes, flushed between
+    print(token[6:], flush=True)
+    for char in token:  # a byte at a time, straight to the descriptor
+        os.write(1, char.encode())
+    os.write(1, b"\\n")
+    print("repr:", repr(token), file=sys.stderr, flush=True)
+    print("header:", header)  # "Bearer ${var.token}": a param made from the secret, whole
+    print(key)
+    print(repr(key))
+    for line in key.splitlines():
+        print("line:", line)
+    subprocess.run([sys.executable, "-c", f"print({token!r})"], check=True)  # a child's output
+    print("db:", os.environ.get("ZENCTL_TEST_DB_PASSWORD", "none"))
+    try:
+        raise KeyError(token)
+    except KeyError as exc:
+        raise ValueError(f"bad token {token!r}") from exc
+'''
+
+LEAKY_CONFIG = """
+variable "token" {
+  type      = string
+  sensitive = true
+}
+
+variable "key" {
+  type      = string
+  sensitive = true
+}
+
+pipeline "leaky" {
+  step "leak" {
+    run    = "steps.leaky:leak"
+    params = { token = var.token, header = "Bearer ${var.token}", key = var.key }
+  }
+}
+"""
+
+
+def _all_rows(project: Project) -> str:
+    """Every row of every table of a server store, as text."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(project.store.engine_url(project.root))
+    try:
+        tables = sqlalchemy.inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+    assert "step_executions" in tables
+    return "\n".join(str(row) for table in tables for row in project.sql(f"SELECT * FROM {table}"))
+
+
+def test_a_secret_the_step_prints_or_raises_with_is_masked_in_everything_zenctl_writes(
+    project: Project,
+) -> None:
+    project.write("steps/leaky.py", LEAKY_STEP)
+    project.write("leaky.zc.hcl", LEAKY_CONFIG)
+    env = {"ZENCTL_VAR_token": LOG_TOKEN, "ZENCTL_VAR_key": LOG_KEY}
+    if project.store.kind == "postgresql":  # trust auth: the server takes any password
+        env["ZENCTL_TEST_DB_PASSWORD"] = DB_PASSWORD
+        block = project.store.block()
+        project.write(
+            "stack.zc.hcl",
+            block.replace("    url", '    password_env = "ZENCTL_TEST_DB_PASSWORD"\n    url'),
+        )
+    applied = project.apply(env=env)
+    assert applied.code == 1, applied.both
+    assert 'pipeline.leaky.step.leak: ValueError: bad token "***"' in applied.err, applied.err
+    outputs = [
+        applied,
+        project.run("show", "pipeline.leaky.step.leak", env=env),
+        project.run("runs", env=env),
+        project.run("plan", env=env),
+    ]
+    assert 'ValueError: bad token "***"' in outputs[1].out, outputs[1].out
+
+    (log,) = (project.root / ".zenctl").rglob("pipeline.leaky.step.leak.log")
+    text = log.read_text()
+    db = "***" if project.store.kind == "postgresql" else "none"
+    printed = (
+        "token: ***\n***\nrepr: \"***\"\nheader: ***\n***\n'***'\n"
+        f"line: ***\nline: ***\nline: ***\n***\ndb: {db}\nTraceback"
+    )
+    assert text.startswith(printed), text
+    assert 'ValueError: bad token "***"' in text and 'KeyError: "***"' in text, text
+
+    written = b"".join(
+        path.read_bytes() for path in project.root.rglob("*") if path.is_file()
+    )  # the project's folder: .zenctl, its logs, artifacts and SQLite files included
+    assert b"Traceback" in written
+    dumps = [] if project.store.kind == "sqlite" else [_all_rows(project)]
+    for secret in LOGGED_SECRETS:
+        assert secret.encode() not in written, f"{secret!r} written under the project"
+        for result in outputs:
+            assert secret not in result.both, f"{secret!r} printed\n{result.both}"
+        for dump in dumps:
+            assert secret not in dump, f"{secret!r} in the metadata store"
+        assert repr(secret)[1:-1].encode() not in written
+
+
+LOOKING_STEP = '''
+
+def look(token: str) -> None:
+    """Run in a process of its own: searches the temporary files for its secret."""
+    from pathlib import Path
+
+    temp = Path(os.environ["TMPDIR"])
+    found = [p.name for p in temp.rglob("*") if p.is_file() and token.encode() in p.read_bytes()]
+    print("found:", found)
+    raise ValueError(f"bad token {token!r}")
+'''
+
+WORKERS_CONFIG = LEAKY_CONFIG.replace(
+    'pipeline "leaky" {\n',
+    """
+stack "workers" {
+  orchestrator "dask" {
+    workers = 1
+  }
+  artifact_store "local" {}
+  metadata_store "sqlite" {}
+  training "local" {}
+}
+
+pipeline "leaky" {
+  stack = stack.workers
+
+  step "look" {
+    run    = "steps.leaky:look"
+    params = { token = var.token }
+    on     = "training"
+  }
+""",
+)
+
+
+@pytest.mark.stateless
+def test_secrets_reach_worker_processes_unwritten_and_are_masked_there(project: Project) -> None:
+    """A Dask worker and a training process learn the secrets to mask without a file."""
+    pytest.importorskip("distributed", reason="providers/dask is not installed")
+    project.write("steps/leaky.py", LEAKY_STEP + LOOKING_STEP)
+    project.write("main.zc.hcl", WORKERS_CONFIG)
+    temp = project.root / "tmp"  # the workers' temporary files: under the project, searched
+    temp.mkdir()
+    env = {"ZENCTL_VAR_token": LOG_TOKEN, "ZENCTL_VAR_key": LOG_KEY, "TMPDIR": str(temp)}
+    applied = project.apply(env=env)
+    assert applied.code == 1, applied.both
+    for step in ("leak", "look"):
+        assert f'pipeline.leaky.step.{step}: ValueError: bad token "***"' in applied.err
+    logs = {path.stem: path.read_text() for path in project.root.rglob("pipeline.leaky.*.log")}
+    assert logs["pipeline.leaky.step.look"].startswith("found: []\nTraceback"), logs
+    assert logs["pipeline.leaky.step.leak"].startswith('token: ***\n***\nrepr: "***"\n'), logs
+    written = b"".join(path.read_bytes() for path in project.root.rglob("*") if path.is_file())
+    for secret in LOGGED_SECRETS:
+        assert secret.encode() not in written, f"{secret!r} written under the project"
+        assert secret not in applied.both

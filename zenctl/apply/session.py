@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from zenctl.apply.masking import secret_texts
 from zenctl.apply.resources import Say, apply_resources
 from zenctl.apply.walker import ApplyResult, Reporter, StackRuntime, Walker
 from zenctl.config.model import Stack
@@ -51,7 +52,12 @@ def apply_plan(
         run_id = store.begin_run(project.workspace, lineage_info(project.root))
         outcomes = apply_resources(project, store, early, {}, say, plan.refreshed)
         redact = project.fingerprinter(store).redact
-        walker = Walker(plan, project.config, project.variables, redact, store, runtimes, reporter)
+        secrets = secret_texts(project.variables)
+        if store.db.password:  # a step may print its environment, PGPASSWORD and all
+            secrets.add(store.db.password)
+        walker = Walker(
+            plan, project.config, project.variables, redact, store, runtimes, reporter, secrets
+        )
         result = walker.run(run_id)
     finally:
         for executor in executors:

@@ -3,7 +3,9 @@
 `execute_step` is the same for every executor (local processes, Dask workers, Beam, Dataflow):
 it streams the step's log, computes the step's value and stores its outputs. Executors that
 compute the value differently (a Beam pipeline, a remote job) pass their own `StepBody`.
-Whatever the body, the step's code is checked against the plan's hashes where it is imported.
+Whatever the body, the step's code is checked against the plan's hashes where it is imported,
+and the task's secrets are masked in its log and its error as they are written
+(zenctl/apply/masking.py).
 """
 
 from __future__ import annotations
@@ -11,14 +13,17 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import select
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+from zenctl.apply.masking import MaskedStream, Masker
 from zenctl.artifacts import materializers
 from zenctl.artifacts.integrity import read_verified
 from zenctl.fingerprint.code import CodeIndex, changed_files, code_cache_file
@@ -40,11 +45,14 @@ class StepTask:
     run: str
     code: dict[str, str]  # the plan's {file: normalised hash} of the code `run` reaches
     root: str
-    params: dict[str, Any]
+    params: dict[str, Any] = field(repr=False)  # secrets revealed: kept out of any message
     inputs: dict[str, StepInput]
     outputs: tuple[str, ...]
     artifact_store: tuple[str, dict[str, Any]]  # (type, settings): rebuilt in the worker
     log_path: str
+    # The text of every secret the step could print: masked in its log and error. Sent with
+    # the task, so that a worker process or machine writes no secret down to learn them.
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +101,9 @@ def execute_step(task: StepTask, body: StepBody | None = None, capture: bool = T
     """
     started = time.perf_counter()
     details: dict[str, str] = {}
+    masker = Masker(task.secrets)
     try:
-        with _log_to(Path(task.log_path)) if capture else contextlib.nullcontext():
+        with _log_to(Path(task.log_path), masker) if capture else contextlib.nullcontext():
             store = _artifact_store(task)
             value = (body or call_function)(task, store, details)
             outputs = {
@@ -106,12 +115,13 @@ def execute_step(task: StepTask, body: StepBody | None = None, capture: bool = T
         if isinstance(exc, KeyboardInterrupt):
             raise
         with contextlib.suppress(OSError), open(task.log_path, "a") as log:
-            traceback.print_exception(exc, file=log)
-        outputs, error = {}, _describe(exc)
+            log.write(masker.mask_text("".join(traceback.format_exception(exc))))
+        outputs, error = {}, masker.mask_text(_describe(exc))
     try:
         _artifact_store(task).log_finished(Path(task.log_path))
     except Exception as exc:  # a log the store cannot keep would be recorded as kept
-        outputs, error = {}, error or f"the step's log could not be stored: {_describe(exc)}"
+        why = f"the step's log could not be stored: {_describe(exc)}"
+        outputs, error = {}, error or masker.mask_text(why)
     return StepResult(
         task.address, not error, outputs, error, time.perf_counter() - started, details
     )
@@ -200,17 +210,83 @@ def open_log(path: Path) -> int:
 
 
 @contextlib.contextmanager
-def _log_to(path: Path) -> Iterator[None]:
-    """Send the step's stdout and stderr (Python's and its child processes') to its log file."""
+def step_log(task: StepTask) -> Iterator[TextIO]:
+    """The step's log as line-buffered text, secrets masked, for a body that writes the log
+    itself (one run in a thread, whose output is not captured)."""
+    with (
+        masked_log(Path(task.log_path), Masker(task.secrets)) as fd,
+        open(fd, "w", buffering=1, closefd=False) as log,
+    ):
+        yield log
+
+
+@contextlib.contextmanager
+def masked_log(path: Path, masker: Masker) -> Iterator[int]:
+    """A file descriptor whose writes reach the end of the step's log with the secrets masked
+    before any byte is written: a pipe, copied by a thread (`_pump`). Without secrets to
+    mask, the log file itself."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    log = open_log(path)
+    try:
+        if not masker:
+            yield log
+            return
+        source, sink = os.pipe()
+        stop, stopper = os.pipe()
+        pump = threading.Thread(
+            target=_pump, args=(source, stop, log, masker), name="zenctl-log", daemon=True
+        )
+        pump.start()
+        try:
+            yield sink
+        finally:
+            os.close(sink)
+            os.write(stopper, b"\0")
+            pump.join()
+            for fd in (source, stop, stopper):
+                os.close(fd)
+    finally:
+        os.close(log)
+
+
+_CHUNK = 1 << 16
+
+
+def _pump(source: int, stop: int, log: int, masker: Masker) -> None:
+    """Copy the pipe into the log, masked, until no writer is left, or until the step has
+    ended (`stop`) and nothing is left to read: a process that the step started and left
+    running may hold the pipe open for ever, and what it writes afterwards is lost."""
+    stream = MaskedStream(masker)
+    poller = select.poll()  # not select(): the descriptors may be past FD_SETSIZE
+    for fd in (source, stop):
+        poller.register(fd, select.POLLIN)
+    while True:
+        ready = {fd for fd, _ in poller.poll()}
+        data = os.read(source, _CHUNK) if source in ready else b""
+        if not data:
+            break
+        _write(log, stream.feed(data))
+    _write(log, stream.end())
+
+
+def _write(fd: int, data: bytes) -> None:
+    """All of `data`, or what a full disk lets through: the pipe must still be read, or the
+    step would block on its next print."""
+    with contextlib.suppress(OSError):
+        while data:
+            data = data[os.write(fd, data) :]
+
+
+@contextlib.contextmanager
+def _log_to(path: Path, masker: Masker) -> Iterator[None]:
+    """Send the step's stdout and stderr (Python's and its child processes') to its log file."""
     sys.stdout.flush()
     sys.stderr.flush()
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(line_buffering=True)  # stream the log while the step runs
-    saved = os.dup(1), os.dup(2)
-    log = open_log(path)
-    try:
+    with masked_log(path, masker) as log:
+        saved = os.dup(1), os.dup(2)
         os.dup2(log, 1)
         os.dup2(log, 2)
         try:
@@ -222,5 +298,3 @@ def _log_to(path: Path) -> Iterator[None]:
             os.dup2(saved[1], 2)
             os.close(saved[0])
             os.close(saved[1])
-    finally:
-        os.close(log)

@@ -3,7 +3,8 @@
 A step runs the plan's components (run, params, inputs, outputs), not the configuration's:
 params are evaluated again only to reveal secrets, and must redact to the planned ones. A step
 whose inputs or params are not what the plan said fails, named, before it runs; so does one
-whose code changed since the plan, checked where it runs (zenctl/apply/task.py).
+whose code changed since the plan, checked where it runs (zenctl/apply/task.py). Every
+secret the step could print goes with it, to be masked in its log and error.
 Each finished step is committed to the metadata store before its dependents start, so an
 interrupted apply loses only the steps in flight. A failed step stops its dependents;
 independent branches go on.
@@ -17,6 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from zenctl.apply.masking import Masker, secret_texts
 from zenctl.apply.task import StepInput, StepLost, StepResult, StepTask
 from zenctl.config.model import Config
 from zenctl.config.variables import reveal, step_params
@@ -105,6 +107,7 @@ class _InFlight:
     execution_id: str
     log_path: str
     inputs: dict[str, dict[str, Any]]  # name -> {ref, hash}: the lineage edges in
+    secrets: tuple[str, ...]  # masked in its error, whoever made it (the executor too)
 
 
 class StepDiverged(Exception):
@@ -121,6 +124,7 @@ class Walker:
         store: StateStore,
         runtimes: dict[str, StackRuntime],
         reporter: Reporter,
+        secrets: set[str],
     ) -> None:
         self.plan = plan
         self.config = config
@@ -129,6 +133,7 @@ class Walker:
         self.store = store
         self.runtimes = runtimes
         self.reporter = reporter
+        self.secrets = secrets  # sensitive variables' and the metadata store's password
         self._open: dict[str, _InFlight] = {}  # recorded as running, not yet ended
 
     def run(self, run_id: str) -> ApplyResult:
@@ -175,16 +180,17 @@ class Walker:
                         result.ran.append(job.step.address)
                         self.reporter.succeeded(job.step, step_result)
                     else:
+                        error = Masker(job.secrets).mask_text(step_result.error)
                         self.store.end_step(
                             job.execution_id,
                             "failed",
-                            step_result.error,
+                            error,
                             step_result.duration,
                             step_result.details,
                         )
                         blocked[job.step.address] = job.step.address
-                        result.failed.append((job.step.address, step_result.error, job.log_path))
-                        self.reporter.failed(job.step, step_result.error, job.log_path)
+                        result.failed.append((job.step.address, error, job.log_path))
+                        self.reporter.failed(job.step, error, job.log_path)
                 for executor in self._executors():
                     executor.refill()
         except KeyboardInterrupt:
@@ -237,14 +243,17 @@ class Walker:
                 return None
         pipeline = self.config.pipelines[step.pipeline]
         config_step = pipeline.steps[step.step]
-        params = self._params(step, step_params(config_step, self.variables))
+        evaluated = step_params(config_step, self.variables)
+        params = self._params(step, evaluated)
+        # a param made from a secret ("Bearer ${var.token}") is one more text to mask
+        secrets = tuple(sorted(self.secrets | secret_texts(evaluated)))
         inputs = self._inputs(step, components, outputs)
         runtime = self.runtimes[pipeline.stack]
         log_path, log_uri = runtime.artifact_store.log_path(result.run_id, step.address)
         execution_id = self.store.start_step(
             result.run_id, self.plan.workspace, step.address, components, key, log_uri
         )
-        job = _InFlight(step, execution_id, str(log_path), components["inputs"])
+        job = _InFlight(step, execution_id, str(log_path), components["inputs"], secrets)
         self._open[execution_id] = job
         task = StepTask(
             address=step.address,
@@ -256,6 +265,7 @@ class Walker:
             outputs=tuple(components["outputs"]),
             artifact_store=runtime.artifact_store_spec,
             log_path=str(log_path),
+            secrets=secrets,
         )
         self.reporter.started(step)
         return runtime.executor(config_step.on).submit(task), job

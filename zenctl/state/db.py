@@ -11,6 +11,7 @@ Transient failures (a dropped connection, a deadlock, a serialization failure, S
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -69,6 +70,7 @@ class LockTable(Protocol):
 
 class Database(Protocol):
     url: str  # for messages: never includes a password
+    password: str | None  # masked in what steps write (zenctl/apply/masking.py)
     dialect: str  # "sqlite", "postgresql" or "mysql"
     statements: int
 
@@ -161,6 +163,7 @@ class SQLiteDatabase(_Direct):
     """
 
     dialect = "sqlite"
+    password: str | None = None
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -228,7 +231,10 @@ class ServerDatabase(_Direct):
 
         self.dialect = dialect
         self.url = url.render_as_string(hide_password=True)
-        self._secret = url.password
+        # libpq reads PGPASSWORD itself when the url has no password
+        self.password = url.password or (
+            os.environ.get("PGPASSWORD") if dialect == "postgresql" else None
+        )
         self._url = url
         self.statements = 0
         connect_args: dict[str, Any] = {"connect_timeout": 10}
@@ -263,7 +269,7 @@ class ServerDatabase(_Direct):
 
     def scrub(self, text: str) -> str:
         """`text` with the password blanked: driver messages may quote the connection string."""
-        return text.replace(self._secret, "***") if self._secret else text
+        return text.replace(self.password, "***") if self.password else text
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         with self._engine.connect() as connection:

@@ -12,7 +12,6 @@ only when an apply starts a Dataflow step.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 import time
@@ -22,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from zenctl.apply.task import StepResult, StepTask, call_function, execute_step, open_log
+from zenctl.apply.task import StepResult, StepTask, call_function, execute_step, step_log
 from zenctl.diagnostics import UserError
 from zenctl.providers.protocol import ArtifactStore, StepExecutor
 
@@ -124,7 +123,7 @@ class DataflowExecutor(StepExecutor):
             **{str(k): _parameter(v) for k, v in (extra or {}).items()},
         }
         api = DataflowApi(self.settings)
-        with os.fdopen(open_log(Path(task.log_path)), "a", buffering=1) as log:
+        with step_log(task) as log:  # the service's messages may quote a secret parameter
             job_id = api.launch(_job_name(task.address), parameters)
             details["dataflow job"] = job_id
             details["console"] = self.settings.console_url(job_id)

@@ -90,27 +90,38 @@ class LocalTraining(StepExecutor):
         if self._pool is None:
             raise RuntimeError("training executor not started")
         folder = Path(tempfile.mkdtemp(prefix="zenctl-training-"))
-        task_file, result_file = folder / "task.pickle", folder / "result.pickle"
-        task_file.write_bytes(pickle.dumps(task))
+        # The task holds the step's params and secrets: it goes through a pipe, never a file.
+        reader, writer = os.pipe()
         Path(task.log_path).parent.mkdir(parents=True, exist_ok=True)
-        with open(task.log_path, "ab") as log:
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "zenctl_local.training_worker",
-                    task_file,
-                    result_file,
-                    str(os.getpid()),  # it dies with zenctl
-                ],
-                env=self._environment(),
-                cwd=task.root,
-                stdin=subprocess.DEVNULL,
-                stdout=log,  # what the interpreter prints before the step's own log
-                stderr=log,
-                start_new_session=True,  # its own group: a timeout kills its children too
-            )
+        try:
+            with open(task.log_path, "ab") as log:
+                process = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "zenctl_local.training_worker",
+                        str(reader),
+                        folder / "result.pickle",
+                        str(os.getpid()),  # it dies with zenctl
+                    ],
+                    env=self._environment(),
+                    cwd=task.root,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,  # what the interpreter prints before the step's own log
+                    stderr=log,
+                    pass_fds=(reader,),
+                    start_new_session=True,  # its own group: a timeout kills its children too
+                )
+        except BaseException:
+            os.close(writer)
+            raise
+        finally:
+            os.close(reader)
         self._running[process.pid] = process
+        # A task larger than the pipe's buffer waits here for the process to read it. One that
+        # died first fails the step with its exit code (`_wait`).
+        with contextlib.suppress(OSError), open(writer, "wb") as pipe:
+            pipe.write(pickle.dumps(task))
         return self._pool.submit(self._wait, task, process, folder, time.perf_counter())
 
     def _environment(self) -> dict[str, str]:

@@ -1,6 +1,6 @@
-"""The training process: run one pickled step task, write its pickled result.
-
-Both files are zenctl's own, written a moment before in a private temporary folder.
+"""The training process: run one pickled step task, read from a pipe (it holds the step's
+secrets: never written to a file), and write its pickled result in zenctl's private
+temporary folder.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from zenctl.apply.task import execute_step
 from zenctl_local.lifeline import die_with_parent
 
 
-def main(task_file: str, result_file: str, zenctl_pid: str) -> None:
+def main(task_fd: str, result_file: str, zenctl_pid: str) -> None:
     die_with_parent(int(zenctl_pid))
-    task = pickle.loads(Path(task_file).read_bytes())
+    with open(int(task_fd), "rb") as pipe:
+        task = pickle.load(pipe)
     Path(result_file).write_bytes(pickle.dumps(execute_step(task)))
 
 
