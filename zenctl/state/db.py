@@ -72,7 +72,11 @@ class Database(Protocol):
     url: str  # for messages: never includes a password
     password: str | None  # masked in what steps write (zenctl/apply/masking.py)
     dialect: str  # "sqlite", "postgresql" or "mysql"
-    statements: int
+
+    @property
+    def statements(self) -> int:
+        """SQL statements run so far, for `ZENCTL_TRACE`'s figures."""
+        ...
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]: ...
 

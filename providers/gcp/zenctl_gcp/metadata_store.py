@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from zenctl.diagnostics import UserError
 from zenctl.providers.settings import parse_settings
-from zenctl.state.db import Conflict, LockTable, Row, SQLiteDatabase, retrying
+from zenctl.state.db import Conflict, Database, LockTable, Row, SQLiteDatabase, retrying
 from zenctl_gcp.artifact_store import bucket_name, transient
 
 T = TypeVar("T")
@@ -70,6 +70,7 @@ class GcsDatabase:
     """The store's SQLite database, as an object in a bucket (see the module's docstring)."""
 
     dialect = "sqlite"
+    password: str | None = None  # credentials are Google Cloud's, never in a setting
 
     def __init__(self, settings: GcsStoreSettings) -> None:
         self.settings = settings
@@ -96,7 +97,8 @@ class GcsDatabase:
         self.retrying(self.refresh)
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any], root: Path) -> GcsDatabase:
+    def from_settings(cls, settings: dict[str, Any], root: Path) -> Database:
+        # typed as the protocol, so that mypy checks this class against it
         return cls(parse_settings(GcsStoreSettings, settings, BLOCK))
 
     @property
