@@ -401,3 +401,17 @@ def test_a_cycle_is_reported_with_the_other_errors(project: Project) -> None:
         "Error: Reference to undeclared input variable",
         "Error: Cycle in step dependencies",
     )
+
+
+def test_a_quoted_reference_is_named_as_one_in_zenctls_words(project: Project) -> None:
+    err = check(
+        project,
+        'stack "team" {\n  orchestrator "local" {}\n  artifact_store "local" {}\n'
+        '  metadata_store "sqlite" {}\n}\n\npipeline "demo" {\n  stack = "team"\n'
+        '  step "a" {\n    run = "steps.pipeline:report"\n  }\n}\n',
+        "Error: Invalid reference",
+        '"stack" takes a reference, written without quotes, not the string "team".',
+        "stack = stack.NAME",
+        "on main.zc.hcl line 8",
+    )
+    assert "instance of" not in err  # pydantic's words stay out

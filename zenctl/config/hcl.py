@@ -993,6 +993,16 @@ class ConfigParser:
                         at,
                         context,
                     )
+                elif error["type"] == "is_instance_of":  # a Ref or an Expression expected
+                    given = error["input"]
+                    written = f'the string "{given}"' if isinstance(given, str) else "a value"
+                    self.error(
+                        "Invalid reference",
+                        f'"{_loc(error["loc"])}" takes a reference, written without quotes, '
+                        f"not {written}." + (f" {_HINTS[name]}" if name in _HINTS else ""),
+                        at,
+                        context,
+                    )
                 else:
                     path = _loc(error["loc"])
                     self.error(
