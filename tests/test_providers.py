@@ -272,3 +272,23 @@ def test_installing_or_removing_a_provider_is_seen_at_once(tmp_path: Path) -> No
     assert len(list((tmp_path / "cache" / "zenctl").glob("providers-*.json"))) == 1
     shutil.rmtree(info)  # what pip uninstall does
     assert "fake 9.9" not in listed()
+
+
+def test_a_providers_error_that_quotes_a_secret_is_masked(project: Project) -> None:
+    """A provider's failure message quotes a sensitive setting: it is masked where apply
+    prints and records it, as a step's error is."""
+    secret = "s3cr3t-d1r-n4me"
+    project.write(
+        "main.zc.hcl",
+        HELLO.replace('path = "out/hello.txt"', 'path = "out/${var.name}"').replace(
+            'variable "text" {',
+            'variable "name" {\n  type      = string\n  sensitive = true\n}\n\nvariable "text" {',
+        ),
+    )
+    (project.root / "out" / secret).mkdir(parents=True)  # writing the file fails, naming it
+    applied = project.apply(env={"ZENCTL_VAR_name": secret})
+    assert applied.code == 1, applied.both
+    assert "IsADirectoryError" in applied.both and "out/***" in applied.both, applied.both
+    assert secret not in applied.both
+    written = b"".join(p.read_bytes() for p in (project.root / ".zenctl").rglob("*") if p.is_file())
+    assert secret.encode() not in written

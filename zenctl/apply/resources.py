@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from zenctl.apply.masking import Masker
 from zenctl.artifacts.integrity import read_verified
 from zenctl.diagnostics import UserError
 from zenctl.fingerprint.canonical import canonical_json
@@ -46,9 +47,11 @@ def apply_resources(
     outputs: dict[str, dict[str, dict[str, Any]]],
     say: Say,
     refreshed: bool,
+    masker: Masker,
 ) -> list[ResourceOutcome]:
     """Carry out `changes`; `outputs` (step address -> outputs) resolves models now known;
-    `refreshed`: the plan read the real state, so apply reads it again to compare."""
+    `refreshed`: the plan read the real state, so apply reads it again to compare. A
+    provider's error may quote a secret setting: `masker` masks it, as in step errors."""
     pending = [change for change in changes if change.action is not ResourceAction.NOOP]
     if not pending:
         return []
@@ -72,16 +75,14 @@ def apply_resources(
             done = _apply_one(project, store, change, declared, records, stores, say)
         except UserError as exc:
             detail = exc.diagnostic.detail
-            outcomes.append(
-                ResourceOutcome(change.address, change.action, f"{exc}. {detail}".strip())
-            )
-            say(change.address, f"failed: {exc}")
+            error = masker.mask_text(f"{exc}. {detail}".strip())
+            outcomes.append(ResourceOutcome(change.address, change.action, error))
+            say(change.address, f"failed: {masker.mask_text(str(exc))}")
             continue
         except Exception as exc:  # a provider's failure: reported, the other resources go on
-            outcomes.append(
-                ResourceOutcome(change.address, change.action, f"{type(exc).__name__}: {exc}")
-            )
-            say(change.address, f"failed: {type(exc).__name__}: {exc}")
+            error = masker.mask_text(f"{type(exc).__name__}: {exc}")
+            outcomes.append(ResourceOutcome(change.address, change.action, error))
+            say(change.address, f"failed: {error}")
             continue
         outcomes.append(ResourceOutcome(change.address, done))
     return outcomes

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zenctl.apply.masking import secret_texts
+from zenctl.apply.masking import Masker, secret_texts
 from zenctl.apply.resources import Say, apply_resources
 from zenctl.apply.walker import ApplyResult, Reporter, StackRuntime, Walker
 from zenctl.config.model import Stack
@@ -50,11 +50,10 @@ def apply_plan(
             executor.start(parallelism)
         store.interrupt_stale(project.workspace)
         run_id = store.begin_run(project.workspace, lineage_info(project.root))
-        outcomes = apply_resources(project, store, early, {}, say, plan.refreshed)
+        secrets = apply_secrets(project, store)
+        masker = Masker(secrets)
+        outcomes = apply_resources(project, store, early, {}, say, plan.refreshed, masker)
         redact = project.fingerprinter(store).redact
-        secrets = secret_texts(project.variables)
-        if store.db.password:  # a step may print its environment, PGPASSWORD and all
-            secrets.add(store.db.password)
         walker = Walker(
             plan, project.config, project.variables, redact, store, runtimes, reporter, secrets
         )
@@ -63,10 +62,21 @@ def apply_plan(
         for executor in executors:
             executor.shutdown(cancel=False)
     if not result.stopped_by_user:
-        outcomes += apply_resources(project, store, late, result.outputs, say, plan.refreshed)
+        outcomes += apply_resources(
+            project, store, late, result.outputs, say, plan.refreshed, masker
+        )
     result.resources = outcomes
     store.finish_run(run_id, result.status, result.summary(len(plan.cached)))
     return result
+
+
+def apply_secrets(project: Project, store: StateStore) -> set[str]:
+    """What an apply masks wherever it writes: the sensitive variables' values and the
+    metadata store's password (a step may print its environment, PGPASSWORD and all)."""
+    secrets = secret_texts(project.variables)
+    if store.db.password:
+        secrets.add(store.db.password)
+    return secrets
 
 
 def _executor_kinds(project: Project, plan: Plan, stack: str) -> set[str]:

@@ -636,7 +636,9 @@ def destroy(
 
     Recorded runs, step history and artifacts are kept. Example: `zenctl destroy --auto-approve`
     """
+    from zenctl.apply.masking import Masker
     from zenctl.apply.resources import apply_resources
+    from zenctl.apply.session import apply_secrets
     from zenctl.cli.state import hold_lock
     from zenctl.project import Project
     from zenctl.render.console import stderr, stdout
@@ -656,8 +658,9 @@ def destroy(
             return
         if not auto_approve:
             _confirm("destroy")
+        masker = Masker(apply_secrets(project, store))
         outcomes = apply_resources(
-            project, store, plan_.resources, {}, say_to(console), plan_.refreshed
+            project, store, plan_.resources, {}, say_to(console), plan_.refreshed, masker
         )
     if not render_destroy_result(console, stderr(), outcomes, project.root):
         raise typer.Exit(1)
