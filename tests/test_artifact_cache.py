@@ -1,7 +1,8 @@
 """The user's artifact cache: reads from a remote store download each object once, verified.
 
-The remote store here is the local folder store marked remote, counting its downloads; the
-GCS store against its emulator, and `zenctl pull` through it, are in tests/test_gcs.py.
+The remote store here is zenctl.testing's in-memory store marked remote, counting its
+downloads; the GCS store against its emulator, and `zenctl pull` through it, are in
+tests/test_gcs.py.
 """
 
 from __future__ import annotations
@@ -14,25 +15,27 @@ from pathlib import Path
 
 import pytest
 from conftest import Project
-from zenctl_local.artifact_store import LocalArtifactStore
 
 from zenctl.artifacts.cache import ArtifactCache
+from zenctl.artifacts.folder import FolderArtifactStore
 from zenctl.artifacts.integrity import ArtifactUnusable, read_through, read_verified
 from zenctl.artifacts.pull import Outcome, pull_reused
 from zenctl.fingerprint.files import hash_bytes
 from zenctl.paths import user_cache_dir
 from zenctl.plan.model import Action, Plan, StepPlan
+from zenctl.providers.protocol import ArtifactStore
+from zenctl.testing import MemoryArtifactStore
 
 pytestmark = pytest.mark.stateless
 
 
-class CountingRemote(LocalArtifactStore):
-    """A folder store that says it is remote and counts what it is asked to download."""
+class CountingRemote(MemoryArtifactStore):
+    """A store that says it is remote and counts what it is asked to download."""
 
     remote = True
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
+    def __init__(self) -> None:
+        super().__init__()
         self.downloads = 0
 
     def get(self, digest: str) -> bytes:
@@ -46,7 +49,7 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "user-cache" / "artifacts"
 
 
-def stored(store: LocalArtifactStore, data: bytes) -> str:
+def stored(store: ArtifactStore, data: bytes) -> str:
     digest = hash_bytes(data)
     store.put(digest, data)
     return digest
@@ -68,7 +71,7 @@ def test_cache_folder_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -
 def test_remote_object_is_downloaded_once_then_read_from_the_cache(
     tmp_path: Path, cache_dir: Path
 ) -> None:
-    remote = CountingRemote(tmp_path / "bucket")
+    remote = CountingRemote()
     data = b"model weights" * 100
     digest = stored(remote, data)
     assert read_through(remote, digest) == (data, True)
@@ -86,7 +89,7 @@ def test_remote_object_is_downloaded_once_then_read_from_the_cache(
 def test_damaged_cache_entry_is_dropped_and_fetched_again(
     tmp_path: Path, cache_dir: Path, damage: str
 ) -> None:
-    remote = CountingRemote(tmp_path / "bucket")
+    remote = CountingRemote()
     data = bytes(range(256)) * 8
     digest = stored(remote, data)
     read_verified(remote, digest)
@@ -106,19 +109,19 @@ def test_damaged_cache_entry_is_dropped_and_fetched_again(
 
 
 def test_corrupt_remote_object_is_neither_used_nor_cached(tmp_path: Path, cache_dir: Path) -> None:
-    remote = CountingRemote(tmp_path / "bucket")
+    remote = CountingRemote()
     digest = stored(remote, b"good bytes")
-    (remote.path / "objects" / digest[:2] / digest).write_bytes(b"evil bytes")
+    remote.objects[digest] = b"evil bytes"
     with pytest.raises(ArtifactUnusable, match="is corrupt"):
         read_verified(remote, digest)
     assert not (cache_dir / digest[:2] / digest).exists()
-    assert (remote.path / "corrupt" / digest).exists()  # quarantined, as any store's
+    assert digest in remote.quarantined  # as any store's
     with pytest.raises(ArtifactUnusable, match="is missing"):
         read_verified(remote, hash_bytes(b"never stored"))
 
 
 def test_local_store_is_read_in_place_not_copied(tmp_path: Path, cache_dir: Path) -> None:
-    local = LocalArtifactStore(tmp_path / "artifacts")
+    local = FolderArtifactStore(tmp_path / "artifacts")
     digest = stored(local, b"already on this disk")
     assert read_through(local, digest) == (b"already on this disk", True)
     assert not cache_dir.exists()
@@ -126,7 +129,7 @@ def test_local_store_is_read_in_place_not_copied(tmp_path: Path, cache_dir: Path
 
 def test_unwritable_cache_costs_downloads_not_failures(tmp_path: Path, cache_dir: Path) -> None:
     (tmp_path / "user-cache").write_text("a file where the folder should be")
-    remote = CountingRemote(tmp_path / "bucket")
+    remote = CountingRemote()
     digest = stored(remote, b"still readable")
     assert read_verified(remote, digest) == b"still readable"
     assert read_verified(remote, digest) == b"still readable"
@@ -150,19 +153,22 @@ def test_writer_stopped_half_way_leaves_no_entry(
 PAYLOADS = [bytes([n]) * (256 * 1024 + n) for n in range(4)]
 
 
-def _read_concurrently(path: str, seed: int, seen: multiprocessing.Queue[str]) -> None:
+def _read_concurrently(
+    remote: CountingRemote, path: str, seed: int, seen: multiprocessing.Queue[str]
+) -> None:
     """One of two processes: read every payload through the cache, over and over, dropping
     entries now and then so that both keep rewriting them; report anything but whole bytes."""
     try:
-        _read_many(path, seed, seen)
+        _read_many(remote, path, seed, seen)
     except BaseException as exc:  # the test reads the reports, not the child's stderr
         seen.put(repr(exc))
     seen.put("done")
 
 
-def _read_many(path: str, seed: int, seen: multiprocessing.Queue[str]) -> None:
+def _read_many(
+    remote: CountingRemote, path: str, seed: int, seen: multiprocessing.Queue[str]
+) -> None:
     os.environ["ZENCTL_CACHE_DIR"] = path
-    remote = CountingRemote(Path(path) / "bucket")
     cache = ArtifactCache.of_user()
     rng = random.Random(seed)
     for _ in range(150):
@@ -181,13 +187,14 @@ def _read_many(path: str, seed: int, seen: multiprocessing.Queue[str]) -> None:
 
 
 def test_two_processes_reading_at_once_never_see_a_partial_entry(tmp_path: Path) -> None:
-    remote = CountingRemote(tmp_path / "bucket")
+    remote = CountingRemote()
     for data in PAYLOADS:
         stored(remote, data)
     context = multiprocessing.get_context("fork")
     seen: multiprocessing.Queue[str] = context.Queue()
     workers = [
-        context.Process(target=_read_concurrently, args=(str(tmp_path), seed, seen))
+        # forked: each process has its own copy of the remote, objects and all
+        context.Process(target=_read_concurrently, args=(remote, str(tmp_path), seed, seen))
         for seed in (1, 2)
     ]
     for worker in workers:
@@ -217,7 +224,7 @@ def test_pull_with_a_local_store_copies_nothing(project: Project, tmp_path: Path
 def test_pull_fetches_each_object_once_and_reports_one_gone_since_the_plan(
     tmp_path: Path, cache_dir: Path
 ) -> None:
-    remote = CountingRemote(tmp_path / "bucket")
+    remote = CountingRemote()
     kept = stored(remote, b"still there")
     outputs = {"a": {"hash": kept, "size": 11}, "b": {"hash": "0" * 64, "size": 3}}
     step = StepPlan(

@@ -25,6 +25,7 @@ from zenctl.diagnostics import DiagnosticsError, UserError
 from zenctl.fingerprint.canonical import canonical_json
 from zenctl.graph import build_graph
 from zenctl.plan.planfile import check_saved_plan, plan_hash, read_planfile
+from zenctl.providers.registry import InstalledCatalog
 
 REPO = Path(__file__).parent.parent
 FUZZ = settings(
@@ -126,7 +127,7 @@ def check_config(text: str) -> None:
     Parsing touches no files, so a project folder that does not exist serves."""
     root = Path("/fuzzed-project")
     try:
-        config = ConfigParser(root).parse([(root / "main.zc.hcl", text)])
+        config = ConfigParser(root, InstalledCatalog()).parse([(root / "main.zc.hcl", text)])
         for pipeline in config.pipelines.values():
             build_graph(pipeline)
         resolve_variables(config, VariableInputs((), {}))
@@ -182,7 +183,7 @@ def test_names_that_would_escape_a_folder_are_rejected_at_the_label(
 ) -> None:
     text = PLACES[place].format(name=name)
     with pytest.raises(DiagnosticsError) as raised:
-        ConfigParser(tmp_path).parse([(tmp_path / "main.zc.hcl", text)])
+        ConfigParser(tmp_path, InstalledCatalog()).parse([(tmp_path / "main.zc.hcl", text)])
     first = raised.value.diagnostics[0]
     assert first.summary in ("Invalid name", "Invalid character"), first
     assert first.range is not None

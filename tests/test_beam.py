@@ -112,7 +112,9 @@ def test_a_beam_step_that_returns_no_transform_fails_clearly(tmp_path: Path) -> 
 def test_the_prism_downloading_direct_runner_is_refused(tmp_path: Path) -> None:
     applied = _beam_project(tmp_path, "DirectRunner").apply()
     assert applied.code == 1
-    assert 'Error: processing "beam" cannot use runner "DirectRunner"' in applied.both
+    assert 'Inappropriate value for "runner": processing "beam" cannot use runner "Direct' in (
+        applied.err
+    )
     assert "FnApiRunner" in applied.both
 
 

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import Project
 
-from zenctl.apply.task import CodeChanged, StepTask, check_code
-from zenctl.fingerprint.code import CodeIndex, code_cache_file
-from zenctl.fingerprint.files import StatCache
+from zenctl.apply.task import CodeChanged, check_code
+from zenctl.testing import step_task
 
 STEPS = {
     "chain/__init__.py": "",
@@ -145,15 +144,6 @@ def test_a_helper_edited_during_apply_fails_the_step_and_skips_its_dependents(
     assert "skipped" in shown.out, shown.both
 
 
-def _task(root: Path, run: str) -> StepTask:
-    """The task of a step as the walker builds it: its code hashed as plan hashes it."""
-    index = CodeIndex(root, StatCache(code_cache_file(root)))
-    planned = index.closure(run.split(":")[0])
-    index.cache.save()
-    store = ("local", {"path": str(root / "store")})
-    return StepTask("pipeline.p.step.s", run, planned, str(root), {}, {}, ("output",), store, "")
-
-
 def _project(root: Path) -> None:
     (root / "steps").mkdir()
     (root / "steps/__init__.py").write_text("")
@@ -163,7 +153,7 @@ def _project(root: Path) -> None:
 
 def test_check_names_an_edited_helper_and_ignores_a_comment(tmp_path: Path) -> None:
     _project(tmp_path)
-    task = _task(tmp_path, "steps.step:STEP")
+    task = step_task(tmp_path, "steps.step:STEP")
     helpers = tmp_path / "steps/helpers.py"
     helpers.write_text("# a comment changes no token\n" + helpers.read_text())
     check_code(task, "steps.step")
@@ -180,7 +170,7 @@ def test_check_trusts_no_cache_entry_taken_within_the_files_timestamp_tick(
     leaves its stat as it was, and must still be caught."""
     _project(tmp_path)
     helpers = tmp_path / "steps/helpers.py"
-    task = _task(tmp_path, "steps.step:STEP")
+    task = step_task(tmp_path, "steps.step:STEP")
     written = helpers.stat()
     helpers.write_text(helpers.read_text().replace("* 2", "* 3"))  # same size
     os.utime(helpers, ns=(written.st_atime_ns, written.st_mtime_ns))
@@ -191,7 +181,7 @@ def test_check_trusts_no_cache_entry_taken_within_the_files_timestamp_tick(
 
 def test_check_names_a_module_imported_since_the_plan(tmp_path: Path) -> None:
     _project(tmp_path)
-    task = _task(tmp_path, "steps.step:STEP")
+    task = step_task(tmp_path, "steps.step:STEP")
     (tmp_path / "steps/extra.py").write_text("X = 1\n")
     step = tmp_path / "steps/step.py"
     step.write_text("import steps.extra\n" + step.read_text())
@@ -201,7 +191,7 @@ def test_check_names_a_module_imported_since_the_plan(tmp_path: Path) -> None:
 
 def test_check_names_a_helper_deleted_since_the_plan(tmp_path: Path) -> None:
     _project(tmp_path)
-    task = _task(tmp_path, "steps.step:STEP")
+    task = step_task(tmp_path, "steps.step:STEP")
     (tmp_path / "steps/helpers.py").unlink()
     with pytest.raises(CodeChanged, match=rf"^steps/helpers\.py not found under {tmp_path} \("):
         check_code(task, "steps.step")

@@ -116,12 +116,15 @@ def test_bad_settings_name_the_block_and_the_setting() -> None:
         assert problem in raised.value.diagnostic.detail
 
 
-def test_bad_settings_are_a_diagnostic(project: Project) -> None:
+def test_bad_settings_are_a_diagnostic_at_their_line(project: Project) -> None:
     project.write("stack.zc.hcl", dask_stack('schedular = "tcp://127.0.0.1:8786"'))
     applied = project.apply()
     assert applied.code == 1
-    assert 'Error: Invalid settings in orchestrator "dask"' in applied.err
-    assert "schedular" in applied.err
+    assert "Error: Unsupported argument" in applied.err
+    assert "on stack.zc.hcl line 3" in applied.err
+    assert 'An argument named "schedular" is not expected here. Did you mean "scheduler"?' in (
+        applied.err
+    )
 
 
 def test_worker_returns_the_log_and_forgets_the_project_code(tmp_path: Path) -> None:
@@ -129,23 +132,16 @@ def test_worker_returns_the_log_and_forgets_the_project_code(tmp_path: Path) -> 
     another project's, imports its own code."""
     from zenctl_dask.orchestrator import run_on_worker
 
-    from zenctl.apply.task import StepTask
-    from zenctl.fingerprint.code import CodeIndex
-    from zenctl.fingerprint.files import StatCache
+    from zenctl.testing import step_task
 
     (tmp_path / "stepmod.py").write_text(
         "import os\n\ndef hello():\n    os.write(1, b'hello from the worker\\n')\n"
     )
-    task = StepTask(
-        "pipeline.p.step.hello",
+    task = step_task(
+        tmp_path,
         "stepmod:hello",
-        CodeIndex(tmp_path, StatCache(tmp_path / "code.json")).closure("stepmod"),
-        str(tmp_path),
-        {},
-        {},
-        ("output",),
-        ("local", {"path": str(tmp_path / "store")}),
-        str(tmp_path / "worker-disk" / "hello.log"),
+        artifact_store=("local", {"path": str(tmp_path / "store")}),  # the worker builds it
+        log_path=tmp_path / "worker-disk" / "hello.log",
     )
     result, log = run_on_worker(task)
     assert result.ok, result.error

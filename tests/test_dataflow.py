@@ -181,5 +181,6 @@ def test_a_component_without_a_template_is_a_clear_error(
     main.write_text(re.sub(r"\n\s*template\s*=.*", "", main.read_text()))
     applied = dataflow_project.apply()
     assert applied.code == 1
-    assert 'Error: processing "dataflow": "template" missing' in applied.both
+    assert "Error: Missing required argument" in applied.err
+    assert 'The argument "template" is required' in applied.err
     assert fake.launches == []

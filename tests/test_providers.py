@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import ZENCTL, Project
+from conftest import ZENCTL, Project, Store
 from zenctl_local.training import visible_gpus
 
 HELLO = """
@@ -292,3 +292,173 @@ def test_a_providers_error_that_quotes_a_secret_is_masked(project: Project) -> N
     assert secret not in applied.both
     written = b"".join(p.read_bytes() for p in (project.root / ".zenctl").rglob("*") if p.is_file())
     assert secret.encode() not in written
+
+
+SETTINGS_TYPOS = """
+stack "s" {
+  orchestrator "dask" {
+    schedular = "tcp://127.0.0.1:8786"
+  }
+  artifact_store "gcs" {
+    bucket = "gs://my-bucket"
+  }
+  metadata_store "sqlite" {}
+  processing "beam" {
+    runer = "FnApiRunner"
+  }
+}
+
+stack "t" {
+  orchestrator "local" {}
+  artifact_store "local" {}
+  metadata_store "gcs" {
+    bucket = "b-1"
+    prefx  = "state"
+  }
+  processing "dataflow" {
+    project  = "p"
+    region   = "europe-west1"
+    template = "templates/x.json"
+  }
+}
+
+pipeline "p" {
+  stack = stack.s
+  step "a" {
+    run = "steps.pipeline:report"
+  }
+}
+"""
+
+
+@pytest.mark.stateless
+def test_validate_checks_the_settings_of_every_providers_components(project: Project) -> None:
+    """Dask, Beam and Google Cloud settings are checked by their schemas when the
+    configuration is read, each problem at its own line, as the local provider's are."""
+    project.write("main.zc.hcl", SETTINGS_TYPOS)
+    result = project.run("validate")
+    assert result.code == 1
+    assert "Traceback" not in result.both
+    expected = [
+        (3, 'An argument named "schedular" is not expected here. Did you mean "scheduler"?'),
+        (6, 'Inappropriate value for "bucket": give the bucket name without "gs://"'),
+        (10, 'An argument named "runer" is not expected here. Did you mean "runner"?'),
+        (19, 'An argument named "prefx" is not expected here. Did you mean "prefix"?'),
+        (24, 'Inappropriate value for "template": give the Cloud Storage path'),
+    ]
+    for line, problem in expected:
+        assert f"on main.zc.hcl line {line}, in stack" in result.err, (line, result.err)
+        assert problem in result.err
+    assert result.err.count("Error:") == len(expected)
+
+
+@pytest.mark.stateless
+def test_every_component_type_prints_a_real_schema(project: Project) -> None:
+    listed = project.run("providers", "schema", "--json")
+    assert listed.code == 0, listed.both
+    document = json.loads(listed.out)
+    types = {
+        (name, kind, type_): entry["schema"]
+        for name, provider in document["providers"].items()
+        for kind, offered in provider["components"].items()
+        for type_, entry in offered.items()
+    }
+    assert ("dask", "orchestrator", "dask") in types and ("beam", "processing", "beam") in types
+    for component, schema in types.items():
+        assert schema["type"] == "object" and "properties" in schema, component
+        assert schema["additionalProperties"] is False, component  # unknown settings refused
+    assert set(types["gcp", "processing", "dataflow"]["required"]) == {
+        "project",
+        "region",
+        "template",
+    }
+    assert types["beam", "processing", "beam"]["properties"]["runner"]["default"] == "FnApiRunner"
+
+
+def _distribution(site: Path, name: str, module: str, source: str) -> dict[str, str]:
+    """A provider distribution as pip leaves it in site-packages, and the environment of a
+    zenctl that sees it (beside everything installed)."""
+    site.mkdir(exist_ok=True)
+    (site / f"{module}.py").write_text(source)
+    info = site / f"{name.replace('-', '_')}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    entry = name.removeprefix("zenctl-")
+    (info / "entry_points.txt").write_text(f"[zenctl.providers]\n{entry} = {module}:PROVIDER\n")
+    return {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+
+
+@pytest.mark.stateless
+def test_two_providers_offering_one_component_is_an_error_naming_both(
+    project: Project, tmp_path: Path
+) -> None:
+    env = _distribution(
+        tmp_path / "site",
+        "zenctl-shadow",
+        "shadowprov",
+        "from zenctl.sdk import ComponentType, Provider\n"
+        'PROVIDER = Provider("shadow", "1.0", (ComponentType("orchestrator", "local", "x:y"),))\n',
+    )
+    for command in ("validate", "providers"):
+        result = project.run(command, env=env)
+        assert result.code == 1, result.both
+        assert 'Error: Two providers offer orchestrator "local"' in result.err
+        assert 'provider "local" (zenctl-local 0.1.0)' in result.err
+        assert 'provider "shadow" (zenctl-shadow 1.0)' in result.err
+
+
+@pytest.mark.stateless
+def test_the_default_stack_is_the_one_a_provider_declares(project: Project, tmp_path: Path) -> None:
+    """The core names no component type: the local provider declares the default stack, and
+    a second declaration is an error for a project that relies on it."""
+    assert project.apply().code == 0  # no stack declared: the local provider's
+    env = _distribution(
+        tmp_path / "site",
+        "zenctl-other",
+        "otherprov",
+        "from zenctl.sdk import Provider\n"
+        'PROVIDER = Provider("other", "1.0", (), (("orchestrator", "local"),))\n',
+    )
+    result = project.run("validate", env=env)
+    assert result.code == 1
+    assert "Error: Two providers offer a default stack" in result.err
+    assert 'provider "local" (zenctl-local 0.1.0)' in result.err
+    project.write("stack.zc.hcl", Store("sqlite").block())  # a stack of its own: no matter
+    assert project.run("validate", env=env).code == 0
+
+
+@pytest.mark.stateless
+def test_a_broken_provider_warns_until_the_configuration_uses_it(
+    project: Project, tmp_path: Path
+) -> None:
+    env = _distribution(
+        tmp_path / "site",
+        "zenctl-broken",
+        "brokenprov",
+        "import zenctl_missing_dependency\n",
+    )
+    validated = project.run("validate", env=env)
+    assert validated.code == 0, validated.both
+    assert 'Warning: Provider "broken" failed to load' in validated.err
+    assert "ModuleNotFoundError: No module named 'zenctl_missing_dependency'" in validated.err
+    applied = project.apply(env=env)
+    assert applied.code == 0, applied.both  # the default stack needs nothing of it
+    assert 'Warning: Provider "broken" failed to load' in applied.err
+
+    project.write(
+        "stack.zc.hcl",
+        """
+        stack "default" {
+          orchestrator "broken" {}
+          artifact_store "local" {}
+          metadata_store "sqlite" {}
+        }
+        """,
+    )
+    used = project.run("validate", env=env)
+    assert used.code == 1
+    assert "Traceback" not in used.both
+    said = " ".join(used.err.replace("│", " ").split())  # long details wrap
+    assert 'Error: No installed provider offers orchestrator "broken"' in said
+    assert 'Provider "broken" failed to load, and may be the one that offers it' in said
+    assert "Reinstall zenctl-broken 1.0, or uninstall it." in said

@@ -243,7 +243,7 @@ def test_without_prctl_a_worker_notices_that_zenctl_is_gone() -> None:
             sys.executable,
             "-c",
             "import os, time\n"
-            "from zenctl_local.lifeline import watch_parent\n"
+            "from zenctl.apply.lifeline import watch_parent\n"
             "parent = os.getpid()\n"
             "if os.fork() == 0:\n"
             "    print(os.getpid(), flush=True)\n"

@@ -19,6 +19,7 @@ from zenctl.config.expressions import ExpressionError, evaluate_text
 from zenctl.config.loader import load_config
 from zenctl.config.variables import Sensitive, VariableInputs, resolve_variables
 from zenctl.diagnostics import DiagnosticsError
+from zenctl.providers.registry import InstalledCatalog
 
 # Variables are resolved before any store is opened.
 pytestmark = pytest.mark.stateless
@@ -69,7 +70,7 @@ def _config(tmp_path: Path, extra: dict[str, str] | None = None):  # type: ignor
     (tmp_path / "vars.zc.hcl").write_text(DECLARATIONS)
     for name, text in (extra or {}).items():
         (tmp_path / name).write_text(textwrap.dedent(text))
-    return load_config(tmp_path)
+    return load_config(tmp_path, InstalledCatalog())
 
 
 def _resolve(tmp_path: Path, *cli: tuple[str, str], environ=None, extra=None):  # type: ignore[no-untyped-def]

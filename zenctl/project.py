@@ -24,7 +24,7 @@ from zenctl.paths import project_dir
 from zenctl.plan.model import Plan
 from zenctl.plan.planner import ArtifactChecker, PlanInputs, make_plan
 from zenctl.providers.protocol import ArtifactStore, Integrity
-from zenctl.providers.registry import build_component, settings_of
+from zenctl.providers.registry import InstalledCatalog, build_component, settings_of
 from zenctl.state.store import EMPTY_LINEAGE, StateStore, open_store
 from zenctl.workspaces import current
 
@@ -48,7 +48,7 @@ class Project:
     ) -> Project:
         """`inputs` None: a command that evaluates nothing (runs, show, graph) and so needs
         no variable values. `preset`: values already decided (a saved plan's)."""
-        config = load_config(root)
+        config = load_config(root, InstalledCatalog())
         variables = {} if inputs is None else resolve_variables(config, inputs, preset=preset)
         config = choose_stacks(config, variables)
         return cls(Path(config.root), config, variables, current(Path(config.root)))

@@ -1,4 +1,4 @@
-"""The unit of work an orchestrator runs, and its result: plain, picklable data.
+"""The step runtime: how a `StepTask` (zenctl/providers/protocol.py) becomes a `StepResult`.
 
 `execute_step` is the same for every executor (local processes, Dask workers, Beam, Dataflow):
 it streams the step's log, computes the step's value and stores its outputs. Executors that
@@ -19,7 +19,6 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -28,61 +27,21 @@ from zenctl.artifacts import materializers
 from zenctl.artifacts.integrity import read_verified
 from zenctl.fingerprint.code import CodeIndex, changed_files, code_cache_file
 from zenctl.fingerprint.files import StatCache, hash_bytes
-from zenctl.providers.protocol import ArtifactStore
-
-
-@dataclass(frozen=True, slots=True)
-class StepInput:
-    kind: str  # "artifact" or "source"
-    hash: str
-    materializer: str = ""
-    path: str = ""  # sources: the path in the project
-
-
-@dataclass(frozen=True, slots=True)
-class StepTask:
-    address: str
-    run: str
-    code: dict[str, str]  # the plan's {file: normalised hash} of the code `run` reaches
-    root: str
-    params: dict[str, Any] = field(repr=False)  # secrets revealed: kept out of any message
-    inputs: dict[str, StepInput]
-    outputs: tuple[str, ...]
-    artifact_store: tuple[str, dict[str, Any]]  # (type, settings): rebuilt in the worker
-    log_path: str
-    # The text of every secret the step could print: masked in its log and error. Sent with
-    # the task, so that a worker process or machine writes no secret down to learn them.
-    secrets: tuple[str, ...] = field(default=(), repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class StepResult:
-    address: str
-    ok: bool
-    outputs: dict[str, dict[str, Any]]
-    error: str
-    duration: float
-    details: dict[str, str] = field(default_factory=dict)  # e.g. a remote job's ID and URL
+from zenctl.providers.protocol import ArtifactStore, StepBody, StepResult, StepTask
 
 
 class CodeChanged(RuntimeError):
     """The step's code is not the code the plan hashed (edited after the plan was made)."""
 
 
-class StepLost(Exception):
-    """What ended a step outside its own code (its worker killed by a signal, its cluster
-    lost): an executor fails the step's future with it, in words meant for the user."""
-
-
-# (task, artifact store, details to fill in) -> the step's value, before naming its outputs.
-# `details` stays recorded when the body then raises: a failed remote job keeps its ID.
-StepBody = Callable[[StepTask, ArtifactStore, dict[str, str]], Any]
-
 _stores: dict[str, ArtifactStore] = {}
 _code_caches: dict[str, StatCache] = {}  # by project root: read once per worker, never saved
 
 
-def _artifact_store(task: StepTask) -> ArtifactStore:
+def _artifact_store(task: StepTask, given: ArtifactStore | None) -> ArtifactStore:
+    """`given`, else the task's store, built once per process from its type and settings."""
+    if given is not None:
+        return given
     from zenctl.providers.registry import build_component
 
     type_, settings = task.artifact_store
@@ -93,22 +52,28 @@ def _artifact_store(task: StepTask) -> ArtifactStore:
     return store
 
 
-def execute_step(task: StepTask, body: StepBody | None = None, capture: bool = True) -> StepResult:
+def execute_step(
+    task: StepTask,
+    body: StepBody | None = None,
+    capture: bool = True,
+    store: ArtifactStore | None = None,
+) -> StepResult:
     """Run one step in the current process; never raises for a failure of the step itself.
 
     `capture` sends the whole process's stdout and stderr to the step's log: only a worker
     running one step at a time may do that; a body run in a thread writes its log itself.
+    `store` is the artifact store to use where the caller holds one (an executor in the
+    process that built it, zenctl.testing's); otherwise the task's is built here.
     """
     started = time.perf_counter()
     details: dict[str, str] = {}
     masker = Masker(task.secrets)
     try:
         with _log_to(Path(task.log_path), masker) if capture else contextlib.nullcontext():
-            store = _artifact_store(task)
-            value = (body or call_function)(task, store, details)
+            used = _artifact_store(task, store)
+            value = (body or call_function)(task, used, details)
             outputs = {
-                name: store_output(store, item)
-                for name, item in _named_outputs(task, value).items()
+                name: store_output(used, item) for name, item in _named_outputs(task, value).items()
             }
         error = ""
     except BaseException as exc:  # the step's own exception, reported with its traceback
@@ -118,7 +83,7 @@ def execute_step(task: StepTask, body: StepBody | None = None, capture: bool = T
             log.write(masker.mask_text("".join(traceback.format_exception(exc))))
         outputs, error = {}, masker.mask_text(_describe(exc))
     try:
-        _artifact_store(task).log_finished(Path(task.log_path))
+        _artifact_store(task, store).log_finished(Path(task.log_path))
     except Exception as exc:  # a log the store cannot keep would be recorded as kept
         why = f"the step's log could not be stored: {_describe(exc)}"
         outputs, error = {}, error or masker.mask_text(why)

@@ -19,13 +19,20 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from zenctl.apply.masking import Masker, secret_texts
-from zenctl.apply.task import StepInput, StepLost, StepResult, StepTask
 from zenctl.config.model import Config
 from zenctl.config.variables import reveal, step_params
 from zenctl.fingerprint.canonical import canonical_json
 from zenctl.fingerprint.step import fingerprint, same_work
 from zenctl.plan.model import Action, Plan, ReasonKind, StepPlan
-from zenctl.providers.protocol import ArtifactStore, Integrity, StepExecutor
+from zenctl.providers.protocol import (
+    ArtifactStore,
+    Integrity,
+    StepExecutor,
+    StepInput,
+    StepLost,
+    StepResult,
+    StepTask,
+)
 from zenctl.state.store import Execution, StateStore
 
 if TYPE_CHECKING:

@@ -165,8 +165,16 @@ def main() -> None:
     except Exception as exc:  # click usage errors, then anything unexpected
         code = _unexpected(exc)
     finally:
+        _print_diagnostics(_provider_warnings())
         _trace()
     sys.exit(code)
+
+
+def _provider_warnings() -> list[Any]:
+    """Installed providers that failed to load, once the command looked at the providers.
+    A command that never imported the registry did not, and must not pay for loading it."""
+    registry = sys.modules.get("zenctl.providers.registry")
+    return registry.load_warnings() if registry is not None else []
 
 
 def _print_diagnostics(diagnostics: Any) -> None:

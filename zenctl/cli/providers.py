@@ -68,11 +68,9 @@ def schemas() -> dict[str, Any]:
     for provider in sorted(installed_providers().values(), key=lambda p: p.name):
         components: dict[str, dict[str, Any]] = {}
         for component in provider.components:
-            model = schema_of(component)
-            schema_ = model.model_json_schema() if model is not None else {"type": "object"}
             components.setdefault(component.kind, {})[component.type] = {
                 "description": component.description,
-                "schema": schema_,
+                "schema": schema_of(component).model_json_schema(),
             }
         out[provider.name] = {"version": provider.version, "components": components}
     return {"format_version": "1.0", "providers": out}

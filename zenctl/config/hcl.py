@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, InstanceOf, StringConstraints, ValidationError
 
+from zenctl.config.catalog import ComponentCatalog
 from zenctl.config.expressions import ExpressionError, Node, traversals
 from zenctl.config.lowering import Lowering, Marks, hide_strip_markers
 from zenctl.config.model import (
@@ -112,23 +113,15 @@ _HINTS = {
 }
 
 
-def default_stack(root: Path) -> Stack:
-    """The embedded stack a project gets when it declares none: nothing to run or configure."""
+def default_stack(catalog: ComponentCatalog) -> Stack:
+    """The embedded stack a project gets when it declares none, as the installed providers
+    declare it (the local provider's: nothing to run or configure)."""
     origin = SourceRange("(built-in)", Position(1, 1), Position(1, 1))
-    return Stack(
-        DEFAULT_STACK,
-        {
-            # complete already, as the local provider's schemas would fill them in
-            "orchestrator": Component("orchestrator", "local", {}, origin, checked=True),
-            "artifact_store": Component(
-                "artifact_store", "local", {"path": ".zenctl/artifacts"}, origin, checked=True
-            ),
-            "metadata_store": Component(
-                "metadata_store", "sqlite", {"path": ".zenctl/metadata.db"}, origin
-            ),
-        },
-        None,
-    )
+    components = {
+        kind: Component(kind, type_, settings, origin, checked=not is_core(kind, type_))
+        for kind, (type_, settings) in catalog.default_stack().items()
+    }
+    return Stack(DEFAULT_STACK, components, None)
 
 
 @dataclass
@@ -179,8 +172,9 @@ class _FileParser:
 class ConfigParser:
     """Builds a `Config` from file contents, collecting diagnostics instead of stopping."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, catalog: ComponentCatalog) -> None:
         self.root = root
+        self.catalog = catalog
         self.diagnostics: list[Diagnostic] = []
         # (kind, name, context) of blocks declared with errors: references to them are not
         # reported again as undeclared
@@ -252,7 +246,7 @@ class ConfigParser:
         self._check_locals(variables)
         self._check_validations(variables)
         if not stacks:
-            stacks[DEFAULT_STACK] = default_stack(self.root)
+            stacks[DEFAULT_STACK] = default_stack(self.catalog)
         pipelines: dict[str, Pipeline] = {}
         for source, block in pipeline_blocks:
             pipeline = self._pipeline(source, block, stacks, variables)
@@ -260,9 +254,8 @@ class ConfigParser:
                 self._add_unique(pipelines, pipeline, "pipeline")
         self._check_moved(moved, pipelines)
         from zenctl.graph import build_graph
-        from zenctl.providers.registry import check_required
 
-        self.diagnostics.extend(check_required(required.values()))
+        self.diagnostics.extend(self.catalog.check_required(required.values()))
         for pipeline in pipelines.values():
             try:
                 build_graph(pipeline)  # a cycle is reported with the other errors
@@ -461,17 +454,13 @@ class ConfigParser:
 
         Values that reference variables are checked once their value is known (at apply).
         """
-        from zenctl.providers.registry import component_type, schema_of
-
         if is_core(kind, type_):
             return True, None
         try:
-            schema = schema_of(component_type(kind, type_))
+            schema = self.catalog.schema(kind, type_)
         except UserError as exc:
             self.error(exc.diagnostic.summary, exc.diagnostic.detail, where, context)
             return False, None
-        if schema is None:
-            return True, None
         later = {key for key, attr in attrs.items() if not is_constant(attr.value)}
         body = self._validate(schema, attrs, where, context, skip=later)
         return True, body.model_dump() if body is not None and not later else None
@@ -587,10 +576,8 @@ class ConfigParser:
                 f'A stack holds component blocks only; "{attribute.name}" is not expected here.',
                 source.range_of(attribute.raw),
             )
-        from zenctl.providers.registry import offered_kinds
-
         components: dict[str, Component] = {}
-        kinds = sorted(set(COMPONENT_KINDS) | offered_kinds())
+        kinds = sorted(set(COMPONENT_KINDS) | self.catalog.kinds())
         for child in block.blocks():
             kind = child.block_type
             if kind not in kinds:
@@ -1005,9 +992,11 @@ class ConfigParser:
                     )
                 else:
                     path = _loc(error["loc"])
+                    # a validator's ValueError: its own words, without pydantic's prefix
+                    said = error["ctx"]["error"] if error["type"] == "value_error" else error["msg"]
                     self.error(
                         "Incorrect attribute value type",
-                        f'Inappropriate value for "{path}": {error["msg"]}.'
+                        f'Inappropriate value for "{path}": {said}.'
                         + (f" {_HINTS[name]}" if name in _HINTS else ""),
                         at,
                         context,

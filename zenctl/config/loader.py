@@ -15,13 +15,13 @@ from pathlib import Path
 import blake3
 
 from zenctl import __version__
+from zenctl.config.catalog import ComponentCatalog
 from zenctl.config.model import Config
 from zenctl.diagnostics import UserError
 from zenctl.paths import ensure_private_dir, project_dir
-from zenctl.providers.discovery import providers_signature
 
 CONFIG_GLOB = "*.zc.hcl"
-CACHE_FORMAT = 5  # bumped when the cached `Config` changes shape, or the checks it passed
+CACHE_FORMAT = 6  # bumped when the cached `Config` changes shape, or the checks it passed
 
 
 def config_files(root: Path) -> list[Path]:
@@ -33,8 +33,9 @@ def config_digests(root: Path) -> dict[str, str]:
     return {path.name: blake3.blake3(path.read_bytes()).hexdigest() for path in config_files(root)}
 
 
-def load_config(root: Path) -> Config:
-    """The validated config of the project at `root`; raises DiagnosticsError on bad input."""
+def load_config(root: Path, catalog: ComponentCatalog) -> Config:
+    """The validated config of the project at `root`, its components checked against
+    `catalog`; raises DiagnosticsError on bad input."""
     files = config_files(root)
     if not files:
         raise UserError(
@@ -44,7 +45,7 @@ def load_config(root: Path) -> Config:
         )
     contents = [(path, path.read_bytes()) for path in files]
     digest = blake3.blake3(f"{__version__}\0{CACHE_FORMAT}\0{root.resolve()}\0".encode())
-    digest.update(f"{providers_signature()}\0".encode())
+    digest.update(f"{catalog.signature()}\0".encode())
     for path, data in contents:
         digest.update(f"{path.name}\0{len(data)}\0".encode())
         digest.update(data)
@@ -56,7 +57,7 @@ def load_config(root: Path) -> Config:
     from zenctl.config.hcl import ConfigParser
 
     texts = [(path, data.decode("utf-8", errors="replace")) for path, data in contents]
-    config = ConfigParser(root.resolve()).parse(texts)
+    config = ConfigParser(root.resolve(), catalog).parse(texts)
     _write_cache(cache_file, config)
     return config
 

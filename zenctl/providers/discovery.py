@@ -22,9 +22,10 @@ from zenctl.paths import user_cache_dir
 GROUP = "zenctl.providers"
 
 
-def provider_entry_points() -> list[tuple[str, str]]:
-    """(name, "module:attribute") of each installed provider, sorted by name."""
-    return [(name, value) for name, value, _ in _discovered()]
+def provider_entry_points() -> list[tuple[str, str, str]]:
+    """(name, "module:attribute", "distribution version") of each installed provider, sorted
+    by name."""
+    return _discovered()
 
 
 def providers_signature() -> str:

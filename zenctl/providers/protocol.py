@@ -1,7 +1,8 @@
 """What a provider plugin implements: the seams between the core and the outside world.
 
 A provider is a distribution registering a `Provider` under the entry-point group
-`zenctl.providers`. The core never imports a provider by name.
+`zenctl.providers`. The core never imports a provider by name; providers import these
+names from `zenctl.sdk`, never from here.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ if TYPE_CHECKING:
     from concurrent.futures import Future  # a warm plan need not import the module
 
     from pydantic import BaseModel
-
-    from zenctl.apply.task import StepResult, StepTask
 
 
 class Integrity(StrEnum):
@@ -97,6 +96,53 @@ class ArtifactStore(ABC):
     @abstractmethod
     def remove(self, items: Sequence[StoredItem]) -> None:
         """Delete what `items` listed, in one batch where the store can."""
+
+
+@dataclass(frozen=True, slots=True)
+class StepInput:
+    kind: str  # "artifact" or "source"
+    hash: str
+    materializer: str = ""
+    path: str = ""  # sources: the path in the project
+
+
+@dataclass(frozen=True, slots=True)
+class StepTask:
+    """One step for an executor to run: plain, picklable data (it may cross to a worker
+    process or another machine, where `execute_step` runs it)."""
+
+    address: str
+    run: str
+    code: dict[str, str]  # the plan's {file: normalised hash} of the code `run` reaches
+    root: str
+    params: dict[str, Any] = field(repr=False)  # secrets revealed: kept out of any message
+    inputs: dict[str, StepInput]
+    outputs: tuple[str, ...]
+    artifact_store: tuple[str, dict[str, Any]]  # (type, settings): rebuilt in the worker
+    log_path: str
+    # The text of every secret the step could print: masked in its log and error. Sent with
+    # the task, so that a worker process or machine writes no secret down to learn them.
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    address: str
+    ok: bool
+    outputs: dict[str, dict[str, Any]]
+    error: str
+    duration: float
+    details: dict[str, str] = field(default_factory=dict)  # e.g. a remote job's ID and URL
+
+
+class StepLost(Exception):
+    """What ended a step outside its own code (its worker killed by a signal, its cluster
+    lost): an executor fails the step's future with it, in words meant for the user."""
+
+
+# (task, artifact store, details to fill in) -> the step's value, before naming its outputs.
+# `details` stays recorded when the body then raises: a failed remote job keeps its ID.
+StepBody = Callable[[StepTask, ArtifactStore, dict[str, str]], Any]
 
 
 class StepExecutor(ABC):
@@ -193,8 +239,9 @@ class ComponentType:
     """One component a provider offers, e.g. kind "artifact_store", type "local".
 
     `schema` validates the component's HCL settings (`zenctl validate` points at the offending
-    attribute): a pydantic model, or its import path "module:Class", imported only when
-    settings need checking (a warm apply then never imports pydantic). `factory` receives the
+    attribute): a pydantic model (best a subclass of `Settings`), or its import path
+    "module:Class", imported only when settings need checking (a warm apply then never imports
+    pydantic); None: the component takes no settings. `factory` receives the
     settings validated, defaults filled in; as an import path ("module:Class.from_settings")
     it is imported only when the component is built, so loading the provider stays cheap for
     every command that does not use it. A factory that returns a `Resource` makes
@@ -211,6 +258,12 @@ class ComponentType:
 
 @dataclass(frozen=True, slots=True)
 class Provider:
+    """What a provider's entry point names. `default_stack`, `((kind, type), ...)`, is the
+    stack a project that declares none gets: one installed provider may declare it (the
+    local provider does); types the core opens itself (metadata_store "sqlite") may be named.
+    """
+
     name: str
     version: str
     components: tuple[ComponentType, ...] = field(default=())
+    default_stack: tuple[tuple[str, str], ...] = field(default=())

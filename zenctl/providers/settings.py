@@ -1,7 +1,7 @@
 """Typed provider settings: a component's HCL block checked against its pydantic model.
 
-Imported by providers only (and the cold config load): pydantic costs ~0.3 s to import, and
-a warm plan never pays it.
+Imported by providers (through zenctl.sdk) and the registry only when settings need checking:
+pydantic costs ~0.3 s to import, and a warm plan never pays it.
 """
 
 from __future__ import annotations
@@ -23,12 +23,16 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def parse_settings(model: type[M], settings: dict[str, Any], block: str) -> M:
-    """`settings` as `model`; every problem in one error naming the block (`orchestrator "x"`)."""
+    """`settings` as `model`; every problem in one error naming the block (`orchestrator "x"`).
+
+    A validator's ValueError is quoted in its own words, without pydantic's prefix.
+    """
     try:
         return model.model_validate(settings)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or 'block'}: {error['msg']}"
+            f"{'.'.join(str(part) for part in error['loc']) or 'block'}: "
+            + (str(error["ctx"]["error"]) if error["type"] == "value_error" else error["msg"])
             for error in exc.errors()
         )
         raise UserError(f"Invalid settings in {block}", problems) from None

@@ -12,11 +12,11 @@ from rich.markup import escape
 from rich.status import Status
 
 from zenctl.apply.resources import ResourceOutcome
-from zenctl.apply.task import StepResult
 from zenctl.apply.walker import ApplyResult
 from zenctl.diagnostics import Diagnostic
 from zenctl.fingerprint.canonical import short
 from zenctl.plan.model import Plan, StepPlan
+from zenctl.providers.protocol import StepResult
 from zenctl.render.diagnostics import display_path, render_diagnostic
 from zenctl.render.plan_text import format_duration
 

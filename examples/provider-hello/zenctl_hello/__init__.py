@@ -11,13 +11,13 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from zenctl.paths import resolve_in_project
-from zenctl.providers.protocol import (
+from zenctl.sdk import (
     Attributes,
     ComponentType,
     Provider,
     Resource,
     ResourceContext,
+    resolve_in_project,
 )
 
 __version__ = "0.2.0"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from zenctl.providers.settings import Settings
+from zenctl.sdk import Settings
 
 
 class GreetingSettings(Settings):

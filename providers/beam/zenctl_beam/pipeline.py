@@ -19,9 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from zenctl.apply.task import StepTask, load_inputs, step_function
-from zenctl.artifacts import materializers
-from zenctl.providers.protocol import ArtifactStore
+from zenctl.sdk import ArtifactStore, StepTask, dump_value, load_inputs, step_function
 
 
 def run_pipeline(
@@ -122,4 +120,4 @@ def _collect(prefix: str) -> list[Any]:
     for match in FileSystems.match([f"{prefix}-*"])[0].metadata_list:
         with FileSystems.open(match.path) as shard:
             elements += [pickle.loads(base64.b64decode(line)) for line in shard if line.strip()]
-    return sorted(elements, key=lambda element: materializers.dump(element)[1])
+    return sorted(elements, key=lambda element: dump_value(element)[1])

@@ -1,6 +1,6 @@
 """Dask provider: steps run on a Dask distributed cluster."""
 
-from zenctl.providers.protocol import ComponentType, Provider
+from zenctl.sdk import ComponentType, Provider
 
 __version__ = "0.1.0"
 
@@ -14,6 +14,7 @@ PROVIDER = Provider(
             "dask",
             "zenctl_dask.orchestrator:DaskOrchestrator.from_settings",  # distributed: when used
             "Runs steps on a Dask cluster (scheduler), or a local one per apply.",
+            "zenctl_dask.settings:DaskSettings",  # imported only to check settings
         ),
     ),
 )

@@ -18,12 +18,9 @@ from typing import Any
 
 from distributed import Client, LocalCluster
 from distributed import Future as DaskFuture
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from zenctl.apply.task import StepResult, StepTask, execute_step
-from zenctl.diagnostics import UserError
-from zenctl.providers.protocol import Orchestrator
-from zenctl.providers.settings import parse_settings
+from zenctl.sdk import Orchestrator, StepResult, StepTask, UserError, execute_step, parse_settings
+from zenctl_dask.settings import DaskSettings
 
 BLOCK = 'orchestrator "dask"'
 _LOG_LIMIT = 8 << 20  # the tail of a step's log shipped back to this machine, bytes
@@ -35,23 +32,6 @@ _one_step_at_a_time = threading.Lock()
 
 class ClusterError(RuntimeError):
     """The cluster, not the step, ended the step's task."""
-
-
-class DaskSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    scheduler: str | None = None  # e.g. "tcp://10.0.0.5:8786"; None: a local cluster per apply
-    workers: int | None = Field(default=None, ge=1)  # local cluster only; --parallelism if None
-    connect_timeout: float = Field(default=5.0, gt=0)  # seconds
-
-    @model_validator(mode="after")
-    def _workers_need_a_local_cluster(self) -> DaskSettings:
-        if self.scheduler is not None and self.workers is not None:
-            raise ValueError(
-                "`workers` sizes the local cluster started when `scheduler` is left out; "
-                "a scheduler's workers are started with `dask worker`"
-            )
-        return self
 
 
 def run_on_worker(task: StepTask) -> tuple[StepResult, bytes]:

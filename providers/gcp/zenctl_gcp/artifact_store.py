@@ -16,7 +16,6 @@ import base64
 import contextlib
 import hashlib
 import json
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -28,50 +27,32 @@ import google.cloud.storage as storage
 import requests
 from google.api_core import exceptions as api
 from google.auth.exceptions import DefaultCredentialsError, TransportError
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 from tenacity import (
     Retrying,
     retry_if_exception,
     stop_after_delay,
     wait_random_exponential,
 )
-from zenctl_local.artifact_store import LocalArtifactStore
 
-from zenctl.diagnostics import UserError
-from zenctl.fingerprint.files import hash_bytes
-from zenctl.paths import resolve_in_project
-from zenctl.providers.protocol import ArtifactStore, Integrity, StoredItem
-from zenctl.providers.settings import parse_settings
+from zenctl.sdk import (
+    ArtifactStore,
+    FolderArtifactStore,
+    Integrity,
+    StoredItem,
+    UserError,
+    hash_bytes,
+    parse_settings,
+    resolve_in_project,
+)
+from zenctl_gcp.settings import GcsSettings
 
 T = TypeVar("T")
 
 BLOCK = 'artifact_store "gcs"'
 _TIMEOUT = (10.0, 120.0)  # per request: connect, read
-_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
 _FEW = 16  # up to this many objects to check: one request each; more: list the folders
 _CACHE = "cache:"  # `StoredItem.key` prefix of the local cache's items
 _BINARY = "application/octet-stream"
-
-
-def bucket_name(value: str) -> str:
-    """A bucket setting's check: the name alone, as Cloud Storage spells them."""
-    if value.startswith("gs://"):
-        raise ValueError(f'give the bucket name without "gs://" (bucket = "{value[5:]}")')
-    if not _BUCKET_NAME.match(value):
-        raise ValueError(f"{value!r} is not a bucket name (lowercase letters, digits, -_.)")
-    return value
-
-
-class GcsSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    bucket: str
-    prefix: str = "zenctl"
-    project: str | None = None  # billing project; Application Default Credentials' by default
-    cache: str = ".zenctl/gcs-cache"  # local snapshots and logs, relative to the project
-    retry_timeout: float = Field(default=60.0, gt=0)  # seconds of retrying transient errors
-
-    check_bucket = field_validator("bucket")(bucket_name)
 
 
 class ArtifactStoreError(UserError):
@@ -103,7 +84,7 @@ class GcsArtifactStore(ArtifactStore):
 
     def __init__(self, settings: GcsSettings, root: Path) -> None:
         self.settings = settings
-        self.cache = LocalArtifactStore(resolve_in_project(root, settings.cache))
+        self.cache = FolderArtifactStore(resolve_in_project(root, settings.cache))
         self.prefix = settings.prefix.strip("/")
         self._retrying = Retrying(
             retry=retry_if_exception(transient),

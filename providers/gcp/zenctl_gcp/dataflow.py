@@ -17,68 +17,29 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from zenctl.apply.task import StepResult, StepTask, call_function, execute_step, step_log
-from zenctl.diagnostics import UserError
-from zenctl.providers.protocol import ArtifactStore, StepExecutor
+from zenctl.sdk import (
+    ArtifactStore,
+    StepExecutor,
+    StepResult,
+    StepTask,
+    call_function,
+    execute_step,
+    parse_settings,
+    step_log,
+)
+from zenctl_gcp.settings import DataflowSettings, template_parameter
 
 SUCCEEDED = ("JOB_STATE_DONE", "JOB_STATE_DRAINED")
 ENDED = (*SUCCEEDED, "JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_UPDATED")
 MAX_POLL_SECONDS = 60.0
-REQUIRED = ("project", "region", "template")
-OPTIONAL = ("parameters", "environment", "api_endpoint", "poll_seconds")
+BLOCK = 'processing "dataflow"'
 
 
 class JobFailed(RuntimeError):
     """The job ended in a state other than done: its error messages say why."""
-
-
-@dataclass(frozen=True)
-class DataflowSettings:
-    project: str
-    region: str
-    template: str  # gs:// path of the Flex Template spec
-    parameters: dict[str, str]
-    environment: dict[str, Any]  # FlexTemplateRuntimeEnvironment fields
-    api_endpoint: str  # "" for Google's; http://127.0.0.1:PORT for a local fake
-    poll_seconds: float  # the first poll interval; it grows to MAX_POLL_SECONDS
-
-    @classmethod
-    def parse(cls, settings: dict[str, Any]) -> DataflowSettings:
-        unknown = sorted(set(settings) - {*REQUIRED, *OPTIONAL})
-        missing = [name for name in REQUIRED if not isinstance(settings.get(name), str)]
-        if unknown or missing:
-            problem = f'unknown setting "{unknown[0]}"' if unknown else f'"{missing[0]}" missing'
-            raise UserError(
-                f'processing "dataflow": {problem}',
-                'processing "dataflow" takes project, region and template = "gs://…" (strings), '
-                "and optionally parameters (template parameters), environment (runtime "
-                "environment, e.g. { max_workers = 4 }), api_endpoint and poll_seconds.",
-            )
-        if not str(settings["template"]).startswith("gs://"):
-            raise UserError(
-                'processing "dataflow": template must be a gs:// path',
-                "Give the Cloud Storage path of the Flex Template spec file that "
-                "`gcloud dataflow flex-template build` wrote, e.g. gs://bucket/templates/x.json.",
-            )
-        return cls(
-            settings["project"],
-            settings["region"],
-            settings["template"],
-            {str(k): _parameter(v) for k, v in dict(settings.get("parameters", {})).items()},
-            dict(settings.get("environment", {})),
-            str(settings.get("api_endpoint", "")),
-            float(settings.get("poll_seconds", 5)),
-        )
-
-    def console_url(self, job_id: str) -> str:
-        return (
-            f"https://console.cloud.google.com/dataflow/jobs/{self.region}/{job_id}"
-            f"?project={self.project}"
-        )
 
 
 class DataflowExecutor(StepExecutor):
@@ -89,7 +50,7 @@ class DataflowExecutor(StepExecutor):
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any], root: Path) -> DataflowExecutor:
-        return cls(DataflowSettings.parse(settings))
+        return cls(parse_settings(DataflowSettings, settings, BLOCK))
 
     def start(self, parallelism: int) -> None:
         self._cancel.clear()
@@ -120,7 +81,7 @@ class DataflowExecutor(StepExecutor):
             )
         parameters = {
             **self.settings.parameters,
-            **{str(k): _parameter(v) for k, v in (extra or {}).items()},
+            **{str(k): template_parameter(v) for k, v in (extra or {}).items()},
         }
         api = DataflowApi(self.settings)
         with step_log(task) as log:  # the service's messages may quote a secret parameter
@@ -263,15 +224,3 @@ def _job_name(address: str) -> str:
     """A valid, readable Dataflow job name: lowercase letters, digits and dashes."""
     step = re.sub(r"[^a-z0-9]+", "-", address.removeprefix("pipeline.").lower()).strip("-")
     return f"zenctl-{step[:40].strip('-')}-{time.strftime('%Y%m%d-%H%M%S')}"
-
-
-def _parameter(value: Any) -> str:
-    """Flex Template parameters are strings; numbers and booleans are written as HCL would."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str | int | float):
-        return str(value)
-    raise UserError(
-        "Dataflow template parameters must be strings, numbers or booleans",
-        f"Got a {type(value).__name__}: {value!r}. Encode it as a string (e.g. JSON).",
-    )

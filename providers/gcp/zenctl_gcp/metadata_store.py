@@ -37,28 +37,25 @@ from typing import Any, TypeVar
 import google.cloud.storage as storage
 from google.api_core import exceptions as api
 from google.auth.exceptions import DefaultCredentialsError
-from pydantic import BaseModel, ConfigDict, field_validator
 
-from zenctl.diagnostics import UserError
-from zenctl.providers.settings import parse_settings
-from zenctl.state.db import Conflict, Database, LockTable, Row, SQLiteDatabase, retrying
-from zenctl_gcp.artifact_store import bucket_name, transient
+from zenctl.sdk import (
+    Conflict,
+    Database,
+    LockTable,
+    Row,
+    SQLiteDatabase,
+    UserError,
+    parse_settings,
+    retrying,
+)
+from zenctl_gcp.artifact_store import transient
+from zenctl_gcp.settings import GcsStoreSettings
 
 T = TypeVar("T")
 
 BLOCK = 'metadata_store "gcs"'
 _TIMEOUT = (10.0, 120.0)  # per request: connect, read
 _BINARY = "application/octet-stream"
-
-
-class GcsStoreSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    bucket: str
-    prefix: str = "zenctl"
-    project: str | None = None  # billing project; Application Default Credentials' by default
-
-    check_bucket = field_validator("bucket")(bucket_name)
 
 
 def _raced(exc: BaseException) -> bool:

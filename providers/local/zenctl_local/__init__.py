@@ -1,6 +1,6 @@
 """The built-in local provider: everything on this machine, nothing to run."""
 
-from zenctl.providers.protocol import ComponentType, Provider
+from zenctl.sdk import ComponentType, Provider
 
 __version__ = "0.1.0"
 
@@ -36,5 +36,11 @@ PROVIDER = Provider(
             "Serves each deployment's model over HTTP on 127.0.0.1 (POST /predict).",
             "zenctl_local.schemas:ServingSettings",
         ),
+    ),
+    # a project that declares no stack runs here, its state in .zenctl/metadata.db
+    default_stack=(
+        ("orchestrator", "local"),
+        ("artifact_store", "local"),
+        ("metadata_store", "sqlite"),
     ),
 )

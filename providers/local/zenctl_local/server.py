@@ -18,8 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from zenctl.artifacts import materializers
-from zenctl.fingerprint.files import hash_bytes
+from zenctl.sdk import hash_bytes, load_value
 
 MAX_BODY = 64 * 1024 * 1024
 
@@ -35,7 +34,7 @@ class Model:
 
     def _load(self) -> tuple[str, Any]:
         data = self.path.read_bytes()
-        return hash_bytes(data), materializers.load(self.materializer, data)
+        return hash_bytes(data), load_value(self.materializer, data)
 
     def reload(self) -> None:
         with self._lock:  # two quick SIGHUPs: load twice in turn, never interleaved
@@ -108,7 +107,7 @@ def make_handler(model: Model) -> type[BaseHTTPRequestHandler]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", type=Path, required=True)
-    parser.add_argument("--materializer", default=materializers.JOBLIB)
+    parser.add_argument("--materializer", required=True)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--ready", type=Path, required=True, help="written once serving")
     args = parser.parse_args()

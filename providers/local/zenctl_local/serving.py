@@ -18,9 +18,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from zenctl.diagnostics import UserError
-from zenctl.paths import ensure_private_dir, project_dir
-from zenctl.providers.protocol import Attributes, Resource, ResourceContext
+from zenctl.sdk import (
+    Attributes,
+    Resource,
+    ResourceContext,
+    UserError,
+    ensure_private_dir,
+    project_dir,
+)
 
 START_TIMEOUT = 60.0  # importing scikit-learn on a busy 2-core machine takes seconds
 STOP_TIMEOUT = 10.0

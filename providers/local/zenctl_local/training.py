@@ -21,10 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from zenctl.apply.task import StepResult, StepTask
-from zenctl.diagnostics import UserError
-from zenctl.providers.protocol import StepExecutor
-from zenctl_local.workers import cause_of_death
+from zenctl.sdk import StepExecutor, StepResult, StepTask, UserError, cause_of_death
 
 _DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 

@@ -9,8 +9,7 @@ import pickle
 import sys
 from pathlib import Path
 
-from zenctl.apply.task import execute_step
-from zenctl_local.lifeline import die_with_parent
+from zenctl.sdk import die_with_parent, execute_step
 
 
 def main(task_fd: str, result_file: str, zenctl_pid: str) -> None:

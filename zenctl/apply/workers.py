@@ -4,7 +4,11 @@ concurrent.futures' ProcessPoolExecutor breaks as a whole when one worker dies: 
 flight fails with `BrokenProcessPool`, none named. Here each worker has its own pipe, so a worker
 killed by a signal (the kernel's OOM killer, a segfault) fails only the step it was running,
 with that signal's name, and the others go on. A worker is never given a step again once sent
-one that it did not answer: no step runs twice. Workers die with zenctl (zenctl_local.lifeline).
+one that it did not answer: no step runs twice. Workers die with zenctl (zenctl/apply/lifeline.py).
+
+`WorkerPoolExecutor` is the step executor on top: the local provider's orchestrator, and any
+executor that computes a step's value its own way (a `StepBody`: Beam's pipeline) in workers
+on this machine.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from zenctl.apply.task import StepBody, StepLost, StepResult, StepTask, execute_step, open_log
-from zenctl_local.lifeline import die_with_parent
+from zenctl.apply.lifeline import die_with_parent
+from zenctl.apply.task import execute_step, open_log
+from zenctl.providers.protocol import StepBody, StepExecutor, StepLost, StepResult, StepTask
 
 _POLL_S = 1.0  # a worker whose pipe and sentinel a forked grandchild holds open is polled
 _GRACE_S = 5.0  # how long a cancelled worker has to end on SIGTERM before SIGKILL
@@ -33,6 +38,36 @@ class _Worker:
     process: BaseProcess
     connection: Connection  # zenctl's end: steps go out, results come back
     step: tuple[StepTask, Future[StepResult]] | None = None  # the one it runs
+
+
+class WorkerPoolExecutor(StepExecutor):
+    """Runs steps in a `WorkerPool` of forked processes, `--parallelism` at most at once.
+
+    `body` computes each step's value in the worker (None: call the step function); it is
+    sent to every worker, so it must be picklable (a module-level function, a partial).
+    """
+
+    def __init__(self, body: StepBody | None = None) -> None:
+        self._pool: WorkerPool | None = None
+        self._body = body
+
+    def start(self, parallelism: int) -> None:
+        self._pool = WorkerPool(max(1, parallelism), self._body)
+
+    def submit(self, task: StepTask) -> Future[StepResult]:
+        if self._pool is None:
+            raise RuntimeError("executor not started")
+        return self._pool.submit(task)
+
+    def refill(self) -> None:
+        if self._pool is not None:
+            self._pool.refill()
+
+    def shutdown(self, cancel: bool) -> None:
+        if self._pool is None:
+            return
+        self._pool.shutdown(cancel)
+        self._pool = None
 
 
 class WorkerPool:

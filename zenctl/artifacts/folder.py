@@ -1,0 +1,153 @@
+"""A content-addressed folder: `objects/ab/abcdef...`, source snapshots and step logs.
+
+The local provider's `artifact_store "local"` is this folder; stores that keep objects
+elsewhere (a bucket) keep their snapshots and logs in one, since steps read files. Objects
+are published by writing a temporary file in the object's folder and renaming it,
+so a reader sees a whole object or none. A killed apply can leave `.tmp-*` files behind:
+readers never look at them and `zenctl gc` removes them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+from zenctl.fingerprint.files import StatCache, hash_file, hash_path, tree_files
+from zenctl.paths import ensure_private_dir
+from zenctl.providers.protocol import ArtifactStore, Integrity, StoredItem
+
+TEMPORARY = ".tmp-"
+
+
+class SnapshotMismatch(RuntimeError):
+    """The source changed between planning and running: running on it would break lineage."""
+
+
+class FolderArtifactStore(ArtifactStore):
+    def __init__(self, path: Path) -> None:
+        self.path = ensure_private_dir(path)
+        # (inode, size, mtime) of each object when its hash was last verified: a plan re-reads
+        # only objects that changed since (specs/caching.md).
+        self.verified = StatCache(self.path / "verified.json")
+
+    def _object(self, digest: str) -> Path:
+        return self.path / "objects" / digest[:2] / digest
+
+    def _quarantined(self, digest: str) -> Path:
+        return self.path / "corrupt" / digest
+
+    def _intact(self, target: Path, digest: str) -> bool:
+        try:
+            return hash_file(target, self.verified) == digest
+        except FileNotFoundError:
+            return False
+
+    def put(self, digest: str, data: bytes) -> str:
+        target = self._object(digest)
+        if not self._intact(target, digest):  # absent, or a damaged copy to replace
+            ensure_private_dir(target.parent)
+            # temp file in the same folder, then an atomic rename: no reader sees half of it
+            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=TEMPORARY)
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            os.replace(temporary, target)
+        return target.as_uri()
+
+    def get(self, digest: str) -> bytes:
+        return self._object(digest).read_bytes()
+
+    def check(self, expected: Mapping[str, int]) -> dict[str, Integrity]:
+        found: dict[str, Integrity] = {}
+        for digest, size in expected.items():
+            target = self._object(digest)
+            try:
+                stat = target.stat()
+            except FileNotFoundError:
+                corrupt = self._quarantined(digest).exists()
+                found[digest] = Integrity.CORRUPT if corrupt else Integrity.MISSING
+                continue
+            intact = stat.st_size == size and self._intact(target, digest)
+            found[digest] = Integrity.OK if intact else Integrity.CORRUPT
+        self.verified.save()
+        return found
+
+    def quarantine(self, digest: str) -> None:
+        ensure_private_dir(self.path / "corrupt")
+        with contextlib.suppress(FileNotFoundError):  # another reader set it aside first
+            os.replace(self._object(digest), self._quarantined(digest))
+
+    def snapshot(self, source: Path, digest: str) -> Path:
+        # the name the step sees; `..` or `/` as a source path must not become a path part
+        name = os.path.basename(os.path.abspath(source)) or "source"
+        target = self.path / "snapshots" / digest / name
+        if target.exists():
+            return target
+        ensure_private_dir(self.path / "snapshots")
+        staging = Path(tempfile.mkdtemp(dir=self.path / "snapshots", prefix=TEMPORARY))
+        try:
+            copy = staging / name
+            if source.is_dir():
+                shutil.copytree(source, copy, symlinks=False)
+            else:
+                shutil.copyfile(source, copy)
+            if hash_path(copy) != digest:
+                raise SnapshotMismatch(
+                    f"{source} changed after the plan was made; run `zenctl plan` again"
+                )
+            try:
+                os.rename(staging, target.parent)
+            except OSError:
+                # the folder of these bytes exists: a concurrent snapshot of the same source, or
+                # another source with the same bytes, whose copy then goes in beside it
+                try:
+                    os.rename(copy, target)
+                except OSError:
+                    if not target.exists():
+                        raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return target
+
+    def log_path(self, run_id: str, address: str) -> tuple[Path, str]:
+        path = self.path / "logs" / run_id / f"{address}.log"
+        ensure_private_dir(path.parent)
+        return path, path.as_uri()
+
+    def items(self) -> Iterator[StoredItem]:
+        for folder in sorted((self.path / "objects").glob("??")):
+            for entry in sorted(folder.iterdir()):
+                temporary = entry.name.startswith(TEMPORARY)
+                yield self._item(entry, "temporary" if temporary else "object", not temporary)
+        snapshots = self.path / "snapshots"
+        if snapshots.is_dir():
+            for entry in sorted(snapshots.iterdir()):
+                temporary = entry.name.startswith(TEMPORARY)
+                yield self._item(entry, "temporary" if temporary else "snapshot", not temporary)
+        corrupt = self.path / "corrupt"
+        if corrupt.is_dir():
+            for entry in sorted(corrupt.iterdir()):
+                yield self._item(entry, "corrupt", False)
+
+    def _item(self, path: Path, kind: str, addressed: bool) -> StoredItem:
+        files = tree_files(path) if path.is_dir() else [path]
+        return StoredItem(
+            kind,
+            str(path.relative_to(self.path)),
+            path.name if addressed else None,
+            sum(file.stat().st_size for file in files),
+            path.stat().st_mtime,
+        )
+
+    def remove(self, items: Sequence[StoredItem]) -> None:
+        for item in items:
+            path = self.path / item.key
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+            self.verified.forget(path)
+        self.verified.save()
