@@ -52,6 +52,8 @@ def provider_modules() -> list[tuple[Path, str]]:
     for root in PROVIDER_ROOTS:
         for path in sorted(root.rglob("*.py")):
             package = path.relative_to(root).parts[0]
+            if package == "build":  # what `pip install` left: a copy, not the source
+                continue
             found.append((path, package.removesuffix(".py")))
     return found
 

@@ -40,6 +40,15 @@ def test_values_convert_literals_references_and_templates() -> None:
         _value("bare")
 
 
+def test_every_expression_parse_hides_strip_markers_from_python_hcl2() -> None:
+    # a heredoc's sequences are parsed one by one, by the loader's own parsing: a quoted
+    # string inside one takes strip markers as one in a file does
+    assert _value('<<EOT\n${ "a  ${~ "b"}" }\nEOT\n') == "ab\n"
+    assert _value('"a  ${~ "b" ~}  c"') == "abc"
+    with pytest.raises(ExpressionError, match="is not one expression"):
+        parse_expression("1\nother = 2")
+
+
 def test_types_check_nested_values() -> None:
     assert normalize_type("list( map(number) )") == "list(map(number))"
     assert normalize_type("lst(number)") is None

@@ -144,6 +144,21 @@ def test_bad_values_name_their_source_and_never_echo_a_secret(tmp_path: Path) ->
     assert "from bad.zcvars:3 is not a valid string" in errors
 
 
+def test_strip_markers_read_in_variable_values_as_in_the_configuration(tmp_path: Path) -> None:
+    # python-hcl2 cannot parse `${~ ... ~}`: a variables file and a structured --var value
+    # hide the markers from it and strip the text beside them, as the loader does
+    (tmp_path / "strip.zcvars").write_text('name = "a  ${~ "b" ~}  c"\n')
+    strip = {"strip.zc.hcl": 'variable "strip" {\n  default = "a  ${~ "b" ~}  c"\n}\n'}
+    values = _resolve(
+        tmp_path,
+        ("file", "strip.zcvars"),
+        ("var", 'opts={lr = 1, tags = {t = "x  ${~ "y"}"}}'),
+        extra=strip,
+    )
+    assert values["name"] == values["strip"] == "abc"
+    assert values["opts"] == {"lr": 1, "tags": {"t": "xy"}}
+
+
 def test_validation_failures_point_at_the_condition(tmp_path: Path) -> None:
     errors = _errors(tmp_path, ("var", "epochs=0"), ("var", "run_id=r-0"))
     assert "epochs must be between 1 and 100." in errors

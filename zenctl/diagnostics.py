@@ -41,11 +41,17 @@ def find_in(lines: Sequence[str], within: SourceRange, pattern: re.Pattern[str])
     return within
 
 
-def closest(name: str, known: Iterable[str]) -> str | None:
-    """The known name `name` is most likely a typo of, if any is close."""
+def close_names(name: str, known: Iterable[str], most: int = 1, cutoff: float = 0.6) -> list[str]:
+    """The known names `name` is most likely a typo of, closest first: at most `most`, each
+    at least `cutoff` alike (0 to 1; raise it where names share long prefixes)."""
     import difflib
 
-    match = difflib.get_close_matches(name, list(known), n=1)
+    return difflib.get_close_matches(name, list(known), n=most, cutoff=cutoff)
+
+
+def closest(name: str, known: Iterable[str]) -> str | None:
+    """The known name `name` is most likely a typo of, if any is close."""
+    match = close_names(name, known)
     return match[0] if match else None
 
 

@@ -22,6 +22,7 @@ from zenctl.plan.resources import (
     attribute_changes,
     build_resource,
     declared_resources,
+    model_lookup,
     reader,
     recorded_settings,
     refresh_state,
@@ -57,11 +58,7 @@ def apply_resources(
         return []
     redact = project.fingerprinter(store).redact
 
-    def model(pipeline: str, ref: str) -> str | None:
-        _, step, _, output = ref.split(".")
-        entry = outputs.get(f"pipeline.{pipeline}.step.{step}", {}).get(output)
-        return str(entry["hash"]) if entry else None
-
+    model = model_lookup(outputs)
     declared = {
         item.address: item
         for item in declared_resources(project.config, project.variables, model, redact)

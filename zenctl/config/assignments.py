@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zenctl.config.syntax import node_range, syntax_diagnostic
 from zenctl.diagnostics import Diagnostic, DiagnosticsError, SourceRange
+
+if TYPE_CHECKING:
+    from zenctl.config.lowering import Marks
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +27,8 @@ class Assignment:
 
 def read_assignments(path: Path) -> list[Assignment]:
     """`name = value` lines of a variables file, with where each one is."""
-    from hcl2.api import query
-
     from zenctl.config.expressions import ExpressionError
+    from zenctl.config.lowering import parse_document
     from zenctl.config.source_checks import value_problems
 
     filename = str(path)
@@ -44,8 +46,8 @@ def read_assignments(path: Path) -> list[Assignment]:
             ]
         ) from None
     try:
-        document = query(text)  # type: ignore[no-untyped-call]
-    except Exception as exc:
+        document, marks = parse_document(text)
+    except Exception as exc:  # lark raises many types; all carry a position
         raise DiagnosticsError([syntax_diagnostic(filename, exc, text)]) from None
     problems = [
         Diagnostic(
@@ -64,7 +66,7 @@ def read_assignments(path: Path) -> list[Assignment]:
             problems += found
             continue
         try:
-            value = literal(attribute.value_node.raw, filename)
+            value = literal(attribute.value_node.raw, filename, marks)
         except ExpressionError as exc:
             problems.append(Diagnostic("error", exc.summary, exc.detail, exc.range or where))
             continue
@@ -74,33 +76,31 @@ def read_assignments(path: Path) -> list[Assignment]:
     return assignments
 
 
-def literal(rule: Any, filename: str) -> Any:
+def literal(rule: Any, filename: str, marks: Marks) -> Any:
     """The value of an expression that reads no variable (variable values are constants:
     `[for n in range(3) : n * 2]` is one, `var.x` is not). ExpressionError otherwise."""
     from zenctl.config.lowering import Lowering
     from zenctl.config.values import Values
 
-    return Values(".").value(Lowering(filename).lower(rule), references=False)
+    return Values(".").value(Lowering(filename, marks=marks).lower(rule), references=False)
 
 
 def parse_expression(text: str) -> Any:
     """A structured value given as text, `[64, 32]` or `{a = 1}`; ValueError when it is not."""
-    from hcl2.api import query
-
     from zenctl.config.expressions import ExpressionError
+    from zenctl.config.lowering import NotOneExpression, parse_value
     from zenctl.config.source_checks import value_problems
 
     try:
-        document = query(f"value = {text}\n")  # type: ignore[no-untyped-call]
-        (attribute,) = document.attributes()
-    except Exception:
+        rule, marks = parse_value(text)
+    except NotOneExpression:
         raise ValueError(
             "it is not a valid HCL value; write lists as [1, 2] and maps as {a = 1}"
         ) from None
-    problems = value_problems("", attribute.raw)
+    problems = value_problems("", rule)
     if problems:
         raise ValueError(problems[0].summary.lower())  # no detail: it could quote a secret
     try:
-        return literal(attribute.value_node.raw, "")
+        return literal(rule, "", marks)
     except ExpressionError as exc:
         raise ValueError(exc.summary.lower()) from None

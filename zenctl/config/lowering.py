@@ -47,21 +47,45 @@ _FOR_DIRECTIVE = re.compile(
 )
 
 
-def parse_expression(source: str, filename: str = "<expression>") -> Node:
-    """The tree of one expression's text, parsed as the value of an attribute."""
+def parse_document(text: str) -> tuple[Any, Marks]:
+    """python-hcl2's document of HCL text, with the strip markers its grammar lacks hidden
+    first: the marks `hide_strip_markers` returns go to `Lowering`. Raises what lark raises
+    on a syntax error (many types; each carries a position)."""
     from hcl2.api import query
 
-    text, marks = hide_strip_markers(f"value = {source}\n")
+    cleaned, marks = hide_strip_markers(text)
+    return query(cleaned), marks  # type: ignore[no-untyped-call]
+
+
+class NotOneExpression(Exception):
+    """Text that is not one HCL expression; `reason` ends a message that starts with it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def parse_value(text: str) -> tuple[Any, Marks]:
+    """python-hcl2's rule of one expression written as text (an expression to evaluate, a
+    template's sequence, a `--var` value), parsed as the value of an attribute, and the
+    marks for `Lowering`; NotOneExpression when it is not one."""
     try:
-        document = query(text)  # type: ignore[no-untyped-call]
+        document, marks = parse_document(f"value = {text}\n")
     except Exception as exc:  # lark raises many types; all carry a position
-        raise ExpressionError(
-            "Invalid expression", f"`{source.strip()}` could not be parsed ({_lark_reason(exc)})."
-        ) from None
+        raise NotOneExpression(f"could not be parsed ({_lark_reason(exc)})") from None
     attributes = document.attributes()
     if len(attributes) != 1:
-        raise ExpressionError("Invalid expression", f"`{source.strip()}` is not one expression.")
-    return Lowering(filename, marks=marks).lower(attributes[0].value_node.raw)
+        raise NotOneExpression("is not one expression")
+    return attributes[0].value_node.raw, marks
+
+
+def parse_expression(source: str, filename: str = "<expression>") -> Node:
+    """The tree of one expression's text, parsed as the value of an attribute."""
+    try:
+        rule, marks = parse_value(source)
+    except NotOneExpression as exc:
+        raise ExpressionError("Invalid expression", f"`{source.strip()}` {exc.reason}.") from None
+    return Lowering(filename, marks=marks).lower(rule)
 
 
 def parse_template_text(text: str, filename: str = "<template>") -> Node:
@@ -404,17 +428,13 @@ class Lowering:
 
     def parsed(self, text: str, at: SourceRange) -> Node:
         """One sequence's expression, every node of it located at the sequence."""
-        from hcl2.api import query
-
         try:
-            document = query(f"value = (\n{text}\n)\n")  # type: ignore[no-untyped-call]
-        except Exception as exc:
+            rule, marks = parse_value(f"(\n{text}\n)")  # a sequence may span lines
+        except NotOneExpression as exc:
             raise ExpressionError(
-                "Invalid template interpolation",
-                f"`{text.strip()}` could not be parsed ({_lark_reason(exc)}).",
-                at,
+                "Invalid template interpolation", f"`{text.strip()}` {exc.reason}.", at
             ) from None
-        return self.lower(document.attributes()[0].value_node.raw)
+        return Lowering(self.filename, self.fixed, marks).lower(rule)
 
     def _flatten(self, content: Any, events: list[_Event], where: SourceRange | None) -> None:
         """A quoted string's parts as a flat list of events, directives unnested again so

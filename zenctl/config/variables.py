@@ -21,7 +21,7 @@ from typing import Any
 from zenctl.config.assignments import parse_expression, read_assignments
 from zenctl.config.model import Config, Expression, Ref, Step, Variable
 from zenctl.config.types import TypeMismatch, convert_value, is_structural
-from zenctl.diagnostics import Diagnostic, DiagnosticsError, SourceRange
+from zenctl.diagnostics import Diagnostic, DiagnosticsError, SourceRange, closest
 
 ENV_PREFIX = "ZENCTL_VAR_"
 PARAM_NAME = r"[A-Za-z_][A-Za-z0-9_-]{0,63}"  # as the loader checks names written out
@@ -212,15 +212,13 @@ def _failed_validations(
 
 
 def _undeclared(name: str, config: Config, where: str, at: SourceRange | None) -> Diagnostic:
-    import difflib
-
-    close = difflib.get_close_matches(name, list(config.variables), n=1)
+    close = closest(name, config.variables)
     return Diagnostic(
         "error",
         "Value for undeclared variable",
         f'A variable named "{name}" was assigned {where}, but the configuration does not '
         f'declare it. Declare it with a variable "{name}" block'
-        + (f', or did you mean "{close[0]}"?' if close else "."),
+        + (f', or did you mean "{close}"?' if close else "."),
         at,
     )
 

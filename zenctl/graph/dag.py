@@ -1,12 +1,12 @@
-"""Order a pipeline's steps by their references, and report cycles with their path."""
+"""A pipeline's steps as a graph, in the order their references give (`step_order`, which
+reports a loop with its path when the configuration is read)."""
 
 from __future__ import annotations
 
-import graphlib
 from dataclasses import dataclass
 
 from zenctl.config.model import Pipeline
-from zenctl.diagnostics import Diagnostic, DiagnosticsError
+from zenctl.config.ordering import step_order
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,29 +37,5 @@ class StepGraph:
 
 
 def build_graph(pipeline: Pipeline) -> StepGraph:
-    upstream = {
-        name: tuple(dict.fromkeys(step.upstream_steps())) for name, step in pipeline.steps.items()
-    }
-    sorter = graphlib.TopologicalSorter(upstream)
-    try:
-        order = tuple(sorter.static_order())
-    except graphlib.CycleError as exc:
-        loop: list[str] = exc.args[1][:-1]  # each step feeds the next; the last closes it
-        declared = list(pipeline.steps)
-        start = min(range(len(loop)), key=lambda i: declared.index(loop[i]))
-        cycle = loop[start:] + loop[:start] + [loop[start]]
-        first = pipeline.steps[cycle[0]]
-        path = " → ".join(f"step.{name}" for name in cycle)
-        raise DiagnosticsError(
-            [
-                Diagnostic(
-                    "error",
-                    "Cycle in step dependencies",
-                    f"The steps depend on each other in a loop: {path}. A step can only "
-                    "consume outputs of steps that do not, directly or not, consume its own.",
-                    first.range,
-                    f'in pipeline "{pipeline.name}"',
-                )
-            ]
-        ) from None
+    order, upstream = step_order(pipeline)
     return StepGraph(pipeline, order, upstream)

@@ -28,6 +28,18 @@ _HASH = re.compile(r"[0-9a-f]{64}")
 ModelLookup = Callable[[str, str], "str | None"]
 
 
+def model_lookup(outputs: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> ModelLookup:
+    """The lookup of deployments' models among `outputs` (step address -> its outputs, as
+    recorded): the hash of the output a model reference names, None while it is unknown."""
+
+    def model(pipeline: str, ref: str) -> str | None:
+        _, step, _, output = ref.split(".")
+        entry = outputs.get(f"pipeline.{pipeline}.step.{step}", {}).get(output)
+        return str(entry["hash"]) if entry else None
+
+    return model
+
+
 @dataclass(frozen=True, slots=True)
 class DeclaredResource:
     address: str

@@ -3,10 +3,9 @@ and which steps must run anyway."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection
 
-from zenctl.diagnostics import Diagnostic, DiagnosticsError
+from zenctl.diagnostics import Diagnostic, DiagnosticsError, close_names
 from zenctl.graph import StepGraph
 
 
@@ -106,7 +105,7 @@ def covers_resource(address: str, targets: tuple[str, ...], excluded: Collection
 
 
 def _unknown(address: str, option: str, known: list[str]) -> Diagnostic:
-    close = difflib.get_close_matches(address, known, n=3, cutoff=0.9)  # long shared prefixes
+    close = close_names(address, known, most=3, cutoff=0.9)  # long shared prefixes
     hint = (
         "Did you mean " + " or ".join(f'"{c}"' for c in close) + "?"
         if close
