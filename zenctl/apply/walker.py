@@ -26,7 +26,8 @@ from zenctl.fingerprint.canonical import canonical_json
 from zenctl.fingerprint.step import fingerprint, same_work
 from zenctl.plan.model import Action, Plan, ReasonKind, StepPlan
 from zenctl.providers.protocol import ArtifactStore, Integrity, StepExecutor
-from zenctl.state.store import Execution, StateStore
+from zenctl.state.records import Execution
+from zenctl.state.store import StateStore
 
 if TYPE_CHECKING:
     from zenctl.apply.resources import ResourceOutcome
