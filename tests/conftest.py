@@ -92,12 +92,13 @@ class Store:
         return f"{SERVERS[self.kind]}/{self.database}" if self.database else ""
 
     def block(self) -> str:
-        """The HCL of a stack like the embedded default one, on this server (or bucket) store."""
-        where = (
-            f'bucket = "{GCS_STATE_BUCKET}"\n    prefix = "{self.database}"'
-            if self.kind == "gcs"
-            else f'url = "{self.url}"'
-        )
+        """The HCL of a stack like the embedded default one, on this store."""
+        if self.kind == "gcs":
+            where = f'bucket = "{GCS_STATE_BUCKET}"\n    prefix = "{self.database}"'
+        elif self.kind == "sqlite":
+            where = 'path = ".zenctl/metadata.db"'
+        else:
+            where = f'url = "{self.url}"'
         return (
             'stack "default" {\n  orchestrator "local" {}\n\n'
             '  artifact_store "local" {\n    path = ".zenctl/artifacts"\n  }\n\n'

@@ -353,7 +353,7 @@ def test_malformed_state_imports_are_refused_or_imported_whole(
     data: st.DataObject, exported_state: tuple[Path, dict[str, Any]]
 ) -> None:
     from zenctl.project import Project as ZenctlProject
-    from zenctl.state.transfer import import_state, read_document
+    from zenctl.state.transfer import read_document
 
     path, document = exported_state
     damaged = path.with_name("damaged.json")
@@ -365,7 +365,7 @@ def test_malformed_state_imports_are_refused_or_imported_whole(
     store = ZenctlProject.load(path.parent).open_state(create=True)
     assert store is not None
     try:
-        import_state(store, loaded)  # what passed the checks must fit the store's constraints
+        store.import_document(loaded)  # what passed the checks must fit the store's constraints
         assert store.snapshot("default").lineage == loaded["lineage"]
     finally:
         store.close()

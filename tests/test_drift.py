@@ -27,7 +27,7 @@ from test_serving import CONFIG, DEPLOYMENT, MODEL, _alive, _health, _url
 
 from zenctl.fingerprint.files import StatCache
 from zenctl.plan.drift import SourceDrift, source_drift
-from zenctl.state.store import Execution
+from zenctl.state.records import Execution
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "specs/drift.schema.json").read_text())
 

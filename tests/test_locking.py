@@ -178,17 +178,17 @@ def test_simultaneous_applies_run_every_step_exactly_once(project: Project) -> N
     ("text", "seconds"), [("0s", 0), ("30s", 30), ("5m", 300), ("1m30s", 90), ("250ms", 0.25)]
 )
 def test_lock_timeouts_read_like_terraforms(text: str, seconds: float) -> None:
-    from zenctl.state.lock import parse_duration
+    from zenctl.durations import parse_duration
 
-    assert parse_duration(text) == seconds
+    assert parse_duration(text, "--lock-timeout") == seconds
 
 
 def test_a_bad_lock_timeout_is_a_clear_error() -> None:
     from zenctl.diagnostics import UserError
-    from zenctl.state.lock import parse_duration
+    from zenctl.durations import parse_duration
 
     with pytest.raises(UserError, match="Invalid --lock-timeout"):
-        parse_duration("soon")
+        parse_duration("soon", "--lock-timeout")
 
 
 def test_gc_waits_for_the_state_lock_but_a_dry_run_does_not(project: Project) -> None:

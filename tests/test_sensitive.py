@@ -11,7 +11,7 @@ import blake3
 import pytest
 from conftest import Project, gcs_bucket
 
-from zenctl.state.transfer import legacy_secret_key
+from zenctl.state.keys import legacy_secret_key
 
 TOKEN = "tok-FLAG-7f3a91c2"  # set with --var
 PASSWORD = "pw-ENV-5b8d02e4"  # set with ZENCTL_VAR_password

@@ -44,7 +44,7 @@ def create_at_first_revision(project: Project, document: dict[str, Any]) -> None
     from alembic.config import Config
 
     from zenctl.state.schema import MIGRATIONS
-    from zenctl.state.transfer import SECTIONS, _to_row
+    from zenctl.state.transfer import SECTIONS
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -56,15 +56,16 @@ def create_at_first_revision(project: Project, document: dict[str, Any]) -> None
             sqlalchemy.text("INSERT INTO zenctl_state VALUES (1, :lineage, :serial)"),
             {"lineage": document["lineage"], "serial": document["serial"]},
         )
-        for section in ("runs", "executions", "artifacts", "lineage_edges"):  # 0001's tables
-            table, columns, json_columns = SECTIONS[section]
-            for entry in document[section]:
+        for name in ("runs", "executions", "artifacts", "lineage_edges"):  # 0001's tables
+            section = SECTIONS[name]
+            columns = [c for c in section.columns if c != "details"]  # added by 0002
+            for entry in document[name]:
                 connection.execute(
                     sqlalchemy.text(
-                        f"INSERT INTO {table} ({', '.join(columns)}) "
+                        f"INSERT INTO {section.table} ({', '.join(columns)}) "
                         f"VALUES ({', '.join(':' + c for c in columns)})"
                     ),
-                    _to_row(entry, columns, json_columns),
+                    {c: v for c, v in section.row(entry).items() if c in columns},
                 )
     engine.dispose()
 
@@ -101,7 +102,7 @@ def test_stores_from_before_the_random_key_keep_steps_with_secrets_cached(
     an imported version 1 document, keep that key, so nothing re-runs."""
     from test_sensitive import WITH_TOKEN, add_token_step
 
-    from zenctl.state.transfer import legacy_secret_key
+    from zenctl.state.keys import legacy_secret_key
 
     add_token_step(project)
     assert project.run("init").code == 0
@@ -109,7 +110,7 @@ def test_stores_from_before_the_random_key_keep_steps_with_secrets_cached(
     project.sql("UPDATE zenctl_state SET secret_key = :key", key=legacy_secret_key(lineage))
     assert project.apply(env=WITH_TOKEN).code == 0
     document = export(project, tmp_path / "before.json")
-    assert document["format_version"] == 3
+    assert document["format_version"] == 4
     del document["secret_key"]
     (tmp_path / "v1.json").write_text(json.dumps(document | {"format_version": 1}))
     cached = "No changes. 6 steps cached."
@@ -167,6 +168,80 @@ def test_history_moves_from_sqlite_to_another_store(project: Project, tmp_path: 
     assert forced.code == 0, forced.both
 
 
+GREETING = """
+  greeting "file" {
+    path = "out/hello.txt"
+    text = "Hello"
+  }
+}
+"""
+
+
+@pytest.mark.gcs_store
+def test_export_and_import_carry_every_table(project: Project, tmp_path: Path) -> None:
+    """Resources and executors' details move with the rest: imported into a fresh store,
+    every step is cached, the resource is still managed and unchanged, details still shown."""
+    from zenctl.state.transfer import SECTIONS
+
+    project.write("stack.zc.hcl", project.store.block().rstrip().removesuffix("}") + GREETING)
+    assert project.apply().code == 0
+    details = {"dataflow job": "2026-01-02_03_04_05-123", "console": "https://example.test/j"}
+    train = "pipeline.demo.step.train"
+    project.sql(
+        "UPDATE step_executions SET details = :details WHERE address = :address",
+        details=json.dumps(details),
+        address=train,
+    )
+    before = export(project, tmp_path / "before.json")
+    assert before["format_version"] == 4
+    (resource,) = before["resources"]
+    assert resource["address"] == "stack.default.greeting"
+    assert resource["attributes"]["text"] == "Hello" and resource["state"]
+    assert [e["details"] for e in before["executions"] if e["address"] == train] == [details]
+
+    project.reset_store()
+    imported = project.run("state", "import", str(tmp_path / "before.json"))
+    assert imported.code == 0, imported.both
+    assert "Imported 1 runs, 5 executions" in imported.out and "and 1 resources" in imported.out
+    after = export(project, tmp_path / "after.json")
+    assert {name: after[name] for name in SECTIONS} == {name: before[name] for name in SECTIONS}
+    assert after["lineage"] == before["lineage"] and after["serial"] > before["serial"]
+
+    plan = project.run("plan")
+    assert plan.code == 0, plan.both
+    assert plan.out.strip().endswith("No changes. 5 steps cached."), plan.out
+    shown = project.run("show", train).out
+    assert "dataflow job" in shown and "2026-01-02_03_04_05-123" in shown
+    destroyed = project.run("destroy", "--auto-approve")  # still managed: zenctl removes it
+    assert "Destroy complete! Resources: 1 destroyed." in destroyed.out, destroyed.both
+    assert not (project.root / "out/hello.txt").exists()
+
+
+def test_a_state_document_carries_every_column_of_every_table(tmp_path: Path) -> None:
+    """Every table of history, every column, is a section of the document: a migration that
+    adds one must add it to the export (the locks are not history, nor is the schema version;
+    zenctl_state is the document's top level)."""
+    import sqlite3
+
+    from zenctl.state.db import SQLiteDatabase
+    from zenctl.state.schema import upgrade
+    from zenctl.state.transfer import SECTIONS
+
+    path = tmp_path / "metadata.db"
+    db = SQLiteDatabase(path)
+    upgrade(db)
+    db.close()
+    connection = sqlite3.connect(path)
+    tables = {
+        table: {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+        for (table,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    }
+    connection.close()
+    assert tables.pop("zenctl_state") == {"id", "lineage", "serial", "secret_key"}
+    del tables["locks"], tables["alembic_version"]
+    assert tables == {section.table: set(section.columns) for section in SECTIONS.values()}
+
+
 def test_the_published_state_schema_is_the_one_zenctl_checks_with() -> None:
     packaged = (ROOT / "zenctl/state/state.schema.json").read_text()
     assert packaged == (ROOT / "specs/state.schema.json").read_text()
@@ -182,7 +257,7 @@ def test_malformed_state_documents_are_refused_clearly(project: Project, tmp_pat
     dangling["lineage_edges"][0]["execution_id"] = "no-such-execution"
     dangling_current = json.loads(json.dumps(good))
     dangling_current["current"][0]["execution_id"] = "no-such-execution"
-    newer = dict(good, format_version=4)
+    newer = dict(good, format_version=5)
     cases = {
         "truncated.json": (json.dumps(good)[:200], "is not valid JSON"),
         "status.json": (json.dumps(bad_status), "At executions[0].status: 'bogus' is not one of"),

@@ -188,3 +188,42 @@ def test_schema_head_matches_the_newest_migration() -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_HEAD
+
+
+def test_atomic_writes_replace_whole_files_privately_and_leave_nothing_behind(
+    tmp_path: Path,
+) -> None:
+    from zenctl.paths import write_atomic
+
+    target = tmp_path / "state.json"
+    write_atomic(target, "first")
+    write_atomic(target, b"second")
+    assert target.read_text() == "second"
+    assert target.stat().st_mode & 0o777 == 0o600
+    shared = tmp_path / "plan.json"
+    umask = os.umask(0o022)
+    try:
+        write_atomic(shared, "plan", mode=0o666)
+    finally:
+        os.umask(umask)
+    assert shared.stat().st_mode & 0o777 == 0o644
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(OSError):  # a rename over a folder fails: the temporary goes too
+        write_atomic(tmp_path / "folder", "x")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["folder", "plan.json", "state.json"]
+
+
+def test_a_zombie_or_exited_process_is_not_alive() -> None:
+    import subprocess
+    import sys
+
+    from zenctl.processes import pid_alive
+
+    assert pid_alive(os.getpid())
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 30
+    while pid_alive(child.pid) and time.monotonic() < deadline:  # exited, not reaped yet
+        time.sleep(0.01)
+    assert not pid_alive(child.pid)
+    child.wait()
+    assert not pid_alive(child.pid)

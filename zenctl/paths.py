@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
 PROJECT_DIR = ".zenctl"
 CACHE_DIR_VARIABLE = "ZENCTL_CACHE_DIR"
+TEMPORARY = ".tmp-"  # a file being written; a killed writer may leave one, nothing reads it
 
 
 def project_dir(root: Path) -> Path:
@@ -36,3 +38,21 @@ def user_cache_dir() -> Path:
         return Path(os.path.expanduser(chosen))
     home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(home) / "zenctl"
+
+
+def write_atomic(path: Path, data: str | bytes, mode: int = 0o600) -> None:
+    """Write `data` (text as UTF-8) to `path` through a temporary file beside it, renamed over
+    it: a reader, or a crash, never sees half a file. The default `mode` keeps the file the
+    owner's; 0o666 makes an ordinary one (the umask applies to both, as open() does). Not
+    fsynced: a crash of the machine (not of zenctl) may lose the newest version, which every
+    caller can write again, and a sync would cost more than a warm plan takes."""
+    temporary = path.with_name(f"{TEMPORARY}{path.name}.{os.urandom(4).hex()}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data.encode() if isinstance(data, str) else data)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise

@@ -25,7 +25,9 @@ from zenctl.plan.model import Plan
 from zenctl.plan.planner import ArtifactChecker, PlanInputs, make_plan
 from zenctl.providers.protocol import ArtifactStore, Integrity
 from zenctl.providers.registry import InstalledCatalog, build_component, settings_of
-from zenctl.state.store import EMPTY_LINEAGE, StateStore, open_store
+from zenctl.state.opening import open_store
+from zenctl.state.records import EMPTY_LINEAGE
+from zenctl.state.store import StateStore
 from zenctl.workspaces import current
 
 if TYPE_CHECKING:

@@ -37,8 +37,10 @@ if TYPE_CHECKING:
     from zenctl.artifacts.materializers import dump as dump_value
     from zenctl.artifacts.materializers import load as load_value
     from zenctl.diagnostics import UserError
+    from zenctl.durations import parse_duration
     from zenctl.fingerprint.files import hash_bytes, hash_path
-    from zenctl.paths import ensure_private_dir, project_dir, resolve_in_project
+    from zenctl.paths import ensure_private_dir, project_dir, resolve_in_project, write_atomic
+    from zenctl.processes import pid_alive
     from zenctl.providers.protocol import (
         ArtifactStore,
         Attributes,
@@ -105,6 +107,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "resolve_in_project": ("zenctl.paths", "resolve_in_project"),
     "ensure_private_dir": ("zenctl.paths", "ensure_private_dir"),
     "project_dir": ("zenctl.paths", "project_dir"),
+    "write_atomic": ("zenctl.paths", "write_atomic"),
+    "pid_alive": ("zenctl.processes", "pid_alive"),
+    "parse_duration": ("zenctl.durations", "parse_duration"),
     **{
         name: ("zenctl.state.db", name)
         for name in ("Database", "LockTable", "Conflict", "Row", "SQLiteDatabase", "retrying")
@@ -146,12 +151,15 @@ __all__ = [
     "hash_path",
     "load_inputs",
     "load_value",
+    "parse_duration",
     "parse_settings",
+    "pid_alive",
     "project_dir",
     "resolve_in_project",
     "retrying",
     "step_function",
     "step_log",
+    "write_atomic",
 ]
 
 

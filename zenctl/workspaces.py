@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from zenctl.diagnostics import UserError
-from zenctl.paths import ensure_private_dir, project_dir
+from zenctl.paths import ensure_private_dir, project_dir, write_atomic
 
 DEFAULT_WORKSPACE = "default"
 ENV_VAR = "ZENCTL_WORKSPACE"
@@ -73,9 +73,7 @@ def created(root: Path) -> set[str]:
 
 def _write(path: Path, text: str) -> None:
     ensure_private_dir(path.parent)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
+    write_atomic(path, text)
 
 
 def remember(root: Path, names: set[str]) -> None:

@@ -29,7 +29,8 @@ from zenctl.plan.resources import (
 )
 from zenctl.project import Project
 from zenctl.providers.protocol import ArtifactStore, ResourceContext
-from zenctl.state.store import ResourceRecord, StateStore
+from zenctl.state.records import ResourceRecord
+from zenctl.state.store import StateStore
 
 Say = Callable[[str, str], None]  # (address, message): progress for the user
 
@@ -197,9 +198,9 @@ def _artifacts(
     artifact_store = stores[item.stack]
 
     def read(digest: str) -> tuple[str, bytes]:
-        row = store.artifact(digest)
-        if row is None:
+        artifact = store.artifact(digest)
+        if artifact is None:
             raise UserError(f"Artifact {digest[:12]} is not recorded in the metadata store")
-        return str(row["materializer"]), read_verified(artifact_store, digest)
+        return artifact.materializer, read_verified(artifact_store, digest)
 
     return read

@@ -33,7 +33,8 @@ from zenctl.providers.protocol import (
     StepResult,
     StepTask,
 )
-from zenctl.state.store import Execution, StateStore
+from zenctl.state.records import Execution
+from zenctl.state.store import StateStore
 
 if TYPE_CHECKING:
     from zenctl.apply.resources import ResourceOutcome

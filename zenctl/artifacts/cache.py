@@ -13,14 +13,10 @@ failure (docs/artifact-cache.md).
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 from pathlib import Path
 
 from zenctl.fingerprint.files import hash_bytes
-from zenctl.paths import ensure_private_dir, user_cache_dir
-
-TEMPORARY = ".tmp-"  # an entry being written; a killed writer may leave one, nothing reads it
+from zenctl.paths import ensure_private_dir, user_cache_dir, write_atomic
 
 
 class ArtifactCache:
@@ -55,14 +51,6 @@ class ArtifactCache:
         entry = self.entry(digest)
         try:
             ensure_private_dir(entry.parent)
-            handle, temporary = tempfile.mkstemp(dir=entry.parent, prefix=TEMPORARY)
-            try:
-                with os.fdopen(handle, "wb") as out:
-                    out.write(data)
-                os.replace(temporary, entry)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
-                raise
+            write_atomic(entry, data)
         except OSError:
             pass  # a full disk or a read-only folder: the step still gets its bytes

@@ -17,7 +17,8 @@ from zenctl.config.model import Config
 from zenctl.fingerprint.step import Fingerprinter
 from zenctl.plan.model import StepPlan
 from zenctl.providers.protocol import ArtifactStore, StoredItem
-from zenctl.state.store import Execution, StateStore
+from zenctl.state.records import Execution
+from zenctl.state.store import StateStore
 
 GRACE_SECONDS = 15 * 60
 

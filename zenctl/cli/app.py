@@ -729,6 +729,7 @@ def show(
     from zenctl.project import Project
     from zenctl.render.console import stdout
     from zenctl.render.history import show_target
+    from zenctl.state.history import target_view
 
     _check_summary(summary, "json" if json_ else "text")
     if summary and not Path(target).is_file():
@@ -754,7 +755,7 @@ def show(
     store = _open_state(project, create=False)
     if store is None:
         _fail_with("Nothing recorded yet", "Run `zenctl apply` first; then its steps can be shown.")
-    show_target(stdout(), store, project.workspace, target, project.config.moved_to())
+    show_target(stdout(), target_view(store, project.workspace, target, project.config.moved_to()))
 
 
 @app.command()

@@ -38,8 +38,9 @@ AutoApprove = Annotated[
 @contextmanager
 def hold_lock(store: Any, workspace: str, operation: str, timeout: str) -> Iterator[None]:
     """Hold the workspace's state lock, telling the user when a dead holder's is taken over."""
+    from zenctl.durations import parse_duration
     from zenctl.render.console import stderr
-    from zenctl.state.lock import LockInfo, parse_duration, state_lock
+    from zenctl.state.lock import LockInfo, state_lock
 
     def taken_over(holder: LockInfo, reason: str) -> None:
         stderr().print(
@@ -48,7 +49,8 @@ def hold_lock(store: Any, workspace: str, operation: str, timeout: str) -> Itera
             "left running are recorded as interrupted by the next apply."
         )
 
-    with state_lock(store.db, workspace, operation, parse_duration(timeout), taken_over) as lock:
+    seconds = parse_duration(timeout, "--lock-timeout")
+    with state_lock(store.db, workspace, operation, seconds, taken_over) as lock:
         store.lock = lock
         try:
             yield
@@ -93,12 +95,13 @@ def show(
     """
     from zenctl.render.console import stdout
     from zenctl.render.history import show_execution
+    from zenctl.state.history import execution_view
 
     project, store = _store(chdir)
     execution = _in_state(store, project.workspace).get(address)
     if execution is None:
         raise _not_in_state(address)
-    show_execution(stdout(), store, execution, address)
+    show_execution(stdout(), execution_view(store, execution, address))
 
 
 def _not_in_state(address: str) -> Exception:
@@ -151,25 +154,21 @@ def export(
     file: Annotated[Path, typer.Argument(help="Where to write the JSON document; - for stdout.")],
     chdir: Chdir = None,
 ) -> None:
-    """Write the project's whole history (runs, executions, artifacts, lineage) as JSON.
+    """Write the project's whole history (runs, executions, artifacts, lineage, resources)
+    as JSON.
 
     Example: `zenctl state export backup.json`
     """
     import json
-    import os
 
-    from zenctl.state.transfer import export_state
+    from zenctl.paths import write_atomic
 
     _, store = _store(chdir)
-    text = json.dumps(export_state(store), indent=1, sort_keys=True) + "\n"
+    text = json.dumps(store.export_document(), indent=1, sort_keys=True) + "\n"
     if str(file) == "-":
         sys.stdout.write(text)
         return
-    temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(temporary, file)  # a reader never sees half a backup
+    write_atomic(file, text)  # a reader never sees half a backup; the owner's only
     typer.echo(f"Exported the state to {file}.")
 
 
@@ -188,23 +187,23 @@ def import_(
     Example: `zenctl state import backup.json`
     """
     from zenctl.project import Project
-    from zenctl.state.transfer import import_state, is_empty, read_document
+    from zenctl.state.transfer import read_document
 
     document = read_document(file)
     project = Project.load(_root(chdir))
     store = _open_state(project, create=True)
     with hold_lock(store, project.workspace, "state import", lock_timeout):
-        if not is_empty(store) and not force:
+        if store.holds_history() and not force:
             _fail_with(
                 "The metadata store already holds history",
                 f"Importing into {store.db.url} would replace it. Export it first if you need "
                 "it (`zenctl state export backup.json`), then import with --force.",
             )
-        counts = import_state(store, document)
+        counts = store.import_document(document)
     typer.echo(
         f"Imported {counts['runs']} runs, {counts['executions']} executions, "
-        f"{counts['artifacts']} artifacts and {counts['lineage_edges']} lineage edges "
-        f"into {store.db.url}."
+        f"{counts['artifacts']} artifacts, {counts['lineage_edges']} lineage edges "
+        f"and {counts['resources']} resources into {store.db.url}."
     )
 
 
@@ -216,7 +215,7 @@ def upgrade(chdir: Chdir = None) -> None:
     """
     from zenctl.project import Project
     from zenctl.state import schema
-    from zenctl.state.store import open_database, open_store
+    from zenctl.state.opening import open_database, open_store
 
     project = Project.load(_root(chdir))
     component = project.metadata_store()

@@ -8,7 +8,6 @@ installed providers (their names and versions: parsing checks component types, s
 
 from __future__ import annotations
 
-import os
 import pickle
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from zenctl import __version__
 from zenctl.config.catalog import ComponentCatalog
 from zenctl.config.model import Config
 from zenctl.diagnostics import UserError
-from zenctl.paths import ensure_private_dir, project_dir
+from zenctl.paths import ensure_private_dir, project_dir, write_atomic
 
 CONFIG_GLOB = "*.zc.hcl"
 CACHE_FORMAT = 6  # bumped when the cached `Config` changes shape, or the checks it passed
@@ -78,9 +77,6 @@ def _write_cache(cache_file: Path, config: Config) -> None:
         ensure_private_dir(cache_file.parent)
         for stale in cache_file.parent.glob("config-*.pickle"):
             stale.unlink(missing_ok=True)
-        temporary = cache_file.with_suffix(f".{os.getpid()}.tmp")
-        with temporary.open("wb") as handle:
-            pickle.dump(config, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, cache_file)
+        write_atomic(cache_file, pickle.dumps(config, protocol=pickle.HIGHEST_PROTOCOL))
     except OSError:
         pass  # a read-only checkout still plans, only without the cache

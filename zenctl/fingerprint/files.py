@@ -16,7 +16,7 @@ from typing import Any
 import blake3
 
 from zenctl.fingerprint.canonical import digest
-from zenctl.paths import ensure_private_dir
+from zenctl.paths import ensure_private_dir, write_atomic
 
 RACY_WINDOW_NS = 1_000_000_000
 _MMAP_THRESHOLD = 1 << 20
@@ -77,9 +77,7 @@ class StatCache:
             return
         try:
             ensure_private_dir(self.file.parent)
-            temporary = self.file.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_text(json.dumps(self.entries, separators=(",", ":")))
-            os.replace(temporary, self.file)
+            write_atomic(self.file, json.dumps(self.entries, separators=(",", ":")))
             self.dirty = False
         except OSError:
             pass  # the cache only saves time; planning goes on without it

@@ -23,7 +23,7 @@ from zenctl.fingerprint.files import StatCache, hash_path
 from zenctl.paths import resolve_in_project
 from zenctl.plan.model import Change
 from zenctl.plan.resources import DeclaredResource, reader, refresh_state
-from zenctl.state.store import Execution, ResourceRecord
+from zenctl.state.records import Execution, ResourceRecord
 
 FORMAT_VERSION = "1.0"
 MISSING = "(missing)"

@@ -8,7 +8,6 @@ It is JSON, never pickle: a plan file from an untrusted pull request cannot exec
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from zenctl import __version__
 from zenctl.config.variables import Sensitive
 from zenctl.diagnostics import UserError
 from zenctl.fingerprint.canonical import canonical_json, digest, short
+from zenctl.paths import write_atomic
 from zenctl.plan.basis import BASIS_SCHEMA, basis, differences, listing
 from zenctl.plan.document import to_document
 from zenctl.plan.model import Plan
@@ -70,9 +70,7 @@ def plan_document(
 
 def write_planfile(path: Path, document: dict[str, Any]) -> None:
     """Write a `plan_document` atomically: a crash never leaves half a plan behind."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(canonical_json(document) + "\n")
-    os.replace(temporary, path)
+    write_atomic(path, canonical_json(document) + "\n", mode=0o666)  # a file to share
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,8 @@ from zenctl.plan.diff import component_changes
 from zenctl.plan.model import Action, Change, Plan, Reason, ReasonKind, StepPlan
 from zenctl.plan.targeting import selected_steps
 from zenctl.providers.protocol import Integrity
-from zenctl.state.store import EMPTY_LINEAGE, Execution, StateSnapshot, StateStore
+from zenctl.state.records import EMPTY_LINEAGE, Execution, StateSnapshot
+from zenctl.state.store import StateStore
 
 _MAX_LOOKUP_ROUNDS = 8
 

@@ -21,7 +21,7 @@ from zenctl.plan.diff import show_value
 from zenctl.plan.model import UNKNOWN, Change, ResourceAction, ResourceChange
 from zenctl.plan.targeting import covers_resource
 from zenctl.providers.protocol import Attributes, Resource, ResourceContext
-from zenctl.state.store import ResourceRecord
+from zenctl.state.records import ResourceRecord
 
 _HASH = re.compile(r"[0-9a-f]{64}")
 # (pipeline name, "step.NAME.outputs.OUTPUT") -> the artifact hash, None while unknown

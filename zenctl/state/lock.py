@@ -26,7 +26,6 @@ import functools
 import getpass
 import os
 import random
-import re
 import socket
 import threading
 import time
@@ -39,26 +38,12 @@ from pathlib import Path
 from typing import Any
 
 from zenctl.diagnostics import UserError
+from zenctl.processes import pid_alive
 from zenctl.state.db import Conflict, Database, LockTable, Row
 
 HEARTBEAT_EVERY = 10.0
 STALE_AFTER = 60.0
 _MAX_BACKOFF = 1.0  # a waiter polls at most once a second: cheap, and prompt
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in a Go-style duration as Terraform takes it: `30s`, `5m`, `1m30s`, `0`."""
-    text = text.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    parts = _DURATION.findall(text)
-    if not parts or "".join(number + unit for number, unit in parts) != text:
-        raise UserError(
-            f"Invalid --lock-timeout {text!r}", "Write a duration such as 30s, 5m or 1m30s."
-        )
-    return sum(float(number) * _UNITS[unit] for number, unit in parts)
 
 
 @functools.cache
@@ -100,7 +85,7 @@ class LockInfo:
 
     def stale_reason(self, now: float) -> str | None:
         """Why the holder is surely gone, or None while it may be alive."""
-        if self.host == host_identity() and not _alive(self.pid):
+        if self.host == host_identity() and not pid_alive(self.pid):
             return f"process {self.pid} on this host has exited"
         silent = now - self.heartbeat_at
         if silent > STALE_AFTER:
@@ -115,16 +100,6 @@ class LockInfo:
             f"  Who:       {self.username or '(unknown user)'}@{self.host}, pid {self.pid}\n"
             f"  Since:     {since} (last heartbeat {max(0.0, now - self.heartbeat_at):.0f} s ago)"
         )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
 
 
 class SqlLockTable:

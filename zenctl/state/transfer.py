@@ -1,8 +1,15 @@
 """A project's whole history as one JSON document, to move it between stores or back it up.
 
-The document (its schema: specs/state.schema.json) carries the store's lineage and the key of
-the hashes of sensitive values in fingerprints: imported elsewhere, every cached step stays
-cached. The key makes the document as confidential as the store itself.
+The document (its schema: specs/state.schema.json) carries every table of the store's
+history: runs, step executions (with their executors' details), artifacts, lineage edges,
+each step's current state and the resources the applies created, in every workspace, with
+the store's lineage, serial and the key of the hashes of sensitive values in fingerprints:
+imported elsewhere, every cached step stays cached and every resource stays managed. The key
+makes the document as confidential as the store itself. The state locks are not history and
+stay behind: an import holds its own.
+
+`StateStore.export_document` and `StateStore.import_document` (the `Transfer` mixin) read and
+write the store; `read_document` reads and checks a file before anything is written.
 """
 
 from __future__ import annotations
@@ -10,19 +17,55 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from zenctl import __version__
 from zenctl.diagnostics import UserError
-from zenctl.state.store import DERIVE_CURRENT, StateStore
+from zenctl.state.base import StoreBase, retried
+from zenctl.state.db import Row
+from zenctl.state.keys import legacy_secret_key
+from zenctl.state.writing import DERIVE_CURRENT
 
-FORMAT_VERSION = 3  # 2 adds secret_key, 3 each step's current state; older ones are still read
+# 2 adds secret_key, 3 each step's current state, 4 resources and executions' details; older
+# ones are still read.
+FORMAT_VERSION = 4
 SCHEMA_FILE = Path(__file__).with_name("state.schema.json")
 
-# Document section -> (table, columns, columns holding JSON text), in insertion order.
-SECTIONS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
-    "runs": (
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One table of the store as a list in the document."""
+
+    table: str
+    columns: tuple[str, ...]
+    json_columns: tuple[str, ...]  # JSON text in the table, JSON values in the document
+    order: str  # so that two exports of the same history are the same text
+    booleans: tuple[str, ...] = ()  # SQLite and MySQL keep booleans as 0 and 1
+
+    def entry(self, row: Row) -> dict[str, Any]:
+        """The document's entry for a row of the table."""
+        entry = dict(row)
+        for column in self.json_columns:
+            entry[column] = json.loads(entry[column]) if entry[column] else None
+        for column in self.booleans:
+            if entry[column] is not None:
+                entry[column] = bool(entry[column])
+        return entry
+
+    def row(self, entry: dict[str, Any]) -> Row:
+        """The table's row for an entry of the document (absent from an older one: null)."""
+        row = {column: entry.get(column) for column in self.columns}
+        for column in self.json_columns:
+            if row[column] is not None:
+                row[column] = json.dumps(row[column], sort_keys=True)
+        return row
+
+
+# In insertion order: each section names rows of the ones before it only.
+SECTIONS: dict[str, Section] = {
+    "runs": Section(
         "runs",
         (
             "id",
@@ -38,8 +81,10 @@ SECTIONS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             "summary",
         ),
         ("summary",),
+        "started_at, id",
+        booleans=("git_dirty",),
     ),
-    "executions": (
+    "executions": Section(
         "step_executions",
         (
             "id",
@@ -56,51 +101,94 @@ SECTIONS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             "duration",
             "log_uri",
             "error",
+            "details",
         ),
-        ("components", "outputs"),
+        ("components", "outputs", "details"),
+        "serial, id",
     ),
-    "artifacts": (
+    "artifacts": Section(
         "artifacts",
         ("hash", "materializer", "size", "uri", "created_at", "produced_by"),
         (),
+        "hash",
     ),
-    "lineage_edges": ("lineage_edges", ("execution_id", "direction", "name", "ref", "hash"), ()),
-    "current": ("current_steps", ("workspace", "address", "execution_id", "serial"), ()),
+    "lineage_edges": Section(
+        "lineage_edges",
+        ("execution_id", "direction", "name", "ref", "hash"),
+        (),
+        "execution_id, direction, name",
+    ),
+    "current": Section(
+        "current_steps",
+        ("workspace", "address", "execution_id", "serial"),
+        (),
+        "workspace, address",
+    ),
+    "resources": Section(
+        "resources",
+        ("workspace", "address", "kind", "type", "attributes", "state", "serial", "updated_at"),
+        ("attributes", "state"),
+        "workspace, address",
+    ),
 }
-_ORDER = {
-    "runs": "started_at, id",
-    "executions": "serial, id",
-    "artifacts": "hash",
-    "current": "workspace, address",
-}
 
 
-def export_state(store: StateStore) -> dict[str, Any]:
-    state = store.db.query("SELECT lineage, serial, secret_key FROM zenctl_state WHERE id = 1")[0]
-    document: dict[str, Any] = {
-        "format_version": FORMAT_VERSION,
-        "zenctl_version": __version__,
-        "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "lineage": state["lineage"],
-        "serial": int(state["serial"]),
-        "secret_key": state["secret_key"],
-    }
-    # Dependents first: rows are only ever added, so every execution an edge names, and every
-    # run an execution names, is there when read after it, even while an apply is writing.
-    for section, (table, columns, json_columns) in reversed(SECTIONS.items()):
-        order = _ORDER.get(section, "execution_id, direction, name")
-        rows = store.db.query(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}")
-        document[section] = [_to_document(row, json_columns) for row in rows]
-    return document
+class Transfer(StoreBase):
+    @retried
+    def export_document(self) -> dict[str, Any]:
+        """The store's whole history, every workspace's, as a state document."""
+        state = self.db.query("SELECT lineage, serial, secret_key FROM zenctl_state WHERE id = 1")
+        document: dict[str, Any] = {
+            "format_version": FORMAT_VERSION,
+            "zenctl_version": __version__,
+            "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "lineage": state[0]["lineage"],
+            "serial": int(state[0]["serial"]),
+            "secret_key": state[0]["secret_key"],
+        }
+        # Dependents first: runs, executions and artifacts are only ever added, so every
+        # execution an edge or a current state names, and every run an execution names, is
+        # there when read after it, even while an apply is writing (an export takes no lock).
+        for name, section in reversed(SECTIONS.items()):
+            rows = self.db.query(
+                f"SELECT {', '.join(section.columns)} FROM {section.table} ORDER BY {section.order}"
+            )
+            document[name] = [section.entry(row) for row in rows]
+        return document
 
+    @retried
+    def import_document(self, document: dict[str, Any]) -> dict[str, int]:
+        """Replace the store's history with the document's (one that `read_document` passed),
+        in one transaction; the number of entries of each section.
 
-def _to_document(row: dict[str, Any], json_columns: tuple[str, ...]) -> dict[str, Any]:
-    entry = dict(row)
-    for column in json_columns:
-        entry[column] = json.loads(entry[column]) if entry[column] else None
-    if "git_dirty" in entry and entry["git_dirty"] is not None:
-        entry["git_dirty"] = bool(entry["git_dirty"])  # SQLite and MySQL keep booleans as 0/1
-    return entry
+        The serial moves past both the store's and the document's, so a plan saved against
+        either before the import is refused as stale.
+        """
+        with self.db.transaction() as execute:
+            self.fence(execute)
+            serial = int(execute("SELECT serial FROM zenctl_state WHERE id = 1").fetchone()[0])
+            for section in reversed(SECTIONS.values()):
+                execute(f"DELETE FROM {section.table}")
+            for name, section in SECTIONS.items():
+                columns = section.columns
+                sql = (
+                    f"INSERT INTO {section.table} ({', '.join(columns)}) "
+                    f"VALUES ({', '.join(':' + column for column in columns)})"
+                )
+                for entry in document.get(name, []):
+                    execute(sql, section.row(entry))
+            if "current" not in document:  # exported before format 3
+                execute(DERIVE_CURRENT)
+            execute(
+                "UPDATE zenctl_state SET lineage = :lineage, serial = :serial, "
+                "secret_key = :key WHERE id = 1",
+                {
+                    "lineage": document["lineage"],
+                    "serial": max(serial, document["serial"]) + 1,
+                    "key": document.get("secret_key") or legacy_secret_key(document["lineage"]),
+                },
+            )
+        return {name: len(document.get(name, [])) for name in SECTIONS}
 
 
 def read_document(path: Path) -> dict[str, Any]:
@@ -152,6 +240,9 @@ def _check_references(path: Path, document: dict[str, Any]) -> None:
         "current": [
             (entry["workspace"], entry["address"]) for entry in document.get("current", [])
         ],
+        "resources": [
+            (entry["workspace"], entry["address"]) for entry in document.get("resources", [])
+        ],
     }
     for section, values in keys.items():
         counts = Counter(values)
@@ -176,61 +267,3 @@ def _check_references(path: Path, document: dict[str, Any]) -> None:
         more = f"; and {len(problems) - 5} more" if problems[5:] else ""
         shown = "; ".join(problems[:5]) + more
         raise UserError(f"{path} is not a consistent state document", f"{shown}.")
-
-
-def is_empty(store: StateStore) -> bool:
-    return not store.db.query("SELECT id FROM runs LIMIT 1")
-
-
-def import_state(store: StateStore, document: dict[str, Any]) -> dict[str, int]:
-    """Replace the store's history with the document's, in one transaction; counts per section.
-
-    The serial moves past both the store's and the document's, so a plan saved against either
-    before the import is refused as stale.
-    """
-    current = int(store.db.query("SELECT serial FROM zenctl_state WHERE id = 1")[0]["serial"])
-
-    def replace() -> None:
-        with store.db.transaction() as execute:
-            store.fence(execute)
-            for table in ("current_steps", "lineage_edges", "artifacts", "step_executions", "runs"):
-                execute(f"DELETE FROM {table}")
-            for section, (table, columns, json_columns) in SECTIONS.items():
-                sql = (
-                    f"INSERT INTO {table} ({', '.join(columns)}) "
-                    f"VALUES ({', '.join(':' + column for column in columns)})"
-                )
-                for entry in document.get(section, []):
-                    execute(sql, _to_row(entry, columns, json_columns))
-            if "current" not in document:  # exported before format 3
-                execute(DERIVE_CURRENT)
-            execute(
-                "UPDATE zenctl_state SET lineage = :lineage, serial = :serial, "
-                "secret_key = :key WHERE id = 1",
-                {
-                    "lineage": document["lineage"],
-                    "serial": max(current, document["serial"]) + 1,
-                    "key": document.get("secret_key") or legacy_secret_key(document["lineage"]),
-                },
-            )
-
-    store.db.retrying(replace)
-    return {section: len(document.get(section, [])) for section in SECTIONS}
-
-
-def legacy_secret_key(lineage: str) -> str:
-    """The key stores had before schema 0005 (derived from the lineage), for documents
-    exported then: their recorded hashes were made with it."""
-    import blake3
-
-    return blake3.blake3(f"zenctl-secrets:{lineage}".encode()).hexdigest()
-
-
-def _to_row(
-    entry: dict[str, Any], columns: tuple[str, ...], json_columns: tuple[str, ...]
-) -> dict[str, Any]:
-    row = {column: entry.get(column) for column in columns}
-    for column in json_columns:
-        if row[column] is not None:
-            row[column] = json.dumps(row[column], sort_keys=True)
-    return row

@@ -24,7 +24,9 @@ from zenctl.sdk import (
     ResourceContext,
     UserError,
     ensure_private_dir,
+    pid_alive,
     project_dir,
+    write_atomic,
 )
 
 START_TIMEOUT = 60.0  # importing scikit-learn on a busy 2-core machine takes seconds
@@ -138,9 +140,7 @@ def _write_model(folder: Path, digest: str, context: ResourceContext) -> str:
     if context.artifact is None:
         raise UserError("No artifact store to read the model from")
     materializer, data = context.artifact(digest)
-    temporary = folder / f".model.{os.getpid()}.tmp"
-    temporary.write_bytes(data)
-    os.replace(temporary, folder / "model")
+    write_atomic(folder / "model", data)
     return materializer
 
 
@@ -170,20 +170,7 @@ def _terminate(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT
-        while _alive(pid) and time.monotonic() < deadline:
+        while pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        if _alive(pid):
+        if pid_alive(pid):
             os.kill(pid, signal.SIGKILL)
-
-
-def _alive(pid: int) -> bool:
-    """Running, not a zombie left for a parent that has not reaped it yet."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"

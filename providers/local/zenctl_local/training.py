@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
-import re
 import shutil
 import signal
 import subprocess
@@ -21,18 +20,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from zenctl.sdk import StepExecutor, StepResult, StepTask, UserError, cause_of_death
-
-_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
-
-
-def seconds(duration: str) -> int:
-    """`"1h30m"` -> 5400: the schema already checked the spelling."""
-    match = _DURATION.fullmatch(duration)
-    if match is None:
-        raise ValueError(f"not a duration: {duration!r}")
-    hours, minutes, secs = (int(part or 0) for part in match.groups())
-    return hours * 3600 + minutes * 60 + secs
+from zenctl.sdk import (
+    StepExecutor,
+    StepResult,
+    StepTask,
+    UserError,
+    cause_of_death,
+    parse_duration,
+)
 
 
 def visible_gpus() -> int:
@@ -54,7 +49,8 @@ def visible_gpus() -> int:
 class LocalTraining(StepExecutor):
     def __init__(self, env: dict[str, str], timeout: str | None, gpus: int) -> None:
         self.env = env
-        self.timeout = seconds(timeout) if timeout else None
+        # the schema checked the spelling already
+        self.timeout = parse_duration(timeout, "training timeout") if timeout else None
         self.gpus = gpus
         self._pool: ThreadPoolExecutor | None = None
         self._running: dict[int, subprocess.Popen[bytes]] = {}
@@ -136,7 +132,7 @@ class LocalTraining(StepExecutor):
             except subprocess.TimeoutExpired:
                 _kill_group(process)
                 error = (
-                    f"timed out after {self.timeout}s (training timeout); the process was stopped"
+                    f"timed out after {self.timeout:g}s (training timeout); the process was stopped"
                 )
                 return StepResult(task.address, False, {}, error, time.perf_counter() - started)
             if process.returncode != 0 or not result_file.exists():

@@ -12,7 +12,7 @@ Revises: 0004
 import sqlalchemy as sa
 from alembic import op
 
-from zenctl.state.transfer import legacy_secret_key
+from zenctl.state.keys import legacy_secret_key
 
 revision = "0005"
 down_revision = "0004"

@@ -12,7 +12,7 @@ Revises: 0005
 import sqlalchemy as sa
 from alembic import op
 
-from zenctl.state.store import DERIVE_CURRENT
+from zenctl.state.writing import DERIVE_CURRENT
 
 revision = "0006"
 down_revision = "0005"

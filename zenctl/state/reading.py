@@ -1,0 +1,184 @@
+"""The store's reads: what a plan, `show`, `runs`, `gc` and the workspaces commands ask of
+state. Each method reads committed rows only, and is retried on a transient failure."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from zenctl.state.base import StoreBase, retried
+from zenctl.state.db import in_clause
+from zenctl.state.records import (
+    EMPTY_LINEAGE,
+    SETTLED,
+    Artifact,
+    Execution,
+    ResourceRecord,
+    Run,
+    StateSnapshot,
+)
+
+_COLUMNS = (
+    "e.id, e.run_id, e.workspace, e.address, e.serial, e.status, e.fingerprint, e.components, "
+    "e.outputs, e.started_at, e.finished_at, e.duration, e.log_uri, e.error, e.details"
+)
+SETTLED_SQL = ", ".join(f"'{status}'" for status in SETTLED)
+
+# One statement: the current state of every address, then the latest other attempt of each.
+_CURRENT_AND_ATTEMPTS = f"""
+SELECT {_COLUMNS}, c.address AS slot_ FROM current_steps c
+  JOIN step_executions e ON e.id = c.execution_id WHERE c.workspace = :workspace
+UNION ALL
+SELECT {_COLUMNS}, NULL AS slot_ FROM (
+  SELECT e.*, ROW_NUMBER() OVER (PARTITION BY address ORDER BY serial DESC) AS rank_
+  FROM step_executions e WHERE workspace = :workspace AND status NOT IN ({SETTLED_SQL})
+) e WHERE rank_ = 1
+"""
+
+
+class Reading(StoreBase):
+    @retried
+    def snapshot(self, workspace: str) -> StateSnapshot:
+        state = self.db.query("SELECT lineage, serial FROM zenctl_state WHERE id = 1")
+        settled: dict[str, Execution] = {}
+        attempts: dict[str, Execution] = {}
+        for row in self.db.query(_CURRENT_AND_ATTEMPTS, {"workspace": workspace}):
+            execution = Execution.from_row(row)
+            if row["slot_"] is None:
+                attempts[execution.address] = execution
+            else:
+                settled[row["slot_"]] = execution
+        return StateSnapshot(state[0]["lineage"], int(state[0]["serial"]), settled, attempts)
+
+    @retried
+    def current(self, workspace: str, address: str) -> Execution | None:
+        """The step's current state (see StateSnapshot.settled), None if it has none."""
+        rows = self.db.query(
+            "SELECT e.* FROM current_steps c JOIN step_executions e ON e.id = c.execution_id "
+            "WHERE c.workspace = :workspace AND c.address = :address",
+            {"workspace": workspace, "address": address},
+        )
+        return Execution.from_row(rows[0]) if rows else None
+
+    @retried
+    def lineage_serial(self) -> tuple[str, int]:
+        rows = self.db.query("SELECT lineage, serial FROM zenctl_state WHERE id = 1")
+        return (str(rows[0]["lineage"]), int(rows[0]["serial"])) if rows else (EMPTY_LINEAGE, 0)
+
+    @retried
+    def secret_key(self) -> bytes | None:
+        """The key of sensitive values' hashes; None before the store is initialized."""
+        rows = self.db.query("SELECT secret_key FROM zenctl_state WHERE id = 1")
+        return bytes.fromhex(rows[0]["secret_key"]) if rows else None
+
+    @retried
+    def resources(self, workspace: str) -> dict[str, ResourceRecord]:
+        rows = self.db.query(
+            "SELECT * FROM resources WHERE workspace = :workspace ORDER BY address",
+            {"workspace": workspace},
+        )
+        return {row["address"]: ResourceRecord.from_row(row) for row in rows}
+
+    @retried
+    def by_fingerprint(self, workspace: str, fingerprints: Collection[str]) -> dict[str, Execution]:
+        """The newest succeeded execution for each fingerprint (a cache hit from any time
+        since the step was last forgotten with `zenctl state rm`)."""
+        if not fingerprints:
+            return {}
+        clause, params = in_clause("fp", sorted(fingerprints))
+        rows = self.db.query(
+            f"SELECT * FROM step_executions e WHERE workspace = :workspace "
+            f"AND status = 'succeeded' AND fingerprint IN {clause} AND NOT EXISTS ("
+            "SELECT 1 FROM step_executions f WHERE f.workspace = e.workspace "
+            "AND f.address = e.address AND f.status = 'forgotten' AND f.serial > e.serial) "
+            "ORDER BY serial",
+            {"workspace": workspace, **params},
+        )
+        return {row["fingerprint"]: Execution.from_row(row) for row in rows}
+
+    @retried
+    def runs(self, workspace: str, limit: int) -> list[Run]:
+        rows = self.db.query(
+            "SELECT * FROM runs WHERE workspace = :workspace ORDER BY started_at DESC LIMIT :limit",
+            {"workspace": workspace, "limit": limit},
+        )
+        return [Run.from_row(row) for row in rows]
+
+    @retried
+    def workspaces(self) -> dict[str, int]:
+        """Each workspace with recorded runs, and how many."""
+        rows = self.db.query("SELECT workspace, COUNT(*) AS n FROM runs GROUP BY workspace")
+        return {row["workspace"]: int(row["n"]) for row in rows}
+
+    @retried
+    def run(self, run_id_prefix: str) -> Run | None:
+        rows = self.db.query(
+            "SELECT * FROM runs WHERE id LIKE :prefix ORDER BY started_at DESC",
+            {"prefix": f"{run_id_prefix}%"},
+        )
+        return Run.from_row(rows[0]) if rows else None
+
+    @retried
+    def executions_of_run(self, run_id: str) -> list[Execution]:
+        rows = self.db.query(
+            "SELECT * FROM step_executions WHERE run_id = :run ORDER BY serial", {"run": run_id}
+        )
+        return [Execution.from_row(row) for row in rows]
+
+    @retried
+    def history(self, workspace: str, address: str, limit: int = 20) -> list[Execution]:
+        rows = self.db.query(
+            "SELECT * FROM step_executions WHERE workspace = :workspace AND address = :address "
+            "ORDER BY serial DESC LIMIT :limit",
+            {"workspace": workspace, "address": address, "limit": limit},
+        )
+        return [Execution.from_row(row) for row in rows]
+
+    @retried
+    def artifact(self, hash_prefix: str) -> Artifact | None:
+        """The one artifact whose hash starts so; None for none, or for several."""
+        rows = self.db.query(
+            "SELECT * FROM artifacts WHERE hash LIKE :prefix", {"prefix": f"{hash_prefix}%"}
+        )
+        return Artifact.from_row(rows[0]) if len(rows) == 1 else None
+
+    @retried
+    def consumers(self, digest: str) -> list[Execution]:
+        """Executions that read the artifact or source data with this hash."""
+        rows = self.db.query(
+            "SELECT e.* FROM step_executions e JOIN lineage_edges l ON l.execution_id = e.id "
+            "WHERE l.hash = :hash AND l.direction = 'in' ORDER BY e.serial",
+            {"hash": digest},
+        )
+        return [Execution.from_row(row) for row in rows]
+
+    @retried
+    def kept_executions(self, keep_last: int) -> list[Execution]:
+        """The retention policy of `gc`: in every workspace, each step's current state and the
+        newest `keep_last` succeeded executions of each step, not counting those from before it
+        was removed or forgotten."""
+        rows = self.db.query(
+            "SELECT * FROM (SELECT e.*, ROW_NUMBER() OVER ("
+            "PARTITION BY workspace, address ORDER BY serial DESC) AS rank_ "
+            "FROM step_executions e WHERE status = 'succeeded' AND NOT EXISTS ("
+            "SELECT 1 FROM step_executions r WHERE r.workspace = e.workspace "
+            "AND r.address = e.address AND r.status IN ('removed', 'forgotten') "
+            "AND r.serial > e.serial)"
+            ") kept WHERE rank_ <= :keep",
+            {"keep": keep_last},
+        )
+        # whatever their age, the executions steps stand on now (a param set back reuses one)
+        rows += self.db.query(
+            "SELECT e.* FROM current_steps c JOIN step_executions e ON e.id = c.execution_id "
+            "WHERE e.status = 'succeeded'"
+        )
+        return [Execution.from_row(row) for row in rows]
+
+    @retried
+    def execution(self, execution_id: str) -> Execution | None:
+        rows = self.db.query("SELECT * FROM step_executions WHERE id = :id", {"id": execution_id})
+        return Execution.from_row(rows[0]) if rows else None
+
+    @retried
+    def holds_history(self) -> bool:
+        """Whether any run is recorded, in any workspace."""
+        return bool(self.db.query("SELECT id FROM runs LIMIT 1"))
