@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from zenctl.config.expressions import ExpressionError, evaluate_text
+from zenctl.config.expressions import evaluate_text
+from zenctl.config.tree import ExpressionError
 
 CASES_FILE = Path(__file__).parent / "conformance" / "expressions.yaml"
 MINIMUM_CASES = 350

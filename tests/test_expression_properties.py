@@ -40,8 +40,9 @@ from hcl2.api import query
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from zenctl.config.expressions import ExpressionError, Scope, evaluate_text, evaluate_to_python
+from zenctl.config.expressions import Scope, evaluate_text, evaluate_to_python
 from zenctl.config.lowering import Lowering
+from zenctl.config.tree import ExpressionError
 from zenctl.fmt.formatter import format_source
 
 # -- the trees --------------------------------------------------------------------------------

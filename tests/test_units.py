@@ -11,9 +11,9 @@ import pandas
 import pytest
 
 from zenctl.artifacts import materializers
-from zenctl.config.expressions import ExpressionError
 from zenctl.config.lowering import parse_expression
 from zenctl.config.model import Expression, Ref
+from zenctl.config.tree import ExpressionError
 from zenctl.config.types import TypeMismatch, convert_value, normalize_type
 from zenctl.config.values import Values
 from zenctl.config.variables import evaluate

@@ -15,8 +15,9 @@ import pytest
 from conftest import ZENCTL, Project
 
 from zenctl.cli.inputs import variable_inputs
-from zenctl.config.expressions import ExpressionError, evaluate_text
+from zenctl.config.expressions import evaluate_text
 from zenctl.config.loader import load_config
+from zenctl.config.tree import ExpressionError
 from zenctl.config.variables import Sensitive, VariableInputs, resolve_variables
 from zenctl.diagnostics import DiagnosticsError
 from zenctl.providers.registry import InstalledCatalog

@@ -27,9 +27,9 @@ class Assignment:
 
 def read_assignments(path: Path) -> list[Assignment]:
     """`name = value` lines of a variables file, with where each one is."""
-    from zenctl.config.expressions import ExpressionError
     from zenctl.config.lowering import parse_document
     from zenctl.config.source_checks import value_problems
+    from zenctl.config.tree import ExpressionError
 
     filename = str(path)
     try:
@@ -87,9 +87,9 @@ def literal(rule: Any, filename: str, marks: Marks) -> Any:
 
 def parse_expression(text: str) -> Any:
     """A structured value given as text, `[64, 32]` or `{a = 1}`; ValueError when it is not."""
-    from zenctl.config.expressions import ExpressionError
     from zenctl.config.lowering import NotOneExpression, parse_value
     from zenctl.config.source_checks import value_problems
+    from zenctl.config.tree import ExpressionError
 
     try:
         rule, marks = parse_value(text)

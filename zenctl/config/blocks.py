@@ -11,7 +11,6 @@ from typing import Any
 
 from zenctl.config.components import component_kinds, component_settings
 from zenctl.config.decoding import Attr, Decoder, SourceFile, declared_at
-from zenctl.config.expressions import ExpressionError
 from zenctl.config.model import (
     REQUIRED_COMPONENTS,
     Component,
@@ -24,6 +23,7 @@ from zenctl.config.model import (
     is_constant,
 )
 from zenctl.config.schemas import IDENTIFIER, VariableBody
+from zenctl.config.tree import ExpressionError
 from zenctl.config.types import TypeMismatch, convert_value, normalize_type
 from zenctl.config.values import LocalValue
 

@@ -16,11 +16,11 @@ from typing import Any, Protocol, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from zenctl.config.catalog import ComponentCatalog
-from zenctl.config.expressions import ExpressionError, Node
 from zenctl.config.lowering import Lowering, Marks
 from zenctl.config.schemas import IDENTIFIER, NAME_RULE, body_problems
 from zenctl.config.source_checks import value_problems
 from zenctl.config.syntax import node_range
+from zenctl.config.tree import ExpressionError, Node
 from zenctl.config.values import AlreadyReported, Values, bare_word
 from zenctl.diagnostics import Diagnostic, SourceRange, find_in, suggest
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from zenctl.config.conversions import literal_number
-from zenctl.config.expressions import (
+from zenctl.config.tree import (
     SPLAT_ITEM,
     Binary,
     Call,

@@ -54,7 +54,7 @@ class Expression:
     """A value that reads variables or files, `var.base * 2` or a template: a
     `zenctl.config.expressions` tree, evaluated on every plan."""
 
-    node: Any  # zenctl.config.expressions.Node
+    node: Any  # zenctl.config.tree.Node
     refs: tuple[Ref, ...]  # the variables it reads, through locals too, located
     locals: tuple[tuple[str, Any], ...]  # the locals it reads: name and tree
     text: str  # as written, for the plan's diff: `(from var.base * 2)`

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from zenctl.config.decoding import Decoder, declared_at
-from zenctl.config.expressions import ExpressionError, traversals
 from zenctl.config.model import Moved, Pipeline, Ref, Stack, Step, Variable, references
 from zenctl.config.schemas import HINTS
+from zenctl.config.tree import ExpressionError, traversals
 from zenctl.diagnostics import SourceRange, suggest
 
 

@@ -14,7 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from zenctl.config.expressions import (
+from zenctl.config.expressions import Scope, evaluate_to_python
+from zenctl.config.model import Expression, Ref
+from zenctl.config.tree import (
     ADDRESS_ROOTS,
     ExpressionError,
     GetAttr,
@@ -22,13 +24,10 @@ from zenctl.config.expressions import (
     Name,
     Node,
     ObjectCons,
-    Scope,
     TupleCons,
     calls,
-    evaluate_to_python,
     traversals,
 )
-from zenctl.config.model import Expression, Ref
 from zenctl.diagnostics import SourceRange, suggest
 
 TextOf = Callable[[SourceRange | None], str]

@@ -174,7 +174,8 @@ def _failed_validations(
     if not any(variable.validations for variable in config.variables.values()):
         return problems  # the expression evaluator is not imported for nothing
     from zenctl.config.conversions import ConversionError, to_bool
-    from zenctl.config.expressions import ExpressionError, Scope, evaluate
+    from zenctl.config.expressions import Scope, evaluate
+    from zenctl.config.tree import ExpressionError
 
     for variable in config.variables.values():
         for validation in variable.validations:
@@ -304,7 +305,8 @@ def _params_range(step: Step) -> SourceRange:
 
 
 def _evaluate_expression(expression: Expression, variables: Mapping[str, Any]) -> Any:
-    from zenctl.config.expressions import ExpressionError, Scope, evaluate_to_python
+    from zenctl.config.expressions import Scope, evaluate_to_python
+    from zenctl.config.tree import ExpressionError
 
     read = {ref.parts[1]: variables[ref.parts[1]] for ref in expression.refs}
     secret = any(isinstance(value, Sensitive) for value in read.values())
