@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from zenctl.config.tokens import Kind, tokenize
 from zenctl.fmt import FormatError, FormatResult, format_paths, format_source
-from zenctl.fmt.tokens import Kind, tokenize
 
 REPO = Path(__file__).resolve().parents[1]
 

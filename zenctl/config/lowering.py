@@ -109,7 +109,7 @@ def hide_strip_markers(text: str) -> tuple[str, Marks]:
     parse tree's ranges stay right and `Lowering` strips the text beside them itself."""
     if "~" not in text:
         return text, {}
-    from zenctl.fmt.tokens import FormatError, Kind, tokenize
+    from zenctl.config.tokens import FormatError, Kind, tokenize
 
     try:
         tokens = tokenize(text)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from zenctl.config.model import Pipeline, Step
 from zenctl.diagnostics import Diagnostic, SourceRange, closest, find_in, suggest
-from zenctl.fingerprint.code import imported_from, module_file, package_of
+from zenctl.modules import imported_from, module_file, package_of
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef
 

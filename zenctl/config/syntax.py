@@ -28,8 +28,8 @@ def syntax_diagnostic(filename: str, exc: Exception, text: str) -> Diagnostic:
     Lark notices an unclosed bracket, string or heredoc only at the end of the file, so zenctl's
     own tokenizer names the one left open first; a position past the end is moved back onto
     the last line."""
-    from zenctl.fmt.tokens import OPENERS as CLOSING
-    from zenctl.fmt.tokens import FormatError, tokenize
+    from zenctl.config.tokens import OPENERS as CLOSING
+    from zenctl.config.tokens import FormatError, tokenize
 
     node = getattr(exc, "obj", None)  # lark's VisitError: python-hcl2 refused a node it built
     if hasattr(node, "meta"):  # e.g. "Unterminated template if directive": no line of its own
@@ -79,7 +79,7 @@ def _unclosed(lines: list[str]) -> tuple[int, int] | None:
     """Where the brace a user left out most likely is, where counting alone blames the
     outermost block: a `{` left open inside one line, else the first `{` ending a line whose
     block is not closed by a `}` at that line's indentation."""
-    from zenctl.fmt.tokens import FormatError, tokenize
+    from zenctl.config.tokens import FormatError, tokenize
 
     for number, line in enumerate(lines, 1):
         try:

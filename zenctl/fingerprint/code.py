@@ -17,6 +17,7 @@ from pathlib import Path
 from zenctl.fingerprint.canonical import digest
 from zenctl.fingerprint.files import StatCache, hash_bytes
 from zenctl.fingerprint.tokens import normal_form
+from zenctl.modules import imported_from, module_file, package_of
 from zenctl.paths import project_dir
 
 
@@ -90,28 +91,6 @@ def changed_files(index: CodeIndex, module: str, planned: dict[str, str]) -> lis
     the closure (an import added or removed)."""
     now = index.closure(module)
     return sorted(path for path in {*planned, *now} if planned.get(path) != now.get(path))
-
-
-def module_file(root: Path, module: str) -> Path | None:
-    """The file under `root` that defines `module` (a `.py` file or a package), if any."""
-    base = root.joinpath(*module.split("."))
-    candidates = (base.with_suffix(".py"), base / "__init__.py")
-    return next((c for c in candidates if c.is_file()), None)
-
-
-def package_of(root: Path, file: Path) -> list[str]:
-    """The package a module file belongs to, as the anchor of its relative imports."""
-    parts = list(file.relative_to(root).with_suffix("").parts)
-    parts.pop()  # the module's own name, or `__init__` of a package named by its folder
-    return parts
-
-
-def imported_from(node: ast.ImportFrom, package: list[str]) -> str:
-    """The absolute name of the module a `from ... import` statement reads."""
-    if not node.level:
-        return node.module or ""
-    anchor = package[: len(package) - (node.level - 1)] if node.level > 1 else package
-    return ".".join([*anchor, node.module] if node.module else anchor)
 
 
 def _imported_modules(tree: ast.AST, package: list[str]) -> list[str]:

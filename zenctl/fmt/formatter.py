@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zenctl.fmt.tokens import CLOSERS, OPENERS, FormatError, Kind, Token, tokenize
+from zenctl.config.tokens import CLOSERS, OPENERS, FormatError, Kind, Token, tokenize
 
 INDENT = "  "
 # Words that are keywords only directly inside the brackets of a for expression.

@@ -1,6 +1,8 @@
 """A tokenizer for HCL 2 that keeps what a formatter must give back unchanged.
 
-Comments and newlines are tokens of their own, and each string (with its `${...}` and
+The config stage's lexical layer: syntax errors are located with it, heredocs are scanned with
+it, and `zenctl fmt` (zenctl/fmt/) formats its tokens. Comments and newlines are tokens of
+their own, and each string (with its `${...}` and
 `%{...}` sequences), heredoc or comment is one opaque token, so the formatter can move tokens
 around without ever looking inside them.
 """
