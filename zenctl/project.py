@@ -167,16 +167,11 @@ class Project:
         if not records and not declares:
             return plan  # no provider to load: the warm plan of a project without resources
         from zenctl.graph import build_graph
-        from zenctl.plan.resources import declared_resources, plan_resources
+        from zenctl.plan.resources import declared_resources, model_lookup, plan_resources
         from zenctl.plan.targeting import excluded_addresses
 
-        cached = {step.address: step.cached_outputs for step in plan.steps}
-
-        def model(pipeline: str, ref: str) -> str | None:
-            _, step, _, output = ref.split(".")
-            entry = cached.get(f"pipeline.{pipeline}.step.{step}", {}).get(output)
-            return str(entry["hash"]) if entry else None
-
+        # a model a cached step made is known now; one a step to run makes is not, until apply
+        model = model_lookup({step.address: step.cached_outputs for step in plan.steps})
         declared = declared_resources(self.config, self.variables, model, fingerprinter.redact)
         graphs = [build_graph(pipeline) for pipeline in pipelines]
         left_out = excluded_addresses(graphs, excludes)

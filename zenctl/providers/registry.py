@@ -64,10 +64,6 @@ def offered_kinds() -> set[str]:
     return {c.kind for provider in installed_providers().values() for c in provider.components}
 
 
-def provider_of(component: ComponentType) -> Provider:
-    return next(p for p in installed_providers().values() if component in p.components)
-
-
 def schema_of(component: ComponentType) -> type[BaseModel] | None:
     """The component's settings model, imported now when given as "module:Class"."""
     if not isinstance(component.schema, str):
