@@ -13,20 +13,25 @@ from conftest import MAIN, Project
 from zenctl.plan.model import (
     Action,
     Change,
+    Digest,
+    Placeholder,
     Plan,
     Reason,
     ReasonKind,
+    Recorded,
     ResourceAction,
     ResourceChange,
+    StageKind,
     StepPlan,
 )
+from zenctl.render.plan_json import from_document, to_document
 from zenctl.render.plan_markdown import (
     COMMENT_BUDGET,
     COMMENT_LIMIT,
     github_length,
     render_markdown,
 )
-from zenctl.render.plan_text import summary_groups
+from zenctl.render.plan_text import plan_lines, summary_groups
 
 # Renderings, the same whatever database holds the state.
 pytestmark = pytest.mark.stateless
@@ -353,3 +358,89 @@ def test_a_summary_comment_is_grouped_from_the_start() -> None:
     assert "**upstream changes (40)**\n- `pipeline.churn_forecast.step.feature_00001`\n" in comment
     assert "**create (1)**\n- `stack.s.api`\n" in comment
     assert "**destroy (1)**\n- `stack.s.legacy`\n" in comment
+
+
+def test_every_rendering_lists_the_stages_in_the_order_apply_carries_them_out() -> None:
+    """A provider's stack resource first (steps may need it), then the steps, the steps to
+    remove, the deployments (their models are made by the steps) and what is destroyed."""
+
+    def resource(address: str, kind: str, action: ResourceAction) -> ResourceChange:
+        return ResourceChange(address, kind, "t", action, (), (), (), False, None, None, None)
+
+    api = resource("pipeline.p.deployment.api", "serving", ResourceAction.CREATE)
+    bucket = resource("stack.s.bucket", "bucket", ResourceAction.CREATE)
+    old = resource("stack.s.old", "queue", ResourceAction.DELETE)
+    plan = _plan(  # resources by address, as they are planned
+        [_step("a", reasons=CHANGED), _step("b", Action.CACHED)],
+        (_step("r", Action.REMOVE, (Reason(ReasonKind.REMOVED),)),),
+        (api, bucket, old),
+    )
+    assert [(stage.kind, stage.steps, stage.resources) for stage in plan.stages] == [
+        (StageKind.RESOURCES, (), (bucket,)),
+        (StageKind.STEPS, plan.steps, ()),
+        (StageKind.REMOVALS, plan.removed, ()),
+        (StageKind.RESOURCES, (), (api, old)),
+    ]
+    order = ["stack.s.bucket", "pipeline.p.step.a", "pipeline.p.step.b", "pipeline.p.step.r"]
+    order += ["pipeline.p.deployment.api", "stack.s.old"]
+    assert [line.subject.strip() for line in plan_lines(plan) if line.indent == 2] == order
+    groups = [(g.reason, [a.split(".")[-1] for a, _ in g.members]) for g in summary_groups(plan)]
+    assert groups == [
+        ("create", ["bucket", "api"]),
+        ("changed", ["a"]),
+        ("no longer declared", ["r"]),
+        ("destroy", ["old"]),
+    ]
+    comment = render_markdown(plan, HASH, "p")
+    headings = [
+        "**Resources to change before the steps (1)**\n- `stack.s.bucket`: create",
+        "**To run (1)**\n- `pipeline.p.step.a`: changed",
+        "**To remove (1)**\n- `pipeline.p.step.r`",
+        '**Resources to change (2)**\n- `pipeline.p.deployment.api`: create (serving "t")\n'
+        '- `stack.s.old`: destroy (queue "t")\n',
+    ]
+    found = [comment.find(heading) for heading in headings]
+    assert -1 not in found and found == sorted(found), comment
+    # The JSON plan keeps its resources by address, as scripts read them.
+    addresses = [change["address"] for change in to_document(plan)["resource_changes"]]
+    assert addresses == ["pipeline.p.deployment.api", "stack.s.bucket", "stack.s.old"]
+
+
+def test_the_json_plan_words_values_as_shown_and_reads_back_as_the_same_plan() -> None:
+    """The plan keeps full values; its JSON words each side of a diff line as the terminal
+    does. Read back (`zenctl show FILE`), that text renders the same and makes the same JSON."""
+    other = "fedcba9876543210" * 4
+    changes = (
+        Change("~", "inputs.x (step.a.outputs.output)", Digest(HASH), Digest(other)),
+        Change("~", "params.token", Recorded({"sensitive": "k1"}), Recorded({"sensitive": "k2"})),
+        Change("+", "params.lr", after=Recorded(0.01), origin="var.lr"),
+        Change("-", "inputs.y", before="source.raw"),
+    )
+    damaged = Reason(ReasonKind.ARTIFACT_MISSING, outputs=(("model", Digest(HASH)),))
+    step = _step("a", reasons=(*CHANGED, damaged), changes=changes)
+    model = Change("~", "model", Digest(HASH), Placeholder.UNKNOWN)
+    api = ResourceChange(
+        "pipeline.p.deployment.api", "serving", "local", ResourceAction.UPDATE, (model,), (),
+        (), False, {}, {}, None,
+    )  # fmt: skip
+    plan = _plan([step], resources=(api,))
+    document = to_document(plan)
+    (entry,) = document["steps"]
+    assert [reason["note"] for reason in entry["reasons"]] == ["", "output model 0123456789"]
+    assert [(c["before"], c["after"]) for c in entry["changes"]] == [
+        ("0123456789", "fedcba9876"),
+        ("(sensitive)", "(sensitive)"),
+        (None, "0.01"),
+        ("source.raw", None),
+    ]
+    assert document["resource_changes"][0]["changes"][0]["after"] == "(known after apply)"
+    assert step.reasons[1].outputs == (("model", Digest(HASH)),)  # the model keeps it whole
+
+    again = from_document(document)
+    assert to_document(again) == document
+    assert plan_lines(again) == plan_lines(plan)
+    text = [f"{line.symbol} {line.subject}  {line.reason}".rstrip() for line in plan_lines(plan)]
+    assert "~ pipeline.p.step.a  run: changed, artifact missing (output model 0123456789)" in text
+    assert "~ inputs.x (step.a.outputs.output): 0123456789 -> fedcba9876" in text
+    assert "+ params.lr: 0.01 (from var.lr)" in text
+    assert "~ model: 0123456789 -> (known after apply)" in text

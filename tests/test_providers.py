@@ -166,6 +166,35 @@ def test_third_party_resource_lifecycle_with_drift_and_destroy(project: Project)
     assert "No changes." in project.run("destroy").out
 
 
+@pytest.mark.stateless
+def test_a_stack_resource_is_listed_and_made_before_the_steps_and_destroyed_after(
+    project: Project,
+) -> None:
+    """The plan's stages: what apply does first is listed first, in every rendering."""
+    project.write("main.zc.hcl", HELLO)
+    plan = project.run("plan").out
+    assert plan.index("+   stack.dev.greeting  create") < plan.index("+ pipeline.demo.step.prep")
+    comment = project.run("plan", "--format", "markdown").out
+    first = "**Resources to change before the steps (1)**\n- `stack.dev.greeting`: create"
+    assert -1 < comment.find(first) < comment.find("**To run (1)**\n- `pipeline.demo.step.prep`")
+    applied = project.apply()
+    assert applied.code == 0, applied.both
+    made = applied.out.index("stack.dev.greeting: Creation complete")
+    assert made < applied.out.index("pipeline.demo.step.prep: Running...")
+
+    # No longer declared, it is destroyed once the steps have run, and listed after them.
+    block = '  greeting "file" {\n    path = "out/hello.txt"\n    text = var.text\n  }\n'
+    assert block in HELLO
+    project.write("main.zc.hcl", HELLO.replace(block, ""))
+    project.write("data/raw.txt", "7 8 9\n")
+    plan = project.run("plan").out
+    assert plan.index("~ pipeline.demo.step.prep") < plan.index("-   stack.dev.greeting  destroy")
+    applied = project.apply()
+    assert applied.code == 0, applied.both
+    done = applied.out.index("pipeline.demo.step.prep: Done")
+    assert done < applied.out.index("stack.dev.greeting: Destroying...")
+
+
 TRAINING_STEPS = """
 import os
 import time

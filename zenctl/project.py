@@ -172,6 +172,7 @@ class Project:
         from zenctl.plan.resources import declared_resources, model_lookup, plan_resources
         from zenctl.plan.targeting import excluded_addresses
 
+        # a model a cached step made is known now; one a step to run makes is not, until apply
         model = model_lookup({step.address: step.cached_outputs for step in plan.steps})
         declared = declared_resources(self.config, self.variables, model, fingerprinter.redact)
         graphs = [build_graph(pipeline) for pipeline in pipelines]

@@ -16,6 +16,7 @@ from zenctl.apply.masking import Masker
 from zenctl.artifacts.integrity import read_verified
 from zenctl.diagnostics import UserError
 from zenctl.fingerprint.canonical import canonical_json
+from zenctl.plan.diff import change_body
 from zenctl.plan.model import ResourceAction, ResourceChange
 from zenctl.plan.resources import (
     DeclaredResource,
@@ -126,7 +127,7 @@ def _how_it_moved(seen: dict[str, Any] | None, real: dict[str, Any] | None) -> s
         return "it no longer exists"
     if seen is None:
         return "it exists again, though the plan found it gone"
-    moved = "; ".join(change.body for change in attribute_changes(seen, real))
+    moved = "; ".join(change_body(change) for change in attribute_changes(seen, real))
     return f"its real state moved ({moved})"
 
 
@@ -147,16 +148,17 @@ def _apply_one(
     stores: dict[str, ArtifactStore],
     say: Say,
 ) -> ResourceAction:
-    """Carry out the planned action, already checked to still fit reality."""
+    """Carry out the planned action, already checked to still fit reality: the record is
+    there unless the action creates the resource anew."""
     record = records.get(change.address)
     context = ResourceContext(project.root, project.workspace, change.address)
     if change.action is ResourceAction.DELETE:
-        if record is not None:
-            say(change.address, "Destroying...")
-            old = build_resource(record.kind, record.type, recorded_settings(record), project.root)
-            old.destroy(record.state, context)
-            store.forget_resource(project.workspace, change.address)
-            say(change.address, "Destruction complete")
+        assert record is not None
+        say(change.address, "Destroying...")
+        old = build_resource(record.kind, record.type, recorded_settings(record), project.root)
+        old.destroy(record.state, context)
+        store.forget_resource(project.workspace, change.address)
+        say(change.address, "Destruction complete")
         return ResourceAction.DELETE
     item = declared[change.address]
     if any(value is None for value in item.attributes.values()):
@@ -167,12 +169,14 @@ def _apply_one(
     artifacts = _artifacts(project, store, item, stores)
     context = ResourceContext(project.root, project.workspace, change.address, artifacts)
     resource = build_resource(item.kind, item.type, item.settings, project.root)
-    if change.action is ResourceAction.REPLACE and record is not None:
+    if change.action is ResourceAction.REPLACE:
+        assert record is not None
         say(change.address, "Destroying (replacement)...")
         old = build_resource(record.kind, record.type, recorded_settings(record), project.root)
         old.destroy(change.state or record.state, context)  # the refreshed state: what runs
         store.forget_resource(project.workspace, change.address)
-    if change.action is ResourceAction.UPDATE and record is not None:
+    if change.action is ResourceAction.UPDATE:
+        assert record is not None
         say(change.address, "Modifying...")
         state = resource.update(record.state, item.revealed(), context)
     else:

@@ -1,4 +1,5 @@
-"""One apply from start to end: stacks brought up, the run recorded, the graph walked."""
+"""One apply from start to end: stacks brought up, the run recorded, the plan's stages carried
+out in their order."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from zenctl.apply.resources import Say, apply_resources
 from zenctl.apply.walker import ApplyResult, Reporter, StackRuntime, Walker
 from zenctl.config.model import Stack
 from zenctl.diagnostics import UserError
-from zenctl.plan.model import Plan, ResourceAction
+from zenctl.plan.model import Plan, StageKind
 from zenctl.project import Project, lineage_info
 from zenctl.providers.protocol import StepExecutor
 from zenctl.providers.registry import build_component, settings_of
@@ -22,8 +23,8 @@ def apply_plan(
     reporter: Reporter,
     say: Say,
 ) -> ApplyResult:
-    """Stack resources first (steps may need them), then the steps, then the deployments of
-    what they produced, and last what is no longer declared."""
+    """Carry out `plan.stages` in their order (resources, steps, removals, resources); an
+    apply stopped by the user during the steps goes no further."""
     if project.config.required_providers:
         from zenctl.diagnostics import DiagnosticsError
         from zenctl.providers.registry import check_required
@@ -31,12 +32,6 @@ def apply_plan(
         problems = check_required(project.config.required_providers.values())
         if problems:  # the providers installed since the configuration was last read
             raise DiagnosticsError(problems)
-    early = [
-        change
-        for change in plan.resources
-        if change.address.startswith("stack.") and change.action is not ResourceAction.DELETE
-    ]
-    late = [change for change in plan.resources if change not in early]
     runtimes = {
         name: _runtime(project, project.config.stacks[name], _executor_kinds(project, plan, name))
         for name in sorted(set(plan.stacks.values()))
@@ -49,25 +44,36 @@ def apply_plan(
         for executor in executors:
             executor.start(parallelism)
         store.interrupt_stale(project.workspace)
-        run_id = store.begin_run(project.workspace, lineage_info(project.root))
+        result = ApplyResult(store.begin_run(project.workspace, lineage_info(project.root)))
         secrets = apply_secrets(project, store)
         masker = Masker(secrets)
-        outcomes = apply_resources(project, store, early, {}, say, plan.refreshed, masker)
         redact = project.fingerprinter(store).redact
         walker = Walker(
             plan, project.config, project.variables, redact, store, runtimes, reporter, secrets
         )
-        result = walker.run(run_id)
+        for stage in plan.stages:
+            if stage.kind is StageKind.STEPS:
+                walker.run(result, stage.steps)
+                _shut_down(executors)  # what comes after runs no step
+                if result.stopped_by_user:
+                    break
+            elif stage.kind is StageKind.REMOVALS:
+                walker.remove(result, stage.steps)
+            else:  # deployments read their models from the outputs of the steps that ran
+                result.resources += apply_resources(
+                    project, store, stage.resources, result.outputs, say, plan.refreshed, masker
+                )
     finally:
-        for executor in executors:
-            executor.shutdown(cancel=False)
-    if not result.stopped_by_user:
-        outcomes += apply_resources(
-            project, store, late, result.outputs, say, plan.refreshed, masker
-        )
-    result.resources = outcomes
-    store.finish_run(run_id, result.status, result.summary(len(plan.cached)))
+        _shut_down(executors)
+    store.finish_run(result.run_id, result.status, result.summary(len(plan.cached)))
     return result
+
+
+def _shut_down(executors: list[StepExecutor]) -> None:
+    """Shut the executors down once, when the steps are done or the apply fails."""
+    for executor in executors:
+        executor.shutdown(cancel=False)
+    executors.clear()
 
 
 def apply_secrets(project: Project, store: StateStore) -> set[str]:

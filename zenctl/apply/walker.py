@@ -1,4 +1,4 @@
-"""Walk the plan's graph: run what the plan says must run, in dependency order, and record it.
+"""Walk the plan's steps: run what the plan says must run, in dependency order, and record it.
 
 A step runs the plan's components (run, params, inputs, outputs), not the configuration's:
 params are evaluated again only to reveal secrets, and must redact to the planned ones. A step
@@ -23,7 +23,7 @@ from zenctl.config.model import Config
 from zenctl.config.variables import reveal, step_params
 from zenctl.fingerprint.canonical import canonical_json
 from zenctl.fingerprint.step import fingerprint, same_work
-from zenctl.plan.model import Action, Plan, ReasonKind, StepPlan
+from zenctl.plan.model import Action, Plan, ReasonKind, StepPlan, resource_counts
 from zenctl.providers.protocol import (
     ArtifactStore,
     Integrity,
@@ -83,12 +83,7 @@ class ApplyResult:
     @property
     def resource_counts(self) -> tuple[int, int, int]:
         """(added, changed, destroyed), as the plan counts them."""
-        done = [o.action.value for o in self.resources if not o.error]
-        return (
-            done.count("create") + done.count("replace"),
-            done.count("update"),
-            done.count("delete") + done.count("replace"),
-        )
+        return resource_counts(outcome.action for outcome in self.resources if not outcome.error)
 
     @property
     def status(self) -> str:
@@ -144,9 +139,10 @@ class Walker:
         self.secrets = secrets  # sensitive variables' and the metadata store's password
         self._open: dict[str, _InFlight] = {}  # recorded as running, not yet ended
 
-    def run(self, run_id: str) -> ApplyResult:
-        result = ApplyResult(run_id)
-        pending = {step.address: step for step in self.plan.steps}
+    def run(self, result: ApplyResult, steps: tuple[StepPlan, ...]) -> None:
+        """Run `steps` (the plan's, in execution order), recording each and noting it in
+        `result`; Ctrl-C stops them and sets `result.stopped_by_user`."""
+        pending = {step.address: step for step in steps}
         outputs: dict[str, dict[str, dict[str, Any]]] = {}
         blocked: dict[str, str] = {}  # address -> the failed step that blocks it
         in_flight: dict[Future[StepResult], _InFlight] = {}
@@ -220,12 +216,16 @@ class Walker:
                     details.get(job.execution_id),
                 )
                 result.interrupted.append(job.step.address)
-            return result
-        removed = [step.address for step in self.plan.removed]
-        self.store.mark(run_id, self.plan.workspace, removed, "removed", "no longer declared")
-        result.removed.extend(removed)
+            return
         result.outputs = outputs
-        return result
+
+    def remove(self, result: ApplyResult, steps: tuple[StepPlan, ...]) -> None:
+        """Record `steps`, no longer declared, as removed."""
+        removed = [step.address for step in steps]
+        self.store.mark(
+            result.run_id, self.plan.workspace, removed, "removed", "no longer declared"
+        )
+        result.removed.extend(removed)
 
     def _executors(self) -> list[StepExecutor]:
         return [e for runtime in self.runtimes.values() for e in runtime.executors.values()]

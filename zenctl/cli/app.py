@@ -394,7 +394,7 @@ def plan(
     if format == "json":
         import json
 
-        from zenctl.plan.document import to_document
+        from zenctl.render.plan_json import to_document
 
         typer.echo(json.dumps(to_document(plan_), indent=2, sort_keys=True))
     elif format == "markdown":
@@ -438,9 +438,11 @@ def _plan_document(project: Any, store: Any, plan_: Any) -> dict[str, Any]:
     """The saved-plan document with its hash, as `plan --out` writes it."""
     from zenctl.config.loader import config_digests
     from zenctl.plan.planfile import plan_document
+    from zenctl.render.plan_json import to_document
 
     redact = project.fingerprinter(store).redact
-    return plan_document(plan_, config_digests(project.root), project.variables, redact)
+    document = to_document(plan_)
+    return plan_document(document, config_digests(project.root), project.variables, redact)
 
 
 @app.command()
@@ -739,8 +741,8 @@ def show(
             "drop --summary to show a step, run or artifact.",
         )
     if Path(target).is_file():
-        from zenctl.plan.document import from_document
         from zenctl.plan.planfile import read_planfile
+        from zenctl.render.plan_json import from_document
         from zenctl.render.plan_text import render_plan
 
         document = read_planfile(Path(target))

@@ -67,9 +67,9 @@ def report_drift(
     if format == "json":
         import json
 
-        from zenctl.plan.drift import to_document
+        from zenctl.render.drift import drift_document
 
-        typer.echo(json.dumps(to_document(report), indent=2, sort_keys=True))
+        typer.echo(json.dumps(drift_document(report), indent=2, sort_keys=True))
     elif format == "markdown":
         from zenctl.render.drift import render_drift_markdown
 

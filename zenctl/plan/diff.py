@@ -1,4 +1,9 @@
-"""The exact diff between a step's recorded components and its new ones, from deepdiff."""
+"""The exact diff between a step's recorded components and its new ones, from deepdiff;
+and how one line of a diff reads.
+
+The wording lives here rather than in zenctl/render/ because apply's refusals quote what
+moved too, and apply sits below the renderers; every rendering and the JSON plan use it.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import sys
 from typing import Any
 
 from zenctl.fingerprint.canonical import short
-from zenctl.plan.model import Change
+from zenctl.plan.model import Change, Digest, Placeholder, Recorded, Value
 
 _OPTIONAL_HEAVY = ("pandas", "numpy", "polars", "torch")
 
@@ -81,32 +86,24 @@ def _describe(
         old_hash = before["inputs"].get(name, {}).get("hash")
         new_hash = after["inputs"].get(name, {}).get("hash")
         if op == "~":
-            return Change("~", f"inputs.{name} ({ref})", short(old_hash), short(new_hash))
+            return Change("~", f"inputs.{name} ({ref})", Digest(old_hash), Digest(new_hash))
         return Change(
             op,
             f"inputs.{name}",
             after=ref if op == "+" else None,
             before=ref if op == "-" else None,
         )
-    if section == "params":
-        if path[-1] == "sensitive":  # a secret's keyed hash changed: say so, show neither
-            return Change(
-                "~", ".".join(str(part) for part in path[:-1]), "(sensitive)", "(sensitive)"
-            )
-        dotted = ".".join(str(part) for part in path)
-        if op == "+":
-            return Change("+", dotted, after=show_value(new))
-        if op == "-":
-            return Change("-", dotted, before=show_value(old))
-        return Change("~", dotted, show_value(old), show_value(new))
+    if section == "params" and path[-1] == "sensitive":  # a secret's keyed hash changed
+        secret = ".".join(str(part) for part in path[:-1])
+        return Change("~", secret, Recorded({"sensitive": old}), Recorded({"sensitive": new}))
     dotted = ".".join(str(part) for part in path)
     if op == "~":
-        return Change("~", dotted, show_value(old), show_value(new))
+        return Change("~", dotted, Recorded(old), Recorded(new))
     return Change(
         op,
         dotted,
-        before=show_value(old) if op == "-" else None,
-        after=show_value(new) if op == "+" else None,
+        before=Recorded(old) if op == "-" else None,
+        after=Recorded(new) if op == "+" else None,
     )
 
 
@@ -136,3 +133,24 @@ def show_value(value: Any) -> str:
     if _is_secret(value):
         return "(sensitive)"
     return json.dumps(_masked(value), sort_keys=True, ensure_ascii=False)
+
+
+def shown(value: Value) -> str:
+    """A side of a change as people read it: a hash abbreviated (the JSON plan has it in full
+    elsewhere), a recorded value as JSON with its secrets masked, text as it is."""
+    if isinstance(value, Digest):
+        return short(value.hex)
+    if isinstance(value, Recorded):
+        return show_value(value.value)
+    if isinstance(value, Placeholder):
+        return f"({value.value})"
+    return value
+
+
+def change_body(change: Change) -> str:
+    """A change's line without its op: `params.lr: 0.01 -> 0.02 (from var.base * 2)`."""
+    origin = f" (from {change.origin})" if change.origin else ""
+    if change.before is not None and change.after is not None:
+        return f"{change.path}: {shown(change.before)} -> {shown(change.after)}{origin}"
+    value = change.after if change.after is not None else change.before
+    return change.path + (f": {shown(value)}" if value is not None else "") + origin

@@ -6,7 +6,7 @@ reads back (as `plan` refreshes it), and each source file a current execution re
 its recorded content hash. Code, params and the configuration are never fingerprinted: they
 are the user's own edits, which `plan` reviews, not changes made behind zenctl's back.
 Reading state, files and providers is all this does; the report is published as its own
-document (specs/drift.schema.json), since it plans no step.
+document (specs/drift.schema.json, written by zenctl/render/drift.py), since it plans no step.
 """
 
 from __future__ import annotations
@@ -16,17 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zenctl import __version__
 from zenctl.diagnostics import UserError
-from zenctl.fingerprint.canonical import short
 from zenctl.fingerprint.files import StatCache, hash_path
 from zenctl.paths import resolve_in_project
-from zenctl.plan.model import Change
+from zenctl.plan.model import Change, Digest, Placeholder
 from zenctl.plan.resources import DeclaredResource, reader, refresh_state
 from zenctl.state.records import Execution, ResourceRecord
-
-FORMAT_VERSION = "1.0"
-MISSING = "(missing)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +36,8 @@ class SourceDrift:
 
     @property
     def change(self) -> Change:
-        after = short(self.after) if self.after else MISSING
-        return Change("~", f"inputs.{self.input} ({self.path})", short(self.before), after)
+        after = Digest(self.after) if self.after else Placeholder.MISSING
+        return Change("~", f"inputs.{self.input} ({self.path})", Digest(self.before), after)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,19 +83,6 @@ class DriftReport:
     @property
     def drifted(self) -> bool:
         return bool(self.resources or self.steps)
-
-    @property
-    def summary_line(self) -> str:
-        """The stable last line (specs/summary.md)."""
-        if not self.drifted:
-            return (
-                f"No drift. {self.checked_resources} resources and {self.checked_sources} "
-                "source files checked."
-            )
-        return (
-            f"Drift: {len(self.resources)} resources changed, {len(self.steps)} steps' "
-            "source data changed."
-        )
 
 
 def source_drift(
@@ -159,56 +141,3 @@ def resource_drift(
                 ResourceDrift(address, record.kind, record.type, changes, record.state, real)
             )
     return tuple(drifted)
-
-
-def _changes(changes: tuple[Change, ...]) -> list[dict[str, Any]]:
-    return [{"op": c.op, "path": c.path, "before": c.before, "after": c.after} for c in changes]
-
-
-def to_document(report: DriftReport) -> dict[str, Any]:
-    """What `zenctl drift --json` prints (specs/drift.schema.json): full hashes and states."""
-    return {
-        "format_version": FORMAT_VERSION,
-        "zenctl_version": __version__,
-        "workspace": report.workspace,
-        "state": {"lineage": report.lineage, "serial": report.serial},
-        "recorded": report.recorded,
-        "resources": [
-            {
-                "address": item.address,
-                "kind": item.kind,
-                "type": item.type,
-                "gone": item.real is None,
-                "changes": _changes(item.changes),
-                "before": item.recorded,
-                "after": item.real,
-            }
-            for item in report.resources
-        ],
-        "steps": [
-            {
-                "address": item.address,
-                "sources": [
-                    {
-                        "input": source.input,
-                        "ref": source.ref,
-                        "path": source.path,
-                        "before": source.before,
-                        "after": source.after,
-                        "missing": source.after is None,
-                    }
-                    for source in item.sources
-                ],
-                "changes": _changes(item.changes),
-            }
-            for item in report.steps
-        ],
-        "summary": {
-            "drifted": report.drifted,
-            "resources": len(report.resources),
-            "steps": len(report.steps),
-            "checked_resources": report.checked_resources,
-            "checked_sources": report.checked_sources,
-            "text": report.summary_line,
-        },
-    }

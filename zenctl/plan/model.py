@@ -1,13 +1,18 @@
 """The plan as frozen data: rendered, saved and executed from the same objects.
 
-Every step that will run carries its reasons, structured all the way to the JSON, in the
-fixed order of `ReasonKind` (as Snakemake's `Reason` does).
+Pure data, no presentation: values are kept whole (full hashes, recorded values, counts) and
+zenctl/render/ words them, for the terminal, the pull-request comment and the JSON plan alike.
+The plan is an ordered list of stages (`Plan.stages`): apply carries them out in that order,
+and every rendering lists them in it. Every step that will run carries its reasons,
+structured all the way to the JSON, in the fixed order of `ReasonKind` (as Snakemake's
+`Reason` does).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Any
 
 
@@ -28,32 +33,48 @@ class ReasonKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Digest:
+    """A content hash, in full: an input's data, an artifact, a model."""
+
+    hex: str
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """A value as recorded: a param, an attribute, a type; secrets as their keyed hash."""
+
+    value: Any = field(hash=False)  # compared, not hashed: it may be a dict or a list
+
+
+class Placeholder(Enum):
+    """A value that cannot be given, and why."""
+
+    UNKNOWN = "known after apply"  # a model a step of this apply will produce
+    MISSING = "missing"  # drift: the source data is gone
+
+
+# A side of a change: text stands as written (a reference, or a value read back from a JSON
+# plan, where every value is already text).
+Value = str | Digest | Recorded | Placeholder
+
+
+@dataclass(frozen=True, slots=True)
 class Change:
-    """One line of a step's diff: `~ params.lr: 0.01 -> 0.02`."""
+    """One line of a diff: `params.lr` changed from 0.01 to 0.02."""
 
-    op: str  # "~" changed, "+" added, "-" removed
+    op: str  # "~" changed, "+" added, "-" removed: the JSON plan's `op`
     path: str
-    before: str | None = None
-    after: str | None = None
+    before: Value | None = None  # None: no value on that side
+    after: Value | None = None
     origin: str | None = None  # the expression the new value came from: `var.base * 2`
-
-    def __str__(self) -> str:
-        return f"{self.op} {self.body}"
-
-    @property
-    def body(self) -> str:
-        """The line without its op, for renderings that place the op themselves."""
-        origin = f" (from {self.origin})" if self.origin else ""
-        if self.before is not None and self.after is not None:
-            return f"{self.path}: {self.before} -> {self.after}{origin}"
-        value = self.after if self.after is not None else self.before
-        return self.path + (f": {value}" if value is not None else "") + origin
 
 
 @dataclass(frozen=True, slots=True)
 class Reason:
     kind: ReasonKind
-    note: str = ""
+    note: str = ""  # words: how the last attempt ended, which fingerprint formats differ
+    # the artifact reasons: each damaged output's name and hash
+    outputs: tuple[tuple[str, Digest], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,14 +104,6 @@ class StepPlan:
             and all(reason.kind is ReasonKind.UPSTREAM for reason in self.reasons)
         )
 
-    @property
-    def symbol(self) -> str:
-        if self.action is Action.CACHED:
-            return "="
-        if self.action is Action.REMOVE:
-            return "-"
-        return "+" if any(r.kind is ReasonKind.NEW for r in self.reasons) else "~"
-
 
 class ResourceAction(StrEnum):
     CREATE = "create"
@@ -100,8 +113,16 @@ class ResourceAction(StrEnum):
     NOOP = "no-op"
 
 
-UNKNOWN = "(known after apply)"
-RESOURCE_SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "no-op": "="}
+def resource_counts(actions: Iterable[ResourceAction]) -> tuple[int, int, int]:
+    """(added, changed, destroyed), a replacement counting as one add and one destroy: what a
+    plan will do and what an apply did, counted alike."""
+    done = list(actions)
+    replaced = done.count(ResourceAction.REPLACE)
+    return (
+        done.count(ResourceAction.CREATE) + replaced,
+        done.count(ResourceAction.UPDATE),
+        done.count(ResourceAction.DELETE) + replaced,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +135,8 @@ class ResourceChange:
     """
 
     address: str  # stack.NAME.KIND or pipeline.NAME.deployment.NAME
-    kind: str  # the component kind: "serving" for deployments
+    kind: str  # the component kind: "serving" for deployments (a stack's serving component
+    # is no resource: it only gives its deployments their defaults)
     type: str  # the provider type, e.g. "local"
     action: ResourceAction
     changes: tuple[Change, ...]
@@ -127,12 +149,28 @@ class ResourceChange:
     unknown: tuple[str, ...] = ()
 
     @property
-    def symbol(self) -> str:
-        return RESOURCE_SYMBOL[self.action.value]
-
-    @property
     def drifted(self) -> bool:
         return self.gone or bool(self.drift)
+
+    @property
+    def deployment(self) -> bool:
+        """A pipeline's deployment, which serves a model that a step makes."""
+        return self.kind == "serving"
+
+
+class StageKind(StrEnum):
+    RESOURCES = "resources"  # resources to create, update, replace or destroy
+    STEPS = "steps"  # the steps to run, in dependency order, and the cached ones they read
+    REMOVALS = "removals"  # steps no longer declared, recorded as removed
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One part of the plan that apply carries out whole before the next: steps or resources."""
+
+    kind: StageKind
+    steps: tuple[StepPlan, ...] = ()
+    resources: tuple[ResourceChange, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,15 +188,26 @@ class Plan:
     refreshed: bool = True  # resources' real state was read (False: --refresh=false)
 
     @property
-    def resource_counts(self) -> tuple[int, int, int]:
-        """(to add, to change, to destroy); a replacement counts as one add and one destroy."""
-        actions = [change.action for change in self.resources]
-        replaced = actions.count(ResourceAction.REPLACE)
+    def stages(self) -> tuple[Stage, ...]:
+        """What apply does, in the order it does it and every rendering lists it: the stack's
+        resources (steps may need them), the steps, the removals, then the deployments (their
+        models are known once the steps ran) and the resources to destroy, by address."""
+        first: list[ResourceChange] = []
+        last: list[ResourceChange] = []
+        for change in self.resources:
+            early = not change.deployment and change.action is not ResourceAction.DELETE
+            (first if early else last).append(change)
         return (
-            actions.count(ResourceAction.CREATE) + replaced,
-            actions.count(ResourceAction.UPDATE),
-            actions.count(ResourceAction.DELETE) + replaced,
+            Stage(StageKind.RESOURCES, resources=tuple(first)),
+            Stage(StageKind.STEPS, steps=self.steps),
+            Stage(StageKind.REMOVALS, steps=self.removed),
+            Stage(StageKind.RESOURCES, resources=tuple(last)),
         )
+
+    @property
+    def resource_counts(self) -> tuple[int, int, int]:
+        """(to add, to change, to destroy)."""
+        return resource_counts(change.action for change in self.resources)
 
     @property
     def to_run(self) -> list[StepPlan]:
@@ -181,21 +230,6 @@ class Plan:
         """Anything for apply to do or record: a move too, as Terraform counts it."""
         moved = any(step.moved_from for step in self.steps)
         return bool(self.to_run or self.removed or moved or any(self.resource_counts))
-
-    @property
-    def summary_line(self) -> str:
-        """The stable one-line summary scripts rely on (specs/summary.md)."""
-        if not self.has_changes:
-            return f"No changes. {len(self.cached)} steps cached."
-        must, may = self.run_counts
-        more = f" up to {may} more if outputs change," if may else ""
-        steps = (
-            f"Plan: {must} to run,{more} {len(self.cached)} cached, {len(self.removed)} to remove"
-        )
-        if not self.resources:
-            return steps + "."
-        add, change, destroy = self.resource_counts
-        return f"{steps}; {add} to add, {change} to change, {destroy} to destroy."
 
     @property
     def expected_duration(self) -> float | None:

@@ -3,6 +3,7 @@
 A plan file is the plan document plus what it was computed from (the configuration's hashes,
 the variable values: secrets only as a keyed hash) and an integrity hash over all of it.
 It is JSON, never pickle: a plan file from an untrusted pull request cannot execute code.
+The marker a plan's pull-request comment carries is read here too: it names the reviewed plan.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from zenctl.diagnostics import UserError
 from zenctl.fingerprint.canonical import canonical_json, digest, short
 from zenctl.paths import write_atomic
 from zenctl.plan.basis import BASIS_SCHEMA, basis, differences, listing
-from zenctl.plan.document import to_document
-from zenctl.plan.model import Plan
 
 SCHEMA_FILE = "plan.schema.json"
 MIN_HASH_PREFIX = 16
+MARKER = "zenctl-plan"  # `<!-- zenctl-plan {...} -->`, written by zenctl/render/plan_markdown.py
+_MARKER_LINE = re.compile(f"<!-- {MARKER} (\\{{.*?\\}}) -->")
 _MARKER_SCHEMA = {  # what `apply --expect-plan-comment` reads of a comment's marker
     "type": "object",
     "required": ["plan_hash"],
@@ -46,10 +47,11 @@ def plan_hash(document: dict[str, Any]) -> str:
 
 
 def plan_document(
-    plan: Plan, config_files: dict[str, str], variables: dict[str, Any], redact: Any
+    document: dict[str, Any], config_files: dict[str, str], variables: dict[str, Any], redact: Any
 ) -> dict[str, Any]:
-    """The saved-plan document with its `plan_hash`: what `plan --out` writes, what a PR
-    comment's marker carries and what `apply --expect-plan-hash` recomputes.
+    """The saved-plan document with its `plan_hash`, from the plan's JSON document
+    (zenctl/render/plan_json.py): what `plan --out` writes, what a PR comment's marker carries
+    and what `apply --expect-plan-hash` recomputes.
 
     Everything in it is a function of the configuration, the code, the variables and the state
     it was planned against, so planning twice against the same state gives the same hash.
@@ -60,12 +62,13 @@ def plan_document(
         else {"value": value}
         for name, value in sorted(variables.items())
     }
-    document = to_document(
-        plan,
-        {"config": {"files": config_files, "hash": digest(config_files)}, "variables": recorded},
-    )
-    document["plan_hash"] = plan_hash(document)
-    return document
+    saved = {
+        **document,
+        "config": {"files": config_files, "hash": digest(config_files)},
+        "variables": recorded,
+    }
+    saved["plan_hash"] = plan_hash(saved)
+    return saved
 
 
 def write_planfile(path: Path, document: dict[str, Any]) -> None:
@@ -96,13 +99,23 @@ def expected_hash(value: str) -> Expected:
     return Expected(value, "--expect-plan-hash", None)
 
 
+def read_markers(text: str) -> list[Any]:
+    """The JSON of every marker in `text` (a comment, or just its marker line); a marker
+    that is not JSON is an empty object, which no reader accepts."""
+    found = []
+    for raw in _MARKER_LINE.findall(text):
+        try:
+            found.append(json.loads(raw))
+        except ValueError:
+            found.append({})
+    return found
+
+
 def expected_comment(path: Path) -> Expected:
     """The plan reviewed in a PR comment: a file holding the comment, or just its marker line.
     The marker is only as trusted as the hash was: what it says it was computed from serves
     to word a refusal, never to decide one."""
     import jsonschema
-
-    from zenctl.render.plan_markdown import MARKER, read_markers
 
     try:
         markers = read_markers(path.read_text(errors="replace"))

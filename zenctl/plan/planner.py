@@ -16,7 +16,6 @@ from typing import Any
 from zenctl.config.model import Config, Expression, Pipeline, Ref, Step, written_as
 from zenctl.config.variables import step_params
 from zenctl.diagnostics import Diagnostic, DiagnosticsError
-from zenctl.fingerprint.canonical import short
 from zenctl.fingerprint.step import (
     FINGERPRINT_VERSION,
     Components,
@@ -28,7 +27,7 @@ from zenctl.fingerprint.step import (
 )
 from zenctl.graph import StepGraph, build_graph
 from zenctl.plan.diff import component_changes
-from zenctl.plan.model import Action, Change, Plan, Reason, ReasonKind, StepPlan
+from zenctl.plan.model import Action, Change, Digest, Plan, Reason, ReasonKind, StepPlan
 from zenctl.plan.targeting import selected_steps
 from zenctl.providers.protocol import Integrity
 from zenctl.state.records import EMPTY_LINEAGE, Execution, StateSnapshot
@@ -196,14 +195,12 @@ def _check_outputs(
 
 def _damage(execution: Execution, integrity: dict[str, Integrity]) -> list[Reason]:
     """Why an execution's outputs cannot be reused: one reason per kind of damage."""
-    damaged: dict[ReasonKind, list[str]] = {}
+    damaged: dict[ReasonKind, list[tuple[str, Digest]]] = {}
     for name, item in sorted(execution.outputs.items()):
         state = integrity.get(item["hash"], Integrity.OK)
         if state is not Integrity.OK:
-            damaged.setdefault(_DAMAGE[state], []).append(f"{name} {short(item['hash'])}")
-    return [
-        Reason(kind, "output " + ", ".join(damaged[kind])) for kind in ReasonKind if kind in damaged
-    ]
+            damaged.setdefault(_DAMAGE[state], []).append((name, Digest(item["hash"])))
+    return [Reason(kind, outputs=tuple(damaged[kind])) for kind in ReasonKind if kind in damaged]
 
 
 def _check_runnable(graphs: list[StepGraph], fingerprinter: Fingerprinter) -> None:

@@ -16,9 +16,15 @@ from typing import Any
 from zenctl.config.model import COMPONENT_KINDS, Config, deployment_serving
 from zenctl.config.variables import evaluate, reveal
 from zenctl.diagnostics import UserError
-from zenctl.fingerprint.canonical import short
-from zenctl.plan.diff import show_value
-from zenctl.plan.model import UNKNOWN, Change, ResourceAction, ResourceChange
+from zenctl.plan.model import (
+    Change,
+    Digest,
+    Placeholder,
+    Recorded,
+    ResourceAction,
+    ResourceChange,
+    Value,
+)
 from zenctl.plan.targeting import covers_resource
 from zenctl.providers.protocol import Attributes, Resource, ResourceContext
 from zenctl.state.records import ResourceRecord
@@ -176,7 +182,7 @@ def _destroy(record: ResourceRecord, root: Path, workspace: str, refresh: bool) 
         record.kind,
         record.type,
         ResourceAction.DELETE,
-        tuple(Change("-", key, before=_shown(value)) for key, value in record.attributes.items()),
+        tuple(Change("-", key, before=_value(value)) for key, value in record.attributes.items()),
         (),
         drift,
         real is None,
@@ -224,7 +230,7 @@ def _desired(
         forces = ["serving" if item.kind == "serving" else "type", *forces]
     lines = attribute_changes(record.attributes, item.attributes)
     if record.type != item.type:
-        lines = (Change("~", forces[0], f'"{record.type}"', f'"{item.type}"'), *lines)
+        lines = (Change("~", forces[0], Recorded(record.type), Recorded(item.type)), *lines)
     if drift or forces:
         action = ResourceAction.REPLACE
     else:
@@ -233,24 +239,25 @@ def _desired(
 
 
 def _added(attributes: dict[str, Any]) -> tuple[Change, ...]:
-    return tuple(Change("+", key, after=_shown(value)) for key, value in sorted(attributes.items()))
+    return tuple(Change("+", key, after=_value(value)) for key, value in sorted(attributes.items()))
 
 
-def _shown(value: Any) -> str:
+def _value(value: Any) -> Value:
+    """An attribute's value: None is a model still unknown, a hash a model's artifact."""
     if value is None:
-        return UNKNOWN
+        return Placeholder.UNKNOWN
     if isinstance(value, str) and _HASH.fullmatch(value):
-        return short(value)  # an artifact hash: the JSON plan has it in full
-    return show_value(value)
+        return Digest(value)
+    return Recorded(value)
 
 
 def attribute_changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[Change, ...]:
     lines: list[Change] = []
     for key in sorted(set(before) | set(after)):
         if key not in after:
-            lines.append(Change("-", key, before=_shown(before[key])))
+            lines.append(Change("-", key, before=_value(before[key])))
         elif key not in before:
-            lines.append(Change("+", key, after=_shown(after[key])))
+            lines.append(Change("+", key, after=_value(after[key])))
         elif before[key] != after[key]:
-            lines.append(Change("~", key, _shown(before[key]), _shown(after[key])))
+            lines.append(Change("~", key, _value(before[key]), _value(after[key])))
     return tuple(lines)

@@ -1,4 +1,5 @@
-"""The drift report for people: the terminal, and Markdown for an issue or a job summary.
+"""The drift report rendered: the terminal, Markdown for an issue or a job summary, and the
+JSON document of `zenctl drift --json` (specs/drift.schema.json).
 
 Each drifted address gets the `! ADDRESS  what` line of the plan's "Changed outside zenctl"
 section, with what moved under it (hash prefixes, or the resource's state diff).
@@ -6,14 +7,33 @@ section, with what moved under it (hash prefixes, or the resource's state diff).
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.markup import escape
 
+from zenctl import __version__
 from zenctl.plan.drift import DriftReport, ResourceDrift, StepDrift
 from zenctl.plan.model import Change
+from zenctl.render.plan_json import changes_entries
 from zenctl.render.plan_markdown import fenced
-from zenctl.render.plan_text import drifted_lines
+from zenctl.render.plan_text import change_line, drifted_lines
 from zenctl.workspaces import DEFAULT_WORKSPACE
+
+FORMAT_VERSION = "1.0"
+
+
+def summary_line(report: DriftReport) -> str:
+    """The stable last line (specs/summary.md)."""
+    if not report.drifted:
+        return (
+            f"No drift. {report.checked_resources} resources and {report.checked_sources} "
+            "source files checked."
+        )
+    return (
+        f"Drift: {len(report.resources)} resources changed, {len(report.steps)} steps' "
+        "source data changed."
+    )
 
 
 def _entries(report: DriftReport) -> list[tuple[str, str, tuple[Change, ...]]]:
@@ -43,7 +63,7 @@ def render_drift(console: Console, report: DriftReport) -> None:
         for address, what, changes in _entries(report):
             lines += drifted_lines(address, what, changes)
         lines.append("")
-    lines.append(f"[bold]{escape(report.summary_line)}[/]")
+    lines.append(f"[bold]{escape(summary_line(report))}[/]")
     console.print("\n".join(lines))
 
 
@@ -51,7 +71,7 @@ def render_drift_markdown(report: DriftReport, project: str) -> str:
     """A heading, the summary line, a list of what drifted, and the details in a code block."""
     parts = [
         f"### zenctl drift for `{project}` · workspace `{report.workspace}`\n\n",
-        f"**{report.summary_line}**\n\n",
+        f"**{summary_line(report)}**\n\n",
     ]
     note = _note(report)
     if note:
@@ -62,7 +82,56 @@ def render_drift_markdown(report: DriftReport, project: str) -> str:
         details = [
             line
             for address, what, changes in entries
-            for line in [f"! {address}  {what}", *(f"    {change}" for change in changes)]
+            for line in [f"! {address}  {what}", *(f"    {change_line(c)}" for c in changes)]
         ]
         parts.append(f"<details><summary>Details</summary>\n\n{fenced(details)}\n</details>\n")
     return "".join(parts)
+
+
+def drift_document(report: DriftReport) -> dict[str, Any]:
+    """What `zenctl drift --json` prints (specs/drift.schema.json): full hashes and states."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "zenctl_version": __version__,
+        "workspace": report.workspace,
+        "state": {"lineage": report.lineage, "serial": report.serial},
+        "recorded": report.recorded,
+        "resources": [
+            {
+                "address": item.address,
+                "kind": item.kind,
+                "type": item.type,
+                "gone": item.real is None,
+                "changes": changes_entries(item.changes, origin=False),
+                "before": item.recorded,
+                "after": item.real,
+            }
+            for item in report.resources
+        ],
+        "steps": [
+            {
+                "address": item.address,
+                "sources": [
+                    {
+                        "input": source.input,
+                        "ref": source.ref,
+                        "path": source.path,
+                        "before": source.before,
+                        "after": source.after,
+                        "missing": source.after is None,
+                    }
+                    for source in item.sources
+                ],
+                "changes": changes_entries(item.changes, origin=False),
+            }
+            for item in report.steps
+        ],
+        "summary": {
+            "drifted": report.drifted,
+            "resources": len(report.resources),
+            "steps": len(report.steps),
+            "checked_resources": report.checked_resources,
+            "checked_sources": report.checked_sources,
+            "text": summary_line(report),
+        },
+    }

@@ -19,16 +19,27 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from zenctl import __version__
-from zenctl.plan.model import Plan, ResourceAction, StepPlan
+from zenctl.plan.model import (
+    Action,
+    Plan,
+    ResourceAction,
+    ResourceChange,
+    Stage,
+    StageKind,
+    StepPlan,
+)
+from zenctl.plan.planfile import MARKER
 from zenctl.plan.targeting import partial_plan_warnings
 from zenctl.render.plan_text import (
     Group,
     PlanLine,
+    changing,
     describe_resource,
     expected_duration_line,
     is_change,
     plan_lines,
     summary_groups,
+    summary_line,
     why,
 )
 
@@ -36,9 +47,7 @@ COMMENT_LIMIT = 65_536  # GitHub's limit on a comment body, in characters
 # GitHub documents no unit for its limit: `github_length` counts the strictest one, and a
 # margin covers whatever a posting step adds.
 COMMENT_BUDGET = COMMENT_LIMIT - 1_536
-MARKER = "zenctl-plan"
 MARKER_FORMAT_VERSION = "1.1"  # 1.1: basis
-_MARKER_LINE = re.compile(f"<!-- {MARKER} (\\{{.*?\\}}) -->")
 _LEAST_DIFF = 2_000  # a cut diff with less room than this shows too little to be worth it
 
 
@@ -145,11 +154,10 @@ class _Comment:
             parts += [_group(group, shown) for group, shown in groups]
             parts.append(rest)
         else:
-            must = [step for step in plan.to_run if not step.conditional]
-            parts.append(_list("To run", must, with_reason=True))
-            parts.append(_list("May run, if upstream outputs change", self.may_run, form.may_run))
-            parts.append(_list("To remove", list(plan.removed)))
-            parts.append(_resources(plan))
+            after_steps = False
+            for stage in plan.stages:
+                parts += _stage_lists(stage, form, after_steps)
+                after_steps = after_steps or stage.kind is StageKind.STEPS
         if plan.cached:
             parts.append(
                 f"<details><summary>Cached ({len(plan.cached):,})</summary>\n\n"
@@ -271,7 +279,7 @@ class _Comment:
         expected = expected_duration_line(plan)
         parts = [
             f"### zenctl plan for `{self.project}` · workspace `{plan.workspace}`\n\n",
-            f"**{plan.summary_line}**\n" + (f"{expected}\n" if expected else "") + "\n",
+            f"**{summary_line(plan)}**\n" + (f"{expected}\n" if expected else "") + "\n",
         ]
         if plan.removed:
             one = len(plan.removed) == 1
@@ -325,16 +333,20 @@ def fenced(lines: list[str], info: str = "") -> str:
     return f"{fence}{info}\n{body}\n{fence}\n"
 
 
-def read_markers(text: str) -> list[Any]:
-    """The JSON of every marker in `text` (a comment, or just its marker line); a marker
-    that is not JSON is an empty object, which no reader accepts."""
-    found = []
-    for raw in _MARKER_LINE.findall(text):
-        try:
-            found.append(json.loads(raw))
-        except ValueError:
-            found.append({})
-    return found
+def _stage_lists(stage: Stage, form: _Form, after_steps: bool) -> list[str]:
+    """What a stage changes, listed by action."""
+    if stage.kind is StageKind.STEPS:
+        to_run = [step for step in stage.steps if step.action is Action.RUN]
+        must = [step for step in to_run if not step.conditional]
+        may = [step for step in to_run if step.conditional]
+        return [
+            _list("To run", must, with_reason=True),
+            _list("May run, if upstream outputs change", may, form.may_run),
+        ]
+    if stage.kind is StageKind.REMOVALS:
+        return [_list("To remove", list(stage.steps))]
+    title = "Resources to change" if after_steps else "Resources to change before the steps"
+    return [_resources(title, changing(stage).resources)]
 
 
 def _list(title: str, steps: list[StepPlan], listed: bool = True, with_reason: bool = False) -> str:
@@ -352,12 +364,11 @@ def _list(title: str, steps: list[StepPlan], listed: bool = True, with_reason: b
     return (f"{heading}\n" if heading else "") + "\n".join(items) + "\n\n"
 
 
-def _resources(plan: Plan) -> str:
-    changing = [change for change in plan.resources if change.action is not ResourceAction.NOOP]
-    if not changing:
+def _resources(title: str, changes: tuple[ResourceChange, ...]) -> str:
+    if not changes:
         return ""
-    items = [f"- `{change.address}`: {describe_resource(change)}" for change in changing]
-    return f"**Resources to change ({len(changing):,})**\n" + "\n".join(items) + "\n\n"
+    items = [f"- `{change.address}`: {describe_resource(change)}" for change in changes]
+    return f"**{title} ({len(changes):,})**\n" + "\n".join(items) + "\n\n"
 
 
 def _member(member: tuple[str, str | None]) -> str:

@@ -1,4 +1,8 @@
-"""The human plan: one line per step with its reason, the exact diff under changed steps."""
+"""The human plan: one line per step with its reason, the exact diff under changed steps.
+
+Also the words every rendering of a plan shares (the PR comment and the JSON plan too): the
+symbols of actions, the reasons' notes and the summary line.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,16 @@ from dataclasses import dataclass, field
 from rich.console import Console
 from rich.markup import escape
 
-from zenctl.plan.diff import topic
+from zenctl.plan.diff import change_body, shown, topic
 from zenctl.plan.model import (
     Action,
     Change,
     Plan,
+    Reason,
     ReasonKind,
     ResourceAction,
     ResourceChange,
+    Stage,
     StepPlan,
 )
 from zenctl.workspaces import DEFAULT_WORKSPACE
@@ -28,6 +34,42 @@ _RESOURCE_VERB = {
     ResourceAction.DELETE: "destroy",
     ResourceAction.NOOP: "up to date",
 }
+_RESOURCE_SYMBOL = {
+    ResourceAction.CREATE: "+",
+    ResourceAction.UPDATE: "~",
+    ResourceAction.REPLACE: "-/+",
+    ResourceAction.DELETE: "-",
+    ResourceAction.NOOP: "=",
+}
+
+
+def step_symbol(step: StepPlan) -> str:
+    """`=` cached, `-` removed, `+` new, `~` runs again."""
+    if step.action is Action.CACHED:
+        return "="
+    if step.action is Action.REMOVE:
+        return "-"
+    return "+" if any(r.kind is ReasonKind.NEW for r in step.reasons) else "~"
+
+
+def reason_note(reason: Reason) -> str:
+    """A reason's note: its words, or the damaged outputs with their hashes abbreviated."""
+    if reason.outputs:
+        return "output " + ", ".join(f"{name} {shown(digest)}" for name, digest in reason.outputs)
+    return reason.note
+
+
+def summary_line(plan: Plan) -> str:
+    """The stable one-line summary scripts rely on (specs/summary.md)."""
+    if not plan.has_changes:
+        return f"No changes. {len(plan.cached)} steps cached."
+    must, may = plan.run_counts
+    more = f" up to {may} more if outputs change," if may else ""
+    steps = f"Plan: {must} to run,{more} {len(plan.cached)} cached, {len(plan.removed)} to remove"
+    if not plan.resources:
+        return steps + "."
+    add, change, destroy = plan.resource_counts
+    return f"{steps}; {add} to add, {change} to change, {destroy} to destroy."
 
 
 def describe(step: StepPlan) -> str:
@@ -45,9 +87,9 @@ def why(step: StepPlan) -> str:
     """Why a step must run: `changed`, `new`, `upstream changes (known after apply)`."""
     parts = []
     for reason in step.reasons:
-        text = reason.kind.value
-        if reason.note and reason.kind is not ReasonKind.UPSTREAM:
-            text += f" ({reason.note})"
+        text, note = reason.kind.value, reason_note(reason)
+        if note and reason.kind is not ReasonKind.UPSTREAM:
+            text += f" ({note})"
         parts.append(text)
     text = ", ".join(parts)
     if any(reason.kind is ReasonKind.UPSTREAM for reason in step.reasons):
@@ -95,18 +137,24 @@ def _drift_lines(plan: Plan) -> list[str]:
 def drifted_lines(address: str, what: str, changes: Iterable[Change]) -> list[str]:
     """`! ADDRESS  what` and the changes under it: drift, in the plan and in `zenctl drift`."""
     lines = [f"  [yellow]! {escape(address)}[/]  {escape(what)}"]
-    lines.extend(f"      [yellow]{escape(str(change))}[/]" for change in changes)
+    lines.extend(f"      [yellow]{escape(change_line(change))}[/]" for change in changes)
     return lines
+
+
+def change_line(change: Change) -> str:
+    """`~ params.lr: 0.01 -> 0.02`."""
+    return f"{change.op} {change_body(change)}"
 
 
 def _resource_lines(change: ResourceChange, width: int) -> list[PlanLine]:
     """`-/+ address  replace (...)`, the symbol padded so that addresses align."""
-    subject = " " * (3 - len(change.symbol)) + change.address.ljust(width)
-    lines = [PlanLine(change.symbol, 2, subject, describe_resource(change))]
+    symbol = _RESOURCE_SYMBOL[change.action]
+    subject = " " * (3 - len(symbol)) + change.address.ljust(width)
+    lines = [PlanLine(symbol, 2, subject, describe_resource(change))]
     if change.action is not ResourceAction.NOOP:
         for item in change.changes:
             forces = "  # forces replacement" if item.path in change.forces else ""
-            lines.append(PlanLine(item.op, 8, item.body + forces))
+            lines.append(PlanLine(item.op, 8, change_body(item) + forces))
     return lines
 
 
@@ -116,26 +164,36 @@ def is_change(step: StepPlan) -> bool:
     return (step.action is not Action.CACHED and not step.conditional) or bool(step.moved_from)
 
 
+def changing(stage: Stage) -> Stage:
+    """The part of a stage that apply surely changes: steps that `is_change`, resources other
+    than those up to date."""
+    return Stage(
+        stage.kind,
+        tuple(step for step in stage.steps if is_change(step)),
+        tuple(change for change in stage.resources if change.action is not ResourceAction.NOOP),
+    )
+
+
 def plan_lines(plan: Plan, changes_only: bool = False) -> list[PlanLine]:
-    """Every step with its reason, in execution order, each followed by its exact diff; then
-    every resource with what apply will do to it and its attribute diff. `changes_only` keeps
-    the steps that `is_change` and the resources apply changes, for a comment short of room."""
-    everything = [*plan.steps, *plan.removed]
-    resources = list(plan.resources)
-    if changes_only:
-        everything = [step for step in everything if is_change(step)]
-        resources = [change for change in resources if change.action is not ResourceAction.NOOP]
-    width = max((len(step.address) for step in everything), default=0)
+    """The plan's stages in their order: each step with its reason, in execution order,
+    followed by its exact diff; each resource with what apply will do to it and its attribute
+    diff. `changes_only` keeps what is `changing`, for a comment short of room."""
+    stages = [changing(stage) if changes_only else stage for stage in plan.stages]
+    width = max((len(step.address) for stage in stages for step in stage.steps), default=0)
+    resource_width = max(
+        (len(change.address) for stage in stages for change in stage.resources), default=0
+    )
     lines = []
-    for step in everything:
-        duration = ""
-        if step.action is Action.RUN and step.expected_duration is not None:
-            duration = f"~{format_duration(step.expected_duration)}"
-        lines.append(PlanLine(step.symbol, 2, step.address.ljust(width), describe(step), duration))
-        lines.extend(PlanLine(change.op, 6, change.body) for change in step.changes)
-    resource_width = max((len(change.address) for change in resources), default=0)
-    for change in resources:
-        lines.extend(_resource_lines(change, resource_width))
+    for stage in stages:
+        for step in stage.steps:
+            duration = ""
+            if step.action is Action.RUN and step.expected_duration is not None:
+                duration = f"~{format_duration(step.expected_duration)}"
+            subject = step.address.ljust(width)
+            lines.append(PlanLine(step_symbol(step), 2, subject, describe(step), duration))
+            lines.extend(PlanLine(change.op, 6, change_body(change)) for change in step.changes)
+        for change in stage.resources:
+            lines.extend(_resource_lines(change, resource_width))
     return lines
 
 
@@ -168,21 +226,22 @@ def reason_label(step: StepPlan) -> str:
 
 def summary_groups(plan: Plan) -> list[Group]:
     """Everything apply changes, each step and resource in one group, the groups in the order
-    their first member comes in the plan: steps that run or may run, removed, moved, then
+    their first member comes in the plan's stages: steps that run or may run, removed, moved,
     resources to create, update, replace or destroy."""
     groups: dict[str, Group] = {}
-    for step in [*plan.steps, *plan.removed]:
-        if step.action is not Action.CACHED or step.moved_from:
-            reason = reason_label(step)
-            may_run = step.conditional and not step.moved_from
-            group = groups.setdefault(reason, Group(reason, step.symbol, may_run))
-            group.members.append((step.address, step.moved_from))
-    for change in plan.resources:
-        if change.action is not ResourceAction.NOOP:
-            verb = _RESOURCE_VERB[change.action]
-            groups.setdefault(verb, Group(verb, change.symbol, False)).members.append(
-                (change.address, None)
-            )
+    for stage in plan.stages:
+        for step in stage.steps:
+            if step.action is not Action.CACHED or step.moved_from:
+                reason = reason_label(step)
+                may_run = step.conditional and not step.moved_from
+                group = groups.setdefault(reason, Group(reason, step_symbol(step), may_run))
+                group.members.append((step.address, step.moved_from))
+        for change in stage.resources:
+            if change.action is not ResourceAction.NOOP:
+                verb = _RESOURCE_VERB[change.action]
+                symbol = _RESOURCE_SYMBOL[change.action]
+                group = groups.setdefault(verb, Group(verb, symbol, False))
+                group.members.append((change.address, None))
     return list(groups.values())
 
 
@@ -225,7 +284,7 @@ def render_plan(console: Console, plan: Plan, summary: bool = False) -> None:
         lines.insert(0, f"Workspace: [bold]{escape(plan.workspace)}[/]\n")
     body = _summary_lines(plan) if summary else _full_lines(plan)
     lines += [*body, ""] if body else []
-    lines.append(f"[bold]{escape(plan.summary_line)}[/]")
+    lines.append(f"[bold]{escape(summary_line(plan))}[/]")
     console.print("\n".join(lines))  # one call: rich's per-print overhead is ~0.3 ms
     expected = expected_duration_line(plan)
     if expected:

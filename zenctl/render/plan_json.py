@@ -1,7 +1,9 @@
 """The plan as a JSON document: what `plan --json` prints and what `plan --out` saves.
 
-One structure serves both, with its schema published in specs/plan.schema.json; a saved plan
-is read back into the same frozen `Plan` that apply walks, so what was reviewed is what runs.
+One structure serves both, with its schema published in specs/plan.schema.json. It is a
+rendering like the others: the data whole (components, states, full hashes), and beside it the
+diff lines and the summary worded as the terminal words them. `from_document` reads it back for
+`zenctl show FILE`, every value then the text the document holds.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from zenctl import __version__
+from zenctl.plan.diff import shown
 from zenctl.plan.model import (
     Action,
     Change,
@@ -19,6 +22,7 @@ from zenctl.plan.model import (
     ResourceChange,
     StepPlan,
 )
+from zenctl.render.plan_text import reason_note, summary_line
 
 FORMAT_VERSION = "1.5"  # 1.1: artifact reasons; 1.2: targets, replace, resource_changes;
 # 1.3: summary.may_run, a step's moved_from; 1.4: a change's origin; 1.5: excludes
@@ -35,13 +39,20 @@ def summary(plan: Plan) -> dict[str, Any]:
         "to_add": add,
         "to_change": change,
         "to_destroy": destroy,
-        "text": plan.summary_line,
+        "text": summary_line(plan),
     }
 
 
-def _changes(changes: tuple[Change, ...]) -> list[dict[str, Any]]:
+def changes_entries(changes: tuple[Change, ...], origin: bool = True) -> list[dict[str, Any]]:
+    """Diff lines as the plan and drift documents give them: each side worded as shown."""
     return [
-        {"op": c.op, "path": c.path, "before": c.before, "after": c.after, "origin": c.origin}
+        {
+            "op": c.op,
+            "path": c.path,
+            "before": None if c.before is None else shown(c.before),
+            "after": None if c.after is None else shown(c.after),
+            **({"origin": c.origin} if origin else {}),
+        }
         for c in changes
     ]
 
@@ -58,9 +69,9 @@ def _resource(change: ResourceChange) -> dict[str, Any]:
         "kind": change.kind,
         "type": change.type,
         "action": change.action.value,
-        "changes": _changes(change.changes),
+        "changes": changes_entries(change.changes),
         "forces_replacement": list(change.forces),
-        "drift": {"gone": change.gone, "changes": _changes(change.drift)},
+        "drift": {"gone": change.gone, "changes": changes_entries(change.drift)},
         "before": change.before,
         "after": change.after,
         "after_unknown": list(change.unknown),
@@ -96,8 +107,8 @@ def _step(step: StepPlan) -> dict[str, Any]:
         "pipeline": step.pipeline,
         "step": step.step,
         "action": step.action.value,
-        "reasons": [{"kind": r.kind.value, "note": r.note} for r in step.reasons],
-        "changes": _changes(step.changes),
+        "reasons": [{"kind": r.kind.value, "note": reason_note(r)} for r in step.reasons],
+        "changes": changes_entries(step.changes),
         "fingerprint": step.fingerprint,
         "before": step.before,
         "after": step.components or None,
@@ -110,7 +121,8 @@ def _step(step: StepPlan) -> dict[str, Any]:
     }
 
 
-def to_document(plan: Plan, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def to_document(plan: Plan) -> dict[str, Any]:
+    """The plan's document, without what a saved plan adds (zenctl/plan/planfile.py)."""
     return {
         "format_version": FORMAT_VERSION,
         "zenctl_version": __version__,
@@ -125,7 +137,6 @@ def to_document(plan: Plan, extra: dict[str, Any] | None = None) -> dict[str, An
         "resource_changes": [_resource(change) for change in plan.resources],
         "execution_order": [step.address for step in plan.steps if step.action is Action.RUN],
         "summary": summary(plan),
-        **(extra or {}),
     }
 
 
