@@ -3,6 +3,9 @@
 It evaluates the tree of `zenctl.config.tree` with HCL's semantics (hclsyntax's spec and
 go-cty's conversions, `zenctl.config.conversions`) for params, variable defaults, validation
 conditions, stack settings, resource arguments and locals alike.
+
+One module on purpose, over 400 lines: the evaluator is one dispatch over the tree's node
+types, each case small, and the cases call one another (for expressions, directives, splats).
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ objects once, at load, and keeps only what evaluation needs (plus where each par
 written, for diagnostics). Two things python-hcl2 leaves to its caller are done here: a
 quoted string's escapes (HCL's set, the rest refused) and a heredoc's template, which it
 keeps as one token of text.
+
+One module on purpose, over 400 lines: python-hcl2's rule tree is lowered by one recursive
+walk whose cases call one another (templates inside expressions inside templates); the
+template scanner is the part to move out first.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ was reviewed.
 GitHub refuses a comment over 65,536 characters, so a long plan is shortened one part at a
 time (`_FORMS`) until it fits, and says what it left out. What apply will surely change (a step
 to run or remove, a move, a resource) is never left out while any form can list it.
+
+One module on purpose, over 400 lines: the comment's layout and its folding to fit GitHub's
+limit are one algorithm over the same parts.
 """
 
 from __future__ import annotations
