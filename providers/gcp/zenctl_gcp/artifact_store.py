@@ -49,10 +49,10 @@ from zenctl_gcp.settings import GcsSettings
 T = TypeVar("T")
 
 BLOCK = 'artifact_store "gcs"'
-_TIMEOUT = (10.0, 120.0)  # per request: connect, read
+TIMEOUT = (10.0, 120.0)  # per request: connect, read
 _FEW = 16  # up to this many objects to check: one request each; more: list the folders
 _CACHE = "cache:"  # `StoredItem.key` prefix of the local cache's items
-_BINARY = "application/octet-stream"
+BINARY = "application/octet-stream"
 
 
 class ArtifactStoreError(UserError):
@@ -123,7 +123,7 @@ class GcsArtifactStore(ArtifactStore):
     def _call(self, permission: str, operation: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """`operation` with transient errors retried; the others explained, or re-raised."""
         try:
-            return self._retrying(operation, *args, retry=None, timeout=_TIMEOUT, **kwargs)
+            return self._retrying(operation, *args, retry=None, timeout=TIMEOUT, **kwargs)
         except (api.Forbidden, api.Unauthorized) as exc:
             raise ArtifactStoreError(
                 f"Access denied to gs://{self.settings.bucket} ({exc.code}): the credentials "
@@ -183,7 +183,7 @@ class GcsArtifactStore(ArtifactStore):
                 "storage.objects.create",
                 blob.upload_from_string,
                 data,
-                content_type="application/json" if isinstance(data, str) else _BINARY,
+                content_type="application/json" if isinstance(data, str) else BINARY,
                 if_generation_match=generation,
             )
         except api.PreconditionFailed:

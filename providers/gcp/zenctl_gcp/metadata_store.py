@@ -48,14 +48,12 @@ from zenctl.sdk import (
     parse_settings,
     retrying,
 )
-from zenctl_gcp.artifact_store import transient
+from zenctl_gcp.artifact_store import BINARY, TIMEOUT, transient
 from zenctl_gcp.settings import GcsStoreSettings
 
 T = TypeVar("T")
 
 BLOCK = 'metadata_store "gcs"'
-_TIMEOUT = (10.0, 120.0)  # per request: connect, read
-_BINARY = "application/octet-stream"
 
 
 def _raced(exc: BaseException) -> bool:
@@ -141,7 +139,7 @@ class GcsDatabase:
             self._call(
                 blob.upload_from_filename,
                 str(self._path),
-                content_type=_BINARY,
+                content_type=BINARY,
                 if_generation_match=self._generation,
             )
         except BaseException:
@@ -152,7 +150,7 @@ class GcsDatabase:
     def _call(self, operation: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """One request; a missing bucket or a permission is the user's to fix, named."""
         try:
-            return operation(*args, timeout=_TIMEOUT, retry=None, **kwargs)
+            return operation(*args, timeout=TIMEOUT, retry=None, **kwargs)
         except (api.Forbidden, api.Unauthorized) as exc:
             raise UserError(
                 f"Access denied to gs://{self.settings.bucket} ({exc.code})",
@@ -222,7 +220,7 @@ class GcsLockTable:
                 json.dumps(row, sort_keys=True),
                 content_type="application/json",
                 if_generation_match=generation,
-                timeout=_TIMEOUT,
+                timeout=TIMEOUT,
                 retry=None,
             )
         except api.PreconditionFailed:
@@ -231,7 +229,7 @@ class GcsLockTable:
 
     def _read(self, blob: storage.Blob) -> Row | None:
         try:
-            data = blob.download_as_bytes(timeout=_TIMEOUT, retry=None)
+            data = blob.download_as_bytes(timeout=TIMEOUT, retry=None)
         except api.NotFound:
             return None
         row: Row = json.loads(data)
@@ -258,7 +256,7 @@ class GcsLockTable:
     def fence(self, execute: Any, name: str, lock_id: str) -> bool:
         blob = self._blob(name)
         try:
-            blob.reload(timeout=_TIMEOUT, retry=None)
+            blob.reload(timeout=TIMEOUT, retry=None)
         except api.NotFound:
             return False
         return int(blob.generation or 0) == self._held[lock_id][0]
@@ -269,9 +267,9 @@ class GcsLockTable:
         if generation is None:
             return
         with contextlib.suppress(api.NotFound, api.PreconditionFailed):
-            self._blob(name).delete(if_generation_match=generation, timeout=_TIMEOUT, retry=None)
+            self._blob(name).delete(if_generation_match=generation, timeout=TIMEOUT, retry=None)
 
     def all(self) -> list[Row]:
-        blobs = self._bucket.list_blobs(prefix=self._folder, timeout=_TIMEOUT, retry=None)
+        blobs = self._bucket.list_blobs(prefix=self._folder, timeout=TIMEOUT, retry=None)
         rows = [self._read(blob) for blob in blobs]
         return sorted((row for row in rows if row is not None), key=lambda row: row["name"])

@@ -31,10 +31,19 @@ BillingProject = Annotated[
 ]
 
 
-class GcsSettings(Settings):
+class GcsStoreSettings(Settings):
+    """A bucket and the folder in it: what `metadata_store "gcs"` takes."""
+
     bucket: Bucket
     prefix: Prefix = "zenctl"
     project: BillingProject = None
+
+    check_bucket = field_validator("bucket")(bucket_name)
+
+
+class GcsSettings(GcsStoreSettings):
+    """`artifact_store "gcs"`: the bucket, and where steps read and write locally."""
+
     cache: str = Field(
         ".zenctl/gcs-cache",
         description="The local folder of source snapshots and step logs, relative to the project.",
@@ -42,16 +51,6 @@ class GcsSettings(Settings):
     retry_timeout: float = Field(
         60.0, gt=0, description="Seconds of retrying throttling and server errors."
     )
-
-    check_bucket = field_validator("bucket")(bucket_name)
-
-
-class GcsStoreSettings(Settings):
-    bucket: Bucket
-    prefix: Prefix = "zenctl"
-    project: BillingProject = None
-
-    check_bucket = field_validator("bucket")(bucket_name)
 
 
 def template_parameter(value: Any) -> str:
