@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from zenctl.artifacts.integrity import ArtifactUnusable, read_through
+from zenctl.plan.diff import reason_note
 from zenctl.plan.model import Plan, ReasonKind
 from zenctl.providers.protocol import ArtifactStore
 
@@ -63,7 +64,7 @@ def unavailable(plan: Plan) -> list[str]:
     """The steps the plan must run again because an output it would reuse is missing or
     damaged in the artifact store, with which: there is nothing to pull for them."""
     return [
-        f"{step.address}: {reason.kind.value} ({reason.note})"
+        f"{step.address}: {reason.kind.value} ({reason_note(reason)})"
         for step in plan.to_run
         for reason in step.reasons
         if reason.kind in _DAMAGE

@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 from zenctl.fingerprint.canonical import short
-from zenctl.plan.model import Change, Digest, Placeholder, Recorded, Value
+from zenctl.plan.model import Change, Digest, Placeholder, Reason, Recorded, Value
 
 _OPTIONAL_HEAVY = ("pandas", "numpy", "polars", "torch")
 
@@ -154,3 +154,10 @@ def change_body(change: Change) -> str:
         return f"{change.path}: {shown(change.before)} -> {shown(change.after)}{origin}"
     value = change.after if change.after is not None else change.before
     return change.path + (f": {shown(value)}" if value is not None else "") + origin
+
+
+def reason_note(reason: Reason) -> str:
+    """A reason's note: its words, or the damaged outputs with their hashes abbreviated."""
+    if reason.outputs:
+        return "output " + ", ".join(f"{name} {shown(digest)}" for name, digest in reason.outputs)
+    return reason.note

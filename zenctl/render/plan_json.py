@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from zenctl import __version__
-from zenctl.plan.diff import shown
+from zenctl.plan.diff import reason_note, shown
 from zenctl.plan.model import (
     Action,
     Change,
@@ -22,7 +22,7 @@ from zenctl.plan.model import (
     ResourceChange,
     StepPlan,
 )
-from zenctl.render.plan_text import reason_note, summary_line
+from zenctl.render.plan_text import summary_line
 
 FORMAT_VERSION = "1.5"  # 1.1: artifact reasons; 1.2: targets, replace, resource_changes;
 # 1.3: summary.may_run, a step's moved_from; 1.4: a change's origin; 1.5: excludes

@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 from rich.console import Console
 from rich.markup import escape
 
-from zenctl.plan.diff import change_body, shown, topic
+from zenctl.plan.diff import change_body, reason_note, topic
 from zenctl.plan.model import (
     Action,
     Change,
     Plan,
-    Reason,
     ReasonKind,
     ResourceAction,
     ResourceChange,
@@ -50,13 +49,6 @@ def step_symbol(step: StepPlan) -> str:
     if step.action is Action.REMOVE:
         return "-"
     return "+" if any(r.kind is ReasonKind.NEW for r in step.reasons) else "~"
-
-
-def reason_note(reason: Reason) -> str:
-    """A reason's note: its words, or the damaged outputs with their hashes abbreviated."""
-    if reason.outputs:
-        return "output " + ", ".join(f"{name} {shown(digest)}" for name, digest in reason.outputs)
-    return reason.note
 
 
 def summary_line(plan: Plan) -> str:
