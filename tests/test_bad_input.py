@@ -351,7 +351,7 @@ def exported_state(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict
 def test_malformed_state_imports_are_refused_or_imported_whole(
     data: st.DataObject, exported_state: tuple[Path, dict[str, Any]]
 ) -> None:
-    from zenctl.project import Project as ZenctlProject
+    from zenctl.application.project import Project as ZenctlProject
     from zenctl.state.transfer import import_state, read_document
 
     path, document = exported_state

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from conftest import ZENCTL, Project
 
+from zenctl.application.project import Project as ZenctlProject
 from zenctl.config.variables import VariableInputs
 from zenctl.fingerprint.files import hash_file
-from zenctl.project import Project as ZenctlProject
 
 pytestmark = pytest.mark.gcs_store
 

@@ -649,7 +649,8 @@ class ProjectMachine(RuleBasedStateMachine):
         def work() -> None:
             try:
                 if digest not in _FROM_SCRATCH:
-                    fresh = Project(folder)
+                    # the binary: it runs beside the incremental apply, in this process
+                    fresh = Project(folder, end_to_end=True)
                     applied = fresh.apply(*self._variables())
                     assert applied.code == 0, f"from-scratch apply failed:\n{applied.both}"
                     plan = json.loads(fresh.run("plan", "--json", *self._variables()).out)

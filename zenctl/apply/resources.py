@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from zenctl.application.project import Project
 from zenctl.apply.masking import Masker
 from zenctl.artifacts.integrity import read_verified
 from zenctl.diagnostics import UserError
@@ -26,7 +27,6 @@ from zenctl.plan.resources import (
     recorded_settings,
     refresh_state,
 )
-from zenctl.project import Project
 from zenctl.providers.protocol import ArtifactStore, ResourceContext
 from zenctl.state.store import ResourceRecord, StateStore
 
