@@ -58,7 +58,9 @@ class Result:
         return self.out + self.err
 
 
-# The metadata stores every state-touching test runs on; the servers are the development
+# The metadata stores a test whose subject is the store runs on (marked `all_stores`: its
+# queries, schema upgrades, export/import, connection failures); every other test runs on
+# SQLite alone, its behaviour being the same on each. The servers are the development
 # machine's (PostgreSQL trust auth as postgres, MariaDB root without a password). The state
 # tests proper (marked `gcs_store`: locking, crashes, integrity, export/import) run on the
 # bucket store as well, against fake-gcs-server.
@@ -193,12 +195,16 @@ def _admin_execute(kind: str, statement: str) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Every test that uses a store runs on all three, unless marked `stateless`; on the
-    bucket store too when marked `gcs_store`."""
+    """A test that uses a store runs on SQLite; on all three SQL stores when the store is what
+    it tests (marked `all_stores`), and on the bucket store too when marked `gcs_store`."""
     if "store" in metafunc.fixturenames:
         marked = metafunc.definition.get_closest_marker
-        kinds = (*STORES, "gcs") if marked("gcs_store") else STORES
-        metafunc.parametrize("store", ("sqlite",) if marked("stateless") else kinds, indirect=True)
+        kinds = ("sqlite",)
+        if marked("gcs_store"):
+            kinds = (*STORES, "gcs")
+        elif marked("all_stores"):
+            kinds = STORES
+        metafunc.parametrize("store", kinds, indirect=True)
 
 
 @pytest.fixture(scope="session")

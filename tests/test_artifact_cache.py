@@ -23,8 +23,6 @@ from zenctl.fingerprint.files import hash_bytes
 from zenctl.paths import user_cache_dir
 from zenctl.plan.model import Action, Plan, StepPlan
 
-pytestmark = pytest.mark.stateless
-
 
 class CountingRemote(LocalArtifactStore):
     """A folder store that says it is remote and counts what it is asked to download."""

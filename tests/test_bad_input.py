@@ -150,7 +150,6 @@ def test_generated_configs_end_in_a_config_or_located_diagnostics(text: str) -> 
     check_config(text)
 
 
-@pytest.mark.stateless  # validate only: no store is opened
 def test_a_few_fuzzed_configs_through_the_cli(project: Project) -> None:
     rng = random.Random(4)
     for _ in range(3):

@@ -22,7 +22,6 @@ from gcs_emulator import Emulator
 storage = pytest.importorskip("google.cloud.storage", reason="providers/gcp is not installed")
 
 # The workflow's jobs are the subject; the test's own store is not used.
-pytestmark = pytest.mark.stateless
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW_FILE = "examples/ci/zenctl.yml"

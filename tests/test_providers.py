@@ -49,7 +49,6 @@ pipeline "demo" {
 """
 
 
-@pytest.mark.stateless
 def test_providers_lists_installed_ones_and_prints_their_schemas(project: Project) -> None:
     listed = project.run("providers")
     assert listed.code == 0, listed.both
@@ -63,7 +62,6 @@ def test_providers_lists_installed_ones_and_prints_their_schemas(project: Projec
     assert greeting["required"] == ["path"]
 
 
-@pytest.mark.stateless
 def test_component_settings_are_checked_against_the_provider_schema(project: Project) -> None:
     project.write(
         "main.zc.hcl",
@@ -95,7 +93,6 @@ def test_component_settings_are_checked_against_the_provider_schema(project: Pro
     assert "on main.zc.hcl line 8" in result.err
 
 
-@pytest.mark.stateless
 def test_required_providers_fail_cleanly_when_not_satisfied(project: Project) -> None:
     project.write(
         "versions.zc.hcl",
@@ -220,7 +217,6 @@ def _output(project: Project, address: str) -> dict:  # type: ignore[type-arg]
     return json.loads(open(uri.removeprefix("file://")).read())  # type: ignore[no-any-return]
 
 
-@pytest.mark.stateless
 def test_training_steps_run_in_their_own_process_with_env_and_timeout(project: Project) -> None:
     project.write("steps/train.py", TRAINING_STEPS)
     project.write("main.zc.hcl", TRAINING.replace("GPUS", ""))
@@ -233,7 +229,6 @@ def test_training_steps_run_in_their_own_process_with_env_and_timeout(project: P
     assert "training sees from-training" in logs[0].read_text()
 
 
-@pytest.mark.stateless
 @pytest.mark.skipif(visible_gpus() > 0, reason="this machine has a GPU")
 def test_asking_for_a_gpu_without_one_is_a_clear_error(project: Project) -> None:
     project.write("steps/train.py", TRAINING_STEPS)

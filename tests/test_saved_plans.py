@@ -62,6 +62,7 @@ def test_plan_json_is_schema_valid_and_carries_reasons_and_unknowns(project: Pro
     ]
 
 
+@pytest.mark.all_stores
 def test_saved_plan_applies_exactly_and_is_then_spent(project: Project, tmp_path: Path) -> None:
     saved = tmp_path / "plan.json"
     result = project.run("plan", "--out", str(saved))
@@ -143,6 +144,7 @@ def test_saved_plan_from_another_version_is_refused(project: Project, tmp_path: 
     assert "Saved plan was made by another zenctl version" in result.err
 
 
+@pytest.mark.all_stores
 def test_saved_plan_from_another_state_lineage_is_refused(project: Project, tmp_path: Path) -> None:
     project.apply()
     saved = _saved(project, tmp_path, "--var", "factor=3")

@@ -85,7 +85,6 @@ def _fake_provider(site: Path, version: str | None) -> None:
     (info / "entry_points.txt").write_text("[zenctl.providers]\nfake = fakeprov:PROVIDER\n")
 
 
-@pytest.mark.stateless  # validate only: no store is opened
 def test_the_config_cache_sees_providers_installed_removed_or_upgraded(
     project: Project, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

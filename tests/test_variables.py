@@ -21,7 +21,6 @@ from zenctl.config.variables import Sensitive, VariableInputs, resolve_variables
 from zenctl.diagnostics import DiagnosticsError
 
 # Variables are resolved before any store is opened.
-pytestmark = pytest.mark.stateless
 
 DECLARATIONS = """
 variable "name" {

@@ -33,6 +33,7 @@ def test_valid_workspace_names() -> None:
         assert check_name(name) == name
 
 
+@pytest.mark.all_stores
 def test_each_workspace_has_its_own_runs_and_cache(project: Project, tmp_path: Path) -> None:
     assert "Apply complete! 5 ran" in project.apply().out
     created = project.run("workspace", "new", "dev")
@@ -56,7 +57,7 @@ def test_each_workspace_has_its_own_runs_and_cache(project: Project, tmp_path: P
     assert project.run("plan", "--out", str(saved)).code == 0
     assert project.run("workspace", "select", "default").code == 0
     refused = project.run("apply", str(saved))
-    assert 'made in workspace "dev", but the current workspace is "default"' in refused.err
+    assert 'planned in workspace "dev", the current workspace is "default"' in refused.err
     assert "No changes. 5 steps cached." in project.run("plan").out
 
     assert "Can't delete the default workspace" in project.run("workspace", "delete", "default").err

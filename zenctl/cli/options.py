@@ -1,8 +1,9 @@
 """The options several commands share, declared once, and the checks of their values.
 
 Every option has Terraform's single-dash spelling (`-auto-approve`) beside the double-dash one
-(`--auto-approve`). Only typer is imported here: every command module imports this one, and
-`zenctl --help` must stay fast.
+(`--auto-approve`). A repeatable option names its metavar (TEXT): typer 0.26+ would print its
+Python type (`<list[str]>`). Only typer is imported here: every command module imports this
+one, and `zenctl --help` must stay fast.
 """
 
 from __future__ import annotations
@@ -27,7 +28,11 @@ Chdir = Annotated[
 Vars = Annotated[
     list[str] | None,
     typer.Option(
-        "--var", "-var", help="Set a variable: --var name=value (repeatable).", show_default=False
+        "--var",
+        "-var",
+        metavar="TEXT",
+        help="Set a variable: --var name=value (repeatable).",
+        show_default=False,
     ),
 ]
 VarFiles = Annotated[
@@ -35,6 +40,7 @@ VarFiles = Annotated[
     typer.Option(
         "--var-file",
         "-var-file",
+        metavar="TEXT",
         help="Set variables from an HCL file of name = value lines (repeatable).",
         show_default=False,
     ),
@@ -44,6 +50,7 @@ Targets = Annotated[
     typer.Option(
         "--target",
         "-target",
+        metavar="TEXT",
         help="Plan only this step, deployment, stack resource or pipeline.NAME, and what it "
         "needs (repeatable).",
         show_default=False,
@@ -54,6 +61,7 @@ Excludes = Annotated[
     typer.Option(
         "--exclude",
         "-exclude",
+        metavar="TEXT",
         help="Plan everything but this step, deployment, stack resource or pipeline.NAME, and "
         "what depends on it (repeatable).",
         show_default=False,
@@ -64,6 +72,7 @@ Replace = Annotated[
     typer.Option(
         "--replace",
         "-replace",
+        metavar="TEXT",
         help="Run this step even if it is cached (repeatable).",
         show_default=False,
     ),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+import zenctl
 from zenctl.cli.context import invocation
 from zenctl.cli.options import Chdir
 
@@ -21,7 +22,7 @@ def init(ctx: typer.Context, chdir: Chdir = None) -> None:
     root = call.project_root(chdir)
     created = []
     if not config_files(root):
-        starter = Path(__file__).parent.parent.parent / "starter"
+        starter = Path(zenctl.__file__).parent / "starter"
         for name, target in (("main.zc.hcl", "main.zc.hcl"), ("steps.py.txt", "starter_steps.py")):
             path = root / target
             if not path.exists():
