@@ -207,6 +207,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("store", kinds, indirect=True)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first: the other tests then fill the cores around them (`pytest -n`), and
+    the run does not end waiting on one of them."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def gcs_state_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One fake-gcs-server for every bucket-store test, its bucket made."""

@@ -198,6 +198,7 @@ def _prepare(runners: list[Runner]) -> None:
         raise errors[0]
 
 
+@pytest.mark.slow  # two fresh venvs, installed by the workflow's own step
 def test_the_workflow_plans_in_one_job_and_applies_the_reviewed_plan_in_another(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import Project
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
@@ -671,4 +672,4 @@ class ProjectMachine(RuleBasedStateMachine):
         return wait
 
 
-TestProjectModel = ProjectMachine.TestCase
+TestProjectModel = pytest.mark.slow(ProjectMachine.TestCase)
