@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, settings
 
 ZENCTL = str(Path(sys.executable).parent / "zenctl")
 
-# Hypothesis profiles. The default one keeps tests/test_model.py within about three minutes on a
+# Hypothesis profiles. The default one keeps tests/test_model.py within about a minute on a
 # 2-core CI machine; `pytest --hypothesis-profile=long` is the nightly-sized search. Tests that
 # set their own sizes (the fuzzers of test_bad_input.py) keep them. A failure prints the blob
 # that reproduces it (docs/testing.md).

@@ -54,8 +54,7 @@ def _global(ctx: typer.Context, chdir: Chdir = None) -> None:
         invocation(ctx).chdir = chdir
 
 
-# In the order `zenctl --help` lists them.
-app.add_typer(workspace_app, name="workspace")
+# `zenctl --help` lists the commands in this order, then the groups.
 app.command()(version)
 app.command()(init)
 app.command()(validate)
@@ -69,9 +68,10 @@ app.command()(drift)
 app.command()(fmt)
 app.command()(gc)
 app.command()(pull)
+app.command("force-unlock")(force_unlock)
+app.add_typer(workspace_app, name="workspace")
 app.add_typer(providers_app, name="providers")
 app.add_typer(state_app, name="state")
-app.command("force-unlock")(force_unlock)
 
 
 def main() -> NoReturn:

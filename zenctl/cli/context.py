@@ -1,8 +1,9 @@
 """One invocation of the command line: its arguments, its project folder, its consoles, and
 the metadata stores it opened.
 
-`main` makes one per call and click hands it to every command (`ctx.obj`): nothing of a call
-outlives it, so two calls in one process (the tests) share no project, console or counter.
+`zenctl.cli.app.run` makes one per call and click hands it to every command (`ctx.obj`):
+nothing of a call outlives it, so two calls in one process (the tests) share no project,
+console, store or counter.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ class Invocation:
 
 
 def invocation(ctx: typer.Context) -> Invocation:
-    """The invocation `main` handed to click, from any command's context."""
+    """The invocation `run` handed to click, from any command's context."""
     found = ctx.obj
     assert isinstance(found, Invocation), "zenctl's commands run through zenctl.cli.app.run"
     return found
