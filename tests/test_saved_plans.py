@@ -312,8 +312,8 @@ def test_the_walker_runs_the_planned_components_and_refuses_params_that_moved(
     """Through the CLI the plan applied is the one just computed, so this guards the walker
     itself: it runs the plan's `run`, and a step whose params no longer evaluate to the
     planned ones fails, named, before it runs."""
+    from zenctl.application.apply import apply_plan
     from zenctl.application.project import Project as Loaded
-    from zenctl.apply.session import apply_plan
     from zenctl.cli.inputs import variable_inputs
 
     project.apply()

@@ -75,8 +75,8 @@ def apply(
     Holds the state lock from the plan to the end; `--lock-timeout 5m` waits for another
     apply's. Example: `zenctl apply --auto-approve --parallelism 4`, or `zenctl apply plan.json`
     """
+    from zenctl.application.apply import apply_plan
     from zenctl.application.saved_plans import load_saved, plan_again, plan_document
-    from zenctl.apply.session import apply_plan
     from zenctl.cli.commands.plan import warn_if_partial
     from zenctl.plan.planfile import check_expected_hash
     from zenctl.render.plan_text import render_plan

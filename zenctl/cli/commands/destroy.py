@@ -29,9 +29,9 @@ def destroy(
 
     Recorded runs, step history and artifacts are kept. Example: `zenctl destroy --auto-approve`
     """
+    from zenctl.application.apply import apply_secrets
     from zenctl.apply.masking import Masker
     from zenctl.apply.resources import apply_resources
-    from zenctl.apply.session import apply_secrets
     from zenctl.render.plan_text import render_plan
     from zenctl.render.progress import render_destroy_result, say_to
 

@@ -1,4 +1,6 @@
-"""One apply from start to end: stacks brought up, the run recorded, the graph walked."""
+"""One apply from start to end: stacks brought up, the run recorded, the graph walked; the
+resources before and after the steps. The stages do each part (zenctl/apply/: the walker, the
+resources); this puts them in order for a project."""
 
 from __future__ import annotations
 
