@@ -1,24 +1,35 @@
-"""Test helpers: a project in a temporary folder, driven through the real `zenctl` command."""
+"""Test helpers: a project in a temporary folder, driven through the `zenctl` command line.
+
+`Project.run` runs zenctl in this process, as the binary would run it (arguments, environment,
+stdin, stdout and stderr down to their file descriptors, exit code): a few milliseconds a
+command where the binary pays Python's start-up and imports every time. Tests whose subject is
+the process itself (signals, concurrent applies, a terminal on stdin, the entry point, variables
+an interpreter reads when it starts) run the binary, `ZENCTL`, or use `Project(end_to_end=True)`.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 ZENCTL = str(Path(sys.executable).parent / "zenctl")
 
-# Hypothesis profiles. The default one keeps tests/test_model.py within about three minutes on a
+# Hypothesis profiles. The default one keeps tests/test_model.py within about a minute on a
 # 2-core CI machine; `pytest --hypothesis-profile=long` is the nightly-sized search. Tests that
 # set their own sizes (the fuzzers of test_bad_input.py) keep them. A failure prints the blob
 # that reproduces it (docs/testing.md).
@@ -47,7 +58,9 @@ class Result:
         return self.out + self.err
 
 
-# The metadata stores every state-touching test runs on; the servers are the development
+# The metadata stores a test whose subject is the store runs on (marked `all_stores`: its
+# queries, schema upgrades, export/import, connection failures); every other test runs on
+# SQLite alone, its behaviour being the same on each. The servers are the development
 # machine's (PostgreSQL trust auth as postgres, MariaDB root without a password). The state
 # tests proper (marked `gcs_store`: locking, crashes, integrity, export/import) run on the
 # bucket store as well, against fake-gcs-server.
@@ -183,12 +196,22 @@ def _admin_execute(kind: str, statement: str) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Every test that uses a store runs on all three, unless marked `stateless`; on the
-    bucket store too when marked `gcs_store`."""
+    """A test that uses a store runs on SQLite; on all three SQL stores when the store is what
+    it tests (marked `all_stores`), and on the bucket store too when marked `gcs_store`."""
     if "store" in metafunc.fixturenames:
         marked = metafunc.definition.get_closest_marker
-        kinds = (*STORES, "gcs") if marked("gcs_store") else STORES
-        metafunc.parametrize("store", ("sqlite",) if marked("stateless") else kinds, indirect=True)
+        kinds = ("sqlite",)
+        if marked("gcs_store"):
+            kinds = (*STORES, "gcs")
+        elif marked("all_stores"):
+            kinds = STORES
+        metafunc.parametrize("store", kinds, indirect=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first: the other tests then fill the cores around them (`pytest -n`), and
+    the run does not end waiting on one of them."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session")
@@ -220,10 +243,109 @@ def store(request: pytest.FixtureRequest) -> Iterator[Store]:
     created.drop()
 
 
+# What every command sees, in the binary and in this process: no colour, wide lines.
+CONSOLE = {"NO_COLOR": "1", "COLUMNS": "200"}
+
+
+def run_binary(
+    argv: list[str], env: dict[str, str] | None = None, stdin: str | None = None
+) -> Result:
+    """zenctl as a user runs it: the installed program, in a process of its own."""
+    done = subprocess.run(
+        [ZENCTL, *argv],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **CONSOLE, **(env or {})},
+        input=stdin,
+        timeout=120,
+    )
+    return Result(done.returncode, done.stdout, done.stderr)
+
+
+def run_in_process(
+    argv: list[str], root: Path, env: dict[str, str] | None = None, stdin: str | None = None
+) -> Result:
+    """zenctl run in this process, as `run_binary` runs it, for a project in `root`."""
+    from zenctl.cli.app import run
+
+    assert threading.current_thread() is threading.main_thread(), (
+        "zenctl in this process owns its streams and environment while it runs: a test that "
+        "runs it from a thread, beside another command, needs Project(end_to_end=True)"
+    )
+    started = [name for name in env or {} if name.startswith("PYTHON")]
+    assert not started, f"{started} are read when Python starts: use Project(end_to_end=True)"
+    modules, path = set(sys.modules), list(sys.path)
+    with _environment({**CONSOLE, **(env or {})}), _captured(stdin) as output:
+        code = run(argv, prog_name="zenctl")
+    # Steps run in worker processes; step code imported here would leak into the next test.
+    imported = [name for name in set(sys.modules) - modules if _under(sys.modules[name], root)]
+    assert not imported and sys.path == path, (
+        f"zenctl imported {imported or 'nothing'} and set sys.path to {sys.path} in its own "
+        "process: a test of an executor that runs step code there needs Project(end_to_end=True)"
+    )
+    return Result(code, *output)
+
+
+@contextlib.contextmanager
+def _environment(overrides: dict[str, str]) -> Iterator[None]:
+    """os.environ with `overrides`, restored whole afterwards (whatever the command set)."""
+    saved = dict(os.environ)
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextlib.contextmanager
+def _captured(stdin: str | None) -> Iterator[list[str]]:
+    """stdin from `stdin` (never a terminal), stdout and stderr into files, down to file
+    descriptors 1 and 2: step workers forked by zenctl, and the processes they start, write
+    there as they would into the binary's pipes. Buffered as Python buffers a pipe. What
+    they received is in the list yielded once the block ends: [stdout, stderr]."""
+    streams = sys.stdin, sys.stdout, sys.stderr
+    for stream in streams[1:]:
+        stream.flush()
+    saved = os.dup(1), os.dup(2)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        os.dup2(out.fileno(), 1)
+        os.dup2(err.fileno(), 2)
+        ours = (
+            io.StringIO(stdin or ""),
+            open(1, "w", encoding="utf-8", closefd=False),  # noqa: SIM115
+            open(2, "w", 1, "utf-8", "backslashreplace", closefd=False),  # noqa: SIM115
+        )
+        sys.stdin, sys.stdout, sys.stderr = ours
+        output: list[str] = []
+        try:
+            yield output
+        finally:
+            for stream in ours:
+                stream.close()  # flushed; the descriptors stay open
+            sys.stdin, sys.stdout, sys.stderr = streams
+            for fd, copy in zip((1, 2), saved, strict=True):
+                os.dup2(copy, fd)
+                os.close(copy)
+            output += [_text(out), _text(err)]
+
+
+def _text(captured: IO[bytes]) -> str:
+    """What a stream received, as `subprocess.run(text=True)` reads it (universal newlines)."""
+    captured.seek(0)
+    return captured.read().decode().replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _under(module: Any, root: Path) -> bool:
+    file = getattr(module, "__file__", None)
+    return bool(file) and Path(file).is_relative_to(root)
+
+
 class Project:
-    def __init__(self, root: Path, store: Store | None = None) -> None:
+    def __init__(self, root: Path, store: Store | None = None, *, end_to_end: bool = False) -> None:
         self.root = root
         self.store = store or Store("sqlite")
+        self.end_to_end = end_to_end  # run the binary: the subject is the process itself
 
     def sql(self, query: str, **params: Any) -> list[tuple[Any, ...]]:
         return self.store.sql(self.root, query, **params)
@@ -248,16 +370,10 @@ class Project:
     def run(
         self, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
     ) -> Result:
-        environment = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})}
-        done = subprocess.run(
-            [ZENCTL, "-C", str(self.root), *args],
-            capture_output=True,
-            text=True,
-            env=environment,
-            input=stdin,
-            timeout=120,
-        )
-        return Result(done.returncode, done.stdout, done.stderr)
+        argv = ["-C", str(self.root), *args]
+        if self.end_to_end:
+            return run_binary(argv, env, stdin)
+        return run_in_process(argv, self.root, env, stdin)
 
     def start_apply(
         self, sigint_ignored: bool = False, *, args: tuple[str, ...] = ()
@@ -273,7 +389,7 @@ class Project:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+            env={**os.environ, **CONSOLE},
             start_new_session=True,
         )
 

@@ -8,10 +8,6 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-pytestmark = pytest.mark.stateless
-
 PACKAGE = Path(__file__).resolve().parents[1] / "zenctl"
 
 # Each top-level module or package of zenctl/ and its place in the stage order: a module may
@@ -32,13 +28,13 @@ RANKS = {
     "state": 3,
     "plan": 4,
     "artifacts": 5,
-    "project": 5,
     "apply": 6,
     "render": 7,
     "sdk": 7,
     "testing": 7,
-    "cli": 8,
-    "__main__": 9,
+    "application": 8,
+    "cli": 9,
+    "__main__": 10,
 }
 LONG = 400
 LONG_REASON = "One module on purpose"

@@ -26,8 +26,6 @@ from zenctl.plan.model import Action, Plan, StepPlan
 from zenctl.providers.protocol import ArtifactStore
 from zenctl.testing import MemoryArtifactStore
 
-pytestmark = pytest.mark.stateless
-
 
 class CountingRemote(MemoryArtifactStore):
     """A store that says it is remote and counts what it is asked to download."""

@@ -151,7 +151,6 @@ def test_generated_configs_end_in_a_config_or_located_diagnostics(text: str) -> 
     check_config(text)
 
 
-@pytest.mark.stateless  # validate only: no store is opened
 def test_a_few_fuzzed_configs_through_the_cli(project: Project) -> None:
     rng = random.Random(4)
     for _ in range(3):
@@ -352,7 +351,7 @@ def exported_state(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict
 def test_malformed_state_imports_are_refused_or_imported_whole(
     data: st.DataObject, exported_state: tuple[Path, dict[str, Any]]
 ) -> None:
-    from zenctl.project import Project as ZenctlProject
+    from zenctl.application.project import Project as ZenctlProject
     from zenctl.state.transfer import read_document
 
     path, document = exported_state

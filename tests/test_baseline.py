@@ -56,6 +56,7 @@ def test_show_prints_the_execution_in_place_after_a_failed_attempt(project: Proj
     assert "status skipped" not in train.out
 
 
+@pytest.mark.all_stores
 def test_an_upgraded_store_starts_from_the_latest_settled_execution(
     project: Project, tmp_path: Path
 ) -> None:
@@ -77,6 +78,7 @@ def test_an_upgraded_store_starts_from_the_latest_settled_execution(
     assert "No changes" in project.run("plan", "--var", "factor=3").out
 
 
+@pytest.mark.all_stores
 def test_export_and_import_carry_the_current_state(project: Project, tmp_path: Path) -> None:
     from test_stores import export
 
@@ -228,7 +230,6 @@ def test_gc_keeps_what_the_configuration_would_reuse_from_history(project: Proje
     assert "Removed 3 item(s)" in with_three.out, with_three.out
 
 
-@pytest.mark.stateless  # validate opens no store
 def test_bad_moved_blocks_are_located_errors(project: Project) -> None:
     cases = {
         'moved {\n  from = "pipeline.demo.step.old"\n  to = pipeline.demo.step.train\n}\n': (

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 RUN = Path(__file__).resolve().parent.parent / "bench" / "run.py"
 ARGS = ("--sizes", "3,5", "--rounds", "1", "--big-file-mb", "1", "--no-peers")
 
@@ -26,6 +28,7 @@ def table(markdown: str) -> dict[str, list[str]]:
     return rows
 
 
+@pytest.mark.slow
 def test_benchmark_runs_every_measurement_at_a_tiny_size(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, str(RUN), *ARGS, "--work", str(tmp_path)],

@@ -22,7 +22,6 @@ from gcs_emulator import Emulator
 storage = pytest.importorskip("google.cloud.storage", reason="providers/gcp is not installed")
 
 # The workflow's jobs are the subject; the test's own store is not used.
-pytestmark = pytest.mark.stateless
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW_FILE = "examples/ci/zenctl.yml"
@@ -199,6 +198,7 @@ def _prepare(runners: list[Runner]) -> None:
         raise errors[0]
 
 
+@pytest.mark.slow  # two fresh venvs, installed by the workflow's own step
 def test_the_workflow_plans_in_one_job_and_applies_the_reviewed_plan_in_another(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

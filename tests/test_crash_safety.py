@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from conftest import ZENCTL, Project
 
+from zenctl.application.project import Project as ZenctlProject
 from zenctl.config.variables import VariableInputs
 from zenctl.fingerprint.files import hash_file
-from zenctl.project import Project as ZenctlProject
 
 pytestmark = pytest.mark.gcs_store
 
@@ -144,6 +144,7 @@ def _wait_for_progress(
         time.sleep(0.005)
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_never_loses_or_corrupts_state(project: Project) -> None:
     project.write("crashsteps.py", STEPS)
     project.write("main.zc.hcl", MAIN)

@@ -16,7 +16,6 @@ from test_interrupts import start_slow_apply
 from test_plan_apply import apply_with_failing_train
 
 # The orchestrator is under test; the metadata store's database is not.
-pytestmark = pytest.mark.stateless
 
 distributed = pytest.importorskip("distributed", reason="providers/dask is not installed")
 

@@ -65,7 +65,8 @@ def fake() -> Iterator[FakeDataflow]:
 
 @pytest.fixture
 def dataflow_project(tmp_path: Path, fake: FakeDataflow) -> Project:
-    project = Project(tmp_path)
+    # end to end: the Dataflow executor imports the step's code in zenctl's own process
+    project = Project(tmp_path, end_to_end=True)
     project.write("steps.py", STEPS)
     project.write("main.zc.hcl", MAIN.format(endpoint=fake.endpoint))
     return project

@@ -5,8 +5,6 @@ from __future__ import annotations
 import pytest
 from conftest import Project
 
-pytestmark = pytest.mark.stateless  # validate and plan refuse before touching any store
-
 
 def check(project: Project, hcl: str, *expected: str) -> str:
     project.write("main.zc.hcl", hcl)

@@ -18,7 +18,6 @@ from typing import Any
 
 import blake3
 import jsonschema
-import pytest
 import yaml
 from conftest import ZENCTL, Project
 from test_locking import hold
@@ -102,7 +101,6 @@ def test_source_data_is_drift_code_and_params_are_not(project: Project) -> None:
     assert project.run("drift").code == 0
 
 
-@pytest.mark.stateless
 def test_refresh_only_plan_reports_drift_and_exits_2_only_when_asked(project: Project) -> None:
     assert project.apply().code == 0
     project.write("data/raw.txt", "7\n")
@@ -125,7 +123,6 @@ def test_refresh_only_plan_reports_drift_and_exits_2_only_when_asked(project: Pr
     assert project.run("plan", "-refresh-only", "-detailed-exitcode").code == 0
 
 
-@pytest.mark.stateless
 def test_refresh_only_refuses_what_it_has_no_use_for(project: Project) -> None:
     refused = project.run("plan", "--refresh-only", "--out", "plan.json", "-target", "x")
     assert refused.code == 1
@@ -137,7 +134,6 @@ def test_refresh_only_refuses_what_it_has_no_use_for(project: Project) -> None:
     assert "Traceback" not in refused.both + conflicting.both
 
 
-@pytest.mark.stateless
 def test_drift_writes_nothing_and_takes_no_lock(project: Project) -> None:
     assert project.apply().code == 0
     project.write("data/raw.txt", "9 9\n")  # hashed now, but the stat cache is not saved
@@ -160,7 +156,6 @@ def _files(root: Path) -> dict[str, bytes]:
     }
 
 
-@pytest.mark.stateless  # HELLO's stack declares its own SQLite store
 def test_a_resource_changed_or_deleted_outside_zenctl_is_drift(project: Project) -> None:
     project.write("main.zc.hcl", HELLO)
     greeting = project.root / "out" / "hello.txt"
@@ -195,7 +190,6 @@ def test_a_resource_changed_or_deleted_outside_zenctl_is_drift(project: Project)
     assert 'greeting "file" raised TypeError' in failed.err and "Traceback" not in failed.err
 
 
-@pytest.mark.stateless
 def test_a_model_server_deleted_out_of_band_is_drift(project: Project) -> None:
     project.write("steps/model.py", MODEL)
     project.write("main.zc.hcl", CONFIG.replace("DEPLOYMENT", DEPLOYMENT))

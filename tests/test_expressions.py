@@ -69,7 +69,6 @@ def _received(project: Project, *args: str) -> dict[str, object]:
     return received
 
 
-@pytest.mark.stateless
 def test_locals_functions_and_operators_reach_the_step_as_values(project: Project) -> None:
     _project(
         project,
@@ -110,7 +109,6 @@ def test_locals_functions_and_operators_reach_the_step_as_values(project: Projec
     assert again.code == 0, again.both  # nothing changed: every step cached
 
 
-@pytest.mark.stateless
 def test_the_plan_names_the_expression_a_changed_value_came_from(project: Project) -> None:
     _project(project, "{\n  lr = var.base * 2\n  env = var.env\n}")
     assert project.apply().code == 0
@@ -124,7 +122,6 @@ def test_the_plan_names_the_expression_a_changed_value_came_from(project: Projec
     assert change["origin"] == "var.base * 2" and change["after"] == "0.1"
 
 
-@pytest.mark.stateless
 def test_a_file_a_local_reads_is_in_the_key(project: Project) -> None:
     """`yamldecode(file("params.yaml"))`, DVC's params file: editing the file re-runs the step,
     even though no .hcl file changed (the config cache must not keep the old value)."""
@@ -143,7 +140,6 @@ def test_a_file_a_local_reads_is_in_the_key(project: Project) -> None:
     assert _received(project) == {"epochs": 3, "lr": 0.2}
 
 
-@pytest.mark.stateless
 def test_a_secret_read_through_a_local_stays_secret(project: Project) -> None:
     _project(
         project,
@@ -164,7 +160,6 @@ def test_a_secret_read_through_a_local_stays_secret(project: Project) -> None:
     assert "~ params.header: (sensitive) -> (sensitive)" in changed.out
 
 
-@pytest.mark.stateless
 @pytest.mark.parametrize(
     ("params", "summary", "detail"),
     [
@@ -189,7 +184,6 @@ def test_what_an_expression_cannot_do_is_a_located_error(
     assert "on main.zc.hcl line 5" in result.err
 
 
-@pytest.mark.stateless
 def test_locals_that_read_each_other_in_a_loop_are_refused(project: Project) -> None:
     _project(project, "{\n  n = local.a\n}", "locals {\n  a = local.b + 1\n  b = local.a\n}\n")
     result = project.run("validate")
@@ -198,7 +192,6 @@ def test_locals_that_read_each_other_in_a_loop_are_refused(project: Project) -> 
     assert "local.a -> local.b -> local.a" in result.err or "local.b -> local.a" in result.err
 
 
-@pytest.mark.stateless
 def test_defaults_settings_and_validations_use_the_same_evaluator(project: Project) -> None:
     _project(project, "{\n  sizes = var.sizes\n}")
     project.write(
@@ -215,7 +208,6 @@ def test_defaults_settings_and_validations_use_the_same_evaluator(project: Proje
     assert "Variables not allowed" in bad_default.err
 
 
-@pytest.mark.stateless
 def test_a_default_that_reads_a_file_is_refused_not_a_crash(project: Project) -> None:
     project.write("note.txt", "hello\n")
     _project(project, "{\n  n = 1\n}")
@@ -228,7 +220,6 @@ def test_a_default_that_reads_a_file_is_refused_not_a_crash(project: Project) ->
         assert "on more.zc.hcl line 2" in result.err
 
 
-@pytest.mark.stateless
 def test_params_from_a_map_variable_or_a_local_are_checked_at_plan(project: Project) -> None:
     project.write("data/raw.txt", "x\n")
     _project(project, "var.settings")
@@ -261,7 +252,6 @@ def test_params_from_a_map_variable_or_a_local_are_checked_at_plan(project: Proj
     assert "dict[" not in listed.err and "json-or-python" not in listed.err
 
 
-@pytest.mark.stateless
 def test_a_validation_condition_may_read_a_local(project: Project) -> None:
     _project(project, "{\n  env = var.env\n}", "locals {\n  longest = 4\n}\n")
     vars_hcl = (project.root / "vars.zc.hcl").read_text()
@@ -272,7 +262,6 @@ def test_a_validation_condition_may_read_a_local(project: Project) -> None:
     assert "env is dev or prod." in refused.err
 
 
-@pytest.mark.stateless
 def test_a_broken_local_is_one_error_not_one_per_reader(project: Project) -> None:
     _project(
         project,
@@ -285,7 +274,6 @@ def test_a_broken_local_is_one_error_not_one_per_reader(project: Project) -> Non
     assert 'Did you mean "upper"?' in result.err
 
 
-@pytest.mark.stateless
 def test_templatefile_reads_only_the_variables_it_is_given(project: Project) -> None:
     project.write("greeting.tftpl", "hello ${name} in ${var.env}\n")
     _project(project, '{\n  text = templatefile("greeting.tftpl", { name = "ada" })\n}')

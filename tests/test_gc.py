@@ -21,6 +21,7 @@ def _objects(project: Project) -> set[str]:
     return {p.name for p in (project.root / ".zenctl/artifacts/objects").rglob("*") if p.is_file()}
 
 
+@pytest.mark.all_stores
 def test_gc_keeps_the_last_executions_and_removes_the_rest(project: Project) -> None:
     for factor in ("2", "3", "4"):
         assert project.apply("--var", f"factor={factor}").code == 0
@@ -63,7 +64,6 @@ def test_gc_leaves_what_an_apply_may_be_recording(project: Project) -> None:
     assert "3 unreferenced one(s) younger than 15 minutes" in result.out
 
 
-@pytest.mark.stateless
 def test_gc_finds_an_artifact_store_whose_path_is_a_variable(project: Project) -> None:
     """The variables the stores' settings use come from --var, the environment and their
     defaults, as for `plan`."""

@@ -22,7 +22,6 @@ from gcs_emulator import Emulator
 from test_plan_apply import step_lines
 
 # The artifact store is under test; the metadata store's database is not.
-pytestmark = pytest.mark.stateless
 
 storage = pytest.importorskip("google.cloud.storage", reason="providers/gcp is not installed")
 

@@ -7,12 +7,10 @@ import os
 import stat
 from pathlib import Path
 
-import pytest
 from conftest import Project
 from test_plan_apply import step_lines
 
 # Artifact checks; the state queries they use are test_plan_apply's.
-pytestmark = pytest.mark.stateless
 
 PREP = "pipeline.demo.step.prep"
 

@@ -6,11 +6,9 @@ import os
 import re
 import time
 
-import pytest
 from conftest import Project
 
 # Hashing sources; the metadata store's database plays no part.
-pytestmark = pytest.mark.stateless
 
 
 def test_apply_snapshots_a_large_source_the_plan_already_hashed(project: Project) -> None:

@@ -142,6 +142,7 @@ def three(round):
 ROUNDS = 20
 
 
+@pytest.mark.slow
 def test_simultaneous_applies_run_every_step_exactly_once(project: Project) -> None:
     project.write("main.zc.hcl", COUNTING)
     project.write("counting.py", COUNTING_STEPS)

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import Project
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
@@ -649,7 +650,8 @@ class ProjectMachine(RuleBasedStateMachine):
         def work() -> None:
             try:
                 if digest not in _FROM_SCRATCH:
-                    fresh = Project(folder)
+                    # the binary: it runs beside the incremental apply, in this process
+                    fresh = Project(folder, end_to_end=True)
                     applied = fresh.apply(*self._variables())
                     assert applied.code == 0, f"from-scratch apply failed:\n{applied.both}"
                     plan = json.loads(fresh.run("plan", "--json", *self._variables()).out)
@@ -670,4 +672,4 @@ class ProjectMachine(RuleBasedStateMachine):
         return wait
 
 
-TestProjectModel = ProjectMachine.TestCase
+TestProjectModel = pytest.mark.slow(ProjectMachine.TestCase)

@@ -7,7 +7,6 @@ import json
 import re
 from pathlib import Path
 
-import pytest
 from conftest import MAIN, Project
 
 from zenctl.plan.model import (
@@ -34,7 +33,6 @@ from zenctl.render.plan_markdown import (
 from zenctl.render.plan_text import plan_lines, summary_groups
 
 # Renderings, the same whatever database holds the state.
-pytestmark = pytest.mark.stateless
 
 MARKER = re.compile(r"<!-- zenctl-plan (\{.*?\}) -->")  # the regex of examples/ci/zenctl.yml
 HASH = "0123456789abcdef" * 4

@@ -49,7 +49,6 @@ pipeline "demo" {
 """
 
 
-@pytest.mark.stateless
 def test_providers_lists_installed_ones_and_prints_their_schemas(project: Project) -> None:
     listed = project.run("providers")
     assert listed.code == 0, listed.both
@@ -63,7 +62,6 @@ def test_providers_lists_installed_ones_and_prints_their_schemas(project: Projec
     assert greeting["required"] == ["path"]
 
 
-@pytest.mark.stateless
 def test_component_settings_are_checked_against_the_provider_schema(project: Project) -> None:
     project.write(
         "main.zc.hcl",
@@ -95,7 +93,6 @@ def test_component_settings_are_checked_against_the_provider_schema(project: Pro
     assert "on main.zc.hcl line 8" in result.err
 
 
-@pytest.mark.stateless
 def test_required_providers_fail_cleanly_when_not_satisfied(project: Project) -> None:
     project.write(
         "versions.zc.hcl",
@@ -166,7 +163,6 @@ def test_third_party_resource_lifecycle_with_drift_and_destroy(project: Project)
     assert "No changes." in project.run("destroy").out
 
 
-@pytest.mark.stateless
 def test_a_stack_resource_is_listed_and_made_before_the_steps_and_destroyed_after(
     project: Project,
 ) -> None:
@@ -249,7 +245,6 @@ def _output(project: Project, address: str) -> dict:  # type: ignore[type-arg]
     return json.loads(open(uri.removeprefix("file://")).read())  # type: ignore[no-any-return]
 
 
-@pytest.mark.stateless
 def test_training_steps_run_in_their_own_process_with_env_and_timeout(project: Project) -> None:
     project.write("steps/train.py", TRAINING_STEPS)
     project.write("main.zc.hcl", TRAINING.replace("GPUS", ""))
@@ -262,7 +257,6 @@ def test_training_steps_run_in_their_own_process_with_env_and_timeout(project: P
     assert "training sees from-training" in logs[0].read_text()
 
 
-@pytest.mark.stateless
 @pytest.mark.skipif(visible_gpus() > 0, reason="this machine has a GPU")
 def test_asking_for_a_gpu_without_one_is_a_clear_error(project: Project) -> None:
     project.write("steps/train.py", TRAINING_STEPS)
@@ -360,7 +354,6 @@ pipeline "p" {
 """
 
 
-@pytest.mark.stateless
 def test_validate_checks_the_settings_of_every_providers_components(project: Project) -> None:
     """Dask, Beam and Google Cloud settings are checked by their schemas when the
     configuration is read, each problem at its own line, as the local provider's are."""
@@ -381,7 +374,6 @@ def test_validate_checks_the_settings_of_every_providers_components(project: Pro
     assert result.err.count("Error:") == len(expected)
 
 
-@pytest.mark.stateless
 def test_every_component_type_prints_a_real_schema(project: Project) -> None:
     listed = project.run("providers", "schema", "--json")
     assert listed.code == 0, listed.both
@@ -417,7 +409,6 @@ def _distribution(site: Path, name: str, module: str, source: str) -> dict[str, 
     return {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
 
 
-@pytest.mark.stateless
 def test_two_providers_offering_one_component_is_an_error_naming_both(
     project: Project, tmp_path: Path
 ) -> None:
@@ -436,7 +427,6 @@ def test_two_providers_offering_one_component_is_an_error_naming_both(
         assert 'provider "shadow" (zenctl-shadow 1.0)' in result.err
 
 
-@pytest.mark.stateless
 def test_the_default_stack_is_the_one_a_provider_declares(project: Project, tmp_path: Path) -> None:
     """The core names no component type: the local provider declares the default stack, and
     a second declaration is an error for a project that relies on it."""
@@ -456,7 +446,6 @@ def test_the_default_stack_is_the_one_a_provider_declares(project: Project, tmp_
     assert project.run("validate", env=env).code == 0
 
 
-@pytest.mark.stateless
 def test_a_broken_provider_warns_until_the_configuration_uses_it(
     project: Project, tmp_path: Path
 ) -> None:

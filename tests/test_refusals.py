@@ -16,7 +16,6 @@ from conftest import Project, Result
 from zenctl.plan.basis import LISTED, differences, for_marker, listing
 
 # What differs is worked out from plan documents, the same whatever database holds the state.
-pytestmark = pytest.mark.stateless
 
 SECRET = {"ZENCTL_VAR_token": "tok-REVIEW-51c9a0"}
 WIDE = {"COLUMNS": "1000"}  # one line per sentence of a diagnostic, for the assertions

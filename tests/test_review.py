@@ -21,7 +21,6 @@ from zenctl.plan.model import Action, Change, Plan, Reason, ReasonKind, StepPlan
 from zenctl.render.plan_markdown import COMMENT_LIMIT, render_markdown
 
 # Renderings and hashes, the same whatever database holds the state.
-pytestmark = pytest.mark.stateless
 
 REPO = Path(__file__).resolve().parents[1]
 VALIDATE_SCHEMA = json.loads((REPO / "specs/validate.schema.json").read_text())

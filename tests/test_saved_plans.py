@@ -62,6 +62,7 @@ def test_plan_json_is_schema_valid_and_carries_reasons_and_unknowns(project: Pro
     ]
 
 
+@pytest.mark.all_stores
 def test_saved_plan_applies_exactly_and_is_then_spent(project: Project, tmp_path: Path) -> None:
     saved = tmp_path / "plan.json"
     result = project.run("plan", "--out", str(saved))
@@ -143,6 +144,7 @@ def test_saved_plan_from_another_version_is_refused(project: Project, tmp_path: 
     assert "Saved plan was made by another zenctl version" in result.err
 
 
+@pytest.mark.all_stores
 def test_saved_plan_from_another_state_lineage_is_refused(project: Project, tmp_path: Path) -> None:
     project.apply()
     saved = _saved(project, tmp_path, "--var", "factor=3")
@@ -310,9 +312,9 @@ def test_the_walker_runs_the_planned_components_and_refuses_params_that_moved(
     """Through the CLI the plan applied is the one just computed, so this guards the walker
     itself: it runs the plan's `run`, and a step whose params no longer evaluate to the
     planned ones fails, named, before it runs."""
-    from zenctl.apply.session import apply_plan
+    from zenctl.application.apply import apply_plan
+    from zenctl.application.project import Project as Loaded
     from zenctl.cli.inputs import variable_inputs
-    from zenctl.project import Project as Loaded
 
     project.apply()
     loaded = Loaded.load(project.root, variable_inputs(["factor=3"], None, []))

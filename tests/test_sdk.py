@@ -16,8 +16,6 @@ from zenctl.fingerprint.files import hash_bytes
 from zenctl.providers.protocol import Integrity, StepInput
 from zenctl.testing import InlineExecutor, MemoryArtifactStore, step_task
 
-pytestmark = pytest.mark.stateless
-
 REPO = Path(__file__).parent.parent
 PROVIDER_ROOTS = [*sorted((REPO / "providers").iterdir()), REPO / "examples" / "provider-hello"]
 ALLOWED = {"zenctl.sdk"}

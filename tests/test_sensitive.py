@@ -156,7 +156,6 @@ def _keyed(value: str, key: bytes) -> str:
     return blake3.blake3(canonical_json(value).encode(), key=key).hexdigest()[:20]
 
 
-@pytest.mark.stateless
 def test_a_posted_plan_gives_no_way_to_check_guesses_of_a_secret(
     project: Project, tmp_path: Path
 ) -> None:
@@ -187,7 +186,6 @@ def test_a_posted_plan_gives_no_way_to_check_guesses_of_a_secret(
     assert _token_hash(other) != keyed
 
 
-@pytest.mark.stateless
 def test_rotating_the_key_reruns_only_the_steps_with_secrets(
     project: Project, tmp_path: Path
 ) -> None:
@@ -374,7 +372,6 @@ pipeline "leaky" {
 )
 
 
-@pytest.mark.stateless
 def test_secrets_reach_worker_processes_unwritten_and_are_masked_there(project: Project) -> None:
     """A Dask worker and a training process learn the secrets to mask without a file."""
     pytest.importorskip("distributed", reason="providers/dask is not installed")

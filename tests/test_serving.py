@@ -15,11 +15,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import pytest
 from conftest import Project
 
 # A deployment's life; resources on each database: test_providers.
-pytestmark = pytest.mark.stateless
 
 MODEL = '''
 class Threshold:

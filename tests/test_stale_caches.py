@@ -85,7 +85,6 @@ def _fake_provider(site: Path, version: str | None) -> None:
     (info / "entry_points.txt").write_text("[zenctl.providers]\nfake = fakeprov:PROVIDER\n")
 
 
-@pytest.mark.stateless  # validate only: no store is opened
 def test_the_config_cache_sees_providers_installed_removed_or_upgraded(
     project: Project, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -96,6 +95,7 @@ def test_the_config_cache_sees_providers_installed_removed_or_upgraded(
         "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("home-cache")),
     }
     project.write("versions.zc.hcl", 'zenctl {\n  required_providers { fake = "< 10" }\n}\n')
+    project.end_to_end = True  # each run a new interpreter: providers come and go
 
     def validate(cold: bool = False) -> str:
         if cold:
@@ -364,6 +364,7 @@ def test_a_set_output_reproduced_under_another_hash_seed_keeps_downstream_cached
         }
         """,
     )
+    project.end_to_end = True  # the hash seed is read when Python starts
     assert project.apply(env={"PYTHONHASHSEED": "1"}).code == 0
     rerun = project.apply("--replace", "pipeline.demo.step.words", env={"PYTHONHASHSEED": "2"})
     assert "1 ran, 1 cached" in rerun.out, rerun.out

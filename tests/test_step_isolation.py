@@ -155,7 +155,6 @@ def test_a_killed_step_fails_alone_and_names_its_signal(
     assert "Plan: 1 to run, 2 cached, 0 to remove." in plan.out, plan.out
 
 
-@pytest.mark.stateless
 def test_a_lost_worker_is_replaced_for_the_steps_queued_behind_it(project: Project) -> None:
     """With one worker, the steps queued behind the killed one still run, on a new worker."""
     project.write("isolation.py", STEPS)
@@ -191,7 +190,6 @@ def _on_training(step: str, settings: str) -> str:
     )
 
 
-@pytest.mark.stateless
 def test_a_killed_training_process_names_its_signal(project: Project) -> None:
     project.write("isolation.py", STEPS)
     settings = 'run = "isolation:victim"\n    params = { how = "self" }'
@@ -201,7 +199,6 @@ def test_a_killed_training_process_names_its_signal(project: Project) -> None:
     assert "pipeline.p.step.victim: killed by signal 9 (SIGKILL): out of memory?" in applied.err
 
 
-@pytest.mark.stateless
 @pytest.mark.parametrize("where", ["orchestrator", "training"])
 def test_killing_zenctl_ends_its_steps(project: Project, where: str) -> None:
     """A worker that outlived zenctl would run on unseen, and a re-apply would run its step

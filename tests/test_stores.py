@@ -70,6 +70,7 @@ def create_at_first_revision(project: Project, document: dict[str, Any]) -> None
     engine.dispose()
 
 
+@pytest.mark.all_stores
 def test_a_store_made_by_the_first_schema_is_upgraded_with_its_history(
     project: Project, tmp_path: Path
 ) -> None:
@@ -95,6 +96,7 @@ def test_a_store_made_by_the_first_schema_is_upgraded_with_its_history(
     assert history(after, lossy) == history(before, lossy)
 
 
+@pytest.mark.all_stores
 def test_stores_from_before_the_random_key_keep_steps_with_secrets_cached(
     project: Project, tmp_path: Path
 ) -> None:
@@ -247,7 +249,6 @@ def test_the_published_state_schema_is_the_one_zenctl_checks_with() -> None:
     assert packaged == (ROOT / "specs/state.schema.json").read_text()
 
 
-@pytest.mark.stateless
 def test_malformed_state_documents_are_refused_clearly(project: Project, tmp_path: Path) -> None:
     project.apply()
     good = export(project, tmp_path / "good.json")
@@ -356,6 +357,7 @@ def test_passwords_never_appear_in_output_or_state(tmp_path: Path) -> None:
     assert "Environment variable ZT_PW is not set" in unset.err
 
 
+@pytest.mark.all_stores
 def test_server_passwords_stay_out_of_output_logs_and_state(
     project: Project, tmp_path: Path
 ) -> None:
@@ -381,6 +383,7 @@ def test_server_passwords_stay_out_of_output_logs_and_state(
             assert secret.encode() not in path.read_bytes(), path
 
 
+@pytest.mark.all_stores
 def test_retries_a_transaction_when_the_server_drops_the_connection(project: Project) -> None:
     """The server ends the session mid-transaction; the store re-runs the whole transaction."""
     from zenctl.state.db import ServerDatabase
@@ -445,6 +448,7 @@ def last(x):
 """
 
 
+@pytest.mark.all_stores
 def test_apply_survives_its_database_sessions_being_terminated(project: Project) -> None:
     if project.store.kind != "postgresql":
         pytest.skip("pg_terminate_backend is PostgreSQL's")

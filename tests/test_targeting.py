@@ -7,13 +7,11 @@ import json
 from pathlib import Path
 
 import jsonschema
-import pytest
 from conftest import MAIN, Project
 from test_plan_apply import ADDR, step_lines
 from test_saved_plans import SCHEMA
 
 # Which steps a plan covers; the state queries are test_plan_apply's.
-pytestmark = pytest.mark.stateless
 
 
 def test_target_plans_only_the_step_and_its_upstream(project: Project, tmp_path: Path) -> None:

@@ -96,7 +96,6 @@ def test_a_heredoc_reads_its_variable_and_a_new_value_reruns_the_step(project: P
     assert "No changes" in project.run("plan", "--var", "n=5").out
 
 
-@pytest.mark.stateless
 @pytest.mark.parametrize(
     ("text_hcl", "args", "expected"),
     [
@@ -196,7 +195,6 @@ def test_the_step_receives_the_template_evaluated(
     assert "No changes" in project.run("plan", *args).out  # fmt kept the template's value
 
 
-@pytest.mark.stateless
 def test_interpolating_a_list_is_an_error_at_its_line(project: Project) -> None:
     _step(
         project,
@@ -215,7 +213,6 @@ def test_interpolating_a_list_is_an_error_at_its_line(project: Project) -> None:
     assert "on main.zc.hcl line 7" in result.err
 
 
-@pytest.mark.stateless
 def test_what_a_template_cannot_evaluate_fails_validate_at_its_line(project: Project) -> None:
     _step(
         project,
@@ -235,7 +232,6 @@ def test_what_a_template_cannot_evaluate_fails_validate_at_its_line(project: Pro
     assert "on main.zc.hcl line 7" in result.err
 
 
-@pytest.mark.stateless
 @pytest.mark.parametrize(
     ("text_hcl", "line", "message"),
     [
@@ -262,7 +258,6 @@ def test_a_malformed_template_is_located(
     assert f"on main.zc.hcl line {line}" in result.err
 
 
-@pytest.mark.stateless
 def test_a_secret_read_by_a_heredoc_reaches_the_step_and_no_output(project: Project) -> None:
     _step(
         project,
@@ -290,7 +285,6 @@ def test_a_secret_read_by_a_heredoc_reaches_the_step_and_no_output(project: Proj
         assert "tok-OTHER-1111" not in result.both, name
 
 
-@pytest.mark.stateless
 def test_a_failing_template_that_reads_a_secret_does_not_quote_it(project: Project) -> None:
     _step(project, '"size: ${var.sizes[var.token]}"')  # the lookup's error would name the key
     result = project.run("plan")

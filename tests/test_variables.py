@@ -23,7 +23,6 @@ from zenctl.diagnostics import DiagnosticsError
 from zenctl.providers.registry import InstalledCatalog
 
 # Variables are resolved before any store is opened.
-pytestmark = pytest.mark.stateless
 
 DECLARATIONS = """
 variable "name" {

@@ -33,6 +33,7 @@ def test_valid_workspace_names() -> None:
         assert check_name(name) == name
 
 
+@pytest.mark.all_stores
 def test_each_workspace_has_its_own_runs_and_cache(project: Project, tmp_path: Path) -> None:
     assert "Apply complete! 5 ran" in project.apply().out
     created = project.run("workspace", "new", "dev")

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from zenctl.apply.masking import Masker
 from zenctl.artifacts.integrity import read_verified
+from zenctl.config.model import Config
 from zenctl.diagnostics import UserError
 from zenctl.fingerprint.canonical import canonical_json
+from zenctl.fingerprint.step import Fingerprinter
 from zenctl.plan.diff import change_body
 from zenctl.plan.model import ResourceAction, ResourceChange
 from zenctl.plan.resources import (
@@ -28,12 +31,27 @@ from zenctl.plan.resources import (
     recorded_settings,
     refresh_state,
 )
-from zenctl.project import Project
 from zenctl.providers.protocol import ArtifactStore, ResourceContext
 from zenctl.state.records import ResourceRecord
 from zenctl.state.store import StateStore
 
 Say = Callable[[str, str], None]  # (address, message): progress for the user
+
+
+class Project(Protocol):
+    """What applying resources reads of the project (zenctl.application.project.Project),
+    named here so that this stage does not import the layer above it."""
+
+    @property
+    def root(self) -> Path: ...
+    @property
+    def config(self) -> Config: ...
+    @property
+    def variables(self) -> dict[str, Any]: ...
+    @property
+    def workspace(self) -> str: ...
+    def fingerprinter(self, store: StateStore | None) -> Fingerprinter: ...
+    def artifact_store(self, stack: str) -> ArtifactStore: ...
 
 
 @dataclass(frozen=True, slots=True)

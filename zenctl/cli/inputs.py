@@ -3,10 +3,16 @@ terminal prompt for a required variable nobody set."""
 
 from __future__ import annotations
 
+import functools
 import sys
+from typing import TYPE_CHECKING
 
 from zenctl.config.model import Variable
 from zenctl.config.variables import VariableInputs
+from zenctl.diagnostics import UserError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 _SPELLINGS = {
     f"{dashes}{flag}": kind
@@ -16,12 +22,15 @@ _SPELLINGS = {
 
 
 def variable_inputs(
-    var: list[str] | None, var_file: list[str] | None, argv: list[str] | None = None
+    var: list[str] | None,
+    var_file: list[str] | None,
+    argv: list[str],
+    console: Console | None = None,
 ) -> VariableInputs:
     """Terraform applies `-var` and `-var-file` in the order they were given, interleaved;
-    click keeps each option's values apart, so the order is read back from argv."""
+    click keeps each option's values apart, so the order is read back from argv. A required
+    variable nobody set is asked for on `console` when there is a terminal."""
     var, var_file = var or [], var_file or []
-    argv = sys.argv[1:] if argv is None else argv
     found: list[tuple[str, str]] = []
     index = 0
     while index < len(argv):
@@ -35,24 +44,23 @@ def variable_inputs(
         index += 1
     parsed = [("file", path) for path in var_file] + [("var", text) for text in var]
     in_order = sorted(found) == sorted(parsed)  # anything unusual: files first, then flags
-    return VariableInputs(
-        tuple(found if in_order else parsed), ask=_prompt if _interactive() else None
-    )
+    ask = functools.partial(_prompt, console) if console and sys.stdin.isatty() else None
+    return VariableInputs(tuple(found if in_order else parsed), ask=ask)
 
 
-def _interactive() -> bool:
-    return sys.stdin.isatty()
-
-
-def _prompt(variable: Variable) -> str:
+def _prompt(console: Console, variable: Variable) -> str:
     """Ask as Terraform does; a sensitive variable's input is not echoed."""
     from rich.markup import escape
 
-    from zenctl.render.console import stderr
-
-    console = stderr()
     console.print(f"[bold]var.{escape(variable.name)}[/]")
     if variable.description:
         console.print(f"  {escape(variable.description)}")
     console.print()
-    return console.input("  Enter a value: ", password=variable.sensitive)
+    try:
+        return console.input("  Enter a value: ", password=variable.sensitive)
+    except EOFError:  # Ctrl-D
+        raise UserError(
+            f"No value for var.{variable.name}",
+            "The input ended before a value was typed. Set it with --var, a --var-file or "
+            f"ZENCTL_VAR_{variable.name}.",
+        ) from None

@@ -21,7 +21,7 @@ from zenctl.paths import ensure_private_dir, write_atomic
 RACY_WINDOW_NS = 1_000_000_000
 _MMAP_THRESHOLD = 1 << 20
 _threads = blake3.blake3.AUTO
-hashed_bytes = 0  # read by `ZENCTL_TRACE=1` (zenctl/cli/app.py)
+hashed_bytes = 0  # read by `ZENCTL_TRACE=1` (zenctl/cli/context.py)
 
 
 def _hash_on_one_thread() -> None:

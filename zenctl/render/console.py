@@ -1,22 +1,20 @@
 """The two consoles: results to stdout, diagnostics and progress to stderr.
 
 rich turns colour off by itself when the output is not a terminal or NO_COLOR is set; soft
-wrapping keeps long plan lines whole in CI logs instead of folding them at 80 columns.
+wrapping keeps long plan lines whole in CI logs instead of folding them at 80 columns. A
+console reads the environment (NO_COLOR, COLUMNS) when made: the command line makes its two
+once per call (zenctl/cli/context.py), never once per process.
 """
 
 from __future__ import annotations
 
-import functools
-
 from rich.console import Console
 
 
-@functools.cache
 def stdout() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
-@functools.cache
 def stderr() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 

@@ -7,14 +7,19 @@ Commands that write history (`apply`, `state rm`, `state import`) hold the state
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from zenctl.cli.app import Chdir, _confirm, _fail_with, _open_state, _root
+from zenctl.cli.context import Invocation, invocation
+from zenctl.cli.options import AutoApprove, Chdir, LockTimeout
+from zenctl.diagnostics import UserError
+
+if TYPE_CHECKING:
+    from zenctl.application.project import Project
+    from zenctl.state.records import Execution
+    from zenctl.state.store import StateStore
 
 state_app = typer.Typer(
     help="Inspect, edit, move and upgrade the metadata store.",
@@ -22,91 +27,54 @@ state_app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help", "-help"]},
 )
 
-LockTimeout = Annotated[
-    str,
-    typer.Option(
-        "--lock-timeout",
-        "-lock-timeout",
-        help="How long to wait for the state lock held by another zenctl, e.g. 30s or 5m.",
-    ),
-]
-AutoApprove = Annotated[
-    bool, typer.Option("--auto-approve", "-auto-approve", help="Skip the confirmation.")
-]
 
-
-@contextmanager
-def hold_lock(store: Any, workspace: str, operation: str, timeout: str) -> Iterator[None]:
-    """Hold the workspace's state lock, telling the user when a dead holder's is taken over."""
-    from zenctl.durations import parse_duration
-    from zenctl.render.console import stderr
-    from zenctl.state.lock import LockInfo, state_lock
-
-    def taken_over(holder: LockInfo, reason: str) -> None:
-        stderr().print(
-            f"[yellow]Warning:[/] took over a stale state lock ({reason}): {holder.id}, "
-            f"{holder.operation} by {holder.username}@{holder.host} pid {holder.pid}. Steps it "
-            "left running are recorded as interrupted by the next apply."
-        )
-
-    seconds = parse_duration(timeout, "--lock-timeout")
-    with state_lock(store.db, workspace, operation, seconds, taken_over) as lock:
-        store.lock = lock
-        try:
-            yield
-        finally:
-            store.lock = None
-
-
-def _store(chdir: Path | None, create: bool = False) -> tuple[Any, Any]:
-    from zenctl.project import Project
-
-    project = Project.load(_root(chdir))
-    store = _open_state(project, create=create)
+def _store(call: Invocation, chdir: Path | None) -> tuple[Project, StateStore]:
+    project = call.load(chdir, evaluates=False)
+    store = call.open_state(project)
     if store is None:
-        _fail_with("Nothing recorded yet", "The metadata store is empty: run `zenctl apply`.")
+        raise UserError("Nothing recorded yet", "The metadata store is empty: run `zenctl apply`.")
     return project, store
 
 
-def _in_state(store: Any, workspace: str) -> dict[str, Any]:
+def _in_state(store: StateStore, workspace: str) -> dict[str, Execution]:
     """Address -> the execution that stands for the step in state (its latest success)."""
     settled = store.snapshot(workspace).settled
     return {a: e for a, e in sorted(settled.items()) if e.status == "succeeded"}
 
 
 @state_app.command("list")
-def list_(chdir: Chdir = None) -> None:
+def list_(ctx: typer.Context, chdir: Chdir = None) -> None:
     """List the steps recorded in state, one address a line.
 
     Example: `zenctl state list`
     """
-    project, store = _store(chdir)
+    project, store = _store(invocation(ctx), chdir)
     for address in _in_state(store, project.workspace):
         typer.echo(address)
 
 
 @state_app.command()
 def show(
-    address: Annotated[str, typer.Argument(help="A step address.")], chdir: Chdir = None
+    ctx: typer.Context,
+    address: Annotated[str, typer.Argument(help="A step address.")],
+    chdir: Chdir = None,
 ) -> None:
     """Show the execution that stands for a step in state: fingerprint, params, artifacts.
 
     Example: `zenctl state show pipeline.iris.step.train`
     """
-    from zenctl.render.console import stdout
     from zenctl.render.history import show_execution
     from zenctl.state.history import execution_view
 
-    project, store = _store(chdir)
+    call = invocation(ctx)
+    project, store = _store(call, chdir)
     execution = _in_state(store, project.workspace).get(address)
     if execution is None:
         raise _not_in_state(address)
-    show_execution(stdout(), execution_view(store, execution, address))
+    show_execution(call.stdout, execution_view(store, execution, address))
 
 
 def _not_in_state(address: str) -> Exception:
-    from zenctl.diagnostics import UserError
-
     return UserError(
         f"{address} is not in state",
         "`zenctl state list` lists the steps in state; `zenctl show ADDRESS` shows a step's "
@@ -116,6 +84,7 @@ def _not_in_state(address: str) -> Exception:
 
 @state_app.command()
 def rm(
+    ctx: typer.Context,
     addresses: Annotated[list[str], typer.Argument(help="Step addresses to forget.")],
     chdir: Chdir = None,
     auto_approve: AutoApprove = False,
@@ -125,12 +94,12 @@ def rm(
 
     Example: `zenctl state rm pipeline.iris.step.train --auto-approve`
     """
-    from zenctl.project import lineage_info
-    from zenctl.render.console import stdout
+    from zenctl.application.project import lineage_info
 
-    project, store = _store(chdir)
-    console = stdout()
-    with hold_lock(store, project.workspace, "state rm", lock_timeout):
+    call = invocation(ctx)
+    project, store = _store(call, chdir)
+    console = call.stdout
+    with call.lock(store, project.workspace, "state rm", lock_timeout):
         in_state = _in_state(store, project.workspace)
         for address in addresses:
             if address not in in_state:
@@ -142,7 +111,7 @@ def rm(
             "Their history, artifacts and lineage stay (`zenctl show`); the next apply runs them."
         )
         if not auto_approve:
-            _confirm("state rm")
+            call.confirm("state rm")
         run_id = store.begin_run(project.workspace, lineage_info(project.root))
         store.mark(run_id, project.workspace, addresses, "forgotten", "zenctl state rm")
         store.finish_run(run_id, "state rm", {"removed": len(addresses)})
@@ -151,6 +120,7 @@ def rm(
 
 @state_app.command("export")
 def export(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Where to write the JSON document; - for stdout.")],
     chdir: Chdir = None,
 ) -> None:
@@ -163,7 +133,7 @@ def export(
 
     from zenctl.paths import write_atomic
 
-    _, store = _store(chdir)
+    _, store = _store(invocation(ctx), chdir)
     text = json.dumps(store.export_document(), indent=1, sort_keys=True) + "\n"
     if str(file) == "-":
         sys.stdout.write(text)
@@ -174,6 +144,7 @@ def export(
 
 @state_app.command("import")
 def import_(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="A document made by `zenctl state export`.")],
     chdir: Chdir = None,
     force: Annotated[
@@ -186,15 +157,15 @@ def import_(
 
     Example: `zenctl state import backup.json`
     """
-    from zenctl.project import Project
     from zenctl.state.transfer import read_document
 
+    call = invocation(ctx)
     document = read_document(file)
-    project = Project.load(_root(chdir))
-    store = _open_state(project, create=True)
-    with hold_lock(store, project.workspace, "state import", lock_timeout):
+    project = call.load(chdir, evaluates=False)
+    store = call.create_state(project)
+    with call.lock(store, project.workspace, "state import", lock_timeout):
         if store.holds_history() and not force:
-            _fail_with(
+            raise UserError(
                 "The metadata store already holds history",
                 f"Importing into {store.db.url} would replace it. Export it first if you need "
                 "it (`zenctl state export backup.json`), then import with --force.",
@@ -208,16 +179,15 @@ def import_(
 
 
 @state_app.command()
-def upgrade(chdir: Chdir = None) -> None:
+def upgrade(ctx: typer.Context, chdir: Chdir = None) -> None:
     """Migrate the metadata store to the schema this zenctl uses. Back it up first.
 
     Example: `zenctl state upgrade`
     """
-    from zenctl.project import Project
     from zenctl.state import schema
     from zenctl.state.opening import open_database, open_store
 
-    project = Project.load(_root(chdir))
+    project = invocation(ctx).load(chdir, evaluates=False)
     component = project.metadata_store()
     settings = project.store_settings(component)
     db = open_database(project.root, component, settings)
@@ -237,7 +207,10 @@ def upgrade(chdir: Chdir = None) -> None:
 
 @state_app.command("rotate-key")
 def rotate_key(
-    chdir: Chdir = None, auto_approve: AutoApprove = False, lock_timeout: LockTimeout = "0s"
+    ctx: typer.Context,
+    chdir: Chdir = None,
+    auto_approve: AutoApprove = False,
+    lock_timeout: LockTimeout = "0s",
 ) -> None:
     """Give the store a new random key for the hashes of sensitive values.
 
@@ -248,11 +221,11 @@ def rotate_key(
     Example: `zenctl state rotate-key`
     """
     from zenctl.plan.diff import holds_secret
-    from zenctl.render.console import stdout
 
-    project, store = _store(chdir)
-    console = stdout()
-    with hold_lock(store, project.workspace, "state rotate-key", lock_timeout):
+    call = invocation(ctx)
+    project, store = _store(call, chdir)
+    console = call.stdout
+    with call.lock(store, project.workspace, "state rotate-key", lock_timeout):
         affected = [
             address
             for address, execution in _in_state(store, project.workspace).items()
@@ -265,12 +238,13 @@ def rotate_key(
                 console.print(f"  - {address}")
         console.print("Plans saved before now will be refused as stale.")
         if not auto_approve:
-            _confirm("state rotate-key")
+            call.confirm("state rotate-key")
         store.rotate_secret_key()
     console.print("Rotated the secrets key.")
 
 
 def force_unlock(
+    ctx: typer.Context,
     lock_id: Annotated[str, typer.Argument(help="The lock ID an error message named.")],
     chdir: Chdir = None,
     force: Annotated[bool, typer.Option("--force", "-force", help="Don't ask to confirm.")] = False,
@@ -279,16 +253,16 @@ def force_unlock(
 
     Example: `zenctl force-unlock 2f1c6a3e-...`
     """
-    from zenctl.render.console import stdout
     from zenctl.state.lock import current_locks
     from zenctl.state.lock import force_unlock as release
 
-    _, store = _store(chdir)
+    call = invocation(ctx)
+    _, store = _store(call, chdir)
     held = {lock.id: lock for lock in current_locks(store.db)}
     if lock_id in held and not force:
         import time
 
-        stdout().print(f"zenctl will release this lock:\n{held[lock_id].describe(time.time())}")
-        _confirm("force-unlock", "--force")
+        call.stdout.print(f"zenctl will release this lock:\n{held[lock_id].describe(time.time())}")
+        call.confirm("force-unlock", "--force")
     released = release(store.db, lock_id)
-    stdout().print(f"Released the {released.operation} lock {released.id}.")
+    call.stdout.print(f"Released the {released.operation} lock {released.id}.")

@@ -1,15 +1,16 @@
 """One apply from start to end: stacks brought up, the run recorded, the plan's stages carried
-out in their order."""
+out in their order. The stages do each part (zenctl/apply/: the walker, the resources); this
+puts them in order for a project."""
 
 from __future__ import annotations
 
+from zenctl.application.project import Project, lineage_info
 from zenctl.apply.masking import Masker, secret_texts
 from zenctl.apply.resources import Say, apply_resources
 from zenctl.apply.walker import ApplyResult, Reporter, StackRuntime, Walker
 from zenctl.config.model import Stack
 from zenctl.diagnostics import UserError
 from zenctl.plan.model import Plan, StageKind
-from zenctl.project import Project, lineage_info
 from zenctl.providers.protocol import StepExecutor
 from zenctl.providers.registry import build_component, settings_of
 from zenctl.state.store import StateStore

@@ -8,11 +8,13 @@ from typing import Annotated
 
 import typer
 
-from zenctl.cli.app import Chdir, VarFiles, Vars, _fail_with, _inputs, _open_state, _root
-from zenctl.cli.state import LockTimeout, hold_lock
+from zenctl.cli.context import invocation
+from zenctl.cli.options import Chdir, LockTimeout, VarFiles, Vars
+from zenctl.diagnostics import UserError
 
 
 def gc(
+    ctx: typer.Context,
     chdir: Chdir = None,
     keep_last: Annotated[
         int,
@@ -36,13 +38,13 @@ def gc(
     Example: `zenctl gc --keep-last 1 --dry-run`
     """
     from zenctl.artifacts.gc import GRACE_SECONDS, collect, referenced, reused_by_config, sweep
-    from zenctl.project import Project
-    from zenctl.render.console import byte_size, stdout
+    from zenctl.render.console import byte_size
 
-    project = Project.load(_root(chdir), _inputs(var, var_file))
-    store = _open_state(project, create=False)
+    call = invocation(ctx)
+    project = call.load(chdir, var, var_file)
+    store = call.open_state(project)
     if store is None:  # without state everything looks unreferenced: never guess
-        _fail_with(
+        raise UserError(
             "No metadata store to collect against",
             "gc removes only what the recorded executions no longer reference, and this "
             "project has no metadata store yet. Check the metadata_store block.",
@@ -52,7 +54,7 @@ def gc(
     with (
         contextlib.nullcontext()
         if dry_run
-        else hold_lock(store, project.workspace, "gc", lock_timeout)
+        else call.lock(store, project.workspace, "gc", lock_timeout)
     ):
         reused = reused_by_config(
             project.config,
@@ -65,7 +67,7 @@ def gc(
         found = collect(project.artifact_stores(), keep, time.time() - GRACE_SECONDS)
         if not dry_run:
             sweep(found)
-    console = stdout()
+    console = call.stdout
     if found.garbage:
         verb = "Would remove" if dry_run else "Removed"
         console.print(f"{verb} {len(found.items)} item(s), {byte_size(found.size)}:")

@@ -11,12 +11,14 @@ from typing import Annotated
 
 import typer
 
-from zenctl.cli.app import Chdir, _root
+from zenctl.cli.context import invocation
+from zenctl.cli.options import Chdir
 
 NOT_FORMATTED_EXIT = 3
 
 
 def fmt(
+    ctx: typer.Context,
     targets: Annotated[
         list[Path] | None,
         typer.Argument(help="Files or folders to format (default: the project folder)."),
@@ -42,7 +44,7 @@ def fmt(
     from zenctl.fmt import FormatError, format_paths
     from zenctl.render.diagnostics import display_path
 
-    root = _root(chdir)
+    root = invocation(ctx).project_root(chdir)
     paths: list[Path] = []
     for target in targets or [root]:
         target = root / target

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from zenctl.cli.context import Invocation, invocation
+
+if TYPE_CHECKING:
+    from zenctl.state.store import StateStore
 
 workspace_app = typer.Typer(
     help="Manage workspaces: separate runs and cache views, so dev experiments stay out of prod.",
@@ -14,14 +19,12 @@ workspace_app = typer.Typer(
 Name = Annotated[str, typer.Argument(help="The workspace name.", show_default=False)]
 
 
-def _context() -> tuple[Path, Any, set[str]]:
+def _context(call: Invocation) -> tuple[Path, StateStore | None, set[str]]:
     """The project root, its store (None before the first apply), and every known workspace."""
-    from zenctl.cli.app import _open_state, _root
-    from zenctl.project import Project
     from zenctl.workspaces import DEFAULT_WORKSPACE, created
 
-    project = Project.load(_root(None))
-    store = _open_state(project, create=False)
+    project = call.load(None, evaluates=False)
+    store = call.open_state(project)
     known = {DEFAULT_WORKSPACE, *created(project.root)}
     if store is not None:
         known |= set(store.workspaces())
@@ -29,33 +32,32 @@ def _context() -> tuple[Path, Any, set[str]]:
 
 
 @workspace_app.command("list")
-def list_() -> None:
+def list_(ctx: typer.Context) -> None:
     """List the workspaces; the current one is marked with `*`.
 
     Example: `zenctl workspace list`
     """
     from zenctl.workspaces import current
 
-    root, _, known = _context()
+    root, _, known = _context(invocation(ctx))
     selected = current(root)
     for name in sorted(known | {selected}):
         typer.echo(f"{'*' if name == selected else ' '} {name}")
 
 
 @workspace_app.command()
-def show() -> None:
+def show(ctx: typer.Context) -> None:
     """Print the current workspace's name.
 
     Example: `zenctl workspace show`
     """
-    from zenctl.cli.app import _root
     from zenctl.workspaces import current
 
-    typer.echo(current(_root(None)))
+    typer.echo(current(invocation(ctx).project_root(None)))
 
 
 @workspace_app.command()
-def new(name: Name) -> None:
+def new(ctx: typer.Context, name: Name) -> None:
     """Create a workspace and select it.
 
     Example: `zenctl workspace new dev`
@@ -64,7 +66,7 @@ def new(name: Name) -> None:
     from zenctl.workspaces import check_name, created, remember
 
     check_name(name)
-    root, _, known = _context()
+    root, _, known = _context(invocation(ctx))
     if name in known:
         raise UserError(
             f'Workspace "{name}" already exists',
@@ -77,6 +79,7 @@ def new(name: Name) -> None:
 
 @workspace_app.command()
 def select(
+    ctx: typer.Context,
     name: Name,
     or_create: Annotated[
         bool,
@@ -91,7 +94,7 @@ def select(
     from zenctl.workspaces import check_name, created, remember
 
     check_name(name)
-    root, _, known = _context()
+    root, _, known = _context(invocation(ctx))
     if name not in known:
         if not or_create:
             raise UserError(
@@ -119,6 +122,7 @@ def _select(root: Path, name: str) -> None:
 
 @workspace_app.command()
 def delete(
+    ctx: typer.Context,
     name: Name,
     force: Annotated[
         bool,
@@ -133,7 +137,7 @@ def delete(
     from zenctl.workspaces import DEFAULT_WORKSPACE, check_name, created, current, remember
 
     check_name(name)
-    root, store, known = _context()
+    root, store, known = _context(invocation(ctx))
     if name == DEFAULT_WORKSPACE:
         raise UserError("Can't delete the default workspace", "It always exists.")
     if name not in known:
@@ -153,7 +157,7 @@ def delete(
             "Deleting it forgets their history and cache (artifacts stay). Pass --force to "
             "delete it anyway.",
         )
-    if runs:
+    if store is not None and runs:
         store.delete_workspace(name)
     remember(root, created(root) - {name})
     typer.echo(f'Deleted workspace "{name}"' + (f" and its {runs} run(s)." if runs else "."))

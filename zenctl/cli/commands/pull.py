@@ -6,10 +6,12 @@ from typing import Annotated
 
 import typer
 
-from zenctl.cli.app import Chdir, VarFiles, Vars, _inputs, _open_state, _root
+from zenctl.cli.context import invocation
+from zenctl.cli.options import Chdir, VarFiles, Vars
 
 
 def pull(
+    ctx: typer.Context,
     targets: Annotated[
         list[str] | None,
         typer.Argument(
@@ -32,13 +34,13 @@ def pull(
     from zenctl.artifacts.pull import Outcome, Pulled, pull_reused, unavailable
     from zenctl.diagnostics import UserError
     from zenctl.fingerprint.canonical import short
-    from zenctl.project import Project
     from zenctl.providers.protocol import ArtifactStore
-    from zenctl.render.console import byte_size, stdout
+    from zenctl.render.console import byte_size
 
-    project = Project.load(_root(chdir), _inputs(var, var_file))
-    console = stdout()
-    store = _open_state(project, create=False)
+    call = invocation(ctx)
+    project = call.load(chdir, var, var_file)
+    console = call.stdout
+    store = call.open_state(project)
     if store is None:
         console.print("Nothing to pull: no step has run yet.")
         return

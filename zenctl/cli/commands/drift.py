@@ -11,18 +11,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from zenctl.cli.app import (
-    Chdir,
-    Json,
-    VarFiles,
-    Vars,
-    _fail_with,
-    _inputs,
-    _open_state,
-    _refresh,
-    _root,
-    output_format,
-)
+from zenctl.cli.context import Invocation, invocation
+from zenctl.cli.options import Chdir, Json, VarFiles, Vars, output_format, refresh_value
+from zenctl.diagnostics import UserError
 
 if TYPE_CHECKING:
     from zenctl.plan.drift import DriftReport
@@ -34,6 +25,7 @@ DriftFormat = Annotated[
 
 
 def drift(
+    ctx: typer.Context,
     chdir: Chdir = None,
     var: Vars = None,
     var_file: VarFiles = None,
@@ -47,18 +39,21 @@ def drift(
 
     Example: `zenctl drift`, `zenctl drift --format markdown >> "$GITHUB_STEP_SUMMARY"`
     """
-    if report_drift(chdir, var, var_file, output_format(format, json_)).drifted:
+    format = output_format(format, json_)
+    if report_drift(invocation(ctx), chdir, var, var_file, format).drifted:
         raise typer.Exit(2)
 
 
 def report_drift(
-    chdir: Path | None, var: list[str] | None, var_file: list[str] | None, format: str
+    call: Invocation,
+    chdir: Path | None,
+    var: list[str] | None,
+    var_file: list[str] | None,
+    format: str,
 ) -> DriftReport:
     """Find the drift and print it in `format`; the report, for the exit code."""
-    from zenctl.project import Project
-
-    project = Project.load(_root(chdir), _inputs(var, var_file))
-    store = _open_state(project, create=False)  # none yet: nothing recorded, nothing drifted
+    project = call.load(chdir, var, var_file)
+    store = call.open_state(project)  # none yet: nothing recorded, nothing drifted
     try:
         report = project.drift(store)
     finally:
@@ -75,10 +70,9 @@ def report_drift(
 
         typer.echo(render_drift_markdown(report, project.root.name), nl=False)
     else:
-        from zenctl.render.console import stdout
         from zenctl.render.drift import render_drift
 
-        render_drift(stdout(), report)
+        render_drift(call.stdout, report)
     return report
 
 
@@ -90,8 +84,8 @@ def check_refresh_only(
     replace: list[str] | None,
 ) -> None:
     """Refuse the plan options a refresh-only plan has no use for, rather than ignore them."""
-    if not _refresh(refresh):
-        _fail_with(
+    if not refresh_value(refresh):
+        raise UserError(
             "Conflicting options: --refresh-only and --refresh=false",
             "--refresh-only reads every recorded resource back; --refresh=false reads none. "
             "Drop one of them.",
@@ -107,7 +101,7 @@ def check_refresh_only(
         if value
     ]
     if given:
-        _fail_with(
+        raise UserError(
             f"--refresh-only takes no {', '.join(given)}",
             "A refresh-only plan plans no step and is never applied: it compares the state "
             "recorded by the last apply with reality, everything the state records. Drop "

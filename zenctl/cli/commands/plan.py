@@ -1,0 +1,128 @@
+"""`zenctl plan`: which steps are cached and which must run, and why; saved with --out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from zenctl.cli.context import Invocation, invocation
+from zenctl.cli.options import (
+    Chdir,
+    DetailedExitcode,
+    Excludes,
+    Format,
+    Json,
+    Refresh,
+    Replace,
+    Summary,
+    Targets,
+    VarFiles,
+    Vars,
+    check_summary,
+    output_format,
+    refresh_value,
+)
+
+if TYPE_CHECKING:
+    from zenctl.plan.model import Plan
+
+
+def plan(
+    ctx: typer.Context,
+    chdir: Chdir = None,
+    var: Vars = None,
+    var_file: VarFiles = None,
+    target: Targets = None,
+    exclude: Excludes = None,
+    replace: Replace = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-out", help="Save the plan to FILE, for `zenctl apply FILE`."),
+    ] = None,
+    json_: Json = False,
+    format: Format = "text",
+    summary: Summary = False,
+    detailed_exitcode: DetailedExitcode = False,
+    refresh: Refresh = "true",
+    refresh_only: Annotated[
+        bool,
+        typer.Option(
+            "--refresh-only",
+            "-refresh-only",
+            help="Plan no steps: only report what changed since the last apply (resources, "
+            "source data), as `zenctl drift` does; exit 2 on drift with --detailed-exitcode.",
+        ),
+    ] = False,
+) -> None:
+    """Show which steps are cached and which must run, and why; what resources will change.
+
+    Example: `zenctl plan --var lr=0.02 --out plan.json`, `zenctl plan --format markdown`,
+    `zenctl plan --summary` (a 1,000-step plan in a few lines per reason)
+    """
+    from zenctl.application.saved_plans import plan_document
+    from zenctl.plan.planfile import write_planfile
+
+    call = invocation(ctx)
+    format = output_format(format, json_)
+    check_summary(summary, format)
+    if refresh_only:
+        from zenctl.cli.commands.drift import check_refresh_only, report_drift
+
+        check_refresh_only(refresh, out, target, exclude, replace)
+        if report_drift(call, chdir, var, var_file, format).drifted and detailed_exitcode:
+            raise typer.Exit(2)
+        return
+    project = call.load(chdir, var, var_file)
+    # A saved plan or a PR comment needs the store's lineage now: secrets are hashed with a key
+    # tied to it, and the plan hash covers the lineage, so `apply` must find the same hashes.
+    hashed = out is not None or format == "markdown"
+    store = call.open_state(project, create=hashed)
+    plan_ = project.plan(
+        store,
+        tuple(target or ()),
+        tuple(replace or ()),
+        refresh_value(refresh),
+        excludes=tuple(exclude or ()),
+    )
+    document: dict[str, Any] = plan_document(project, store, plan_) if hashed else {}
+    if format == "json":
+        import json
+
+        from zenctl.render.plan_json import to_document
+
+        typer.echo(json.dumps(to_document(plan_), indent=2, sort_keys=True))
+    elif format == "markdown":
+        from zenctl.plan.basis import basis, for_marker
+        from zenctl.render.plan_markdown import render_markdown
+
+        comment = render_markdown(
+            plan_,
+            document["plan_hash"],
+            project.root.name,
+            summary=summary,
+            basis=for_marker(basis(document)),
+        )
+        typer.echo(comment, nl=False)
+    else:
+        from zenctl.render.plan_text import render_plan
+
+        render_plan(call.stdout, plan_, summary)
+    warn_if_partial(call, plan_)
+    if out is not None:
+        write_planfile(out, document)
+        if format == "text":
+            call.stdout.print(
+                f"\nSaved the plan to: {out} (plan hash {document['plan_hash'][:16]})\n"
+                f"To perform exactly these actions, run: zenctl apply {out}"
+            )
+    if detailed_exitcode and plan_.has_changes:
+        raise typer.Exit(2)
+
+
+def warn_if_partial(call: Invocation, plan_: Plan) -> None:
+    """Terraform's warning, after the plan, when --target, --exclude or --replace shaped it."""
+    from zenctl.plan.targeting import partial_plan_warnings
+
+    call.print_diagnostics(partial_plan_warnings(plan_.targets, plan_.replace, plan_.excludes))
