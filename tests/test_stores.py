@@ -259,7 +259,16 @@ def test_malformed_state_documents_are_refused_clearly(project: Project, tmp_pat
     dangling_current = json.loads(json.dumps(good))
     dangling_current["current"][0]["execution_id"] = "no-such-execution"
     newer = dict(good, format_version=5)
+    huge_size = json.loads(json.dumps(good))
+    huge_size["artifacts"][0]["size"] = 2**63  # a database integer holds less
+    huge_time = json.loads(json.dumps(good))
+    huge_time["runs"][0]["started_at"] = 2**70
     cases = {
+        "size.json": (
+            json.dumps(huge_size),
+            "At artifacts[0].size: 9223372036854775808 is greater",
+        ),
+        "time.json": (json.dumps(huge_time), "At runs[0].started_at: 1180591620717411303424 is"),
         "truncated.json": (json.dumps(good)[:200], "is not valid JSON"),
         "status.json": (json.dumps(bad_status), "At executions[0].status: 'bogus' is not one of"),
         "dangling.json": (json.dumps(dangling), "execution no-such-execution is not in executions"),
