@@ -412,6 +412,7 @@ def _distribution(site: Path, name: str, module: str, source: str) -> dict[str, 
 def test_two_providers_offering_one_component_is_an_error_naming_both(
     project: Project, tmp_path: Path
 ) -> None:
+    project = Project(project.root, project.store, end_to_end=True)  # PYTHONPATH: at start
     env = _distribution(
         tmp_path / "site",
         "zenctl-shadow",
@@ -430,6 +431,7 @@ def test_two_providers_offering_one_component_is_an_error_naming_both(
 def test_the_default_stack_is_the_one_a_provider_declares(project: Project, tmp_path: Path) -> None:
     """The core names no component type: the local provider declares the default stack, and
     a second declaration is an error for a project that relies on it."""
+    project = Project(project.root, project.store, end_to_end=True)  # PYTHONPATH: at start
     assert project.apply().code == 0  # no stack declared: the local provider's
     env = _distribution(
         tmp_path / "site",
@@ -449,6 +451,7 @@ def test_the_default_stack_is_the_one_a_provider_declares(project: Project, tmp_
 def test_a_broken_provider_warns_until_the_configuration_uses_it(
     project: Project, tmp_path: Path
 ) -> None:
+    project = Project(project.root, project.store, end_to_end=True)  # PYTHONPATH: at start
     env = _distribution(
         tmp_path / "site",
         "zenctl-broken",

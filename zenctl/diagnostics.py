@@ -7,9 +7,9 @@ the problem is. Stages raise; only the CLI renders.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
 
@@ -85,3 +85,9 @@ class UserError(Exception):
         super().__init__(summary)
         self.diagnostic = Diagnostic("error", summary, detail)
         self.exit_code = exit_code
+
+
+def validation_words(error: Mapping[str, Any]) -> str:
+    """What one of pydantic's errors says: a validator's ValueError in its own words, without
+    pydantic's "Value error, " prefix; pydantic's message otherwise."""
+    return str(error["ctx"]["error"]) if error["type"] == "value_error" else str(error["msg"])

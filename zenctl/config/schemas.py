@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, InstanceOf, StringConstraints, ValidationError
 
 from zenctl.config.model import DEFAULT_OUTPUT, STEP_EXECUTORS, Expression, Ref
-from zenctl.diagnostics import Diagnostic, SourceRange, suggest
+from zenctl.diagnostics import Diagnostic, SourceRange, suggest, validation_words
 
 IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_-]{0,63}"
 NAME_RULE = (
@@ -114,8 +114,7 @@ def body_problems(
             )
         else:
             summary = "Incorrect attribute value type"
-            # a validator's ValueError: its own words, without pydantic's prefix
-            said = item["ctx"]["error"] if kind == "value_error" else item["msg"]
+            said = validation_words(item)
             detail = f'Inappropriate value for "{_path(item["loc"])}": {said}.{hint}'
         problems.append(Diagnostic("error", summary, detail, ranges.get(name, where), context))
     return problems

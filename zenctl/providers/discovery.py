@@ -17,7 +17,7 @@ import sys
 import zlib
 from pathlib import Path
 
-from zenctl.paths import user_cache_dir
+from zenctl.paths import user_cache_dir, write_atomic
 
 GROUP = "zenctl.providers"
 
@@ -51,9 +51,7 @@ def _discovered() -> list[tuple[str, str, str]]:
     )
     with contextlib.suppress(OSError):  # a read-only home: discover again next time
         cache.parent.mkdir(parents=True, exist_ok=True)
-        temporary = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps({"key": key, "entry_points": found}), encoding="utf-8")
-        os.replace(temporary, cache)
+        write_atomic(cache, json.dumps({"key": key, "entry_points": found}))
     return found
 
 

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from zenctl.diagnostics import UserError
+from zenctl.diagnostics import UserError, validation_words
 
 
 class Settings(BaseModel):
@@ -31,8 +31,7 @@ def parse_settings(model: type[M], settings: dict[str, Any], block: str) -> M:
         return model.model_validate(settings)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or 'block'}: "
-            + (str(error["ctx"]["error"]) if error["type"] == "value_error" else error["msg"])
+            f"{'.'.join(str(part) for part in error['loc']) or 'block'}: {validation_words(error)}"
             for error in exc.errors()
         )
         raise UserError(f"Invalid settings in {block}", problems) from None
