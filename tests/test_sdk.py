@@ -186,6 +186,9 @@ def test_inline_executor_runs_each_step_at_once_through_the_real_runtime(tmp_pat
     assert failed.result().error == "ValueError: diverged"
     assert executor.submitted[0] is task and len(executor.submitted) == 2
     executor.shutdown(cancel=False)
+    # as a worker's would, the step's modules leave with it: a later project's `steps`, or
+    # a worker forked from this process, must not find this one's
+    assert "steps" not in sys.modules and str(tmp_path) not in sys.path
 
 
 def test_inline_executor_body_replaces_how_the_value_is_computed(tmp_path: Path) -> None:

@@ -149,18 +149,36 @@ class InlineExecutor(StepExecutor):
         return future
 
     def _run(self, task: StepTask) -> StepResult:
-        if not self.capture:
-            return execute_step(task, self.body, False, self.store)
-        # A worker's print reaches file descriptor 1, which execute_step points at the log;
-        # a test runner may have replaced sys.stdout with a buffer of its own, which would not.
-        with (
-            contextlib.redirect_stdout(sys.__stdout__),
-            contextlib.redirect_stderr(sys.__stderr__),
-        ):
-            return execute_step(task, self.body, True, self.store)
+        with _imports_undone(Path(task.root)):
+            if not self.capture:
+                return execute_step(task, self.body, False, self.store)
+            # A worker's print reaches file descriptor 1, which execute_step points at the log;
+            # a test runner may have replaced sys.stdout with a buffer of its own, which would
+            # not.
+            with (
+                contextlib.redirect_stdout(sys.__stdout__),
+                contextlib.redirect_stderr(sys.__stderr__),
+            ):
+                return execute_step(task, self.body, True, self.store)
 
     def shutdown(self, cancel: bool) -> None:
         self._started = False
+
+
+@contextlib.contextmanager
+def _imports_undone(root: Path) -> Iterator[None]:
+    """Forget the project's modules a step imported into this process, and its sys.path
+    entries, once the step is done: as a worker process would, so that the next project's
+    `steps` module (or a process forked from this one) does not find this one's."""
+    modules, path = set(sys.modules), list(sys.path)
+    try:
+        yield
+    finally:
+        sys.path[:] = path
+        for name in set(sys.modules) - modules:
+            file = getattr(sys.modules[name], "__file__", None) or ""
+            if Path(file).resolve().is_relative_to(root.resolve()):
+                del sys.modules[name]
 
 
 def step_task(
