@@ -224,3 +224,5 @@ def test_exclude_leaves_out_resources_and_deployments_of_excluded_models(
         applied.both
     )
     assert not (project.root / "out/hello.txt").exists()
+    destroyed = project.run("destroy", "--auto-approve")  # the model server it started
+    assert destroyed.code == 0, destroyed.both
