@@ -18,6 +18,7 @@ import sys
 import tempfile
 import textwrap
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -397,6 +398,36 @@ class Project:
         result = self.run("apply", "--auto-approve", *args, env=env)
         assert "Traceback" not in result.both, result.both
         return result
+
+
+# Steps that hold an apply mid-step until the test lets them go: `slow` says it started and
+# waits for a `go` file beside it; `after`, its dependent, leaves `after_ran` when it runs.
+HOLDING_STEPS = """
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+def slow():
+    (HERE / "started").write_text("yes")
+    while not (HERE / "go").exists():
+        time.sleep(0.05)
+    return 1
+
+
+def after(x):
+    (HERE / "after_ran").write_text("yes")
+    return x
+"""
+
+
+def wait_until_started(project: Project, process: subprocess.Popen[str]) -> None:
+    """Block until `process`'s apply is inside a HOLDING_STEPS `slow` step."""
+    deadline = time.monotonic() + 60
+    while not (project.root / "started").exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)
 
 
 PIPELINE_STEPS = '''

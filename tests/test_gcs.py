@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ZENCTL, Project
+from conftest import HOLDING_STEPS, ZENCTL, Project, wait_until_started
 from gcs_emulator import Emulator
 from test_plan_apply import step_lines
 
@@ -289,23 +289,6 @@ pipeline "p" {
   }
 }
 """
-HELD_STEPS = """
-import time
-from pathlib import Path
-
-HERE = Path(__file__).parent
-
-
-def slow():
-    (HERE / "started").write_text("yes")
-    while not (HERE / "go").exists():
-        time.sleep(0.05)
-    return 41
-
-
-def after(x):
-    return x + 1
-"""
 
 
 def test_shared_state_survives_the_bucket_going_away_mid_apply(
@@ -315,12 +298,9 @@ def test_shared_state_survives_the_bucket_going_away_mid_apply(
     fresh clone (no .zenctl folder at all) then sees every step cached."""
     project = Project(tmp_path / "clone-1")
     project.write("main.zc.hcl", SHARED % {"bucket": BUCKET})
-    project.write("held.py", HELD_STEPS)
+    project.write("held.py", HOLDING_STEPS)
     process = project.start_apply()
-    deadline = time.monotonic() + 60
-    while not (project.root / "started").exists():
-        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
-        time.sleep(0.05)
+    wait_until_started(project, process)
     emulator.kill()
     time.sleep(1.0)
     (project.root / "go").write_text("now")  # the step ends while the bucket is gone
@@ -332,7 +312,7 @@ def test_shared_state_survives_the_bucket_going_away_mid_apply(
 
     clone = Project(tmp_path / "clone-2")  # another CI job: only the bucket is shared
     clone.write("main.zc.hcl", SHARED % {"bucket": BUCKET})
-    clone.write("held.py", HELD_STEPS)
+    clone.write("held.py", HOLDING_STEPS)
     assert "No changes. 2 steps cached." in clone.run("plan").out
     listed = clone.run("state", "list")
     assert "pipeline.p.step.after" in listed.out, listed.both
@@ -378,7 +358,7 @@ def test_a_missing_state_bucket_is_a_clear_error(tmp_path: Path, emulator: Emula
             'bucket = "no-such-bucket"\n    prefix = "x"',
         ),
     )
-    project.write("held.py", HELD_STEPS)
+    project.write("held.py", HOLDING_STEPS)
     (project.root / "go").write_text("now")
     for command in ("plan", "apply"):
         refused = (

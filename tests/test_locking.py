@@ -10,7 +10,7 @@ import time
 import uuid
 
 import pytest
-from conftest import ZENCTL, Project, gcs_bucket
+from conftest import HOLDING_STEPS, ZENCTL, Project, gcs_bucket, wait_until_started
 
 from zenctl.state.lock import host_identity
 
@@ -212,36 +212,14 @@ pipeline "p" {
   }
 }
 """
-FENCED_STEPS = """
-import time
-from pathlib import Path
-
-HERE = Path(__file__).parent
-
-
-def slow():
-    (HERE / "started").write_text("yes")
-    while not (HERE / "go").exists():
-        time.sleep(0.05)
-    return 1
-
-
-def after(x):
-    (HERE / "after_ran").write_text("yes")
-    return x
-"""
 
 
 def test_a_holder_that_lost_its_lock_stops_before_its_next_write(project: Project) -> None:
     """Someone took the lock over while the apply was stalled: it must not write again."""
     project.write("main.zc.hcl", FENCED)
-    project.write("fenced.py", FENCED_STEPS)
+    project.write("fenced.py", HOLDING_STEPS)
     process = project.start_apply()
-    deadline = time.monotonic() + 60
-    while not (project.root / "started").exists():
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_until_started(project, process)
     [lock_id] = lock_ids(project)
     assert project.run("force-unlock", lock_id, "--force").code == 0
     usurper = hold(project, "other-runner", 99)  # a second apply took the lock meanwhile
