@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 import subprocess
 from pathlib import Path
@@ -119,3 +121,22 @@ def test_help_offers_shell_completion(project: Project) -> None:
     assert "--install-completion" in help_text and "--show-completion" in help_text
     shown = project.run("--show-completion", "bash", env={"SHELL": "/bin/bash"})
     assert shown.code == 0 and "complete" in shown.out, shown.both
+
+
+def test_a_training_step_s_duration_counts_its_process_start(project: Project) -> None:
+    """What the plan estimates from and `show` prints: the step's cost in the apply, the
+    training process's start-up included (here made to take a second), not only its body."""
+    slow_start = project.write("slow_start/sitecustomize.py", "import time\ntime.sleep(1.0)\n")
+    path = os.pathsep.join([str(slow_start.parent), os.environ.get("PYTHONPATH", "")])
+    project.write("steps/quick.py", "def quick() -> int:\n    return 1\n")
+    project.write(
+        "main.zc.hcl",
+        'stack "s" {\n  orchestrator "local" {}\n  artifact_store "local" {}\n'
+        '  metadata_store "sqlite" {}\n'
+        f'  training "local" {{\n    env = {{ PYTHONPATH = "{path}" }}\n  }}\n}}\n\n'
+        'pipeline "p" {\n  stack = stack.s\n  step "quick" {\n    run = "steps.quick:quick"\n'
+        '    on  = "training"\n  }\n}\n',
+    )
+    assert project.apply().code == 0
+    shown = json.loads(project.run("show", "--json", "pipeline.p.step.quick").out)
+    assert shown["step"]["duration_seconds"] >= 1.0
