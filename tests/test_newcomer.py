@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 from conftest import Project
@@ -140,3 +141,25 @@ def test_a_training_step_s_duration_counts_its_process_start(project: Project) -
     assert project.apply().code == 0
     shown = json.loads(project.run("show", "--json", "pipeline.p.step.quick").out)
     assert shown["step"]["duration_seconds"] >= 1.0
+
+
+def test_a_server_that_loses_the_race_for_its_port_says_so_in_one_line(tmp_path: Path) -> None:
+    """The port taken between the provider's check and the server's bind: the server's log,
+    quoted by the failed deployment, ends in one line, not a traceback."""
+    model = tmp_path / "model"
+    model.write_text("1")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = subprocess.run(
+            [
+                *(sys.executable, "-m", "zenctl_local.server", "--model", str(model)),
+                *("--materializer", "json", "--port", str(port), "--ready", str(tmp_path / "r")),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert server.returncode != 0
+    assert server.stderr == f"port {port} is in use on 127.0.0.1; 0 takes any free port\n"

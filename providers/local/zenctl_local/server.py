@@ -10,9 +10,11 @@ The model path is fixed at start: a request can never make the server unpickle a
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import signal
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -112,7 +114,12 @@ def main() -> None:
     parser.add_argument("--ready", type=Path, required=True, help="written once serving")
     args = parser.parse_args()
     model = Model(args.model, args.materializer)
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(model))
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(model))
+    except OSError as exc:  # taken since the provider checked it: one line in the log
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        sys.exit(f"port {args.port} is in use on 127.0.0.1; 0 takes any free port")
     server.daemon_threads = True
     signal.signal(signal.SIGHUP, lambda *_: threading.Thread(target=model.reload).start())
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
