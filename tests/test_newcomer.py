@@ -115,6 +115,9 @@ def test_no_color_prints_no_escape_even_on_a_terminal(project: Project) -> None:
         assert plain.code == 0, plain.both
         assert "\x1b[" not in plain.both, args
         assert "zenctl will perform the following actions" in plain.out
+    applied = project.run("--no-color", "apply", "--auto-approve", env=terminal)
+    assert applied.code == 0 and "Apply complete!" in applied.out, applied.both
+    assert "\x1b" not in applied.both  # no colour, and no live status line either
 
 
 def test_help_offers_shell_completion(project: Project) -> None:

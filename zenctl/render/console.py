@@ -29,8 +29,15 @@ def stderr(plain: bool) -> Console:
 
 
 def _console(plain: bool, stderr: bool) -> Console:
-    if plain:  # no colour system: rich renders every style, bold included, as nothing
-        return Console(stderr=stderr, highlight=False, soft_wrap=True, color_system=None)
+    if plain:  # no colour system: rich renders every style, bold included, as nothing; and
+        # not a terminal, whatever FORCE_COLOR says: no live status line moving the cursor
+        return Console(
+            stderr=stderr,
+            highlight=False,
+            soft_wrap=True,
+            color_system=None,
+            force_terminal=False,
+        )
     return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
