@@ -166,7 +166,7 @@ def make_handler(
                 status, body = exc.status, {"error": str(exc)}
             except Exception as exc:  # a bug of ours: answered and logged, in one line
                 print(f"{self.command} {self.path}: {exc!r}", file=sys.stderr, flush=True)
-                status, body = 500, {"error": f"{type(exc).__name__}: {exc}"}
+                status, body = 500, {"error": f"internal error: {exc!r}"}  # repr: one line
             self._reply(status, body)
 
         def do_GET(self) -> None:
