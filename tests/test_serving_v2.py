@@ -313,3 +313,13 @@ def test_200_concurrent_clients_all_get_answers(served: Served) -> None:
         thread.join()
     assert statuses == [200] * 200
     assert answers == [truth(served, rows(1))] * 200
+
+
+def test_a_read_timeout_of_zero_is_refused_at_plan(tmp_path: Path) -> None:
+    project = Project(tmp_path)
+    project.write("steps/__init__.py", "")
+    project.write("steps/iris.py", STEPS)
+    project.write("main.zc.hcl", CONFIG.replace('read_timeout = "1s"', 'read_timeout = "0s"'))
+    planned = project.run("plan")
+    assert planned.code == 1 and "Traceback" not in planned.both
+    assert "serving read_timeout '0s' is not a duration above 0" in planned.err

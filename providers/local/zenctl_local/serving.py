@@ -41,6 +41,11 @@ class LocalServing(Resource):
         self.port = port
         self.max_body = max_body_mb * 1024 * 1024
         self.read_timeout = parse_duration(read_timeout, "serving read_timeout")
+        if self.read_timeout <= 0:  # a socket timeout of 0 would make every read fail at once
+            raise UserError(
+                f"serving read_timeout {read_timeout!r} is not a duration above 0",
+                'Give the time a client may stay silent mid-request, e.g. "10s".',
+            )
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any], root: Path) -> LocalServing:
