@@ -25,6 +25,9 @@ import pytest
 import tritonclient.http as triton
 from conftest import Project
 from tritonclient.utils import InferenceServerException
+from zenctl_local import server, v2
+
+from zenctl.sdk import dump_value
 
 STEPS = '''
 from sklearn.datasets import load_iris
@@ -323,3 +326,51 @@ def test_a_read_timeout_of_zero_is_refused_at_plan(tmp_path: Path) -> None:
     planned = project.run("plan")
     assert planned.code == 1 and "Traceback" not in planned.both
     assert "serving read_timeout '0s' is not a duration above 0" in planned.err
+
+
+def test_metadata_paths_may_carry_a_query_string(served: Served) -> None:
+    assert request(served, "GET", f"/v2/models/{NAME}?verbose=1")[1]["name"] == NAME
+    assert request(served, "GET", "/v2/health/live?x") == (200, {"live": True})
+    assert request(served, "GET", "/v3") == (
+        404,
+        {"error": f"not found: GET /v3; see GET /v2/models/{NAME}"},
+    )
+
+
+def test_past_the_connection_limit_a_client_gets_503_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    materializer, data = dump_value([1])
+    (tmp_path / "model").write_bytes(data)
+    monkeypatch.setattr(server, "MAX_CONNECTIONS", 2)
+    handler = server.make_handler(server.Model(tmp_path / "model", materializer), "m", 1024, 5)
+    httpd = server.Server(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    port = httpd.server_address[1]
+    try:
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+        with socket.create_connection(("127.0.0.1", port), timeout=3) as third:
+            answer = third.recv(65536)
+        assert status_and_error(answer) == (503, "busy: 2 connections open")
+        for connection in idle:
+            connection.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_binary_tensors_of_bytes_and_numbers_decode() -> None:
+    words = b"".join(len(w).to_bytes(4, "little") + w for w in (b"ab", b"", b"xyz", b"q"))
+    spec = {"name": "t", "shape": [2, 2], "datatype": "BYTES"}
+    sized = {**spec, "parameters": {"binary_data_size": len(words)}}
+    assert v2.tensor(sized, words).tolist() == [["ab", ""], ["xyz", "q"]]
+    numbers = numpy.array([1, 2, 3, 4], dtype="<i4").tobytes()
+    spec = {
+        "name": "n",
+        "shape": [1, 4],
+        "datatype": "INT32",
+        "parameters": {"binary_data_size": 16},
+    }
+    assert v2.tensor(spec, numbers).tolist() == [[1, 2, 3, 4]]
+    with pytest.raises(v2.RequestError, match="input 'n': data is not INT32: binary_data_size 16"):
+        v2.tensor(spec, numbers[:8])

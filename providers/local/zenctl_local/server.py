@@ -1,10 +1,16 @@
 """The model server a `serving "local"` deployment runs: 127.0.0.1, standard library HTTP.
 
-`GET /health` says which process serves which model; `POST /predict` takes
-`{"rows": [...]}` (a list of objects with the feature columns, or of lists) and answers
-`{"predictions": [...]}`. On SIGHUP the server loads the model file again and swaps it in
-once loaded, so requests in flight during an update are answered by the old model: none fail.
+It speaks the Open Inference Protocol (KServe V2, `/v2/...`: see v2.py and docs/serving.md),
+its model named `--name` (the deployment's name). `GET /health` says which process serves
+which model; `POST /predict` takes `{"rows": [...]}` (a list of objects with the feature
+columns, or of lists) and answers `{"predictions": [...]}`. On SIGHUP the server loads the
+model file again and swaps it in once loaded, so requests in flight during an update are
+answered by the old model: none fail.
 The model path is fixed at start: a request can never make the server unpickle another file.
+
+Bad clients cost one answer, never the server: a body needs a Content-Length within
+`--max-body`; a client silent for `--read-timeout` is dropped; at most MAX_CONNECTIONS threads;
+every error, ours included, is one line of JSON on the wire and at most one line in the log.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import re
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -100,12 +107,8 @@ class Server(ThreadingHTTPServer):
         print(f"{client_address[0]}:{client_address[1]}: {error!r}", file=sys.stderr, flush=True)
 
 
-class Rejected(Exception):
+class Rejected(RequestError):
     """A request answered with an error before its body was read: the connection closes."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def make_handler(
@@ -138,31 +141,30 @@ def make_handler(
         def _body(self) -> bytes:
             """The request body, within the limits: 411, 400 or 413 otherwise."""
             if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-                raise Rejected(411, "send the body with a Content-Length, not chunked")
+                raise Rejected("send the body with a Content-Length, not chunked", 411)
             text = self.headers.get("Content-Length")
             if text is None:
-                raise Rejected(411, "Content-Length required")
+                raise Rejected("Content-Length required", 411)
             if not text.strip().isdigit():
-                raise Rejected(400, f"Content-Length {text!r} is not a non-negative integer")
+                raise Rejected(f"Content-Length {text!r} is not a non-negative integer", 400)
             length = int(text)
             if length > max_body:
-                raise Rejected(413, f"body of {length} bytes is over the limit of {max_body}")
+                raise Rejected(f"body of {length} bytes is over the limit of {max_body}", 413)
             body = self.rfile.read(length)
             if len(body) != length:
-                raise Rejected(400, f"body ended after {len(body)} of {length} bytes")
+                raise Rejected(f"body ended after {len(body)} of {length} bytes", 400)
             return body
 
-        def _answer(self, respond: Any) -> None:
+        def _answer(self, respond: Callable[[], tuple[int, dict[str, Any]]]) -> None:
             """Run `respond()` and send what it returns; every failure is one JSON line."""
             try:
                 status, body = respond()
-            except Rejected as exc:
-                self.close_connection = True  # the unread body must not pass for a request
-                status, body = exc.status, {"error": str(exc)}
             except TimeoutError:
                 self.close_connection = True
                 status, body = 408, {"error": f"no data for {read_timeout:g}s: closing"}
             except RequestError as exc:
+                if isinstance(exc, Rejected):  # its unread body must not pass for a request
+                    self.close_connection = True
                 status, body = exc.status, {"error": str(exc)}
             except Exception as exc:  # a bug of ours: answered and logged, in one line
                 print(f"{self.command} {self.path}: {exc!r}", file=sys.stderr, flush=True)
@@ -175,29 +177,33 @@ def make_handler(
         def do_POST(self) -> None:
             self._answer(self._post)
 
+        @property
+        def route(self) -> str:
+            return self.path.split("?", 1)[0]  # V2 clients may add a query string
+
         def _get(self) -> tuple[int, dict[str, Any]]:
             digest, current = model.current
-            if self.path == "/health":
+            if self.route == "/health":
                 port = int(self.server.server_address[1])  # type: ignore[index]
                 return 200, {"status": "ok", "pid": os.getpid(), "port": port, "model": digest}
-            if self.path in ("/v2/health/live", "/v2/health/ready"):
-                return 200, {self.path.rsplit("/", 1)[1]: True}
-            if self.path in ("/v2", "/v2/"):
+            if self.route in ("/v2/health/live", "/v2/health/ready"):
+                return 200, {self.route.rsplit("/", 1)[1]: True}
+            if self.route in ("/v2", "/v2/"):
                 return 200, v2.server_metadata()
-            match = V2_MODEL.match(self.path)
+            match = V2_MODEL.match(self.route)
             if match and match["verb"] != "/infer":
                 self._v2_model(match, digest)
                 if match["verb"] == "/ready":
                     return 200, {"name": name, "ready": True}
                 return 200, v2.model_metadata(name, digest, current)
-            raise Rejected(404, f"not found: GET {self.path}; see GET /v2/models/{name}")
+            raise RequestError(f"not found: GET {self.path}; see GET /v2/models/{name}", 404)
 
         def _post(self) -> tuple[int, dict[str, Any]]:
             digest, current = model.current  # one model answers the whole request
-            match = V2_MODEL.match(self.path)
-            if self.path != "/predict" and not (match and match["verb"] == "/infer"):
+            match = V2_MODEL.match(self.route)
+            if self.route != "/predict" and not (match and match["verb"] == "/infer"):
                 raise Rejected(
-                    404, f"not found: POST {self.path}; use POST /v2/models/{name}/infer"
+                    f"not found: POST {self.path}; use POST /v2/models/{name}/infer", 404
                 )
             if match:
                 self._v2_model(match, digest)
@@ -225,10 +231,10 @@ def make_handler(
         def _v2_model(self, match: re.Match[str], digest: str) -> None:
             """404 unless the path names this server's model (and its version, if any)."""
             if match["name"] != name:
-                raise Rejected(404, f"unknown model {match['name']!r}: this server serves {name!r}")
+                raise Rejected(f"unknown model {match['name']!r}: this server serves {name!r}", 404)
             if match["version"] not in (None, digest):
                 raise Rejected(
-                    404, f"unknown version {match['version']!r} of {name!r}: it is {digest}"
+                    f"unknown version {match['version']!r} of {name!r}: it is {digest}", 404
                 )
 
         def log_message(self, format: str, *args: Any) -> None:
