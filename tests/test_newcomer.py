@@ -158,7 +158,8 @@ def test_a_server_that_loses_the_race_for_its_port_says_so_in_one_line(tmp_path:
         server = subprocess.run(
             [
                 *(sys.executable, "-m", "zenctl_local.server", "--model", str(model)),
-                *("--materializer", "json", "--port", str(port), "--ready", str(tmp_path / "r")),
+                *("--name", "m", "--materializer", "json", "--port", str(port)),
+                *("--ready", str(tmp_path / "r")),
             ],
             capture_output=True,
             text=True,
