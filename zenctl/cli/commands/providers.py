@@ -66,6 +66,7 @@ def schema(json_: Json = False) -> None:
 def schemas() -> dict[str, Any]:
     """`{providers: {name: {version, components: {kind: {type: {description, schema}}}}}}`."""
     from zenctl.providers.registry import installed_providers, schema_of
+    from zenctl.render.documents import document
 
     out: dict[str, Any] = {}
     for provider in sorted(installed_providers().values(), key=lambda p: p.name):
@@ -76,6 +77,4 @@ def schemas() -> dict[str, Any]:
                 "schema": schema_of(component).model_json_schema(),
             }
         out[provider.name] = {"version": provider.version, "components": components}
-    from zenctl.render.documents import document
-
     return document(providers=out)
