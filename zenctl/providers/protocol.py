@@ -59,6 +59,14 @@ class ArtifactStore(ABC):
     def put(self, digest: str, data: bytes) -> str:
         """Store `data` under its content hash `digest`; return its URI."""
 
+    def put_file(self, digest: str, path: Path) -> str:
+        """Store the file at `path` under its content hash `digest`; return its URI.
+
+        A step's returned file or directory arrives here one file at a time. By default the
+        file is read whole and `put`; a store that can stream (a local folder) overrides it.
+        """
+        return self.put(digest, path.read_bytes())
+
     @abstractmethod
     def get(self, digest: str) -> bytes: ...
 
