@@ -3,8 +3,8 @@
 A hypothesis state machine writes a small project (sources, helper modules imported across
 files, params from variables and from a YAML file, a heredoc, a file named in `deps`, fan-in,
 cut-off steps that clamp or round), edits it as a user does and drives the real `zenctl`
-through the CLI after every edit. Its own model of the project (not zenctl's code) knows which files, params and data each step depends on and
-computes what each step returns. After each rule:
+through the CLI after every edit. Its own model of the project (not zenctl's code) knows which
+files, params and data each step depends on and computes what each step returns. After each rule:
 
 1. No stale cache: every output of the incremental apply has the bytes a from-scratch apply of
    the same project in a fresh store produces, and the bytes the model computes.
@@ -257,7 +257,9 @@ def main_hcl(
             f'  step "{names[step.ident]}" {{\n'
             f'    run    = "{_target(step.kind)}"\n'
             f"    inputs = {{ {inputs} }}\n"
-            "    params = {\n" + "".join(f"      {param}\n" for param in params) + "    }\n"
+            "    params = {\n"
+            + "".join(f"      {param}\n" for param in params)
+            + "    }\n"
             + (f'    deps   = ["{DEP_FILE}"]\n' if step.dep else "")
             + "  }\n"
         )
