@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import jsonschema
 from conftest import Project
+
+SCHEMA = json.loads((Path(__file__).parent.parent / "specs/checkout.schema.json").read_text())
 
 STEPS = """
 import tempfile
@@ -62,6 +66,7 @@ def test_checkout_writes_skips_refuses_and_forces(project: Project) -> None:
     before = project.run("checkout")
     assert before.code == 0, before.both
     assert "0 written, 0 unchanged, 3 not applied yet." in before.out
+    jsonschema.validate(json.loads(project.run("checkout", "--json").out), SCHEMA)
     assert project.apply().code == 0
 
     done = project.run("checkout")
@@ -73,8 +78,9 @@ def test_checkout_writes_skips_refuses_and_forces(project: Project) -> None:
     assert json.loads((root / "metrics.json").read_text()) == {"k": 3}
     assert not [p for p in root.glob("**/.tmp-*")], "no temporary left behind"
 
-    again = project.run("checkout", "--json")
+    again = project.run("checkout", "-json")
     document = json.loads(again.out)
+    jsonschema.validate(document, SCHEMA)
     assert {entry["outcome"] for entry in document["outputs"]} == {"unchanged"}
 
     # the user edits a file inside the checked-out directory: kept, named, unless --force

@@ -99,3 +99,62 @@ def test_a_missing_dep_is_an_error_at_its_line(project: Project) -> None:
     assert "Dependency not found" in plan.both
     assert "data/gone.csv" in plan.both and "main.zc.hcl line 9" in plan.both, plan.both
     assert "Traceback" not in plan.both
+
+
+FILE_STEPS = """
+def train(lr, epochs):
+    return lr * epochs
+
+
+def render(text, depth):
+    return f"{text}/{depth}"
+"""
+
+FILE_MAIN = """
+locals {
+  p   = yamldecode(file("params.yaml"))
+  cfg = jsondecode(file("cfg.json"))
+}
+
+pipeline "demo" {
+  step "train" {
+    run    = "steps.files:train"
+    params = local.p.train
+  }
+  step "render" {
+    run    = "steps.files:render"
+    params = { text = templatefile("note.tpl", { who = "me" }), depth = local.cfg.depth }
+  }
+}
+"""
+
+
+def test_params_read_from_files_through_locals_are_in_the_key(project: Project) -> None:
+    project.write("steps/__init__.py", "")
+    project.write("steps/files.py", FILE_STEPS)
+    project.write("params.yaml", "train:\n  lr: 0.1\n  epochs: 3\n")
+    project.write("cfg.json", '{"depth": 2}')
+    project.write("note.tpl", "hello ${who}")
+    project.write("main.zc.hcl", FILE_MAIN)
+    assert project.apply().code == 0
+
+    project.write("params.yaml", "train:\n  lr: 0.2\n  epochs: 3\n")
+    plan = project.run("plan")
+    lines = step_lines(plan.out)
+    assert lines["train"].startswith("~ run: changed") and lines["render"] == "= cached"
+    assert "~ params.lr: 0.1 -> 0.2 (from local.p.train, file params.yaml)" in plan.out
+    change = json.loads(project.run("plan", "--json").out)["steps"][0]["changes"][0]
+    assert change["origin"] == "local.p.train, file params.yaml"
+    assert project.apply().code == 0
+
+    # a comment in the YAML file changes no value: nothing runs
+    project.write("params.yaml", "# tuned\ntrain:\n  lr: 0.2\n  epochs: 3\n")
+    assert "No changes. 2 steps cached." in project.run("plan").out
+
+    project.write("cfg.json", '{"depth": 5}')
+    project.write("note.tpl", "bye ${who}")
+    plan = project.run("plan")
+    assert step_lines(plan.out)["render"].startswith("~ run: changed"), plan.out
+    assert "~ params.depth: 2 -> 5 (from local.cfg.depth, file cfg.json)" in plan.out
+    assert '~ params.text: "hello me" -> "bye me"' in plan.out
+    assert "file note.tpl" in plan.out

@@ -35,6 +35,7 @@ def checkout(
     """
     import json
 
+    from zenctl import __version__
     from zenctl.artifacts.checkout import Outcome
     from zenctl.artifacts.checkout import checkout as write_outputs
     from zenctl.artifacts.checkout import targets as chosen_targets
@@ -67,7 +68,8 @@ def checkout(
             }
             for item in done
         ]
-        typer.echo(json.dumps({"format_version": "1.0", "outputs": entries}, indent=2))
+        document = {"format_version": "1.0", "zenctl_version": __version__, "outputs": entries}
+        typer.echo(json.dumps(document, indent=2))
         return
     for item in done:
         what = f"{item.target.path}: {item.outcome.value}"
