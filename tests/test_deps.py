@@ -158,3 +158,17 @@ def test_params_read_from_files_through_locals_are_in_the_key(project: Project) 
     assert "~ params.depth: 2 -> 5 (from local.cfg.depth, file cfg.json)" in plan.out
     assert '~ params.text: "hello me" -> "bye me"' in plan.out
     assert "file note.tpl" in plan.out
+
+
+def test_a_saved_plan_holds_the_deps_and_is_refused_once_one_changes(project: Project) -> None:
+    make(project)
+    project.apply()
+    project.write("data/extra.csv", "x\n")
+    saved = project.run("plan", "--out", "reviewed.plan")
+    assert saved.code == 0, saved.both
+    project.write("data/extra.csv", "y\n")
+    refused = project.run("apply", "reviewed.plan")
+    assert refused.code != 0 and "Saved plan is stale" in refused.both, refused.both
+    project.write("data/extra.csv", "x\n")
+    applied = project.run("apply", "reviewed.plan")
+    assert applied.code == 0 and "Apply complete! 3 ran" in applied.out, applied.both
