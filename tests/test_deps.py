@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from conftest import Project
+from conftest import HOLDING_STEPS, Project, wait_until_started
 from test_plan_apply import step_lines
 
 STEPS = """
@@ -172,3 +173,35 @@ def test_a_saved_plan_holds_the_deps_and_is_refused_once_one_changes(project: Pr
     project.write("data/extra.csv", "x\n")
     applied = project.run("apply", "reviewed.plan")
     assert applied.code == 0 and "Apply complete! 3 ran" in applied.out, applied.both
+
+
+def test_a_dep_edited_during_the_apply_stops_its_step(tmp_path: Path) -> None:
+    project = Project(tmp_path, end_to_end=True)
+    project.write("hold.py", HOLDING_STEPS)
+    project.write("data/extra.csv", "a\n")
+    project.write(
+        "main.zc.hcl",
+        """
+        pipeline "demo" {
+          step "slow" {
+            run = "hold:slow"
+          }
+          step "after" {
+            run    = "hold:after"
+            inputs = { x = step.slow.outputs.output }
+            deps   = ["data/extra.csv"]
+          }
+        }
+        """,
+    )
+    process = project.start_apply()
+    wait_until_started(project, process)
+    project.write("data/extra.csv", "b\n")
+    (tmp_path / "go").write_text("go")
+    out, err = process.communicate(timeout=120)
+    assert process.returncode != 0
+    assert "its dep data/extra.csv changed since the plan" in out + err, out + err
+    assert not (tmp_path / "after_ran").exists()
+    plan = project.run("plan")
+    assert "~ deps: data/extra.csv changed" not in plan.out  # never recorded: still new
+    assert step_lines(plan.out)["after"].startswith("+ run: new"), plan.out

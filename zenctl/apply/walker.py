@@ -16,13 +16,16 @@ import copy
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from zenctl.apply.masking import Masker, secret_texts
 from zenctl.config.model import Config
 from zenctl.config.variables import reveal, step_params
 from zenctl.fingerprint.canonical import canonical_json
+from zenctl.fingerprint.files import StatCache, data_cache_file, hash_path
 from zenctl.fingerprint.step import fingerprint, same_work
+from zenctl.paths import resolve_in_project
 from zenctl.plan.model import Action, Plan, ReasonKind, StepPlan, resource_counts
 from zenctl.providers.protocol import (
     ArtifactStore,
@@ -253,6 +256,7 @@ class Walker:
         config_step = pipeline.steps[step.step]
         evaluated = step_params(config_step, self.variables)
         params = self._params(step, evaluated)
+        self._check_deps(components)
         # a param made from a secret ("Bearer ${var.token}") is one more text to mask
         secrets = tuple(sorted(self.secrets | secret_texts(evaluated)))
         inputs = self._inputs(step, components, outputs)
@@ -287,6 +291,23 @@ class Walker:
             )
         revealed: dict[str, Any] = reveal(evaluated)
         return revealed
+
+    def _check_deps(self, components: dict[str, Any]) -> None:
+        """The files in `deps` must still be the planned ones when the step starts (edited
+        during a long apply, or after a saved plan): the step reads them from the working
+        tree, and its record would claim the planned bytes. An unchanged file is not read
+        again: the stat cache of the plan, whose entries are trusted outside the racy window."""
+        deps: dict[str, str] = components.get("deps", {})
+        if not deps:
+            return
+        cache = StatCache(data_cache_file(Path(self.config.root)))
+        for dep, planned in deps.items():
+            try:
+                now = hash_path(resolve_in_project(Path(self.config.root), dep), cache)
+            except FileNotFoundError:
+                raise StepDiverged(f"its dep {dep} is gone since the plan") from None
+            if now != planned:
+                raise StepDiverged(f"its dep {dep} changed since the plan")
 
     def _inputs(
         self,
