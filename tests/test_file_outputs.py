@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from pathlib import Path
 
 from conftest import Project
 
@@ -189,3 +190,28 @@ def test_returning_a_missing_path_fails_the_step_saying_so(project: Project) -> 
     applied = project.apply()
     assert applied.code != 0
     assert "returned the path /nonexistent/x, which is not found" in applied.both
+
+
+def test_a_directory_hash_ignores_times_and_sees_names_bytes_and_the_executable_bit(
+    tmp_path: Path,
+) -> None:
+    from zenctl.artifacts.trees import path_digest
+
+    def tree(name: str) -> Path:
+        folder = tmp_path / name
+        (folder / "sub").mkdir(parents=True)
+        (folder / "sub" / "a.txt").write_text("a")
+        (folder / "b.sh").write_text("b")
+        return folder
+
+    one, two = tree("one"), tree("two")
+    os.utime(two / "sub" / "a.txt", (1, 1))
+    assert path_digest(one) == path_digest(two)
+    (two / "b.sh").chmod(0o755)
+    assert path_digest(one) != path_digest(two)
+    (two / "b.sh").chmod(0o644)
+    (two / "sub" / "a.txt").rename(two / "sub" / "c.txt")
+    assert path_digest(one) != path_digest(two)
+    (two / "sub" / "c.txt").rename(two / "sub" / "a.txt")
+    (two / "empty").mkdir()  # an empty folder holds no file: not in the manifest
+    assert path_digest(one) == path_digest(two)
