@@ -585,3 +585,25 @@ def test_a_directory_output_goes_through_the_bucket_and_the_cache(
     digest = str(outputs(project, "read")["output"]["hash"])
     blob = storage.Client().bucket(BUCKET).blob(f"team/zenctl/objects/{digest[:2]}/{digest}")
     assert json.loads(blob.download_as_bytes())["n"] == "1"
+
+
+def test_a_file_is_uploaded_from_disk_and_replaces_a_damaged_copy(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    from zenctl_gcp.artifact_store import GcsArtifactStore, GcsSettings
+
+    from zenctl.fingerprint.files import hash_bytes
+    from zenctl.providers.protocol import Integrity
+
+    store = GcsArtifactStore(GcsSettings(bucket=BUCKET, prefix="files"), tmp_path / "cache")
+    data = b"a large file, in chunks" * 100_000
+    source = tmp_path / "big.bin"
+    source.write_bytes(data)
+    digest = hash_bytes(data)
+    blob = storage.Client().bucket(BUCKET).blob(f"files/objects/{digest[:2]}/{digest}")
+    blob.upload_from_string(b"half an upload")  # a killed writer's object, no manifest
+    store.put_file(digest, source)
+    assert blob.download_as_bytes() == data
+    assert store.check({digest: len(data)}) == {digest: Integrity.OK}
+    store.put_file(digest, source)  # published already: nothing uploaded again
+    assert store.get(digest) == data
