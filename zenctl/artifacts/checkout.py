@@ -23,7 +23,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from zenctl.artifacts.integrity import read_verified
+from zenctl.artifacts.integrity import copy_verified
 from zenctl.artifacts.trees import DIRECTORY, PathOutputError, materialize, path_digest
 from zenctl.config.model import Config
 from zenctl.diagnostics import UserError
@@ -154,23 +154,19 @@ def _on_disk(path: Path) -> str | None:
 
 
 def _write(store: ArtifactStore, item: dict[str, Any], path: Path) -> None:
+    """The output at `path`, made beside it (verified, as for a step) and renamed into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     digest, materializer = str(item["hash"]), str(item["materializer"])
-    if materializer != DIRECTORY and not path.is_dir():
-        # a file output, or a value as its materializer's bytes: one atomic rename
-        write_atomic(path, read_verified(store, digest), 0o666)
-        return
     staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=TEMPORARY))
-    old = staging / "old"
     try:
         new = staging / "new"
         if materializer == DIRECTORY:
             materialize(store, materializer, digest, new)
-        else:
-            new.write_bytes(read_verified(store, digest))
-        if path.exists() or path.is_symlink():
-            os.rename(path, old)
-        os.rename(new, path)
+        else:  # a file output, or a value as its materializer's bytes
+            copy_verified(store, digest, new)
+        if path.is_dir() and not path.is_symlink():
+            os.rename(path, staging / "old")  # a directory cannot be renamed over
+        os.replace(new, path)  # a file is: no moment without one
     finally:
         with contextlib.suppress(OSError):
             shutil.rmtree(staging)

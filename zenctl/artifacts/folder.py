@@ -71,6 +71,9 @@ class FolderArtifactStore(ArtifactStore):
     def get(self, digest: str) -> bytes:
         return self._object(digest).read_bytes()
 
+    def get_file(self, digest: str, target: Path) -> None:
+        shutil.copyfile(self._object(digest), target)  # streamed: an object may be large
+
     def check(self, expected: Mapping[str, int]) -> dict[str, Integrity]:
         found: dict[str, Integrity] = {}
         for digest, size in expected.items():

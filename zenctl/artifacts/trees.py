@@ -4,9 +4,10 @@ A file is stored as its bytes, under their hash. A directory is stored as a mani
 canonical JSON of its files' sorted relative paths, sizes, hashes and executable bits (no
 timestamps, no owners), plus each file under its own hash: identical files are stored once,
 and the directory's hash is the manifest's, so it changes exactly when a file's bytes, name or
-executable bit do. Files are copied one at a time: a directory's whole bytes are never held in
-memory. A symbolic link inside a directory is refused: its target may lie outside the
-directory (or change after the step), and a stored copy must hold everything it names.
+executable bit do. Files are copied one at a time, streamed to and from a local store: a
+directory's whole bytes are never held in memory. A symbolic link inside a directory is
+refused: its target may lie outside the directory (or change after the step), and a stored
+copy must hold everything it names.
 
 A step reading such an artifact gets a fresh copy, materialized in a scratch folder, every file
 verified against its hash on the way: what it writes there never reaches the store.
@@ -21,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from zenctl.artifacts.integrity import ArtifactUnusable, read_verified
+from zenctl.artifacts.integrity import ArtifactUnusable, copy_verified, read_verified
 from zenctl.fingerprint.canonical import short
 from zenctl.fingerprint.files import StatCache, hash_bytes, hash_file
 from zenctl.providers.protocol import ArtifactStore
@@ -88,13 +89,16 @@ def store_path(store: ArtifactStore, path: Path) -> dict[str, Any]:
 def materialize(store: ArtifactStore, materializer: str, digest: str, target: Path) -> Path:
     """A fresh copy of a stored file or directory at `target`, every byte verified."""
     if materializer == FILE:
-        _write(target, read_verified(store, digest), executable=False)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        copy_verified(store, digest, target)
         return target
     entries = members(read_verified(store, digest))
     target.mkdir(parents=True, exist_ok=True)
     for entry in entries:
+        path = target / entry["path"]
+        path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            data = read_verified(store, entry["hash"])
+            copy_verified(store, entry["hash"], path)
         except ArtifactUnusable as exc:
             # The manifest is intact but unusable: set it aside too, so that the next plan
             # reports the producing step's output as corrupt and runs it again.
@@ -102,15 +106,9 @@ def materialize(store: ArtifactStore, materializer: str, digest: str, target: Pa
             raise ArtifactUnusable(
                 f"directory {short(digest)}: file {entry['path']}: {exc}"
             ) from None
-        _write(target / entry["path"], data, executable=entry["executable"])
+        if entry["executable"]:
+            path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return target
-
-
-def _write(path: Path, data: bytes, executable: bool) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    if executable:
-        path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 
 
 def _walk(folder: Path) -> Iterator[tuple[str, Path, os.stat_result]]:

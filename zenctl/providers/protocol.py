@@ -70,6 +70,12 @@ class ArtifactStore(ABC):
     @abstractmethod
     def get(self, digest: str) -> bytes: ...
 
+    def get_file(self, digest: str, target: Path) -> None:
+        """Write the stored bytes of `digest` to the file `target` (FileNotFoundError when
+        absent). By default through `get`; a store that can copy without holding the bytes
+        (a local folder) overrides it. The core verifies the file's hash afterwards."""
+        target.write_bytes(self.get(digest))
+
     @abstractmethod
     def snapshot(self, source: Path, digest: str) -> Path:
         """A copy of a source file or folder for the step to read, checked against `digest`."""
