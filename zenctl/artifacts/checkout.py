@@ -45,7 +45,7 @@ class Outcome(StrEnum):
     NOT_APPLIED = "not applied yet"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, order=True)
 class Target:
     address: str  # the step
     output: str
@@ -60,14 +60,14 @@ class CheckedOut:
 
 
 def targets(config: Config, chosen: Sequence[str]) -> list[Target]:
-    """The outputs with a path, those `chosen` names (a step, `STEP.outputs.NAME`, or
-    `pipeline.NAME`) or all of them."""
-    declared = [
+    """The outputs with a path, by address and output: those `chosen` names (a step,
+    `STEP.outputs.NAME`, or `pipeline.NAME`) or all of them."""
+    declared = sorted(
         Target(pipeline.address(step.name), output, path)
         for pipeline in config.pipelines.values()
         for step in pipeline.steps.values()
-        for output, path in sorted(step.paths.items())
-    ]
+        for output, path in step.paths.items()
+    )
     seen: dict[str, Target] = {}
     for target in declared:
         other = seen.setdefault(os.path.normpath(target.path), target)

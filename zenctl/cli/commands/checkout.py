@@ -69,7 +69,7 @@ def checkout(
             for item in done
         ]
         document = {"format_version": "1.0", "zenctl_version": __version__, "outputs": entries}
-        typer.echo(json.dumps(document, indent=2))
+        typer.echo(json.dumps(document, indent=2, sort_keys=True))
         return
     for item in done:
         what = f"{item.target.path}: {item.outcome.value}"
