@@ -141,6 +141,7 @@ class Walker:
         self.reporter = reporter
         self.secrets = secrets  # sensitive variables' and the metadata store's password
         self._open: dict[str, _InFlight] = {}  # recorded as running, not yet ended
+        self._data_cache: StatCache | None = None  # the plan's, read once a dep is checked
 
     def run(self, result: ApplyResult, steps: tuple[StepPlan, ...]) -> None:
         """Run `steps` (the plan's, in execution order), recording each and noting it in
@@ -300,10 +301,11 @@ class Walker:
         deps: dict[str, str] = components.get("deps", {})
         if not deps:
             return
-        cache = StatCache(data_cache_file(Path(self.config.root)))
+        if self._data_cache is None:
+            self._data_cache = StatCache(data_cache_file(Path(self.config.root)))
         for dep, planned in deps.items():
             try:
-                now = hash_path(resolve_in_project(Path(self.config.root), dep), cache)
+                now = hash_path(resolve_in_project(Path(self.config.root), dep), self._data_cache)
             except FileNotFoundError:
                 raise StepDiverged(f"its dep {dep} is gone since the plan") from None
             if now != planned:
