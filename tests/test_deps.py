@@ -165,13 +165,13 @@ def test_a_saved_plan_holds_the_deps_and_is_refused_once_one_changes(project: Pr
     make(project)
     project.apply()
     project.write("data/extra.csv", "x\n")
-    saved = project.run("plan", "--out", "reviewed.plan")
+    saved = project.run("plan", "--out", str(project.root / "reviewed.plan"))
     assert saved.code == 0, saved.both
     project.write("data/extra.csv", "y\n")
-    refused = project.run("apply", "reviewed.plan")
+    refused = project.run("apply", str(project.root / "reviewed.plan"))
     assert refused.code != 0 and "Saved plan is stale" in refused.both, refused.both
     project.write("data/extra.csv", "x\n")
-    applied = project.run("apply", "reviewed.plan")
+    applied = project.run("apply", str(project.root / "reviewed.plan"))
     assert applied.code == 0 and "Apply complete! 3 ran" in applied.out, applied.both
 
 

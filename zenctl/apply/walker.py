@@ -23,9 +23,8 @@ from zenctl.apply.masking import Masker, secret_texts
 from zenctl.config.model import Config
 from zenctl.config.variables import reveal, step_params
 from zenctl.fingerprint.canonical import canonical_json
-from zenctl.fingerprint.files import StatCache, data_cache_file, hash_path
-from zenctl.fingerprint.step import fingerprint, same_work
-from zenctl.paths import resolve_in_project
+from zenctl.fingerprint.files import StatCache, data_cache_file
+from zenctl.fingerprint.step import changed_dep, fingerprint, same_work
 from zenctl.plan.model import Action, Plan, ReasonKind, StepPlan, resource_counts
 from zenctl.providers.protocol import (
     ArtifactStore,
@@ -142,6 +141,7 @@ class Walker:
         self.secrets = secrets  # sensitive variables' and the metadata store's password
         self._open: dict[str, _InFlight] = {}  # recorded as running, not yet ended
         self._data_cache: StatCache | None = None  # the plan's, read once a dep is checked
+        self.root = Path(config.root)
 
     def run(self, result: ApplyResult, steps: tuple[StepPlan, ...]) -> None:
         """Run `steps` (the plan's, in execution order), recording each and noting it in
@@ -296,20 +296,12 @@ class Walker:
     def _check_deps(self, components: dict[str, Any]) -> None:
         """The files in `deps` must still be the planned ones when the step starts (edited
         during a long apply, or after a saved plan): the step reads them from the working
-        tree, and its record would claim the planned bytes. An unchanged file is not read
-        again: the stat cache of the plan, whose entries are trusted outside the racy window."""
-        deps: dict[str, str] = components.get("deps", {})
-        if not deps:
-            return
-        if self._data_cache is None:
-            self._data_cache = StatCache(data_cache_file(Path(self.config.root)))
-        for dep, planned in deps.items():
-            try:
-                now = hash_path(resolve_in_project(Path(self.config.root), dep), self._data_cache)
-            except FileNotFoundError:
-                raise StepDiverged(f"its dep {dep} is gone since the plan") from None
-            if now != planned:
-                raise StepDiverged(f"its dep {dep} changed since the plan")
+        tree, and its record would claim the planned bytes."""
+        if components.get("deps"):
+            self._data_cache = self._data_cache or StatCache(data_cache_file(self.root))
+            changed = changed_dep(self.root, components["deps"], self._data_cache)
+            if changed:
+                raise StepDiverged(f"its dep {changed}")
 
     def _inputs(
         self,

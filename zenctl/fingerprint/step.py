@@ -130,6 +130,19 @@ class Fingerprinter:
         return value
 
 
+def changed_dep(root: Path, deps: dict[str, str], cache: StatCache) -> str | None:
+    """The first of the planned `deps` ({path: hash}) whose bytes are not the planned ones,
+    and how (`data/x.csv changed since the plan`); None when all are. An unchanged file is
+    not read again: its stat cache entry is trusted outside the racy window."""
+    for dep, planned in deps.items():
+        try:
+            if hash_path(resolve_in_project(root, dep), cache) != planned:
+                return f"{dep} changed since the plan"
+        except FileNotFoundError:
+            return f"{dep} is gone since the plan"
+    return None
+
+
 def is_known(components: Components) -> bool:
     return all(item["hash"] is not None for item in components["inputs"].values())
 
