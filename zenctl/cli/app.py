@@ -20,6 +20,7 @@ import typer
 
 from zenctl import __version__
 from zenctl.cli.commands.apply import apply
+from zenctl.cli.commands.checkout import checkout
 from zenctl.cli.commands.destroy import destroy
 from zenctl.cli.commands.drift import drift
 from zenctl.cli.commands.fmt import fmt
@@ -99,6 +100,7 @@ app.command()(drift)
 app.command()(fmt)
 app.command()(gc)
 app.command()(pull)
+app.command()(checkout)
 app.command("force-unlock")(force_unlock)
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(providers_app, name="providers")
