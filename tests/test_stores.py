@@ -82,12 +82,12 @@ def test_a_store_made_by_the_first_schema_is_upgraded_with_its_history(
     refused = project.run("plan")
     assert refused.code == 1
     assert "Metadata store needs an upgrade" in refused.err
-    assert "has schema 0001, this zenctl needs 0006" in refused.err
+    assert "has schema 0001, this zenctl needs 0007" in refused.err
     assert "zenctl state upgrade" in refused.err
 
     upgraded = project.run("state", "upgrade")
     assert upgraded.code == 0, upgraded.both
-    assert "from schema 0001 to 0006" in upgraded.out
+    assert "from schema 0001 to 0007" in upgraded.out
     assert "nothing to do" in project.run("state", "upgrade").out
     assert project.run("plan").out.strip().endswith("No changes. 5 steps cached.")
     after = export(project, tmp_path / "after.json")
@@ -136,7 +136,7 @@ def test_a_newer_schema_is_never_written(project: Project) -> None:
         result = project.run(*command)
         assert result.code == 1
         assert "Metadata store is newer than this zenctl" in result.err
-        assert "schema 9999; this zenctl knows up to 0006" in result.err
+        assert "schema 9999; this zenctl knows up to 0007" in result.err
     assert project.sql("SELECT COUNT(*) FROM runs") == [(1,)]
 
 

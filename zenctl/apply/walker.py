@@ -179,6 +179,7 @@ class Walker:
                             step_result.outputs,
                             step_result.duration,
                             step_result.details,
+                            step_result.metrics,
                         )
                         outputs[job.step.address] = step_result.outputs
                         result.ran.append(job.step.address)
@@ -274,6 +275,7 @@ class Walker:
             artifact_store=runtime.artifact_store_spec,
             log_path=str(log_path),
             secrets=secrets,
+            metrics=tuple(components.get("metrics", ())),
         )
         self.reporter.started(step)
         return runtime.executor(config_step.on).submit(task), job

@@ -158,6 +158,7 @@ class Step:
     outputs: tuple[str, ...]
     on: str | None
     range: SourceRange
+    metrics: tuple[str, ...] = ()  # outputs whose values are recorded as metrics
 
     def upstream_steps(self) -> list[str]:
         """Names of the steps whose outputs this step consumes, in input order."""

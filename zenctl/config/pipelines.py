@@ -29,7 +29,7 @@ from zenctl.config.references import (
     resolve_output,
 )
 from zenctl.config.schemas import HINTS, DeploymentBody, PipelineBody, SourceBody, StepBody
-from zenctl.diagnostics import UserError
+from zenctl.diagnostics import UserError, suggest
 
 
 def pipeline(
@@ -156,7 +156,20 @@ def _step(decoder: Decoder, source: SourceFile, block: Any, name: str, context: 
             attrs["outputs"].range,
             context,
         )
-    return Step(name, body.run, body.inputs, body.params, tuple(body.outputs), body.on, where)
+    for metric in body.metrics:
+        if metric not in body.outputs:
+            decoder.error(
+                "Metrics output not declared",
+                f'Step "{name}" names "{metric}" in metrics, but declares no such output '
+                f"(its outputs: {', '.join(body.outputs)}).{suggest(metric, body.outputs)} "
+                "metrics names outputs whose values are recorded as metrics.",
+                attrs["metrics"].range,
+                context,
+            )
+    metrics = tuple(dict.fromkeys(body.metrics))
+    return Step(
+        name, body.run, body.inputs, body.params, tuple(body.outputs), body.on, where, metrics
+    )
 
 
 def _deployment(

@@ -61,6 +61,7 @@ class StepBody(_Body):
         dict[Name, Any] | InstanceOf[Expression] | InstanceOf[Ref]
     ) = {}  # a map, or what gives one
     outputs: list[Name] = [DEFAULT_OUTPUT]
+    metrics: list[Name] = []  # which outputs are metrics: each a flat mapping, recorded
     on: Literal["processing", "training", "serving"] | None = None
 
 

@@ -6,6 +6,8 @@ Components (what `plan` diffs against state, see specs/caching.md):
   params   the evaluated params, canonical; secrets replaced by a keyed hash
   inputs   {name: {ref, hash}}: the content hash of each consumed artifact or source
   outputs  the declared output names
+  metrics  the outputs recorded as metrics, when any (absent otherwise, so declaring none
+           keeps every earlier fingerprint): declaring one runs the step once, to record it
 The git commit is recorded beside them for lineage but is not one of them: an unrelated
 commit must not bust the cache.
 """
@@ -89,13 +91,16 @@ class Fingerprinter:
                 }
             else:
                 inputs[name] = {"ref": str(ref), "hash": upstream_hashes.get(str(ref))}
-        return {
+        components = {
             "run": step.run,
             "code": self.code.closure(step.run.split(":")[0]),
             "params": self.redact(params),
             "inputs": inputs,
             "outputs": list(step.outputs),
         }
+        if step.metrics:
+            components["metrics"] = list(step.metrics)
+        return components
 
     def redact(self, value: Any) -> Any:
         """Params as stored and hashed: a secret becomes a hash keyed by the store's secret key.

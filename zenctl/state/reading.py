@@ -3,18 +3,21 @@ state. Each method reads committed rows only, and is retried on a transient fail
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import json
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from zenctl.state.base import StoreBase, retried
-from zenctl.state.db import in_clause
+from zenctl.state.db import Row, in_clause
 from zenctl.state.records import (
     EMPTY_LINEAGE,
     SETTLED,
     Artifact,
     Execution,
+    MetricRecord,
     ResourceRecord,
     Run,
     StateSnapshot,
+    metric_order,
 )
 
 _COLUMNS = (
@@ -33,6 +36,42 @@ SELECT {_COLUMNS}, NULL AS slot_ FROM (
   FROM step_executions e WHERE workspace = :workspace AND status NOT IN ({SETTLED_SQL})
 ) e WHERE rank_ = 1
 """
+
+
+# Settled executions in the order their runs placed them, with their metrics (NULL: none);
+# only of the steps that ever recorded metrics, whose current state is all a run's metrics need.
+_PLACED_METRICS = f"""
+SELECT e.id, e.run_id, e.address, e.status, m.output, m.name, m.value_json
+FROM step_executions e LEFT JOIN metrics m ON m.execution_id = e.id
+WHERE e.status IN ({SETTLED_SQL}) AND e.address IN (
+  SELECT f.address FROM metrics n JOIN step_executions f ON f.id = n.execution_id)
+ORDER BY e.serial, m.output, m.name
+"""
+
+
+def placed_after_runs(
+    runs: Iterable[Row], executions: Iterable[Row], wanted: Collection[str]
+) -> dict[str, dict[str, str]]:
+    """For each wanted run: {address: execution id} current after it, by replaying each
+    workspace's settled executions run by run (`runs` with id and workspace, in start order;
+    `executions` with id, run_id, address and status, in serial order). A
+    removed or forgotten step drops out. The reuse of an execution from history is not
+    recorded per run (only as the current state, see `current_after_runs`)."""
+    by_run: dict[str, list[Row]] = {}
+    for row in executions:
+        by_run.setdefault(row["run_id"], []).append(row)
+    placed: dict[str, dict[str, str]] = {}
+    found: dict[str, dict[str, str]] = {}
+    for run in runs:
+        now = placed.setdefault(run["workspace"], {})
+        for row in by_run.get(run["id"], []):
+            if row["status"] == "succeeded":
+                now[row["address"]] = row["id"]
+            else:
+                now.pop(row["address"], None)
+        if run["id"] in wanted:
+            found[run["id"]] = dict(now)
+    return found
 
 
 class Reading(StoreBase):
@@ -174,9 +213,118 @@ class Reading(StoreBase):
         return [Execution.from_row(row) for row in rows]
 
     @retried
+    def executions(self, execution_ids: Collection[str]) -> dict[str, Execution]:
+        """The executions with these IDs, by ID (one query)."""
+        if not execution_ids:
+            return {}
+        clause, params = in_clause("id", sorted(execution_ids))
+        rows = self.db.query(f"SELECT * FROM step_executions WHERE id IN {clause}", params)
+        return {row["id"]: Execution.from_row(row) for row in rows}
+
+    @retried
     def execution(self, execution_id: str) -> Execution | None:
         rows = self.db.query("SELECT * FROM step_executions WHERE id = :id", {"id": execution_id})
         return Execution.from_row(rows[0]) if rows else None
+
+    @retried
+    def metrics_of_runs(self, run_ids: Sequence[str]) -> dict[str, list[MetricRecord]]:
+        """Each run's metrics: those of every step execution current after it (run by it or
+        reused from earlier), by address, output and name; so a table of runs has full rows.
+        Three queries whatever the number of runs."""
+        wanted = set(run_ids)
+        runs = self.db.query(
+            "SELECT id, workspace, started_at, status FROM runs ORDER BY started_at, id"
+        )
+        rows = self.db.query(_PLACED_METRICS)
+        values: dict[str, list[tuple[str, str, str]]] = {}  # execution -> (output, name, json)
+        addresses: dict[str, str] = {}
+        for row in rows:
+            addresses[row["id"]] = row["address"]
+            if row["output"] is not None:
+                values.setdefault(row["id"], []).append(
+                    (row["output"], row["name"], row["value_json"])
+                )
+        placed = placed_after_runs(runs, rows, wanted)
+        placed.update(self.current_after_runs(runs, wanted, set(values)))
+        return {
+            run_id: sorted(
+                (
+                    MetricRecord(address, output, name, json.loads(text))
+                    for address, execution_id in placed.get(run_id, {}).items()
+                    for output, name, text in values.get(execution_id, [])
+                ),
+                key=metric_order,
+            )
+            for run_id in run_ids
+        }
+
+    def current_after_runs(
+        self, runs: Sequence[Row], wanted: Collection[str], executions: Collection[str] = ()
+    ) -> dict[str, dict[str, str]]:
+        """The wanted runs that are their workspace's newest, finished: {address: execution}
+        of the workspace's current state, which records reuses from history exactly. Only
+        the `executions` given, when any are."""
+        newest = {run["workspace"]: run for run in runs}
+        latest = {
+            run["workspace"]: run["id"]
+            for run in newest.values()
+            if run["id"] in wanted and run["status"] != "running"
+        }
+        if not latest:
+            return {}
+        rows = self.db.query("SELECT workspace, address, execution_id FROM current_steps")
+        found: dict[str, dict[str, str]] = {run_id: {} for run_id in latest.values()}
+        for row in rows:
+            run_id = latest.get(row["workspace"])
+            if run_id is not None and (not executions or row["execution_id"] in executions):
+                found[run_id][row["address"]] = row["execution_id"]
+        return found
+
+    @retried
+    def metrics_of_executions(self, executions: Mapping[str, str]) -> list[MetricRecord]:
+        """The metrics the executions recorded; `executions` maps each step address to the
+        execution that stands for it (one query)."""
+        if not executions:
+            return []
+        address = {execution_id: a for a, execution_id in executions.items()}
+        clause, params = in_clause("e", sorted(address))
+        rows = self.db.query(
+            "SELECT execution_id, output, name, value_json FROM metrics "
+            f"WHERE execution_id IN {clause}",
+            params,
+        )
+        records = (
+            MetricRecord(
+                address[row["execution_id"]],
+                row["output"],
+                row["name"],
+                json.loads(row["value_json"]),
+            )
+            for row in rows
+        )
+        return sorted(records, key=metric_order)
+
+    @retried
+    def executions_after_run(self, run: Run) -> dict[str, Execution]:
+        """Each step's execution current after `run`, by address (see `placed_after_runs`)."""
+        runs = self.db.query(
+            "SELECT id, workspace, started_at, status FROM runs WHERE workspace = :workspace "
+            "ORDER BY started_at, id",
+            {"workspace": run.workspace},
+        )
+        rows = self.db.query(
+            f"SELECT * FROM step_executions WHERE workspace = :workspace "
+            f"AND status IN ({SETTLED_SQL}) ORDER BY serial",
+            {"workspace": run.workspace},
+        )
+        placed = placed_after_runs(runs, rows, {run.id})
+        placed.update(self.current_after_runs(runs, {run.id}))
+        by_id = {row["id"]: row for row in rows}
+        return {
+            address: Execution.from_row(by_id[execution_id])
+            for address, execution_id in placed.get(run.id, {}).items()
+            if execution_id in by_id and by_id[execution_id]["status"] == "succeeded"
+        }
 
     @retried
     def holds_history(self) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 from zenctl.state.base import StoreBase, retried
 from zenctl.state.keys import new_secret_key
 from zenctl.state.reading import SETTLED_SQL
-from zenctl.state.records import SETTLED, ResourceRecord
+from zenctl.state.records import SETTLED, MetricValue, ResourceRecord
 
 # What stood for each step before its current state was recorded (schema 0005 and older
 # stores, documents exported before format 3): its latest settled execution.
@@ -121,8 +121,10 @@ class Writing(StoreBase):
         outputs: dict[str, dict[str, Any]],
         duration: float,
         details: dict[str, str] | None = None,
+        metrics: Mapping[str, Mapping[str, MetricValue]] | None = None,
     ) -> None:
-        """Record a success, its artifacts and its lineage edges in one transaction."""
+        """Record a success, its artifacts, its lineage edges and its metrics (output name ->
+        the flat mapping it held, checked where the step ran) in one transaction."""
         now = time.time()
         edges = [("in", name, entry["ref"], entry["hash"]) for name, entry in inputs.items()]
         edges += [("out", name, name, item["hash"]) for name, item in outputs.items()]
@@ -149,6 +151,19 @@ class Writing(StoreBase):
                         "(hash, materializer, size, uri, created_at, produced_by) "
                         "VALUES (:hash, :materializer, :size, :uri, :now, :producer)",
                         {**artifact, "now": now, "producer": execution_id},
+                    )
+            for output, values in sorted((metrics or {}).items()):
+                for name, value in sorted(values.items()):
+                    execute(
+                        "INSERT INTO metrics (execution_id, output, name, value, value_json) "
+                        "VALUES (:id, :output, :name, :value, :json)",
+                        {
+                            "id": execution_id,
+                            "output": output,
+                            "name": name,
+                            "value": numeric(value),
+                            "json": json.dumps(value),
+                        },
                     )
             placed = execute(
                 "SELECT workspace, address FROM step_executions WHERE id = :id",
@@ -314,6 +329,7 @@ class Writing(StoreBase):
             self._bump(execute)
             params = {"workspace": workspace}
             execute(f"DELETE FROM lineage_edges WHERE execution_id IN ({executions})", params)
+            execute(f"DELETE FROM metrics WHERE execution_id IN ({executions})", params)
             execute("DELETE FROM current_steps WHERE workspace = :workspace", params)
             execute("DELETE FROM step_executions WHERE workspace = :workspace", params)
             execute("DELETE FROM runs WHERE workspace = :workspace", params)
@@ -334,6 +350,11 @@ def _unplace(execute: Any, workspace: str, address: str) -> None:
         "DELETE FROM current_steps WHERE workspace = :workspace AND address = :address",
         {"workspace": workspace, "address": address},
     )
+
+
+def numeric(value: MetricValue) -> float | None:
+    """The metrics table's `value`: the number, None for text, booleans and null."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _details(details: dict[str, str] | None) -> str | None:
