@@ -38,27 +38,29 @@ SELECT {_COLUMNS}, NULL AS slot_ FROM (
 """
 
 
-# Settled executions in the order their runs placed them, with their metrics (NULL: none);
-# only of the steps that ever recorded metrics, whose current state is all a run's metrics need.
-_PLACED_METRICS = f"""
-SELECT e.id, e.run_id, e.address, e.status, m.output, m.name, m.value_json
-FROM step_executions e LEFT JOIN metrics m ON m.execution_id = e.id
-WHERE e.status IN ({SETTLED_SQL}) AND e.address IN (
-  SELECT f.address FROM metrics n JOIN step_executions f ON f.id = n.execution_id)
-ORDER BY e.serial, m.output, m.name
+# What each run put in place, in order: the executions it settled (ran, removed, forgot) and
+# those it reused from history or took over from a moved step (run_placements; no execution:
+# the address was left). `{where}` narrows both to some workspace.
+_PLACEMENTS = f"""
+SELECT id AS execution_id, run_id, address, status, serial FROM step_executions
+WHERE status IN ({SETTLED_SQL}) {{where}}
+UNION ALL
+SELECT execution_id, run_id, address,
+  CASE WHEN execution_id IS NULL THEN 'removed' ELSE 'succeeded' END AS status, serial
+FROM run_placements WHERE 1 = 1 {{where}}
+ORDER BY serial
 """
 
 
 def placed_after_runs(
-    runs: Iterable[Row], executions: Iterable[Row], wanted: Collection[str]
+    runs: Iterable[Row], placements: Iterable[Row], wanted: Collection[str]
 ) -> dict[str, dict[str, str]]:
     """For each wanted run: {address: execution id} current after it, by replaying each
-    workspace's settled executions run by run (`runs` with id and workspace, in start order;
-    `executions` with id, run_id, address and status, in serial order). A
-    removed or forgotten step drops out. The reuse of an execution from history is not
-    recorded per run (only as the current state, see `current_after_runs`)."""
+    workspace's placements (`_PLACEMENTS`, in serial order) run by run (`runs` with id and
+    workspace, in start order). A removed or forgotten step drops out. An apply that ran
+    nothing records no run: what it put in place counts from the next run on."""
     by_run: dict[str, list[Row]] = {}
-    for row in executions:
+    for row in placements:
         by_run.setdefault(row["run_id"], []).append(row)
     placed: dict[str, dict[str, str]] = {}
     found: dict[str, dict[str, str]] = {}
@@ -66,7 +68,7 @@ def placed_after_runs(
         now = placed.setdefault(run["workspace"], {})
         for row in by_run.get(run["id"], []):
             if row["status"] == "succeeded":
-                now[row["address"]] = row["id"]
+                now[row["address"]] = row["execution_id"]
             else:
                 now.pop(row["address"], None)
         if run["id"] in wanted:
@@ -231,21 +233,17 @@ class Reading(StoreBase):
         """Each run's metrics: those of every step execution current after it (run by it or
         reused from earlier), by address, output and name; so a table of runs has full rows.
         Three queries whatever the number of runs."""
-        wanted = set(run_ids)
-        runs = self.db.query(
-            "SELECT id, workspace, started_at, status FROM runs ORDER BY started_at, id"
-        )
-        rows = self.db.query(_PLACED_METRICS)
+        runs = self.db.query("SELECT id, workspace FROM runs ORDER BY started_at, id")
+        placements = self.db.query(_PLACEMENTS.format(where=""))
         values: dict[str, list[tuple[str, str, str]]] = {}  # execution -> (output, name, json)
-        addresses: dict[str, str] = {}
-        for row in rows:
-            addresses[row["id"]] = row["address"]
-            if row["output"] is not None:
-                values.setdefault(row["id"], []).append(
-                    (row["output"], row["name"], row["value_json"])
-                )
-        placed = placed_after_runs(runs, rows, wanted)
-        placed.update(self.current_after_runs(runs, wanted, set(values)))
+        for row in self.db.query(
+            "SELECT execution_id, output, name, value_json FROM metrics "
+            "ORDER BY execution_id, output, name"
+        ):
+            values.setdefault(row["execution_id"], []).append(
+                (row["output"], row["name"], row["value_json"])
+            )
+        placed = placed_after_runs(runs, placements, set(run_ids))
         return {
             run_id: sorted(
                 (
@@ -257,28 +255,6 @@ class Reading(StoreBase):
             )
             for run_id in run_ids
         }
-
-    def current_after_runs(
-        self, runs: Sequence[Row], wanted: Collection[str], executions: Collection[str] = ()
-    ) -> dict[str, dict[str, str]]:
-        """The wanted runs that are their workspace's newest, finished: {address: execution}
-        of the workspace's current state, which records reuses from history exactly. Only
-        the `executions` given, when any are."""
-        newest = {run["workspace"]: run for run in runs}
-        latest = {
-            run["workspace"]: run["id"]
-            for run in newest.values()
-            if run["id"] in wanted and run["status"] != "running"
-        }
-        if not latest:
-            return {}
-        rows = self.db.query("SELECT workspace, address, execution_id FROM current_steps")
-        found: dict[str, dict[str, str]] = {run_id: {} for run_id in latest.values()}
-        for row in rows:
-            run_id = latest.get(row["workspace"])
-            if run_id is not None and (not executions or row["execution_id"] in executions):
-                found[run_id][row["address"]] = row["execution_id"]
-        return found
 
     @retried
     def metrics_of_executions(self, executions: Mapping[str, str]) -> list[MetricRecord]:
@@ -307,24 +283,15 @@ class Reading(StoreBase):
     @retried
     def executions_after_run(self, run: Run) -> dict[str, Execution]:
         """Each step's execution current after `run`, by address (see `placed_after_runs`)."""
+        params = {"workspace": run.workspace}
         runs = self.db.query(
-            "SELECT id, workspace, started_at, status FROM runs WHERE workspace = :workspace "
-            "ORDER BY started_at, id",
-            {"workspace": run.workspace},
+            "SELECT id, workspace FROM runs WHERE workspace = :workspace ORDER BY started_at, id",
+            params,
         )
-        rows = self.db.query(
-            f"SELECT * FROM step_executions WHERE workspace = :workspace "
-            f"AND status IN ({SETTLED_SQL}) ORDER BY serial",
-            {"workspace": run.workspace},
-        )
-        placed = placed_after_runs(runs, rows, {run.id})
-        placed.update(self.current_after_runs(runs, {run.id}))
-        by_id = {row["id"]: row for row in rows}
-        return {
-            address: Execution.from_row(by_id[execution_id])
-            for address, execution_id in placed.get(run.id, {}).items()
-            if execution_id in by_id and by_id[execution_id]["status"] == "succeeded"
-        }
+        placements = self.db.query(_PLACEMENTS.format(where="AND workspace = :workspace"), params)
+        placed = placed_after_runs(runs, placements, {run.id}).get(run.id, {})
+        found = self.executions(set(placed.values()))
+        return {address: found[i] for address, i in placed.items() if i in found}
 
     @retried
     def holds_history(self) -> bool:

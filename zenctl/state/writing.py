@@ -241,12 +241,17 @@ class Writing(StoreBase):
 
     @retried
     def settle(
-        self, workspace: str, kept: Mapping[str, str], moved: Mapping[str, str] | None = None
+        self,
+        workspace: str,
+        kept: Mapping[str, str],
+        moved: Mapping[str, str] | None = None,
+        run_id: str | None = None,
     ) -> None:
         """Record what an apply left in place without running it: `kept` maps an address to
         the execution it reused from history; `moved` maps a step's new address to its old
         one (a `moved` block), whose current state it takes over. Writes only what differs,
-        so an apply that changes nothing leaves the serial alone."""
+        so an apply that changes nothing leaves the serial alone. Within a run (`run_id`),
+        each change is recorded as the run's too, for `metrics_of_runs` to replay."""
         rows = self.db.query(
             "SELECT address, execution_id FROM current_steps WHERE workspace = :workspace",
             {"workspace": workspace},
@@ -264,6 +269,20 @@ class Writing(StoreBase):
                 _unplace(execute, workspace, address)
             for address, execution_id in sorted(changed.items()):
                 _place(execute, workspace, address, execution_id, serial)
+            if run_id is None:
+                return
+            for address, execution_id in sorted({**dict.fromkeys(gone), **changed}.items()):
+                execute(
+                    "INSERT INTO run_placements (run_id, workspace, address, execution_id, "
+                    "serial) VALUES (:run, :workspace, :address, :id, :serial)",
+                    {
+                        "run": run_id,
+                        "workspace": workspace,
+                        "address": address,
+                        "id": execution_id,
+                        "serial": serial,
+                    },
+                )
 
     @retried
     def put_resource(self, workspace: str, record: ResourceRecord) -> None:
@@ -330,6 +349,7 @@ class Writing(StoreBase):
             params = {"workspace": workspace}
             execute(f"DELETE FROM lineage_edges WHERE execution_id IN ({executions})", params)
             execute(f"DELETE FROM metrics WHERE execution_id IN ({executions})", params)
+            execute("DELETE FROM run_placements WHERE workspace = :workspace", params)
             execute("DELETE FROM current_steps WHERE workspace = :workspace", params)
             execute("DELETE FROM step_executions WHERE workspace = :workspace", params)
             execute("DELETE FROM runs WHERE workspace = :workspace", params)

@@ -1,0 +1,239 @@
+"""Metrics and params: a step's metrics outputs recorded at apply, shown and compared between
+workspaces, runs and git revisions, kept through export and import, and listed in the plan's
+pull-request comment. The example that proves it end to end: test_example_get_started.py."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from conftest import MAIN, Project
+
+from zenctl.application.project import Project as ZenctlProject
+
+SPECS = Path(__file__).parent.parent / "specs"
+
+SCORES = """
+def scores(numbers: list[int], shape: str = "flat") -> dict:
+    if shape == "nested":
+        return {"values": {"inner": {"a": 1}}}
+    if shape == "list":
+        return {"values": [1, 2]}
+    flat = {"ratio": 1.0, "count": len(numbers), "ok": True, "label": "small", "none": None}
+    return {"values": flat}
+"""
+
+WITH_METRICS = (
+    MAIN.replace(
+        """    inputs = { model = step.train.outputs.output, numbers = step.prep.outputs.output }
+  }""",
+        """    inputs = { model = step.train.outputs.output, numbers = step.prep.outputs.output }
+    metrics = ["output"]
+  }
+
+  step "scores" {
+    run     = "steps.scores:scores"
+    inputs  = { numbers = step.prep.outputs.output }
+    params  = { shape = var.shape }
+    outputs = ["values"]
+    metrics = ["values"]
+  }""",
+    )
+    + 'variable "shape" {\n  type    = string\n  default = "flat"\n}\n'
+)
+
+EVALUATE = "pipeline.demo.step.evaluate"
+
+
+def with_metrics(project: Project) -> Project:
+    project.write("steps/scores.py", SCORES)
+    project.write("main.zc.hcl", WITH_METRICS)
+    return project
+
+
+def validated(result: Any, schema: str) -> dict[str, Any]:
+    assert result.code in (0, 2), result.both
+    document: dict[str, Any] = json.loads(result.out)
+    jsonschema.validate(document, json.loads((SPECS / schema).read_text()))
+    return document
+
+
+def run_ids(project: Project) -> list[str]:
+    return [row[0] for row in project.sql("SELECT id FROM runs ORDER BY started_at")]
+
+
+def test_metrics_are_recorded_and_shown_as_the_step_returned_them(project: Project) -> None:
+    with_metrics(project)
+    assert project.apply().code == 0
+    shown = project.run("metrics", "show")
+    assert shown.code == 0, shown.both
+    lines = shown.out.splitlines()
+    assert lines[0].split() == ["STEP", "METRIC", "workspace", "default", "(last", "apply)"]
+    assert f"{EVALUATE}  output.score" in shown.out and "6.5" in shown.out
+    values = {line.split()[1]: line.split()[2] for line in lines[1:]}
+    # 1.0 stays 1.0; an int stays an int; a boolean and null as JSON; text as written
+    assert values["values.ratio"] == "1.0" and values["values.count"] == "5"
+    assert values["values.ok"] == "true" and values["values.none"] == "null"
+    assert values["values.label"] == "small"
+    document = validated(project.run("metrics", "show", "--json"), "metrics-show.schema.json")
+    ratio = next(m for m in document["metrics"] if m["name"] == "ratio")
+    assert ratio["value"] == 1.0 and isinstance(ratio["value"], float)
+    assert document["side"] == {
+        "spelling": "default",
+        "kind": "workspace",
+        "label": "workspace default (last apply)",
+    }
+    # the numbers are in the store as numbers too, for SQL; text and booleans as NULL
+    rows = dict(project.sql("SELECT name, value FROM metrics WHERE output = 'values'"))
+    assert rows == {"ratio": 1.0, "count": 5.0, "ok": None, "label": None, "none": None}
+
+
+def test_a_metrics_value_that_is_not_a_flat_mapping_fails_the_step(project: Project) -> None:
+    with_metrics(project)
+    for shape, problem in (
+        ("nested", '"inner" is a dict; metrics are flat'),
+        ("list", "must be a mapping of names to numbers (a dict), not a list"),
+    ):
+        applied = project.apply("--var", f"shape={shape}")
+        assert applied.code == 1, applied.both
+        assert 'metrics output "values" of pipeline.demo.step.scores' in applied.both
+        assert problem in applied.both
+        shown = project.run("show", "pipeline.demo.step.scores")
+        assert problem in shown.out, shown.out  # recorded as the step's error
+    assert not project.sql("SELECT 1 FROM metrics WHERE output = 'values'")
+
+
+def test_metrics_must_name_declared_outputs(project: Project) -> None:
+    project.write("steps/scores.py", SCORES)
+    typo = WITH_METRICS.replace('metrics = ["values"]', 'metrics = ["valeus"]')
+    project.write("main.zc.hcl", typo)
+    result = project.run("validate")
+    assert result.code == 1
+    assert "Metrics output not declared" in result.err
+    assert 'names "valeus" in metrics, but declares no such output' in result.err
+    assert 'Did you mean "values"?' in result.err
+    assert "on main.zc.hcl line 40" in result.err
+
+
+def test_declaring_metrics_runs_the_step_once_to_record_them(project: Project) -> None:
+    assert project.apply().code == 0
+    assert project.run("metrics", "show").out.startswith("No metrics recorded")
+    evaluate = "inputs = { model = step.train.outputs.output, numbers = step.prep.outputs.output }"
+    project.write("main.zc.hcl", MAIN.replace(evaluate, evaluate + '\n    metrics = ["output"]'))
+    plan = project.run("plan")
+    assert "+ metrics" in plan.out, plan.out
+    assert "Plan: 1 to run" in plan.out, plan.out
+    assert project.apply().code == 0
+    assert "output.score" in project.run("metrics", "show").out
+
+
+def test_metrics_diff_of_runs_and_workspaces_with_deltas_and_exit_codes(project: Project) -> None:
+    with_metrics(project)
+    assert project.apply().code == 0
+    assert project.apply("--var", "factor=3").code == 0
+    first, second = run_ids(project)
+    diff = project.run("metrics", "diff", first[:8], second)
+    assert diff.code == 0, diff.both
+    row = next(line for line in diff.out.splitlines() if "output.score" in line)
+    assert row.split()[2:] == ["6.5", "9.5", "+3.0", "(+46.2%)"], row
+    unchanged = next(line for line in diff.out.splitlines() if "values.ratio" in line)
+    assert unchanged.split()[2:] == ["1.0", "1.0", "0"]
+    document = validated(
+        project.run("metrics", "diff", first, second, "--json"), "metrics-diff.schema.json"
+    )
+    score = next(m for m in document["metrics"] if m["name"] == "score")
+    assert score["delta"] == 3.0 and round(score["relative"], 4) == 0.4615
+    assert document["changed"] == 1  # the count of values equal: ratio, count, ok, ...
+    assert project.run("metrics", "diff", first, second, "--detailed-exitcode").code == 2
+    same = project.run("metrics", "diff", second, "default", "--detailed-exitcode")
+    assert same.code == 0, same.both
+    # a workspace that never applied: every step not run
+    assert project.run("workspace", "new", "empty").code == 0
+    empty = project.run("metrics", "diff", "default", "empty")
+    row = next(line for line in empty.out.splitlines() if "output.score" in line)
+    assert row.split()[2:] == ["9.5", "not", "run"], empty.out
+    markdown = project.run("metrics", "diff", first, second, "--md").out
+    assert markdown.startswith("| STEP | METRIC | run ")
+    assert f"| `{EVALUATE}` | output.score | 6.5 | 9.5 | +3.0 (+46.2%) |" in markdown
+    params = project.run("params", "diff", first, second)
+    assert params.out.splitlines()[1].split() == ["pipeline.demo.step.features", "factor", "2", "3"]
+    assert len(params.out.splitlines()) == 2  # only what changed
+    validated(project.run("params", "diff", first, second, "--json"), "params-diff.schema.json")
+    assert project.run("params", "diff", first, second, "-detailed-exitcode").code == 2
+
+
+def test_a_runs_metrics_are_every_current_step_s_reused_ones_included(project: Project) -> None:
+    with_metrics(project)
+    assert project.apply().code == 0
+    assert project.apply("--var", "factor=3").code == 0
+    # the third run reuses the first's executions from history, and runs report only
+    assert project.apply("--replace", "pipeline.demo.step.report").code == 0
+    assert project.apply("--var", "factor=3").code == 0  # no run: it only reuses
+    runs = run_ids(project)
+    zproject = ZenctlProject.load(project.root)
+    store = zproject.open_state(create=False)
+    assert store is not None
+    try:
+        found = store.metrics_of_runs(runs)
+        statements = store.db.statements
+        store.metrics_of_runs(runs * 100)
+        assert store.db.statements - statements <= 3  # not one query per run
+    finally:
+        store.close()
+
+    def score(run: str) -> Any:
+        return next(m.value for m in found[run] if m.name == "score")
+
+    assert [score(run) for run in runs] == [6.5, 9.5, 6.5]
+    # complete rows: the third run ran nothing of evaluate or scores, and has both
+    assert {(m.address, m.output) for m in found[runs[2]]} == {
+        (EVALUATE, "output"),
+        ("pipeline.demo.step.scores", "values"),
+    }
+
+
+def test_export_and_import_keep_the_metrics(project: Project, tmp_path: Path) -> None:
+    with_metrics(project)
+    assert project.apply().code == 0
+    before = project.run("metrics", "show", "--json").out
+    backup = tmp_path / "backup.json"
+    assert project.run("state", "export", str(backup)).code == 0
+    document = json.loads(backup.read_text())
+    assert document["format_version"] == 5
+    assert {entry["value_json"] for entry in document["metrics"]} >= {"1.0", "6.5", '"small"'}
+    project.reset_store()
+    imported = project.run("state", "import", str(backup))
+    assert imported.code == 0, imported.both
+    assert project.run("metrics", "show", "--json").out == before
+
+
+def test_the_plan_comment_lists_the_metrics_of_reused_executions(project: Project) -> None:
+    with_metrics(project)
+    assert project.apply().code == 0
+    comment = project.run("plan", "--format", "markdown", "--var", "factor=3").out
+    assert "**Metrics of the reused executions**" in comment
+    assert "| `pipeline.demo.step.scores` | values.ratio | 1.0 |" in comment
+    assert "output.score" not in comment  # evaluate runs again: nothing reused to show
+
+
+def test_a_spelling_that_is_a_workspace_and_a_revision_is_the_workspace(project: Project) -> None:
+    with_metrics(project)
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run(["git", "init", "-q", "-b", "exp"], cwd=project.root, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=project.root, check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], cwd=project.root, check=True)
+    assert project.apply().code == 0
+    assert project.run("workspace", "new", "exp").code == 0
+    assert project.run("workspace", "select", "default").code == 0  # revisions are read here
+    shown = project.run("metrics", "show", "exp")
+    assert shown.out.startswith("No metrics recorded for workspace exp."), shown.out
+    assert '"exp" is a workspace, and also names a git revision' in shown.err
+    assert "Write `rev:exp` for the other" in shown.err
+    revision = project.run("metrics", "show", "rev:exp")
+    assert "exp (" in revision.out and "6.5" in revision.out, revision.both
+    unknown = project.run("metrics", "diff", "no-such-thing")
+    assert unknown.code == 1
+    assert '"no-such-thing" is not a known workspace, run ID or git revision' in unknown.err
