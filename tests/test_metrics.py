@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 from conftest import MAIN, Project
 
 from zenctl.application.project import Project as ZenctlProject
@@ -165,6 +166,7 @@ def test_metrics_diff_of_runs_and_workspaces_with_deltas_and_exit_codes(project:
     assert project.run("params", "diff", first, second, "-detailed-exitcode").code == 2
 
 
+@pytest.mark.all_stores
 def test_a_runs_metrics_are_every_current_step_s_reused_ones_included(project: Project) -> None:
     with_metrics(project)
     assert project.apply().code == 0
@@ -195,6 +197,7 @@ def test_a_runs_metrics_are_every_current_step_s_reused_ones_included(project: P
     }
 
 
+@pytest.mark.all_stores
 def test_export_and_import_keep_the_metrics(project: Project, tmp_path: Path) -> None:
     with_metrics(project)
     assert project.apply().code == 0
