@@ -11,7 +11,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from conftest import MAIN, Project
+from conftest import CONSOLE, MAIN, ZENCTL, Project
 
 from zenctl.application.project import Project as ZenctlProject
 
@@ -240,3 +240,43 @@ def test_a_spelling_that_is_a_workspace_and_a_revision_is_the_workspace(project:
     unknown = project.run("metrics", "diff", "no-such-thing")
     assert unknown.code == 1
     assert '"no-such-thing" is not a known workspace, run ID or git revision' in unknown.err
+
+
+def test_the_documented_pull_request_metrics_job_posts_a_diff_against_main(
+    project: Project, tmp_path: Path
+) -> None:
+    """docs/ci.md's job, its shell run as written: the pull request applied in a workspace of
+    its own, its metrics diffed against main's (the default workspace) as markdown."""
+    import os
+    import re
+
+    import yaml
+
+    text = (Path(__file__).parent.parent / "docs/ci.md").read_text()
+    snippet = text.split("## Metrics in the pull request", 1)[1].split("```yaml\n", 1)[1]
+    job = yaml.safe_load(snippet.split("```", 1)[0])["experiment"]
+    (script,) = [step["run"] for step in job["steps"] if "run" in step]
+    with_metrics(project)
+    assert project.apply().code == 0  # main, applied by the apply job
+    project.write("main.zc.hcl", WITH_METRICS.replace("default = 2", "default = 3"))  # the PR
+    summary = tmp_path / "summary.md"
+    ran = subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", script.replace("${{ github.event.number }}", "7")],
+        cwd=tmp_path,
+        env={
+            **os.environ,
+            "PATH": f"{Path(ZENCTL).parent}:{os.environ['PATH']}",
+            "ZENCTL_PROJECT": str(project.root),
+            "GITHUB_STEP_SUMMARY": str(summary),
+            **CONSOLE,
+        },
+        capture_output=True,
+        text=True,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    comment = (tmp_path / "comment.md").read_text()
+    assert comment.startswith("### Metrics of this pull request against main\n")
+    assert "| STEP | METRIC | workspace default | workspace pr-7 (last apply) | CHANGE |" in comment
+    assert re.search(r"\| output\.score \| 6\.5 \| 9\.5 \| \+3\.0 \(\+46\.2%\) \|", comment)
+    assert summary.read_text() == comment
+    assert "9.5" not in project.run("metrics", "show", "default").out  # main's untouched
