@@ -67,7 +67,7 @@ def resolve(
     if kind in KINDS and rest:
         found = _attempt(project, store, kind, rest, inputs)
         if found is None:
-            raise _not_found(spelling, kind)
+            raise _not_found(project.root, spelling, kind)
         return dataclasses.replace(found, spelling=spelling)
     matches: list[tuple[str, Resolved]] = []
     for kind in KINDS:
@@ -75,7 +75,7 @@ def resolve(
         if found is not None:
             matches.append((kind, found))
     if not matches:
-        raise _not_found(spelling, None)
+        raise _not_found(project.root, spelling, None)
     if len(matches) > 1 and warn is not None:
         also = " and ".join(f"`{kind}:{spelling}`" for kind, _ in matches[1:])
         warn(
@@ -126,15 +126,23 @@ def _workspace(store: StateStore | None, workspace: str, note: str) -> Resolved:
     return Resolved(workspace, "workspace", label, executions, steps)
 
 
+def _repository(root: Path) -> Any | None:
+    """The git repository holding `root`; None outside any."""
+    import git
+
+    try:
+        return git.Repo(root, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+
+
 def _commit(root: Path, spelling: str) -> Any | None:
     """The commit `spelling` names in the repository holding `root`; None if none."""
     import git
 
+    repo = _repository(root)
     try:
-        repo = git.Repo(root, search_parent_directories=True)
-        return repo.commit(spelling)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        return None
+        return repo.commit(spelling) if repo is not None else None
     except (git.BadName, ValueError, git.GitCommandError):  # not a revision of this repository
         return None
 
@@ -204,11 +212,18 @@ def _link_missing_sources(revision: Project, working: Path) -> None:
                 target.symlink_to(original.resolve())
 
 
-def _not_found(spelling: str, kind: str | None) -> UserError:
+def _not_found(root: Path, spelling: str, kind: str | None) -> UserError:
     what = _KIND_WORDS[kind] if kind else "workspace, run ID or git revision"
+    outside = _repository(root) is None
     return UserError(
         f'"{spelling}" is not a known {what}',
         "Name a workspace (`zenctl workspace list`), a run ID or a prefix of at least "
         f"{_RUN_PREFIX} characters (`zenctl runs`), or a git revision (a commit, branch or tag); "
-        "prefix it with workspace:, run: or rev: to say which.",
+        "prefix it with workspace:, run: or rev: to say which."
+        + (
+            f" {root} is in no git repository, so no git revision names anything here"
+            " (`metrics diff` compares with HEAD unless given A)."
+            if outside
+            else ""
+        ),
     )

@@ -14,6 +14,7 @@ from zenctl.state.records import (
     Artifact,
     Execution,
     MetricRecord,
+    MetricValue,
     ResourceRecord,
     Run,
     StateSnapshot,
@@ -38,7 +39,7 @@ SELECT {_COLUMNS}, NULL AS slot_ FROM (
 """
 
 
-# What each run put in place, in order: the executions it settled (ran, removed, forgot) and
+# What each run put in place: the executions it settled (ran, removed, forgot) and
 # those it reused from history or took over from a moved step (run_placements; no execution:
 # the address was left). `{where}` narrows both to some workspace.
 _PLACEMENTS = f"""
@@ -48,7 +49,12 @@ UNION ALL
 SELECT execution_id, run_id, address,
   CASE WHEN execution_id IS NULL THEN 'removed' ELSE 'succeeded' END AS status, serial
 FROM run_placements WHERE 1 = 1 {{where}}
-ORDER BY serial
+"""
+# The same, each with the metrics its execution recorded (one row per metric; none: NULLs).
+_PLACEMENTS_WITH_METRICS = f"""
+SELECT p.execution_id, p.run_id, p.address, p.status, p.serial, m.output, m.name, m.value_json
+FROM ({_PLACEMENTS.format(where="")}) p LEFT JOIN metrics m ON m.execution_id = p.execution_id
+ORDER BY p.serial
 """
 
 
@@ -56,9 +62,10 @@ def placed_after_runs(
     runs: Iterable[Row], placements: Iterable[Row], wanted: Collection[str]
 ) -> dict[str, dict[str, str]]:
     """For each wanted run: {address: execution id} current after it, by replaying each
-    workspace's placements (`_PLACEMENTS`, in serial order) run by run (`runs` with id and
-    workspace, in start order). A removed or forgotten step drops out. An apply that ran
-    nothing records no run: what it put in place counts from the next run on."""
+    workspace's placements (`_PLACEMENTS`, in serial order; a row repeated is harmless) run
+    by run (`runs` with id and workspace, in start order). A removed or forgotten step drops
+    out. An apply that ran nothing records no run: what it put in place counts from the next
+    run on."""
     by_run: dict[str, list[Row]] = {}
     for row in placements:
         by_run.setdefault(row["run_id"], []).append(row)
@@ -232,24 +239,23 @@ class Reading(StoreBase):
     def metrics_of_runs(self, run_ids: Sequence[str]) -> dict[str, list[MetricRecord]]:
         """Each run's metrics: those of every step execution current after it (run by it or
         reused from earlier), by address, output and name; so a table of runs has full rows.
-        Three queries whatever the number of runs."""
+        Two queries whatever the number of runs."""
         runs = self.db.query("SELECT id, workspace FROM runs ORDER BY started_at, id")
-        placements = self.db.query(_PLACEMENTS.format(where=""))
-        values: dict[str, list[tuple[str, str, str]]] = {}  # execution -> (output, name, json)
-        for row in self.db.query(
-            "SELECT execution_id, output, name, value_json FROM metrics "
-            "ORDER BY execution_id, output, name"
-        ):
-            values.setdefault(row["execution_id"], []).append(
-                (row["output"], row["name"], row["value_json"])
-            )
+        placements = self.db.query(_PLACEMENTS_WITH_METRICS)
+        # execution -> {(output, name): value}, each parsed once however many runs stand on
+        # it; an execution placed twice (ran, then reused) comes with its metrics twice
+        values: dict[str, dict[tuple[str, str], MetricValue]] = {}
+        for row in placements:
+            if row["output"] is not None:
+                found = values.setdefault(row["execution_id"], {})
+                found[row["output"], row["name"]] = json.loads(row["value_json"])
         placed = placed_after_runs(runs, placements, set(run_ids))
         return {
             run_id: sorted(
                 (
-                    MetricRecord(address, output, name, json.loads(text))
+                    MetricRecord(address, output, name, value)
                     for address, execution_id in placed.get(run_id, {}).items()
-                    for output, name, text in values.get(execution_id, [])
+                    for (output, name), value in values.get(execution_id, {}).items()
                 ),
                 key=metric_order,
             )
