@@ -243,6 +243,15 @@ def test_a_spelling_that_is_a_workspace_and_a_revision_is_the_workspace(project:
     assert "Write `rev:exp` for the other" in shown.err
     revision = project.run("metrics", "show", "rev:exp")
     assert "exp (" in revision.out and "6.5" in revision.out, revision.both
+    # a revision whose configuration does not load: what it says, in the project's terms
+    project.write("main.zc.hcl", WITH_METRICS.replace('metrics = ["values"]', 'metrics = ["x"]'))
+    subprocess.run([*git, "commit", "-qam", "broken"], cwd=project.root, check=True)
+    project.write("main.zc.hcl", WITH_METRICS)  # the working tree is fine again
+    broken = project.run("metrics", "diff", "rev:HEAD~1", "rev:HEAD")
+    assert broken.code == 1, broken.both
+    assert "Can't read the configuration of revision HEAD (" in broken.err
+    assert 'names "x" in metrics, but declares no such output' in broken.err
+    assert "(main.zc.hcl line 40)" in broken.err and "zenctl-rev-" not in broken.err
     unknown = project.run("metrics", "diff", "no-such-thing")
     assert unknown.code == 1
     assert '"no-such-thing" is not a known workspace, run ID or git revision' in unknown.err

@@ -27,7 +27,7 @@ from typing import Any
 
 from zenctl.application.project import Project
 from zenctl.config.variables import VariableInputs
-from zenctl.diagnostics import UserError
+from zenctl.diagnostics import DiagnosticsError, UserError
 from zenctl.plan.model import Action
 from zenctl.plan.planner import PlanInputs, make_plan
 from zenctl.state.records import Execution
@@ -107,6 +107,8 @@ def _attempt(
         run = store.run(spelling) if store and len(spelling) >= _RUN_PREFIX else None
         if run is None or store is None:
             return None
+        if quiet:
+            return Resolved(spelling, "run", "", {}, {})
         executions = store.executions_after_run(run)
         steps = {address: e.components for address, e in executions.items()}
         return Resolved(spelling, "run", f"run {run.id[:8]}", executions, steps)
@@ -159,7 +161,7 @@ def _revision(
     inside = project.root.resolve().relative_to(Path(repo.working_tree_dir).resolve())
     label = f"{spelling} ({commit.hexsha[:10]})" if spelling != commit.hexsha else spelling[:10]
     with tempfile.TemporaryDirectory(prefix="zenctl-rev-") as folder:
-        root = Path(folder)
+        root = Path(folder).resolve()
         try:
             tree = commit.tree / inside.as_posix() if inside.parts else commit.tree
         except KeyError:
@@ -171,17 +173,14 @@ def _revision(
         _extract(tree, root)
         try:
             revision = Project.load(root, inputs or VariableInputs())
-        except UserError as exc:
-            raise UserError(
-                f"Can't read the configuration of revision {spelling}",
-                exc.diagnostic.summary + ": " + exc.diagnostic.detail,
-            ) from None
-        _link_missing_sources(revision, project.root)
-        plan = make_plan(
-            PlanInputs(revision.config, revision.variables, project.workspace),
-            revision.fingerprinter(store),
-            store,
-        )
+            _link_missing_sources(revision, project.root)
+            plan = make_plan(
+                PlanInputs(revision.config, revision.variables, project.workspace),
+                revision.fingerprinter(store),
+                store,
+            )
+        except (UserError, DiagnosticsError) as exc:
+            raise _unreadable(spelling, commit.hexsha, root, exc) from None
     reused = {s.address: s.cached_from for s in plan.steps if s.action is Action.CACHED}
     found = store.executions({i for i in reused.values() if i}) if store else {}
     executions = {a: found[i] for a, i in reused.items() if i in found}
@@ -210,6 +209,30 @@ def _link_missing_sources(revision: Project, working: Path) -> None:
             if not target.exists() and original.exists():
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.symlink_to(original.resolve())
+
+
+def _unreadable(
+    spelling: str, sha: str, root: Path, exc: UserError | DiagnosticsError
+) -> UserError:
+    """The revision's configuration does not load or plan: what it says, its files named
+    as in the project, not in the temporary folder it was read in."""
+    found = exc.diagnostics if isinstance(exc, DiagnosticsError) else (exc.diagnostic,)
+    said = "; ".join(
+        f"{d.summary}: {d.detail.replace(str(root) + '/', '')}"
+        + (f" ({_relative(d.range.filename, root)} line {d.range.start.line})" if d.range else "")
+        for d in found[:3]
+    )
+    more = f"; and {len(found) - 3} more" if len(found) > 3 else ""
+    return UserError(
+        f"Can't read the configuration of revision {spelling} ({sha[:10]})",
+        f"{said}{more}. Its metrics and params are those of a configuration zenctl can plan: "
+        "name another revision.",
+    )
+
+
+def _relative(filename: str, root: Path) -> str:
+    path = Path(filename)
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else filename
 
 
 def _not_found(root: Path, spelling: str, kind: str | None) -> UserError:

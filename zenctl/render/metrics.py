@@ -4,7 +4,7 @@ pull-request comment (the same markdown table).
 
 A side is what a spelling (a workspace, a run, a git revision) stands for, resolved by
 zenctl/application/revisions.py: the steps it declares and the metrics of the executions it
-maps to. Rows are computed once (`show_rows`, `diff_rows`, `params_rows`) and then written in
+maps to. Rows are computed once (`metric_rows` for one side or two, `params_rows`) and written in
 each format, so the table, the comment and the JSON cannot disagree. Values print as the step
 returned them (1.0 stays 1.0); a delta is the difference of the values as written, in
 decimal, so 0.9667 - 0.9333 reads 0.0334, not 0.033399999999999985.
@@ -156,13 +156,15 @@ def _flat_params(side: Side, address: str) -> dict[str, Any] | None:
     flat: dict[str, Any] = {}
 
     def walk(value: Any, path: str) -> None:
+        # a secret's keyed hash ({"sensitive": ...}) and an empty map are values, not levels
         if isinstance(value, dict) and value and "sensitive" not in value:
             for key, item in value.items():
-                walk(item, f"{path}.{key}" if path else str(key))
+                walk(item, f"{path}.{key}")
         else:
-            flat[path] = value
+            flat[path.removeprefix(".")] = value
 
-    walk(side.steps[address].get("params", {}), "")
+    for name, value in side.steps[address].get("params", {}).items():
+        walk(value, str(name))
     return flat
 
 
