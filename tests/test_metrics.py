@@ -295,3 +295,42 @@ def test_the_documented_pull_request_metrics_job_posts_a_diff_against_main(
     assert re.search(r"\| output\.score \| 6\.5 \| 9\.5 \| \+3\.0 \(\+46\.2%\) \|", comment)
     assert summary.read_text() == comment
     assert "9.5" not in project.run("metrics", "show", "default").out  # main's untouched
+
+
+def test_rows_compare_values_as_written() -> None:
+    """The subtle parts of the comparison, unit by unit: a decimal delta, no relative change
+    from 0, absent against not run, nested params as dotted paths, a secret as a value."""
+    from zenctl.render.metrics import Side, metric_rows, metrics_table, params_rows
+    from zenctl.state.records import MetricRecord
+
+    step = "pipeline.p.step.s"
+
+    def side(label: str, params: dict[str, Any], ran: bool, **metrics: Any) -> Side:
+        records = tuple(MetricRecord(step, "m", name, value) for name, value in metrics.items())
+        components = {"params": params, "metrics": ["m"]}
+        return Side(label, "run", label, {step: components}, frozenset([step] * ran), records)
+
+    a = side(
+        "a",
+        {"opt": {"lr": 0.1, "beta": 0.9}, "key": {"sensitive": "1f"}},
+        True,
+        acc=0.9333,
+        n=0,
+        flag=True,
+    )
+    b = side(
+        "b", {"opt": {"lr": 0.2, "beta": 0.9}, "key": {"sensitive": "2e"}}, True, acc=0.9667, n=3
+    )
+    rows = {row.key[1]: row for row in metric_rows([a, b])}
+    assert str(rows["acc"].delta) == "0.0334" and round(rows["acc"].relative or 0, 4) == 0.0358
+    assert rows["n"].delta == 3 and rows["n"].relative is None  # nothing to divide by
+    assert [c.text() for c in rows["flag"].cells] == ["true", "absent"] and rows["flag"].changed
+    _, body = metrics_table([a, b], metric_rows([a, b]))
+    assert [cells[-1] for cells in body] == ["+0.0334 (+3.6%)", "changed", "+3"]
+    changed = [(row.key[0], [c.text() for c in row.cells]) for row in params_rows(a, b)]
+    assert changed == [
+        ("key", ['{"sensitive": "1f"}', '{"sensitive": "2e"}']),
+        ("opt.lr", ["0.1", "0.2"]),
+    ]
+    never = side("c", {}, False)
+    assert [c.text() for c in metric_rows([b, never])[0].cells] == ["0.9667", "not run"]
