@@ -224,15 +224,18 @@ def markdown_table(table: tuple[list[str], list[list[str]]], empty: str, most: i
     if not body:
         return f"{empty}\n"
     shown = body[:most] if most else body
-    lines = [_md_row(headers), "|" + "---|" * len(headers)]
+    lines = [_md_row(headers, header=True), "|" + "---|" * len(headers)]
     lines += [_md_row(cells) for cells in shown]
     more = len(body) - len(shown)
     return "\n".join(lines) + "\n" + (f"\n… and {more:,} more.\n" if more else "")
 
 
-def _md_row(cells: Iterable[str]) -> str:
-    escaped = (cell.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ") for cell in cells)
-    return "| " + " | ".join(f"`{c}`" if c.startswith("pipeline.") else c for c in escaped) + " |"
+def _md_row(cells: Sequence[str], header: bool = False) -> str:
+    """One table row, `|` escaped; a body row's step address as code."""
+    escaped = [cell.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ") for cell in cells]
+    if not header:
+        escaped[0] = f"`{escaped[0]}`"
+    return "| " + " | ".join(escaped) + " |"
 
 
 def reused_metrics_markdown(side: Side) -> str:

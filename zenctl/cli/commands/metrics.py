@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from zenctl.cli.context import Invocation, invocation
-from zenctl.cli.options import Chdir, Json, VarFiles, Vars
+from zenctl.cli.options import Chdir, Json, Markdown, VarFiles, Vars
 from zenctl.diagnostics import UserError
 
 if TYPE_CHECKING:
@@ -27,10 +27,6 @@ params_app = typer.Typer(
     no_args_is_help=True,
 )
 
-Markdown = Annotated[
-    bool,
-    typer.Option("--md", "-md", help="Print a markdown table (as the pull-request comment does)."),
-]
 SideA = Annotated[
     str | None,
     typer.Argument(help="A git revision, run ID or workspace (default: HEAD).", show_default=False),
