@@ -21,9 +21,9 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from zenctl.render.documents import document
 from zenctl.state.records import MetricRecord, MetricValue
 
-FORMAT_VERSION = "1"  # of the JSON documents (specs/metrics-*.schema.json, params-diff)
 RECORDED, ABSENT, NOT_RUN, NOT_DECLARED = "recorded", "absent", "not run", "not declared"
 MARKDOWN_ROWS = 50  # the most rows a plan's comment lists; the rest are counted
 
@@ -250,23 +250,23 @@ def reused_metrics_markdown(side: Side) -> str:
 
 
 def show_document(side: Side, rows: Iterable[Row]) -> dict[str, Any]:
-    return {
-        "format_version": FORMAT_VERSION,
-        "side": side.describe(),
-        "metrics": [
+    """`zenctl metrics show --json` (specs/metrics-show.schema.json)."""
+    return document(
+        side=side.describe(),
+        metrics=[
             {**_key(row), "status": row.cells[0].status, "value": row.cells[0].value}
             for row in rows
         ],
-    }
+    )
 
 
 def diff_document(a: Side, b: Side, rows: Sequence[Row]) -> dict[str, Any]:
-    return {
-        "format_version": FORMAT_VERSION,
-        "a": a.describe(),
-        "b": b.describe(),
-        "changed": sum(row.changed for row in rows),
-        "metrics": [
+    """`zenctl metrics diff --json` (specs/metrics-diff.schema.json)."""
+    return document(
+        a=a.describe(),
+        b=b.describe(),
+        changed=sum(row.changed for row in rows),
+        metrics=[
             {
                 **_key(row),
                 "a": row.cells[0].document(),
@@ -277,15 +277,15 @@ def diff_document(a: Side, b: Side, rows: Sequence[Row]) -> dict[str, Any]:
             }
             for row in rows
         ],
-    }
+    )
 
 
 def params_document(a: Side, b: Side, rows: Sequence[Row]) -> dict[str, Any]:
-    return {
-        "format_version": FORMAT_VERSION,
-        "a": a.describe(),
-        "b": b.describe(),
-        "params": [
+    """`zenctl params diff --json` (specs/params-diff.schema.json)."""
+    return document(
+        a=a.describe(),
+        b=b.describe(),
+        params=[
             {
                 "address": row.address,
                 "param": row.key[0],
@@ -294,7 +294,7 @@ def params_document(a: Side, b: Side, rows: Sequence[Row]) -> dict[str, Any]:
             }
             for row in rows
         ],
-    }
+    )
 
 
 def _key(row: Row) -> dict[str, Any]:
