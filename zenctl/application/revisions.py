@@ -44,9 +44,8 @@ class Resolved:
 
     spelling: str
     kind: str  # workspace, run or revision
-    label: (
-        str  # for tables: `workspace "default" (last apply)`, `run 1a2b3c4d`, `main (3f2a1b0c9d)`
-    )
+    # for tables: `workspace default (last apply)`, `run 1a2b3c4d`, `main (3f2a1b0c9d)`
+    label: str
     executions: dict[str, Execution]  # per step address; a step with none did not run
     steps: dict[str, dict[str, Any]]  # per step address, its components as this side declares
 
