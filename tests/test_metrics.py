@@ -117,6 +117,10 @@ def test_metrics_must_name_declared_outputs(project: Project) -> None:
     assert 'names "valeus" in metrics, but declares no such output' in result.err
     assert 'Did you mean "values"?' in result.err
     assert "on main.zc.hcl line 40" in result.err
+    project.write("main.zc.hcl", WITH_METRICS.replace('metrics = ["values"]', 'metrics = "values"'))
+    result = project.run("validate")
+    assert result.code == 1
+    assert 'e.g. metrics = ["scores"]' in result.err
 
 
 def test_declaring_metrics_runs_the_step_once_to_record_them(project: Project) -> None:

@@ -35,6 +35,7 @@ HINTS = {
     "stack": "Reference a declared stack, stack = stack.NAME, or a variable naming one.",
     "on": f"Choose one of {', '.join(STEP_EXECUTORS)}.",
     "outputs": 'List the output names, e.g. outputs = ["train", "test"].',
+    "metrics": 'List the outputs that hold metrics, e.g. metrics = ["scores"].',
     "model": "Reference a step output: model = step.train.outputs.output.",
 }
 
