@@ -338,3 +338,25 @@ def test_rows_compare_values_as_written() -> None:
     ]
     never = side("c", {}, False)
     assert [c.text() for c in metric_rows([b, never])[0].cells] == ["0.9667", "not run"]
+
+
+def test_a_moved_step_keeps_its_metrics_under_its_new_address(project: Project) -> None:
+    with_metrics(project)
+    assert project.apply().code == 0
+    renamed = WITH_METRICS.replace('step "evaluate"', 'step "assess"') + (
+        "moved {\n  from = pipeline.demo.step.evaluate\n  to   = pipeline.demo.step.assess\n}\n"
+    )
+    project.write("main.zc.hcl", renamed)
+    assert project.apply("--replace", "pipeline.demo.step.report").code == 0  # a run
+    runs = run_ids(project)
+    store = ZenctlProject.load(project.root).open_state(create=False)
+    assert store is not None
+    try:
+        found = store.metrics_of_runs(runs)
+    finally:
+        store.close()
+    assert {m.address for m in found[runs[0]] if m.name == "score"} == {EVALUATE}
+    assert {m.address for m in found[runs[1]] if m.name == "score"} == {"pipeline.demo.step.assess"}
+    shown = project.run("metrics", "show", runs[1][:8])
+    assert "pipeline.demo.step.assess  output.score  6.5" in shown.out, shown.both
+    assert EVALUATE not in shown.out
