@@ -3,6 +3,7 @@ in memory, the next step reads it in place, and nothing is recorded before it is
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -16,7 +17,9 @@ from conftest import Project
 
 from zenctl.artifacts import folder, materializers
 from zenctl.artifacts.folder import FolderArtifactStore
+from zenctl.artifacts.integrity import use_verified
 from zenctl.fingerprint.files import hash_bytes, hash_file
+from zenctl.testing import MemoryArtifactStore
 
 MIB = 1 << 20
 SIZE = 96 * MIB  # the test's array: large beside a worker's own memory, small for a disk
@@ -265,3 +268,36 @@ def test_a_worker_killed_while_writing_leaves_a_temporary_that_gc_removes(
     assert collected.code == 0, collected.both
     assert f"temporary objects/{leftover.name}" in collected.out, collected.out
     assert not leftover.exists()
+
+
+class RemoteStore(MemoryArtifactStore):
+    """A store that downloads (as a bucket does), counting its downloads."""
+
+    remote = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.downloads = 0
+
+    def get_file(self, digest: str, target: Path) -> None:
+        self.downloads += 1
+        super().get_file(digest, target)
+
+
+def test_a_remote_array_is_downloaded_to_the_cache_once_and_mapped_from_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ZENCTL_CACHE_DIR", str(tmp_path / "cache"))
+    remote = RemoteStore()
+    array = numpy.arange(1000.0)
+    stored = remote.put_stream(lambda out: materializers.write("numpy", array, out))
+    load = functools.partial(materializers.load, "numpy")
+    for fetched in (True, False):
+        value, was_fetched = use_verified(remote, stored.digest, load)
+        assert was_fetched is fetched
+        assert isinstance(value, numpy.memmap) and not value.flags.writeable
+        assert Path(value.filename).is_relative_to(tmp_path / "cache")
+        assert numpy.array_equal(value, array)
+    assert remote.downloads == 1
+    writable = materializers.load("numpy", Path(value.filename), writable=True)
+    assert writable.flags.writeable and not isinstance(writable, numpy.memmap)
