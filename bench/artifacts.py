@@ -179,6 +179,7 @@ BY_HAND = textwrap.dedent(
 def zenctl_run(kind: str, size: int, work: Path) -> dict[str, float]:
     """The two-step project applied once: its steps' recorded durations and the peak."""
     project = Path(tempfile.mkdtemp(dir=work, prefix=f"zenctl-{kind}-"))
+    os.sync()  # each run starts with nothing of the last one left to write back
     try:
         (project / "common.py").write_text(COMMON.format(size=size, files=FILES))
         (project / "steps.py").write_text(STEPS)
@@ -205,6 +206,7 @@ def zenctl_run(kind: str, size: int, work: Path) -> dict[str, float]:
 
 def by_hand(kind: str, size: int, work: Path, sync: bool) -> dict[str, float]:
     folder = Path(tempfile.mkdtemp(dir=work, prefix=f"hand-{kind}-"))
+    os.sync()
     try:
         (folder / "common.py").write_text(COMMON.format(size=size, files=FILES))
         (folder / "by_hand.py").write_text(BY_HAND)

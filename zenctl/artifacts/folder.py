@@ -68,7 +68,9 @@ class FolderArtifactStore(ArtifactStore):
     def put_stream(self, write: Callable[[BinaryIO], object]) -> StoredObject:
         with self._staged() as (out, temporary):
             digest, size = write_hashed(out, write)
-            if not self._intact(self._object(digest), digest):  # else: a re-run's same bytes
+            if self._intact(self._object(digest), digest):  # a re-run's same bytes: kept
+                temporary.unlink()
+            else:
                 self._place(out, temporary, digest)
         return StoredObject(digest, size, self._object(digest).as_uri())
 
@@ -86,14 +88,15 @@ class FolderArtifactStore(ArtifactStore):
     @contextlib.contextmanager
     def _staged(self) -> Iterator[tuple[BinaryIO, Path]]:
         """A temporary file in `objects/` (the objects' file system, so a rename publishes
-        it), removed unless `_place` moved it."""
+        it), removed if writing or placing it fails; the caller places or removes it."""
         handle, name = tempfile.mkstemp(dir=self.staging_folder(), prefix=TEMPORARY)
         temporary = Path(name)
         try:
             with os.fdopen(handle, "wb") as out:
                 yield out, temporary
-        finally:
+        except BaseException:
             temporary.unlink(missing_ok=True)
+            raise
 
     def _place(self, out: BinaryIO, temporary: Path, digest: str) -> None:
         """Make the bytes written to `out` durable (fsync), rename `temporary` to the object's
