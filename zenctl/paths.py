@@ -56,3 +56,13 @@ def write_atomic(path: Path, data: str | bytes, mode: int = 0o600) -> None:
         with contextlib.suppress(OSError):
             temporary.unlink()
         raise
+
+
+def local_file(uri: str) -> Path | None:
+    """The file a `file://` URI names (a step's log in a local artifact store); None for a
+    remote one (`gs://...`)."""
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
+    parsed = urlparse(uri)
+    return Path(url2pathname(parsed.path)) if parsed.scheme == "file" else None

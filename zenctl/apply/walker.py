@@ -13,6 +13,8 @@ independent branches go on.
 from __future__ import annotations
 
 import copy
+import dataclasses
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
@@ -111,6 +113,9 @@ class _InFlight:
     log_path: str
     inputs: dict[str, dict[str, Any]]  # name -> {ref, hash}: the lineage edges in
     secrets: tuple[str, ...]  # masked in its error, whoever made it (the executor too)
+    # when it was handed to its executor (time.perf_counter): the recorded duration is the
+    # wall time from there, process start, artifact uploads and result transfer included
+    submitted: float = field(default_factory=time.perf_counter)
 
 
 class StepDiverged(Exception):
@@ -171,7 +176,10 @@ class Walker:
                 for future in finished:
                     job = in_flight.pop(future)
                     del self._open[job.execution_id]
-                    step_result = _outcome(future, job.step.address)
+                    step_result = dataclasses.replace(
+                        _outcome(future, job.step.address),
+                        duration=time.perf_counter() - job.submitted,
+                    )
                     if step_result.ok:
                         self.store.finish_step(
                             job.execution_id,

@@ -118,13 +118,14 @@ def holds_secret(value: Any) -> bool:
     return isinstance(value, list) and any(holds_secret(item) for item in value)
 
 
-def _masked(value: Any) -> Any:
+def masked(value: Any) -> Any:
+    """A recorded value with each secret's keyed hash as (sensitive), at any depth."""
     if _is_secret(value):
         return "(sensitive)"
     if isinstance(value, list):
-        return [_masked(item) for item in value]
+        return [masked(item) for item in value]
     if isinstance(value, dict):
-        return {key: _masked(item) for key, item in value.items()}
+        return {key: masked(item) for key, item in value.items()}
     return value
 
 
@@ -132,7 +133,7 @@ def show_value(value: Any) -> str:
     """A recorded param as people read it: secrets, at any depth, as (sensitive)."""
     if _is_secret(value):
         return "(sensitive)"
-    return json.dumps(_masked(value), sort_keys=True, ensure_ascii=False)
+    return json.dumps(masked(value), sort_keys=True, ensure_ascii=False)
 
 
 def shown(value: Value) -> str:

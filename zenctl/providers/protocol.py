@@ -131,7 +131,7 @@ class StepResult:
     ok: bool
     outputs: dict[str, dict[str, Any]]
     error: str
-    duration: float
+    duration: float  # as the executor measured it; apply records the wall time around it
     details: dict[str, str] = field(default_factory=dict)  # e.g. a remote job's ID and URL
 
 
