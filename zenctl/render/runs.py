@@ -25,9 +25,12 @@ from zenctl.state.runs_table import Change, RunRow, RunsTable, StepOutcome, run_
 FORMAT_VERSION = 1
 
 
-def render_runs(console: Console, table: RunsTable) -> None:
+def render_runs(console: Console, table: RunsTable, filtered: bool = False) -> None:
+    """The table; `filtered`: --where was given, so no row means no match."""
     if not table.rows:
-        console.print("No runs yet. Run `zenctl apply` to make one.")
+        console.print(
+            "No runs match." if filtered else "No runs yet. Run `zenctl apply` to make one."
+        )
         return
     header = [
         "RUN",

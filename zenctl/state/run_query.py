@@ -22,6 +22,7 @@ _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "<=": lambda a, b: bool(a <= b),
     ">=": lambda a, b: bool(a >= b),
     "!=": lambda a, b: bool(a != b),
+    "==": lambda a, b: bool(a == b),  # as Python spells it; `=` as `dvc exp show` does
     "=": lambda a, b: bool(a == b),
     "<": lambda a, b: bool(a < b),
     ">": lambda a, b: bool(a > b),
@@ -63,7 +64,7 @@ def parse_where(text: str) -> Condition:
     if found is None or not found.group(3):
         raise UserError(
             f"Invalid --where {text!r}",
-            f"Write KEY OP VALUE, OP one of = != < <= > >=: {_EXAMPLE}.",
+            f"Write KEY OP VALUE, OP one of = (or ==) != < <= > >=: {_EXAMPLE}.",
         )
     return Condition(found.group(1), found.group(2), found.group(3))
 

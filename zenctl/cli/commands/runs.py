@@ -11,7 +11,7 @@ from zenctl.cli.context import invocation
 from zenctl.cli.options import Chdir, Json
 from zenctl.diagnostics import UserError
 
-runs_app = typer.Typer(help="Past applies: the experiments table, and one run's steps.")
+runs_app = typer.Typer()  # its help is the listing's (the callback's docstring)
 
 
 @runs_app.callback(invoke_without_command=True)
@@ -26,7 +26,7 @@ def runs(
         typer.Option(
             "--where",
             "-where",
-            metavar="KEY=VALUE",
+            metavar="EXPR",
             help="Only runs where KEY OP VALUE holds, OP one of = != < <= > >= (repeatable, "
             "AND-ed): params.lr=0.1, metrics.accuracy>=0.9, workspace=dev, result=failed.",
             show_default=False,
@@ -67,7 +67,7 @@ def runs(
     if json_:
         print_json(runs_document(table))
     else:
-        render_runs(call.stdout, table)
+        render_runs(call.stdout, table, filtered=bool(where))
 
 
 @runs_app.command("show")

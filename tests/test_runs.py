@@ -1,0 +1,239 @@
+"""`zenctl runs`: the experiments table (changed params, --where, --sort, --limit, --json),
+`zenctl runs show`, and what apply prints for a run: its ID first, heartbeats in CI."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from conftest import Project
+
+SCHEMA = json.loads((Path(__file__).parent.parent / "specs/runs.schema.json").read_text())
+
+
+def _json(project: Project, *args: str) -> Any:
+    """`runs ... --json`, checked against its schema."""
+    result = project.run("runs", *args, "--json")
+    assert result.code == 0, result.both
+    document = json.loads(result.out)
+    jsonschema.validate(document, SCHEMA)
+    return document
+
+
+def _rows(out: str) -> list[dict[str, str]]:
+    """The text table as header -> cell, cells split on runs of two or more spaces."""
+    header, *lines = out.splitlines()
+    names = re.split(r"\s{2,}", header.strip())
+    return [dict(zip(names, re.split(r"\s{2,}", line.strip()), strict=True)) for line in lines]
+
+
+def _more(project: Project) -> None:
+    """A second pipeline: a step with a param `lr`, one with `verbose` as prep has."""
+    project.write("steps/more.py", "def tune(numbers, lr):\n    return lr\n")
+    project.write("main.zc.hcl", (project.root / "main.zc.hcl").read_text() + EXTRA)
+
+
+def _applied(project: Project, *factors: int) -> None:
+    for factor in factors:
+        assert project.apply("--var", f"factor={factor}").code == 0
+
+
+def test_the_table_shows_each_run_with_the_params_it_changed(project: Project) -> None:
+    _applied(project, 2, 3)
+    listed = project.run("runs")
+    assert listed.code == 0, listed.both
+    newest, oldest = _rows(listed.out)
+    assert list(newest) == [
+        "RUN",
+        "STARTED",
+        "TOOK",
+        "COMMIT",
+        "WORKSPACE",
+        "BY",
+        "RESULT",
+        "RAN",
+        "REUSED",
+        "CHANGED",
+    ]
+    assert newest["CHANGED"] == "factor: 2 -> 3"
+    assert (newest["RAN"], newest["REUSED"]) == ("3", "2")  # features, train, evaluate re-ran
+    assert (oldest["RAN"], oldest["REUSED"], oldest["CHANGED"]) == ("5", "0", "-")
+    assert newest["RESULT"] == oldest["RESULT"] == "succeeded"
+    assert newest["WORKSPACE"] == "default" and newest["COMMIT"] == "-"  # not a repository
+    assert re.fullmatch(r"\d+s", newest["TOOK"]), newest
+
+    document = _json(project)
+    first, second = document["runs"]
+    assert first["id"].startswith(newest["RUN"])
+    assert first["changed_params"] == {"factor": {"before": 2, "after": 3}}
+    assert second["changed_params"] is None  # nothing before it to compare with
+    # every planned step's params, the cached ones' too
+    assert first["params"] == {"factor": 3, "bias": 0.5, "verbose": False}
+    assert (first["ran"], first["reused"], first["failed"]) == (3, 2, 0)
+
+
+def test_where_sort_and_limit(project: Project) -> None:
+    _applied(project, 3, 2, 4)
+
+    def factors(*args: str) -> list[Any]:
+        return [run["params"]["factor"] for run in _json(project, *args)["runs"]]
+
+    assert factors() == [4, 2, 3]  # newest first
+    assert factors("--limit", "2") == [4, 2]
+    assert factors("--where", "params.factor>=3") == [4, 3]
+    assert factors("--where", "params.factor=3.0") == [3]  # numbers compare as numbers
+    assert factors("--where", "params.factor!=3", "--where", "params.factor<4") == [2]
+    assert factors("--sort", "params.factor") == [2, 3, 4]
+    assert factors("--sort", "-params.factor") == [4, 3, 2]
+    assert factors("--sort=-params.factor", "--limit", "1") == [4]
+    assert factors("--where", "result=succeeded", "--sort", "params.factor") == [2, 3, 4]
+    assert factors("--where", "result=failed") == []
+    assert project.run("runs", "--where", "result=failed").out == "No runs match.\n"
+    # a key named in --where or --sort gets its column in the text table
+    table = _rows(project.run("runs", "--sort", "params.factor").out)
+    assert [row["params.factor"] for row in table] == ["2", "3", "4"]
+    # no subcommand, old spelling
+    assert len(_rows(project.run("runs", "-limit", "1").out)) == 1
+
+
+def test_runs_missing_the_sort_key_come_last_either_way(project: Project) -> None:
+    _applied(project, 2)
+    _more(project)
+    assert project.apply().code == 0  # this run has params.lr, the first has not
+
+    def ids(*args: str) -> list[str]:
+        return [run["id"] for run in _json(project, *args)["runs"]]
+
+    newest, oldest = ids()
+    assert ids("--sort", "params.lr") == ids("--sort", "-params.lr") == [newest, oldest]
+    changed = _json(project, "--limit", "1")["runs"][0]["changed_params"]
+    # no `before`: the params are new; prep's verbose, now qualified, did not change
+    assert changed == {"lr": {"after": 0.1}, "load.verbose": {"after": True}}
+
+
+EXTRA = """
+pipeline "more" {
+  step "tune" {
+    run    = "steps.more:tune"
+    inputs = { numbers = step.load.outputs.output }
+    params = { lr = 0.1 }
+  }
+  step "load" {
+    run    = "steps.pipeline:prep"
+    inputs = { raw = source.raw }
+    params = { verbose = true }
+  }
+  source "raw" {
+    path = "data/raw.txt"
+  }
+}
+"""
+
+
+def test_a_name_in_two_steps_is_qualified_with_the_step(project: Project) -> None:
+    _more(project)
+    assert project.apply().code == 0
+    params = _json(project)["runs"][0]["params"]
+    assert params["prep.verbose"] is False and params["load.verbose"] is True
+    assert "verbose" not in params
+    assert len(_json(project, "--where", "params.load.verbose=true")["runs"]) == 1
+    ambiguous = project.run("runs", "--where", "params.verbose=true")
+    assert ambiguous.code == 1
+    assert "params.verbose is ambiguous" in ambiguous.err
+    assert "params.load.verbose, params.prep.verbose" in ambiguous.err
+
+
+def test_a_bad_where_or_sort_is_a_clear_error(project: Project) -> None:
+    _applied(project, 2)
+    for args, wording in (
+        (("--where", "factor"), "Invalid --where 'factor'"),
+        (("--where", "params.factor=="), "Invalid --where"),
+        (("--where", "params.nope=1"), "Unknown key 'params.nope'"),
+        (("--sort", "params.nope"), "Unknown key 'params.nope'"),
+        (("--sort", "-"), "Invalid --sort '-'"),
+    ):
+        result = project.run("runs", *args)
+        assert result.code == 1, (args, result.both)
+        assert wording in result.err and "Traceback" not in result.both, result.err
+    assert "--where 'params.lr=0.1'" in project.run("runs", "--where", "lr").err  # an example
+
+
+def test_workspace_in_where_looks_at_every_workspace(project: Project) -> None:
+    _applied(project, 2)
+    assert project.run("workspace", "new", "dev").code == 0
+    _applied(project, 5)
+    here = _json(project)["runs"]  # dev's own
+    assert [run["workspace"] for run in here] == ["dev"]
+    default = _json(project, "--where", "workspace=default")["runs"]
+    assert [(run["workspace"], run["params"]["factor"]) for run in default] == [("default", 2)]
+    both = _json(project, "--where", "workspace!=nope", "--sort", "params.factor")["runs"]
+    assert [run["workspace"] for run in both] == ["default", "dev"]
+    # the first run in dev compares with nothing: changes are per workspace
+    assert here[0]["changed_params"] is None
+
+
+def test_runs_show_lists_each_step_with_what_it_did_and_its_log(project: Project) -> None:
+    _applied(project, 2, 3)
+    run_id = _json(project)["runs"][0]["id"]
+    shown = project.run("runs", "show", run_id[:6])
+    assert shown.code == 0, shown.both
+    assert shown.out.startswith(f"run {run_id}\n")
+    assert "changed    factor: 2 -> 3" in shown.out
+    lines = {line.split()[0]: line.split() for line in shown.out.splitlines()[7:]}
+    assert lines["pipeline.demo.step.features"][1] == "succeeded"
+    assert lines["pipeline.demo.step.prep"][1:] == ["reused", "-", "-"]
+    assert lines["pipeline.demo.step.train"][3].endswith("pipeline.demo.step.train.log")
+
+    document = project.run("runs", "show", run_id[:6], "--json")
+    steps = json.loads(document.out)
+    jsonschema.validate(steps, SCHEMA)
+    by_address = {step["address"]: step for step in steps["steps"]}
+    assert by_address["pipeline.demo.step.train"]["ran"] is True
+    assert by_address["pipeline.demo.step.report"] == {
+        "address": "pipeline.demo.step.report",
+        "status": "reused",
+        "ran": False,
+        "duration": None,
+        "log": None,
+        "error": None,
+    }
+    log = by_address["pipeline.demo.step.train"]["log"]
+    assert (project.root / log).is_file() or Path(log).is_file()
+
+    missing = project.run("runs", "show", "ffffffff")
+    assert missing.code == 1 and "No run 'ffffffff'" in missing.err
+
+
+SLOW = """
+pipeline "p" {
+  step "slow" {
+    run = "slow:nap"
+  }
+}
+"""
+
+
+def test_apply_prints_its_run_first_and_heartbeats_without_a_terminal(project: Project) -> None:
+    project.write("main.zc.hcl", SLOW)
+    project.write("slow.py", "import time\n\ndef nap():\n    time.sleep(1.5)\n    return 1\n")
+    applied = project.apply(env={"ZENCTL_HEARTBEAT_SECONDS": "0.4"})
+    assert applied.code == 0, applied.both
+    after_plan = applied.out.split("Plan: 1 to run, 0 cached, 0 to remove.\n", 1)[1]
+    first = after_plan.splitlines()[0]
+    assert first == f"Run {_json(project)['runs'][0]['id']}"
+    beats = re.findall(r"^pipeline\.p\.step\.slow: running \d+s$", applied.out, re.M)
+    assert len(beats) >= 2, applied.out
+    # the recorded duration is the step's wall time: at least its own sleep
+    run = json.loads(project.run("runs", "show", first.split()[1], "--json").out)
+    assert run["steps"][0]["duration"] >= 1.5
+    # no heartbeat at the default period: the step is over long before 30 s
+    project.write("slow.py", "import time\n\ndef nap():\n    time.sleep(0.5)\n    return 2\n")
+    assert ": running" not in project.apply().out
+
+
+def test_the_heartbeat_knob_must_be_a_number(project: Project) -> None:
+    failed = project.run("apply", "--auto-approve", env={"ZENCTL_HEARTBEAT_SECONDS": "often"})
+    assert failed.code == 1 and "Invalid ZENCTL_HEARTBEAT_SECONDS" in failed.err
