@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -145,14 +146,18 @@ def _seed(database: Path, count: int) -> None:
         )
 
 
-def _timed(root: Path, args: list[str], rounds: int) -> float:
-    """Median seconds of the command, which must succeed."""
-    times = []
+def _timed(root: Path, args: list[str], rounds: int) -> tuple[float, float]:
+    """Median wall and CPU seconds of the command, which must succeed. The CPU time (user and
+    system) hardly moves with the machine's load, which the wall time does."""
+    walls, cpus = [], []
     for _ in range(rounds):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run([ZENCTL, "-C", str(root), *args], check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return sorted(walls)[len(walls) // 2], sorted(cpus)[len(cpus) // 2]
 
 
 def main() -> None:
@@ -164,10 +169,12 @@ def main() -> None:
         root = Path(folder)
         _project(root)
         _seed(root / ".zenctl" / "metadata.db", options.runs)
-        print(f"{options.runs + 1} runs recorded; median of {options.rounds} rounds")
+        print(f"{options.runs + 1} runs recorded; medians of {options.rounds} rounds")
+        print(f"{'wall s':>7} {'cpu s':>7}  command")
         load = os.getloadavg()[0]
         for name, args in COMMANDS.items():
-            print(f"{_timed(root, args, options.rounds):7.3f} s  {name}")
+            wall, cpu = _timed(root, args, options.rounds)
+            print(f"{wall:7.3f} {cpu:7.3f}  {name}")
         after = os.getloadavg()[0]
         print(f"load average {load:.1f} before, {after:.1f} after; {os.cpu_count()} CPUs")
 
