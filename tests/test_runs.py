@@ -229,11 +229,39 @@ def test_apply_prints_its_run_first_and_heartbeats_without_a_terminal(project: P
     # the recorded duration is the step's wall time: at least its own sleep
     run = json.loads(project.run("runs", "show", first.split()[1], "--json").out)
     assert run["steps"][0]["duration"] >= 1.5
+    assert "(past runs" not in applied.out  # no history yet
+    # once history knows the step, each heartbeat says how long it took before
+    project.write("slow.py", "import time\n\ndef nap():\n    time.sleep(1.5)\n    return 2\n")
+    again = project.apply(env={"ZENCTL_HEARTBEAT_SECONDS": "0.4"}).out
+    assert re.search(r"^pipeline\.p\.step\.slow: running \ds \(past runs: ~[12]s\)$", again, re.M)
     # no heartbeat at the default period: the step is over long before 30 s
-    project.write("slow.py", "import time\n\ndef nap():\n    time.sleep(0.5)\n    return 2\n")
+    project.write("slow.py", "import time\n\ndef nap():\n    time.sleep(0.5)\n    return 3\n")
     assert ": running" not in project.apply().out
 
 
 def test_the_heartbeat_knob_must_be_a_number(project: Project) -> None:
     failed = project.run("apply", "--auto-approve", env={"ZENCTL_HEARTBEAT_SECONDS": "often"})
     assert failed.code == 1 and "Invalid ZENCTL_HEARTBEAT_SECONDS" in failed.err
+
+
+def test_the_where_grammar() -> None:
+    """Numbers compare as numbers, other values as text; a run without the key never
+    matches; sorting puts runs without the key last in either direction."""
+    from zenctl.state.run_query import parse_sort, parse_where, sort_rows
+
+    def holds(text: str, value: Any) -> bool:
+        return parse_where(text).holds({"params.x": value})
+
+    assert holds("params.x=0.1", 0.1) and holds("params.x == 1e-1", 0.1)
+    assert holds("params.x>9", 10) and not holds("params.x>9", "10a")  # "10a" > "9" is text
+    assert holds("params.x=adam", "adam") and holds("params.x!=sgd", "adam")
+    assert holds("params.x=true", True) and not holds("params.x=1", True)
+    assert holds("params.x=[1, 2]", [1, 2])
+    assert holds("params.x<=2026-12-01", "2026-11-30 10:00:00")
+    assert not parse_where("params.x=1").holds({}) and not holds("params.x!=1", None)
+
+    rows = [{"k": 2}, {}, {"k": "b"}, {"k": 10}, {"k": "a"}]
+    ascending = sort_rows(rows, parse_sort("k"), lambda row: row)
+    assert ascending == [{"k": 2}, {"k": 10}, {"k": "a"}, {"k": "b"}, {}]
+    descending = sort_rows(rows, parse_sort("-k"), lambda row: row)
+    assert descending == [{"k": "b"}, {"k": "a"}, {"k": 10}, {"k": 2}, {}]

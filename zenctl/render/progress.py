@@ -38,6 +38,7 @@ class ProgressReporter:
         self.running: dict[str, float] = {}  # address -> when it started (perf_counter)
         self.heartbeat = heartbeat
         self._due: dict[str, float] = {}  # address -> when its next heartbeat is due
+        self._expected: dict[str, float | None] = {}  # address -> its past runs' duration
         self._lock = threading.Lock()  # the heartbeat thread reads what the walker's changes
         self._stopped = threading.Event()
         self._beating: threading.Thread | None = None
@@ -74,9 +75,15 @@ class ProgressReporter:
                 due = [address for address, when in self._due.items() if when <= now]
                 for address in due:
                     self._due[address] = now + self.heartbeat
-                lines = [f"{escape(a)}: running {clock(now - self.running[a])}" for a in due]
+                lines = [self._beat_line(address, now - self.running[address]) for address in due]
             for line in lines:
                 self.console.print(line)
+
+    def _beat_line(self, address: str, elapsed: float) -> str:
+        """`pipeline.p.step.train: running 2m30s (past runs: ~4m10s)`, where history knows."""
+        expected = self._expected.get(address)
+        usual = f" (past runs: ~{clock(expected)})" if expected is not None else ""
+        return f"{escape(address)}: running {clock(elapsed)}{usual}"
 
     def _refresh(self) -> None:
         if self._status is not None:
@@ -96,6 +103,7 @@ class ProgressReporter:
         with self._lock:
             self.running[step.address] = now
             self._due[step.address] = now + self.heartbeat
+            self._expected[step.address] = step.expected_duration
         self.console.print(f"{escape(step.address)}: Running...")
         self._refresh()
 
@@ -104,6 +112,7 @@ class ProgressReporter:
         with self._lock:
             started = self.running.pop(step.address, time.perf_counter())
             self._due.pop(step.address, None)
+            self._expected.pop(step.address, None)
         self._refresh()
         return time.perf_counter() - started
 
