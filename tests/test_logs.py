@@ -53,6 +53,10 @@ pipeline "p" {
   step "talk" {
     run = "talk:talk"
   }
+  step "after" {
+    run    = "talk:after"
+    inputs = { said = step.talk.outputs.output }
+  }
 }
 """
 
@@ -70,6 +74,11 @@ def talk():
         time.sleep(0.05)
     print("last line", flush=True)
     return 1
+
+
+def after(said):
+    print("after says", said, flush=True)
+    return said
 """
 
 
@@ -95,6 +104,21 @@ def test_follow_prints_a_running_step_until_it_ends(project: Project) -> None:
     assert followed.out == "first line\nlast line\n"
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0, out + err
+
+
+def test_follow_waits_for_a_named_step_the_run_has_yet_to_start(project: Project) -> None:
+    process = _talking(project)
+    run_id = json.loads(project.run("runs", "--json").out)["runs"][0]["id"]
+    go = threading.Timer(1.0, (project.root / "go").write_text, args=("now",))
+    go.start()
+    followed = project.run("logs", "after", "-f", "--run", run_id[:8])
+    go.join()
+    assert followed.code == 0, followed.both
+    assert followed.out == "after says 1\n"
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, out + err
+    # a step the run does not have is an error at once, -f or not
+    assert project.run("logs", "nope", "-f").code == 1
 
 
 def test_ctrl_c_stops_following_quietly(project: Project) -> None:

@@ -71,6 +71,24 @@ def chosen_step(run: Run, executions: Sequence[Execution], step: str | None) -> 
     )
 
 
+def step_to_follow(
+    store: StateStore, run: Run, step: str | None, poll: float = POLL_S
+) -> Execution:
+    """As `chosen_step`; a step named that the running run has yet to start is waited for
+    (`zenctl logs train -f --run ID` just after the apply printed its ID)."""
+    while True:
+        try:
+            return chosen_step(run, store.executions_of_run(run.id), step)
+        except UserError:
+            store.db.refresh()
+            now = store.run(run.id)
+            planned = (now.summary.get("steps") or {}) if now is not None else {}
+            waiting = [address for address in planned if step in (address, *_short_names(address))]
+            if now is None or now.status != "running" or len(waiting) != 1:
+                raise
+        time.sleep(poll)
+
+
 def _short_names(address: str) -> tuple[str, ...]:
     parts = address.split(".")  # pipeline.NAME.step.NAME
     return (parts[-1], f"{parts[1]}.{parts[-1]}") if len(parts) == 4 else ()

@@ -44,7 +44,7 @@ def logs(
 
     Example: `zenctl logs train -f`, `zenctl logs --run 3f2a1b9c`
     """
-    from zenctl.application.logs import chosen_run, chosen_step, print_log
+    from zenctl.application.logs import chosen_run, chosen_step, print_log, step_to_follow
 
     call = invocation(ctx)
     project = call.load(chdir, evaluates=False)
@@ -52,13 +52,16 @@ def logs(
     if store is None:
         raise UserError("No runs yet", "Run `zenctl apply` first; then its steps' logs show.")
     chosen = chosen_run(store, project.workspace, run)
-    execution = chosen_step(chosen, store.executions_of_run(chosen.id), step)
 
     def write(text: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
 
     try:
+        if follow:
+            execution = step_to_follow(store, chosen, step)
+        else:
+            execution = chosen_step(chosen, store.executions_of_run(chosen.id), step)
         print_log(store, execution, write, follow)
     except KeyboardInterrupt:  # following stops here, quietly: nothing was running for us
         raise typer.Exit(130) from None
