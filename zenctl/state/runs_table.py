@@ -150,12 +150,13 @@ def run_duration(run: Run) -> float | None:
 def _with_previous(store: StateStore, workspace: str, listed: list[Run]) -> list[Run]:
     """`listed` and older runs back to one with params, which the oldest listed run's
     changed params compare with."""
-    read = list(listed)
+    read, page = list(listed), _PAGE
     while read and not any(_planned(run) for run in read[len(listed) :]):
-        older = store.runs(workspace, _PAGE, before=read[-1].started_at)
+        older = store.runs(workspace, page, before=read[-1].started_at)
         if not older:
             break
         read += older
+        page *= 2  # a history from before runs recorded params is read in few queries
     return read
 
 
