@@ -4,6 +4,7 @@ never silent for minutes."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +26,17 @@ from zenctl.render.diagnostics import display_path, render_diagnostic
 from zenctl.render.plan_text import format_duration
 
 HEARTBEAT_S = 30.0
+
+# Held while the heartbeat thread prints, and by a fork: a worker forked while that thread is
+# inside print would inherit stdout's lock held, and hang at its first flush (see
+# zenctl/apply/workers.py). One per process, as forks are.
+_PRINTING = threading.Lock()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_PRINTING.acquire,
+        after_in_parent=_PRINTING.release,
+        after_in_child=_PRINTING.release,
+    )
 
 
 class ProgressReporter:
@@ -76,8 +88,9 @@ class ProgressReporter:
                 for address in due:
                     self._due[address] = now + self.heartbeat
                 lines = [self._beat_line(address, now - self.running[address]) for address in due]
-            for line in lines:
-                self.console.print(line)
+            with _PRINTING:
+                for line in lines:
+                    self.console.print(line)
 
     def _beat_line(self, address: str, elapsed: float) -> str:
         """`pipeline.p.step.train: running 2m30s (past runs: ~4m10s)`, where history knows."""
