@@ -10,6 +10,7 @@ from typing import Any
 
 import jsonschema
 from conftest import Project
+from test_sensitive import TOKEN, WITH_TOKEN, add_token_step
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "specs/runs.schema.json").read_text())
 
@@ -19,7 +20,8 @@ def _json(project: Project, *args: str) -> Any:
     result = project.run("runs", *args, "--json")
     assert result.code == 0, result.both
     document = json.loads(result.out)
-    jsonschema.validate(document, SCHEMA)
+    jsonschema.validate(document, SCHEMA, format_checker=jsonschema.FormatChecker())
+    assert document["format_version"] == "1.0" and document["zenctl_version"]
     return document
 
 
@@ -189,14 +191,14 @@ def test_runs_show_lists_each_step_with_what_it_did_and_its_log(project: Project
 
     document = project.run("runs", "show", run_id[:6], "--json")
     steps = json.loads(document.out)
-    jsonschema.validate(steps, SCHEMA)
+    jsonschema.validate(steps, SCHEMA, format_checker=jsonschema.FormatChecker())
     by_address = {step["address"]: step for step in steps["steps"]}
     assert by_address["pipeline.demo.step.train"]["ran"] is True
     assert by_address["pipeline.demo.step.report"] == {
         "address": "pipeline.demo.step.report",
         "status": "reused",
         "ran": False,
-        "duration": None,
+        "duration_seconds": None,
         "log": None,
         "error": None,
     }
@@ -228,7 +230,7 @@ def test_apply_prints_its_run_first_and_heartbeats_without_a_terminal(project: P
     assert len(beats) >= 2, applied.out
     # the recorded duration is the step's wall time: at least its own sleep
     run = json.loads(project.run("runs", "show", first.split()[1], "--json").out)
-    assert run["steps"][0]["duration"] >= 1.5
+    assert run["steps"][0]["duration_seconds"] >= 1.5
     assert "(past runs" not in applied.out  # no history yet
     # once history knows the step, each heartbeat says how long it took before
     project.write("slow.py", "import time\n\ndef nap():\n    time.sleep(1.5)\n    return 2\n")
@@ -242,6 +244,23 @@ def test_apply_prints_its_run_first_and_heartbeats_without_a_terminal(project: P
 def test_the_heartbeat_knob_must_be_a_number(project: Project) -> None:
     failed = project.run("apply", "--auto-approve", env={"ZENCTL_HEARTBEAT_SECONDS": "often"})
     assert failed.code == 1 and "Invalid ZENCTL_HEARTBEAT_SECONDS" in failed.err
+
+
+def test_a_secret_param_is_never_shown(project: Project) -> None:
+    add_token_step(project)
+    assert project.apply(env=WITH_TOKEN).code == 0
+    assert project.apply(env={"ZENCTL_VAR_token": "tok-OTHER-0d9e"}).code == 0
+    listed = project.run("runs", env=WITH_TOKEN)
+    assert "token: (sensitive) -> (sensitive)" in listed.out  # it changed; not what to
+    document = _json(project)
+    token = document["runs"][0]["params"]["token"]
+    assert set(token) == {"sensitive"}  # its keyed hash, as state and the plan record it
+    for shown in (
+        listed.both,
+        json.dumps(document),
+        project.run("runs", "show", "--json", document["runs"][0]["id"]).out,
+    ):
+        assert TOKEN not in shown and "tok-OTHER-0d9e" not in shown
 
 
 def test_the_where_grammar() -> None:

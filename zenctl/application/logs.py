@@ -82,7 +82,7 @@ def step_to_follow(
         except UserError:
             store.db.refresh()
             now = store.run(run.id)
-            planned = (now.summary.get("steps") or {}) if now is not None else {}
+            planned = (now.planned or {}) if now is not None else {}
             waiting = [address for address in planned if step in (address, *_short_names(address))]
             if now is None or now.status != "running" or len(waiting) != 1:
                 raise

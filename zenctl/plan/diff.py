@@ -118,14 +118,13 @@ def holds_secret(value: Any) -> bool:
     return isinstance(value, list) and any(holds_secret(item) for item in value)
 
 
-def masked(value: Any) -> Any:
-    """A recorded value with each secret's keyed hash as (sensitive), at any depth."""
+def _masked(value: Any) -> Any:
     if _is_secret(value):
         return "(sensitive)"
     if isinstance(value, list):
-        return [masked(item) for item in value]
+        return [_masked(item) for item in value]
     if isinstance(value, dict):
-        return {key: masked(item) for key, item in value.items()}
+        return {key: _masked(item) for key, item in value.items()}
     return value
 
 
@@ -133,7 +132,7 @@ def show_value(value: Any) -> str:
     """A recorded param as people read it: secrets, at any depth, as (sensitive)."""
     if _is_secret(value):
         return "(sensitive)"
-    return json.dumps(masked(value), sort_keys=True, ensure_ascii=False)
+    return json.dumps(_masked(value), sort_keys=True, ensure_ascii=False)
 
 
 def shown(value: Value) -> str:

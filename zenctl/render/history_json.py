@@ -24,7 +24,7 @@ def run_entry(run: Run) -> dict[str, Any]:
         "zenctl_version": run.zenctl_version,
         "user": run.username,
         "host": run.host,
-        "summary": run.summary,
+        "summary": run.counts,
     }
 
 

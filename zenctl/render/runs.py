@@ -7,7 +7,6 @@ terminal and stays one line per run in a CI log.
 
 from __future__ import annotations
 
-import datetime
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,12 +16,11 @@ from rich.console import Console
 
 from zenctl.durations import clock
 from zenctl.paths import local_file
-from zenctl.plan.diff import masked, show_value
+from zenctl.plan.diff import show_value
 from zenctl.render.diagnostics import display_path
+from zenctl.render.documents import document, iso_time
 from zenctl.state.records import Run
 from zenctl.state.runs_table import Change, RunRow, RunsTable, StepOutcome, run_duration
-
-FORMAT_VERSION = 1
 
 
 def render_runs(console: Console, table: RunsTable, filtered: bool = False) -> None:
@@ -67,7 +65,7 @@ def render_runs(console: Console, table: RunsTable, filtered: bool = False) -> N
 
 
 def runs_document(table: RunsTable) -> dict[str, Any]:
-    return {"format_version": FORMAT_VERSION, "runs": [_entry(row) for row in table.rows]}
+    return document(runs=[_entry(row) for row in table.rows])
 
 
 def render_run_steps(
@@ -91,21 +89,20 @@ def render_run_steps(
 
 
 def run_steps_document(row: RunRow, steps: Sequence[StepOutcome], root: Path) -> dict[str, Any]:
-    return {
-        "format_version": FORMAT_VERSION,
-        "run": _entry(row),
-        "steps": [
+    return document(
+        run=_entry(row),
+        steps=[
             {
                 "address": step.address,
                 "status": step.status,
                 "ran": step.ran,
-                "duration": step.duration,
+                "duration_seconds": step.duration,
                 "log": _log(step.log_uri, root),
                 "error": step.error,
             }
             for step in steps
         ],
-    }
+    )
 
 
 def print_json(document: dict[str, Any]) -> None:
@@ -126,9 +123,9 @@ def _entry(row: RunRow) -> dict[str, Any]:
         "id": run.id,
         "workspace": run.workspace,
         "result": run.status,
-        "started_at": _iso(run.started_at),
-        "finished_at": _iso(run.finished_at),
-        "duration": run_duration(run),
+        "started_at": iso_time(run.started_at),
+        "finished_at": iso_time(run.finished_at),
+        "duration_seconds": run_duration(run),
         "git_commit": run.git_sha,
         "git_dirty": run.git_dirty,
         "user": run.username,
@@ -136,8 +133,8 @@ def _entry(row: RunRow) -> dict[str, Any]:
         "ran": run.summary.get("ran"),
         "reused": run.summary.get("cached"),
         "failed": run.summary.get("failed"),
-        "params": {_bare(key): masked(value) for key, value in row.params.items()},
-        "metrics": {_bare(key): masked(value) for key, value in row.metrics.items()},
+        "params": {_bare(key): value for key, value in row.params.items()},
+        "metrics": {_bare(key): value for key, value in row.metrics.items()},
         "changed_params": {_bare(change.key): _sides(change) for change in row.changed}
         if row.compared
         else None,
@@ -152,14 +149,7 @@ def _bare(key: str) -> str:
 def _sides(change: Change) -> dict[str, Any]:
     """The change's before and after; a side the param did not have is left out."""
     sides = {"before": (change.was_set, change.before), "after": (change.is_set, change.after)}
-    return {side: masked(value) for side, (present, value) in sides.items() if present}
-
-
-def _iso(timestamp: float | None) -> str | None:
-    if timestamp is None:
-        return None
-    moment = datetime.datetime.fromtimestamp(timestamp, datetime.UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {side: value for side, (present, value) in sides.items() if present}
 
 
 def _change(change: Change) -> str:

@@ -151,7 +151,7 @@ def _with_previous(store: StateStore, workspace: str, listed: list[Run]) -> list
     """`listed` and older runs back to one with params, which the oldest listed run's
     changed params compare with."""
     read, page = list(listed), _PAGE
-    while read and not any(_planned(run) for run in read[len(listed) :]):
+    while read and not any(run.planned is not None for run in read[len(listed) :]):
         older = store.runs(workspace, page, before=read[-1].started_at)
         if not older:
             break
@@ -160,16 +160,10 @@ def _with_previous(store: StateStore, workspace: str, listed: list[Run]) -> list
     return read
 
 
-def _planned(run: Run) -> dict[str, Any] | None:
-    """The steps its apply recorded when it began (None: a `state rm`, an older zenctl)."""
-    steps = run.summary.get("steps")
-    return steps if isinstance(steps, dict) else None
-
-
 def _param_facts(run: Run) -> list[Fact]:
     return [
         Fact("params", address, name, value)
-        for address, step in (_planned(run) or {}).items()
+        for address, step in (run.planned or {}).items()
         for name, value in sorted(step.get("params", {}).items())
     ]
 
@@ -225,7 +219,7 @@ def _rows(runs: list[Run], facts: dict[str, list[Fact]], keys: Keys) -> list[Run
             key, qualified = keys[(fact.kind, fact.address, fact.name)]
             values[key] = values[qualified] = shown[fact.kind][key] = fact.value
         before = previous.get(run.workspace)
-        planned = _planned(run) is not None
+        planned = run.planned is not None
         changed = _changes(before, shown["params"]) if before is not None and planned else ()
         if planned:
             previous[run.workspace] = shown["params"]
@@ -267,7 +261,7 @@ def step_outcomes(run: Run, executions: Sequence[Execution]) -> list[StepOutcome
     """The run's steps: those it executed (or marked), then those it reused, in plan order
     where the run recorded its plan."""
     by_address = {execution.address: execution for execution in executions}
-    planned = _planned(run) or {}
+    planned = run.planned or {}
     outcomes = []
     for address in dict.fromkeys([*planned, *by_address]):
         execution = by_address.get(address)
