@@ -5,9 +5,10 @@ over every run.
 
 Seeds a project's SQLite store with one real apply, then `--runs` runs written with bulk SQL
 as applies record them: five steps each (their params recorded with the run, one execution per
-step that ran, of about 1 KiB with its components), a param changing every few runs, one run
-in ten failed. Then times the `zenctl` program (Python's start-up included: what users pay)
-and prints the medians beside `zenctl version`, the floor of any command.
+step that ran, of about 1 KiB with its components, train and evaluate with a metric each), a
+param changing every few runs, one run in ten failed (metrics where the schema has them, 0007
+on). Then times the `zenctl` program (Python's start-up included: what users pay) and prints
+the medians beside `zenctl version`, the floor of any command.
 """
 
 from __future__ import annotations
@@ -69,6 +70,12 @@ COMMANDS = {
         "--limit",
         "100",
     ],
+    "zenctl runs --sort=-metrics.accuracy --limit 10": [
+        "runs",
+        "--sort=-metrics.accuracy",
+        "--limit",
+        "10",
+    ],
     "zenctl runs --json --limit 10000": ["runs", "--json", "--limit", "10000"],
 }
 
@@ -86,7 +93,7 @@ def _seed(database: Path, count: int) -> None:
     rng = random.Random(7)
     started = time.time() - 365 * 86400
     params = {step: {"rows": 1000} for step in STEPS}
-    runs, executions = [], []
+    runs, executions, metrics = [], [], []
     for index in range(count):
         if index % 3 == 0:  # someone tried another learning rate or epoch count
             params["train"] = {**params["train"], "lr": rng.choice([0.001, 0.01, 0.05, 0.1])}
@@ -116,9 +123,14 @@ def _seed(database: Path, count: int) -> None:
         )
         for step in ran:
             components = {"params": params[step], "code": {"steps.py": "ab" * 32}, "x": "y" * 700}
+            execution_id = str(uuid.uuid4())
+            if step in ("train", "evaluate"):  # their scores: a loss, an accuracy
+                name = "loss" if step == "train" else "accuracy"
+                value = round(rng.uniform(0.5, 1.0), 4)
+                metrics.append((execution_id, "scores", name, value, json.dumps(value)))
             executions.append(
                 (
-                    str(uuid.uuid4()),
+                    execution_id,
                     run_id,
                     f"pipeline.exp.step.{step}",
                     len(executions) + 100,
@@ -144,6 +156,13 @@ def _seed(database: Path, count: int) -> None:
             "(?, ?, 'default', ?, ?, ?, ?, ?, ?, ?, ?)",
             executions,
         )
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+        if "metrics" in tables:  # schema 0007 on
+            connection.executemany(
+                "INSERT INTO metrics (execution_id, output, name, value, value_json) "
+                "VALUES (?, ?, ?, ?, ?)",
+                metrics,
+            )
 
 
 def _timed(root: Path, args: list[str], rounds: int) -> tuple[float, float]:
