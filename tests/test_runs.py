@@ -284,3 +284,66 @@ def test_the_where_grammar() -> None:
     assert ascending == [{"k": 2}, {"k": 10}, {"k": "a"}, {"k": "b"}, {}]
     descending = sort_rows(rows, parse_sort("-k"), lambda row: row)
     assert descending == [{"k": "b"}, {"k": "a"}, {"k": 10}, {"k": 2}, {}]
+
+
+METRICS = """
+variable "lr" {
+  type    = number
+  default = 0.1
+}
+
+pipeline "m" {
+  step "train" {
+    run     = "mtrain:train"
+    params  = { lr = var.lr }
+    outputs = ["model", "scores"]
+    metrics = ["scores"]
+  }
+  step "evaluate" {
+    run     = "meval:evaluate"
+    inputs  = { model = step.train.outputs.model }
+    outputs = ["scores"]
+    metrics = ["scores"]
+  }
+}
+"""
+TRAIN = """
+def train(lr):
+    return {"model": lr, "scores": {"loss": round(1 - lr, 3)}}
+"""
+EVALUATE = """
+def evaluate(model):
+    return {"scores": {"accuracy": round(0.5 + model, 3), "loss": 0.25}}
+"""
+
+
+def test_metrics_are_columns_to_filter_and_sort_by(project: Project) -> None:
+    project.write("main.zc.hcl", METRICS)
+    project.write("mtrain.py", TRAIN)
+    project.write("meval.py", EVALUATE)
+    for lr in ("0.1", "0.3", "0.2"):
+        assert project.apply("--var", f"lr={lr}").code == 0
+
+    table = _rows(project.run("runs").out)
+    # accuracy is evaluate's alone; both steps record a loss: qualified with the step
+    assert [row["metrics.accuracy"] for row in table] == ["0.7", "0.8", "0.6"]
+    assert [row["metrics.train.loss"] for row in table] == ["0.8", "0.7", "0.9"]
+    assert {row["metrics.evaluate.loss"] for row in table} == {"0.25"}
+
+    def accuracies(*args: str) -> list[Any]:
+        return [run["metrics"]["accuracy"] for run in _json(project, *args)["runs"]]
+
+    assert accuracies("--sort=-metrics.accuracy") == [0.8, 0.7, 0.6]
+    assert accuracies("--where", "metrics.accuracy>=0.7", "--sort", "metrics.accuracy") == [
+        0.7,
+        0.8,
+    ]
+    assert accuracies("--where", "metrics.train.loss<0.8") == [0.8]
+    ambiguous = project.run("runs", "--sort", "metrics.loss")
+    assert ambiguous.code == 1 and "metrics.evaluate.loss, metrics.train.loss" in ambiguous.err
+    # a run that reused a step stands on its metrics too
+    project.write("meval.py", EVALUATE.replace('"loss": 0.25', '"loss": 0.5'))
+    assert project.apply("--var", "lr=0.2").code == 0  # evaluate runs, train is reused
+    [latest] = _json(project, "--limit", "1")["runs"]
+    assert (latest["ran"], latest["reused"]) == (1, 1)
+    assert latest["metrics"] == {"accuracy": 0.7, "evaluate.loss": 0.5, "train.loss": 0.8}

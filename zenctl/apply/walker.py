@@ -13,25 +13,26 @@ independent branches go on.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from zenctl.apply.masking import Masker, secret_texts
+from zenctl.apply.outcome import outcome
 from zenctl.config.model import Config
 from zenctl.config.variables import reveal, step_params
 from zenctl.fingerprint.canonical import canonical_json
-from zenctl.fingerprint.step import fingerprint, same_work
+from zenctl.fingerprint.files import StatCache, data_cache_file
+from zenctl.fingerprint.step import changed_dep, fingerprint, same_work
 from zenctl.plan.model import Action, Plan, ReasonKind, StepPlan, resource_counts
 from zenctl.providers.protocol import (
     ArtifactStore,
     Integrity,
     StepExecutor,
     StepInput,
-    StepLost,
     StepResult,
     StepTask,
 )
@@ -113,9 +114,7 @@ class _InFlight:
     log_path: str
     inputs: dict[str, dict[str, Any]]  # name -> {ref, hash}: the lineage edges in
     secrets: tuple[str, ...]  # masked in its error, whoever made it (the executor too)
-    # when it was handed to its executor (time.perf_counter): the recorded duration is the
-    # wall time from there, process start, artifact uploads and result transfer included
-    submitted: float = field(default_factory=time.perf_counter)
+    submitted: float = field(default_factory=time.perf_counter)  # handed to its executor
 
 
 class StepDiverged(Exception):
@@ -143,6 +142,8 @@ class Walker:
         self.reporter = reporter
         self.secrets = secrets  # sensitive variables' and the metadata store's password
         self._open: dict[str, _InFlight] = {}  # recorded as running, not yet ended
+        self._data_cache: StatCache | None = None  # the plan's, read once a dep is checked
+        self.root = Path(config.root)
 
     def run(self, result: ApplyResult, steps: tuple[StepPlan, ...]) -> None:
         """Run `steps` (the plan's, in execution order), recording each and noting it in
@@ -151,7 +152,7 @@ class Walker:
         outputs: dict[str, dict[str, dict[str, Any]]] = {}
         blocked: dict[str, str] = {}  # address -> the failed step that blocks it
         in_flight: dict[Future[StepResult], _InFlight] = {}
-        settle_plan(self.store, self.plan)
+        settle_plan(self.store, self.plan, result.run_id)
         try:
             while pending or in_flight:
                 for address, step in list(pending.items()):
@@ -176,10 +177,7 @@ class Walker:
                 for future in finished:
                     job = in_flight.pop(future)
                     del self._open[job.execution_id]
-                    step_result = dataclasses.replace(
-                        _outcome(future, job.step.address),
-                        duration=time.perf_counter() - job.submitted,
-                    )
+                    step_result = outcome(future, job.step.address, job.submitted)
                     if step_result.ok:
                         self.store.finish_step(
                             job.execution_id,
@@ -187,6 +185,7 @@ class Walker:
                             step_result.outputs,
                             step_result.duration,
                             step_result.details,
+                            step_result.metrics,
                         )
                         outputs[job.step.address] = step_result.outputs
                         result.ran.append(job.step.address)
@@ -211,7 +210,7 @@ class Walker:
                 executor.shutdown(cancel=True)
             # A step that stopped on shutdown still tells where it ran (a cancelled remote job).
             details = {
-                job.execution_id: _outcome(future, job.step.address).details
+                job.execution_id: outcome(future, job.step.address, job.submitted).details
                 for future, job in in_flight.items()
                 if future.done()
             }
@@ -252,7 +251,9 @@ class Walker:
             # execution may match (an upstream re-ran and reproduced the same bytes).
             earlier = self._earlier(step, components, key)
             if earlier is not None:
-                self.store.settle(self.plan.workspace, {step.address: earlier.id})
+                self.store.settle(
+                    self.plan.workspace, {step.address: earlier.id}, run_id=result.run_id
+                )
                 outputs[step.address] = earlier.outputs
                 result.reused.append(step.address)
                 self.reporter.reused(step, "inputs unchanged after upstream re-run")
@@ -261,6 +262,7 @@ class Walker:
         config_step = pipeline.steps[step.step]
         evaluated = step_params(config_step, self.variables)
         params = self._params(step, evaluated)
+        self._check_deps(components)
         # a param made from a secret ("Bearer ${var.token}") is one more text to mask
         secrets = tuple(sorted(self.secrets | secret_texts(evaluated)))
         inputs = self._inputs(step, components, outputs)
@@ -282,6 +284,7 @@ class Walker:
             artifact_store=runtime.artifact_store_spec,
             log_path=str(log_path),
             secrets=secrets,
+            metrics=tuple(components.get("metrics", ())),
         )
         self.reporter.started(step)
         return runtime.executor(config_step.on).submit(task), job
@@ -295,6 +298,16 @@ class Walker:
             )
         revealed: dict[str, Any] = reveal(evaluated)
         return revealed
+
+    def _check_deps(self, components: dict[str, Any]) -> None:
+        """The files in `deps` must still be the planned ones when the step starts (edited
+        during a long apply, or after a saved plan): the step reads them from the working
+        tree, and its record would claim the planned bytes."""
+        if components.get("deps"):
+            self._data_cache = self._data_cache or StatCache(data_cache_file(self.root))
+            changed = changed_dep(self.root, components["deps"], self._data_cache)
+            if changed:
+                raise StepDiverged(f"its dep {changed}")
 
     def _inputs(
         self,
@@ -366,22 +379,13 @@ class Walker:
         self.reporter.skipped(step, because)
 
 
-def settle_plan(store: StateStore, plan: Plan) -> None:
+def settle_plan(store: StateStore, plan: Plan, run_id: str | None = None) -> None:
     """Record the plan's moves, and that what it reuses is in place from now on, wherever in
-    history it came from. An apply with nothing to run records them too (a param set back to
-    an earlier value, a renamed step)."""
+    history it came from (as the run's doing, when in one). An apply with nothing to run
+    records them too (a param set back to an earlier value, a renamed step), in no run."""
     store.settle(
         plan.workspace,
         {step.address: step.cached_from for step in plan.cached if step.cached_from},
         {step.address: step.moved_from for step in plan.steps if step.moved_from},
+        run_id,
     )
-
-
-def _outcome(future: Future[StepResult], address: str) -> StepResult:
-    try:
-        return future.result()
-    except StepLost as exc:  # the executor says what ended it: "killed by signal 9 (SIGKILL)..."
-        return StepResult(address, False, {}, str(exc), 0.0)
-    except Exception as exc:  # anything else that ended it outside its own code
-        error = f"the step ended without a result: {type(exc).__name__}: {exc}"
-        return StepResult(address, False, {}, error, 0.0)

@@ -20,6 +20,7 @@ import typer
 
 from zenctl import __version__
 from zenctl.cli.commands.apply import apply
+from zenctl.cli.commands.checkout import checkout
 from zenctl.cli.commands.destroy import destroy
 from zenctl.cli.commands.drift import drift
 from zenctl.cli.commands.fmt import fmt
@@ -28,6 +29,7 @@ from zenctl.cli.commands.graph import graph
 from zenctl.cli.commands.history import show
 from zenctl.cli.commands.init import init
 from zenctl.cli.commands.logs import logs
+from zenctl.cli.commands.metrics import metrics_app, params_app
 from zenctl.cli.commands.plan import plan
 from zenctl.cli.commands.providers import providers_app
 from zenctl.cli.commands.pull import pull
@@ -101,11 +103,14 @@ app.command()(drift)
 app.command()(fmt)
 app.command()(gc)
 app.command()(pull)
+app.command()(checkout)
 app.command("force-unlock")(force_unlock)
 app.add_typer(runs_app, name="runs")
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(providers_app, name="providers")
 app.add_typer(state_app, name="state")
+app.add_typer(metrics_app, name="metrics")
+app.add_typer(params_app, name="params")
 
 
 def main() -> NoReturn:

@@ -169,8 +169,9 @@ def _param_facts(run: Run) -> list[Fact]:
 
 
 def _metric_facts(store: StateStore, run_ids: list[str]) -> dict[str, list[Fact]]:
-    """The metrics of each run, once the store records them."""
-    return {}
+    """The metrics of each run: those of every step it stood on, reused ones included."""
+    found = store.metrics_of_runs(run_ids)
+    return {run: [Fact("metrics", m.address, m.name, m.value) for m in found[run]] for run in found}
 
 
 # (kind, address, name) -> (the key shown, the key qualified with the step)
