@@ -62,7 +62,6 @@ class RunRow:
 class RunsTable:
     rows: list[RunRow]
     columns: list[str]  # the params and metrics keys shown as columns, in order
-    workspaces: bool  # rows from several workspaces may be listed
 
 
 def runs_table(
@@ -83,7 +82,7 @@ def runs_table(
     else:
         listed = store.runs(workspace, limit)
         read = _with_previous(store, workspace, listed)
-    rows, keys = _rows_of(store, read)
+    rows = _rows_of(store, read)
     named = [condition.key for condition in conditions] + ([order.key] if order else [])
     check_keys(named, {key for row in rows for key in row.values} | set(BUILT_IN))
     ids = {run.id for run in listed}
@@ -91,23 +90,22 @@ def runs_table(
     kept = [row for row in kept if all(c.holds(row.values) for c in conditions)]
     if order is not None:
         kept = sort_rows(kept, order, lambda row: row.values)
-    shown = sorted({key for key, _ in keys.values() if key.startswith("metrics.")})
+    kept = kept[:limit]
+    shown = sorted({key for row in kept for key in row.metrics})
     shown += [key for key in dict.fromkeys(named) if key not in BUILT_IN and key not in shown]
-    return RunsTable(kept[:limit], shown, every)
+    return RunsTable(kept, shown)
 
 
 def run_row(store: StateStore, run: Run) -> RunRow:
     """One run's row, compared with the previous run of its workspace."""
-    rows, _ = _rows_of(store, _with_previous(store, run.workspace, [run]))
-    return rows[0]
+    return _rows_of(store, _with_previous(store, run.workspace, [run]))[0]
 
 
-def _rows_of(store: StateStore, read: list[Run]) -> tuple[list[RunRow], Keys]:
+def _rows_of(store: StateStore, read: list[Run]) -> list[RunRow]:
     facts = {run.id: _param_facts(run) for run in read}
     for run_id, metrics in _metric_facts(store, [run.id for run in read]).items():
         facts[run_id] = facts.get(run_id, []) + metrics
-    keys = _keys(fact for found in facts.values() for fact in found)
-    return _rows(read, facts, keys), keys
+    return _rows(read, facts, _keys(fact for found in facts.values() for fact in found))
 
 
 # The keys every run has, beside its params and metrics.

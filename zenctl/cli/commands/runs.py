@@ -62,7 +62,7 @@ def runs(
     table = (
         runs_table(store, project.workspace, where or (), sort, limit)
         if store is not None
-        else RunsTable([], [], False)
+        else RunsTable([], [])
     )
     if json_:
         print_json(runs_document(table))
