@@ -19,6 +19,7 @@ from zenctl.paths import local_file
 from zenctl.plan.diff import show_value
 from zenctl.render.diagnostics import display_path
 from zenctl.render.documents import document, iso_time
+from zenctl.render.plan_text import format_duration
 from zenctl.state.records import Run
 from zenctl.state.runs_table import Change, RunRow, RunsTable, StepOutcome, run_duration
 
@@ -83,7 +84,8 @@ def render_run_steps(
         console.print("  changed    " + ", ".join(map(_change, row.changed)), markup=False)
     lines = [["STEP", "RESULT", "TOOK", "LOG"]]
     for step in steps:
-        took = clock(step.duration) if step.duration is not None else "-"
+        # as `Done after` and `show` print it
+        took = format_duration(step.duration) if step.duration is not None else "-"
         lines.append([step.address, step.status, took, _log(step.log_uri, root) or "-"])
     console.print("\n".join(_aligned(lines, indent="  ")), markup=False)
 
