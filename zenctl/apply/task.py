@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 from zenctl.apply.masking import MaskedStream, Masker
 from zenctl.artifacts import materializers
-from zenctl.artifacts.integrity import read_verified
+from zenctl.artifacts.integrity import read_value
 from zenctl.fingerprint.code import CodeIndex, changed_files, code_cache_file
 from zenctl.fingerprint.files import StatCache, hash_bytes
 from zenctl.providers.protocol import ArtifactStore, StepBody, StepResult, StepTask
@@ -137,7 +137,7 @@ def load_inputs(task: StepTask, store: ArtifactStore) -> dict[str, Any]:
         if spec.kind == "source":
             inputs[name] = store.snapshot(Path(task.root) / spec.path, spec.hash)
         else:
-            inputs[name] = materializers.load(spec.materializer, read_verified(store, spec.hash))
+            inputs[name] = read_value(store, spec.hash, spec.materializer)
     return inputs
 
 

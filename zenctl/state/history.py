@@ -5,9 +5,10 @@ and who read it. Plain data, extracted here so that render/history.py only draws
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from zenctl.diagnostics import UserError
 from zenctl.state.records import SETTLED, Artifact, Execution, Run
@@ -56,8 +57,7 @@ def target_view(
     (the configuration's `moved` blocks) finds a renamed step's state before the apply that
     records the move."""
     if target.startswith("pipeline."):
-        previous = [old for old, new in (moved_to or {}).items() if new == target]
-        return _step_view(store, workspace, target, previous)
+        return _step_view(store, workspace, target, moved_from(target, moved_to or {}))
     run = store.run(target) if len(target) >= 4 else None
     if run is not None:
         return RunView(run, store.executions_of_run(run.id))
@@ -79,9 +79,7 @@ def target_view(
 def _step_view(store: StateStore, workspace: str, address: str, previous: list[str]) -> StepView:
     """The step's current state (or that of an address it was moved from), and a later
     attempt that did not settle."""
-    current = store.current(workspace, address)
-    for old in previous:
-        current = current or store.current(workspace, old)
+    current = current_execution(store, workspace, address, previous)
     history = store.history(workspace, address, limit=1)
     if current is None and not history:
         raise UserError(
@@ -94,6 +92,22 @@ def _step_view(store: StateStore, workspace: str, address: str, previous: list[s
     if attempt is not None and (attempt.serial <= current.serial or attempt.status in SETTLED):
         attempt = None  # the current state is the latest word
     return StepView(execution_view(store, current, address), attempt)
+
+
+def moved_from(address: str, moved_to: Mapping[str, str]) -> list[str]:
+    """The addresses a `moved` block renamed to `address` (`moved_to`: Config.moved_to())."""
+    return [old for old, new in moved_to.items() if new == address]
+
+
+def current_execution(
+    store: StateStore, workspace: str, address: str, previous: list[str]
+) -> Execution | None:
+    """The step's current state, or that of an address it was moved from (`moved_from`)
+    while no apply has recorded the move yet."""
+    current = store.current(workspace, address)
+    for old in previous:
+        current = current or store.current(workspace, old)
+    return current
 
 
 def execution_view(
@@ -112,3 +126,58 @@ def execution_view(
         if producer is not None:
             producers[name] = producer.run_id
     return ExecutionView(execution, address, store.run(execution.run_id), producers)
+
+
+# The counts an apply records with its run (zenctl/apply/walker.py), in the order shown.
+RUN_COUNTS = (
+    "ran",
+    "cached",
+    "failed",
+    "skipped",
+    "interrupted",
+    "removed",
+    "added",
+    "changed",
+    "destroyed",
+)
+
+RUN_COLUMNS = (
+    "id",
+    "workspace",
+    "status",
+    "started_at",
+    "finished_at",
+    "duration",
+    "git_sha",
+    "git_dirty",
+    "username",
+    "host",
+    "zenctl_version",
+    *RUN_COUNTS,
+)
+
+
+def run_record(run: Run) -> dict[str, Any]:
+    """One run as a flat record of JSON's values, for a table or a JSON listing of runs: times
+    in ISO 8601 UTC, `duration` in seconds, each count a column of its own (None where the run
+    recorded none: one still running, a `state rm`). Its keys are RUN_COLUMNS, in order."""
+    return {
+        "id": run.id,
+        "workspace": run.workspace,
+        "status": run.status,
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+        "duration": None if run.finished_at is None else run.finished_at - run.started_at,
+        "git_sha": run.git_sha,
+        "git_dirty": run.git_dirty,
+        "username": run.username,
+        "host": run.host,
+        "zenctl_version": run.zenctl_version,
+        **{count: run.summary.get(count) for count in RUN_COUNTS},
+    }
+
+
+def _iso(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return datetime.datetime.fromtimestamp(timestamp, datetime.UTC).isoformat()
