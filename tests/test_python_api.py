@@ -33,6 +33,8 @@ def test_import_zenctl_imports_nothing_more() -> None:
         "print(sorted(set(dir(zenctl)) & set(zenctl.__all__)))\n"
         "zenctl.ZenctlError\n"
         "print('zenctl.api' in sys.modules)\n"
+        "import zenctl.plan.drift\n"  # a package of zenctl/plan/ imported first since
+        "print(zenctl.plan.__module__)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
@@ -41,6 +43,7 @@ def test_import_zenctl_imports_nothing_more() -> None:
         "['zenctl']",
         "['ZenctlError', 'load', 'plan', 'runs']",
         "True",
+        "zenctl.api",  # zenctl.plan is the API's function, not the plan stage's package
     ]
 
 
