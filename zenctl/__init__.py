@@ -1,17 +1,20 @@
 """zenctl: Terraform's plan/apply for ML pipelines.
 
 The package is also the Python API, for notebooks (docs/python-api.md): `zenctl.load`,
-`zenctl.runs`, `zenctl.plan` and `zenctl.ZenctlError`, defined in zenctl/api.py. Every command
-of the command line starts with `import zenctl`, so this module imports nothing: zenctl/api.py
-(and the stages it reads through) is imported on first use of one of its names (PEP 562).
+`zenctl.runs`, `zenctl.plan` and `zenctl.ZenctlError`, from zenctl/api.py.
 """
 
-import sys  # no `from __future__ import annotations`: it imports the __future__ module
+# Every command starts with `import zenctl`, so this module imports nothing (not even typing,
+# nor __future__): zenctl/api.py, and the stages it reads through, is imported on first use of
+# one of its names (PEP 562). Comments rather than docstrings: the bytecode is read by every
+# command too.
+
+import sys
 
 __version__ = "0.1.0"
 __all__ = ["ZenctlError", "load", "plan", "runs"]
 
-TYPE_CHECKING = False  # not typing's: importing typing would cost every command
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import ModuleType
 
@@ -21,7 +24,6 @@ else:
 
 
 def __getattr__(name: str) -> object:
-    """A name of the API, imported on first use."""
     if name not in __all__:
         raise AttributeError(f"module 'zenctl' has no attribute {name!r}")
     from zenctl import api
@@ -33,20 +35,19 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
 
 
+# `zenctl.plan` names both the API's function and the plan stage's package, zenctl/plan/.
+# Importing a package binds it on its parent: that would hide the function from __getattr__
+# as soon as anything imported zenctl.plan.model. So the attribute is the function, whatever
+# was imported first, and the binding is dropped; code reaches the package by its full name
+# (`from zenctl.plan.model import Plan`), through sys.modules.
 class _Package(ModuleType):
-    """`zenctl.plan` is both the API's function and the name of the plan stage's package,
-    zenctl/plan/. Importing a package binds it on its parent, which would replace the
-    function, or hide it from `__getattr__`, as soon as anything imported zenctl.plan.model.
-    The attribute is the function whatever was imported first; the package is reached as
-    code reaches it, by its full name (`from zenctl.plan.model import Plan`)."""
-
     @property
     def plan(self) -> object:
         return __getattr__("plan")
 
     @plan.setter
     def plan(self, package: object) -> None:
-        """Where the import system binds zenctl/plan/ on zenctl: sys.modules keeps it."""
+        pass
 
 
 sys.modules[__name__].__class__ = _Package
