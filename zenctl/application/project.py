@@ -242,8 +242,20 @@ def lineage_info(root: Path) -> dict[str, Any]:
 
         repo = git.Repo(root, search_parent_directories=True)
         info["git_sha"] = repo.head.commit.hexsha
-        info["git_dirty"] = repo.is_dirty(untracked_files=True)
+        info["git_dirty"] = _uncommitted_changes(repo, root)
     except Exception:  # not a repository, no commit yet, or git missing: lineage without it
         info["git_sha"] = None
         info["git_dirty"] = None
     return info
+
+
+def _uncommitted_changes(repo: Any, root: Path) -> bool:
+    """Whether the work tree differs from its commit, `.zenctl/` left out even when no
+    .gitignore names it: zenctl's own store, artifacts and caches change with every apply,
+    so counting them would mark every run after the first as uncommitted."""
+    top = Path(repo.working_tree_dir).resolve()
+    own = project_dir(root.resolve())
+    pathspec = [":/"]
+    if own.is_relative_to(top):
+        pathspec.append(f":(top,exclude){own.relative_to(top).as_posix()}")
+    return bool(repo.git.status("--porcelain", "--", *pathspec))
