@@ -24,7 +24,7 @@ from zenctl.diagnostics import Diagnostic, DiagnosticsError, UserError
 from zenctl.paths import project_folder
 from zenctl.plan.model import Plan
 from zenctl.render.diagnostics import display_path
-from zenctl.state.history import RUN_COLUMNS, run_record
+from zenctl.render.history_json import RUN_COLUMNS, run_row
 from zenctl.workspaces import check_name
 
 if TYPE_CHECKING:
@@ -99,11 +99,11 @@ def runs(
 ) -> DataFrame | list[dict[str, Any]]:
     """The workspace's runs (applies and `state rm`s), newest first, `limit` of them (None:
     all): a pandas DataFrame with a row per run, or a list of dicts, one per run, when pandas
-    cannot be imported. The columns are `zenctl.api.RUN_COLUMNS`: times in UTC, counts as
-    recorded (None where a run recorded none)."""
+    cannot be imported. The columns are RUN_COLUMNS (zenctl/render/history_json.py): times
+    in UTC, counts as recorded (None where a run recorded none)."""
     with _reading(path, workspace) as (project, store):
         found = _runs(store, project.workspace, limit) if store is not None else []
-    records = [run_record(run) for run in found]
+    records = [run_row(run) for run in found]
     try:
         import pandas
     except ImportError:

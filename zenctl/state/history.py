@@ -5,10 +5,9 @@ and who read it. Plain data, extracted here so that render/history.py only draws
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from zenctl.diagnostics import UserError
 from zenctl.state.records import SETTLED, Artifact, Execution, Run
@@ -126,58 +125,3 @@ def execution_view(
         if producer is not None:
             producers[name] = producer.run_id
     return ExecutionView(execution, address, store.run(execution.run_id), producers)
-
-
-# The counts an apply records with its run (zenctl/apply/walker.py), in the order shown.
-RUN_COUNTS = (
-    "ran",
-    "cached",
-    "failed",
-    "skipped",
-    "interrupted",
-    "removed",
-    "added",
-    "changed",
-    "destroyed",
-)
-
-RUN_COLUMNS = (
-    "id",
-    "workspace",
-    "status",
-    "started_at",
-    "finished_at",
-    "duration",
-    "git_sha",
-    "git_dirty",
-    "username",
-    "host",
-    "zenctl_version",
-    *RUN_COUNTS,
-)
-
-
-def run_record(run: Run) -> dict[str, Any]:
-    """One run as a flat record of JSON's values, for a table or a JSON listing of runs: times
-    in ISO 8601 UTC, `duration` in seconds, each count a column of its own (None where the run
-    recorded none: one still running, a `state rm`). Its keys are RUN_COLUMNS, in order."""
-    return {
-        "id": run.id,
-        "workspace": run.workspace,
-        "status": run.status,
-        "started_at": _iso(run.started_at),
-        "finished_at": _iso(run.finished_at),
-        "duration": None if run.finished_at is None else run.finished_at - run.started_at,
-        "git_sha": run.git_sha,
-        "git_dirty": run.git_dirty,
-        "username": run.username,
-        "host": run.host,
-        "zenctl_version": run.zenctl_version,
-        **{count: run.summary.get(count) for count in RUN_COUNTS},
-    }
-
-
-def _iso(timestamp: float | None) -> str | None:
-    if timestamp is None:
-        return None
-    return datetime.datetime.fromtimestamp(timestamp, datetime.UTC).isoformat()
