@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from zenctl.diagnostics import Diagnostic, UserError
+from zenctl.paths import project_folder
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -60,8 +61,6 @@ class Invocation:
 
     def project_root(self, chdir: Path | None) -> Path:
         """The project folder: the command's --chdir, else the global one, else the current."""
-        from zenctl.paths import project_folder
-
         self.root = project_folder(chdir or self.chdir or Path.cwd())
         return self.root
 
