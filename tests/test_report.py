@@ -176,3 +176,34 @@ def test_layers_put_each_edge_between_neighbouring_layers() -> None:
     assert [layer_of[Waypoint("raw", "eval", n)] for n in (1, 2)] == [1, 2]
     assert len(layer_of) == 4 + 3
     assert layers(parents) == found  # the same picture every time
+
+
+def test_metrics_are_line_charts_across_runs(tmp_path: Path, browser: Any) -> None:
+    from zenctl.render.report_html import ReportData, RunMetrics, render_report
+    from zenctl.state.records import Run
+
+    def run(n: int, values: dict[str, float]) -> RunMetrics:
+        recorded = Run(f"run{n}-0000", "default", "succeeded", 1.7e9 + n * 60, None, None, None,
+                       "0.1.0", None, None, {})  # fmt: skip
+        return RunMetrics(recorded, values)
+
+    score, loss = "pipeline.demo.step.evaluate metrics.score", "pipeline.demo.step.train <loss>"
+    metrics = [run(1, {score: 0.5}), run(2, {score: 0.75, loss: 2.0}), run(3, {loss: 1.5})]
+    page_file = tmp_path / "report.html"
+    page_file.write_text(
+        render_report(
+            ReportData("demo", "default", 1.7e9, [], None, "no store", None, [], {}, metrics, 3)
+        )
+    )
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(page_file.as_uri())
+    page.wait_for_function("window.zenctlReport !== undefined")
+    assert errors == []
+    drawn = page.evaluate(
+        "window.zenctlReport.metrics.map(c => [c.options.plugins.title.text, "
+        "c.data.datasets[0].data])"
+    )
+    # one chart a series, one point a run: a run without the metric leaves a gap
+    assert drawn == [[score, [0.5, 0.75, None]], [loss, [None, 2.0, 1.5]]]

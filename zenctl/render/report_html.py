@@ -118,7 +118,7 @@ def _graph_section(data: ReportData) -> str:
         for key, (words, _) in STATUSES.items()
     )
     parts = [
-        f'<section id="graph"><h2>Pipeline graph</h2><p class="note">{escape(note)}</p>'
+        f'<section id="graph"><h2>Pipeline graph</h2><p class="note lines">{escape(note)}</p>'
         f'<ul class="legend">{legend}</ul>'
     ]
     for graph in data.graphs:
@@ -206,7 +206,8 @@ def _timeline_data(data: ReportData) -> dict[str, Any] | None:
 def _metrics_section(data: ReportData) -> str:
     head = f'<section id="metrics"><h2>Metrics over the last {data.runs_asked} runs</h2>'
     if not any(run.values for run in data.metrics):
-        return head + '<p class="empty">No metrics recorded in these runs.</p></section>'
+        words = "No metrics recorded in these runs." if data.metrics else "No runs recorded yet."
+        return f'{head}<p class="empty">{words}</p></section>'
     charts = "".join(
         f'<figure class="chart metric"><canvas data-series="{escape(name)}"></canvas></figure>'
         for name in _series(data)
@@ -230,7 +231,7 @@ def _metrics_data(data: ReportData) -> dict[str, Any]:
 def _params_section(data: ReportData) -> str:
     head = '<section id="params"><h2>Params</h2>'
     if data.plan is None:
-        steps = f'<p class="empty">Not evaluated: {escape(data.plan_problem or "")}</p>'
+        steps = f'<p class="empty lines">Not evaluated: {escape(data.plan_problem or "")}</p>'
     else:
         rows = []
         for step in data.plan.steps:
