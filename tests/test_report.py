@@ -62,6 +62,17 @@ def test_no_apply_yet_is_a_report_that_says_so(project: Project) -> None:
     assert not (project.root / ".zenctl" / "metadata.db").exists()  # a report creates no store
 
 
+def test_after_an_apply_every_step_is_cached_with_its_row_in_the_timeline(
+    project: Project,
+) -> None:
+    project.apply()
+    project.apply()  # nothing to do: no run recorded, the timeline stays the first apply's
+    html = write_report(project)
+    assert set(step_classes(html).values()) == {"cached"}
+    assert sorted(re.findall(rf'data-execution="{re.escape(ADDR)}(\w+)"', html)) == sorted(STEPS)
+    assert "No metrics recorded in these runs." in html
+
+
 def test_a_variable_without_a_value_gives_a_report_without_a_plan(project: Project) -> None:
     project.write("main.zc.hcl", MAIN.replace("default = 2", 'description = "scale"'))
     out = project.root / "report.html"

@@ -164,10 +164,7 @@ def _timeline_section(data: ReportData) -> str:
         )
     ran = _ran(data)
     if not ran:
-        return (
-            head
-            + '<p class="empty">The last apply ran no step: everything was cached.</p></section>'
-        )
+        return head + '<p class="empty">The last apply ran no step.</p></section>'
     start = data.last_apply.started_at
     rows = "".join(
         f'<tr data-execution="{escape(e.address)}"><td>{escape(e.address)}</td>'
