@@ -24,6 +24,7 @@ from zenctl.sdk import (
     ResourceContext,
     UserError,
     ensure_private_dir,
+    parse_duration,
     pid_alive,
     project_dir,
     write_atomic,
@@ -34,14 +35,21 @@ STOP_TIMEOUT = 10.0
 
 
 class LocalServing(Resource):
-    replace_on = frozenset({"port"})
+    replace_on = frozenset({"port", "max_body_mb", "read_timeout"})  # fixed at the start
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, max_body_mb: int, read_timeout: str) -> None:
         self.port = port
+        self.max_body = max_body_mb * 1024 * 1024
+        self.read_timeout = parse_duration(read_timeout, "serving read_timeout")
+        if self.read_timeout <= 0:  # a socket timeout of 0 would make every read fail at once
+            raise UserError(
+                f"serving read_timeout {read_timeout!r} is not a duration above 0",
+                'Give the time a client may stay silent mid-request, e.g. "10s".',
+            )
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any], root: Path) -> LocalServing:
-        return cls(int(settings["port"]))
+        return cls(int(settings["port"]), settings["max_body_mb"], settings["read_timeout"])
 
     @staticmethod
     def _folder(context: ResourceContext) -> Path:
@@ -71,6 +79,12 @@ class LocalServing(Resource):
                     materializer,
                     "--port",
                     str(self.port),
+                    "--name",
+                    context.address.rsplit(".", 1)[1],  # the deployment's own name
+                    "--max-body",
+                    str(self.max_body),
+                    "--read-timeout",
+                    str(self.read_timeout),
                     "--ready",
                     str(ready),
                 ],
