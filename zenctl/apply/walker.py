@@ -16,13 +16,15 @@ import copy
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from zenctl.apply.masking import Masker, secret_texts
 from zenctl.config.model import Config
 from zenctl.config.variables import reveal, step_params
 from zenctl.fingerprint.canonical import canonical_json
-from zenctl.fingerprint.step import fingerprint, same_work
+from zenctl.fingerprint.files import StatCache, data_cache_file
+from zenctl.fingerprint.step import changed_dep, fingerprint, same_work
 from zenctl.plan.model import Action, Plan, ReasonKind, StepPlan, resource_counts
 from zenctl.providers.protocol import (
     ArtifactStore,
@@ -138,6 +140,8 @@ class Walker:
         self.reporter = reporter
         self.secrets = secrets  # sensitive variables' and the metadata store's password
         self._open: dict[str, _InFlight] = {}  # recorded as running, not yet ended
+        self._data_cache: StatCache | None = None  # the plan's, read once a dep is checked
+        self.root = Path(config.root)
 
     def run(self, result: ApplyResult, steps: tuple[StepPlan, ...]) -> None:
         """Run `steps` (the plan's, in execution order), recording each and noting it in
@@ -253,6 +257,7 @@ class Walker:
         config_step = pipeline.steps[step.step]
         evaluated = step_params(config_step, self.variables)
         params = self._params(step, evaluated)
+        self._check_deps(components)
         # a param made from a secret ("Bearer ${var.token}") is one more text to mask
         secrets = tuple(sorted(self.secrets | secret_texts(evaluated)))
         inputs = self._inputs(step, components, outputs)
@@ -287,6 +292,16 @@ class Walker:
             )
         revealed: dict[str, Any] = reveal(evaluated)
         return revealed
+
+    def _check_deps(self, components: dict[str, Any]) -> None:
+        """The files in `deps` must still be the planned ones when the step starts (edited
+        during a long apply, or after a saved plan): the step reads them from the working
+        tree, and its record would claim the planned bytes."""
+        if components.get("deps"):
+            self._data_cache = self._data_cache or StatCache(data_cache_file(self.root))
+            changed = changed_dep(self.root, components["deps"], self._data_cache)
+            if changed:
+                raise StepDiverged(f"its dep {changed}")
 
     def _inputs(
         self,

@@ -149,6 +149,15 @@ def _step(decoder: Decoder, source: SourceFile, block: Any, name: str, context: 
             context,
         )
         return None
+    undeclared = sorted(set(body.paths) - set(body.outputs))
+    if undeclared:
+        decoder.error(
+            "Path for an undeclared output",
+            f'Step "{name}" gives a path to {", ".join(undeclared)}, which it does not output. '
+            f"Its outputs are {', '.join(body.outputs)}: name one of them in paths.",
+            attrs["paths"].range,
+            context,
+        )
     if len(set(body.outputs)) != len(body.outputs):
         decoder.error(
             "Duplicate output",
@@ -156,7 +165,18 @@ def _step(decoder: Decoder, source: SourceFile, block: Any, name: str, context: 
             attrs["outputs"].range,
             context,
         )
-    return Step(name, body.run, body.inputs, body.params, tuple(body.outputs), body.on, where)
+    return Step(
+        name,
+        body.run,
+        body.inputs,
+        body.params,
+        tuple(body.outputs),
+        body.on,
+        where,
+        tuple(body.deps),
+        attrs["deps"].range if "deps" in attrs else None,
+        dict(body.paths),
+    )
 
 
 def _deployment(

@@ -62,6 +62,8 @@ class StepBody(_Body):
     ) = {}  # a map, or what gives one
     outputs: list[Name] = [DEFAULT_OUTPUT]
     on: Literal["processing", "training", "serving"] | None = None
+    deps: list[Annotated[str, StringConstraints(min_length=1)]] = []
+    paths: dict[Name, Annotated[str, StringConstraints(min_length=1)]] = {}
 
 
 class PipelineBody(_Body):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import os
 import re
@@ -255,7 +256,12 @@ def main() -> None:
     args = parser.parse_args()
     model = Model(args.model, args.materializer)
     handler = make_handler(model, args.name, args.max_body, args.read_timeout)
-    server = Server(("127.0.0.1", args.port), handler)
+    try:
+        server = Server(("127.0.0.1", args.port), handler)
+    except OSError as exc:  # taken since the provider checked it: one line in the log
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        sys.exit(f"port {args.port} is in use on 127.0.0.1; 0 takes any free port")
     signal.signal(signal.SIGHUP, lambda *_: threading.Thread(target=model.reload).start())
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     ready = {"pid": os.getpid(), "port": server.server_address[1]}

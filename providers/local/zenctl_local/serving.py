@@ -62,6 +62,7 @@ class LocalServing(Resource):
         return _state(health)
 
     def create(self, desired: Attributes, context: ResourceContext) -> Attributes:
+        _check_port_free(self.port)
         folder = ensure_private_dir(self._folder(context))
         materializer = _write_model(folder, desired["model"], context)
         ready = folder / "ready.json"
@@ -147,6 +148,29 @@ class LocalServing(Resource):
         if health is not None and health["pid"] == state["pid"]:
             _terminate(int(state["pid"]))
         shutil.rmtree(self._folder(context), ignore_errors=True)
+
+
+def _check_port_free(port: int) -> None:
+    """Refuse a port something already listens on, in one line that names it, before starting
+    a server that would only die with a traceback in its log. Bound as the server binds it
+    (address reuse on): a port left in TIME_WAIT by a stopped server is free."""
+    import errno
+    import socket
+
+    if port == 0:
+        return
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise UserError(
+                f"port {port} is in use on 127.0.0.1: the model server cannot listen there",
+                "Stop what listens there, or set the serving block's `port` to another one; "
+                "0 takes any free port (in the examples: `--var port=0`).",
+            ) from None
 
 
 def _write_model(folder: Path, digest: str, context: ResourceContext) -> str:
