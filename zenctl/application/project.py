@@ -20,6 +20,7 @@ from zenctl.diagnostics import UserError
 from zenctl.fingerprint.code import code_cache_file
 from zenctl.fingerprint.files import StatCache, data_cache_file
 from zenctl.fingerprint.step import Fingerprinter
+from zenctl.paths import project_dir
 from zenctl.plan.model import Plan
 from zenctl.plan.planner import ArtifactChecker, PlanInputs, make_plan
 from zenctl.providers.protocol import ArtifactStore, Integrity

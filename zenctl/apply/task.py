@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from zenctl.apply.masking import MaskedStream, Masker
+from zenctl.apply.metrics import metric_values
 from zenctl.artifacts import materializers, trees
 from zenctl.artifacts.integrity import read_verified
 from zenctl.fingerprint.code import CodeIndex, changed_files, code_cache_file
@@ -78,24 +79,25 @@ def execute_step(
         ):
             used = _artifact_store(task, store)
             value = (body or call_function)(task, used, details)
-            outputs = {
-                name: store_output(used, item) for name, item in _named_outputs(task, value).items()
+            named = _named_outputs(task, value)
+            metrics = {
+                name: metric_values(task.address, name, named[name]) for name in task.metrics
             }
+            outputs = {name: store_output(used, item) for name, item in named.items()}
         error = ""
     except BaseException as exc:  # the step's own exception, reported with its traceback
         if isinstance(exc, KeyboardInterrupt):
             raise
         with contextlib.suppress(OSError), open(task.log_path, "a") as log:
             log.write(masker.mask_text("".join(traceback.format_exception(exc))))
-        outputs, error = {}, masker.mask_text(_describe(exc))
+        outputs, metrics, error = {}, {}, masker.mask_text(_describe(exc))
     try:
         _artifact_store(task, store).log_finished(Path(task.log_path))
     except Exception as exc:  # a log the store cannot keep would be recorded as kept
         why = f"the step's log could not be stored: {_describe(exc)}"
         outputs, error = {}, error or masker.mask_text(why)
-    return StepResult(
-        task.address, not error, outputs, error, time.perf_counter() - started, details
-    )
+    duration = time.perf_counter() - started
+    return StepResult(task.address, not error, outputs, error, duration, details, metrics)
 
 
 def _describe(exc: BaseException) -> str:

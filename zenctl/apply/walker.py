@@ -150,7 +150,7 @@ class Walker:
         outputs: dict[str, dict[str, dict[str, Any]]] = {}
         blocked: dict[str, str] = {}  # address -> the failed step that blocks it
         in_flight: dict[Future[StepResult], _InFlight] = {}
-        settle_plan(self.store, self.plan)
+        settle_plan(self.store, self.plan, result.run_id)
         try:
             while pending or in_flight:
                 for address, step in list(pending.items()):
@@ -183,6 +183,7 @@ class Walker:
                             step_result.outputs,
                             step_result.duration,
                             step_result.details,
+                            step_result.metrics,
                         )
                         outputs[job.step.address] = step_result.outputs
                         result.ran.append(job.step.address)
@@ -248,7 +249,9 @@ class Walker:
             # execution may match (an upstream re-ran and reproduced the same bytes).
             earlier = self._earlier(step, components, key)
             if earlier is not None:
-                self.store.settle(self.plan.workspace, {step.address: earlier.id})
+                self.store.settle(
+                    self.plan.workspace, {step.address: earlier.id}, run_id=result.run_id
+                )
                 outputs[step.address] = earlier.outputs
                 result.reused.append(step.address)
                 self.reporter.reused(step, "inputs unchanged after upstream re-run")
@@ -279,6 +282,7 @@ class Walker:
             artifact_store=runtime.artifact_store_spec,
             log_path=str(log_path),
             secrets=secrets,
+            metrics=tuple(components.get("metrics", ())),
         )
         self.reporter.started(step)
         return runtime.executor(config_step.on).submit(task), job
@@ -373,14 +377,15 @@ class Walker:
         self.reporter.skipped(step, because)
 
 
-def settle_plan(store: StateStore, plan: Plan) -> None:
+def settle_plan(store: StateStore, plan: Plan, run_id: str | None = None) -> None:
     """Record the plan's moves, and that what it reuses is in place from now on, wherever in
-    history it came from. An apply with nothing to run records them too (a param set back to
-    an earlier value, a renamed step)."""
+    history it came from (as the run's doing, when in one). An apply with nothing to run
+    records them too (a param set back to an earlier value, a renamed step), in no run."""
     store.settle(
         plan.workspace,
         {step.address: step.cached_from for step in plan.cached if step.cached_from},
         {step.address: step.moved_from for step in plan.steps if step.moved_from},
+        run_id,
     )
 
 

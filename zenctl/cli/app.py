@@ -28,6 +28,7 @@ from zenctl.cli.commands.gc import gc
 from zenctl.cli.commands.graph import graph
 from zenctl.cli.commands.history import runs, show
 from zenctl.cli.commands.init import init
+from zenctl.cli.commands.metrics import metrics_app, params_app
 from zenctl.cli.commands.plan import plan
 from zenctl.cli.commands.providers import providers_app
 from zenctl.cli.commands.pull import pull
@@ -107,6 +108,8 @@ app.command("force-unlock")(force_unlock)
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(providers_app, name="providers")
 app.add_typer(state_app, name="state")
+app.add_typer(metrics_app, name="metrics")
+app.add_typer(params_app, name="params")
 
 
 def main() -> NoReturn:

@@ -168,6 +168,7 @@ class Step:
     deps_range: SourceRange | None = None
     # output -> where `zenctl checkout` writes it in the working tree; not in the key
     paths: dict[str, str] = field(default_factory=dict)
+    metrics: tuple[str, ...] = ()  # outputs whose values are recorded as metrics
 
     def upstream_steps(self) -> list[str]:
         """Names of the steps whose outputs this step consumes, in input order."""

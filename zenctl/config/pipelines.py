@@ -29,7 +29,7 @@ from zenctl.config.references import (
     resolve_output,
 )
 from zenctl.config.schemas import HINTS, DeploymentBody, PipelineBody, SourceBody, StepBody
-from zenctl.diagnostics import UserError
+from zenctl.diagnostics import UserError, suggest
 
 
 def pipeline(
@@ -165,6 +165,17 @@ def _step(decoder: Decoder, source: SourceFile, block: Any, name: str, context: 
             attrs["outputs"].range,
             context,
         )
+    for metric in body.metrics:
+        if metric not in body.outputs:
+            decoder.error(
+                "Metrics output not declared",
+                f'Step "{name}" names "{metric}" in metrics, but declares no such output '
+                f"(its outputs: {', '.join(body.outputs)}).{suggest(metric, body.outputs)} "
+                "metrics names outputs whose values are recorded as metrics.",
+                attrs["metrics"].range,
+                context,
+            )
+    metrics = tuple(dict.fromkeys(body.metrics))
     return Step(
         name,
         body.run,
@@ -176,6 +187,7 @@ def _step(decoder: Decoder, source: SourceFile, block: Any, name: str, context: 
         tuple(body.deps),
         attrs["deps"].range if "deps" in attrs else None,
         dict(body.paths),
+        metrics,
     )
 
 

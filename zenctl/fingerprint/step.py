@@ -8,6 +8,8 @@ Components (what `plan` diffs against state, see specs/caching.md):
   outputs  the declared output names
   deps     {path: hash} of the files and folders named in `deps`, hashed like sources; only
            present when the step declares some, so other steps' keys are unchanged
+  metrics  the outputs recorded as metrics, when any (absent otherwise, so declaring none
+           keeps every earlier fingerprint): declaring one runs the step once, to record it
 The git commit is recorded beside them for lineage but is not one of them: an unrelated
 commit must not bust the cache.
 """
@@ -114,6 +116,8 @@ class Fingerprinter:
         }
         if step.deps:
             components["deps"] = {dep: self.data_hash(dep) for dep in step.deps}
+        if step.metrics:
+            components["metrics"] = list(step.metrics)
         return components
 
     def redact(self, value: Any) -> Any:

@@ -54,7 +54,16 @@ def component_changes(before: dict[str, Any], after: dict[str, Any]) -> list[Cha
     )
 
 
-_ORDER = {"run": 0, "code": 1, "params": 2, "source": 3, "deps": 3, "inputs": 4, "outputs": 5}
+_ORDER = {
+    "run": 0,
+    "code": 1,
+    "params": 2,
+    "source": 3,
+    "deps": 3,
+    "inputs": 4,
+    "outputs": 5,
+    "metrics": 6,
+}
 
 
 def topic(change: Change) -> str:

@@ -137,6 +137,7 @@ class StepTask:
     # The text of every secret the step could print: masked in its log and error. Sent with
     # the task, so that a worker process or machine writes no secret down to learn them.
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    metrics: tuple[str, ...] = ()  # the outputs to record as metrics: each a flat mapping
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +148,8 @@ class StepResult:
     error: str
     duration: float
     details: dict[str, str] = field(default_factory=dict)  # e.g. a remote job's ID and URL
+    # each metrics output's mapping, checked flat and JSON-able where the step ran
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class StepLost(Exception):
