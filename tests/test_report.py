@@ -4,6 +4,7 @@ and the last apply give it, one timeline bar per step that ran, and fetches noth
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -71,6 +72,27 @@ def test_after_an_apply_every_step_is_cached_with_its_row_in_the_timeline(
     assert set(step_classes(html).values()) == {"cached"}
     assert sorted(re.findall(rf'data-execution="{re.escape(ADDR)}(\w+)"', html)) == sorted(STEPS)
     assert "No metrics recorded in these runs." in html
+
+
+def test_metrics_of_each_apply_are_charted_oldest_first(project: Project) -> None:
+    project.write(
+        "main.zc.hcl",
+        MAIN.replace(
+            "numbers = step.prep.outputs.output }\n  }",
+            'numbers = step.prep.outputs.output }\n    metrics = ["output"]\n  }',
+            1,
+        ),
+    )
+    for factor in ("2", "3", "4"):
+        assert project.apply("--var", f"factor={factor}").code == 0
+    html = write_report(project, "--var", "factor=4", "--runs", "2")
+    data = json.loads(
+        re.search(r'<script type="application/json" id="report-data">(.*?)</script>', html)[1]
+    )
+    # evaluate's score: sum((x * factor + 0.5) for 1..5) / 5 = 3 * factor + 0.5
+    assert data["metrics"]["series"] == {f"{ADDR}evaluate output.score": [9.5, 12.5]}
+    assert len(data["metrics"]["runs"]) == 2  # --runs 2: the last two applies
+    assert f'data-series="{ADDR}evaluate output.score"' in html
 
 
 def test_a_variable_without_a_value_gives_a_report_without_a_plan(project: Project) -> None:
@@ -203,7 +225,7 @@ def test_metrics_are_line_charts_across_runs(tmp_path: Path, browser: Any) -> No
     page_file = tmp_path / "report.html"
     page_file.write_text(
         render_report(
-            ReportData("demo", "default", 1.7e9, [], None, "no store", None, [], {}, metrics, 3)
+            ReportData("demo", "default", 1.7e9, [], None, "no store", None, [], {}, metrics)
         )
     )
     page = browser.new_page()
@@ -218,3 +240,5 @@ def test_metrics_are_line_charts_across_runs(tmp_path: Path, browser: Any) -> No
     )
     # one chart a series, one point a run: a run without the metric leaves a gap
     assert drawn == [[score, [0.5, 0.75, None]], [loss, [None, 2.0, 1.5]]]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "report-metrics.png", full_page=True)

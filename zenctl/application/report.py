@@ -5,14 +5,16 @@ the report without statuses and params, saying why, rather than without a report
 
 from __future__ import annotations
 
+import math
 import time
+from typing import TypeGuard
 
 from zenctl.application.project import Project
 from zenctl.diagnostics import DiagnosticsError, UserError
 from zenctl.graph import build_graph
 from zenctl.plan.model import Plan
 from zenctl.render.report_html import ReportData, RunMetrics
-from zenctl.state.records import Run
+from zenctl.state.records import MetricValue, Run
 from zenctl.state.store import StateStore
 
 
@@ -28,8 +30,9 @@ def report_data(
         except (UserError, DiagnosticsError) as exc:
             plan_problem = problem_words(exc)
     recent = store.runs(project.workspace, runs) if store else []
-    # `state rm` records a run too, but runs no step: the last apply is the latest other one
-    last = next((run for run in recent if run.status != "state rm"), None)
+    # `state rm` records a run too, but runs no step and records no metric
+    applies = [run for run in recent if run.status != "state rm"]  # newest first
+    last = applies[0] if applies else None
     return ReportData(
         project=project.root.name,
         workspace=project.workspace,
@@ -42,15 +45,30 @@ def report_data(
         last_apply=last,
         executions=store.executions_of_run(last.id) if store and last else [],
         variables=project.variables,
-        metrics=_metrics(list(reversed(recent))),
-        runs_asked=runs,
+        metrics=_metrics(store, applies[::-1]),
     )
 
 
-def _metrics(runs: list[Run]) -> list[RunMetrics]:
-    """Each run's metrics, oldest run first. The store keeps no metrics yet: every run has
-    none, and the report says so."""
-    return [RunMetrics(run, {}) for run in runs if run.status != "state rm"]
+def _metrics(store: StateStore | None, applies: list[Run]) -> list[RunMetrics]:
+    """Each apply's metrics that are numbers (a chart draws numbers: text, booleans and
+    missing values have none), in the order given: one series a step, metrics output and key."""
+    recorded = store.metrics_of_runs([run.id for run in applies]) if store and applies else {}
+    return [
+        RunMetrics(
+            run,
+            {
+                f"{metric.address} {metric.output}.{metric.name}": float(metric.value)
+                for metric in recorded.get(run.id, [])
+                if _number(metric.value)
+            },
+        )
+        for run in applies
+    ]
+
+
+def _number(value: MetricValue) -> TypeGuard[int | float]:
+    """Whether a chart can draw the value: a finite int or float, not a bool."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def problem_words(exc: UserError | DiagnosticsError) -> str:

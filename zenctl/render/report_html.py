@@ -55,7 +55,6 @@ class ReportData:
     executions: Sequence[Execution]  # the last apply's, in the order they were recorded
     variables: Mapping[str, Any]  # as resolved: a sensitive one's value is a `Sensitive`
     metrics: Sequence[RunMetrics]  # oldest run first
-    runs_asked: int  # --runs: how many recent runs the metrics look at
 
 
 def render_report(data: ReportData) -> str:
@@ -201,7 +200,8 @@ def _timeline_data(data: ReportData) -> dict[str, Any] | None:
 
 
 def _metrics_section(data: ReportData) -> str:
-    head = f'<section id="metrics"><h2>Metrics over the last {data.runs_asked} runs</h2>'
+    count = len(data.metrics)
+    head = f'<section id="metrics"><h2>Metrics across the last {count} applies</h2>'
     if not any(run.values for run in data.metrics):
         words = "No metrics recorded in these runs." if data.metrics else "No runs recorded yet."
         return f'{head}<p class="empty">{words}</p></section>'
