@@ -18,7 +18,7 @@ from zenctl.config.model import COMPONENT_KINDS, Component, Config, references
 from zenctl.config.variables import VariableInputs, choose_stacks, evaluate, resolve_variables
 from zenctl.diagnostics import UserError
 from zenctl.fingerprint.code import code_cache_file
-from zenctl.fingerprint.files import StatCache
+from zenctl.fingerprint.files import StatCache, data_cache_file
 from zenctl.fingerprint.step import Fingerprinter
 from zenctl.paths import project_dir
 from zenctl.plan.model import Plan
@@ -93,13 +93,12 @@ class Project:
         return self.variables | resolve_variables(config, VariableInputs())
 
     def fingerprinter(self, store: StateStore | None) -> Fingerprinter:
-        caches = project_dir(self.root) / "cache"
         key = store.secret_key() if store else None
         # Without a store nothing is recorded and every step runs: a throwaway key keeps the
         # hashes in a store-less plan's JSON from being checked against guesses.
         return Fingerprinter(
             self.root,
-            StatCache(caches / "stat.json"),
+            StatCache(data_cache_file(self.root)),
             StatCache(code_cache_file(self.root)),
             key or os.urandom(32),
         )

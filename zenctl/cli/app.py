@@ -20,6 +20,7 @@ import typer
 
 from zenctl import __version__
 from zenctl.cli.commands.apply import apply
+from zenctl.cli.commands.checkout import checkout
 from zenctl.cli.commands.destroy import destroy
 from zenctl.cli.commands.drift import drift
 from zenctl.cli.commands.fmt import fmt
@@ -27,9 +28,11 @@ from zenctl.cli.commands.gc import gc
 from zenctl.cli.commands.graph import graph
 from zenctl.cli.commands.history import runs, show
 from zenctl.cli.commands.init import init
+from zenctl.cli.commands.metrics import metrics_app, params_app
 from zenctl.cli.commands.plan import plan
 from zenctl.cli.commands.providers import providers_app
 from zenctl.cli.commands.pull import pull
+from zenctl.cli.commands.report import report
 from zenctl.cli.commands.state import force_unlock, state_app
 from zenctl.cli.commands.validate import validate
 from zenctl.cli.commands.version import version
@@ -95,14 +98,18 @@ app.command()(destroy)
 app.command()(runs)
 app.command()(show)
 app.command()(graph)
+app.command()(report)
 app.command()(drift)
 app.command()(fmt)
 app.command()(gc)
 app.command()(pull)
+app.command()(checkout)
 app.command("force-unlock")(force_unlock)
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(providers_app, name="providers")
 app.add_typer(state_app, name="state")
+app.add_typer(metrics_app, name="metrics")
+app.add_typer(params_app, name="params")
 
 
 def main() -> NoReturn:

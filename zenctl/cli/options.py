@@ -78,6 +78,10 @@ Replace = Annotated[
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", "-json", help="Print machine-readable JSON.")]
+Markdown = Annotated[
+    bool,
+    typer.Option("--md", "-md", help="Print a markdown table (as the pull-request comment does)."),
+]
 DetailedExitcode = Annotated[
     bool,
     typer.Option(

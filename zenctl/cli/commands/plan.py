@@ -27,6 +27,7 @@ from zenctl.cli.options import (
 
 if TYPE_CHECKING:
     from zenctl.plan.model import Plan
+    from zenctl.state.store import StateStore
 
 
 def plan(
@@ -103,6 +104,7 @@ def plan(
             project.root.name,
             summary=summary,
             basis=for_marker(basis(document)),
+            metrics=reused_metrics(store, plan_),
         )
         typer.echo(comment, nl=False)
     else:
@@ -119,6 +121,18 @@ def plan(
             )
     if detailed_exitcode and plan_.has_changes:
         raise typer.Exit(2)
+
+
+def reused_metrics(store: StateStore | None, plan_: Plan) -> str:
+    """The comment's section of the metrics the plan's reused executions recorded."""
+    from zenctl.render.metrics import Side, reused_metrics_markdown
+
+    reused = {step.address: step.cached_from for step in plan_.cached if step.cached_from}
+    if store is None or not reused:
+        return ""
+    records = store.metrics_of_executions(reused)
+    side = Side("plan", "plan", "VALUE", {}, frozenset(reused), tuple(records))
+    return reused_metrics_markdown(side)
 
 
 def warn_if_partial(call: Invocation, plan_: Plan) -> None:
