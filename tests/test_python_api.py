@@ -41,7 +41,7 @@ def test_import_zenctl_imports_nothing_more() -> None:
     )
     assert done.stdout.splitlines() == [
         "['zenctl']",
-        "['ZenctlError', 'load', 'plan', 'runs']",
+        "['ZenctlError', 'load', 'metrics', 'plan', 'runs']",
         "True",
         "zenctl.api",  # zenctl.plan is the API's function, not the plan stage's package
     ]
@@ -108,6 +108,24 @@ def test_load_of_a_workspace(project: Project) -> None:
     assert zenctl.load("features", path=project.root, workspace="default") == [2, 4, 6, 8, 10]
     with pytest.raises(zenctl.ZenctlError, match='not run in workspace "empty" yet'):
         zenctl.load("features", path=project.root, workspace="empty")
+
+
+def test_load_at_a_revision(project: Project) -> None:
+    """`rev=` reads the value a run, or another workspace, left: as `zenctl metrics show`
+    resolves its target."""
+    assert project.apply().code == 0
+    assert project.apply("--var", "factor=3").code == 0
+    latest, first = zenctl.runs(path=project.root)["id"]
+    assert zenctl.load("features", path=project.root) == [3, 6, 9, 12, 15]
+    assert zenctl.load("features", path=project.root, rev=first) == [2, 4, 6, 8, 10]
+    assert zenctl.load("features", path=project.root, rev=f"run:{latest[:8]}") == [3, 6, 9, 12, 15]
+    assert project.run("workspace", "new", "other").code == 0
+    assert zenctl.load("prep", path=project.root, rev="default") == [1, 2, 3, 4, 5]
+    with pytest.raises(zenctl.ZenctlError, match='has not run in workspace "other" yet'):
+        zenctl.load("prep", path=project.root)
+    with pytest.raises(zenctl.ZenctlError) as unknown:
+        zenctl.load("prep", path=project.root, rev="nowhere")
+    assert unknown.value.diagnostics[0].summary.startswith('"nowhere" is not a known ')
 
 
 def test_load_says_what_is_wrong_with_the_command_lines_words(project: Project) -> None:
@@ -206,6 +224,47 @@ def test_runs_without_pandas_are_records(project: Project, monkeypatch: pytest.M
     assert list(records[0]) == list(RUN_COLUMNS)
     assert records[0]["ran"] == 5 and records[0]["started_at"].endswith("Z")
     json.dumps(records)  # plain values
+
+
+SCORED = """
+variable "x" {
+  type    = number
+  default = 1
+}
+
+pipeline "m" {
+  step "score" {
+    run     = "steps.score:score"
+    params  = { x = var.x }
+    metrics = ["output"]
+  }
+}
+"""
+
+
+def test_metrics_is_a_table_of_what_steps_recorded(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.write("main.zc.hcl", SCORED)
+    project.write(
+        "steps/score.py", "def score(x):\n    return {'accuracy': x / 10, 'note': 'ok'}\n"
+    )
+    assert len(zenctl.metrics(path=project.root)) == 0  # nothing recorded yet
+    assert project.apply().code == 0
+    assert project.apply("--var", "x=2").code == 0
+    table = zenctl.metrics(path=project.root)
+    assert table.to_dict("records") == [
+        {"address": "pipeline.m.step.score", "output": "output", "name": "accuracy", "value": 0.2},
+        {"address": "pipeline.m.step.score", "output": "output", "name": "note", "value": "ok"},
+    ]
+    first = zenctl.runs(path=project.root)["id"][1]
+    monkeypatch.setitem(sys.modules, "pandas", None)  # as if it were not installed
+    assert zenctl.metrics(path=project.root, rev=first)[0] == {
+        "address": "pipeline.m.step.score",
+        "output": "output",
+        "name": "accuracy",
+        "value": 0.1,
+    }
 
 
 def test_plan_is_data_and_writes_no_state(project: Project) -> None:

@@ -1,7 +1,7 @@
 """zenctl: Terraform's plan/apply for ML pipelines.
 
 The package is also the Python API, for notebooks (docs/python-api.md): `zenctl.load`,
-`zenctl.runs`, `zenctl.plan` and `zenctl.ZenctlError`, from zenctl/api.py.
+`zenctl.runs`, `zenctl.metrics`, `zenctl.plan` and `zenctl.ZenctlError`, from zenctl/api.py.
 """
 
 # Every command starts with `import zenctl`, so this module imports nothing (not even typing,
@@ -12,13 +12,13 @@ The package is also the Python API, for notebooks (docs/python-api.md): `zenctl.
 import sys
 
 __version__ = "0.1.0"
-__all__ = ["ZenctlError", "load", "plan", "runs"]
+__all__ = ["ZenctlError", "load", "metrics", "plan", "runs"]
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import ModuleType
 
-    from zenctl.api import ZenctlError, load, plan, runs
+    from zenctl.api import ZenctlError, load, metrics, plan, runs
 else:
     ModuleType = type(sys)
 

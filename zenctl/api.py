@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zenctl.application.outputs import output_value, resolve_output
 from zenctl.application.project import Project
+from zenctl.application.revisions import recorded_metrics, resolve
 from zenctl.config.variables import VariableInputs
 from zenctl.diagnostics import Diagnostic, DiagnosticsError, UserError
 from zenctl.paths import project_folder
@@ -33,7 +35,8 @@ if TYPE_CHECKING:
     from zenctl.state.records import Run
     from zenctl.state.store import StateStore
 
-__all__ = ["ZenctlError", "load", "plan", "runs"]
+__all__ = ["ZenctlError", "load", "metrics", "plan", "runs"]
+METRIC_COLUMNS = ("address", "output", "name", "value")  # zenctl.state.records.MetricRecord
 
 
 class ZenctlError(Exception):
@@ -81,17 +84,26 @@ def _reading(
         raise ZenctlError(exc.diagnostics, root) from None
 
 
-def load(address: str, *, path: str | Path = ".", workspace: str | None = None) -> Any:
+def load(
+    address: str,
+    *,
+    rev: str | None = None,
+    path: str | Path = ".",
+    workspace: str | None = None,
+) -> Any:
     """The value of a step's output as the last apply left it: what the next step that
     consumes it would get, through its materializer (a DataFrame, a NumPy array, a fitted
-    model...), its bytes checked against their hash.
+    model...; a file or directory output as the Path of a fresh copy), its bytes checked
+    against their hash.
 
     `address`: `pipeline.iris.step.train.outputs.output`, or `train.output`, or `train` for a
-    step with one output (docs/python-api.md). Raises ZenctlError when the configuration has
-    no such output or the workspace holds no value of it yet.
+    step with one output (docs/python-api.md). `rev`: the value as it was at a git revision,
+    a run ID or a workspace, spelled as `zenctl metrics show` takes them. Raises ZenctlError
+    when the configuration has no such output or no value of it was recorded there.
     """
     with _reading(path, workspace) as (project, store):
-        return output_value(project, store, resolve_output(project.config, address))
+        output = resolve_output(project.config, address)
+        return output_value(project, store, output, rev, _warn)
 
 
 def runs(
@@ -103,21 +115,47 @@ def runs(
     in UTC, counts as recorded (None where a run recorded none)."""
     with _reading(path, workspace) as (project, store):
         found = _runs(store, project.workspace, limit) if store is not None else []
-    records = [run_row(run) for run in found]
+    return _table([run_row(run) for run in found], RUN_COLUMNS, times=("started_at", "finished_at"))
+
+
+def _table(
+    records: list[dict[str, Any]], columns: Sequence[str], times: Sequence[str] = ()
+) -> DataFrame | list[dict[str, Any]]:
+    """A DataFrame of `records` (`times`: ISO 8601 text made times), or the records as they
+    are when pandas cannot be imported."""
     try:
         import pandas
     except ImportError:
         return records
-    frame = pandas.DataFrame.from_records(records, columns=list(RUN_COLUMNS))
-    for column in ("started_at", "finished_at"):
+    frame = pandas.DataFrame.from_records(records, columns=list(columns))
+    for column in times:
         frame[column] = pandas.to_datetime(frame[column], utc=True, format="ISO8601")
     return frame
+
+
+def _warn(text: str) -> None:
+    """A `rev` that names two things (a workspace and a branch): which one was read."""
+    warnings.warn(text, stacklevel=2)
 
 
 def _runs(store: StateStore, workspace: str, limit: int | None) -> list[Run]:
     if limit is None:
         limit = store.workspaces().get(workspace, 0)  # the store's query takes a number
     return store.runs(workspace, limit) if limit > 0 else []
+
+
+def metrics(
+    *, rev: str | None = None, path: str | Path = ".", workspace: str | None = None
+) -> DataFrame | list[dict[str, Any]]:
+    """The metrics the steps recorded (their `metrics` outputs), as `zenctl metrics show`
+    lists them: of the last apply of the workspace, or of `rev` (a git revision, a run ID or
+    a workspace). A pandas DataFrame with a row per metric, columns `address`, `output`,
+    `name` and `value`, by step, output and name; a list of dicts where pandas cannot be
+    imported."""
+    with _reading(path, workspace) as (project, store):
+        resolved = resolve(project, store, rev, warn=_warn)
+        records = [dataclasses.asdict(record) for record in recorded_metrics(store, resolved)]
+    return _table(records, METRIC_COLUMNS)
 
 
 def plan(

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zenctl.application.revisions import resolve
+from zenctl.artifacts import trees
 from zenctl.artifacts.integrity import ArtifactUnusable, read_value
 from zenctl.config.model import Config
 from zenctl.diagnostics import UserError, close_names
@@ -96,28 +99,50 @@ def _unknown(config: Config, address: str) -> UserError:
     )
 
 
-def output_value(project: Project, store: StateStore | None, output: OutputAddress) -> Any:
-    """The value the last apply left for `output` in the project's workspace, read verified from
-    the artifact store of its pipeline's stack and loaded by its materializer: what a step that
-    consumes it gets when the plan reuses the step that made it."""
+def output_value(
+    project: Project,
+    store: StateStore | None,
+    output: OutputAddress,
+    rev: str | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> Any:
+    """The value of `output` as the last apply left it in the project's workspace, or as it
+    was at `rev` (a git revision, run ID or workspace: application/revisions.py), read
+    verified from the artifact store of its pipeline's stack: what a step that consumes it
+    gets when the plan reuses the step that made it. `warn` hears of an ambiguous `rev`."""
     address = output.step_address
-    moved = moved_from(address, project.config.moved_to())
-    current = current_execution(store, project.workspace, address, moved) if store else None
-    if current is None or current.status != "succeeded":
-        raise UserError(
-            f"No output recorded for {address}",
-            f'The step has not run in workspace "{project.workspace}" yet (or was removed). '
-            f"Run `zenctl apply` first; `zenctl show {address}` shows its history.",
-        )
+    if rev is None:
+        moved = moved_from(address, project.config.moved_to())
+        current = current_execution(store, project.workspace, address, moved) if store else None
+        if current is None or current.status != "succeeded":
+            raise UserError(
+                f"No output recorded for {address}",
+                f'The step has not run in workspace "{project.workspace}" yet (or was '
+                f"removed). Run `zenctl apply` first; `zenctl show {address}` shows its history.",
+            )
+    else:
+        resolved = resolve(project, store, rev, warn=warn)
+        current = resolved.executions.get(address)
+        if current is None:
+            raise UserError(
+                f"No output recorded for {address} at {resolved.label}",
+                f"{resolved.label} has no execution of the step: it did not run there.",
+            )
     item = current.outputs.get(output.output)
     if item is None:
         raise UserError(
             f"No output {output.output!r} recorded for {address}",
-            f"Its last run recorded {', '.join(sorted(current.outputs))}: the configuration "
+            f"Its run recorded {', '.join(sorted(current.outputs))}: the configuration "
             "changed since. Run `zenctl apply` first.",
         )
     artifacts = project.artifact_store(project.config.pipelines[output.pipeline].stack)
     try:
+        if item["materializer"] in trees.PATH_MATERIALIZERS:
+            # a fresh copy, as a step gets one, in a folder of its own that is the caller's
+            folder = Path(tempfile.mkdtemp(prefix="zenctl-load-"))
+            return trees.materialize(
+                artifacts, item["materializer"], item["hash"], folder / output.output
+            )
         with _importable(project.root):
             return read_value(artifacts, item["hash"], item["materializer"])
     except ArtifactUnusable as exc:
