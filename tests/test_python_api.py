@@ -100,6 +100,34 @@ def test_load_unpickles_a_class_of_the_project(project: Project) -> None:
     assert sys.path == path
 
 
+def test_load_of_a_directory_is_a_path_to_a_fresh_copy(project: Project) -> None:
+    project.write(
+        "steps/folder.py",
+        """
+        import tempfile
+        from pathlib import Path
+
+
+        def weights():
+            out = Path(tempfile.mkdtemp())
+            (out / "weights.bin").write_bytes(b"0123")
+            return out
+        """,
+    )
+    project.write(
+        "main.zc.hcl",
+        'pipeline "d" {\n  step "weights" {\n    run = "steps.folder:weights"\n  }\n}\n',
+    )
+    assert project.apply().code == 0
+    first = zenctl.load("weights", path=project.root)
+    assert (first / "weights.bin").read_bytes() == b"0123" and first.name == "output"
+    (first / "weights.bin").write_bytes(b"changed")  # the caller's copy: the store's is intact
+    second = zenctl.load("weights", path=project.root)
+    assert (second / "weights.bin").read_bytes() == b"0123"
+    for copy in (first, second):
+        shutil.rmtree(copy.parent)
+
+
 def test_load_of_a_workspace(project: Project) -> None:
     assert project.apply().code == 0
     assert project.run("workspace", "new", "scaled").code == 0
