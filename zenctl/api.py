@@ -118,6 +118,12 @@ def runs(
     return _table([run_row(run) for run in found], RUN_COLUMNS, times=("started_at", "finished_at"))
 
 
+def _runs(store: StateStore, workspace: str, limit: int | None) -> list[Run]:
+    if limit is None:
+        limit = store.workspaces().get(workspace, 0)  # the store's query takes a number
+    return store.runs(workspace, limit) if limit > 0 else []
+
+
 def _table(
     records: list[dict[str, Any]], columns: Sequence[str], times: Sequence[str] = ()
 ) -> DataFrame | list[dict[str, Any]]:
@@ -136,12 +142,6 @@ def _table(
 def _warn(text: str) -> None:
     """A `rev` that names two things (a workspace and a branch): which one was read."""
     warnings.warn(text, stacklevel=2)
-
-
-def _runs(store: StateStore, workspace: str, limit: int | None) -> list[Run]:
-    if limit is None:
-        limit = store.workspaces().get(workspace, 0)  # the store's query takes a number
-    return store.runs(workspace, limit) if limit > 0 else []
 
 
 def metrics(

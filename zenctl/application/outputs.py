@@ -20,6 +20,7 @@ from zenctl.state.history import current_execution, moved_from
 
 if TYPE_CHECKING:
     from zenctl.application.project import Project
+    from zenctl.state.records import Execution
     from zenctl.state.store import StateStore
 
 
@@ -110,30 +111,13 @@ def output_value(
     was at `rev` (a git revision, run ID or workspace: application/revisions.py), read
     verified from the artifact store of its pipeline's stack: what a step that consumes it
     gets when the plan reuses the step that made it. `warn` hears of an ambiguous `rev`."""
-    address = output.step_address
-    if rev is None:
-        moved = moved_from(address, project.config.moved_to())
-        current = current_execution(store, project.workspace, address, moved) if store else None
-        if current is None or current.status != "succeeded":
-            raise UserError(
-                f"No output recorded for {address}",
-                f'The step has not run in workspace "{project.workspace}" yet (or was '
-                f"removed). Run `zenctl apply` first; `zenctl show {address}` shows its history.",
-            )
-    else:
-        resolved = resolve(project, store, rev, warn=warn)
-        current = resolved.executions.get(address)
-        if current is None:
-            raise UserError(
-                f"No output recorded for {address} at {resolved.label}",
-                f"{resolved.label} has no execution of the step: it did not run there.",
-            )
-    item = current.outputs.get(output.output)
+    execution = _execution(project, store, output.step_address, rev, warn)
+    item = execution.outputs.get(output.output)
     if item is None:
         raise UserError(
-            f"No output {output.output!r} recorded for {address}",
-            f"Its run recorded {', '.join(sorted(current.outputs))}: the configuration "
-            "changed since. Run `zenctl apply` first.",
+            f"No output {output.output!r} recorded for {output.step_address}",
+            f"Its run recorded {', '.join(sorted(execution.outputs))}: the step's outputs "
+            "changed since.",
         )
     artifacts = project.artifact_store(project.config.pipelines[output.pipeline].stack)
     try:
@@ -147,6 +131,35 @@ def output_value(
             return read_value(artifacts, item["hash"], item["materializer"])
     except ArtifactUnusable as exc:
         raise UserError(f"The output {output} cannot be read", str(exc)) from None
+
+
+def _execution(
+    project: Project,
+    store: StateStore | None,
+    address: str,
+    rev: str | None,
+    warn: Callable[[str], None] | None,
+) -> Execution:
+    """The succeeded execution that stands for the step: in the workspace's current state
+    (or that of an address a `moved` block renamed), or at `rev`."""
+    if rev is not None:
+        resolved = resolve(project, store, rev, warn=warn)
+        found = resolved.executions.get(address)
+        if found is None:
+            raise UserError(
+                f"No output recorded for {address} at {resolved.label}",
+                f"{resolved.label} has no execution of the step: it did not run there.",
+            )
+        return found
+    moved = moved_from(address, project.config.moved_to())
+    current = current_execution(store, project.workspace, address, moved) if store else None
+    if current is None or current.status != "succeeded":
+        raise UserError(
+            f"No output recorded for {address}",
+            f'The step has not run in workspace "{project.workspace}" yet (or was removed). '
+            f"Run `zenctl apply` first; `zenctl show {address}` shows its history.",
+        )
+    return current
 
 
 @contextlib.contextmanager
