@@ -27,6 +27,7 @@ from zenctl.artifacts import materializers
 from zenctl.artifacts.integrity import read_verified
 from zenctl.fingerprint.code import CodeIndex, changed_files, code_cache_file
 from zenctl.fingerprint.files import StatCache, hash_bytes
+from zenctl.modules import module_file
 from zenctl.providers.protocol import ArtifactStore, StepBody, StepResult, StepTask
 
 
@@ -71,7 +72,8 @@ def execute_step(
     try:
         with _log_to(Path(task.log_path), masker) if capture else contextlib.nullcontext():
             used = _artifact_store(task, store)
-            value = (body or call_function)(task, used, details)
+            with _module_folder_on_path(task):
+                value = (body or call_function)(task, used, details)
             outputs = {
                 name: store_output(used, item) for name, item in _named_outputs(task, value).items()
             }
@@ -100,7 +102,7 @@ def step_function(task: StepTask) -> Callable[..., Any]:
     """The function `task.run` names, imported from the project once its code is shown to be
     the planned code."""
     module_name, function_name = task.run.split(":")
-    check_code(task, module_name)
+    check_code(task)
     if task.root not in sys.path:
         sys.path.insert(0, task.root)
     function = getattr(importlib.import_module(module_name), function_name, None)
@@ -109,7 +111,34 @@ def step_function(task: StepTask) -> Callable[..., Any]:
     return function  # type: ignore[no-any-return]
 
 
-def check_code(task: StepTask, module: str) -> None:
+@contextlib.contextmanager
+def _module_folder_on_path(task: StepTask) -> Iterator[None]:
+    """The step module's own folder on `sys.path`, after the project root, as the code hash
+    assumes (zenctl/fingerprint/code.py): DVC's layout, where `src/train.py` does `from utils
+    import x` with `src/utils.py` beside it. Taken off after the step, and the modules found
+    through it forgotten: the worker's next step may be another folder's, with its own
+    `utils.py`."""
+    file = module_file(Path(task.root), task.run.split(":")[0])
+    folder = str(file.parent) if file else task.root
+    if folder == task.root or folder in sys.path:
+        yield
+        return
+    if task.root not in sys.path:
+        sys.path.insert(0, task.root)
+    sys.path.insert(sys.path.index(task.root) + 1, folder)
+    before = set(sys.modules)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(folder)
+        for name in set(sys.modules) - before:
+            path = getattr(sys.modules[name], "__file__", None)
+            if path and Path(path).is_relative_to(folder):
+                del sys.modules[name]
+
+
+def check_code(task: StepTask) -> None:
     """Refuse code edited since the plan (during a long apply): it would run under the planned
     code's hash, a cache hit for the planned code once the edit is reverted.
 
@@ -120,7 +149,7 @@ def check_code(task: StepTask, module: str) -> None:
     root = Path(task.root)
     if task.root not in _code_caches:
         _code_caches[task.root] = StatCache(code_cache_file(root))
-    changed = changed_files(CodeIndex(root, _code_caches[task.root]), module, task.code)
+    changed = changed_files(CodeIndex(root, _code_caches[task.root]), task.run, task.code)
     if changed:
         # gone: deleted, or never here (a Dask worker without the project at this path)
         gone = [path for path in changed if not root.joinpath(path).is_file()]
