@@ -72,11 +72,12 @@ def execute_step(
     try:
         with _log_to(Path(task.log_path), masker) if capture else contextlib.nullcontext():
             used = _artifact_store(task, store)
-            with _module_folder_on_path(task):
+            with _module_folder_on_path(task):  # its classes pickle only while importable
                 value = (body or call_function)(task, used, details)
-            outputs = {
-                name: store_output(used, item) for name, item in _named_outputs(task, value).items()
-            }
+                outputs = {
+                    name: store_output(used, item)
+                    for name, item in _named_outputs(task, value).items()
+                }
         error = ""
     except BaseException as exc:  # the step's own exception, reported with its traceback
         if isinstance(exc, KeyboardInterrupt):
@@ -116,8 +117,8 @@ def _module_folder_on_path(task: StepTask) -> Iterator[None]:
     """The step module's own folder on `sys.path`, after the project root, as the code hash
     assumes (zenctl/fingerprint/code.py): DVC's layout, where `src/train.py` does `from utils
     import x` with `src/utils.py` beside it. Taken off after the step, and the modules found
-    through it forgotten: the worker's next step may be another folder's, with its own
-    `utils.py`."""
+    through it (by a name that is not their path from the root) forgotten: the worker's next
+    step may be another folder's, with its own `utils.py`."""
     file = module_file(Path(task.root), task.run.split(":")[0])
     folder = str(file.parent) if file else task.root
     if folder == task.root or folder in sys.path:
@@ -134,8 +135,15 @@ def _module_folder_on_path(task: StepTask) -> Iterator[None]:
             sys.path.remove(folder)
         for name in set(sys.modules) - before:
             path = getattr(sys.modules[name], "__file__", None)
-            if path and Path(path).is_relative_to(folder):
+            if path and Path(path).is_relative_to(folder) and name != _root_name(task, path):
                 del sys.modules[name]
+
+
+def _root_name(task: StepTask, path: str) -> str:
+    """The module name of a file imported from the project root: `steps.model` for
+    steps/model.py or steps/model/__init__.py."""
+    parts = Path(path).relative_to(task.root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def check_code(task: StepTask) -> None:
