@@ -307,6 +307,10 @@ def test_the_step_folder_is_searched_after_the_root(tmp_path: Path) -> None:
             "`from helpers import *` (line 1)",
         ),
         ("helper = 1\n", "`train` is not defined there statically (used in train)"),
+        (
+            "_ = exec('def train(x): return x')\n",
+            "exec() at module level (line 1)",
+        ),
         ("def train(x):\n    return (x\n", "does not parse"),
     ],
 )
@@ -378,6 +382,26 @@ def test_code_that_runs_the_projects_code_on_import_is_always_reached(tmp_path: 
     assert not _same(tmp_path, {"steps.py": steps}, {"steps.py": plugin})
     unrelated = text.replace("def unrelated(x):\n    return x", "def unrelated(x):\n    return -x")
     assert _same(tmp_path, {"steps.py": steps}, {"steps.py": unrelated})
+
+
+def test_a_subclass_of_a_project_class_is_always_reached(tmp_path: Path) -> None:
+    """`__init_subclass__` (or a metaclass) runs on import: a subclass may register itself."""
+    steps = """
+    class Base:
+        known = []
+
+        def __init_subclass__(cls):
+            Base.known.append(cls.__name__)
+
+
+    class Plugin(Base):
+        pass
+
+
+    def train(x):
+        return Base.known
+    """
+    assert _reach(tmp_path, {"steps.py": steps}).labels["steps.py"] == ["Base", "Plugin", "train"]
 
 
 def test_a_main_guard_is_no_side_effect(tmp_path: Path) -> None:

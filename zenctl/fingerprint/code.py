@@ -67,6 +67,8 @@ class CodeIndex:
         self._reaches: dict[str, Reach] = {}
         self._located: dict[tuple[str, Folders], tuple[list[Path], Path | None]] = {}
         self._definitions: dict[Path, Definitions] = {}
+        self._effects: dict[tuple[Path, Folders], list[int]] = {}
+        self._packages: dict[tuple[str, Folders], bool] = {}
 
     def closure(self, run: str) -> dict[str, str]:
         """The `code` component of the step whose function `run` ("module:function") names."""
@@ -98,6 +100,46 @@ class CodeIndex:
             ]
             self._located[key] = (inits, module_file(base, module))
         return self._located[key]
+
+    def is_package(self, module: str, folders: Folders) -> bool:
+        """Whether `module` may have submodules: a project package, with an `__init__.py` or
+        without (a namespace package). Spares a library's attributes their `stat` calls."""
+        key = (module, folders)
+        if key not in self._packages:
+            file = self.locate(module, folders)[1]
+            parts = module.split(".")
+            self._packages[key] = (
+                file.name == "__init__.py"
+                if file
+                else any(folder.joinpath(*parts).is_dir() for folder in folders)
+            )
+        return self._packages[key]
+
+    def import_effects(self, file: Path, folders: Folders) -> list[int]:
+        """The statements of `file` that run the project's own code while it is imported:
+        reached whenever the module is imported."""
+        key = (file, folders)
+        if key not in self._effects:
+            found = self.definitions(file)
+            self._effects[key] = [
+                index
+                for index, statement in enumerate(found["statements"])
+                if any(self._is_projects(found, name, folders) for name in statement["import_time"])
+            ]
+        return self._effects[key]
+
+    def _is_projects(self, found: Definitions, name: str, folders: Folders) -> bool:
+        """Whether `name` is one of the project's functions or classes, or comes from one of
+        its modules."""
+        for index in found["names"].get(name, []):
+            statement = found["statements"][index]
+            if name in statement["defs"]:
+                return True
+            for module, attr in statement["binds"].get(name, []):
+                candidates = [module, f"{module}.{attr}"] if attr else [module]
+                if any(self.locate(m, folders)[1] for m in candidates):
+                    return True
+        return False
 
     def definitions(self, file: Path) -> Definitions:
         if file not in self._definitions:
@@ -166,22 +208,8 @@ class _Walk:
         self.todo.extend(partial(self.execute, name) for name in found["imports"])
         if found["whole"]:
             self.make_whole(file, found["whole"])
-        for index, statement in enumerate(found["statements"]):
-            if any(self._runs_project_code(found, name) for name in statement["import_time"]):
-                self.reach(file, index)
-
-    def _runs_project_code(self, found: Definitions, name: str) -> bool:
-        """Whether `name` is one of the project's functions or classes, or comes from one of
-        its modules."""
-        for index in found["names"].get(name, []):
-            statement = found["statements"][index]
-            if name in statement["defs"]:
-                return True
-            for module, attr in statement["binds"].get(name, []):
-                candidates = [module, f"{module}.{attr}"] if attr else [module]
-                if any(self.index.locate(m, self.folders)[1] for m in candidates):
-                    return True
-        return False
+        for index in self.index.import_effects(file, self.folders):
+            self.reach(file, index)
 
     def make_whole(self, file: Path, why: str) -> None:
         if file not in self.whole:
@@ -250,7 +278,10 @@ class _Walk:
     def attribute(self, module: str, attr: str, rest: list[str], where: str) -> None:
         """`module.attr` (or `from module import attr`): a submodule, a name its module
         binds, or both."""
-        submodule = self.index.locate(f"{module}.{attr}", self.folders)[1] is not None
+        submodule = (
+            self.index.is_package(module, self.folders)
+            and self.index.locate(f"{module}.{attr}", self.folders)[1] is not None
+        )
         if submodule:
             self.module_value(f"{module}.{attr}", rest, where)
         file = self.execute(module)

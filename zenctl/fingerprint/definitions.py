@@ -215,28 +215,17 @@ def _import_time_statements(node: ast.stmt) -> Iterator[ast.stmt]:
 
 
 def _import_time_calls(node: ast.stmt) -> Iterator[str]:
-    """Names called while the module is imported (decorators included), and names handed to
-    such calls: a call of the project's own code then may change what other code reads."""
+    """Names called while the module is imported (decorators included), names handed to such
+    calls, and the bases and metaclass of classes (`__init_subclass__` runs on import): the
+    project's own code run then may change what other code reads."""
     for statement in _import_time_statements(node):
-        expressions: list[ast.AST]
-        if isinstance(statement, _FUNCTION):
-            arguments = statement.args
-            expressions = [*statement.decorator_list, *arguments.defaults]
-            expressions += [d for d in arguments.kw_defaults if d is not None]
+        if isinstance(statement, (*_FUNCTION, ast.ClassDef)):
             for decorator in statement.decorator_list:
                 yield from _chain(decorator)[:1]
-        elif isinstance(statement, ast.ClassDef):
-            expressions = [*statement.decorator_list, *statement.bases]
-            expressions += [k.value for k in statement.keywords]
-            for decorator in statement.decorator_list:
-                yield from _chain(decorator)[:1]
-        else:  # its own expressions: those of the statements it holds are visited as they come
-            expressions = [
-                child
-                for child in ast.iter_child_nodes(statement)
-                if not isinstance(child, ast.stmt | ast.ExceptHandler | ast.match_case)
-            ]
-        for expression in expressions:
+        if isinstance(statement, ast.ClassDef):
+            for base in [*statement.bases, *(k.value for k in statement.keywords)]:
+                yield from _chain(base)[:1]
+        for expression in _import_time_expressions(statement):
             # a lambda's body too: handed to a call (`sorted(rows, key=lambda r: score(r))`),
             # it may run on import
             for part in ast.walk(expression):
@@ -244,8 +233,27 @@ def _import_time_calls(node: ast.stmt) -> Iterator[str]:
                     yield from _chain(part.func)[:1]
                     for argument in [*part.args, *(k.value for k in part.keywords)]:
                         yield from _chain(argument)[:1]
-                        if isinstance(argument, ast.Name):
-                            yield argument.id
+
+
+def _import_time_expressions(statement: ast.stmt) -> list[ast.expr]:
+    """The expressions of one statement evaluated on import: a function's decorators and
+    defaults, not its body; a class's decorators, bases and keywords (its body's statements
+    come one by one from `_import_time_statements`); any other statement's own expressions."""
+    if isinstance(statement, _FUNCTION):
+        arguments = statement.args
+        defaults = [d for d in arguments.kw_defaults if d is not None]
+        return [*statement.decorator_list, *arguments.defaults, *defaults]
+    if isinstance(statement, ast.ClassDef):
+        keywords = [k.value for k in statement.keywords]
+        return [*statement.decorator_list, *statement.bases, *keywords]
+    found: list[ast.expr] = []
+    for child in ast.iter_child_nodes(statement):
+        if isinstance(child, ast.expr):
+            found.append(child)
+        elif not isinstance(child, ast.stmt | ast.ExceptHandler | ast.match_case):
+            # withitem, comprehension, arguments...: their expressions
+            found.extend(c for c in ast.walk(child) if isinstance(c, ast.expr))
+    return found
 
 
 def _side_effect(node: ast.stmt) -> str:
@@ -267,7 +275,13 @@ def _side_effect(node: ast.stmt) -> str:
                 return f"module-level assignment to `{_brief(part)}` (line {node.lineno})"
     if isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names):
         return f"`from {'.' * node.level}{node.module or ''} import *` (line {node.lineno})"
-    return ""
+    refs: dict[str, list[str]] = {}
+    for expression in _import_time_expressions(node):
+        for chain in _references(expression):
+            refs.setdefault(".".join(chain), chain)
+    # `exec` or `globals()` on import may define any name, where no statement is seen to
+    dynamic = next(_dynamic_uses(refs), "")
+    return f"{dynamic} at module level (line {node.lineno})" if dynamic else ""
 
 
 def _brief(node: ast.AST) -> str:
