@@ -3,6 +3,7 @@ a whole module with its reason, and the same through the CLI (zenctl/fingerprint
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -404,6 +405,33 @@ def test_a_subclass_of_a_project_class_is_always_reached(tmp_path: Path) -> None
     assert _reach(tmp_path, {"steps.py": steps}).labels["steps.py"] == ["Base", "Plugin", "train"]
 
 
+def test_the_classes_of_a_module_the_step_runs_count(tmp_path: Path) -> None:
+    """An input may be an instance of one: pickled by reference, its methods run without the
+    step naming its class."""
+    steps = """
+    class Scaler:
+        def apply(self, x):
+            return x * 2
+
+
+    def fit():
+        return Scaler()
+
+
+    def unrelated(x):
+        return x
+
+
+    def train(scaler, x):
+        return scaler.apply(x)
+    """
+    text = textwrap.dedent(steps)
+    assert "Scaler" in _reach(tmp_path, {"steps.py": steps}).labels["steps.py"]
+    assert not _same(tmp_path, {"steps.py": steps}, {"steps.py": text.replace("* 2", "* 3")})
+    unrelated = text.replace("def unrelated(x):\n    return x", "def unrelated(x):\n    return -x")
+    assert _same(tmp_path, {"steps.py": steps}, {"steps.py": unrelated})
+
+
 def test_a_main_guard_is_no_side_effect(tmp_path: Path) -> None:
     steps = STEPS + "\n\nif __name__ == '__main__':\n    print(train(1))\n"
     assert _reach(tmp_path, {**BASE, "steps.py": steps}).whole == {}
@@ -457,6 +485,38 @@ def test_explain_names_what_each_step_covers_and_the_fallback_reason(project: Pr
 
     refused = project.run("plan", "-explain", "--json")
     assert refused.code == 1 and "Error: Conflicting output options" in refused.err
+
+
+def test_a_method_of_an_input_instance_edited_reruns_the_step(tmp_path: Path) -> None:
+    """The instance's bytes do not change with its class's code: the consumer must re-run."""
+    project = Project(tmp_path)
+    steps = """
+    class Scaler:
+        def apply(self, x):
+            return x * 2
+
+
+    def fit():
+        return Scaler()
+
+
+    def use(scaler):
+        return scaler.apply(10)
+    """
+    project.write("steps.py", steps)
+    project.write(
+        "main.zc.hcl",
+        'pipeline "demo" {\n  step "fit" {\n    run = "steps:fit"\n  }\n'
+        '  step "use" {\n    run    = "steps:use"\n'
+        "    inputs = { scaler = step.fit.outputs.output }\n  }\n}\n",
+    )
+    assert project.apply().code == 0
+    project.write("steps.py", textwrap.dedent(steps).replace("x * 2", "x * 3"))
+    applied = project.apply()
+    assert "Apply complete! 2 ran" in applied.out, applied.out
+    shown = project.run("show", "pipeline.demo.step.use")
+    output = re.search(r"(file://\S+)", shown.out)
+    assert output and Path(output[1].removeprefix("file://")).read_text() == "30", shown.out
 
 
 def test_a_step_in_a_folder_imports_its_sibling_modules(tmp_path: Path) -> None:

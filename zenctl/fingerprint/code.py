@@ -116,15 +116,18 @@ class CodeIndex:
         return self._packages[key]
 
     def import_effects(self, file: Path, folders: Folders) -> list[int]:
-        """The statements of `file` that run the project's own code while it is imported:
-        reached whenever the module is imported."""
+        """The statements of `file` reached whenever the module is imported: those that run
+        the project's own code on import, and its classes: an input artifact may be an
+        instance of one (pickled by reference, not code), whose methods the step calls
+        without naming the class."""
         key = (file, folders)
         if key not in self._effects:
             found = self.definitions(file)
             self._effects[key] = [
                 index
                 for index, statement in enumerate(found["statements"])
-                if any(self._is_projects(found, name, folders) for name in statement["import_time"])
+                if statement["classes"]
+                or any(self._is_projects(found, name, folders) for name in statement["import_time"])
             ]
         return self._effects[key]
 

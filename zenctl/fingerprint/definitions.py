@@ -39,6 +39,7 @@ class Statement(TypedDict):
     hash: str  # of the statement's normal form
     label: str  # how `plan --explain` names it: its first bound name, else `line N`
     defs: list[str]  # the functions and classes it defines
+    classes: list[str]  # the classes it defines
     refs: list[
         list[str]
     ]  # names it reads, a dotted use as its chain: `utils.clean` -> [utils, clean]
@@ -115,7 +116,8 @@ def _statement(node: ast.stmt, lines: list[str], package: list[str]) -> Statemen
     return Statement(
         hash=digest(normal_form(segment)),
         label=label,
-        defs=_defined(node),
+        defs=_defined(node, (*_FUNCTION, ast.ClassDef)),
+        classes=_defined(node, (ast.ClassDef,)),
         refs=[refs[key] for key in sorted(refs)],
         imports=sorted(set(imported)),
         binds=binds,
@@ -124,11 +126,13 @@ def _statement(node: ast.stmt, lines: list[str], package: list[str]) -> Statemen
     )
 
 
-def _defined(node: ast.stmt) -> list[str]:
-    if isinstance(node, (*_FUNCTION, ast.ClassDef)):
-        return [node.name]
-    parts = _walk_outside_bodies(node)
-    return [part.name for part in parts if isinstance(part, (*_FUNCTION, ast.ClassDef))]
+_Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+
+
+def _defined(node: ast.stmt, kinds: tuple[type[_Definition], ...]) -> list[str]:
+    """The names of the functions or classes (`kinds`) a statement defines at top level."""
+    found = [node] if isinstance(node, (*_FUNCTION, ast.ClassDef)) else _walk_outside_bodies(node)
+    return [part.name for part in found if isinstance(part, kinds)]
 
 
 def _references(node: ast.AST) -> Iterator[list[str]]:
