@@ -157,7 +157,8 @@ class CodeIndex:
         source = file.read_bytes()
         try:
             found = read_definitions(source, package_of(self.root, file))
-        except (SyntaxError, ValueError, tokenize.TokenError):
+        except (SyntaxError, ValueError, tokenize.TokenError, RecursionError):
+            # RecursionError: nested deeper than Python's parser goes (generated code)
             return unparsable(source)
         self.cache.put(file, stat, found)
         return found

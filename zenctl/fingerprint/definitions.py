@@ -137,19 +137,18 @@ def _defined(node: ast.stmt, kinds: tuple[type[_Definition], ...]) -> list[str]:
 
 def _references(node: ast.AST) -> Iterator[list[str]]:
     """Every name the statement reads or writes, a dotted use as its whole chain; `global`
-    names too. Locals are included: looking them up at module level only adds."""
-    if isinstance(node, ast.Attribute):
-        chain = _chain(node)
+    names too. Locals are included: looking them up at module level only adds. A work list,
+    not recursion: generated code nests expressions deeper than Python's recursion limit."""
+    pending = [node]
+    while pending:
+        node = pending.pop()
+        chain = _chain(node) if isinstance(node, ast.Attribute | ast.Name) else []
         if chain:
             yield chain
-            return
-    if isinstance(node, ast.Name):
-        yield [node.id]
-        return
-    if isinstance(node, ast.Global | ast.Nonlocal):
-        yield from ([name] for name in node.names)
-    for child in ast.iter_child_nodes(node):
-        yield from _references(child)
+            continue
+        if isinstance(node, ast.Global | ast.Nonlocal):
+            yield from ([name] for name in node.names)
+        pending.extend(ast.iter_child_nodes(node))
 
 
 def _chain(node: ast.expr) -> list[str]:
