@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import os
 import subprocess
 import threading
 import time
@@ -559,3 +560,50 @@ def test_cached_artifacts_are_read_with_the_bucket_gone(
     assert read_verified(store, hashes["report"]) == b"5 numbers, max 5"
     with pytest.raises(ArtifactStoreError, match="still failing after retrying"):
         read_verified(store, "0" * 64)  # not in the cache: the bucket is asked, and is gone
+
+
+def test_a_directory_output_goes_through_the_bucket_and_the_cache(
+    project: Project, emulator: Emulator
+) -> None:
+    from test_file_outputs import make, outputs
+
+    make(project)
+    project.write("stack.zc.hcl", gcs_stack())
+    applied = project.apply()
+    assert applied.code == 0, applied.both
+    assert outputs(project, "build")["output"]["materializer"] == "directory"
+    # the manifest and each distinct file are objects: a.txt and sub/b.txt are one
+    built = bucket_names("objects")
+    assert len(built) == 1 + 3 + 1 + 1, built  # manifest, 3 distinct files, model, read's
+    assert not (project.root / ".zenctl/artifacts/objects").exists()
+    cache = Path(os.environ["ZENCTL_CACHE_DIR"]) / "artifacts"
+    assert len([p for p in cache.rglob("*") if p.is_file()]) >= 4  # what the reader read
+
+    project.write("main.zc.hcl", (project.root / "main.zc.hcl").read_text().replace('"a"', '"b"'))
+    applied = project.apply()
+    assert "1 ran, 2 cached" in applied.out, applied.both
+    digest = str(outputs(project, "read")["output"]["hash"])
+    blob = storage.Client().bucket(BUCKET).blob(f"team/zenctl/objects/{digest[:2]}/{digest}")
+    assert json.loads(blob.download_as_bytes())["n"] == "1"
+
+
+def test_a_file_is_uploaded_from_disk_and_replaces_a_damaged_copy(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    from zenctl_gcp.artifact_store import GcsArtifactStore, GcsSettings
+
+    from zenctl.fingerprint.files import hash_bytes
+    from zenctl.providers.protocol import Integrity
+
+    store = GcsArtifactStore(GcsSettings(bucket=BUCKET, prefix="files"), tmp_path / "cache")
+    data = b"a large file, in chunks" * 100_000
+    source = tmp_path / "big.bin"
+    source.write_bytes(data)
+    digest = hash_bytes(data)
+    blob = storage.Client().bucket(BUCKET).blob(f"files/objects/{digest[:2]}/{digest}")
+    blob.upload_from_string(b"half an upload")  # a killed writer's object, no manifest
+    store.put_file(digest, source)
+    assert blob.download_as_bytes() == data
+    assert store.check({digest: len(data)}) == {digest: Integrity.OK}
+    store.put_file(digest, source)  # published already: nothing uploaded again
+    assert store.get(digest) == data

@@ -1,10 +1,10 @@
 """Model-based test of the cache: random small projects, random edit sequences, two oracles.
 
 A hypothesis state machine writes a small project (sources, helper modules imported across
-files, params from variables, a heredoc, fan-in, cut-off steps that clamp or round), edits it
-as a user does and drives the real `zenctl` through the CLI after every edit. Its own model of
-the project (not zenctl's code) knows which files, params and data each step depends on and
-computes what each step returns. After each rule:
+files, params from variables and from a YAML file, a heredoc, a file named in `deps`, fan-in,
+cut-off steps that clamp or round), edits it as a user does and drives the real `zenctl`
+through the CLI after every edit. Its own model of the project (not zenctl's code) knows which
+files, params and data each step depends on and computes what each step returns. After each rule:
 
 1. No stale cache: every output of the incremental apply has the bytes a from-scratch apply of
    the same project in a fresh store produces, and the bytes the model computes.
@@ -52,9 +52,11 @@ FEATURES = {
     "baseline",
     "gc_current",
     "expressions",
+    "deps",
 }
 
 PIPELINE = "p"
+DEP_FILE = "data/dep.txt"
 VARIABLES = ("v0", "v1")
 INT_KINDS = ("load", "clamp", "snap", "adj", "mix")
 CODE_FILES = ("steps/core.py", "steps/tuned.py", "steps/util.py", "steps/base.py")
@@ -83,6 +85,7 @@ class StepSpec:
     kind: str
     inputs: tuple[tuple[str, str], ...]  # (input name, "source.rawN" or the ident of a step)
     params: tuple[tuple[str, Param], ...]
+    dep: bool = False  # declares `deps = [DEP_FILE]`, a file its code does not read
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ class Content:
     file_value: int = 1  # `k` in params.yaml
     spare: int = 1  # in `spare`, a function of steps/core.py no step calls
     unused: int = 0  # in `unused`, a helper of steps/util.py no step calls
+    dep: bytes = b"d"  # the bytes of DEP_FILE
 
     def code_variant(self, kind: str, path: str) -> int:
         """What of a file's code the fingerprint of a step of `kind` sees: what its function
@@ -116,6 +120,7 @@ class Key:
     code: tuple[tuple[str, int], ...]
     params: tuple[tuple[str, Any], ...]
     inputs: tuple[tuple[str, bytes], ...]
+    deps: tuple[bytes, ...] = ()  # the bytes of each file in the step's `deps`
 
 
 @dataclass(frozen=True)
@@ -262,8 +267,11 @@ def main_hcl(
             f'  step "{names[step.ident]}" {{\n'
             f'    run    = "{_target(step.kind)}"\n'
             f"    inputs = {{ {inputs} }}\n"
-            "    params = {\n" + "".join(f"      {param}\n" for param in params) + "    }\n"
-            "  }\n"
+            "    params = {\n"
+            + "".join(f"      {param}\n" for param in params)
+            + "    }\n"
+            + (f'    deps   = ["{DEP_FILE}"]\n' if step.dep else "")
+            + "  }\n"
         )
     blocks.append(f'pipeline "{PIPELINE}" {{\n' + "\n".join(body) + "}\n")
     blocks.extend(_moved_block(old, new) for old, new in moves)
@@ -325,7 +333,8 @@ def projects(draw: st.DrawFn) -> tuple[list[StepSpec], Content]:
             names = {"clamp": ("hi",), "snap": ("m",)}.get(kind, ())
             params = tuple((name, draw(value)) for name in names)
             spec = StepSpec(ident, kind, (("x", draw(upstream)),), params)
-        steps.append(spec)
+        dep = "deps" in FEATURES and draw(st.booleans())
+        steps.append(replace(spec, dep=dep))
     content = Content(
         variables=(1, 1),
         data=tuple(draw(st.binary(min_size=1, max_size=6)) for _ in range(sources)),
@@ -425,6 +434,12 @@ class ProjectMachine(RuleBasedStateMachine):
         """A file an expression reads changes, and no .hcl file does."""
         self._edit(replace(self.content, file_value=value))
 
+    @_enabled("deps")
+    @rule(data=st.sampled_from([b"d", b"e", b"f"]))
+    def edit_dep_file(self, data: bytes) -> None:
+        """A file steps name in `deps` changes: exactly those steps run again."""
+        self._edit(replace(self.content, dep=data))
+
     @_enabled("code")
     @rule(which=st.sampled_from(["modulus", "scale", "offset"]), value=st.integers(0, 2))
     def edit_helper_code(self, which: str, value: int) -> None:
@@ -521,6 +536,7 @@ class ProjectMachine(RuleBasedStateMachine):
                 code=tuple((path, self.content.code_variant(step.kind, path)) for path in closure),
                 params=tuple(sorted(params.items())),
                 inputs=tuple(sorted(args.items())),
+                deps=(self.content.dep,) if step.dep else (),
             )
             current = self.current.get(step.ident)
             in_place = current is not None and _same_work(current, key)
@@ -557,6 +573,8 @@ class ProjectMachine(RuleBasedStateMachine):
         changes = {f"code: {path}" for path, variant in now.code if before[path] != variant}
         before = dict(baseline.params)
         changes |= {f"params.{name}" for name, value in now.params if before[name] != value}
+        if now.deps != baseline.deps:
+            changes.add("deps")
         refs = dict(step.inputs)
         old_inputs = dict(baseline.inputs)
         for name, data in now.inputs:
@@ -576,6 +594,7 @@ class ProjectMachine(RuleBasedStateMachine):
         files = {path: text.encode() for path, text in code_files(self.content).items()}
         files |= {f"data/raw{i}.bin": data for i, data in enumerate(self.content.data)}
         files["params.yaml"] = f"k: {self.content.file_value}\n".encode()
+        files[DEP_FILE] = self.content.dep
         hcl = main_hcl(self.steps, self.names, len(self.content.data), self.moves)
         files["main.zc.hcl"] = hcl.encode()
         for path, data in files.items():

@@ -82,12 +82,12 @@ def test_a_store_made_by_the_first_schema_is_upgraded_with_its_history(
     refused = project.run("plan")
     assert refused.code == 1
     assert "Metadata store needs an upgrade" in refused.err
-    assert "has schema 0001, this zenctl needs 0006" in refused.err
+    assert "has schema 0001, this zenctl needs 0007" in refused.err
     assert "zenctl state upgrade" in refused.err
 
     upgraded = project.run("state", "upgrade")
     assert upgraded.code == 0, upgraded.both
-    assert "from schema 0001 to 0006" in upgraded.out
+    assert "from schema 0001 to 0007" in upgraded.out
     assert "nothing to do" in project.run("state", "upgrade").out
     assert project.run("plan").out.strip().endswith("No changes. 5 steps cached.")
     after = export(project, tmp_path / "after.json")
@@ -112,7 +112,7 @@ def test_stores_from_before_the_random_key_keep_steps_with_secrets_cached(
     project.sql("UPDATE zenctl_state SET secret_key = :key", key=legacy_secret_key(lineage))
     assert project.apply(env=WITH_TOKEN).code == 0
     document = export(project, tmp_path / "before.json")
-    assert document["format_version"] == 4
+    assert document["format_version"] == 5
     del document["secret_key"]
     (tmp_path / "v1.json").write_text(json.dumps(document | {"format_version": 1}))
     cached = "No changes. 6 steps cached."
@@ -136,7 +136,7 @@ def test_a_newer_schema_is_never_written(project: Project) -> None:
         result = project.run(*command)
         assert result.code == 1
         assert "Metadata store is newer than this zenctl" in result.err
-        assert "schema 9999; this zenctl knows up to 0006" in result.err
+        assert "schema 9999; this zenctl knows up to 0007" in result.err
     assert project.sql("SELECT COUNT(*) FROM runs") == [(1,)]
 
 
@@ -181,11 +181,14 @@ GREETING = """
 
 @pytest.mark.gcs_store
 def test_export_and_import_carry_every_table(project: Project, tmp_path: Path) -> None:
-    """Resources and executors' details move with the rest: imported into a fresh store,
-    every step is cached, the resource is still managed and unchanged, details still shown."""
+    """Resources, executors' details and metrics move with the rest: imported into a fresh
+    store, every step is cached, the resource is still managed and unchanged, details and
+    metrics still shown."""
     from zenctl.state.transfer import SECTIONS
 
     project.write("stack.zc.hcl", project.store.block().rstrip().removesuffix("}") + GREETING)
+    evaluate = "inputs = { model = step.train.outputs.output, numbers = step.prep.outputs.output }"
+    project.write("main.zc.hcl", MAIN.replace(evaluate, evaluate + '\n    metrics = ["output"]'))
     assert project.apply().code == 0
     details = {"dataflow job": "2026-01-02_03_04_05-123", "console": "https://example.test/j"}
     train = "pipeline.demo.step.train"
@@ -195,7 +198,9 @@ def test_export_and_import_carry_every_table(project: Project, tmp_path: Path) -
         address=train,
     )
     before = export(project, tmp_path / "before.json")
-    assert before["format_version"] == 4
+    assert before["format_version"] == 5
+    (metric,) = before["metrics"]
+    assert (metric["name"], metric["value"], metric["value_json"]) == ("score", 6.5, "6.5")
     (resource,) = before["resources"]
     assert resource["address"] == "stack.default.greeting"
     assert resource["attributes"]["text"] == "Hello" and resource["state"]
@@ -214,6 +219,7 @@ def test_export_and_import_carry_every_table(project: Project, tmp_path: Path) -
     assert plan.out.strip().endswith("No changes. 5 steps cached."), plan.out
     shown = project.run("show", train).out
     assert "dataflow job" in shown and "2026-01-02_03_04_05-123" in shown
+    assert "output.score  6.5" in project.run("metrics", "show").out
     destroyed = project.run("destroy", "--auto-approve")  # still managed: zenctl removes it
     assert "Destroy complete! Resources: 1 destroyed." in destroyed.out, destroyed.both
     assert not (project.root / "out/hello.txt").exists()
@@ -250,6 +256,8 @@ def test_the_published_state_schema_is_the_one_zenctl_checks_with() -> None:
 
 
 def test_malformed_state_documents_are_refused_clearly(project: Project, tmp_path: Path) -> None:
+    from zenctl.state.transfer import FORMAT_VERSION
+
     project.apply()
     good = export(project, tmp_path / "good.json")
     bad_status = json.loads(json.dumps(good))
@@ -258,7 +266,7 @@ def test_malformed_state_documents_are_refused_clearly(project: Project, tmp_pat
     dangling["lineage_edges"][0]["execution_id"] = "no-such-execution"
     dangling_current = json.loads(json.dumps(good))
     dangling_current["current"][0]["execution_id"] = "no-such-execution"
-    newer = dict(good, format_version=5)
+    newer = dict(good, format_version=FORMAT_VERSION + 1)
     huge_size = json.loads(json.dumps(good))
     huge_size["artifacts"][0]["size"] = 2**63  # a database integer holds less
     huge_time = json.loads(json.dumps(good))

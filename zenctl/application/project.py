@@ -18,7 +18,7 @@ from zenctl.config.model import COMPONENT_KINDS, Component, Config, references
 from zenctl.config.variables import VariableInputs, choose_stacks, evaluate, resolve_variables
 from zenctl.diagnostics import UserError
 from zenctl.fingerprint.code import code_cache_file
-from zenctl.fingerprint.files import StatCache
+from zenctl.fingerprint.files import StatCache, data_cache_file
 from zenctl.fingerprint.step import Fingerprinter
 from zenctl.paths import project_dir
 from zenctl.plan.model import Plan
@@ -93,13 +93,12 @@ class Project:
         return self.variables | resolve_variables(config, VariableInputs())
 
     def fingerprinter(self, store: StateStore | None) -> Fingerprinter:
-        caches = project_dir(self.root) / "cache"
         key = store.secret_key() if store else None
         # Without a store nothing is recorded and every step runs: a throwaway key keeps the
         # hashes in a store-less plan's JSON from being checked against guesses.
         return Fingerprinter(
             self.root,
-            StatCache(caches / "stat.json"),
+            StatCache(data_cache_file(self.root)),
             StatCache(code_cache_file(self.root)),
             key or os.urandom(32),
         )
@@ -242,8 +241,20 @@ def lineage_info(root: Path) -> dict[str, Any]:
 
         repo = git.Repo(root, search_parent_directories=True)
         info["git_sha"] = repo.head.commit.hexsha
-        info["git_dirty"] = repo.is_dirty(untracked_files=True)
+        info["git_dirty"] = _uncommitted_changes(repo, root)
     except Exception:  # not a repository, no commit yet, or git missing: lineage without it
         info["git_sha"] = None
         info["git_dirty"] = None
     return info
+
+
+def _uncommitted_changes(repo: Any, root: Path) -> bool:
+    """Whether the work tree differs from its commit, `.zenctl/` left out even when no
+    .gitignore names it: zenctl's own store, artifacts and caches change with every apply,
+    so counting them would mark every run after the first as uncommitted."""
+    top = Path(repo.working_tree_dir).resolve()
+    own = project_dir(root.resolve())
+    pathspec = [":/"]
+    if own.is_relative_to(top):
+        pathspec.append(f":(top,exclude){own.relative_to(top).as_posix()}")
+    return bool(repo.git.status("--porcelain", "--", *pathspec))

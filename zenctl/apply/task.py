@@ -11,10 +11,13 @@ and the task's secrets are masked in its log and its error as they are written
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import importlib
 import os
 import select
+import shutil
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -23,7 +26,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from zenctl.apply.masking import MaskedStream, Masker
-from zenctl.artifacts import materializers
+from zenctl.apply.metrics import metric_values
+from zenctl.artifacts import materializers, trees
 from zenctl.artifacts.integrity import read_verified
 from zenctl.fingerprint.code import CodeIndex, changed_files, code_cache_file
 from zenctl.fingerprint.files import StatCache, hash_bytes
@@ -70,29 +74,32 @@ def execute_step(
     details: dict[str, str] = {}
     masker = Masker(task.secrets)
     try:
-        with _log_to(Path(task.log_path), masker) if capture else contextlib.nullcontext():
+        with (
+            _log_to(Path(task.log_path), masker) if capture else contextlib.nullcontext(),
+            _scratch_folder(),
+        ):
             used = _artifact_store(task, store)
             with _module_folder_on_path(task):  # its classes pickle only while importable
                 value = (body or call_function)(task, used, details)
-                outputs = {
-                    name: store_output(used, item)
-                    for name, item in _named_outputs(task, value).items()
+                named = _named_outputs(task, value)
+                metrics = {
+                    name: metric_values(task.address, name, named[name]) for name in task.metrics
                 }
+                outputs = {name: store_output(used, item) for name, item in named.items()}
         error = ""
     except BaseException as exc:  # the step's own exception, reported with its traceback
         if isinstance(exc, KeyboardInterrupt):
             raise
         with contextlib.suppress(OSError), open(task.log_path, "a") as log:
             log.write(masker.mask_text("".join(traceback.format_exception(exc))))
-        outputs, error = {}, masker.mask_text(_describe(exc))
+        outputs, metrics, error = {}, {}, masker.mask_text(_describe(exc))
     try:
         _artifact_store(task, store).log_finished(Path(task.log_path))
     except Exception as exc:  # a log the store cannot keep would be recorded as kept
         why = f"the step's log could not be stored: {_describe(exc)}"
         outputs, error = {}, error or masker.mask_text(why)
-    return StepResult(
-        task.address, not error, outputs, error, time.perf_counter() - started, details
-    )
+    duration = time.perf_counter() - started
+    return StepResult(task.address, not error, outputs, error, duration, details, metrics)
 
 
 def _describe(exc: BaseException) -> str:
@@ -167,12 +174,32 @@ def check_code(task: StepTask) -> None:
         raise CodeChanged(f"{' and '.join(what)} (edited during apply?): run `zenctl plan` again")
 
 
+# Where this step's file and directory inputs are copied; removed when the step ends.
+_scratch: contextvars.ContextVar[Path | None] = contextvars.ContextVar("scratch", default=None)
+
+
+@contextlib.contextmanager
+def _scratch_folder() -> Iterator[None]:
+    folder = Path(tempfile.mkdtemp(prefix="zenctl-inputs-"))
+    token = _scratch.set(folder)
+    try:
+        yield
+    finally:
+        _scratch.reset(token)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def load_inputs(task: StepTask, store: ArtifactStore) -> dict[str, Any]:
-    """Each input by name: a source as the Path of its snapshot, an artifact as its value."""
+    """Each input by name: a source as the Path of its snapshot, a file or directory artifact
+    as the Path of a fresh copy named after the input, any other artifact as its value."""
     inputs: dict[str, Any] = {}
     for name, spec in task.inputs.items():
         if spec.kind == "source":
             inputs[name] = store.snapshot(Path(task.root) / spec.path, spec.hash)
+        elif spec.materializer in trees.PATH_MATERIALIZERS:
+            # outside execute_step (a provider's own body), the copy outlives the step
+            scratch = _scratch.get() or Path(tempfile.mkdtemp(prefix="zenctl-inputs-"))
+            inputs[name] = trees.materialize(store, spec.materializer, spec.hash, scratch / name)
         else:
             inputs[name] = materializers.load(spec.materializer, read_verified(store, spec.hash))
     return inputs
@@ -188,6 +215,8 @@ def call_function(task: StepTask, store: ArtifactStore, details: dict[str, str])
 
 def store_output(store: ArtifactStore, value: Any) -> dict[str, Any]:
     """Materialise one output, store it under its content hash and describe it for state."""
+    if isinstance(value, Path):
+        return trees.store_path(store, value)
     materializer, data = materializers.dump(value)
     digest = hash_bytes(data)
     uri = store.put(digest, data)

@@ -16,13 +16,15 @@ import copy
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from zenctl.apply.masking import Masker, secret_texts
 from zenctl.config.model import Config
 from zenctl.config.variables import reveal, step_params
 from zenctl.fingerprint.canonical import canonical_json
-from zenctl.fingerprint.step import fingerprint, same_work
+from zenctl.fingerprint.files import StatCache, data_cache_file
+from zenctl.fingerprint.step import changed_dep, fingerprint, same_work
 from zenctl.plan.model import Action, Plan, ReasonKind, StepPlan, resource_counts
 from zenctl.providers.protocol import (
     ArtifactStore,
@@ -138,6 +140,8 @@ class Walker:
         self.reporter = reporter
         self.secrets = secrets  # sensitive variables' and the metadata store's password
         self._open: dict[str, _InFlight] = {}  # recorded as running, not yet ended
+        self._data_cache: StatCache | None = None  # the plan's, read once a dep is checked
+        self.root = Path(config.root)
 
     def run(self, result: ApplyResult, steps: tuple[StepPlan, ...]) -> None:
         """Run `steps` (the plan's, in execution order), recording each and noting it in
@@ -146,7 +150,7 @@ class Walker:
         outputs: dict[str, dict[str, dict[str, Any]]] = {}
         blocked: dict[str, str] = {}  # address -> the failed step that blocks it
         in_flight: dict[Future[StepResult], _InFlight] = {}
-        settle_plan(self.store, self.plan)
+        settle_plan(self.store, self.plan, result.run_id)
         try:
             while pending or in_flight:
                 for address, step in list(pending.items()):
@@ -179,6 +183,7 @@ class Walker:
                             step_result.outputs,
                             step_result.duration,
                             step_result.details,
+                            step_result.metrics,
                         )
                         outputs[job.step.address] = step_result.outputs
                         result.ran.append(job.step.address)
@@ -244,7 +249,9 @@ class Walker:
             # execution may match (an upstream re-ran and reproduced the same bytes).
             earlier = self._earlier(step, components, key)
             if earlier is not None:
-                self.store.settle(self.plan.workspace, {step.address: earlier.id})
+                self.store.settle(
+                    self.plan.workspace, {step.address: earlier.id}, run_id=result.run_id
+                )
                 outputs[step.address] = earlier.outputs
                 result.reused.append(step.address)
                 self.reporter.reused(step, "inputs unchanged after upstream re-run")
@@ -253,6 +260,7 @@ class Walker:
         config_step = pipeline.steps[step.step]
         evaluated = step_params(config_step, self.variables)
         params = self._params(step, evaluated)
+        self._check_deps(components)
         # a param made from a secret ("Bearer ${var.token}") is one more text to mask
         secrets = tuple(sorted(self.secrets | secret_texts(evaluated)))
         inputs = self._inputs(step, components, outputs)
@@ -274,6 +282,7 @@ class Walker:
             artifact_store=runtime.artifact_store_spec,
             log_path=str(log_path),
             secrets=secrets,
+            metrics=tuple(components.get("metrics", ())),
         )
         self.reporter.started(step)
         return runtime.executor(config_step.on).submit(task), job
@@ -287,6 +296,16 @@ class Walker:
             )
         revealed: dict[str, Any] = reveal(evaluated)
         return revealed
+
+    def _check_deps(self, components: dict[str, Any]) -> None:
+        """The files in `deps` must still be the planned ones when the step starts (edited
+        during a long apply, or after a saved plan): the step reads them from the working
+        tree, and its record would claim the planned bytes."""
+        if components.get("deps"):
+            self._data_cache = self._data_cache or StatCache(data_cache_file(self.root))
+            changed = changed_dep(self.root, components["deps"], self._data_cache)
+            if changed:
+                raise StepDiverged(f"its dep {changed}")
 
     def _inputs(
         self,
@@ -358,14 +377,15 @@ class Walker:
         self.reporter.skipped(step, because)
 
 
-def settle_plan(store: StateStore, plan: Plan) -> None:
+def settle_plan(store: StateStore, plan: Plan, run_id: str | None = None) -> None:
     """Record the plan's moves, and that what it reuses is in place from now on, wherever in
-    history it came from. An apply with nothing to run records them too (a param set back to
-    an earlier value, a renamed step)."""
+    history it came from (as the run's doing, when in one). An apply with nothing to run
+    records them too (a param set back to an earlier value, a renamed step), in no run."""
     store.settle(
         plan.workspace,
         {step.address: step.cached_from for step in plan.cached if step.cached_from},
         {step.address: step.moved_from for step in plan.steps if step.moved_from},
+        run_id,
     )
 
 

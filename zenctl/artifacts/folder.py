@@ -13,8 +13,9 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from zenctl.fingerprint.files import StatCache, hash_file, hash_path, tree_files
 from zenctl.paths import ensure_private_dir
@@ -47,18 +48,31 @@ class FolderArtifactStore(ArtifactStore):
             return False
 
     def put(self, digest: str, data: bytes) -> str:
+        return self._publish(digest, lambda out: out.write(data))
+
+    def put_file(self, digest: str, path: Path) -> str:
+        def copy(out: BinaryIO) -> None:
+            with path.open("rb") as source:
+                shutil.copyfileobj(source, out, 1 << 20)  # streamed: a file may be large
+
+        return self._publish(digest, copy)
+
+    def _publish(self, digest: str, write: Callable[[BinaryIO], object]) -> str:
         target = self._object(digest)
         if not self._intact(target, digest):  # absent, or a damaged copy to replace
             ensure_private_dir(target.parent)
             # temp file in the same folder, then an atomic rename: no reader sees half of it
             handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=TEMPORARY)
             with os.fdopen(handle, "wb") as out:
-                out.write(data)
+                write(out)
             os.replace(temporary, target)
         return target.as_uri()
 
     def get(self, digest: str) -> bytes:
         return self._object(digest).read_bytes()
+
+    def get_file(self, digest: str, target: Path) -> None:
+        shutil.copyfile(self._object(digest), target)  # streamed: an object may be large
 
     def check(self, expected: Mapping[str, int]) -> dict[str, Integrity]:
         found: dict[str, Integrity] = {}

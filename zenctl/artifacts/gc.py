@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from zenctl.artifacts.trees import DIRECTORY, members
 from zenctl.config.model import Config
 from zenctl.fingerprint.step import Fingerprinter
 from zenctl.plan.model import StepPlan
@@ -52,6 +53,32 @@ def referenced(executions: Iterable[Execution | StepPlan]) -> set[str]:
     return hashes
 
 
+def directories(executions: Iterable[Execution | StepPlan]) -> set[str]:
+    """The manifests among what `referenced` gives: a stored directory's files stay with it.
+
+    Known from the outputs that produced them; a directory only consumed by a kept execution
+    (its producer's executions gone) keeps its manifest, not its files."""
+    return {
+        item["hash"]
+        for execution in executions
+        for item in (
+            execution.outputs if isinstance(execution, Execution) else execution.cached_outputs
+        ).values()
+        if item.get("materializer") == DIRECTORY
+    }
+
+
+def _files_of(store: ArtifactStore, manifests: Iterable[str]) -> set[str]:
+    """The hashes of the files the `manifests` present in `store` list."""
+    found: set[str] = set()
+    for digest in manifests:
+        try:
+            found.update(entry["hash"] for entry in members(store.get(digest)))
+        except (FileNotFoundError, ValueError, KeyError):
+            continue  # gone or damaged: the plan runs its producer again, which stores them anew
+    return found
+
+
 def reused_by_config(
     config: Config,
     variables: Mapping[str, Any],
@@ -71,14 +98,21 @@ def reused_by_config(
     ]
 
 
-def collect(stores: Iterable[ArtifactStore], keep: set[str], cutoff: float) -> Collection:
+def collect(
+    stores: Iterable[ArtifactStore],
+    keep: set[str],
+    cutoff: float,
+    manifests: set[str] | None = None,
+) -> Collection:
     """What may go: unreferenced objects and snapshots, leftovers of killed applies and
-    quarantined corrupt objects, all last modified before `cutoff`."""
+    quarantined corrupt objects, all last modified before `cutoff`. The files of each kept
+    directory (`manifests`, from `directories`) are kept with it."""
     found = Collection()
     for store in stores:
+        kept = keep | _files_of(store, sorted((manifests or set()) & keep))
         garbage: list[StoredItem] = []
         for item in store.items():
-            if item.digest is not None and item.digest in keep:
+            if item.digest is not None and item.digest in kept:
                 found.kept += 1
             elif item.modified >= cutoff:
                 found.recent += 1

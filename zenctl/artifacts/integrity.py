@@ -6,9 +6,11 @@ each object is downloaded once, verified, and later read from disk, verified aga
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from zenctl.artifacts.cache import ArtifactCache
 from zenctl.fingerprint.canonical import short
-from zenctl.fingerprint.files import hash_bytes
+from zenctl.fingerprint.files import hash_bytes, hash_file
 from zenctl.providers.protocol import ArtifactStore
 
 
@@ -32,16 +34,40 @@ def read_through(store: ArtifactStore, digest: str) -> tuple[bytes, bool]:
     try:
         data = store.get(digest)
     except FileNotFoundError:
-        raise ArtifactUnusable(
-            f"artifact {short(digest)} is missing from the artifact store; run `zenctl plan`: "
-            "the step that produced it is planned to run again"
-        ) from None
+        raise _missing(digest) from None
     if hash_bytes(data) != digest:
         store.quarantine(digest)
-        raise ArtifactUnusable(
-            f"artifact {short(digest)} is corrupt (its bytes no longer match their hash) and "
-            "was set aside; run `zenctl plan`: the step that produced it is planned to run again"
-        )
+        raise _corrupt(digest)
     if cache is not None:
         cache.write(digest, data)
     return data, True
+
+
+def copy_verified(store: ArtifactStore, digest: str, target: Path) -> None:
+    """The bytes of `digest` written to the file `target`, verified. From a local store the
+    object is copied and hashed from disk, never held in memory whole; a remote store's
+    object is read through the artifact cache, as `read_through` reads it."""
+    if store.remote:
+        target.write_bytes(read_verified(store, digest))
+        return
+    try:
+        store.get_file(digest, target)
+    except FileNotFoundError:
+        raise _missing(digest) from None
+    if hash_file(target) != digest:
+        store.quarantine(digest)
+        raise _corrupt(digest)
+
+
+def _missing(digest: str) -> ArtifactUnusable:
+    return ArtifactUnusable(
+        f"artifact {short(digest)} is missing from the artifact store; run `zenctl plan`: "
+        "the step that produced it is planned to run again"
+    )
+
+
+def _corrupt(digest: str) -> ArtifactUnusable:
+    return ArtifactUnusable(
+        f"artifact {short(digest)} is corrupt (its bytes no longer match their hash) and "
+        "was set aside; run `zenctl plan`: the step that produced it is planned to run again"
+    )

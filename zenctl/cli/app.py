@@ -14,11 +14,13 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
+from zenctl import __version__
 from zenctl.cli.commands.apply import apply
+from zenctl.cli.commands.checkout import checkout
 from zenctl.cli.commands.destroy import destroy
 from zenctl.cli.commands.drift import drift
 from zenctl.cli.commands.fmt import fmt
@@ -26,6 +28,7 @@ from zenctl.cli.commands.gc import gc
 from zenctl.cli.commands.graph import graph
 from zenctl.cli.commands.history import runs, show
 from zenctl.cli.commands.init import init
+from zenctl.cli.commands.metrics import metrics_app, params_app
 from zenctl.cli.commands.plan import plan
 from zenctl.cli.commands.providers import providers_app
 from zenctl.cli.commands.pull import pull
@@ -41,17 +44,47 @@ app = typer.Typer(
     name="zenctl",
     help="Terraform's plan/apply for ML pipelines: see what will run and why, then run only that.",
     no_args_is_help=True,
-    add_completion=False,
+    # --install-completion and --show-completion: typer writes the script for the user's shell.
+    add_completion=True,
     rich_markup_mode=None,  # plain click help: rich's help renderer costs ~0.2 s per --help
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help", "-help"]},
 )
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"zenctl {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _global(ctx: typer.Context, chdir: Chdir = None) -> None:
+def _global(
+    ctx: typer.Context,
+    chdir: Chdir = None,
+    no_color: Annotated[
+        bool,
+        typer.Option(
+            "--no-color",
+            "-no-color",
+            help="Print no colours nor bold (also: the NO_COLOR environment variable).",
+        ),
+    ] = False,
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-version",
+            help="Print zenctl's version and exit (`zenctl version` lists the providers too).",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    call = invocation(ctx)
+    call.no_color = no_color
     if chdir is not None:
-        invocation(ctx).chdir = chdir
+        call.chdir = chdir
 
 
 # `zenctl --help` lists the commands in this order, then the groups.
@@ -68,10 +101,13 @@ app.command()(drift)
 app.command()(fmt)
 app.command()(gc)
 app.command()(pull)
+app.command()(checkout)
 app.command("force-unlock")(force_unlock)
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(providers_app, name="providers")
 app.add_typer(state_app, name="state")
+app.add_typer(metrics_app, name="metrics")
+app.add_typer(params_app, name="params")
 
 
 def main() -> NoReturn:

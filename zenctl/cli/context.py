@@ -41,21 +41,22 @@ def _hashed_bytes() -> int:
 class Invocation:
     argv: tuple[str, ...]  # the arguments, program name left out: `--var` order is read back
     chdir: Path | None = None  # the global --chdir, given before the command
+    no_color: bool = False  # the global --no-color, given before the command
     root: Path | None = None  # the project folder once found: diagnostics are shown relative
     stores: list[StateStore] = field(default_factory=list)  # opened: ZENCTL_TRACE counts
     hashed_before: int = field(default_factory=_hashed_bytes)  # ZENCTL_TRACE: this call's
 
     @functools.cached_property
     def stdout(self) -> Console:
-        from zenctl.render.console import stdout
+        from zenctl.render.console import plain_requested, stdout
 
-        return stdout()
+        return stdout(plain_requested(self.no_color))
 
     @functools.cached_property
     def stderr(self) -> Console:
-        from zenctl.render.console import stderr
+        from zenctl.render.console import plain_requested, stderr
 
-        return stderr()
+        return stderr(plain_requested(self.no_color))
 
     def project_root(self, chdir: Path | None) -> Path:
         """The project folder: the command's --chdir, else the global one, else the current."""

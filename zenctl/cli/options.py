@@ -9,7 +9,7 @@ one, and `zenctl --help` must stay fast.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -78,6 +78,10 @@ Replace = Annotated[
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", "-json", help="Print machine-readable JSON.")]
+Markdown = Annotated[
+    bool,
+    typer.Option("--md", "-md", help="Print a markdown table (as the pull-request comment does)."),
+]
 DetailedExitcode = Annotated[
     bool,
     typer.Option(
@@ -148,3 +152,10 @@ def check_summary(summary: bool, format: str) -> None:
             "--summary shortens the text and markdown plans; the JSON plan is always whole (each "
             "step's `reasons` and `changes` are there to group by). Drop --summary or --json.",
         )
+
+
+def print_json(document: Any) -> None:
+    """A --json document on stdout, as every command prints one: indented, keys sorted."""
+    import json
+
+    typer.echo(json.dumps(document, indent=2, sort_keys=True))

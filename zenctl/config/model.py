@@ -59,6 +59,7 @@ class Expression:
     locals: tuple[tuple[str, Any], ...]  # the locals it reads: name and tree
     text: str  # as written, for the plan's diff: `(from var.base * 2)`
     root: str  # the project directory, which file functions read from
+    files: tuple[str, ...] = ()  # the files it reads, through locals too, where written literally
 
 
 def is_constant(value: Any) -> bool:
@@ -100,7 +101,10 @@ def written_as(value: Any, path: list[str]) -> str | None:
     if isinstance(value, Ref):
         return str(value)
     if isinstance(value, Expression):
-        return value.text or None
+        # a value read from a file names it: `local.p.train.lr, file params.yaml`
+        named = [value.text] if value.text else []
+        named += [f"file {', '.join(value.files)}"] if value.files else []
+        return ", ".join(named) or None
     return None
 
 
@@ -158,6 +162,13 @@ class Step:
     outputs: tuple[str, ...]
     on: str | None
     range: SourceRange
+    # files and folders the step reads besides its inputs, hashed like sources (relative to
+    # the project folder), and where `deps` is written, for an error about a missing one
+    deps: tuple[str, ...] = ()
+    deps_range: SourceRange | None = None
+    # output -> where `zenctl checkout` writes it in the working tree; not in the key
+    paths: dict[str, str] = field(default_factory=dict)
+    metrics: tuple[str, ...] = ()  # outputs whose values are recorded as metrics
 
     def upstream_steps(self) -> list[str]:
         """Names of the steps whose outputs this step consumes, in input order."""

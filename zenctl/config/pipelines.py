@@ -29,7 +29,7 @@ from zenctl.config.references import (
     resolve_output,
 )
 from zenctl.config.schemas import HINTS, DeploymentBody, PipelineBody, SourceBody, StepBody
-from zenctl.diagnostics import UserError
+from zenctl.diagnostics import UserError, suggest
 
 
 def pipeline(
@@ -149,6 +149,15 @@ def _step(decoder: Decoder, source: SourceFile, block: Any, name: str, context: 
             context,
         )
         return None
+    undeclared = sorted(set(body.paths) - set(body.outputs))
+    if undeclared:
+        decoder.error(
+            "Path for an undeclared output",
+            f'Step "{name}" gives a path to {", ".join(undeclared)}, which it does not output. '
+            f"Its outputs are {', '.join(body.outputs)}: name one of them in paths.",
+            attrs["paths"].range,
+            context,
+        )
     if len(set(body.outputs)) != len(body.outputs):
         decoder.error(
             "Duplicate output",
@@ -156,7 +165,30 @@ def _step(decoder: Decoder, source: SourceFile, block: Any, name: str, context: 
             attrs["outputs"].range,
             context,
         )
-    return Step(name, body.run, body.inputs, body.params, tuple(body.outputs), body.on, where)
+    for metric in body.metrics:
+        if metric not in body.outputs:
+            decoder.error(
+                "Metrics output not declared",
+                f'Step "{name}" names "{metric}" in metrics, but declares no such output '
+                f"(its outputs: {', '.join(body.outputs)}).{suggest(metric, body.outputs)} "
+                "metrics names outputs whose values are recorded as metrics.",
+                attrs["metrics"].range,
+                context,
+            )
+    metrics = tuple(dict.fromkeys(body.metrics))
+    return Step(
+        name,
+        body.run,
+        body.inputs,
+        body.params,
+        tuple(body.outputs),
+        body.on,
+        where,
+        tuple(body.deps),
+        attrs["deps"].range if "deps" in attrs else None,
+        dict(body.paths),
+        metrics,
+    )
 
 
 def _deployment(

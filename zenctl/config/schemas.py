@@ -35,6 +35,7 @@ HINTS = {
     "stack": "Reference a declared stack, stack = stack.NAME, or a variable naming one.",
     "on": f"Choose one of {', '.join(STEP_EXECUTORS)}.",
     "outputs": 'List the output names, e.g. outputs = ["train", "test"].',
+    "metrics": 'List the outputs that hold metrics, e.g. metrics = ["scores"].',
     "model": "Reference a step output: model = step.train.outputs.output.",
 }
 
@@ -61,7 +62,10 @@ class StepBody(_Body):
         dict[Name, Any] | InstanceOf[Expression] | InstanceOf[Ref]
     ) = {}  # a map, or what gives one
     outputs: list[Name] = [DEFAULT_OUTPUT]
+    metrics: list[Name] = []  # which outputs are metrics: each a flat mapping, recorded
     on: Literal["processing", "training", "serving"] | None = None
+    deps: list[Annotated[str, StringConstraints(min_length=1)]] = []
+    paths: dict[Name, Annotated[str, StringConstraints(min_length=1)]] = {}
 
 
 class PipelineBody(_Body):

@@ -24,6 +24,7 @@ from zenctl.config.tree import (
     Name,
     Node,
     ObjectCons,
+    Template,
     TupleCons,
     calls,
     traversals,
@@ -45,6 +46,8 @@ class _Reads:
     variables: dict[str, SourceRange | None] = field(default_factory=dict)
     locals: dict[str, Node] = field(default_factory=dict)
     files: bool = False
+    # the paths of the files read, where written as a literal (`file("params.yaml")`)
+    paths: set[str] = field(default_factory=set)
 
 
 class AlreadyReported(ExpressionError):
@@ -92,7 +95,14 @@ class Values:
             return evaluate_to_python(node, self.scope(reads))  # a constant: its value once
         refs = tuple(Ref(("var", name), where) for name, where in sorted(reads.variables.items()))
         text = text_of(node.range) if text_of else ""
-        return Expression(node, refs, tuple(sorted(reads.locals.items())), text, self.root)
+        return Expression(
+            node,
+            refs,
+            tuple(sorted(reads.locals.items())),
+            text,
+            self.root,
+            tuple(sorted(reads.paths)),
+        )
 
     def scope(self, reads: _Reads) -> Scope:
         from pathlib import Path
@@ -144,6 +154,13 @@ class Values:
             from zenctl.config.functions import READS_FILES
 
             reads.files = reads.files or bool(names & READS_FILES)
+            reads.paths.update(
+                path
+                for call in calls(node)
+                if call.name in READS_FILES and call.args
+                for path in [_literal_text(call.args[0])]
+                if path is not None
+            )
         return reads
 
     def _local_reads(self, name: str, at: SourceRange | None) -> _Reads:
@@ -181,6 +198,14 @@ class Values:
             into.variables.setdefault(name, where)
         into.locals.update(other.locals)
         into.files = into.files or other.files
+        into.paths |= other.paths
+
+
+def _literal_text(node: Node) -> str | None:
+    """The text of a string written without interpolation (`"params.yaml"`), else None."""
+    if isinstance(node, Template) and len(node.parts) == 1:
+        node = node.parts[0]
+    return node.value if isinstance(node, Literal) and isinstance(node.value, str) else None
 
 
 def _static_key(key: Node) -> bool:

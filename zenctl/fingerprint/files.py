@@ -16,7 +16,7 @@ from typing import Any
 import blake3
 
 from zenctl.fingerprint.canonical import digest
-from zenctl.paths import ensure_private_dir, write_atomic
+from zenctl.paths import ensure_private_dir, project_dir, write_atomic
 
 RACY_WINDOW_NS = 1_000_000_000
 _MMAP_THRESHOLD = 1 << 20
@@ -81,6 +81,11 @@ class StatCache:
             self.dirty = False
         except OSError:
             pass  # the cache only saves time; planning goes on without it
+
+
+def data_cache_file(root: Path) -> Path:
+    """The stat cache of data hashes (sources, deps): written by plan, read by apply."""
+    return project_dir(root) / "cache" / "stat.json"
 
 
 def hash_bytes(data: bytes) -> str:

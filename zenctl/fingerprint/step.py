@@ -6,6 +6,10 @@ Components (what `plan` diffs against state, see specs/caching.md):
   params   the evaluated params, canonical; secrets replaced by a keyed hash
   inputs   {name: {ref, hash}}: the content hash of each consumed artifact or source
   outputs  the declared output names
+  deps     {path: hash} of the files and folders named in `deps`, hashed like sources; only
+           present when the step declares some, so other steps' keys are unchanged
+  metrics  the outputs recorded as metrics, when any (absent otherwise, so declaring none
+           keeps every earlier fingerprint): declaring one runs the step once, to record it
 The git commit is recorded beside them for lineage but is not one of them: an unrelated
 commit must not bust the cache.
 """
@@ -45,7 +49,11 @@ class Fingerprinter:
         self._sources: dict[str, str] = {}
 
     def source_hash(self, source: Source) -> str:
-        path = resolve_in_project(self.root, source.path)
+        return self.data_hash(source.path)
+
+    def data_hash(self, written: str) -> str:
+        """The hash of a source or a dep, as written in the configuration: once per plan."""
+        path = resolve_in_project(self.root, written)
         key = str(path)
         if key not in self._sources:
             self._sources[key] = hash_path(path, self.cache)
@@ -69,6 +77,16 @@ class Fingerprinter:
                         source.range,
                         f'in pipeline "{pipeline.name}"',
                     )
+        for dep in step.deps:
+            if not resolve_in_project(self.root, dep).exists():
+                return Diagnostic(
+                    "error",
+                    "Dependency not found",
+                    f'Step "{step.name}" depends on {dep}, which does not exist under '
+                    f"{self.root}. Create it or fix the path in deps.",
+                    step.deps_range or step.range,
+                    f'in pipeline "{pipeline.name}"',
+                )
         return None
 
     def components(
@@ -90,13 +108,18 @@ class Fingerprinter:
                 }
             else:
                 inputs[name] = {"ref": str(ref), "hash": upstream_hashes.get(str(ref))}
-        return {
+        components: Components = {
             "run": step.run,
             "code": self.code.closure(step.run),
             "params": self.redact(params),
             "inputs": inputs,
             "outputs": list(step.outputs),
         }
+        if step.deps:
+            components["deps"] = {dep: self.data_hash(dep) for dep in step.deps}
+        if step.metrics:
+            components["metrics"] = list(step.metrics)
+        return components
 
     def redact(self, value: Any) -> Any:
         """Params as stored and hashed: a secret becomes a hash keyed by the store's secret key.
@@ -110,6 +133,19 @@ class Fingerprinter:
         if isinstance(value, dict):
             return {key: self.redact(item) for key, item in value.items()}
         return value
+
+
+def changed_dep(root: Path, deps: dict[str, str], cache: StatCache) -> str | None:
+    """The first of the planned `deps` ({path: hash}) whose bytes are not the planned ones,
+    and how (`data/x.csv changed since the plan`); None when all are. An unchanged file is
+    not read again: its stat cache entry is trusted outside the racy window."""
+    for dep, planned in deps.items():
+        try:
+            if hash_path(resolve_in_project(root, dep), cache) != planned:
+                return f"{dep} changed since the plan"
+        except FileNotFoundError:
+            return f"{dep} is gone since the plan"
+    return None
 
 
 def is_known(components: Components) -> bool:

@@ -54,15 +54,27 @@ def component_changes(before: dict[str, Any], after: dict[str, Any]) -> list[Cha
     )
 
 
-_ORDER = {"run": 0, "code": 1, "params": 2, "source": 3, "inputs": 4, "outputs": 5}
+_ORDER = {
+    "run": 0,
+    "code": 1,
+    "params": 2,
+    "source": 3,
+    "deps": 3,
+    "inputs": 4,
+    "outputs": 5,
+    "metrics": 6,
+}
 
 
 def topic(change: Change) -> str:
     """What a change is about, read back from the path `_describe` gave it, for the concise
     plan to group steps by: `code: steps/util.py` (one per file, as a reviewer asks which file
-    reran what), `params`, `data: source.raw`, `inputs`, `run` or `outputs`."""
+    reran what), `params`, `data: source.raw` (`data: configs/` for a dep), `inputs`, `run`
+    or `outputs`."""
     if change.path.startswith("code: "):
         return change.path
+    if change.path.startswith("deps: "):
+        return "data: " + change.path.removeprefix("deps: ").removesuffix(" changed")
     subject = change.path.split(":")[0]  # `source.raw: data/raw.txt changed` -> `source.raw`
     section = subject.split(".")[0]
     return f"data: {subject}" if section == "source" else section
@@ -75,6 +87,11 @@ def _describe(
     section = path[0]
     if section == "code" and len(path) >= 2:
         return Change(op, f"code: {path[1]}")
+    if section == "deps" and len(path) >= 2:
+        return Change(op, f"deps: {path[1]}" + (" changed" if op == "~" else ""))
+    if section == "deps":  # the step declared no deps before, or declares none now
+        names = sorted((new if op == "+" else old) or {})
+        return Change(op, f"deps: {', '.join(names)}")
     if section == "inputs" and len(path) >= 2:
         name = path[1]
         if op == "~" and path[2:] == ["ref"]:  # read from another step (or source), renamed

@@ -59,8 +59,22 @@ class ArtifactStore(ABC):
     def put(self, digest: str, data: bytes) -> str:
         """Store `data` under its content hash `digest`; return its URI."""
 
+    def put_file(self, digest: str, path: Path) -> str:
+        """Store the file at `path` under its content hash `digest`; return its URI.
+
+        A step's returned file or directory arrives here one file at a time. By default the
+        file is read whole and `put`; a store that can stream (a local folder) overrides it.
+        """
+        return self.put(digest, path.read_bytes())
+
     @abstractmethod
     def get(self, digest: str) -> bytes: ...
+
+    def get_file(self, digest: str, target: Path) -> None:
+        """Write the stored bytes of `digest` to the file `target` (FileNotFoundError when
+        absent). By default through `get`; a store that can copy without holding the bytes
+        (a local folder) overrides it. The core verifies the file's hash afterwards."""
+        target.write_bytes(self.get(digest))
 
     @abstractmethod
     def snapshot(self, source: Path, digest: str) -> Path:
@@ -123,6 +137,7 @@ class StepTask:
     # The text of every secret the step could print: masked in its log and error. Sent with
     # the task, so that a worker process or machine writes no secret down to learn them.
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    metrics: tuple[str, ...] = ()  # the outputs to record as metrics: each a flat mapping
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +148,8 @@ class StepResult:
     error: str
     duration: float
     details: dict[str, str] = field(default_factory=dict)  # e.g. a remote job's ID and URL
+    # each metrics output's mapping, checked flat and JSON-able where the step ran
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class StepLost(Exception):

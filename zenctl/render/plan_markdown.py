@@ -94,6 +94,7 @@ def render_markdown(
     project: str,
     summary: bool = False,
     basis: dict[str, Any] | None = None,
+    metrics: str = "",
 ) -> str:
     """The comment body, at most `COMMENT_BUDGET` by `github_length`; `summary` starts from the
     grouped form of `plan --summary` instead of the full plan.
@@ -101,9 +102,10 @@ def render_markdown(
     `project` (the project folder's name) is in the heading and the marker, so that a bot
     posting plans of several projects on one pull request updates the right comment. `basis`
     (`zenctl.plan.basis.for_marker`) goes in the marker too, for a refusal at apply to name
-    what differs from the reviewed plan.
+    what differs from the reviewed plan. `metrics`: the section of the metrics of the
+    executions the plan reuses (zenctl/render/metrics.py), in every form: it is short.
     """
-    comment = _Comment(plan, plan_hash, project, basis)
+    comment = _Comment(plan, plan_hash, project, basis, metrics)
     forms = _SUMMARY_FORMS if summary else (*_FORMS, *_SUMMARY_FORMS[1:])
     first = comment.render(forms[0])
     if github_length(first) <= COMMENT_BUDGET:
@@ -122,9 +124,15 @@ class _Comment:
     """One plan's comment, laid out in any `_Form`."""
 
     def __init__(
-        self, plan: Plan, plan_hash: str, project: str, basis: dict[str, Any] | None
+        self,
+        plan: Plan,
+        plan_hash: str,
+        project: str,
+        basis: dict[str, Any] | None,
+        metrics: str = "",
     ) -> None:
         self.plan = plan
+        self.metrics = metrics
         self.plan_hash = plan_hash
         self.project = project
         self.basis = basis
@@ -172,6 +180,7 @@ class _Comment:
             diff = self.diff(form)
         if diff:
             parts.append(_details("Full plan", diff))
+        parts.append(self.metrics)
         parts.append(self._foot())
         return "".join(parts)
 

@@ -3,18 +3,22 @@ state. Each method reads committed rows only, and is retried on a transient fail
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import json
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from zenctl.state.base import StoreBase, retried
-from zenctl.state.db import in_clause
+from zenctl.state.db import Row, in_clause
 from zenctl.state.records import (
     EMPTY_LINEAGE,
     SETTLED,
     Artifact,
     Execution,
+    MetricRecord,
+    MetricValue,
     ResourceRecord,
     Run,
     StateSnapshot,
+    metric_order,
 )
 
 _COLUMNS = (
@@ -33,6 +37,50 @@ SELECT {_COLUMNS}, NULL AS slot_ FROM (
   FROM step_executions e WHERE workspace = :workspace AND status NOT IN ({SETTLED_SQL})
 ) e WHERE rank_ = 1
 """
+
+
+# What each run put in place: the executions it settled (ran, removed, forgot) and
+# those it reused from history or took over from a moved step (run_placements; no execution:
+# the address was left). `{where}` narrows both to some workspace.
+_PLACEMENTS = f"""
+SELECT id AS execution_id, run_id, address, status, serial FROM step_executions
+WHERE status IN ({SETTLED_SQL}) {{where}}
+UNION ALL
+SELECT execution_id, run_id, address,
+  CASE WHEN execution_id IS NULL THEN 'removed' ELSE 'succeeded' END AS status, serial
+FROM run_placements WHERE 1 = 1 {{where}}
+"""
+# The same, each with the metrics its execution recorded (one row per metric; none: NULLs).
+_PLACEMENTS_WITH_METRICS = f"""
+SELECT p.execution_id, p.run_id, p.address, p.status, p.serial, m.output, m.name, m.value_json
+FROM ({_PLACEMENTS.format(where="")}) p LEFT JOIN metrics m ON m.execution_id = p.execution_id
+ORDER BY p.serial
+"""
+
+
+def placed_after_runs(
+    runs: Iterable[Row], placements: Iterable[Row], wanted: Collection[str]
+) -> dict[str, dict[str, str]]:
+    """For each wanted run: {address: execution id} current after it, by replaying each
+    workspace's placements (`_PLACEMENTS`, in serial order; a row repeated is harmless) run
+    by run (`runs` with id and workspace, in start order). A removed or forgotten step drops
+    out. An apply that ran nothing records no run: what it put in place counts from the next
+    run on."""
+    by_run: dict[str, list[Row]] = {}
+    for row in placements:
+        by_run.setdefault(row["run_id"], []).append(row)
+    placed: dict[str, dict[str, str]] = {}
+    found: dict[str, dict[str, str]] = {}
+    for run in runs:
+        now = placed.setdefault(run["workspace"], {})
+        for row in by_run.get(run["id"], []):
+            if row["status"] == "succeeded":
+                now[row["address"]] = row["execution_id"]
+            else:
+                now.pop(row["address"], None)
+        if run["id"] in wanted:
+            found[run["id"]] = dict(now)
+    return found
 
 
 class Reading(StoreBase):
@@ -174,9 +222,82 @@ class Reading(StoreBase):
         return [Execution.from_row(row) for row in rows]
 
     @retried
+    def executions(self, execution_ids: Collection[str]) -> dict[str, Execution]:
+        """The executions with these IDs, by ID (one query)."""
+        if not execution_ids:
+            return {}
+        clause, params = in_clause("id", sorted(execution_ids))
+        rows = self.db.query(f"SELECT * FROM step_executions WHERE id IN {clause}", params)
+        return {row["id"]: Execution.from_row(row) for row in rows}
+
+    @retried
     def execution(self, execution_id: str) -> Execution | None:
         rows = self.db.query("SELECT * FROM step_executions WHERE id = :id", {"id": execution_id})
         return Execution.from_row(rows[0]) if rows else None
+
+    @retried
+    def metrics_of_runs(self, run_ids: Sequence[str]) -> dict[str, list[MetricRecord]]:
+        """Each run's metrics: those of every step execution current after it (run by it or
+        reused from earlier), by address, output and name; so a table of runs has full rows.
+        Two queries whatever the number of runs."""
+        runs = self.db.query("SELECT id, workspace FROM runs ORDER BY started_at, id")
+        placements = self.db.query(_PLACEMENTS_WITH_METRICS)
+        # execution -> {(output, name): value}, each parsed once however many runs stand on
+        # it; an execution placed twice (ran, then reused) comes with its metrics twice
+        values: dict[str, dict[tuple[str, str], MetricValue]] = {}
+        for row in placements:
+            if row["output"] is not None:
+                found = values.setdefault(row["execution_id"], {})
+                found[row["output"], row["name"]] = json.loads(row["value_json"])
+        placed = placed_after_runs(runs, placements, set(run_ids))
+        return {
+            run_id: sorted(
+                (
+                    MetricRecord(address, output, name, value)
+                    for address, execution_id in placed.get(run_id, {}).items()
+                    for (output, name), value in values.get(execution_id, {}).items()
+                ),
+                key=metric_order,
+            )
+            for run_id in run_ids
+        }
+
+    @retried
+    def metrics_of_executions(self, executions: Mapping[str, str]) -> list[MetricRecord]:
+        """The metrics the executions recorded; `executions` maps each step address to the
+        execution that stands for it (one query)."""
+        if not executions:
+            return []
+        address = {execution_id: a for a, execution_id in executions.items()}
+        clause, params = in_clause("e", sorted(address))
+        rows = self.db.query(
+            "SELECT execution_id, output, name, value_json FROM metrics "
+            f"WHERE execution_id IN {clause}",
+            params,
+        )
+        records = (
+            MetricRecord(
+                address[row["execution_id"]],
+                row["output"],
+                row["name"],
+                json.loads(row["value_json"]),
+            )
+            for row in rows
+        )
+        return sorted(records, key=metric_order)
+
+    @retried
+    def executions_after_run(self, run: Run) -> dict[str, Execution]:
+        """Each step's execution current after `run`, by address (see `placed_after_runs`)."""
+        params = {"workspace": run.workspace}
+        runs = self.db.query(
+            "SELECT id, workspace FROM runs WHERE workspace = :workspace ORDER BY started_at, id",
+            params,
+        )
+        placements = self.db.query(_PLACEMENTS.format(where="AND workspace = :workspace"), params)
+        placed = placed_after_runs(runs, placements, {run.id}).get(run.id, {})
+        found = self.executions(set(placed.values()))
+        return {address: found[i] for address, i in placed.items() if i in found}
 
     @retried
     def holds_history(self) -> bool:

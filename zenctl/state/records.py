@@ -122,3 +122,22 @@ class StateSnapshot:
     # stands for now, which a `moved` block makes differ from the execution's own
     settled: dict[str, Execution]
     attempts: dict[str, Execution]  # latest other attempt (failed, interrupted...) per address
+
+
+# What a metric's value may be: a flat mapping's scalar, as the step returned it.
+MetricValue = float | int | str | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRecord:
+    """One key of a step's metrics output, as an execution recorded it."""
+
+    address: str  # the step's address
+    output: str  # the metrics output's name
+    name: str  # the key inside the output's mapping
+    value: MetricValue
+
+
+def metric_order(record: MetricRecord) -> tuple[str, str, str]:
+    """Metrics listed by step, output and name (values of mixed types do not compare)."""
+    return record.address, record.output, record.name

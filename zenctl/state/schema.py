@@ -7,7 +7,7 @@ from pathlib import Path
 from zenctl.diagnostics import UserError
 from zenctl.state.db import Database
 
-SCHEMA_HEAD = "0006"  # kept equal to the newest migration by tests/test_state.py
+SCHEMA_HEAD = "0007"  # kept equal to the newest migration by tests/test_state.py
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

@@ -1,12 +1,12 @@
 """A project's whole history as one JSON document, to move it between stores or back it up.
 
 The document (its schema: specs/state.schema.json) carries every table of the store's
-history: runs, step executions (with their executors' details), artifacts, lineage edges,
-each step's current state and the resources the applies created, in every workspace, with
-the store's lineage, serial and the key of the hashes of sensitive values in fingerprints:
-imported elsewhere, every cached step stays cached and every resource stays managed. The key
-makes the document as confidential as the store itself. The state locks are not history and
-stay behind: an import holds its own.
+history: runs, step executions (with their executors' details and their metrics), what each
+run reused, artifacts, lineage edges, each step's current state and the resources the applies
+created, in every workspace, with the store's lineage, serial and the key of the hashes of
+sensitive values in fingerprints: imported elsewhere, every cached step stays cached and every
+resource stays managed. The key makes the document as confidential as the store itself. The state
+locks are not history and stay behind: an import holds its own.
 
 `StateStore.export_document` and `StateStore.import_document` (the `Transfer` mixin) read and
 write the store; `read_document` reads and checks a file before anything is written.
@@ -28,9 +28,9 @@ from zenctl.state.db import Row
 from zenctl.state.keys import legacy_secret_key
 from zenctl.state.writing import DERIVE_CURRENT
 
-# 2 adds secret_key, 3 each step's current state, 4 resources and executions' details; older
-# ones are still read.
-FORMAT_VERSION = 4
+# 2 adds secret_key, 3 each step's current state, 4 resources and executions' details, 5
+# metrics and what each run reused (placements); older ones are still read.
+FORMAT_VERSION = 5
 SCHEMA_FILE = Path(__file__).with_name("state.schema.json")
 
 
@@ -117,6 +117,18 @@ SECTIONS: dict[str, Section] = {
         ("execution_id", "direction", "name", "ref", "hash"),
         (),
         "execution_id, direction, name",
+    ),
+    "metrics": Section(
+        "metrics",
+        ("execution_id", "output", "name", "value", "value_json"),
+        (),
+        "execution_id, output, name",
+    ),
+    "placements": Section(
+        "run_placements",
+        ("run_id", "workspace", "address", "execution_id", "serial"),
+        (),
+        "serial, run_id, address",
     ),
     "current": Section(
         "current_steps",
@@ -240,6 +252,14 @@ def _check_references(path: Path, document: dict[str, Any]) -> None:
         "current": [
             (entry["workspace"], entry["address"]) for entry in document.get("current", [])
         ],
+        "metrics": [
+            (entry["execution_id"], entry["output"], entry["name"])
+            for entry in document.get("metrics", [])
+        ],
+        "placements": [
+            (entry["run_id"], entry["serial"], entry["address"])
+            for entry in document.get("placements", [])
+        ],
         "resources": [
             (entry["workspace"], entry["address"]) for entry in document.get("resources", [])
         ],
@@ -259,9 +279,15 @@ def _check_references(path: Path, document: dict[str, Any]) -> None:
         if e["execution_id"] not in executions
     ]
     problems += [
-        f"current[{i}]: execution {e['execution_id']} is not in executions"
-        for i, e in enumerate(document.get("current", []))
-        if e["execution_id"] not in executions
+        f"{section}[{i}]: execution {e['execution_id']} is not in executions"
+        for section in ("current", "metrics", "placements")
+        for i, e in enumerate(document.get(section, []))
+        if e["execution_id"] not in executions and (e["execution_id"] or section != "placements")
+    ]
+    problems += [
+        f"placements[{i}]: run {e['run_id']} is not in runs"
+        for i, e in enumerate(document.get("placements", []))
+        if e["run_id"] not in runs
     ]
     if problems:
         more = f"; and {len(problems) - 5} more" if problems[5:] else ""

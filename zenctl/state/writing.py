@@ -16,7 +16,7 @@ from typing import Any
 from zenctl.state.base import StoreBase, retried
 from zenctl.state.keys import new_secret_key
 from zenctl.state.reading import SETTLED_SQL
-from zenctl.state.records import SETTLED, ResourceRecord
+from zenctl.state.records import SETTLED, MetricValue, ResourceRecord
 
 # What stood for each step before its current state was recorded (schema 0005 and older
 # stores, documents exported before format 3): its latest settled execution.
@@ -121,8 +121,10 @@ class Writing(StoreBase):
         outputs: dict[str, dict[str, Any]],
         duration: float,
         details: dict[str, str] | None = None,
+        metrics: Mapping[str, Mapping[str, MetricValue]] | None = None,
     ) -> None:
-        """Record a success, its artifacts and its lineage edges in one transaction."""
+        """Record a success, its artifacts, its lineage edges and its metrics (output name ->
+        the flat mapping it held, checked where the step ran) in one transaction."""
         now = time.time()
         edges = [("in", name, entry["ref"], entry["hash"]) for name, entry in inputs.items()]
         edges += [("out", name, name, item["hash"]) for name, item in outputs.items()]
@@ -149,6 +151,19 @@ class Writing(StoreBase):
                         "(hash, materializer, size, uri, created_at, produced_by) "
                         "VALUES (:hash, :materializer, :size, :uri, :now, :producer)",
                         {**artifact, "now": now, "producer": execution_id},
+                    )
+            for output, values in sorted((metrics or {}).items()):
+                for name, value in sorted(values.items()):
+                    execute(
+                        "INSERT INTO metrics (execution_id, output, name, value, value_json) "
+                        "VALUES (:id, :output, :name, :value, :json)",
+                        {
+                            "id": execution_id,
+                            "output": output,
+                            "name": name,
+                            "value": numeric(value),
+                            "json": json.dumps(value),
+                        },
                     )
             placed = execute(
                 "SELECT workspace, address FROM step_executions WHERE id = :id",
@@ -226,12 +241,17 @@ class Writing(StoreBase):
 
     @retried
     def settle(
-        self, workspace: str, kept: Mapping[str, str], moved: Mapping[str, str] | None = None
+        self,
+        workspace: str,
+        kept: Mapping[str, str],
+        moved: Mapping[str, str] | None = None,
+        run_id: str | None = None,
     ) -> None:
         """Record what an apply left in place without running it: `kept` maps an address to
         the execution it reused from history; `moved` maps a step's new address to its old
         one (a `moved` block), whose current state it takes over. Writes only what differs,
-        so an apply that changes nothing leaves the serial alone."""
+        so an apply that changes nothing leaves the serial alone. Within a run (`run_id`),
+        each change is recorded as the run's too, for `metrics_of_runs` to replay."""
         rows = self.db.query(
             "SELECT address, execution_id FROM current_steps WHERE workspace = :workspace",
             {"workspace": workspace},
@@ -249,6 +269,20 @@ class Writing(StoreBase):
                 _unplace(execute, workspace, address)
             for address, execution_id in sorted(changed.items()):
                 _place(execute, workspace, address, execution_id, serial)
+            if run_id is None:
+                return
+            for address, execution_id in sorted({**dict.fromkeys(gone), **changed}.items()):
+                execute(
+                    "INSERT INTO run_placements (run_id, workspace, address, execution_id, "
+                    "serial) VALUES (:run, :workspace, :address, :id, :serial)",
+                    {
+                        "run": run_id,
+                        "workspace": workspace,
+                        "address": address,
+                        "id": execution_id,
+                        "serial": serial,
+                    },
+                )
 
     @retried
     def put_resource(self, workspace: str, record: ResourceRecord) -> None:
@@ -314,6 +348,8 @@ class Writing(StoreBase):
             self._bump(execute)
             params = {"workspace": workspace}
             execute(f"DELETE FROM lineage_edges WHERE execution_id IN ({executions})", params)
+            execute(f"DELETE FROM metrics WHERE execution_id IN ({executions})", params)
+            execute("DELETE FROM run_placements WHERE workspace = :workspace", params)
             execute("DELETE FROM current_steps WHERE workspace = :workspace", params)
             execute("DELETE FROM step_executions WHERE workspace = :workspace", params)
             execute("DELETE FROM runs WHERE workspace = :workspace", params)
@@ -334,6 +370,11 @@ def _unplace(execute: Any, workspace: str, address: str) -> None:
         "DELETE FROM current_steps WHERE workspace = :workspace AND address = :address",
         {"workspace": workspace, "address": address},
     )
+
+
+def numeric(value: MetricValue) -> float | None:
+    """The metrics table's `value`: the number, None for text, booleans and null."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _details(details: dict[str, str] | None) -> str | None:

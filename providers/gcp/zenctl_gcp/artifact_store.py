@@ -158,6 +158,13 @@ class GcsArtifactStore(ArtifactStore):
             ) from None
 
     def put(self, digest: str, data: bytes) -> str:
+        return self._put(digest, data)
+
+    def put_file(self, digest: str, path: Path) -> str:
+        """Uploaded from disk: a step's large file is never read whole into memory."""
+        return self._put(digest, path)
+
+    def _put(self, digest: str, data: bytes | Path) -> str:
         blob = self._object(digest)
         blobs = self._metadata([blob.name, self._manifest(digest).name])
         current, manifest = blobs.get(blob.name), blobs.get(self._manifest(digest).name)
@@ -176,13 +183,15 @@ class GcsArtifactStore(ArtifactStore):
         body = {"digest": digest, "size": blob.size, "generation": blob.generation}
         self._upload(manifest, json.dumps(body, sort_keys=True), over)  # False: it is there
 
-    def _upload(self, blob: storage.Blob, data: bytes | str, generation: int) -> bool:
-        """Upload `data` as `blob` if its generation is still `generation` (0: absent)."""
+    def _upload(self, blob: storage.Blob, data: bytes | str | Path, generation: int) -> bool:
+        """Upload `data` (a file's: from disk) as `blob` if its generation is still
+        `generation` (0: absent)."""
+        upload = blob.upload_from_filename if isinstance(data, Path) else blob.upload_from_string
         try:
             self._call(
                 "storage.objects.create",
-                blob.upload_from_string,
-                data,
+                upload,
+                str(data) if isinstance(data, Path) else data,
                 content_type="application/json" if isinstance(data, str) else BINARY,
                 if_generation_match=generation,
             )
@@ -190,10 +199,10 @@ class GcsArtifactStore(ArtifactStore):
             return False
         return True
 
-    def _keep_or_replace(self, blob: storage.Blob, data: bytes) -> None:
+    def _keep_or_replace(self, blob: storage.Blob, data: bytes | Path) -> None:
         """Keep an existing object with our bytes; replace exactly that version if it differs."""
         self._call("storage.objects.get", blob.reload)
-        if blob.md5_hash == base64.b64encode(hashlib.md5(data).digest()).decode():
+        if blob.md5_hash == base64.b64encode(_md5(data)).decode():
             return
         if not self._upload(blob, data, blob.generation):
             self._keep_or_replace(blob, data)  # replaced meanwhile: check the new version
@@ -312,3 +321,14 @@ class GcsArtifactStore(ArtifactStore):
     def log_finished(self, path: Path) -> None:
         blob = self.bucket.blob(self._log_name(path))
         self._call("storage.objects.create", blob.upload_from_filename, str(path))
+
+
+def _md5(data: bytes | Path) -> bytes:
+    """The MD5 digest the bucket keeps of an object, of bytes or of a file read in chunks."""
+    if isinstance(data, bytes):
+        return hashlib.md5(data).digest()
+    md5 = hashlib.md5()
+    with data.open("rb") as source:
+        for chunk in iter(lambda: source.read(1 << 20), b""):
+            md5.update(chunk)
+    return md5.digest()

@@ -33,7 +33,7 @@ PROVIDER = Provider(
             "serving",
             "local",
             "zenctl_local.serving:LocalServing.from_settings",
-            "Serves each deployment's model over HTTP on 127.0.0.1 (POST /predict).",
+            "Serves each deployment's model on 127.0.0.1: Open Inference Protocol (V2) over HTTP.",
             "zenctl_local.schemas:ServingSettings",
         ),
     ),

@@ -33,3 +33,9 @@ class ServingSettings(Settings):
     port: int = Field(
         0, ge=0, le=65535, description="Port on 127.0.0.1; 0 picks a free one at create."
     )
+    max_body_mb: int = Field(
+        16, ge=1, description="Largest request body in MiB; a bigger one is answered 413."
+    )
+    read_timeout: Duration = Field(
+        "10s", description='A client silent this long mid-request is dropped, e.g. "10s".'
+    )

@@ -24,6 +24,7 @@ from zenctl.sdk import (
     ResourceContext,
     UserError,
     ensure_private_dir,
+    parse_duration,
     pid_alive,
     project_dir,
     write_atomic,
@@ -34,14 +35,21 @@ STOP_TIMEOUT = 10.0
 
 
 class LocalServing(Resource):
-    replace_on = frozenset({"port"})
+    replace_on = frozenset({"port", "max_body_mb", "read_timeout"})  # fixed at the start
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, max_body_mb: int, read_timeout: str) -> None:
         self.port = port
+        self.max_body = max_body_mb * 1024 * 1024
+        self.read_timeout = parse_duration(read_timeout, "serving read_timeout")
+        if self.read_timeout <= 0:  # a socket timeout of 0 would make every read fail at once
+            raise UserError(
+                f"serving read_timeout {read_timeout!r} is not a duration above 0",
+                'Give the time a client may stay silent mid-request, e.g. "10s".',
+            )
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any], root: Path) -> LocalServing:
-        return cls(int(settings["port"]))
+        return cls(int(settings["port"]), settings["max_body_mb"], settings["read_timeout"])
 
     @staticmethod
     def _folder(context: ResourceContext) -> Path:
@@ -54,6 +62,7 @@ class LocalServing(Resource):
         return _state(health)
 
     def create(self, desired: Attributes, context: ResourceContext) -> Attributes:
+        _check_port_free(self.port)
         folder = ensure_private_dir(self._folder(context))
         materializer = _write_model(folder, desired["model"], context)
         ready = folder / "ready.json"
@@ -71,6 +80,12 @@ class LocalServing(Resource):
                     materializer,
                     "--port",
                     str(self.port),
+                    "--name",
+                    context.address.rsplit(".", 1)[1],  # the deployment's own name
+                    "--max-body",
+                    str(self.max_body),
+                    "--read-timeout",
+                    str(self.read_timeout),
                     "--ready",
                     str(ready),
                 ],
@@ -133,6 +148,29 @@ class LocalServing(Resource):
         if health is not None and health["pid"] == state["pid"]:
             _terminate(int(state["pid"]))
         shutil.rmtree(self._folder(context), ignore_errors=True)
+
+
+def _check_port_free(port: int) -> None:
+    """Refuse a port something already listens on, in one line that names it, before starting
+    a server that would only die with a traceback in its log. Bound as the server binds it
+    (address reuse on): a port left in TIME_WAIT by a stopped server is free."""
+    import errno
+    import socket
+
+    if port == 0:
+        return
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise UserError(
+                f"port {port} is in use on 127.0.0.1: the model server cannot listen there",
+                "Stop what listens there, or set the serving block's `port` to another one; "
+                "0 takes any free port (in the examples: `--var port=0`).",
+            ) from None
 
 
 def _write_model(folder: Path, digest: str, context: ResourceContext) -> str:

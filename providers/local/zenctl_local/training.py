@@ -8,6 +8,7 @@ libraries see when they initialize.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import pickle
 import shutil
@@ -82,6 +83,7 @@ class LocalTraining(StepExecutor):
         """
         if self._pool is None:
             raise RuntimeError("training executor not started")
+        started = time.perf_counter()
         folder = Path(tempfile.mkdtemp(prefix="zenctl-training-"))
         # The task holds the step's params and secrets: it goes through a pipe, never a file.
         reader, writer = os.pipe()
@@ -115,7 +117,7 @@ class LocalTraining(StepExecutor):
         # died first fails the step with its exit code (`_wait`).
         with contextlib.suppress(OSError), open(writer, "wb") as pipe:
             pipe.write(pickle.dumps(task))
-        return self._pool.submit(self._wait, task, process, folder, time.perf_counter())
+        return self._pool.submit(self._wait, task, process, folder, started)
 
     def _environment(self) -> dict[str, str]:
         # gpus = 0 hides every GPU: CPU training, whatever the machine has
@@ -139,7 +141,9 @@ class LocalTraining(StepExecutor):
                 error = cause_of_death(process.returncode, "the training process")
                 return StepResult(task.address, False, {}, error, time.perf_counter() - started)
             result: StepResult = pickle.loads(result_file.read_bytes())
-            return result
+            # The step's duration is what it cost the apply, the process's start-up and imports
+            # included: plans estimate from it, and the worker's own figure leaves them out.
+            return dataclasses.replace(result, duration=time.perf_counter() - started)
         finally:
             self._running.pop(process.pid, None)
             shutil.rmtree(folder, ignore_errors=True)

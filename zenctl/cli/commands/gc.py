@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from zenctl.cli.context import invocation
 from zenctl.cli.options import Chdir, LockTimeout, VarFiles, Vars
 from zenctl.diagnostics import UserError
+
+if TYPE_CHECKING:
+    from zenctl.plan.model import StepPlan
+    from zenctl.state.records import Execution
 
 
 def gc(
@@ -37,7 +41,14 @@ def gc(
 
     Example: `zenctl gc --keep-last 1 --dry-run`
     """
-    from zenctl.artifacts.gc import GRACE_SECONDS, collect, referenced, reused_by_config, sweep
+    from zenctl.artifacts.gc import (
+        GRACE_SECONDS,
+        collect,
+        directories,
+        referenced,
+        reused_by_config,
+        sweep,
+    )
     from zenctl.render.console import byte_size
 
     call = invocation(ctx)
@@ -63,8 +74,13 @@ def gc(
             store,
             {project.workspace, *store.workspaces()},
         )
-        keep = referenced([*store.kept_executions(keep_last), *reused])
-        found = collect(project.artifact_stores(), keep, time.time() - GRACE_SECONDS)
+        kept: list[Execution | StepPlan] = [*store.kept_executions(keep_last), *reused]
+        found = collect(
+            project.artifact_stores(),
+            referenced(kept),
+            time.time() - GRACE_SECONDS,
+            directories(kept),
+        )
         if not dry_run:
             sweep(found)
     console = call.stdout

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from zenctl.cli.context import invocation
-from zenctl.cli.options import Chdir, Json, Summary, check_summary
+from zenctl.cli.options import Chdir, Json, Summary, check_summary, print_json
 from zenctl.diagnostics import UserError
 
 
@@ -43,6 +43,7 @@ def show(
     summary: Summary = False,
 ) -> None:
     """Show a saved plan, or a step, run or artifact with its lineage: commit, params, inputs.
+    --json: the plan's document (specs/plan.schema.json), or specs/show.schema.json.
 
     Example: `zenctl show pipeline.iris.step.train`, `zenctl show --json plan.json`,
     `zenctl show --summary plan.json`
@@ -65,9 +66,7 @@ def show(
 
         document = read_planfile(Path(target))
         if json_:
-            import json
-
-            typer.echo(json.dumps(document, indent=2, sort_keys=True))
+            print_json(document)
         else:
             render_plan(call.stdout, from_document(document), summary)
         return
@@ -78,4 +77,9 @@ def show(
             "Nothing recorded yet", "Run `zenctl apply` first; then its steps can be shown."
         )
     view = target_view(store, project.workspace, target, project.config.moved_to())
-    show_target(call.stdout, view)
+    if json_:
+        from zenctl.render.history_json import show_document
+
+        print_json(show_document(view, project.workspace))
+    else:
+        show_target(call.stdout, view)

@@ -29,6 +29,7 @@ from zenctl.diagnostics import UserError
 if TYPE_CHECKING:
     from zenctl.application.project import Project
     from zenctl.plan.model import Plan
+    from zenctl.state.store import StateStore
 
 
 def plan(
@@ -115,6 +116,7 @@ def plan(
             project.root.name,
             summary=summary,
             basis=for_marker(basis(document)),
+            metrics=reused_metrics(store, plan_),
         )
         typer.echo(comment, nl=False)
     else:
@@ -158,6 +160,18 @@ def code_explanation(project: Project, plan_: Plan) -> list[tuple[str, list[str]
         if stage.kind is StageKind.STEPS
         for step in stage.steps
     ]
+
+
+def reused_metrics(store: StateStore | None, plan_: Plan) -> str:
+    """The comment's section of the metrics the plan's reused executions recorded."""
+    from zenctl.render.metrics import Side, reused_metrics_markdown
+
+    reused = {step.address: step.cached_from for step in plan_.cached if step.cached_from}
+    if store is None or not reused:
+        return ""
+    records = store.metrics_of_executions(reused)
+    side = Side("plan", "plan", "VALUE", {}, frozenset(reused), tuple(records))
+    return reused_metrics_markdown(side)
 
 
 def warn_if_partial(call: Invocation, plan_: Plan) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import typer
+
+from zenctl.cli.options import Json, print_json
 
 providers_app = typer.Typer(
     help="List installed providers and their component types; print their config schemas.",
@@ -15,16 +17,22 @@ providers_app = typer.Typer(
 
 
 @providers_app.callback()
-def providers(ctx: typer.Context) -> None:
-    """List installed providers: name, version, component kinds and types.
+def providers(ctx: typer.Context, json_: Json = False) -> None:
+    """List installed providers: name, version, component kinds and types (--json:
+    specs/providers.schema.json).
 
-    Example: `zenctl providers`
+    Example: `zenctl providers`, `zenctl providers --json`
     """
     if ctx.invoked_subcommand is not None:
         return
     from zenctl.providers.registry import installed_providers
 
     found = sorted(installed_providers().values(), key=lambda p: p.name)
+    if json_:
+        from zenctl.render.documents import providers_document
+
+        print_json(providers_document(found))
+        return
     if not found:
         typer.echo("No providers installed. The built-in ones: pip install ./providers/local")
         return
@@ -37,20 +45,15 @@ def providers(ctx: typer.Context) -> None:
 
 
 @providers_app.command()
-def schema(
-    json_: Annotated[
-        bool, typer.Option("--json", "-json", help="Print the schemas as one JSON document.")
-    ] = False,
-) -> None:
-    """Print the JSON Schema of every component type's settings (for editors and CI).
+def schema(json_: Json = False) -> None:
+    """Print the JSON Schema of every component type's settings (for editors and CI; --json:
+    specs/providers-schema.schema.json).
 
     Example: `zenctl providers schema --json`
     """
-    import json
-
     document = schemas()
     if json_:
-        typer.echo(json.dumps(document, indent=2, sort_keys=True))
+        print_json(document)
         return
     for name, provider in document["providers"].items():
         for kind, types in provider["components"].items():
@@ -63,6 +66,7 @@ def schema(
 def schemas() -> dict[str, Any]:
     """`{providers: {name: {version, components: {kind: {type: {description, schema}}}}}}`."""
     from zenctl.providers.registry import installed_providers, schema_of
+    from zenctl.render.documents import document
 
     out: dict[str, Any] = {}
     for provider in sorted(installed_providers().values(), key=lambda p: p.name):
@@ -73,4 +77,4 @@ def schemas() -> dict[str, Any]:
                 "schema": schema_of(component).model_json_schema(),
             }
         out[provider.name] = {"version": provider.version, "components": components}
-    return {"format_version": "1.0", "providers": out}
+    return document(providers=out)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from zenctl.cli.context import Invocation, invocation
-from zenctl.cli.options import AutoApprove, Chdir, LockTimeout
+from zenctl.cli.options import AutoApprove, Chdir, Json, LockTimeout, print_json
 from zenctl.diagnostics import UserError
 
 if TYPE_CHECKING:
@@ -43,13 +43,20 @@ def _in_state(store: StateStore, workspace: str) -> dict[str, Execution]:
 
 
 @state_app.command("list")
-def list_(ctx: typer.Context, chdir: Chdir = None) -> None:
-    """List the steps recorded in state, one address a line.
+def list_(ctx: typer.Context, chdir: Chdir = None, json_: Json = False) -> None:
+    """List the steps recorded in state, one address a line (--json:
+    specs/state-list.schema.json).
 
-    Example: `zenctl state list`
+    Example: `zenctl state list`, `zenctl state list --json`
     """
     project, store = _store(invocation(ctx), chdir)
-    for address in _in_state(store, project.workspace):
+    in_state = _in_state(store, project.workspace)
+    if json_:
+        from zenctl.render.history_json import state_list_document
+
+        print_json(state_list_document(in_state, project.workspace))
+        return
+    for address in in_state:
         typer.echo(address)
 
 
@@ -58,20 +65,28 @@ def show(
     ctx: typer.Context,
     address: Annotated[str, typer.Argument(help="A step address.")],
     chdir: Chdir = None,
+    json_: Json = False,
 ) -> None:
-    """Show the execution that stands for a step in state: fingerprint, params, artifacts.
+    """Show the execution that stands for a step in state: fingerprint, params, artifacts
+    (--json: specs/show.schema.json, as `zenctl show ADDRESS --json` without a later attempt).
 
     Example: `zenctl state show pipeline.iris.step.train`
     """
     from zenctl.render.history import show_execution
-    from zenctl.state.history import execution_view
+    from zenctl.state.history import StepView, execution_view
 
     call = invocation(ctx)
     project, store = _store(call, chdir)
     execution = _in_state(store, project.workspace).get(address)
     if execution is None:
         raise _not_in_state(address)
-    show_execution(call.stdout, execution_view(store, execution, address))
+    view = execution_view(store, execution, address)
+    if json_:
+        from zenctl.render.history_json import step_document
+
+        print_json(step_document(StepView(view, None), project.workspace))
+        return
+    show_execution(call.stdout, view)
 
 
 def _not_in_state(address: str) -> Exception:

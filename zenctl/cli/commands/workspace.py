@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from zenctl.cli.context import Invocation, invocation
+from zenctl.cli.options import Json, print_json
 
 if TYPE_CHECKING:
     from zenctl.state.store import StateStore
@@ -32,16 +33,24 @@ def _context(call: Invocation) -> tuple[Path, StateStore | None, set[str]]:
 
 
 @workspace_app.command("list")
-def list_(ctx: typer.Context) -> None:
-    """List the workspaces; the current one is marked with `*`.
+def list_(ctx: typer.Context, json_: Json = False) -> None:
+    """List the workspaces; the current one is marked with `*` (--json: each one's recorded
+    runs too, specs/workspace-list.schema.json).
 
     Example: `zenctl workspace list`
     """
     from zenctl.workspaces import current
 
-    root, _, known = _context(invocation(ctx))
+    root, store, known = _context(invocation(ctx))
     selected = current(root)
-    for name in sorted(known | {selected}):
+    names = known | {selected}
+    if json_:
+        from zenctl.render.documents import workspaces_document
+
+        runs = store.workspaces() if store is not None else {}
+        print_json(workspaces_document(selected, runs, names))
+        return
+    for name in sorted(names):
         typer.echo(f"{'*' if name == selected else ' '} {name}")
 
 
