@@ -344,6 +344,19 @@ def test_a_module_used_as_a_value_is_hashed_whole(tmp_path: Path) -> None:
     assert not _same(tmp_path, files, {"helpers.py": HELPERS.replace("x + 1", "x + 2")})
 
 
+def test_a_module_imported_by_a_constant_name_is_hashed_whole(tmp_path: Path) -> None:
+    files = {
+        "steps.py": "import importlib\n\ndef train(x):\n"
+        "    return importlib.import_module('helpers').clean(x)\n",
+        "helpers.py": HELPERS,
+    }
+    assert _reach(tmp_path, files).whole == {
+        "helpers.py": "imported by name in train",
+        "steps.py": "importlib.import_module in train",
+    }
+    assert not _same(tmp_path, files, {"helpers.py": HELPERS.replace("x + 1", "x + 2")})
+
+
 def test_an_unknown_attribute_of_a_project_module_hashes_it_whole(tmp_path: Path) -> None:
     files = {
         "steps.py": "import helpers\n\ndef train(x):\n    return helpers.__dict__\n",

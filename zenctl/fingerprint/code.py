@@ -229,6 +229,10 @@ class _Walk:
         self.todo.extend(partial(self.execute, name) for name in statement["imports"])
         if statement["dynamic"]:
             self.make_whole(file, statement["dynamic"])
+        for module in statement["by_name"]:
+            named = self.execute(module)
+            if named is not None:
+                self.make_whole(named, f"imported by name in {statement['label']}")
         for module, _ in statement["binds"].get("*", []):
             star = self.execute(module)
             if star is not None:

@@ -46,6 +46,7 @@ class Statement(TypedDict):
     imports: list[str]  # modules it imports, functions' bodies included
     binds: dict[str, list[Target]]  # names its imports bind (in its functions too)
     dynamic: str  # why its module must be hashed whole once it is reached, or ""
+    by_name: list[str]  # modules it imports by a constant name: `import_module("steps.x")`
     import_time: list[str]  # names called, or handed to a call, while the module is imported
 
 
@@ -123,7 +124,23 @@ def _statement(node: ast.stmt, lines: list[str], package: list[str]) -> Statemen
         binds=binds,
         dynamic=next((f"{what} in {label}" for what in _dynamic_uses(refs)), ""),
         import_time=sorted(set(_import_time_calls(node))),
+        by_name=sorted(set(_imported_by_name(node))),
     )
+
+
+def _imported_by_name(node: ast.stmt) -> Iterator[str]:
+    """The modules `importlib.import_module("a.b")` or `__import__("a.b")` name as a constant:
+    whatever of them is used is unknown, so each is hashed whole."""
+    for part in ast.walk(node):
+        if isinstance(part, ast.Call) and part.args:
+            first = part.args[0]
+            if (
+                _chain(part.func)[-1:] in (["import_module"], ["__import__"])
+                and isinstance(first, ast.Constant)
+                and isinstance(first.value, str)
+                and not first.value.startswith(".")  # relative to a package given apart
+            ):
+                yield first.value
 
 
 _Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
