@@ -557,3 +557,17 @@ def test_a_step_in_a_folder_imports_its_sibling_modules(tmp_path: Path) -> None:
     assert "1 ran" in project.apply().out
     shown = project.run("show", "pipeline.demo.step.fit")
     assert "3" in shown.out, shown.out
+
+
+def test_an_older_zenctls_code_cache_entry_is_read_again(tmp_path: Path) -> None:
+    """Up to fingerprint version 2 `code.json` held `[file hash, imports]` per file."""
+    (tmp_path / "steps.py").write_text(textwrap.dedent(STEPS).lstrip())
+    (tmp_path / "helpers.py").write_text(textwrap.dedent(HELPERS).lstrip())
+    cache = StatCache(tmp_path / "code.json")
+    for name in ("steps.py", "helpers.py"):
+        path = tmp_path / name
+        stat = path.stat()
+        cache.entries[str(path)] = [stat.st_ino, stat.st_size, stat.st_mtime_ns, 1 << 62, ["h", []]]
+    fresh = CodeIndex(tmp_path, StatCache(tmp_path / "none.json")).closure("steps:train")
+    assert CodeIndex(tmp_path, cache).closure("steps:train") == fresh
+    assert isinstance(cache.entries[str(tmp_path / "steps.py")][4], dict)
