@@ -33,6 +33,7 @@ from zenctl.cli.commands.metrics import metrics_app, params_app
 from zenctl.cli.commands.plan import plan
 from zenctl.cli.commands.providers import providers_app
 from zenctl.cli.commands.pull import pull
+from zenctl.cli.commands.report import report
 from zenctl.cli.commands.runs import runs_app
 from zenctl.cli.commands.state import force_unlock, state_app
 from zenctl.cli.commands.validate import validate
@@ -99,6 +100,7 @@ app.command()(destroy)
 app.command()(show)
 app.command()(logs)
 app.command()(graph)
+app.command()(report)
 app.command()(drift)
 app.command()(fmt)
 app.command()(gc)

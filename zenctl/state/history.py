@@ -56,8 +56,7 @@ def target_view(
     (the configuration's `moved` blocks) finds a renamed step's state before the apply that
     records the move."""
     if target.startswith("pipeline."):
-        previous = [old for old, new in (moved_to or {}).items() if new == target]
-        return _step_view(store, workspace, target, previous)
+        return _step_view(store, workspace, target, moved_from(target, moved_to or {}))
     run = store.run(target) if len(target) >= 4 else None
     if run is not None:
         return RunView(run, store.executions_of_run(run.id))
@@ -79,9 +78,7 @@ def target_view(
 def _step_view(store: StateStore, workspace: str, address: str, previous: list[str]) -> StepView:
     """The step's current state (or that of an address it was moved from), and a later
     attempt that did not settle."""
-    current = store.current(workspace, address)
-    for old in previous:
-        current = current or store.current(workspace, old)
+    current = current_execution(store, workspace, address, previous)
     history = store.history(workspace, address, limit=1)
     if current is None and not history:
         raise UserError(
@@ -94,6 +91,22 @@ def _step_view(store: StateStore, workspace: str, address: str, previous: list[s
     if attempt is not None and (attempt.serial <= current.serial or attempt.status in SETTLED):
         attempt = None  # the current state is the latest word
     return StepView(execution_view(store, current, address), attempt)
+
+
+def moved_from(address: str, moved_to: Mapping[str, str]) -> list[str]:
+    """The addresses a `moved` block renamed to `address` (`moved_to`: Config.moved_to())."""
+    return [old for old, new in moved_to.items() if new == address]
+
+
+def current_execution(
+    store: StateStore, workspace: str, address: str, previous: list[str]
+) -> Execution | None:
+    """The step's current state, or that of an address it was moved from (`moved_from`)
+    while no apply has recorded the move yet."""
+    current = store.current(workspace, address)
+    for old in previous:
+        current = current or store.current(workspace, old)
+    return current
 
 
 def execution_view(
