@@ -236,7 +236,7 @@ def test_runs_is_the_workspaces_history_as_a_table(project: Project) -> None:
     assert project.apply().code == 0
     assert project.apply("--var", "factor=3").code == 0
     table = zenctl.runs(path=project.root)
-    assert list(table.columns) == list(RUN_COLUMNS)
+    assert list(table.columns)[: len(RUN_COLUMNS)] == list(RUN_COLUMNS)
     assert list(table["ran"]) == [3, 5]  # newest first: factor changed features and after
     assert list(table["status"]) == ["succeeded", "succeeded"]
     assert (table["finished_at"] > table["started_at"]).all()  # times, not text
@@ -244,12 +244,27 @@ def test_runs_is_the_workspaces_history_as_a_table(project: Project) -> None:
     assert len(zenctl.runs(path=project.root, workspace="other")) == 0
 
 
+def test_runs_has_the_experiments_tables_params_and_where_sort(project: Project) -> None:
+    assert project.apply().code == 0
+    assert project.apply("--var", "factor=3").code == 0
+    table = zenctl.runs(path=project.root)
+    assert list(table.columns)[: len(RUN_COLUMNS)] == list(RUN_COLUMNS)
+    assert {"params.factor", "params.bias", "params.verbose"} <= set(table.columns)
+    assert list(table["params.factor"]) == [3, 2]  # newest first, as `zenctl runs`
+    assert list(zenctl.runs(path=project.root, sort="params.factor")["params.factor"]) == [2, 3]
+    picked = zenctl.runs(path=project.root, where=["params.factor=3"])
+    assert list(picked["id"]) == [table["id"][0]]
+    with pytest.raises(zenctl.ZenctlError, match=r"params\.nope"):
+        zenctl.runs(path=project.root, where=["params.nope=1"])
+
+
 def test_runs_without_pandas_are_records(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     assert project.apply().code == 0
     monkeypatch.setitem(sys.modules, "pandas", None)  # as if it were not installed
     records = zenctl.runs(path=project.root)
     assert isinstance(records, list) and len(records) == 1
-    assert list(records[0]) == list(RUN_COLUMNS)
+    assert list(records[0])[: len(RUN_COLUMNS)] == list(RUN_COLUMNS)
+    assert records[0]["params.factor"] == 2
     assert records[0]["ran"] == 5 and records[0]["started_at"].endswith("Z")
     json.dumps(records)  # plain values
 

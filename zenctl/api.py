@@ -27,12 +27,12 @@ from zenctl.paths import project_folder
 from zenctl.plan.model import Plan
 from zenctl.render.diagnostics import display_path
 from zenctl.render.history_json import RUN_COLUMNS, run_row
+from zenctl.state.runs_table import RunRow, runs_table
 from zenctl.workspaces import check_name
 
 if TYPE_CHECKING:
     from pandas import DataFrame
 
-    from zenctl.state.records import Run
     from zenctl.state.store import StateStore
 
 __all__ = ["ZenctlError", "load", "metrics", "plan", "runs"]
@@ -107,21 +107,35 @@ def load(
 
 
 def runs(
-    *, path: str | Path = ".", workspace: str | None = None, limit: int | None = None
+    *,
+    path: str | Path = ".",
+    workspace: str | None = None,
+    limit: int | None = None,
+    where: Sequence[str] = (),
+    sort: str | None = None,
 ) -> DataFrame | list[dict[str, Any]]:
-    """The workspace's runs (applies and `state rm`s), newest first, `limit` of them (None:
-    all): a pandas DataFrame with a row per run, or a list of dicts, one per run, when pandas
-    cannot be imported. The columns are RUN_COLUMNS (zenctl/render/history_json.py): times
-    in UTC, counts as recorded (None where a run recorded none)."""
+    """The workspace's runs (applies and `state rm`s), newest first unless sorted, `limit` of
+    them (None: all): `zenctl runs`'s experiments table as a pandas DataFrame with a row per
+    run, or a list of dicts when pandas cannot be imported. The columns are RUN_COLUMNS
+    (zenctl/render/history_json.py: times in UTC, counts as recorded, None where a run
+    recorded none), then a `params.NAME` and a `metrics.NAME` column for each param and metric
+    the runs have. `where` and `sort` are spelled as `zenctl runs --where/--sort` takes them
+    (docs/runs.md)."""
     with _reading(path, workspace) as (project, store):
-        found = _runs(store, project.workspace, limit) if store is not None else []
-    return _table([run_row(run) for run in found], RUN_COLUMNS, times=("started_at", "finished_at"))
+        rows = _run_rows(store, project.workspace, limit, where, sort) if store else []
+    records = [{**run_row(row.run), **row.params, **row.metrics} for row in rows]
+    params = sorted({key for row in rows for key in row.params})
+    metrics = sorted({key for row in rows for key in row.metrics})
+    columns = [*RUN_COLUMNS, *params, *metrics]
+    return _table(records, columns, times=("started_at", "finished_at"))
 
 
-def _runs(store: StateStore, workspace: str, limit: int | None) -> list[Run]:
-    if limit is None:
-        limit = store.workspaces().get(workspace, 0)  # the store's query takes a number
-    return store.runs(workspace, limit) if limit > 0 else []
+def _run_rows(
+    store: StateStore, workspace: str, limit: int | None, where: Sequence[str], sort: str | None
+) -> list[RunRow]:
+    if limit is None:  # every run: the table's query takes a number
+        limit = sum(store.workspaces().values())
+    return runs_table(store, workspace, where, sort, limit).rows if limit > 0 else []
 
 
 def _table(

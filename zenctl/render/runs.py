@@ -7,7 +7,6 @@ terminal and stays one line per run in a CI log.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -105,10 +104,6 @@ def run_steps_document(row: RunRow, steps: Sequence[StepOutcome], root: Path) ->
             for step in steps
         ],
     )
-
-
-def print_json(document: dict[str, Any]) -> None:
-    print(json.dumps(document, indent=2, sort_keys=True))
 
 
 def commit(run: Run) -> str:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from zenctl.cli.context import invocation
-from zenctl.cli.options import Chdir, Json
+from zenctl.cli.options import Chdir, Json, print_json
 from zenctl.diagnostics import UserError
 
 runs_app = typer.Typer()  # its help is the listing's (the callback's docstring)
@@ -54,7 +54,7 @@ def runs(
     if ctx.invoked_subcommand is not None:
         call.chdir = chdir or call.chdir  # `zenctl runs -C DIR show ID`
         return
-    from zenctl.render.runs import print_json, render_runs, runs_document
+    from zenctl.render.runs import render_runs, runs_document
     from zenctl.state.runs_table import RunsTable, runs_table
 
     project = call.load(chdir, evaluates=False)
@@ -81,7 +81,7 @@ def show(
 
     Example: `zenctl runs show 3f2a1b9c`, `zenctl runs show 3f2a --json`
     """
-    from zenctl.render.runs import print_json, render_run_steps, run_steps_document
+    from zenctl.render.runs import render_run_steps, run_steps_document
     from zenctl.state.runs_table import run_row, step_outcomes
 
     call = invocation(ctx)
