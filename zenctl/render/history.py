@@ -86,6 +86,13 @@ def show_execution(console: Console, view: ExecutionView) -> None:
                 f"    {escape(name)}  {short(item['hash'])}  {item['materializer']}  "
                 f"{item['size']} bytes  {escape(item['uri'])}"
             )
+    if view.metrics:
+        console.print("  metrics")
+        for metric in view.metrics:
+            console.print(
+                f"    {escape(metric.output)}.{escape(metric.name)} = "
+                f"{escape(show_value(metric.value))}"
+            )
     for key, value in sorted(execution.details.items()):
         console.print(f"  {escape(key):<12} {escape(value)}")
     if execution.log_uri:

@@ -102,6 +102,10 @@ def _with_lineage(view: ExecutionView) -> dict[str, Any]:
         ),
         "run": run_entry(view.run) if view.run is not None else None,
         "input_producers": view.producers,
+        "metrics": [
+            {"output": metric.output, "name": metric.name, "value": metric.value}
+            for metric in view.metrics
+        ],
     }
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from zenctl.diagnostics import UserError
-from zenctl.state.records import SETTLED, Artifact, Execution, Run
+from zenctl.state.records import SETTLED, Artifact, Execution, MetricRecord, Run
 
 if TYPE_CHECKING:  # the views are plain data: drawing them needs no store
     from zenctl.state.store import StateStore
@@ -23,6 +23,7 @@ class ExecutionView:
     address: str | None
     run: Run | None  # the run that recorded it (its commit, for one)
     producers: dict[str, str]  # input name -> the run that produced that input's artifact
+    metrics: list[MetricRecord]  # what it recorded of the outputs its step names in `metrics`
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,4 +125,5 @@ def execution_view(
         )
         if producer is not None:
             producers[name] = producer.run_id
-    return ExecutionView(execution, address, store.run(execution.run_id), producers)
+    metrics = store.metrics_of_executions({execution.address: execution.id})
+    return ExecutionView(execution, address, store.run(execution.run_id), producers, metrics)
