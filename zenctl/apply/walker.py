@@ -13,6 +13,7 @@ independent branches go on.
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from zenctl.apply.masking import Masker, secret_texts
+from zenctl.apply.outcome import outcome
 from zenctl.config.model import Config
 from zenctl.config.variables import reveal, step_params
 from zenctl.fingerprint.canonical import canonical_json
@@ -31,7 +33,6 @@ from zenctl.providers.protocol import (
     Integrity,
     StepExecutor,
     StepInput,
-    StepLost,
     StepResult,
     StepTask,
 )
@@ -113,6 +114,7 @@ class _InFlight:
     log_path: str
     inputs: dict[str, dict[str, Any]]  # name -> {ref, hash}: the lineage edges in
     secrets: tuple[str, ...]  # masked in its error, whoever made it (the executor too)
+    submitted: float = field(default_factory=time.perf_counter)  # handed to its executor
 
 
 class StepDiverged(Exception):
@@ -175,7 +177,7 @@ class Walker:
                 for future in finished:
                     job = in_flight.pop(future)
                     del self._open[job.execution_id]
-                    step_result = _outcome(future, job.step.address)
+                    step_result = outcome(future, job.step.address, job.submitted)
                     if step_result.ok:
                         self.store.finish_step(
                             job.execution_id,
@@ -208,7 +210,7 @@ class Walker:
                 executor.shutdown(cancel=True)
             # A step that stopped on shutdown still tells where it ran (a cancelled remote job).
             details = {
-                job.execution_id: _outcome(future, job.step.address).details
+                job.execution_id: outcome(future, job.step.address, job.submitted).details
                 for future, job in in_flight.items()
                 if future.done()
             }
@@ -387,13 +389,3 @@ def settle_plan(store: StateStore, plan: Plan, run_id: str | None = None) -> Non
         {step.address: step.moved_from for step in plan.steps if step.moved_from},
         run_id,
     )
-
-
-def _outcome(future: Future[StepResult], address: str) -> StepResult:
-    try:
-        return future.result()
-    except StepLost as exc:  # the executor says what ended it: "killed by signal 9 (SIGKILL)..."
-        return StepResult(address, False, {}, str(exc), 0.0)
-    except Exception as exc:  # anything else that ended it outside its own code
-        error = f"the step ended without a result: {type(exc).__name__}: {exc}"
-        return StepResult(address, False, {}, error, 0.0)

@@ -10,11 +10,13 @@ keeps a file's size and mtime (docs/integrity.md).
 
 from __future__ import annotations
 
+import functools
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from zenctl.artifacts import materializers
 from zenctl.artifacts.cache import ArtifactCache
 from zenctl.fingerprint.canonical import short
 from zenctl.fingerprint.files import hash_bytes, hash_file
@@ -36,6 +38,12 @@ def read_verified(store: ArtifactStore, digest: str) -> bytes:
     object is quarantined so no later read serves it."""
     data, _ = read_through(store, digest)
     return data
+
+
+def read_value(store: ArtifactStore, digest: str, materializer: str) -> Any:
+    """The value a step wrote, loaded from its verified file: what a step that consumes it
+    gets (a numpy array memory-mapped read-only, docs/artifacts.md)."""
+    return use_verified(store, digest, functools.partial(materializers.load, materializer))[0]
 
 
 def read_through(store: ArtifactStore, digest: str) -> tuple[bytes, bool]:
