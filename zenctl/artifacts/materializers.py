@@ -63,16 +63,16 @@ def dump(value: Any) -> tuple[str, bytes]:
     return name, buffer.getvalue()
 
 
-def load(materializer: str, source: bytes | Path, writable: bool = False) -> Any:
+def load(materializer: str, source: bytes | Path) -> Any:
     """The value stored as `source` (its bytes, or the file holding them). A numpy array read
-    from a file is memory-mapped read-only unless `writable` (then a private copy in memory):
-    `np.array(value)` gives a step a copy it may write to."""
-    if materializer == NUMPY and isinstance(source, Path) and not writable:
+    from a file is memory-mapped read-only: `np.array(value)` gives a step a copy it may
+    write to (docs/artifacts.md)."""
+    if materializer == NUMPY and isinstance(source, Path):
         import numpy
 
         return numpy.load(source, mmap_mode="r", allow_pickle=False)
     if isinstance(source, Path):
-        if materializer in (PANDAS, NUMPY, JOBLIB):  # their readers take a path
+        if materializer in (PANDAS, JOBLIB):  # their readers take a path
             return _read(materializer, source)
         source = source.read_bytes()  # json, text, bytes: small, and wanted whole anyway
     if materializer == JSON:
