@@ -93,6 +93,8 @@ class StepPlan:
     expected_duration: float | None = None
     before: dict[str, Any] | None = field(default=None, hash=False)  # last recorded components
     moved_from: str | None = None  # a `moved` block: the old address whose state this takes
+    # what it needs of the machine while it runs (`Resources.asked`): {"gpus": 1, ...}
+    resources: dict[str, int | float] = field(default_factory=dict, hash=False)
 
     @property
     def conditional(self) -> bool:
