@@ -183,14 +183,14 @@ class Resources:
     """What a step needs of the machine while it runs: the walker starts it only when they
     are free. None: the step asks nothing of that kind (it is not counted against it)."""
 
-    gpus: int = 0
+    gpus: int | None = None  # 0: none, hidden from the step (CUDA_VISIBLE_DEVICES="")
     memory: int | None = None  # bytes
     cpus: float | None = None
 
     def asked(self) -> dict[str, int | float]:
         """The kinds asked for, as the plan records them: {"gpus": 1, "memory": 8589934592}."""
         given = {"gpus": self.gpus, "memory": self.memory, "cpus": self.cpus}
-        return {kind: value for kind, value in given.items() if value}
+        return {kind: value for kind, value in given.items() if value is not None}
 
 
 @dataclass(frozen=True)

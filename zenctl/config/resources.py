@@ -60,7 +60,7 @@ def step_resources(step: Step, variables: Mapping[str, Any]) -> Resources:
             raise DiagnosticsError([Diagnostic("error", "Invalid resources", detail, where)])
         values[name] = value
     return Resources(
-        int(values.get("gpus", 0)),
+        int(values["gpus"]) if "gpus" in values else None,
         parse_size(values["memory"], "memory") if "memory" in values else None,
         float(values["cpus"]) if "cpus" in values else None,
     )
