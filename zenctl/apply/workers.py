@@ -5,12 +5,7 @@ flight fails with `BrokenProcessPool`, none named. Here each worker has its own 
 killed by a signal (the kernel's OOM killer, a segfault) fails only the step it was running,
 with that signal's name, and the others go on. A worker is never given a step again once sent
 one that it did not answer: no step runs twice. Workers die with zenctl (zenctl/apply/lifeline.py).
-
-Workers are started by multiprocessing's fork server (spawned where there is none), never
-forked from zenctl: a fork copies zenctl's threads' locks mid-use and any CUDA context, and
-neither works in the child. The fork server imports the step runtime once (`PRELOAD`), so a
-worker starts as a fork of that small, single-threaded process: milliseconds, not a Python
-start-up. A worker gets zenctl's sys.path and working directory, as a forked one had them.
+Workers are started by the fork server, never forked from zenctl (zenctl/apply/forking.py).
 
 `WorkerPoolExecutor` is the step executor on top: the local provider's orchestrator, and any
 executor that computes a step's value its own way (a `StepBody`: Beam's pipeline) in workers
@@ -20,24 +15,21 @@ on this machine.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import signal
 import threading
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass
-from multiprocessing import forkserver
 from multiprocessing.connection import Connection, wait
-from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
+from zenctl.apply.forking import release_fork_server, worker_context
 from zenctl.apply.lifeline import die_with_parent
 from zenctl.apply.task import execute_step, open_log
 from zenctl.providers.protocol import StepBody, StepExecutor, StepLost, StepResult, StepTask
 
-PRELOAD = ["__main__", "zenctl.apply.workers"]  # the runtime, and the artifact stores' protocol
 _POLL_S = 1.0  # a worker whose pipe and sentinel a forked grandchild holds open is polled
 _GRACE_S = 5.0  # how long a cancelled worker has to end on SIGTERM before SIGKILL
 
@@ -236,19 +228,6 @@ class WorkerPool:
         future.set_exception(StepLost(reason))
 
 
-def worker_context() -> ForkServerContext | SpawnContext:
-    """The fork server, with the step runtime imported in it, else spawn (Windows).
-
-    The server is started now, when the executor starts: it imports the runtime while
-    zenctl records the run, and the first step's worker need not wait for it."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(PRELOAD)  # no effect once it runs: it already has them
-    forkserver.ensure_running()
-    return context
-
-
 def _send(worker: _Worker, task: StepTask | None) -> None:
     with contextlib.suppress(OSError):  # a dead worker: its sentinel reports it
         worker.connection.send(task)
@@ -269,25 +248,13 @@ def cause_of_death(exitcode: int | None, process: str = "its worker process") ->
     return f"killed by signal {number} ({name}){hint}"
 
 
-def _release_fork_server() -> None:
-    """Close this worker's copy of the fork server's "alive" pipe, which multiprocessing hands
-    every process it starts: the server runs until no process holds it, and a worker whose
-    parent (the server) lives on does not die with zenctl. Only zenctl should hold it."""
-    server = forkserver._forkserver
-    alive = getattr(server, "_forkserver_alive_fd", None)  # none: not started by the server
-    if alive is not None:
-        with contextlib.suppress(OSError):
-            os.close(alive)
-        setattr(server, "_forkserver_alive_fd", None)  # noqa: B010 (a private attribute)
-
-
 def _serve(
     connection: Connection, body: StepBody | None, parent: int, environ: dict[str, str]
 ) -> None:
     """A worker's life: run each step it is sent, until told to stop (None). It runs in
     zenctl's environment as it is now (the fork server has the one it started with)."""
     die_with_parent(parent)
-    _release_fork_server()
+    release_fork_server()
     os.environ.clear()
     os.environ.update(environ)
     try:
