@@ -254,3 +254,17 @@ def test_workers_import_zenctl_from_where_zenctl_did(gpu_project: Project, tmp_p
     )
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert (gpu_project.root / "s0.json").exists()  # the step ran
+
+
+def test_one_resources_block_and_no_other_block_in_a_step(gpu_project: Project) -> None:
+    gpu_project.write(
+        "main.zc.hcl",
+        'pipeline "p" {\n  step "s0" {\n    run = "rsteps:record"\n'
+        "    resources {\n      gpus = 1\n    }\n    resources {\n      cpus = 1\n    }\n"
+        "    limits {\n    }\n  }\n}\n",
+    )
+    validated = gpu_project.run("validate")
+    assert validated.code == 1, validated.both
+    assert 'Step "s0" may have one resources block: merge them.' in validated.err
+    assert "on main.zc.hcl line 7" in validated.err
+    assert 'Blocks of type "limits" are not expected here. Expected resources.' in validated.err
