@@ -268,3 +268,15 @@ def test_one_resources_block_and_no_other_block_in_a_step(gpu_project: Project) 
     assert 'Step "s0" may have one resources block: merge them.' in validated.err
     assert "on main.zc.hcl line 7" in validated.err
     assert 'Blocks of type "limits" are not expected here. Expected resources.' in validated.err
+
+
+def test_a_saved_plan_applies_only_where_the_same_resources_are(gpu_project: Project) -> None:
+    gpu_project.write("main.zc.hcl", _steps("gpus = 1"))
+    planned = gpu_project.run("plan", "--out", "plan.json", env={"CUDA_VISIBLE_DEVICES": "2,3"})
+    assert planned.code == 0, planned.both
+    applied = gpu_project.run("apply", "plan.json", env={"CUDA_VISIBLE_DEVICES": "4,5"})
+    assert applied.code == 1, applied.both
+    assert "Saved plan is stale" in applied.err
+    assert "this machine offers other resources (CUDA_VISIBLE_DEVICES" in applied.err
+    applied = gpu_project.run("apply", "plan.json", env={"CUDA_VISIBLE_DEVICES": "2,3"})
+    assert applied.code == 0, applied.both
