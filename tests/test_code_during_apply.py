@@ -156,11 +156,11 @@ def test_check_names_an_edited_helper_and_ignores_a_comment(tmp_path: Path) -> N
     task = step_task(tmp_path, "steps.step:STEP")
     helpers = tmp_path / "steps/helpers.py"
     helpers.write_text("# a comment changes no token\n" + helpers.read_text())
-    check_code(task, "steps.step")
+    check_code(task)
 
     helpers.write_text(helpers.read_text().replace("* 2", "* 3"))
     with pytest.raises(CodeChanged, match=r"^steps/helpers\.py changed since the plan"):
-        check_code(task, "steps.step")
+        check_code(task)
 
 
 def test_check_trusts_no_cache_entry_taken_within_the_files_timestamp_tick(
@@ -176,7 +176,7 @@ def test_check_trusts_no_cache_entry_taken_within_the_files_timestamp_tick(
     os.utime(helpers, ns=(written.st_atime_ns, written.st_mtime_ns))
     assert helpers.stat().st_size == written.st_size
     with pytest.raises(CodeChanged, match=r"^steps/helpers\.py changed"):
-        check_code(task, "steps.step")
+        check_code(task)
 
 
 def test_check_names_a_module_imported_since_the_plan(tmp_path: Path) -> None:
@@ -185,8 +185,8 @@ def test_check_names_a_module_imported_since_the_plan(tmp_path: Path) -> None:
     (tmp_path / "steps/extra.py").write_text("X = 1\n")
     step = tmp_path / "steps/step.py"
     step.write_text("import steps.extra\n" + step.read_text())
-    with pytest.raises(CodeChanged, match=r"^steps/extra\.py, steps/step\.py changed"):
-        check_code(task, "steps.step")
+    with pytest.raises(CodeChanged, match=r"^steps/extra\.py changed"):
+        check_code(task)
 
 
 def test_check_names_a_helper_deleted_since_the_plan(tmp_path: Path) -> None:
@@ -194,4 +194,4 @@ def test_check_names_a_helper_deleted_since_the_plan(tmp_path: Path) -> None:
     task = step_task(tmp_path, "steps.step:STEP")
     (tmp_path / "steps/helpers.py").unlink()
     with pytest.raises(CodeChanged, match=rf"^steps/helpers\.py not found under {tmp_path} \("):
-        check_code(task, "steps.step")
+        check_code(task)

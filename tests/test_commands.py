@@ -102,7 +102,7 @@ def test_version_lists_the_local_provider() -> None:
 
 
 def test_every_command_has_help_with_an_example() -> None:
-    for command in ("init", "validate", "plan", "apply", "runs", "show", "graph"):
+    for command in ("init", "validate", "plan", "apply", "runs", "show", "logs", "graph", "report"):
         out = subprocess.run([ZENCTL, command, "-help"], capture_output=True, text=True).stdout
         assert "Example: `zenctl" in out, command
 

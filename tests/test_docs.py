@@ -139,7 +139,8 @@ def test_every_shown_command_parses(shown: Shown) -> None:
         (["plan", "--no-such-flag"], "`zenctl plan` has no option --no-such-flag"),
         (["state", "list", "--auto-approve"], "`zenctl state list` has no option --auto-approve"),
         (["graph", "--format"], "--format of `zenctl graph` needs a value"),
-        (["runs", "extra"], "`zenctl runs` takes no argument ['extra']"),
+        (["graph", "extra"], "`zenctl graph` takes no argument ['extra']"),
+        (["runs", "extra"], "`zenctl runs` has no command 'extra'"),
         (["-C", "x", "state", "nope"], "`zenctl state` has no command 'nope'"),
     ],
 )

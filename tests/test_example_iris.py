@@ -54,8 +54,13 @@ def test_iris_example_trains_a_real_model_then_everything_is_cached(tmp_path: Pa
 
         features = project.root / "steps" / "features.py"
         features.write_text(features.read_text() + "\n\nUNUSED_CONSTANT = 1\n")
+        unused = project.run("plan", *ANY_PORT)  # no step reaches it
+        assert "No changes. 5 steps cached." in unused.out, unused.out
+        features.write_text(features.read_text().replace("frame[TARGET]", "frame[TARGET].copy()"))
         plan = project.run("plan", *ANY_PORT)
         assert "~ code: steps/features.py" in plan.out
+        lines = [line for line in plan.out.splitlines() if "run: changed" in line]
+        assert len(lines) == 2 and "train" in lines[0] and "evaluate" in lines[1], plan.out
     finally:
         destroyed = project.run("destroy", "--auto-approve", *ANY_PORT)
     assert "Destroy complete! Resources: 1 destroyed." in destroyed.out, destroyed.both

@@ -360,3 +360,20 @@ def test_a_moved_step_keeps_its_metrics_under_its_new_address(project: Project) 
     shown = project.run("metrics", "show", runs[1][:8])
     assert "pipeline.demo.step.assess  output.score  6.5" in shown.out, shown.both
     assert EVALUATE not in shown.out
+
+
+def test_show_lists_a_steps_recorded_metrics(project: Project) -> None:
+    with_metrics(project)
+    assert project.apply().code == 0
+    shown = project.run("show", "pipeline.demo.step.scores")
+    assert shown.code == 0, shown.both
+    metrics = shown.out.split("  metrics\n", 1)[1].splitlines()
+    assert metrics[:2] == ["    values.count = 5", '    values.label = "small"']
+    assert "    values.ratio = 1.0" in metrics
+    document = validated(
+        project.run("show", "--json", "pipeline.demo.step.scores"), "show.schema.json"
+    )
+    recorded = {m["name"]: m["value"] for m in document["step"]["metrics"]}
+    assert recorded == {"count": 5, "label": "small", "none": None, "ok": True, "ratio": 1.0}
+    plain = validated(project.run("show", "--json", "pipeline.demo.step.prep"), "show.schema.json")
+    assert plain["step"]["metrics"] == []

@@ -66,6 +66,12 @@ CLOSURE = {
     "core": ("steps/__init__.py", "steps/core.py"),
     "tuned": ("steps/__init__.py", "steps/tuned.py", "steps/util.py", "steps/base.py"),
 }
+# what of each file a step kind's function reaches, as the Content field that edits it: the
+# code hash covers only that (`spare` and `unused` are functions no step reaches)
+REACHES = {
+    "load": {"steps/core.py": "modulus"},
+    "adj": {"steps/util.py": "scale", "steps/base.py": "offset"},
+}
 
 # a literal, the name of the variable it reads, or an expression: ("twice", VARIABLE) is
 # `local.twice_VARIABLE` (a local computing var * 2) and ("file", "k") reads `k` of the YAML
@@ -93,16 +99,15 @@ class Content:
     offset: int  # in steps/base.py
     comments: tuple[int, ...] = (0, 0, 0, 0)  # a revision per CODE_FILES entry
     file_value: int = 1  # `k` in params.yaml
+    spare: int = 1  # in `spare`, a function of steps/core.py no step calls
+    unused: int = 0  # in `unused`, a helper of steps/util.py no step calls
     dep: bytes = b"d"  # the bytes of DEP_FILE
 
-    def code_variant(self, path: str) -> int:
-        """What of a file's code the fingerprint sees: not its comments."""
-        variants = {
-            "steps/core.py": self.modulus,
-            "steps/util.py": self.scale,
-            "steps/base.py": self.offset,
-        }
-        return variants.get(path, 0)
+    def code_variant(self, kind: str, path: str) -> int:
+        """What of a file's code the fingerprint of a step of `kind` sees: what its function
+        reaches, not its comments nor the functions it does not call."""
+        field_ = REACHES.get(kind, {}).get(path)
+        return int(getattr(self, field_)) if field_ else 0
 
 
 @dataclass(frozen=True)
@@ -154,7 +159,8 @@ def code_files(content: Content) -> dict[str, str]:
         "steps/base.py": f'"""Offsets."""\n{base}OFFSET = {content.offset}\n',
         "steps/util.py": (
             f"from steps import base\n{util}\n\ndef adjust(x: int) -> int:\n"
-            f"    return x * {content.scale} + base.OFFSET\n"
+            f"    return x * {content.scale} + base.OFFSET\n\n\n"
+            f"def unused(x: int) -> int:\n    return adjust(x) - {content.unused}\n"
         ),
         "steps/tuned.py": (
             f"from steps.util import adjust\n{tuned}\n\ndef adj(x: int) -> int:\n"
@@ -183,6 +189,10 @@ def mix(a: int, b: int, w: int) -> int:
 
 def fmt(x: int, note: str) -> str:
     return f"{{note}}={{x}}"
+
+
+def spare(x: int) -> int:
+    return x * {content.spare} % MODULUS
 """,
     }
 
@@ -436,6 +446,13 @@ class ProjectMachine(RuleBasedStateMachine):
         choices = {"modulus": (5, 6, 7), "scale": (1, 2, 3), "offset": (0, 1, 2)}
         self._edit(replace(self.content, **{which: choices[which][value]}))
 
+    @_enabled("code")
+    @rule(which=st.sampled_from(["spare", "unused"]), value=st.integers(0, 2))
+    def edit_unrelated_code(self, which: str, value: int) -> None:
+        """A function no step calls, in a step's module or in a helper module it imports:
+        nothing may run, and the oracle must hold."""
+        self._edit(replace(self.content, **{which: value + 1}))
+
     @_enabled("comments")
     @rule(file=st.integers(0, len(CODE_FILES) - 1))
     def edit_comments(self, file: int) -> None:
@@ -516,7 +533,7 @@ class ProjectMachine(RuleBasedStateMachine):
             key = Key(
                 run=_target(step.kind),
                 refs=_refs(step, self.names),
-                code=tuple((path, self.content.code_variant(path)) for path in closure),
+                code=tuple((path, self.content.code_variant(step.kind, path)) for path in closure),
                 params=tuple(sorted(params.items())),
                 inputs=tuple(sorted(args.items())),
                 deps=(self.content.dep,) if step.dep else (),

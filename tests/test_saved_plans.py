@@ -333,7 +333,9 @@ def test_the_walker_runs_the_planned_components_and_refuses_params_that_moved(
         )
         assert result.skipped == ["pipeline.demo.step.train", "pipeline.demo.step.evaluate"]
 
-        other = _with_components(loaded.plan(store), "features", run="steps.pipeline:boom")
+        boom = "steps.pipeline:boom"
+        code = loaded.fingerprinter(store).code.closure(boom)  # what the check expects of boom
+        other = _with_components(loaded.plan(store), "features", run=boom, code=code)
         result = apply_plan(loaded, store, other, 1, seen, lambda address, message: None)
         assert seen.ran == ["features"]
         assert "boom() got an unexpected keyword argument" in result.failed[0][1]

@@ -80,7 +80,7 @@ def test_code_closure_follows_local_imports_transitively(tmp_path: Path) -> None
     _write(tmp_path, "pkg/deep/util.py", "x = 1\n")
     _write(tmp_path, "pkg/unrelated.py", "y = 2\n")
     index = CodeIndex(tmp_path, StatCache(tmp_path / "cache.json"))
-    assert list(index.closure("pkg.step")) == [
+    assert list(index.closure("pkg.step:run")) == [
         "pkg/__init__.py",
         "pkg/deep/__init__.py",
         "pkg/deep/util.py",
@@ -92,7 +92,7 @@ def test_code_closure_follows_local_imports_transitively(tmp_path: Path) -> None
 def test_code_hash_ignores_comments_formatting_and_docstrings(tmp_path: Path) -> None:
     def code_hash(text: str) -> str:
         _write(tmp_path, "m.py", text)
-        return CodeIndex(tmp_path, StatCache(tmp_path / "none.json")).closure("m")["m.py"]
+        return CodeIndex(tmp_path, StatCache(tmp_path / "none.json")).closure("m:f")["m.py"]
 
     base = code_hash("def f(x):\n    return x + 1\n")
     assert (

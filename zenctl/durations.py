@@ -21,3 +21,13 @@ def parse_duration(text: str, what: str) -> float:
     if not parts or "".join(number + unit for number, unit in parts) != text:
         raise UserError(f"Invalid {what} {text!r}", "Write a duration such as 30s, 5m or 1m30s.")
     return sum(float(number) * _UNITS[unit] for number, unit in parts)
+
+
+def clock(seconds: float) -> str:
+    """Elapsed time as a heartbeat line and `zenctl runs` print it: `45s`, `2m30s`, `1h05m`."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"

@@ -15,6 +15,17 @@ def project_dir(root: Path) -> Path:
     return root / PROJECT_DIR
 
 
+def project_folder(path: Path, given_by: str = "--chdir") -> Path:
+    """The project folder `path` names, absolute; `given_by` is what the user checks when it
+    is not a folder (the command line's --chdir, the Python API's path=)."""
+    root = path.resolve()
+    if not root.is_dir():
+        from zenctl.diagnostics import UserError  # dataclasses, re, typing: only when needed
+
+        raise UserError("Project folder not found", f"{root} is not a folder. Check {given_by}.")
+    return root
+
+
 def ensure_private_dir(path: Path) -> Path:
     """Create `path`, and each missing parent, readable by the owner only."""
     missing = [path, *(parent for parent in path.parents)]
@@ -56,3 +67,13 @@ def write_atomic(path: Path, data: str | bytes, mode: int = 0o600) -> None:
         with contextlib.suppress(OSError):
             temporary.unlink()
         raise
+
+
+def local_file(uri: str) -> Path | None:
+    """The file a `file://` URI names (a step's log in a local artifact store); None for a
+    remote one (`gs://...`)."""
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
+    parsed = urlparse(uri)
+    return Path(url2pathname(parsed.path)) if parsed.scheme == "file" else None

@@ -202,7 +202,7 @@ def step_task(
     The log goes to `log_path`, by default `root/logs/ADDRESS.log`.
     """
     index = CodeIndex(root, StatCache(code_cache_file(root)))
-    code = index.closure(run.split(":")[0])
+    code = index.closure(run)
     index.cache.save()  # the code cache the step's check reads
     return StepTask(
         address,

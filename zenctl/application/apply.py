@@ -4,13 +4,16 @@ puts them in order for a project."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from zenctl.application.project import Project, lineage_info
 from zenctl.apply.masking import Masker, secret_texts
 from zenctl.apply.resources import Say, apply_resources
 from zenctl.apply.walker import ApplyResult, Reporter, StackRuntime, Walker
 from zenctl.config.model import Stack
 from zenctl.diagnostics import UserError
-from zenctl.plan.model import Plan, StageKind
+from zenctl.plan.model import Action, Plan, StageKind
 from zenctl.providers.protocol import StepExecutor
 from zenctl.providers.registry import build_component, settings_of
 from zenctl.state.store import StateStore
@@ -23,9 +26,11 @@ def apply_plan(
     parallelism: int,
     reporter: Reporter,
     say: Say,
+    began: Callable[[str], None] | None = None,
 ) -> ApplyResult:
     """Carry out `plan.stages` in their order (resources, steps, removals, resources); an
-    apply stopped by the user during the steps goes no further."""
+    apply stopped by the user during the steps goes no further. `began` hears the run's ID
+    as soon as it is recorded, before any step starts."""
     if project.config.required_providers:
         from zenctl.diagnostics import DiagnosticsError
         from zenctl.providers.registry import check_required
@@ -45,7 +50,11 @@ def apply_plan(
         for executor in executors:
             executor.start(parallelism)
         store.interrupt_stale(project.workspace)
-        result = ApplyResult(store.begin_run(project.workspace, lineage_info(project.root)))
+        steps = _planned_steps(plan)
+        info = lineage_info(project.root)
+        result = ApplyResult(store.begin_run(project.workspace, info, {"steps": steps}))
+        if began is not None:
+            began(result.run_id)
         secrets = apply_secrets(project, store)
         masker = Masker(secrets)
         redact = project.fingerprinter(store).redact
@@ -66,8 +75,26 @@ def apply_plan(
                 )
     finally:
         _shut_down(executors)
-    store.finish_run(result.run_id, result.status, result.summary(len(plan.cached)))
+    for address in result.reused:
+        steps[address]["reused"] = True
+    summary = {**result.summary(len(plan.cached)), "steps": steps}
+    store.finish_run(result.run_id, result.status, summary)
     return result
+
+
+def _planned_steps(plan: Plan) -> dict[str, dict[str, Any]]:
+    """What a run records of each step it was planned with: its params (secrets as the plan
+    keeps them, keyed hashes) and whether it was reused rather than run. `zenctl runs` reads
+    the params of every step from here, the cached ones included, which have no execution
+    in the run."""
+    return {
+        step.address: {
+            "params": step.components.get("params", {}),
+            "reused": step.action is Action.CACHED,
+        }
+        for step in plan.steps
+        if step.action is not Action.REMOVE
+    }
 
 
 def _shut_down(executors: list[StepExecutor]) -> None:

@@ -30,7 +30,7 @@ from zenctl.config.variables import VariableInputs
 from zenctl.diagnostics import DiagnosticsError, UserError
 from zenctl.plan.model import Action
 from zenctl.plan.planner import PlanInputs, make_plan
-from zenctl.state.records import Execution
+from zenctl.state.records import Execution, MetricRecord
 from zenctl.state.store import StateStore
 from zenctl.workspaces import DEFAULT_WORKSPACE, created
 
@@ -249,3 +249,9 @@ def _not_found(root: Path, spelling: str, kind: str | None) -> UserError:
             else ""
         ),
     )
+
+
+def recorded_metrics(store: StateStore | None, resolved: Resolved) -> list[MetricRecord]:
+    """The metrics recorded by the executions `resolved` stands for."""
+    executions = {address: execution.id for address, execution in resolved.executions.items()}
+    return store.metrics_of_executions(executions) if store else []

@@ -28,9 +28,10 @@ from typing import Any, TextIO
 from zenctl.apply.masking import MaskedStream, Masker
 from zenctl.apply.metrics import metric_values
 from zenctl.artifacts import materializers, trees
-from zenctl.artifacts.integrity import read_verified
+from zenctl.artifacts.integrity import read_value
 from zenctl.fingerprint.code import CodeIndex, changed_files, code_cache_file
 from zenctl.fingerprint.files import StatCache, hash_bytes
+from zenctl.modules import module_file
 from zenctl.providers.protocol import ArtifactStore, StepBody, StepResult, StepTask
 
 
@@ -78,12 +79,13 @@ def execute_step(
             _scratch_folder(),
         ):
             used = _artifact_store(task, store)
-            value = (body or call_function)(task, used, details)
-            named = _named_outputs(task, value)
-            metrics = {
-                name: metric_values(task.address, name, named[name]) for name in task.metrics
-            }
-            outputs = {name: store_output(used, item) for name, item in named.items()}
+            with _module_folder_on_path(task):  # its classes pickle only while importable
+                value = (body or call_function)(task, used, details)
+                named = _named_outputs(task, value)
+                metrics = {
+                    name: metric_values(task.address, name, named[name]) for name in task.metrics
+                }
+                outputs = {name: store_output(used, item) for name, item in named.items()}
         error = ""
     except BaseException as exc:  # the step's own exception, reported with its traceback
         if isinstance(exc, KeyboardInterrupt):
@@ -108,7 +110,7 @@ def step_function(task: StepTask) -> Callable[..., Any]:
     """The function `task.run` names, imported from the project once its code is shown to be
     the planned code."""
     module_name, function_name = task.run.split(":")
-    check_code(task, module_name)
+    check_code(task)
     if task.root not in sys.path:
         sys.path.insert(0, task.root)
     function = getattr(importlib.import_module(module_name), function_name, None)
@@ -117,7 +119,41 @@ def step_function(task: StepTask) -> Callable[..., Any]:
     return function  # type: ignore[no-any-return]
 
 
-def check_code(task: StepTask, module: str) -> None:
+@contextlib.contextmanager
+def _module_folder_on_path(task: StepTask) -> Iterator[None]:
+    """The step module's own folder on `sys.path`, after the project root, as the code hash
+    assumes (zenctl/fingerprint/code.py): DVC's layout, where `src/train.py` does `from utils
+    import x` with `src/utils.py` beside it. Taken off after the step, and the modules found
+    through it (by a name that is not their path from the root) forgotten: the worker's next
+    step may be another folder's, with its own `utils.py`."""
+    file = module_file(Path(task.root), task.run.split(":")[0])
+    folder = str(file.parent) if file else task.root
+    if folder == task.root or folder in sys.path:
+        yield
+        return
+    if task.root not in sys.path:
+        sys.path.insert(0, task.root)
+    sys.path.insert(sys.path.index(task.root) + 1, folder)
+    before = set(sys.modules)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(folder)
+        for name in set(sys.modules) - before:
+            path = getattr(sys.modules[name], "__file__", None)
+            if path and Path(path).is_relative_to(folder) and name != _root_name(task, path):
+                del sys.modules[name]
+
+
+def _root_name(task: StepTask, path: str) -> str:
+    """The module name of a file imported from the project root: `steps.model` for
+    steps/model.py or steps/model/__init__.py."""
+    parts = Path(path).relative_to(task.root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def check_code(task: StepTask) -> None:
     """Refuse code edited since the plan (during a long apply): it would run under the planned
     code's hash, a cache hit for the planned code once the edit is reverted.
 
@@ -128,7 +164,7 @@ def check_code(task: StepTask, module: str) -> None:
     root = Path(task.root)
     if task.root not in _code_caches:
         _code_caches[task.root] = StatCache(code_cache_file(root))
-    changed = changed_files(CodeIndex(root, _code_caches[task.root]), module, task.code)
+    changed = changed_files(CodeIndex(root, _code_caches[task.root]), task.run, task.code)
     if changed:
         # gone: deleted, or never here (a Dask worker without the project at this path)
         gone = [path for path in changed if not root.joinpath(path).is_file()]
@@ -165,7 +201,7 @@ def load_inputs(task: StepTask, store: ArtifactStore) -> dict[str, Any]:
             scratch = _scratch.get() or Path(tempfile.mkdtemp(prefix="zenctl-inputs-"))
             inputs[name] = trees.materialize(store, spec.materializer, spec.hash, scratch / name)
         else:
-            inputs[name] = materializers.load(spec.materializer, read_verified(store, spec.hash))
+            inputs[name] = read_value(store, spec.hash, spec.materializer)
     return inputs
 
 

@@ -16,6 +16,7 @@ One module on purpose, over 400 lines: the walk is one loop, and its helpers sha
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from zenctl.apply.masking import Masker, secret_texts
+from zenctl.apply.outcome import outcome
 from zenctl.apply.slots import Grant, Slots
 from zenctl.config.model import Config
 from zenctl.config.variables import reveal, step_params
@@ -35,7 +37,6 @@ from zenctl.providers.protocol import (
     Integrity,
     StepExecutor,
     StepInput,
-    StepLost,
     StepResult,
     StepTask,
 )
@@ -118,6 +119,7 @@ class _InFlight:
     inputs: dict[str, dict[str, Any]]  # name -> {ref, hash}: the lineage edges in
     secrets: tuple[str, ...]  # masked in its error, whoever made it (the executor too)
     grant: Grant  # what of the machine it holds until it ends
+    submitted: float = field(default_factory=time.perf_counter)  # handed to its executor
 
 
 class StepDiverged(Exception):
@@ -188,7 +190,7 @@ class Walker:
                     job = in_flight.pop(future)
                     del self._open[job.execution_id]
                     self._slots.give_back(job.grant)
-                    step_result = _outcome(future, job.step.address)
+                    step_result = outcome(future, job.step.address, job.submitted)
                     recorded = {**job.grant.details(), **step_result.details}
                     if step_result.ok:
                         self.store.finish_step(
@@ -218,7 +220,7 @@ class Walker:
                 executor.shutdown(cancel=True)
             # A step that stopped on shutdown still tells where it ran (a cancelled remote job).
             details = {
-                job.execution_id: _outcome(future, job.step.address).details
+                job.execution_id: outcome(future, job.step.address, job.submitted).details
                 for future, job in in_flight.items()
                 if future.done()
             }
@@ -403,13 +405,3 @@ def settle_plan(store: StateStore, plan: Plan, run_id: str | None = None) -> Non
         {step.address: step.moved_from for step in plan.steps if step.moved_from},
         run_id,
     )
-
-
-def _outcome(future: Future[StepResult], address: str) -> StepResult:
-    try:
-        return future.result()
-    except StepLost as exc:  # the executor says what ended it: "killed by signal 9 (SIGKILL)..."
-        return StepResult(address, False, {}, str(exc), 0.0)
-    except Exception as exc:  # anything else that ended it outside its own code
-        error = f"the step ended without a result: {type(exc).__name__}: {exc}"
-        return StepResult(address, False, {}, error, 0.0)

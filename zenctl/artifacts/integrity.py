@@ -7,7 +7,9 @@ each object is downloaded once, verified, and later read from disk, verified aga
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from zenctl.artifacts import materializers
 from zenctl.artifacts.cache import ArtifactCache
 from zenctl.fingerprint.canonical import short
 from zenctl.fingerprint.files import hash_bytes, hash_file
@@ -22,6 +24,11 @@ def read_verified(store: ArtifactStore, digest: str) -> bytes:
     """The bytes of `digest`; a corrupt object is quarantined so no later read serves it."""
     data, _ = read_through(store, digest)
     return data
+
+
+def read_value(store: ArtifactStore, digest: str, materializer: str) -> Any:
+    """The value a step wrote, from its verified bytes: what a step that consumes it gets."""
+    return materializers.load(materializer, read_verified(store, digest))
 
 
 def read_through(store: ArtifactStore, digest: str) -> tuple[bytes, bool]:

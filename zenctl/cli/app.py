@@ -26,12 +26,15 @@ from zenctl.cli.commands.drift import drift
 from zenctl.cli.commands.fmt import fmt
 from zenctl.cli.commands.gc import gc
 from zenctl.cli.commands.graph import graph
-from zenctl.cli.commands.history import runs, show
+from zenctl.cli.commands.history import show
 from zenctl.cli.commands.init import init
+from zenctl.cli.commands.logs import logs
 from zenctl.cli.commands.metrics import metrics_app, params_app
 from zenctl.cli.commands.plan import plan
 from zenctl.cli.commands.providers import providers_app
 from zenctl.cli.commands.pull import pull
+from zenctl.cli.commands.report import report
+from zenctl.cli.commands.runs import runs_app
 from zenctl.cli.commands.state import force_unlock, state_app
 from zenctl.cli.commands.validate import validate
 from zenctl.cli.commands.version import version
@@ -94,15 +97,17 @@ app.command()(validate)
 app.command()(plan)
 app.command()(apply)
 app.command()(destroy)
-app.command()(runs)
 app.command()(show)
+app.command()(logs)
 app.command()(graph)
+app.command()(report)
 app.command()(drift)
 app.command()(fmt)
 app.command()(gc)
 app.command()(pull)
 app.command()(checkout)
 app.command("force-unlock")(force_unlock)
+app.add_typer(runs_app, name="runs")
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(providers_app, name="providers")
 app.add_typer(state_app, name="state")

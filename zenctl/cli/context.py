@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from zenctl.diagnostics import Diagnostic, UserError
+from zenctl.paths import project_folder
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -60,11 +61,8 @@ class Invocation:
 
     def project_root(self, chdir: Path | None) -> Path:
         """The project folder: the command's --chdir, else the global one, else the current."""
-        root = (chdir or self.chdir or Path.cwd()).resolve()
-        if not root.is_dir():
-            raise UserError("Project folder not found", f"{root} is not a folder. Check --chdir.")
-        self.root = root
-        return root
+        self.root = project_folder(chdir or self.chdir or Path.cwd())
+        return self.root
 
     def inputs(self, var: list[str] | None, var_file: list[str] | None) -> VariableInputs:
         from zenctl.cli.inputs import variable_inputs

@@ -4,6 +4,7 @@
   2. `ZENCTL_VAR_name` environment variables
   3. `*.auto.zcvars` files in the project folder, in lexical order of their names
   4. `--var-file FILE` and `--var name=value`, in the order given on the command line
+  5. values given as data: the Python API's `vars=` (docs/python-api.md)
 
 A required variable nobody set is asked for on a terminal (`ask`), and an error otherwise.
 Values are converted to the declared type, then every `validation` block is checked.
@@ -46,6 +47,7 @@ class VariableInputs:
     cli: tuple[tuple[str, str], ...] = ()
     environ: Mapping[str, str] | None = None
     ask: Callable[[Variable], str] | None = None
+    values: Mapping[str, Any] | None = None  # the Python API's `vars=`: values, not text
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +151,11 @@ def _assignments(
             problems.append(_undeclared(name, config, "on the command line", None))
         else:
             given[name] = _Given(value, True, "the --var option")
+    for name, value in (inputs.values or {}).items():
+        if name not in config.variables:
+            problems.append(_undeclared(name, config, "in vars=", None))
+        else:
+            given[name] = _Given(value, False, "vars=")
     return given
 
 

@@ -2,7 +2,7 @@
 
 Components (what `plan` diffs against state, see specs/caching.md):
   run      the `module:function` target
-  code     {file: normalised hash} of the step's module and its project-local imports
+  code     {file: hash} of the definitions the step's function reaches in each module it runs
   params   the evaluated params, canonical; secrets replaced by a keyed hash
   inputs   {name: {ref, hash}}: the content hash of each consumed artifact or source
   outputs  the declared output names
@@ -32,7 +32,8 @@ from zenctl.paths import resolve_in_project
 Components = dict[str, Any]
 # 2: code hashed as a token normal form (was an AST dump, which differs between Pythons);
 # params hashed as the step receives them (50 and 50.0 were one key).
-FINGERPRINT_VERSION = 2
+# 3: code hashed per file over the definitions the step's function reaches (was whole files).
+FINGERPRINT_VERSION = 3
 
 
 class Fingerprinter:
@@ -109,7 +110,7 @@ class Fingerprinter:
                 inputs[name] = {"ref": str(ref), "hash": upstream_hashes.get(str(ref))}
         components: Components = {
             "run": step.run,
-            "code": self.code.closure(step.run.split(":")[0]),
+            "code": self.code.closure(step.run),
             "params": self.redact(params),
             "inputs": inputs,
             "outputs": list(step.outputs),

@@ -60,12 +60,13 @@ def _brief(value: Any) -> str:
 
 def basis(document: dict[str, Any]) -> dict[str, Any]:
     """The basis of a saved-plan document (`plan_document`'s, or a schema-valid file's)."""
-    code: dict[str, str] = {}
+    code: dict[str, set[str]] = {}  # a file's hash is per step: of what that step reaches in it
     data: dict[str, str] = {}
     artifacts: dict[str, str] = {}
     for step in document["steps"]:
         after = step["after"] or {}
-        code.update({path: _brief(hash_) for path, hash_ in after.get("code", {}).items()})
+        for path, hash_ in after.get("code", {}).items():
+            code.setdefault(path, set()).add(hash_)
         for entry in after.get("inputs", {}).values():
             if "path" in entry:  # a source: data read from the project, not another step's
                 data[entry["path"]] = _brief(entry["hash"])
@@ -78,7 +79,7 @@ def basis(document: dict[str, Any]) -> dict[str, Any]:
         "state": {"lineage": document["state"]["lineage"], "serial": document["state"]["serial"]},
         "options": {key: document[key] for key in _FLAGS},
         "config": {name: _brief(hash_) for name, hash_ in document["config"]["files"].items()},
-        "code": code,
+        "code": {path: _brief(sorted(hashes)) for path, hashes in code.items()},
         "data": data,
         "variables": {name: _brief(entry) for name, entry in document["variables"].items()},
         "artifacts": artifacts,
@@ -146,8 +147,12 @@ def differences(
         )
     causes += _options(reviewed["options"], now["options"])
     causes += _items("config file", reviewed["config"], now["config"], {}, "was removed")
-    code = _users(fresh, "code")
-    causes += _items("code file", reviewed["code"], now["code"], code, "is no longer used")
+    # A code file's digest covers what each planned step reaches in it: other --target or
+    # --exclude options plan other steps, and the digests no longer compare (the options are
+    # named above)
+    if _same_steps(reviewed["options"], now["options"]):
+        code = _users(fresh, "code")
+        causes += _items("code file", reviewed["code"], now["code"], code, "is no longer used")
     data = _users(fresh, "data")
     causes += _items("data input", reviewed["data"], now["data"], data, "is no longer read")
     state_moved = before != after
@@ -188,6 +193,13 @@ def _options(reviewed: Any, now: dict[str, list[str]]) -> list[str]:
         for key, flag in _FLAGS.items()
         if reviewed[key] != now[key]
     ]
+
+
+def _same_steps(reviewed: Any, now: dict[str, list[str]]) -> bool:
+    """Whether both plans cover the same steps: the same --target and --exclude options."""
+    if isinstance(reviewed, str):  # folded in a comment's marker: all options at once
+        return reviewed == _brief(now)
+    return all(reviewed[key] == now[key] for key in ("targets", "excludes"))
 
 
 def _flags(flag: str, values: list[str]) -> str:

@@ -153,7 +153,7 @@ class StepResult:
     ok: bool
     outputs: dict[str, dict[str, Any]]
     error: str
-    duration: float
+    duration: float  # as the executor measured it; apply records the wall time around it
     details: dict[str, str] = field(default_factory=dict)  # e.g. a remote job's ID and URL
     # each metrics output's mapping, checked flat and JSON-able where the step ran
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -1,15 +1,13 @@
-"""Past runs, and one step, run or artifact with its lineage, for `runs` and `show`: drawn
+"""One step, run or artifact with its lineage, for `show`: drawn
 from the views that zenctl/state/history.py reads from the store."""
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from zenctl.fingerprint.canonical import short
 from zenctl.plan.diff import show_value
@@ -28,26 +26,6 @@ def _commit(run: Run | None) -> str:
     if run is None or not run.git_sha:
         return "(not a git repository)"
     return run.git_sha[:12] + (" (uncommitted changes)" if run.git_dirty else "")
-
-
-def render_runs(console: Console, runs: Sequence[Run]) -> None:
-    if not runs:
-        console.print("No runs yet. Run `zenctl apply` to make one.")
-        return
-    table = Table(box=None, pad_edge=False)
-    for column in ("RUN", "STARTED", "STATUS", "RAN", "CACHED", "FAILED", "COMMIT"):
-        table.add_column(column)
-    for run in runs:
-        table.add_row(
-            run.id[:8],
-            _when(run.started_at),
-            run.status,
-            str(run.summary.get("ran", "-")),
-            str(run.summary.get("cached", "-")),
-            str(run.summary.get("failed", "-")),
-            (run.git_sha or "-")[:12],
-        )
-    console.print(table)
 
 
 def show_target(console: Console, view: HistoryView) -> None:
@@ -107,6 +85,13 @@ def show_execution(console: Console, view: ExecutionView) -> None:
             console.print(
                 f"    {escape(name)}  {short(item['hash'])}  {item['materializer']}  "
                 f"{item['size']} bytes  {escape(item['uri'])}"
+            )
+    if view.metrics:
+        console.print("  metrics")
+        for metric in view.metrics:
+            console.print(
+                f"    {escape(metric.output)}.{escape(metric.name)} = "
+                f"{escape(show_value(metric.value))}"
             )
     for key, value in sorted(execution.details.items()):
         console.print(f"  {escape(key):<12} {escape(value)}")

@@ -24,7 +24,48 @@ def run_entry(run: Run) -> dict[str, Any]:
         "zenctl_version": run.zenctl_version,
         "user": run.username,
         "host": run.host,
-        "summary": run.summary,
+        "summary": run.counts,
+    }
+
+
+# The counts an apply records with its run (zenctl/apply/walker.py), in the order shown.
+RUN_COUNTS = (
+    "ran",
+    "cached",
+    "failed",
+    "skipped",
+    "interrupted",
+    "removed",
+    "added",
+    "changed",
+    "destroyed",
+)
+RUN_COLUMNS = (
+    "id",
+    "workspace",
+    "status",
+    "started_at",
+    "finished_at",
+    "zenctl_version",
+    "user",
+    "host",
+    "git_sha",
+    "git_dirty",
+    *RUN_COUNTS,
+)
+
+
+def run_row(run: Run) -> dict[str, Any]:
+    """One run as a flat row of a table (the Python API's `zenctl.runs()`): `run_entry`'s
+    fields, with its commit's and each of RUN_COUNTS as a column of its own (None where the
+    run recorded none: one still running, a `state rm`). Its keys are RUN_COLUMNS, in order."""
+    entry = run_entry(run)
+    commit, summary = entry.pop("commit"), entry.pop("summary")
+    return {
+        **entry,
+        "git_sha": commit["sha"],
+        "git_dirty": commit["dirty"],
+        **{count: summary.get(count) for count in RUN_COUNTS},
     }
 
 
@@ -61,6 +102,10 @@ def _with_lineage(view: ExecutionView) -> dict[str, Any]:
         ),
         "run": run_entry(view.run) if view.run is not None else None,
         "input_producers": view.producers,
+        "metrics": [
+            {"output": metric.output, "name": metric.name, "value": metric.value}
+            for metric in view.metrics
+        ],
     }
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from zenctl.diagnostics import UserError
-from zenctl.state.records import SETTLED, Artifact, Execution, Run
+from zenctl.state.records import SETTLED, Artifact, Execution, MetricRecord, Run
 
 if TYPE_CHECKING:  # the views are plain data: drawing them needs no store
     from zenctl.state.store import StateStore
@@ -23,6 +23,7 @@ class ExecutionView:
     address: str | None
     run: Run | None  # the run that recorded it (its commit, for one)
     producers: dict[str, str]  # input name -> the run that produced that input's artifact
+    metrics: list[MetricRecord]  # what it recorded of the outputs its step names in `metrics`
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +57,7 @@ def target_view(
     (the configuration's `moved` blocks) finds a renamed step's state before the apply that
     records the move."""
     if target.startswith("pipeline."):
-        previous = [old for old, new in (moved_to or {}).items() if new == target]
-        return _step_view(store, workspace, target, previous)
+        return _step_view(store, workspace, target, moved_from(target, moved_to or {}))
     run = store.run(target) if len(target) >= 4 else None
     if run is not None:
         return RunView(run, store.executions_of_run(run.id))
@@ -79,9 +79,7 @@ def target_view(
 def _step_view(store: StateStore, workspace: str, address: str, previous: list[str]) -> StepView:
     """The step's current state (or that of an address it was moved from), and a later
     attempt that did not settle."""
-    current = store.current(workspace, address)
-    for old in previous:
-        current = current or store.current(workspace, old)
+    current = current_execution(store, workspace, address, previous)
     history = store.history(workspace, address, limit=1)
     if current is None and not history:
         raise UserError(
@@ -94,6 +92,22 @@ def _step_view(store: StateStore, workspace: str, address: str, previous: list[s
     if attempt is not None and (attempt.serial <= current.serial or attempt.status in SETTLED):
         attempt = None  # the current state is the latest word
     return StepView(execution_view(store, current, address), attempt)
+
+
+def moved_from(address: str, moved_to: Mapping[str, str]) -> list[str]:
+    """The addresses a `moved` block renamed to `address` (`moved_to`: Config.moved_to())."""
+    return [old for old, new in moved_to.items() if new == address]
+
+
+def current_execution(
+    store: StateStore, workspace: str, address: str, previous: list[str]
+) -> Execution | None:
+    """The step's current state, or that of an address it was moved from (`moved_from`)
+    while no apply has recorded the move yet."""
+    current = store.current(workspace, address)
+    for old in previous:
+        current = current or store.current(workspace, old)
+    return current
 
 
 def execution_view(
@@ -111,4 +125,5 @@ def execution_view(
         )
         if producer is not None:
             producers[name] = producer.run_id
-    return ExecutionView(execution, address, store.run(execution.run_id), producers)
+    metrics = store.metrics_of_executions({execution.address: execution.id})
+    return ExecutionView(execution, address, store.run(execution.run_id), producers, metrics)

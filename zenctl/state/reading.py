@@ -25,6 +25,7 @@ _COLUMNS = (
     "e.id, e.run_id, e.workspace, e.address, e.serial, e.status, e.fingerprint, e.components, "
     "e.outputs, e.started_at, e.finished_at, e.duration, e.log_uri, e.error, e.details"
 )
+_RUN_FILTERS = {"workspace": "workspace = :workspace", "before": "started_at < :before"}
 SETTLED_SQL = ", ".join(f"'{status}'" for status in SETTLED)
 
 # One statement: the current state of every address, then the latest other attempt of each.
@@ -144,10 +145,20 @@ class Reading(StoreBase):
         return {row["fingerprint"]: Execution.from_row(row) for row in rows}
 
     @retried
-    def runs(self, workspace: str, limit: int) -> list[Run]:
+    def runs(
+        self, workspace: str | None, limit: int | None = None, before: float | None = None
+    ) -> list[Run]:
+        """Runs newest first: of one workspace (None: of all), `limit` of them (None: all),
+        started before `before` (None: any)."""
+        given = {"workspace": workspace, "before": before, "limit": limit}
+        params = {name: value for name, value in given.items() if value is not None}
+        where = [clause for name, clause in _RUN_FILTERS.items() if name in params]
         rows = self.db.query(
-            "SELECT * FROM runs WHERE workspace = :workspace ORDER BY started_at DESC LIMIT :limit",
-            {"workspace": workspace, "limit": limit},
+            "SELECT * FROM runs"
+            + (f" WHERE {' AND '.join(where)}" if where else "")
+            + " ORDER BY started_at DESC, id"
+            + (" LIMIT :limit" if limit is not None else ""),
+            params,
         )
         return [Run.from_row(row) for row in rows]
 

@@ -51,11 +51,25 @@ class Run:
     zenctl_version: str
     username: str | None
     host: str | None
-    summary: dict[str, Any]  # ran, cached, failed, ...: empty while it runs
+    # counts once it ended (ran, cached, failed...); an apply's `steps` from when it began:
+    # each planned step's params, and whether it was reused
+    summary: dict[str, Any]
 
     @classmethod
     def from_row(cls, row: Row) -> Run:
         return from_row(cls, row, json_columns=("summary",), booleans=("git_dirty",))
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """The summary's counts: empty while it runs."""
+        return {key: value for key, value in self.summary.items() if key != "steps"}
+
+    @property
+    def planned(self) -> dict[str, dict[str, Any]] | None:
+        """The steps its apply recorded when it began: address -> {params, reused}. None for
+        a `state rm` and for runs of a zenctl from before runs recorded them."""
+        steps = self.summary.get("steps")
+        return steps if isinstance(steps, dict) else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,14 +45,18 @@ class Writing(StoreBase):
             self._bump(execute)
 
     @retried
-    def begin_run(self, workspace: str, lineage_info: dict[str, Any]) -> str:
+    def begin_run(
+        self, workspace: str, lineage_info: dict[str, Any], summary: dict[str, Any] | None = None
+    ) -> str:
+        """Record a run as begun; `summary` is what is known before it ends (an apply's
+        `steps`: each planned step's params), so that a running run can be listed too."""
         run_id = str(uuid.uuid4())
         with self.db.transaction() as execute:
             self._bump(execute)
             execute(
                 "INSERT INTO runs (id, workspace, status, started_at, git_sha, git_dirty, "
-                "zenctl_version, username, host) VALUES (:id, :workspace, :status, :started, "
-                ":sha, :dirty, :version, :user, :host)",
+                "zenctl_version, username, host, summary) VALUES (:id, :workspace, :status, "
+                ":started, :sha, :dirty, :version, :user, :host, :summary)",
                 {
                     "id": run_id,
                     "workspace": workspace,
@@ -63,6 +67,7 @@ class Writing(StoreBase):
                     "version": lineage_info["zenctl_version"],
                     "user": lineage_info.get("user"),
                     "host": lineage_info.get("host"),
+                    "summary": json.dumps(summary, sort_keys=True) if summary else None,
                 },
             )
         return run_id

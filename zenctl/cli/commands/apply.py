@@ -130,15 +130,36 @@ def apply(
             store.interrupt_stale(project.workspace)  # still close what a killed apply left open
             settle_plan(store, plan_)
             return
-        with ProgressReporter(console, total=len(plan_.to_run)) as reporter:
+        with ProgressReporter(console, len(plan_.to_run), _heartbeat()) as reporter:
             result = apply_plan(
-                project, store, plan_, parallelism or os.cpu_count() or 1, reporter, reporter.say
+                project,
+                store,
+                plan_,
+                parallelism or os.cpu_count() or 1,
+                reporter,
+                reporter.say,
+                reporter.began,
             )
     render_apply_result(console, call.stderr, plan_, result, project.root)
     if result.status != "succeeded":
         raise typer.Exit(130 if result.status == "interrupted" else 1)
     if detailed_exitcode:
         raise typer.Exit(2)
+
+
+def _heartbeat() -> float:
+    """Seconds between heartbeat lines without a terminal: ZENCTL_HEARTBEAT_SECONDS, a knob
+    for tests (which want two heartbeats in a second), else 30."""
+    from zenctl.render.progress import HEARTBEAT_S
+
+    text = os.environ.get("ZENCTL_HEARTBEAT_SECONDS", "")
+    try:
+        return float(text) if text else HEARTBEAT_S
+    except ValueError:
+        raise UserError(
+            "Invalid ZENCTL_HEARTBEAT_SECONDS",
+            f"It is {text!r}; give a number of seconds (0: no heartbeat), or unset it.",
+        ) from None
 
 
 def _expected(plan_hash: str | None, comment: Path | None) -> Expected | None:

@@ -1,5 +1,4 @@
-"""`zenctl runs` and `zenctl show`: past applies, and a saved plan or a step, run or artifact
-with its lineage."""
+"""`zenctl show`: a saved plan, or a step, run or artifact with its lineage."""
 
 from __future__ import annotations
 
@@ -11,23 +10,6 @@ import typer
 from zenctl.cli.context import invocation
 from zenctl.cli.options import Chdir, Json, Summary, check_summary, print_json
 from zenctl.diagnostics import UserError
-
-
-def runs(
-    ctx: typer.Context,
-    chdir: Chdir = None,
-    limit: Annotated[int, typer.Option("--limit", "-limit", help="How many runs to list.")] = 20,
-) -> None:
-    """List past applies, newest first.
-
-    Example: `zenctl runs --limit 5`
-    """
-    from zenctl.render.history import render_runs
-
-    call = invocation(ctx)
-    project = call.load(chdir, evaluates=False)
-    store = call.open_state(project)
-    render_runs(call.stdout, store.runs(project.workspace, limit) if store else [])
 
 
 def show(

@@ -187,15 +187,14 @@ def _side(
     var_file: list[str] | None,
 ) -> Side:
     """What `spelling` stands for, with the metrics its executions recorded."""
-    from zenctl.application.revisions import resolve
+    from zenctl.application.revisions import recorded_metrics, resolve
     from zenctl.render.metrics import Side
 
     def warn(text: str) -> None:
         call.stderr.print(f"[yellow]Warning:[/] {text}")
 
     resolved = resolve(project, store, spelling, call.inputs(var, var_file), warn)
-    executions = {address: e.id for address, e in resolved.executions.items()}
-    metrics = store.metrics_of_executions(executions) if store else []
+    metrics = recorded_metrics(store, resolved)
     return Side(
         resolved.spelling,
         resolved.kind,

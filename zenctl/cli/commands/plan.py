@@ -24,8 +24,10 @@ from zenctl.cli.options import (
     output_format,
     refresh_value,
 )
+from zenctl.diagnostics import UserError
 
 if TYPE_CHECKING:
+    from zenctl.application.project import Project
     from zenctl.plan.model import Plan
     from zenctl.state.store import StateStore
 
@@ -56,6 +58,15 @@ def plan(
             "source data), as `zenctl drift` does; exit 2 on drift with --detailed-exitcode.",
         ),
     ] = False,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            "-explain",
+            help="After the plan, what each step's code fingerprint covers: the definitions "
+            "reached in each file, and why a file is hashed whole. Text output only.",
+        ),
+    ] = False,
 ) -> None:
     """Show which steps are cached and which must run, and why; what resources will change.
 
@@ -68,6 +79,7 @@ def plan(
     call = invocation(ctx)
     format = output_format(format, json_)
     check_summary(summary, format)
+    check_explain(explain, format, refresh_only)
     if refresh_only:
         from zenctl.cli.commands.drift import check_refresh_only, report_drift
 
@@ -111,6 +123,10 @@ def plan(
         from zenctl.render.plan_text import render_plan
 
         render_plan(call.stdout, plan_, summary)
+        if explain:
+            from zenctl.render.explain import render_code_explanation
+
+            render_code_explanation(call.stdout, code_explanation(project, plan_))
     warn_if_partial(call, plan_)
     if out is not None:
         write_planfile(out, document)
@@ -121,6 +137,29 @@ def plan(
             )
     if detailed_exitcode and plan_.has_changes:
         raise typer.Exit(2)
+
+
+def check_explain(explain: bool, format: str, refresh_only: bool) -> None:
+    if explain and (format != "text" or refresh_only):
+        raise UserError(
+            "Conflicting output options",
+            "--explain adds what each step's code fingerprint covers to the text plan. Drop "
+            "--explain, or --json, --format markdown and --refresh-only.",
+        )
+
+
+def code_explanation(project: Project, plan_: Plan) -> list[tuple[str, list[str]]]:
+    """Each planned step's address with what its code hash covers, from the code cache the
+    plan has just written."""
+    from zenctl.plan.model import StageKind
+
+    code = project.fingerprinter(None).code
+    return [
+        (step.address, code.reach(step.components["run"]).explain())
+        for stage in plan_.stages
+        if stage.kind is StageKind.STEPS
+        for step in stage.steps
+    ]
 
 
 def reused_metrics(store: StateStore | None, plan_: Plan) -> str:
