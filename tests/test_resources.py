@@ -77,6 +77,7 @@ def test_concurrent_steps_get_distinct_devices_from_the_parents_list(
     applied = gpu_project.apply("--parallelism", "4", env=env)
     assert applied.code == 0, applied.both
     first, second = _records(gpu_project, 2)
+    assert "pipeline.p.step.s0: Running on GPU " in applied.out  # as each starts...
     assert _overlap(first, second)  # they ran at once...
     assert sorted([first["gpus"], second["gpus"]]) == ["2", "3"]  # ...each on its own device
     # and each execution records the device it got

@@ -285,7 +285,7 @@ class _Seen:
     def __init__(self) -> None:
         self.ran: list[str] = []
 
-    def started(self, step: Any) -> None:
+    def started(self, step: Any, note: str = "") -> None:
         self.ran.append(step.step)
 
     def reused(self, step: Any, note: str) -> None: ...

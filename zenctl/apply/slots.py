@@ -25,6 +25,12 @@ class Grant:
         """What the step runs with: only its own devices visible (none for gpus = 0)."""
         return {} if self.gpus is None else {GPUS_ENV: ",".join(self.gpus)}
 
+    def note(self) -> str:
+        """Where it runs, for the progress line: `on GPU 3`, `on GPUs 2,3`; "" for none."""
+        if not self.gpus:
+            return ""
+        return f"on GPU{'s' if len(self.gpus) > 1 else ''} {','.join(self.gpus)}"
+
     def details(self) -> dict[str, str]:
         """What its execution records, for `zenctl show`: `{"gpus": "3"}`."""
         return {} if not self.gpus else {"gpus": ",".join(self.gpus)}

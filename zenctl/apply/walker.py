@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 class Reporter(Protocol):
     """What the walker tells the user as it goes; rendering lives at the edge."""
 
-    def started(self, step: StepPlan) -> None: ...
+    def started(self, step: StepPlan, note: str = "") -> None: ...  # note: "on GPU 3"
     def reused(self, step: StepPlan, note: str) -> None: ...
     def succeeded(self, step: StepPlan, result: StepResult) -> None: ...
     def failed(self, step: StepPlan, error: str, log_path: str) -> None: ...
@@ -302,7 +302,7 @@ class Walker:
             environment=grant.environment(),
             resources=dict(step.resources),
         )
-        self.reporter.started(step)
+        self.reporter.started(step, grant.note())
         return runtime.executor(config_step.on).submit(task), job
 
     def _params(self, step: StepPlan, evaluated: dict[str, Any]) -> dict[str, Any]:
