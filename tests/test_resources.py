@@ -281,3 +281,30 @@ def test_a_saved_plan_applies_only_where_the_same_resources_are(gpu_project: Pro
     assert "this machine offers other resources (CUDA_VISIBLE_DEVICES" in applied.err
     applied = gpu_project.run("apply", "plan.json", env={"CUDA_VISIBLE_DEVICES": "2,3"})
     assert applied.code == 0, applied.both
+
+
+@pytest.mark.parametrize(
+    ("text", "size", "shown"),
+    [
+        ("8GiB", 8 * 1024**3, "8GiB"),
+        ("1.5GiB", 3 * 512 * 1024**2, "1.5GiB"),
+        ("512MiB", 512 * 1024**2, "512MiB"),
+        ("2GB", 2 * 1000**3, "1.863GiB"),
+        ("100B", 100, "100B"),
+    ],
+)
+def test_sizes_read_and_shown_as_written(text: str, size: int, shown: str) -> None:
+    from zenctl.sizes import format_size, parse_size
+
+    assert parse_size(text, "memory") == size
+    assert format_size(size) == shown
+
+
+@pytest.mark.parametrize("text", ["8", "8 GiBs", "GiB", "-1GiB", "8gib", ""])
+def test_a_size_without_its_unit_is_refused(text: str) -> None:
+    from zenctl.diagnostics import UserError
+    from zenctl.sizes import parse_size
+
+    with pytest.raises(UserError, match="Invalid memory") as refused:
+        parse_size(text, "memory")
+    assert "Write a size with its unit" in refused.value.diagnostic.detail
