@@ -111,13 +111,14 @@ class ProgressReporter:
         """A resource's progress: `pipeline.iris.deployment.iris: Creating...`."""
         self.console.print(f"{escape(address)}: {escape(message)}")
 
-    def started(self, step: StepPlan) -> None:
+    def started(self, step: StepPlan, note: str = "") -> None:
         now = time.perf_counter()
         with self._lock:
             self.running[step.address] = now
             self._due[step.address] = now + self.heartbeat
             self._expected[step.address] = step.expected_duration
-        self.console.print(f"{escape(step.address)}: Running...")
+        where = f" {note}" if note else ""
+        self.console.print(f"{escape(step.address)}: Running{escape(where)}...")
         self._refresh()
 
     def _finish(self, step: StepPlan) -> float:
