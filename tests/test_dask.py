@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -18,6 +19,7 @@ from test_plan_apply import apply_with_failing_train
 # The orchestrator is under test; the metadata store's database is not.
 
 distributed = pytest.importorskip("distributed", reason="providers/dask is not installed")
+dask_config = pytest.importorskip("dask.config")
 
 ADDR = "pipeline.demo.step."
 
@@ -61,9 +63,14 @@ def test_dask_cluster_produces_the_same_artifacts_as_local_processes(
     assert local.apply().code == 0
 
     project.write("stack.zc.hcl", dask_stack(f'scheduler = "{scheduler}"'))
+    root_logger = logging.getLogger()
+    before = (root_logger.level, list(root_logger.handlers), logging.getLogger("distributed").level)
     applied = project.apply()
     assert applied.code == 0, applied.both
     assert "Apply complete! 5 ran" in applied.out
+    # the user's logging configuration is theirs: Dask is quiet only during the apply
+    after = (root_logger.level, list(root_logger.handlers), logging.getLogger("distributed").level)
+    assert after == before
     assert stored_objects(project) == stored_objects(local)
     log = next((project.root / ".zenctl/artifacts/logs").rglob(f"{ADDR}report.log"))
     assert "reporting on 5 numbers" in log.read_text()
@@ -129,7 +136,7 @@ def test_bad_settings_are_a_diagnostic_at_their_line(project: Project) -> None:
 def test_worker_returns_the_log_and_forgets_the_project_code(tmp_path: Path) -> None:
     """The log goes back to a client that cannot see the worker's disk; the next step, maybe
     another project's, imports its own code."""
-    from zenctl_dask.orchestrator import run_on_worker
+    from zenctl_dask.orchestrator import run_step
 
     from zenctl.testing import step_task
 
@@ -142,7 +149,7 @@ def test_worker_returns_the_log_and_forgets_the_project_code(tmp_path: Path) -> 
         artifact_store=("local", {"path": str(tmp_path / "store")}),  # the worker builds it
         log_path=tmp_path / "worker-disk" / "hello.log",
     )
-    result, log = run_on_worker(task)
+    result, log = run_step(task, tmp_path)
     assert result.ok, result.error
     assert log == b"hello from the worker\n"
     assert "stepmod" not in sys.modules
@@ -172,3 +179,141 @@ def test_lost_scheduler_fails_the_step_in_flight_and_keeps_the_rest(project: Pro
     assert "Traceback" not in out + err
     assert "was lost or restarted; apply again" in err
     assert "Plan: 1 to run, 1 cached, 0 to remove." in project.run("plan").out
+
+
+# -- a cluster that shares no filesystem with the project ----------------------------------------
+
+WHERE = """
+import os
+import sys
+
+from steps.helper import double
+
+
+def where():
+    from steps import helper
+
+    print("helper:", helper.__file__)
+    print("cwd:", os.getcwd())
+    print("path:", os.pathsep.join(sys.path))
+    return double(21)
+
+
+def again():
+    return where()
+
+
+def die():
+    os._exit(3)
+"""
+
+ELSEWHERE = """
+pipeline "p" {
+  step "where" {
+    run = "steps.where:where"
+  }
+  step "again" {
+    run = "steps.where:again"
+  }
+  step "die" {
+    run = "steps.where:die"
+  }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def elsewhere(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """Workers started in a folder of their own, as on another machine: the project is neither
+    their working directory nor on their sys.path. A worker that dies fails its task at once
+    (allowed-failures 0), as a worker that runs out of memory does after the retries."""
+    workdir = tmp_path_factory.mktemp("worker-machine")
+    cwd = os.getcwd()
+    os.chdir(workdir)
+    try:
+        with (
+            dask_config.set({"distributed.scheduler.allowed-failures": 0}),
+            distributed.LocalCluster(
+                n_workers=2,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",
+                local_directory=str(workdir / "scratch"),
+            ) as cluster,
+        ):
+            os.chdir(cwd)
+            yield str(cluster.scheduler_address), workdir
+    finally:
+        os.chdir(cwd)
+
+
+def test_code_reaches_workers_without_the_project_and_a_dead_worker_fails_one_step(
+    tmp_path: Path, elsewhere: tuple[str, Path]
+) -> None:
+    address, workdir = elsewhere
+    project = Project(tmp_path / "project")
+    project.write("steps/__init__.py", "")
+    project.write("steps/where.py", WHERE)
+    project.write("steps/helper.py", "def double(n):\n    return 2 * n\n")
+    project.write("main.zc.hcl", ELSEWHERE)
+    project.write("stack.zc.hcl", dask_stack(f'scheduler = "{address}"'))
+    applied = project.apply()
+    assert applied.code == 1, applied.both
+    assert "pipeline.p.step.where: Done" in applied.out
+    assert "pipeline.p.step.again: Done" in applied.out
+    log = next((project.root / ".zenctl/artifacts/logs").rglob("pipeline.p.step.where.log"))
+    text = log.read_text()
+    assert f"helper: {workdir / 'scratch'}" in text  # imported from the copy the worker got
+    assert "/zenctl-code/" in text
+    assert str(project.root) not in text  # neither its cwd nor its sys.path
+    # the three steps run the same code: sent to the workers once
+    with distributed.Client(address) as client:
+        plugins = client.run_on_scheduler(
+            lambda dask_scheduler: [n for n in dask_scheduler.worker_plugins if "zenctl" in n]
+        )
+    assert len(plugins) == 1, plugins
+
+    # the worker that died is named; the other steps finished and are recorded
+    assert "pipeline.p.step.die: Failed" in applied.out
+    assert "its Dask worker tcp://127.0.0.1:" in applied.err
+    assert "died while running it" in applied.err
+    assert "Traceback" not in applied.both
+    assert "Plan: 1 to run, 2 cached, 0 to remove." in project.run("plan").out
+
+
+def test_workers_with_other_versions_are_named_in_one_error() -> None:
+    from zenctl_dask.versions import check_versions, versions
+
+    from zenctl.diagnostics import UserError
+
+    here = versions()
+    older = {**here, "zenctl": "0.0.1"}
+    check_versions(here, {"tcp://10.0.0.7:4000": here}, "tcp://10.0.0.5:8786")
+    with pytest.raises(UserError) as raised:
+        check_versions(
+            here, {"tcp://10.0.0.7:4000": here, "tcp://10.0.0.8:4000": older}, "tcp://10.0.0.5:8786"
+        )
+    assert raised.value.diagnostic.summary == (
+        "The Dask workers of tcp://10.0.0.5:8786 run other versions than this machine"
+    )
+    assert raised.value.diagnostic.detail.startswith(
+        f"worker tcp://10.0.0.8:4000 has zenctl 0.0.1, this machine {here['zenctl']}. Install"
+    )
+    assert "10.0.0.7" not in raised.value.diagnostic.detail
+
+
+def test_step_resources_are_dask_worker_resources_and_unmet_ones_are_refused() -> None:
+    from zenctl_dask.resources import dask_resources, unmet
+
+    needed = dask_resources({"gpus": 1, "memory": 8 << 30, "cpus": 0})
+    assert needed == {"GPU": 1, "memory": 8 << 30}
+    gpu_box = {"GPU": 2, "memory": 64 << 30}
+    assert unmet(needed, {"tcp://a:1": {}, "tcp://b:1": gpu_box}) is None
+    why = unmet(needed, {"tcp://a:1": {}, "tcp://b:1": {"GPU": 2, "memory": 4 << 30}})
+    assert why is not None
+    assert why.startswith(
+        "no worker of the Dask cluster has the resources it asks for (GPU=1 memory=8589934592)"
+    )
+    assert "tcp://a:1: none; tcp://b:1: GPU=2 memory=4294967296" in why
+    assert '--resources "GPU=1 memory=8589934592"' in why
