@@ -98,7 +98,7 @@ def test_damaged_cache_entry_is_dropped_and_fetched_again(
     else:
         del damaged[1 if damage == "truncated" else 0 :]
     entry.write_bytes(damaged)
-    assert ArtifactCache(cache_dir).read(digest) is None
+    assert ArtifactCache(cache_dir).verified(digest) is None
     assert not entry.exists()  # dropped as soon as seen
     entry.write_bytes(damaged)
     assert read_through(remote, digest) == (data, True)  # never the damaged bytes
@@ -140,11 +140,11 @@ def test_writer_stopped_half_way_leaves_no_entry(
     def killed(*_: object) -> None:
         raise KeyboardInterrupt
 
-    cache = ArtifactCache(cache_dir)
-    digest = hash_bytes(b"x" * 10_000)
-    monkeypatch.setattr(os, "replace", killed)
+    remote = CountingRemote()
+    digest = stored(remote, b"x" * 10_000)
+    monkeypatch.setattr(os, "replace", killed)  # killed once downloaded, before the rename
     with pytest.raises(KeyboardInterrupt):
-        cache.write(digest, b"x" * 10_000)
+        read_verified(remote, digest)
     assert list(cache_dir.rglob("*")) == [cache_dir / digest[:2]]  # no entry, no temporary
 
 

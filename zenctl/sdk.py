@@ -57,6 +57,7 @@ if TYPE_CHECKING:
         StepResult,
         StepTask,
         StoredItem,
+        StoredObject,
     )
     from zenctl.providers.settings import Settings, parse_settings
     from zenctl.state.db import Conflict, Database, LockTable, Row, SQLiteDatabase, retrying
@@ -71,6 +72,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "ArtifactStore",
             "Integrity",
             "StoredItem",
+            "StoredObject",
             "StepExecutor",
             "Orchestrator",
             "StepTask",
@@ -139,6 +141,7 @@ __all__ = [
     "StepResult",
     "StepTask",
     "StoredItem",
+    "StoredObject",
     "UserError",
     "WorkerPoolExecutor",
     "call_function",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import importlib
 import os
 import select
@@ -28,9 +29,9 @@ from typing import Any, TextIO
 from zenctl.apply.masking import MaskedStream, Masker
 from zenctl.apply.metrics import metric_values
 from zenctl.artifacts import materializers, trees
-from zenctl.artifacts.integrity import read_verified
+from zenctl.artifacts.integrity import use_verified
 from zenctl.fingerprint.code import CodeIndex, changed_files, code_cache_file
-from zenctl.fingerprint.files import StatCache, hash_bytes
+from zenctl.fingerprint.files import StatCache
 from zenctl.providers.protocol import ArtifactStore, StepBody, StepResult, StepTask
 
 
@@ -155,7 +156,8 @@ def _scratch_folder() -> Iterator[None]:
 
 def load_inputs(task: StepTask, store: ArtifactStore) -> dict[str, Any]:
     """Each input by name: a source as the Path of its snapshot, a file or directory artifact
-    as the Path of a fresh copy named after the input, any other artifact as its value."""
+    as the Path of a fresh copy named after the input, any other artifact as its value, read
+    from the verified file (a numpy array memory-mapped read-only: docs/artifacts.md)."""
     inputs: dict[str, Any] = {}
     for name, spec in task.inputs.items():
         if spec.kind == "source":
@@ -165,7 +167,8 @@ def load_inputs(task: StepTask, store: ArtifactStore) -> dict[str, Any]:
             scratch = _scratch.get() or Path(tempfile.mkdtemp(prefix="zenctl-inputs-"))
             inputs[name] = trees.materialize(store, spec.materializer, spec.hash, scratch / name)
         else:
-            inputs[name] = materializers.load(spec.materializer, read_verified(store, spec.hash))
+            load = functools.partial(materializers.load, spec.materializer)
+            inputs[name] = use_verified(store, spec.hash, load)[0]
     return inputs
 
 
@@ -178,13 +181,20 @@ def call_function(task: StepTask, store: ArtifactStore, details: dict[str, str])
 
 
 def store_output(store: ArtifactStore, value: Any) -> dict[str, Any]:
-    """Materialise one output, store it under its content hash and describe it for state."""
+    """Materialise one output, store it under its content hash and describe it for state.
+
+    The value is written straight to the store, hashed on the way (one pass, never whole in
+    memory), and durable once `put_stream` returns: the walker records it only after."""
     if isinstance(value, Path):
         return trees.store_path(store, value)
-    materializer, data = materializers.dump(value)
-    digest = hash_bytes(data)
-    uri = store.put(digest, data)
-    return {"hash": digest, "materializer": materializer, "size": len(data), "uri": uri}
+    materializer = materializers.kind(value)
+    stored = store.put_stream(functools.partial(materializers.write, materializer, value))
+    return {
+        "hash": stored.digest,
+        "materializer": materializer,
+        "size": stored.size,
+        "uri": stored.uri,
+    }
 
 
 def _named_outputs(task: StepTask, value: Any) -> dict[str, Any]:

@@ -5,18 +5,21 @@ workspace and checkout of the user: an entry is named by the hash of its bytes a
 against it on every read, so an entry can only ever serve the bytes its name promises, whichever
 bucket it came from. Entries are written to a temporary file beside their final place and
 renamed into it, so that two processes reading the same artifact at once each see a whole entry
-or none; the later rename replaces an identical file. The cache only saves downloads: a
-folder that cannot be written, or an entry deleted under a reader, costs a download, never a
-failure (docs/artifact-cache.md).
+or none; the later rename replaces an identical file. Objects are downloaded straight into that
+temporary file and verified there (zenctl/artifacts/integrity.py): never held in memory. The
+cache only saves downloads: a folder that cannot be written, or an entry deleted under a
+reader, costs a download, never a failure (docs/artifact-cache.md).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import tempfile
 from pathlib import Path
 
-from zenctl.fingerprint.files import hash_bytes
-from zenctl.paths import ensure_private_dir, user_cache_dir, write_atomic
+from zenctl.fingerprint.files import hash_file
+from zenctl.paths import TEMPORARY, ensure_private_dir, user_cache_dir
 
 
 class ArtifactCache:
@@ -31,26 +34,30 @@ class ArtifactCache:
     def entry(self, digest: str) -> Path:
         return self.path / digest[:2] / digest
 
-    def read(self, digest: str) -> bytes | None:
-        """The cached bytes of `digest`, or None when absent or damaged: a damaged entry (a
+    def verified(self, digest: str) -> Path | None:
+        """The entry of `digest` when its bytes hash to it, else None: a damaged entry (a
         flipped bit, a truncated file) is deleted, so it is fetched again, never used."""
         entry = self.entry(digest)
         try:
-            data = entry.read_bytes()
+            if hash_file(entry) == digest:  # streamed from disk
+                return entry
         except OSError:
             return None
-        if hash_bytes(data) == digest:
-            return data
         # A good copy renamed in since we read would go too: that costs one download again.
         with contextlib.suppress(OSError):
             entry.unlink()
         return None
 
-    def write(self, digest: str, data: bytes) -> None:
-        """Keep `data`, already verified to hash to `digest`."""
+    def stage(self, digest: str) -> Path:
+        """A new, empty temporary file beside the entry of `digest`, for its download
+        (OSError: the cache cannot be written); `keep` makes it the entry."""
+        folder = ensure_private_dir(self.entry(digest).parent)
+        handle, name = tempfile.mkstemp(dir=folder, prefix=TEMPORARY)
+        os.close(handle)
+        return Path(name)
+
+    def keep(self, staged: Path, digest: str) -> Path:
+        """Make `staged`, verified to hash to `digest`, its entry."""
         entry = self.entry(digest)
-        try:
-            ensure_private_dir(entry.parent)
-            write_atomic(entry, data)
-        except OSError:
-            pass  # a full disk or a read-only folder: the step still gets its bytes
+        os.replace(staged, entry)
+        return entry

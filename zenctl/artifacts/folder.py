@@ -2,9 +2,11 @@
 
 The local provider's `artifact_store "local"` is this folder; stores that keep objects
 elsewhere (a bucket) keep their snapshots and logs in one, since steps read files. Objects
-are published by writing a temporary file in the object's folder and renaming it,
-so a reader sees a whole object or none. A killed apply can leave `.tmp-*` files behind:
-readers never look at them and `zenctl gc` removes them.
+are published durably: written to a temporary file in `objects/` (hashed as it is written,
+when a step's value streams in), fsynced, renamed to `objects/ab/<digest>`, and that folder
+fsynced, so that a reader sees a whole object or none and a power cut after `put` returns
+loses nothing the state then records (docs/integrity.md). A killed apply can leave `.tmp-*`
+files behind: readers never look at them and `zenctl gc` removes them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ from typing import BinaryIO
 
 from zenctl.fingerprint.files import StatCache, hash_file, hash_path, tree_files
 from zenctl.paths import ensure_private_dir
-from zenctl.providers.protocol import ArtifactStore, Integrity, StoredItem
+from zenctl.providers.protocol import (
+    ArtifactStore,
+    Integrity,
+    StoredItem,
+    StoredObject,
+    write_hashed,
+)
 
 TEMPORARY = ".tmp-"
 
@@ -57,19 +65,58 @@ class FolderArtifactStore(ArtifactStore):
 
         return self._publish(digest, copy)
 
+    def put_stream(self, write: Callable[[BinaryIO], object]) -> StoredObject:
+        with self._staged() as (out, temporary):
+            digest, size = write_hashed(out, write)
+            out.close()
+            self._place(temporary, digest)
+        return StoredObject(digest, size, self._object(digest).as_uri())
+
+    def staging_folder(self) -> Path:
+        return ensure_private_dir(self.path / "objects")
+
     def _publish(self, digest: str, write: Callable[[BinaryIO], object]) -> str:
         target = self._object(digest)
         if not self._intact(target, digest):  # absent, or a damaged copy to replace
-            ensure_private_dir(target.parent)
-            # temp file in the same folder, then an atomic rename: no reader sees half of it
-            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=TEMPORARY)
-            with os.fdopen(handle, "wb") as out:
+            with self._staged() as (out, temporary):
                 write(out)
-            os.replace(temporary, target)
+                out.flush()
+                os.fsync(out.fileno())
+                out.close()
+                self._place(temporary, digest)
         return target.as_uri()
+
+    @contextlib.contextmanager
+    def _staged(self) -> Iterator[tuple[BinaryIO, Path]]:
+        """A temporary file in `objects/` (the objects' file system, so a rename publishes
+        it), removed unless `_place` moved it."""
+        handle, name = tempfile.mkstemp(dir=self.staging_folder(), prefix=TEMPORARY)
+        temporary = Path(name)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                yield out, temporary
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    def _place(self, temporary: Path, digest: str) -> None:
+        """Rename the fsynced `temporary` to the object's address, then fsync the folders
+        whose entries changed: only then is the object's name on disk as well as its bytes.
+        An intact object there already stays (a concurrent writer's, or an earlier run's)."""
+        target = self._object(digest)
+        if self._intact(target, digest):
+            return
+        created = not target.parent.exists()
+        ensure_private_dir(target.parent)
+        os.replace(temporary, target)
+        _fsync_folder(target.parent)
+        if created:
+            _fsync_folder(target.parent.parent)
 
     def get(self, digest: str) -> bytes:
         return self._object(digest).read_bytes()
+
+    def local_path(self, digest: str) -> Path:
+        return self._object(digest)
 
     def get_file(self, digest: str, target: Path) -> None:
         shutil.copyfile(self._object(digest), target)  # streamed: an object may be large
@@ -132,6 +179,8 @@ class FolderArtifactStore(ArtifactStore):
         return path, path.as_uri()
 
     def items(self) -> Iterator[StoredItem]:
+        for staged in sorted((self.path / "objects").glob(f"{TEMPORARY}*")):
+            yield self._item(staged, "temporary", False)  # a stream a killed apply left
         for folder in sorted((self.path / "objects").glob("??")):
             for entry in sorted(folder.iterdir()):
                 temporary = entry.name.startswith(TEMPORARY)
@@ -165,3 +214,12 @@ class FolderArtifactStore(ArtifactStore):
                 path.unlink(missing_ok=True)
             self.verified.forget(path)
         self.verified.save()
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the names in `folder` durable (a rename is only on disk once its folder is)."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

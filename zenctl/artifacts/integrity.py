@@ -1,17 +1,30 @@
 """Every artifact read is checked against its content hash: a damaged object is never used.
 
-Reads from a remote store go through the user's artifact cache (zenctl/artifacts/cache.py):
-each object is downloaded once, verified, and later read from disk, verified again.
+The check hashes the file the reader then uses, streamed from disk: a local store's object in
+place, a remote store's through the user's artifact cache (zenctl/artifacts/cache.py), where
+each object is downloaded once, to a file, verified, and later read from disk, verified again.
+An object is never held in memory to be checked; a numpy input is then memory-mapped from the
+same file (docs/artifacts.md). Every read hashes again, whatever a stat cache says: bit rot
+keeps a file's size and mtime (docs/integrity.md).
 """
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from zenctl.artifacts.cache import ArtifactCache
 from zenctl.fingerprint.canonical import short
 from zenctl.fingerprint.files import hash_bytes, hash_file
 from zenctl.providers.protocol import ArtifactStore
+
+T = TypeVar("T")
+
+# The verified bytes of an object: the file that holds them, or (from a remote store whose
+# artifact cache cannot be written) the bytes themselves.
+Source = Path | bytes
 
 
 class ArtifactUnusable(RuntimeError):
@@ -19,7 +32,8 @@ class ArtifactUnusable(RuntimeError):
 
 
 def read_verified(store: ArtifactStore, digest: str) -> bytes:
-    """The bytes of `digest`; a corrupt object is quarantined so no later read serves it."""
+    """The bytes of `digest` (a small object: a manifest, a deployment's model); a corrupt
+    object is quarantined so no later read serves it."""
     data, _ = read_through(store, digest)
     return data
 
@@ -27,36 +41,82 @@ def read_verified(store: ArtifactStore, digest: str) -> bytes:
 def read_through(store: ArtifactStore, digest: str) -> tuple[bytes, bool]:
     """The verified bytes of `digest`, and whether they were fetched from `store`: not when
     the store is remote and the user's artifact cache holds an intact copy."""
-    cache = ArtifactCache.of_user() if store.remote else None
-    cached = cache.read(digest) if cache is not None else None
-    if cached is not None:
-        return cached, False
-    try:
-        data = store.get(digest)
-    except FileNotFoundError:
-        raise _missing(digest) from None
-    if hash_bytes(data) != digest:
-        store.quarantine(digest)
-        raise _corrupt(digest)
-    if cache is not None:
-        cache.write(digest, data)
-    return data, True
+    return use_verified(store, digest, _bytes)
 
 
 def copy_verified(store: ArtifactStore, digest: str, target: Path) -> None:
-    """The bytes of `digest` written to the file `target`, verified. From a local store the
-    object is copied and hashed from disk, never held in memory whole; a remote store's
-    object is read through the artifact cache, as `read_through` reads it."""
-    if store.remote:
-        target.write_bytes(read_verified(store, digest))
-        return
+    """The bytes of `digest`, verified, copied to the file `target`, streamed."""
+    use_verified(store, digest, lambda source: _copy(source, target))
+
+
+def use_verified(store: ArtifactStore, digest: str, use: Callable[[Source], T]) -> tuple[T, bool]:
+    """`use` applied to the verified bytes of `digest`, and whether they were fetched from
+    `store`. A file deleted between the check and `use` (a cache entry another process found
+    damaged, an object quarantined) is looked for once more, so that it is fetched again or
+    reported missing or corrupt, never a bare FileNotFoundError."""
+    source, fetched = verified_source(store, digest)
     try:
-        store.get_file(digest, target)
+        return use(source), fetched
+    except FileNotFoundError:
+        source, again = verified_source(store, digest)
+        return use(source), fetched or again
+
+
+def verified_source(store: ArtifactStore, digest: str) -> tuple[Source, bool]:
+    """The verified bytes of `digest` as a file, and whether they were read from `store`."""
+    local = store.local_path(digest)
+    if local is not None:
+        _verify(store, digest, local)
+        return local, True
+    cache = ArtifactCache.of_user()
+    entry = cache.verified(digest)
+    if entry is not None:
+        return entry, False
+    try:
+        staged = cache.stage(digest)
+    except OSError:  # a cache that cannot be written costs a download each read, no failure
+        data = _get(store, digest)
+        if hash_bytes(data) != digest:
+            store.quarantine(digest)
+            raise _corrupt(digest) from None
+        return data, True
+    try:
+        try:
+            store.get_file(digest, staged)
+        except FileNotFoundError:
+            raise _missing(digest) from None
+        _verify(store, digest, staged)
+        return cache.keep(staged, digest), True
+    finally:
+        staged.unlink(missing_ok=True)
+
+
+def _verify(store: ArtifactStore, digest: str, path: Path) -> None:
+    try:
+        intact = hash_file(path) == digest  # streamed from disk, never read into memory
     except FileNotFoundError:
         raise _missing(digest) from None
-    if hash_file(target) != digest:
+    if not intact:
         store.quarantine(digest)
         raise _corrupt(digest)
+
+
+def _get(store: ArtifactStore, digest: str) -> bytes:
+    try:
+        return store.get(digest)
+    except FileNotFoundError:
+        raise _missing(digest) from None
+
+
+def _bytes(source: Source) -> bytes:
+    return source.read_bytes() if isinstance(source, Path) else source
+
+
+def _copy(source: Source, target: Path) -> None:
+    if isinstance(source, Path):
+        shutil.copyfile(source, target)  # streamed: an object may be large
+    else:
+        target.write_bytes(source)
 
 
 def _missing(digest: str) -> ArtifactUnusable:

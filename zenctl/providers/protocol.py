@@ -8,12 +8,14 @@ names from `zenctl.sdk`, never from here.
 from __future__ import annotations
 
 import builtins
+import os
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, cast
 
 if TYPE_CHECKING:
     from concurrent.futures import Future  # a warm plan need not import the module
@@ -44,11 +46,27 @@ class StoredItem:
     modified: float  # seconds since the epoch
 
 
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    """What `ArtifactStore.put_stream` stored: the hash of the bytes written, their size, and
+    the URI the state records."""
+
+    digest: str
+    size: int
+    uri: str
+
+
 class ArtifactStore(ABC):
     """Content-addressed storage of artifact bytes, source snapshots and step logs.
 
-    `put` must publish atomically: a reader never sees part of an object. `get` returns the
-    bytes as stored; the core verifies their hash before anything uses them.
+    Artifacts move as streams, never whole in memory: the core writes a step's output with
+    `put_stream` (hashed while it is written) and reads an input from `local_path` (a local
+    store) or through `get_file` into the user's artifact cache (a remote one). `put` and
+    `get` of `bytes` remain for small objects (a directory's manifest).
+
+    Every `put*` must publish atomically and durably: a reader never sees part of an object,
+    and once it returns, the object survives a power cut (the core records it only then:
+    docs/integrity.md). The core verifies an object's hash before anything uses it.
     """
 
     # True when `get` downloads (a bucket): the core then keeps a verified copy of each object
@@ -67,8 +85,35 @@ class ArtifactStore(ABC):
         """
         return self.put(digest, path.read_bytes())
 
+    def put_stream(self, write: Callable[[BinaryIO], object]) -> StoredObject:
+        """Store what `write` writes to the binary stream it is handed, under the hash of
+        those bytes, computed while they are written (one pass over the data).
+
+        By default the bytes go to a temporary file in `staging_folder()`, then `put_file`;
+        a local folder overrides it to rename that file into place instead of copying it.
+        """
+        folder = self.staging_folder()
+        handle, name = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+        temporary = Path(name)
+        try:
+            with os.fdopen(handle, "wb") as file:
+                written = write_hashed(file, write, durable=False)  # `put_file` makes it so
+            return StoredObject(written[0], written[1], self.put_file(written[0], temporary))
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    def staging_folder(self) -> Path | None:
+        """Where `put_stream` writes before publishing; None: the system's temporary folder."""
+        return None
+
     @abstractmethod
     def get(self, digest: str) -> bytes: ...
+
+    def local_path(self, digest: str) -> Path | None:
+        """The object's file, when the store keeps it on this machine's disk: the core then
+        verifies it and reads it in place (memory-mapped where the format allows). None (the
+        default): the object is fetched with `get_file` into the user's artifact cache."""
+        return None
 
     def get_file(self, digest: str, target: Path) -> None:
         """Write the stored bytes of `digest` to the file `target` (FileNotFoundError when
@@ -110,6 +155,58 @@ class ArtifactStore(ABC):
     @abstractmethod
     def remove(self, items: Sequence[StoredItem]) -> None:
         """Delete what `items` listed, in one batch where the store can."""
+
+
+class HashingWriter:
+    """A binary stream that hashes what it passes on to `file`: a materializer writes through
+    it, so that storing a value reads its bytes once."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        import blake3  # the core's hash (zenctl/fingerprint/files.py)
+
+        self.file = file
+        # one thread: this runs in forked workers, where blake3's thread pool is unusable
+        self.hasher = blake3.blake3(max_threads=1)
+        self.size = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        view = memoryview(data).cast("B")
+        self.hasher.update(view)
+        self.file.write(view)
+        self.size += len(view)
+        return len(view)
+
+    def tell(self) -> int:
+        return self.size
+
+    def flush(self) -> None:
+        self.file.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readable(self) -> bool:
+        return False
+
+    @property
+    def closed(self) -> bool:
+        return self.file.closed
+
+
+def write_hashed(
+    file: BinaryIO, write: Callable[[BinaryIO], object], durable: bool = True
+) -> tuple[str, int]:
+    """`write` to `file` through a `HashingWriter`: `(hash, size)` of the bytes written.
+    `durable`: flushed to the disk (fsync) before this returns."""
+    writer = HashingWriter(file)
+    write(cast(BinaryIO, writer))  # a binary stream, as far as anything writing needs
+    file.flush()
+    if durable:
+        os.fsync(file.fileno())
+    return writer.hasher.hexdigest(), writer.size
 
 
 @dataclass(frozen=True, slots=True)

@@ -215,6 +215,15 @@ class GcsArtifactStore(ArtifactStore):
             raise FileNotFoundError(f"{self._uri(blob)} does not exist") from None
         return data
 
+    def get_file(self, digest: str, target: Path) -> None:
+        """Downloaded to disk: a large object is never held in memory (the core verifies the
+        file, in the user's artifact cache, before anything reads it)."""
+        blob = self._object(digest)
+        try:
+            self._call("storage.objects.get", blob.download_to_filename, str(target))
+        except api.NotFound:
+            raise FileNotFoundError(f"{self._uri(blob)} does not exist") from None
+
     def check(self, expected: Mapping[str, int]) -> dict[str, Integrity]:
         names = [self._object(d).name for d in expected]
         names += [self._manifest(d).name for d in expected]
