@@ -147,7 +147,15 @@ class DaskOrchestrator(Orchestrator):
                     f"machine), or fix `scheduler` in the stack's {BLOCK} block; leave "
                     "`scheduler` out to run a local cluster.",
                 ) from None
-        check_versions(versions(), self._client.run(versions), self._address())
+        try:
+            theirs = self._client.run(versions)
+        except Exception as exc:  # a worker without zenctl-dask cannot even unpickle the call
+            raise UserError(
+                f"The Dask workers of {self._address()} cannot run zenctl",
+                f"{type(exc).__name__}: {exc}. Install zenctl, zenctl-dask and the stack's "
+                "providers on the workers, as on this machine, and restart them.",
+            ) from None
+        check_versions(versions(), theirs, self._address())
 
     def _quiet_dask(self) -> None:
         """What went wrong reaches the user as a diagnostic or a failed step, not as Dask's

@@ -17,7 +17,11 @@ from zenctl.sdk import UserError
 
 def versions() -> dict[str, str]:
     """zenctl's and Python's versions in this process (sent to run on each worker)."""
-    return {"zenctl": metadata.version("zenctl"), "Python": "{}.{}".format(*sys.version_info[:2])}
+    try:
+        zenctl = metadata.version("zenctl")
+    except metadata.PackageNotFoundError:  # run from a source tree: no installed version
+        zenctl = "not installed"
+    return {"zenctl": zenctl, "Python": "{}.{}".format(*sys.version_info[:2])}
 
 
 def check_versions(
