@@ -389,7 +389,7 @@ class CountingProxy:
     of uploads; with `refuse_downloads`, it drops every download's connection, as an
     unreachable host would, while uploads and metadata requests still pass; with
     `drop_chunk = N`, it drops the connection once, halfway through the body of the Nth chunk
-    of a resumable upload."""
+    of a resumable upload; with `drop_download`, once, halfway through a download's body."""
 
     def __init__(self, target: str) -> None:
         self.downloads: Counter[str] = Counter()
@@ -397,6 +397,8 @@ class CountingProxy:
         self.uploaded = 0  # bytes of upload bodies received, dropped ones included
         self.chunks = 0  # requests of resumable upload sessions
         self.drop_chunk: int | None = None
+        self.downloaded = 0  # bytes of download bodies sent to the client
+        self.drop_download = False
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler(target))
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -451,6 +453,12 @@ class CountingProxy:
                         self.send_header(key, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                if urllib.parse.parse_qs(url.query).get("alt") == ["media"]:
+                    if proxy.drop_download:
+                        proxy.drop_download = False
+                        body = body[: len(body) // 2]  # then the connection closes
+                        self.close_connection = True
+                    proxy.downloaded += len(body)
                 self.wfile.write(body)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = forward
@@ -626,11 +634,11 @@ def test_a_file_is_uploaded_from_disk_and_replaces_a_damaged_copy(
     assert store.get(digest) == data
 
 
-def test_a_dropped_connection_mid_upload_resends_one_chunk_not_the_object(
+def test_a_dropped_connection_mid_transfer_resumes_instead_of_starting_over(
     proxy: CountingProxy, tmp_path: Path
 ) -> None:
-    """A large output goes up in a resumable session; the library's retry sends the chunk the
-    connection dropped in again, and nothing before it; the download checks its checksum."""
+    """A large output goes up in a resumable session: the library's retry sends again the
+    chunk whose connection dropped, and nothing before it. Down, the same: it resumes."""
     from zenctl_gcp.artifact_store import GcsArtifactStore, GcsSettings
 
     from zenctl.sdk import hash_bytes
@@ -648,5 +656,9 @@ def test_a_dropped_connection_mid_upload_resends_one_chunk_not_the_object(
     stored = storage.Client().bucket(BUCKET).blob(store._object(digest).name).download_as_bytes()
     assert hash_bytes(stored) == digest
 
+    # a download broken halfway resumes where it stopped, its checksum checked
+    proxy.drop_download, proxy.downloaded = True, 0
     store.get_file(digest, tmp_path / "back.bin")
+    assert not proxy.drop_download, "the proxy broke no download"
     assert (tmp_path / "back.bin").read_bytes() == data
+    assert len(data) < proxy.downloaded < 1.1 * len(data)  # not from the first byte again
