@@ -113,7 +113,11 @@ def test_bad_settings_name_the_block_and_the_setting() -> None:
 
     for settings, problem in (
         ({"schedular": "tcp://127.0.0.1:8786"}, "schedular: Extra inputs are not permitted"),
-        ({"scheduler": "tcp://127.0.0.1:8786", "workers": 2}, "`workers` sizes the local"),
+        ({"scheduler": "tcp://127.0.0.1:8786", "workers": 2}, "`workers` shapes the local"),
+        (
+            {"scheduler": "tcp://127.0.0.1:8786", "worker_resources": {"GPU": 1}},
+            "`worker_resources` shapes the local cluster",
+        ),
         ({"connect_timeout": 0}, "connect_timeout: Input should be greater than 0"),
     ):
         with pytest.raises(UserError) as raised:

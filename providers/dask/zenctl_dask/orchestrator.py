@@ -129,6 +129,7 @@ class DaskOrchestrator(Orchestrator):
                     host="127.0.0.1",
                     dashboard_address="127.0.0.1:0",  # its HTTP server: a free port, not 8787
                     silence_logs=False,  # the loggers are quiet already (_quiet_dask)
+                    resources=self.settings.worker_resources,
                 )
             except (OSError, RuntimeError) as exc:
                 raise UserError(

@@ -34,7 +34,8 @@ def unmet(needed: Mapping[str, float], workers: Mapping[str, Mapping[str, float]
     return (
         f"no worker of the Dask cluster has the resources it asks for ({asked}); the workers "
         f"declare: {declared or 'no workers'}. Start workers with `dask worker SCHEDULER "
-        f'--resources "{asked}"`, or lower the step\'s resources block'
+        f'--resources "{asked}"` (a local cluster: `worker_resources` in the orchestrator '
+        "block), or lower the step's resources block"
     )
 
 
