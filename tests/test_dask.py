@@ -229,16 +229,17 @@ pipeline "p" {
 @pytest.fixture(scope="module")
 def elsewhere(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """Workers started in a folder of their own, as on another machine: the project is neither
-    their working directory nor on their sys.path. A worker that dies fails its task at once
-    (allowed-failures 0), as a worker that runs out of memory does after the retries."""
+    their working directory nor on their sys.path. A task whose worker dies is tried once more
+    (allowed-failures 1): Dask counts every task assigned to a worker that dies as one death,
+    the ones waiting behind the step that killed it too, which a second try lets finish."""
     workdir = tmp_path_factory.mktemp("worker-machine")
     cwd = os.getcwd()
     os.chdir(workdir)
     try:
         with (
-            dask_config.set({"distributed.scheduler.allowed-failures": 0}),
+            dask_config.set({"distributed.scheduler.allowed-failures": 1}),
             distributed.LocalCluster(
-                n_workers=2,
+                n_workers=3,
                 threads_per_worker=1,
                 processes=True,
                 host="127.0.0.1",
@@ -264,7 +265,7 @@ def test_code_reaches_workers_without_the_project_and_a_dead_worker_fails_one_st
     project.write("stack.zc.hcl", dask_stack(f'scheduler = "{address}"'))
     applied = project.apply()
     assert applied.code == 1, applied.both
-    assert "pipeline.p.step.where: Done" in applied.out
+    assert "pipeline.p.step.where: Done" in applied.out, applied.both
     assert "pipeline.p.step.again: Done" in applied.out
     log = next((project.root / ".zenctl/artifacts/logs").rglob("pipeline.p.step.where.log"))
     text = log.read_text()
@@ -281,7 +282,10 @@ def test_code_reaches_workers_without_the_project_and_a_dead_worker_fails_one_st
     # the worker that died is named; the other steps finished and are recorded
     assert "pipeline.p.step.die: Failed" in applied.out
     assert "its Dask worker tcp://127.0.0.1:" in applied.err
-    assert "died while running it" in applied.err
+    assert (
+        "died while running it (killed, out of memory, or the step ended the process), as did 1 "
+        "before it (distributed.scheduler.allowed-failures = 1); that worker's log says why"
+    ) in applied.err
     assert "Traceback" not in applied.both
     assert "Plan: 1 to run, 2 cached, 0 to remove." in project.run("plan").out
 
@@ -321,3 +325,16 @@ def test_step_resources_are_dask_worker_resources_and_unmet_ones_are_refused() -
     )
     assert "tcp://a:1: none; tcp://b:1: GPU=2 memory=4294967296" in why
     assert '--resources "GPU=1 memory=8589934592"' in why
+
+
+def test_a_worker_killed_after_retries_names_the_last_and_how_many_died() -> None:
+    from types import SimpleNamespace
+
+    from zenctl_dask.orchestrator import _killed
+
+    killed = distributed.KilledWorker("k", SimpleNamespace(address="tcp://10.0.0.8:40125"), 3)
+    assert _killed(killed) == (
+        "its Dask worker tcp://10.0.0.8:40125 died while running it (killed, out of memory, or "
+        "the step ended the process), as did 3 before it "
+        "(distributed.scheduler.allowed-failures = 3); that worker's log says why"
+    )

@@ -35,7 +35,7 @@ from zenctl.sdk import (
 )
 from zenctl_dask.resources import dask_resources, unmet
 from zenctl_dask.settings import DaskSettings
-from zenctl_dask.shipping import FOLDER, ShipCode, code_bundle, code_folder
+from zenctl_dask.shipping import ShipCode, code_bundle, code_folder
 from zenctl_dask.versions import check_versions, versions
 
 BLOCK = 'orchestrator "dask"'
@@ -77,7 +77,7 @@ def run_step(task: StepTask, code: Path) -> tuple[StepResult, bytes]:
             result = execute_step(task, body)
         finally:
             sys.path[:] = saved_path
-            _forget_modules_under(code.parent if code.parent.name == FOLDER else code)
+            _forget_modules_under(code)
     try:
         with open(task.log_path, "rb") as log:
             log.seek(0, 2)
@@ -238,9 +238,14 @@ class DaskOrchestrator(Orchestrator):
 
 
 def _killed(exc: KilledWorker) -> str:
-    tries = exc.allowed_failures + 1
+    """The worker that died last with the step, and how many tried before it."""
+    before = exc.allowed_failures  # Dask gave up after this many more deaths
+    others = (
+        f", as did {before} before it (distributed.scheduler.allowed-failures = {before})"
+        if before
+        else ""
+    )
     return (
         f"its Dask worker {exc.last_worker.address} died while running it (killed, out of "
-        f"memory, or the step ended the process), on {tries} worker{'s' if tries > 1 else ''} "
-        "in a row (distributed.scheduler.allowed-failures); that worker's log says why"
+        f"memory, or the step ended the process){others}; that worker's log says why"
     )
