@@ -291,24 +291,34 @@ def test_code_reaches_workers_without_the_project_and_a_dead_worker_fails_one_st
 
 
 def test_workers_with_other_versions_are_named_in_one_error() -> None:
-    from zenctl_dask.versions import check_versions, versions
+    from zenctl_dask.versions import check_versions, compared
 
     from zenctl.diagnostics import UserError
 
-    here = versions()
-    older = {**here, "zenctl": "0.0.1"}
-    check_versions(here, {"tcp://10.0.0.7:4000": here}, "tcp://10.0.0.5:8786")
+    packages = {"python": "3.11.7.final.0", "zenctl": "0.1.1", "dask": "2026.8.0"}
+    here = compared(packages)
+    assert here["Python"] == "3.11" and here["distributed"] == "(not installed)"
+    older = compared({**packages, "zenctl": "0.1.0", "python": "3.11.2.final.0"})
+    other_python = compared({**packages, "python": "3.12.1.final.0"})
+    check_versions(here, {"tcp://10.0.0.7:4000": older | {"zenctl": "0.1.1"}}, "tcp://s:8786")
     with pytest.raises(UserError) as raised:
         check_versions(
-            here, {"tcp://10.0.0.7:4000": here, "tcp://10.0.0.8:4000": older}, "tcp://10.0.0.5:8786"
+            here,
+            {"tcp://10.0.0.7:4000": here, "tcp://10.0.0.8:4000": older, "tcp://10.0.0.9:4000": {}},
+            "tcp://10.0.0.5:8786",
         )
-    assert raised.value.diagnostic.summary == (
+    diagnostic = raised.value.diagnostic
+    assert diagnostic.summary == (
         "The Dask workers of tcp://10.0.0.5:8786 run other versions than this machine"
     )
-    assert raised.value.diagnostic.detail.startswith(
-        f"worker tcp://10.0.0.8:4000 has zenctl 0.0.1, this machine {here['zenctl']}. Install"
+    assert diagnostic.detail.startswith(
+        "worker tcp://10.0.0.8:4000 has zenctl 0.1.0, this machine 0.1.1; "
+        "worker tcp://10.0.0.9:4000 has Python (no answer), this machine 3.11; "
     )
-    assert "10.0.0.7" not in raised.value.diagnostic.detail
+    assert "10.0.0.7" not in diagnostic.detail
+    with pytest.raises(UserError) as raised:
+        check_versions(here, {"tcp://10.0.0.8:4000": other_python}, "tcp://10.0.0.5:8786")
+    assert "has Python 3.12, this machine 3.11. Install" in raised.value.diagnostic.detail
 
 
 def test_step_resources_are_dask_worker_resources_and_unmet_ones_are_refused() -> None:

@@ -36,7 +36,7 @@ from zenctl.sdk import (
 from zenctl_dask.resources import dask_resources, unmet
 from zenctl_dask.settings import DaskSettings
 from zenctl_dask.shipping import ShipCode, code_bundle, code_folder
-from zenctl_dask.versions import check_versions, versions
+from zenctl_dask.versions import check_versions, compared
 
 BLOCK = 'orchestrator "dask"'
 _LOG_LIMIT = 8 << 20  # the tail of a step's log shipped back to this machine, bytes
@@ -148,15 +148,12 @@ class DaskOrchestrator(Orchestrator):
                     f"machine), or fix `scheduler` in the stack's {BLOCK} block; leave "
                     "`scheduler` out to run a local cluster.",
                 ) from None
-        try:
-            theirs = self._client.run(versions)
-        except Exception as exc:  # a worker without zenctl-dask cannot even unpickle the call
-            raise UserError(
-                f"The Dask workers of {self._address()} cannot run zenctl",
-                f"{type(exc).__name__}: {exc}. Install zenctl, zenctl-dask and the stack's "
-                "providers on the workers, as on this machine, and restart them.",
-            ) from None
-        check_versions(versions(), theirs, self._address())
+        found = self._client.get_versions(packages=["zenctl", "zenctl-dask"])
+        workers = {
+            address: compared((info or {}).get("packages") or {})
+            for address, info in found["workers"].items()
+        }
+        check_versions(compared(found["client"]["packages"]), workers, self._address())
 
     def _quiet_dask(self) -> None:
         """What went wrong reaches the user as a diagnostic or a failed step, not as Dask's
