@@ -128,7 +128,7 @@ class DaskOrchestrator(Orchestrator):
                     processes=True,
                     host="127.0.0.1",
                     dashboard_address="127.0.0.1:0",  # its HTTP server: a free port, not 8787
-                    silence_logs=False,  # the loggers are quiet already (_quiet_dask)
+                    silence_logs=logging.ERROR,  # its workers, and its handlers while it runs
                     resources=self.settings.worker_resources,
                 )
             except (OSError, RuntimeError) as exc:
