@@ -163,6 +163,12 @@ class Project:
             self.artifact_checker(),
         )
         fingerprinter.save_caches()
+        if any(step.resources for step in plan.to_run):
+            from zenctl.plan.capacity import check_fits, machine_capacity
+
+            capacity = machine_capacity(os.environ)
+            check_fits(plan.to_run, capacity, self.config)
+            plan = dataclasses.replace(plan, capacity=capacity)
         pipelines = self.config.pipelines.values()
         declares = bool(stack_resources) or any(p.deployments for p in pipelines)
         if not records and not declares:
