@@ -190,8 +190,11 @@ from steps.helper import double
 
 
 def where():
+    from distributed import get_worker
+
     from steps import helper
 
+    print("free:", get_worker().state.available_resources)  # what the others may still take
     print("helper:", helper.__file__)
     print("cwd:", os.getcwd())
     print("path:", os.pathsep.join(sys.path))
@@ -367,3 +370,44 @@ def test_a_local_cluster_leaves_the_logging_configuration_alone(project: Project
     finally:
         root_logger.removeHandler(handler)
         root_logger.setLevel(saved)
+
+
+RESOURCES = """
+pipeline "p" {
+  step "plain" {
+    run = "steps.where:again"
+  }
+  step "placed" {
+    run = "steps.where:where"
+    resources {
+      cpus = 1
+    }
+  }
+}
+"""
+
+
+def test_step_resources_go_to_dask_and_are_refused_when_no_worker_has_them(
+    tmp_path: Path,
+) -> None:
+    project = Project(tmp_path)
+    project.write("steps/__init__.py", "")
+    project.write("steps/where.py", WHERE)
+    project.write("steps/helper.py", "def double(n):\n    return 2 * n\n")
+    project.write("main.zc.hcl", RESOURCES)
+    project.write("stack.zc.hcl", dask_stack("workers = 1"))
+    refused = project.apply()
+    assert refused.code == 1, refused.both
+    assert "pipeline.p.step.plain: Done" in refused.out
+    assert "pipeline.p.step.placed: Failed" in refused.out
+    assert (
+        "no worker of the Dask cluster has the resources it asks for (CPU=1); the workers "
+        "declare: tcp://127.0.0.1:"
+    ) in " ".join(refused.err.split())
+
+    project.write("stack.zc.hcl", dask_stack("workers = 1\nworker_resources = { CPU = 2 }"))
+    applied = project.apply()
+    assert applied.code == 0, applied.both
+    assert "pipeline.p.step.placed: Done" in applied.out
+    log = next((project.root / ".zenctl/artifacts/logs").rglob("pipeline.p.step.placed.log"))
+    assert "free: {'CPU': 1.0}" in log.read_text()  # the step holds one of the worker's two

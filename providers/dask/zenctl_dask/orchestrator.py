@@ -170,7 +170,7 @@ class DaskOrchestrator(Orchestrator):
             raise RuntimeError("orchestrator not started")
         future: Future[StepResult] = Future()
         future.set_running_or_notify_cancel()
-        needed = dask_resources(getattr(task, "resources", {}))
+        needed = dask_resources(task.resources)
         why = unmet(needed, self._worker_resources()) if needed else None
         if why is not None:
             future.set_exception(StepLost(why))
