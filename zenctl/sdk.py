@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         ArtifactStore,
         Attributes,
         ComponentType,
+        HashingWriter,
         Integrity,
         Orchestrator,
         Provider,
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
         StepTask,
         StoredItem,
         StoredObject,
+        write_hashed,
     )
     from zenctl.providers.settings import Settings, parse_settings
     from zenctl.state.db import Conflict, Database, LockTable, Row, SQLiteDatabase, retrying
@@ -73,6 +75,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "Integrity",
             "StoredItem",
             "StoredObject",
+            "HashingWriter",
+            "write_hashed",
             "StepExecutor",
             "Orchestrator",
             "StepTask",
@@ -125,6 +129,7 @@ __all__ = [
     "Conflict",
     "Database",
     "FolderArtifactStore",
+    "HashingWriter",
     "Integrity",
     "LockTable",
     "Orchestrator",
@@ -163,6 +168,7 @@ __all__ = [
     "step_function",
     "step_log",
     "write_atomic",
+    "write_hashed",
 ]
 
 

@@ -68,8 +68,10 @@ class FolderArtifactStore(ArtifactStore):
     def put_stream(self, write: Callable[[BinaryIO], object]) -> StoredObject:
         with self._staged() as (out, temporary):
             digest, size = write_hashed(out, write)
-            out.close()
-            self._place(temporary, digest)
+            if self._intact(self._object(digest), digest):  # a re-run's same bytes: kept
+                temporary.unlink()
+            else:
+                self._place(out, temporary, digest)
         return StoredObject(digest, size, self._object(digest).as_uri())
 
     def staging_folder(self) -> Path:
@@ -80,31 +82,30 @@ class FolderArtifactStore(ArtifactStore):
         if not self._intact(target, digest):  # absent, or a damaged copy to replace
             with self._staged() as (out, temporary):
                 write(out)
-                out.flush()
-                os.fsync(out.fileno())
-                out.close()
-                self._place(temporary, digest)
+                self._place(out, temporary, digest)
         return target.as_uri()
 
     @contextlib.contextmanager
     def _staged(self) -> Iterator[tuple[BinaryIO, Path]]:
         """A temporary file in `objects/` (the objects' file system, so a rename publishes
-        it), removed unless `_place` moved it."""
+        it), removed if writing or placing it fails; the caller places or removes it."""
         handle, name = tempfile.mkstemp(dir=self.staging_folder(), prefix=TEMPORARY)
         temporary = Path(name)
         try:
             with os.fdopen(handle, "wb") as out:
                 yield out, temporary
-        finally:
+        except BaseException:
             temporary.unlink(missing_ok=True)
+            raise
 
-    def _place(self, temporary: Path, digest: str) -> None:
-        """Rename the fsynced `temporary` to the object's address, then fsync the folders
-        whose entries changed: only then is the object's name on disk as well as its bytes.
-        An intact object there already stays (a concurrent writer's, or an earlier run's)."""
+    def _place(self, out: BinaryIO, temporary: Path, digest: str) -> None:
+        """Make the bytes written to `out` durable (fsync), rename `temporary` to the object's
+        address, then fsync the folders whose entries changed: only then is the object's name
+        on disk as well as its bytes, and may the state record it."""
+        out.flush()
+        os.fsync(out.fileno())
+        out.close()
         target = self._object(digest)
-        if self._intact(target, digest):
-            return
         created = not target.parent.exists()
         ensure_private_dir(target.parent)
         os.replace(temporary, target)

@@ -97,7 +97,7 @@ class ArtifactStore(ABC):
         temporary = Path(name)
         try:
             with os.fdopen(handle, "wb") as file:
-                written = write_hashed(file, write, durable=False)  # `put_file` makes it so
+                written = write_hashed(file, write)
             return StoredObject(written[0], written[1], self.put_file(written[0], temporary))
         finally:
             temporary.unlink(missing_ok=True)
@@ -196,16 +196,12 @@ class HashingWriter:
         return self.file.closed
 
 
-def write_hashed(
-    file: BinaryIO, write: Callable[[BinaryIO], object], durable: bool = True
-) -> tuple[str, int]:
+def write_hashed(file: BinaryIO, write: Callable[[BinaryIO], object]) -> tuple[str, int]:
     """`write` to `file` through a `HashingWriter`: `(hash, size)` of the bytes written.
-    `durable`: flushed to the disk (fsync) before this returns."""
+    Flushed, not synced: the store syncs what it keeps (`put_file` copies it)."""
     writer = HashingWriter(file)
     write(cast(BinaryIO, writer))  # a binary stream, as far as anything writing needs
     file.flush()
-    if durable:
-        os.fsync(file.fileno())
     return writer.hasher.hexdigest(), writer.size
 
 

@@ -1,0 +1,303 @@
+"""Artifacts that stream (docs/artifacts.md): a step's value goes to the store without a copy
+in memory, the next step reads it in place, and nothing is recorded before it is on disk."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import signal
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy
+import pytest
+from conftest import Project
+
+from zenctl.artifacts import folder, materializers
+from zenctl.artifacts.folder import FolderArtifactStore
+from zenctl.artifacts.integrity import use_verified
+from zenctl.fingerprint.files import hash_bytes, hash_file
+from zenctl.testing import MemoryArtifactStore
+
+MIB = 1 << 20
+SIZE = 96 * MIB  # the test's array: large beside a worker's own memory, small for a disk
+
+STEPS = f"""
+import re
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).parent
+
+
+def _status(key):
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(key + r":\\s+(\\d+) kB", status).group(1)) * 1024
+
+
+def _watch_peak():
+    # The peak keeps rising after the step's code ends, while the worker stores its value:
+    # sampled until the next step starts (in this worker, maybe), kept as the highest seen.
+    def sample():
+        peak = 0
+        while not (HERE / "consume.started").exists():
+            if _status("VmHWM") > peak:
+                peak = _status("VmHWM")
+                (HERE / "produce.peak.new").write_text(str(peak))
+                (HERE / "produce.peak.new").replace(HERE / "produce.peak")  # whole, if killed
+            time.sleep(0.01)
+
+    threading.Thread(target=sample, daemon=True).start()
+
+
+def produce(n):
+    Path("/proc/self/clear_refs").write_text("5")  # the peak so far (zenctl's, forked) reset
+    (HERE / "produce.base").write_text(str(_status("VmRSS")))
+    _watch_peak()
+    return np.full({SIZE} // 8, float(n))
+
+
+def consume(array, tag):
+    time.sleep(0.2)  # the producer's worker samples its peak once more
+    (HERE / "consume.started").touch()
+    time.sleep(0.1)  # and stops: what this step allocates is not the producer's
+    info = {{
+        "type": type(array).__name__,
+        "writeable": bool(array.flags.writeable),
+        "mean": float(array.mean()),
+        "writable_copy": bool(np.array(array).flags.writeable),
+    }}
+    try:
+        array[0] = 1.0
+    except ValueError as exc:
+        info["assignment"] = str(exc)
+    return info
+"""
+
+MAIN = """
+variable "tag" {
+  default = "a"
+}
+
+pipeline "p" {
+  step "produce" {
+    run    = "steps.arrays:produce"
+    params = { n = 3 }
+  }
+  step "consume" {
+    run    = "steps.arrays:consume"
+    inputs = { array = step.produce.outputs.output }
+    params = { tag = var.tag }
+  }
+}
+"""
+
+
+def make(project: Project) -> Project:
+    project.write("steps/__init__.py", "")
+    project.write("steps/arrays.py", STEPS)
+    project.write("main.zc.hcl", MAIN)
+    return project
+
+
+def recorded(project: Project, step: str) -> dict[str, object] | None:
+    """The output the state records for `step`, None when it has none."""
+    rows = project.sql(
+        "SELECT e.outputs FROM current_steps c JOIN step_executions e ON e.id = c.execution_id "
+        "WHERE c.address = :address",
+        address=f"pipeline.p.step.{step}",
+    )
+    if not rows:
+        return None
+    output: dict[str, object] = json.loads(rows[0][0])["output"]
+    return output
+
+
+def store_of(project: Project) -> FolderArtifactStore:
+    return FolderArtifactStore(project.root / ".zenctl/artifacts")
+
+
+def test_a_large_array_streams_to_the_store_and_reaches_the_next_step_memory_mapped(
+    project: Project,
+) -> None:
+    make(project)
+    applied = project.apply()
+    assert applied.code == 0, applied.both
+
+    steps = project.root / "steps"
+    peak = int((steps / "produce.peak").read_text()) - int((steps / "produce.base").read_text())
+    # the array once, plus numpy's 16 MiB write buffer: never a second whole copy
+    assert peak < 1.3 * SIZE, f"the producing worker peaked at {peak / SIZE:.2f}x the array"
+
+    output = recorded(project, "produce")
+    assert output is not None and output["materializer"] == "numpy"
+    digest = str(output["hash"])
+    stored = store_of(project).local_path(digest)
+    assert stored.stat().st_size == output["size"]
+    assert hash_file(stored) == digest
+    # the same bytes as an in-memory np.save gave before streaming: caches stay valid
+    assert materializers.dump(numpy.full(SIZE // 8, 3.0))[1] == stored.read_bytes()
+
+    info = json.loads(store_of(project).get(str(recorded(project, "consume")["hash"])))  # type: ignore[index]
+    assert info == {
+        "type": "memmap",
+        "writeable": False,
+        "mean": 3.0,
+        "writable_copy": True,
+        "assignment": "assignment destination is read-only",
+    }
+    assert not list((project.root / ".zenctl/artifacts/objects").glob(".tmp-*"))
+
+
+def test_a_damaged_array_is_caught_before_it_is_mapped(project: Project) -> None:
+    make(project)
+    assert project.apply().code == 0
+    output = recorded(project, "produce")
+    assert output is not None
+    target = store_of(project).local_path(str(output["hash"]))
+    hour_ago = target.stat().st_mtime_ns - 3600 * 10**9
+    os.utime(target, ns=(hour_ago, hour_ago))  # old enough for the plan to trust its stat
+    assert "No changes." in project.run("plan").out  # verified, its stat recorded
+    before = target.stat()
+    with target.open("r+b") as handle:  # bit rot: size and mtime kept
+        handle.seek(SIZE // 2)
+        handle.write(b"\x01")
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert "No changes." in project.run("plan").out  # the plan trusts the stat it verified
+    applied = project.apply("--var", "tag=b")  # consume runs: the read hashes again
+    assert applied.code == 1
+    assert "is corrupt (its bytes no longer match their hash)" in applied.both
+    assert not target.exists()  # set aside, never mapped
+
+
+def _count_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Each os.fsync and os.replace as it happens: 'file', 'folder' or 'rename'."""
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append("folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        real_fsync(fd)
+
+    def replace(source: str | Path, target: str | Path) -> None:
+        events.append("rename")
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    return events
+
+
+@pytest.mark.parametrize(
+    "put",
+    [
+        lambda store: store.put_stream(lambda out: out.write(b"streamed")).digest,
+        lambda store: store.put(hash_bytes(b"bytes"), b"bytes") and hash_bytes(b"bytes"),
+    ],
+    ids=["put_stream", "put"],
+)
+def test_an_object_and_its_name_are_on_disk_before_put_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, put: Callable[[FolderArtifactStore], str]
+) -> None:
+    store = FolderArtifactStore(tmp_path / "store")
+    events = _count_fsyncs(monkeypatch)
+    digest = put(store)
+    # the bytes, then the rename, then the folder that now names it and the new folder's parent
+    assert events == ["file", "rename", "folder", "folder"]
+    assert store.local_path(digest).is_file()
+    events.clear()
+    assert put(store) == digest
+    assert "rename" not in events and "file" not in events  # stored, intact: kept as it is
+
+
+def test_a_streamed_object_matches_the_hash_of_its_bytes(tmp_path: Path) -> None:
+    store = FolderArtifactStore(tmp_path / "store")
+    value = {"weights": numpy.arange(10_000), "names": {"b", "a"}}
+    name = materializers.kind(value)
+    stored = store.put_stream(lambda out: materializers.write(name, value, out))
+    data = store.get(stored.digest)
+    assert (name, data) == materializers.dump(value)  # the bytes an in-memory dump gives
+    assert (stored.digest, stored.size) == (hash_bytes(data), len(data))
+
+
+def _killed_at(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> None:
+    """The worker process is killed when it reaches `module.name` (an apply cut short)."""
+
+    def kill(*_: object) -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    monkeypatch.setattr(module, name, kill)
+
+
+def test_a_worker_killed_after_the_rename_records_nothing_and_the_plan_runs_it_again(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make(project)
+    with monkeypatch.context() as patch:
+        _killed_at(patch, folder, "_fsync_folder")  # renamed into place, folder not synced
+        applied = project.apply()
+    assert applied.code == 1
+    assert recorded(project, "produce") is None  # no record, so none to point at lost bytes
+    plan = project.run("plan")
+    assert "pipeline.p.step.produce" in plan.out and "run" in plan.out
+    assert project.apply().code == 0
+    output = recorded(project, "produce")
+    assert output is not None
+    assert hash_file(store_of(project).local_path(str(output["hash"]))) == output["hash"]
+
+
+def test_a_worker_killed_while_writing_leaves_a_temporary_that_gc_removes(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make(project)
+    with monkeypatch.context() as patch:
+        _killed_at(patch, os, "fsync")  # the bytes written, not yet synced nor renamed
+        assert project.apply().code == 1
+    assert recorded(project, "produce") is None
+    objects = project.root / ".zenctl/artifacts/objects"
+    (leftover,) = objects.glob(".tmp-*")
+    assert leftover.stat().st_size == SIZE + 128  # the array and its .npy header
+    hour_ago = leftover.stat().st_mtime - 3600
+    os.utime(leftover, (hour_ago, hour_ago))  # older than gc's grace period
+    collected = project.run("gc")
+    assert collected.code == 0, collected.both
+    assert f"temporary objects/{leftover.name}" in collected.out, collected.out
+    assert not leftover.exists()
+
+
+class RemoteStore(MemoryArtifactStore):
+    """A store that downloads (as a bucket does), counting its downloads."""
+
+    remote = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.downloads = 0
+
+    def get_file(self, digest: str, target: Path) -> None:
+        self.downloads += 1
+        super().get_file(digest, target)
+
+
+def test_a_remote_array_is_downloaded_to_the_cache_once_and_mapped_from_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ZENCTL_CACHE_DIR", str(tmp_path / "cache"))
+    remote = RemoteStore()
+    array = numpy.arange(1000.0)
+    stored = remote.put_stream(lambda out: materializers.write("numpy", array, out))
+    load = functools.partial(materializers.load, "numpy")
+    for fetched in (True, False):
+        value, was_fetched = use_verified(remote, stored.digest, load)
+        assert was_fetched is fetched
+        assert isinstance(value, numpy.memmap) and not value.flags.writeable
+        assert Path(value.filename).is_relative_to(tmp_path / "cache")
+        assert numpy.array_equal(value, array)
+    assert remote.downloads == 1
+    writable = materializers.load("numpy", Path(value.filename), writable=True)
+    assert writable.flags.writeable and not isinstance(writable, numpy.memmap)
