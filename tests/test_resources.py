@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from itertools import combinations
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
-from conftest import Project
+from conftest import CONSOLE, ZENCTL, Project
 from test_step_isolation import TRAINING_STACK
 
 SPECS = Path(__file__).resolve().parents[1] / "specs"
@@ -234,3 +235,36 @@ def test_workers_are_not_forks_of_zenctl(gpu_project: Project) -> None:
     seen = _records(gpu_project, 1)[0]
     assert seen["ppid"] != os.getpid()  # zenctl (this process) is not its parent
     assert not seen["planner_imported"]
+
+
+def test_workers_import_zenctl_from_where_zenctl_did(gpu_project: Project, tmp_path: Path) -> None:
+    """Run from a folder holding another `zenctl` package (a checkout), the fork server must
+    not import that one: the workers would run other code than zenctl's."""
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "zenctl").mkdir(parents=True)
+    (elsewhere / "zenctl" / "__init__.py").write_text("raise SystemExit('the wrong zenctl')\n")
+    gpu_project.write("main.zc.hcl", _steps("cpus = 1"))
+    applied = subprocess.run(
+        [ZENCTL, "-C", str(gpu_project.root), "apply", "--auto-approve"],
+        cwd=elsewhere,
+        env={**os.environ, **CONSOLE},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert (gpu_project.root / "s0.json").exists()  # the step ran
+
+
+def test_one_resources_block_and_no_other_block_in_a_step(gpu_project: Project) -> None:
+    gpu_project.write(
+        "main.zc.hcl",
+        'pipeline "p" {\n  step "s0" {\n    run = "rsteps:record"\n'
+        "    resources {\n      gpus = 1\n    }\n    resources {\n      cpus = 1\n    }\n"
+        "    limits {\n    }\n  }\n}\n",
+    )
+    validated = gpu_project.run("validate")
+    assert validated.code == 1, validated.both
+    assert 'Step "s0" may have one resources block: merge them.' in validated.err
+    assert "on main.zc.hcl line 7" in validated.err
+    assert 'Blocks of type "limits" are not expected here. Expected resources.' in validated.err

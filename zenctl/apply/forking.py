@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import sys
 from multiprocessing import forkserver
 from multiprocessing.context import ForkServerContext, SpawnContext
 
@@ -28,7 +29,20 @@ def start_fork_server() -> bool:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return False
     multiprocessing.get_context("forkserver").set_forkserver_preload(PRELOAD)
-    forkserver.ensure_running()  # nothing to do when it runs: it has them already
+    # The server is `python -c ...`: its sys.path would start with the working directory
+    # (Python 3.11 ignores the sys_path it is handed), and a `zenctl` folder there (a
+    # checkout) would be imported in place of zenctl's own. It gets zenctl's sys.path.
+    path = os.pathsep.join(entry for entry in sys.path if isinstance(entry, str))
+    saved = {name: os.environ.get(name) for name in ("PYTHONPATH", "PYTHONSAFEPATH")}
+    os.environ.update(PYTHONPATH=path, PYTHONSAFEPATH="1")
+    try:
+        forkserver.ensure_running()  # nothing to do when it runs: it has them already
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     return True
 
 
