@@ -411,3 +411,24 @@ def test_step_resources_go_to_dask_and_are_refused_when_no_worker_has_them(
     assert "pipeline.p.step.placed: Done" in applied.out
     log = next((project.root / ".zenctl/artifacts/logs").rglob("pipeline.p.step.placed.log"))
     assert "free: {'CPU': 1.0}" in log.read_text()  # the step holds one of the worker's two
+
+
+def test_a_dask_steps_resources_are_the_workers_not_this_machines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This machine knows no GPU and one CPU; the cluster's worker declares a GPU and eight
+    CPUs: the step is planned and runs there (the local capacity would refuse it)."""
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    project = Project(tmp_path)
+    project.write("steps/__init__.py", "")
+    project.write("steps/where.py", WHERE)
+    project.write("steps/helper.py", "def double(n):\n    return 2 * n\n")
+    project.write("main.zc.hcl", RESOURCES.replace("cpus = 1", "gpus = 1\n      cpus = 8"))
+    project.write(
+        "stack.zc.hcl", dask_stack("workers = 1\nworker_resources = { GPU = 1, CPU = 8 }")
+    )
+    planned = project.run("plan", env={"ZENCTL_CPUS": "1"})
+    assert planned.code == 0, planned.both
+    applied = project.apply(env={"ZENCTL_CPUS": "1"})
+    assert applied.code == 0, applied.both
+    assert "pipeline.p.step.placed: Done" in applied.out

@@ -42,8 +42,9 @@ NOTHING = Grant()
 class Slots:
     """The capacity free now; `capacity` None: no step asks for any (all fit)."""
 
-    def __init__(self, capacity: Capacity | None) -> None:
+    def __init__(self, capacity: Capacity | None, placed_elsewhere: frozenset[str]) -> None:
         self._capacity = capacity
+        self._placed_elsewhere = placed_elsewhere  # a cluster's scheduler holds their resources
         self._free_gpus = list(capacity.gpus or ()) if capacity else []
         self._memory = 0  # held by the steps in flight
         self._cpus = 0.0
@@ -53,7 +54,12 @@ class Slots:
         step in flight holds some: it waits for one to end). The plan refused a step asking
         more than the whole machine (zenctl/plan/capacity.py)."""
         asked = step.resources
-        if not asked or step.action is not Action.RUN or self._capacity is None:
+        if (
+            not asked
+            or step.action is not Action.RUN
+            or self._capacity is None
+            or step.address in self._placed_elsewhere
+        ):
             return NOTHING
         gpus = int(asked.get("gpus", 0))
         memory = int(asked.get("memory", 0))

@@ -149,7 +149,7 @@ class Walker:
         self._open: dict[str, _InFlight] = {}  # recorded as running, not yet ended
         self._data_cache: StatCache | None = None  # the plan's, read once a dep is checked
         self.root = Path(config.root)
-        self._slots = Slots(plan.capacity)
+        self._slots = Slots(plan.capacity, plan.placed_elsewhere)
 
     def run(self, result: ApplyResult, steps: tuple[StepPlan, ...]) -> None:
         """Run `steps` (the plan's, in execution order), recording each and noting it in

@@ -173,6 +173,11 @@ class Step:
     # evaluated per plan (`zenctl.config.resources.step_resources`); not in the key
     resources: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def executor_kind(self) -> str:
+        """The stack component that runs the step: the one `on` names, else the orchestrator."""
+        return self.on or "orchestrator"
+
     def upstream_steps(self) -> list[str]:
         """Names of the steps whose outputs this step consumes, in input order."""
         return [ref.parts[1] for ref in self.inputs.values() if ref.kind == "step"]

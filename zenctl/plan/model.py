@@ -205,6 +205,9 @@ class Plan:
     excludes: tuple[str, ...] = ()  # --exclude: these and what depends on them were left out
     refreshed: bool = True  # resources' real state was read (False: --refresh=false)
     capacity: Capacity | None = None  # the machine's, when a step to run asks for resources
+    # steps whose executor's own scheduler places them by their resources (a cluster's): this
+    # machine's capacity neither refuses nor holds them
+    placed_elsewhere: frozenset[str] = frozenset()
 
     @property
     def stages(self) -> tuple[Stage, ...]:

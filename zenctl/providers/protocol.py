@@ -371,6 +371,9 @@ class ComponentType:
     factory: Callable[[dict[str, Any], Path], Any] | str  # (settings, project root) -> instance
     description: str = ""
     schema: builtins.type[BaseModel] | str | None = None
+    # an executor whose own scheduler places steps by their `resources` (a cluster's): zenctl
+    # checks them against the cluster, not against the machine that runs `zenctl apply`
+    places_steps: bool = False
 
 
 @dataclass(frozen=True, slots=True)
