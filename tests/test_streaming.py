@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import signal
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +14,7 @@ import numpy
 import pytest
 from conftest import Project
 
-from zenctl.artifacts import folder, materializers
+from zenctl.artifacts import materializers
 from zenctl.artifacts.folder import FolderArtifactStore
 from zenctl.artifacts.integrity import use_verified
 from zenctl.fingerprint.files import hash_bytes, hash_file
@@ -25,7 +24,10 @@ MIB = 1 << 20
 SIZE = 96 * MIB  # the test's array: large beside a worker's own memory, small for a disk
 
 STEPS = f"""
+import importlib
+import os
 import re
+import signal
 import threading
 import time
 from pathlib import Path
@@ -55,7 +57,17 @@ def _watch_peak():
     threading.Thread(target=sample, daemon=True).start()
 
 
+def _kill_at(where):
+    # ZENCTL_TEST_KILL_AT="module:function": this worker dies when storing the value reaches
+    # it (an apply cut short there); set here, in the worker, which is no fork of the test
+    if where:
+        module, name = where.split(":")
+        kill = lambda *_: os.kill(os.getpid(), signal.SIGKILL)
+        setattr(importlib.import_module(module), name, kill)
+
+
 def produce(n):
+    _kill_at(os.environ.get("ZENCTL_TEST_KILL_AT"))
     Path("/proc/self/clear_refs").write_text("5")  # the peak so far (zenctl's, forked) reset
     (HERE / "produce.base").write_text(str(_status("VmRSS")))
     _watch_peak()
@@ -225,22 +237,12 @@ def test_a_streamed_object_matches_the_hash_of_its_bytes(tmp_path: Path) -> None
     assert (stored.digest, stored.size) == (hash_bytes(data), len(data))
 
 
-def _killed_at(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> None:
-    """The worker process is killed when it reaches `module.name` (an apply cut short)."""
-
-    def kill(*_: object) -> None:
-        os.kill(os.getpid(), signal.SIGKILL)
-
-    monkeypatch.setattr(module, name, kill)
-
-
 def test_a_worker_killed_after_the_rename_records_nothing_and_the_plan_runs_it_again(
-    project: Project, monkeypatch: pytest.MonkeyPatch
+    project: Project,
 ) -> None:
     make(project)
-    with monkeypatch.context() as patch:
-        _killed_at(patch, folder, "_fsync_folder")  # renamed into place, folder not synced
-        applied = project.apply()
+    # renamed into place, folder not synced
+    applied = project.apply(env={"ZENCTL_TEST_KILL_AT": "zenctl.artifacts.folder:_fsync_folder"})
     assert applied.code == 1
     assert recorded(project, "produce") is None  # no record, so none to point at lost bytes
     plan = project.run("plan")
@@ -252,12 +254,11 @@ def test_a_worker_killed_after_the_rename_records_nothing_and_the_plan_runs_it_a
 
 
 def test_a_worker_killed_while_writing_leaves_a_temporary_that_gc_removes(
-    project: Project, monkeypatch: pytest.MonkeyPatch
+    project: Project,
 ) -> None:
     make(project)
-    with monkeypatch.context() as patch:
-        _killed_at(patch, os, "fsync")  # the bytes written, not yet synced nor renamed
-        assert project.apply().code == 1
+    # the bytes written, not yet synced nor renamed
+    assert project.apply(env={"ZENCTL_TEST_KILL_AT": "os:fsync"}).code == 1
     assert recorded(project, "produce") is None
     objects = project.root / ".zenctl/artifacts/objects"
     (leftover,) = objects.glob(".tmp-*")

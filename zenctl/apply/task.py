@@ -63,6 +63,7 @@ def execute_step(
     body: StepBody | None = None,
     capture: bool = True,
     store: ArtifactStore | None = None,
+    code_root: str | None = None,
 ) -> StepResult:
     """Run one step in the current process; never raises for a failure of the step itself.
 
@@ -70,6 +71,8 @@ def execute_step(
     running one step at a time may do that; a body run in a thread writes its log itself.
     `store` is the artifact store to use where the caller holds one (an executor in the
     process that built it, zenctl.testing's); otherwise the task's is built here.
+    `code_root` is where the step's modules are imported from when that is not the project
+    (a cluster worker's copy of the code): the project's own folders stay off `sys.path`.
     """
     started = time.perf_counter()
     details: dict[str, str] = {}
@@ -80,7 +83,7 @@ def execute_step(
             _scratch_folder(),
         ):
             used = _artifact_store(task, store)
-            with _module_folder_on_path(task):  # its classes pickle only while importable
+            with _module_folder_on_path(task, code_root or task.root):  # its classes pickle only while importable
                 value = (body or call_function)(task, used, details)
                 named = _named_outputs(task, value)
                 metrics = {
@@ -121,20 +124,20 @@ def step_function(task: StepTask) -> Callable[..., Any]:
 
 
 @contextlib.contextmanager
-def _module_folder_on_path(task: StepTask) -> Iterator[None]:
+def _module_folder_on_path(task: StepTask, root: str) -> Iterator[None]:
     """The step module's own folder on `sys.path`, after the project root, as the code hash
     assumes (zenctl/fingerprint/code.py): DVC's layout, where `src/train.py` does `from utils
     import x` with `src/utils.py` beside it. Taken off after the step, and the modules found
     through it (by a name that is not their path from the root) forgotten: the worker's next
     step may be another folder's, with its own `utils.py`."""
-    file = module_file(Path(task.root), task.run.split(":")[0])
-    folder = str(file.parent) if file else task.root
-    if folder == task.root or folder in sys.path:
+    file = module_file(Path(root), task.run.split(":")[0])
+    folder = str(file.parent) if file else root
+    if folder == root or folder in sys.path:
         yield
         return
-    if task.root not in sys.path:
-        sys.path.insert(0, task.root)
-    sys.path.insert(sys.path.index(task.root) + 1, folder)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    sys.path.insert(sys.path.index(root) + 1, folder)
     before = set(sys.modules)
     try:
         yield
@@ -143,14 +146,14 @@ def _module_folder_on_path(task: StepTask) -> Iterator[None]:
             sys.path.remove(folder)
         for name in set(sys.modules) - before:
             path = getattr(sys.modules[name], "__file__", None)
-            if path and Path(path).is_relative_to(folder) and name != _root_name(task, path):
+            if path and Path(path).is_relative_to(folder) and name != _root_name(root, path):
                 del sys.modules[name]
 
 
-def _root_name(task: StepTask, path: str) -> str:
+def _root_name(root: str, path: str) -> str:
     """The module name of a file imported from the project root: `steps.model` for
     steps/model.py or steps/model/__init__.py."""
-    parts = Path(path).relative_to(task.root).with_suffix("").parts
+    parts = Path(path).relative_to(root).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 

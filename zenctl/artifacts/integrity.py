@@ -10,9 +10,10 @@ keeps a file's size and mtime (docs/integrity.md).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -60,14 +61,18 @@ def copy_verified(store: ArtifactStore, digest: str, target: Path) -> None:
 def use_verified(store: ArtifactStore, digest: str, use: Callable[[Source], T]) -> tuple[T, bool]:
     """`use` applied to the verified bytes of `digest`, and whether they were fetched from
     `store`. A file deleted between the check and `use` (a cache entry another process found
-    damaged, an object quarantined) is looked for once more, so that it is fetched again or
-    reported missing or corrupt, never a bare FileNotFoundError."""
+    damaged or dropped, an object quarantined) is fetched again into a file of this call's
+    own, which no other process can take away, or reported missing or corrupt: never a bare
+    FileNotFoundError."""
     source, fetched = verified_source(store, digest)
     try:
         return use(source), fetched
     except FileNotFoundError:
-        source, again = verified_source(store, digest)
-        return use(source), fetched or again
+        local = store.local_path(digest)
+        if local is not None:
+            _verify(store, digest, local)  # quarantined or deleted: missing, said so
+        with _fetched(store, ArtifactCache.of_user(), digest) as own:
+            return use(own), True
 
 
 def verified_source(store: ArtifactStore, digest: str) -> tuple[Source, bool]:
@@ -80,21 +85,31 @@ def verified_source(store: ArtifactStore, digest: str) -> tuple[Source, bool]:
     entry = cache.verified(digest)
     if entry is not None:
         return entry, False
+    with _fetched(store, cache, digest) as fetched:
+        return (cache.keep(fetched, digest) if isinstance(fetched, Path) else fetched), True
+
+
+@contextlib.contextmanager
+def _fetched(store: ArtifactStore, cache: ArtifactCache, digest: str) -> Iterator[Source]:
+    """`digest` downloaded into a new temporary file beside its cache entry and verified,
+    deleted on leaving unless `keep` made it the entry; its bytes when the cache cannot be
+    written (that costs a download each read, no failure)."""
     try:
         staged = cache.stage(digest)
-    except OSError:  # a cache that cannot be written costs a download each read, no failure
+    except OSError:
         data = _get(store, digest)
         if hash_bytes(data) != digest:
             store.quarantine(digest)
             raise _corrupt(digest) from None
-        return data, True
+        yield data
+        return
     try:
         try:
             store.get_file(digest, staged)
         except FileNotFoundError:
             raise _missing(digest) from None
         _verify(store, digest, staged)
-        return cache.keep(staged, digest), True
+        yield staged
     finally:
         staged.unlink(missing_ok=True)
 

@@ -74,7 +74,7 @@ def run_step(task: StepTask, code: Path) -> tuple[StepResult, bytes]:
     with _one_step_at_a_time:
         saved_path = list(sys.path)
         try:
-            result = execute_step(task, body)
+            result = execute_step(task, body, code_root=str(code))
         finally:
             sys.path[:] = saved_path
             _forget_modules_under(code)
