@@ -36,6 +36,10 @@ from zenctl.modules import module_file
 from zenctl.providers.protocol import ArtifactStore, StepBody, StepResult, StepTask
 
 
+class StorageError(Exception):
+    """A step's output that no materializer stores: the step ran; its value cannot be kept."""
+
+
 class CodeChanged(RuntimeError):
     """The step's code is not the code the plan hashed (edited after the plan was made)."""
 
@@ -86,8 +90,11 @@ def execute_step(
                 metrics = {
                     name: metric_values(task.address, name, named[name]) for name in task.metrics
                 }
-                outputs = {name: store_output(used, item) for name, item in named.items()}
+                outputs = store_outputs(task, used, named)
         error = ""
+    except StorageError as exc:  # the value is fine and the step ran: no traceback to show
+        details["error_kind"] = "storage"
+        outputs, metrics, error = {}, {}, masker.mask_text(str(exc))
     except BaseException as exc:  # the step's own exception, reported with its traceback
         if isinstance(exc, KeyboardInterrupt):
             raise
@@ -215,14 +222,37 @@ def call_function(task: StepTask, store: ArtifactStore, details: dict[str, str])
     return step_function(task)(**{**task.params, **inputs})
 
 
-def store_output(store: ArtifactStore, value: Any) -> dict[str, Any]:
+def store_outputs(
+    task: StepTask, store: ArtifactStore, named: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Store each output, once every one is known to be storable: a value no materializer
+    stores fails the step before any output is written, naming the output and its type."""
+    chosen: dict[str, str | None] = {}
+    for name, value in named.items():
+        if isinstance(value, Path):
+            chosen[name] = None
+            continue
+        try:
+            chosen[name] = materializers.check(value, task.materializers.get(name))
+        except materializers.Unstorable as exc:
+            raise StorageError(
+                f'Cannot store output "{name}" of {task.address}: {exc}. Return a value a '
+                f"materializer stores, or register a materializer for "
+                f"{type(value).__module__}.{type(value).__qualname__} ({materializers.DOCS})"
+            ) from exc
+    return {name: store_output(store, value, chosen[name]) for name, value in named.items()}
+
+
+def store_output(
+    store: ArtifactStore, value: Any, materializer: str | None = None
+) -> dict[str, Any]:
     """Materialise one output, store it under its content hash and describe it for state.
 
     The value is written straight to the store, hashed on the way (one pass, never whole in
     memory), and durable once `put_stream` returns: the walker records it only after."""
     if isinstance(value, Path):
         return trees.store_path(store, value)
-    materializer = materializers.kind(value)
+    materializer = materializer or materializers.kind(value)
     stored = store.put_stream(functools.partial(materializers.write, materializer, value))
     return {
         "hash": stored.digest,

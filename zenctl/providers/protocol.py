@@ -231,6 +231,8 @@ class StepTask:
     # the task, so that a worker process or machine writes no secret down to learn them.
     secrets: tuple[str, ...] = field(default=(), repr=False)
     metrics: tuple[str, ...] = ()  # the outputs to record as metrics: each a flat mapping
+    # output -> the materializer named for it (a registered name or "module:Class")
+    materializers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
