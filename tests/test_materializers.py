@@ -137,9 +137,9 @@ def test_torch_is_not_imported_for_other_values() -> None:
 
 
 class Upper:
-    """A user's materializer: a str subclass, stored upper-cased."""
+    """A user's materializer: a str, stored upper-cased."""
 
-    name = "upper"
+    types = ("str",)
 
     def can_store(self, value: object) -> bool:
         return isinstance(value, str)
@@ -204,3 +204,110 @@ def test_an_unstorable_output_fails_the_step_as_a_storage_error(project: Project
     objects = project.root / ".zenctl/artifacts/objects"
     stored = [p.read_bytes() for p in objects.rglob("*") if p.is_file()]
     assert b'{"loss":0.5}' not in stored
+
+
+UPPER = """
+class Upper:
+    types = ("str",)
+
+    def can_store(self, value):
+        return isinstance(value, str)
+
+    def write(self, value, out):
+        out.write(value.upper().encode())
+
+    def load(self, path):
+        return path.read_text()
+
+
+def shout(word):
+    return word
+
+
+def hear(heard):
+    return heard + "!"
+"""
+
+FORCED = """
+pipeline "p" {
+  step "shout" {
+    run           = "steps.say:shout"
+    params        = { word = "hey" }
+    materializers = { output = "MATERIALIZER" }
+  }
+  step "hear" {
+    run    = "steps.say:hear"
+    inputs = { heard = step.shout.outputs.output }
+  }
+}
+"""
+
+
+def _forced(project: Project, materializer: str) -> None:
+    project.write("steps/__init__.py", "")
+    project.write("steps/say.py", UPPER)
+    project.write("main.zc.hcl", FORCED.replace("MATERIALIZER", materializer))
+
+
+def test_an_output_stored_by_the_materializer_it_names(project: Project) -> None:
+    _forced(project, "steps.say:Upper")
+    applied = project.apply()
+    assert applied.code == 0, applied.both
+    rows = dict(project.sql("SELECT materializer, hash FROM artifacts"))
+    assert "steps.say:Upper" in rows
+    store = project.root / ".zenctl/artifacts/objects"
+    assert b"HEY" in [p.read_bytes() for p in store.rglob("*") if p.is_file()]
+    # the next step read it back through the same materializer
+    ((recorded,),) = project.sql(
+        "SELECT e.outputs FROM current_steps c JOIN step_executions e ON e.id = c.execution_id "
+        "WHERE c.address = 'pipeline.p.step.hear'"
+    )
+    assert json.loads(recorded)["output"]["materializer"] == "text"
+    # naming another materializer changes the step's key: it runs again
+    _forced(project, "text")
+    assert "pipeline.p.step.shout" in project.run("plan").out
+
+
+def test_an_unknown_materializer_is_a_config_error_at_its_line(project: Project) -> None:
+    _forced(project, "panda")
+    plan = project.run("plan")
+    assert plan.code != 0
+    assert "Unknown materializer" in plan.both and 'Did you mean "pandas"?' in plan.both
+    assert "line 5" in plan.both, plan.both
+
+
+def test_a_materializer_registered_as_an_entry_point_is_listed_and_used(
+    project: Project, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zenctl.providers import discovery
+
+    site = tmp_path_factory.mktemp("site")  # outside the project: an installed package
+    (site / "upper_io").mkdir(parents=True)
+    (site / "upper_io" / "__init__.py").write_text(UPPER)
+    info = site / "upper_io-1.2.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: upper-io\nVersion: 1.2\n")
+    (info / "entry_points.txt").write_text("[zenctl.materializers]\nupper = upper_io:Upper\n")
+    monkeypatch.syspath_prepend(str(site))
+    discovery._discovered.cache_clear()
+    materializers._user.cache_clear()
+    try:
+        listed = project.run("providers")
+        assert "upper" in listed.out and "[upper-io 1.2]" in listed.out, listed.both
+        document = json.loads(project.run("providers", "--json").out)
+        assert {"name": "upper", "types": ["str"], "distribution": "upper-io 1.2"} in document[
+            "materializers"
+        ]
+        _forced(project, "upper")
+        assert project.apply().code == 0
+        assert ("upper",) in project.sql("SELECT materializer FROM artifacts")
+    finally:
+        discovery._discovered.cache_clear()
+        materializers._user.cache_clear()
+        sys.modules.pop("upper_io", None)
+
+
+def test_every_built_in_materializer_is_known_to_config() -> None:
+    from zenctl.providers.discovery import BUILT_IN_MATERIALIZERS
+
+    assert tuple(materializers.BUILTIN) == BUILT_IN_MATERIALIZERS

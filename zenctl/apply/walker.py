@@ -285,6 +285,7 @@ class Walker:
             log_path=str(log_path),
             secrets=secrets,
             metrics=tuple(components.get("metrics", ())),
+            materializers=dict(components.get("materializers", {})),
         )
         self.reporter.started(step)
         return runtime.executor(config_step.on).submit(task), job

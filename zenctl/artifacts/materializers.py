@@ -32,7 +32,6 @@ from zenctl.diagnostics import UserError
 JSON, TEXT, BYTES, NUMPY, PANDAS, JOBLIB = "json", "text", "bytes", "numpy", "pandas", "joblib"
 SERIES, POLARS = "pandas-series", "polars"
 TENSOR, MODULE = tensors.TENSOR, tensors.MODULE
-GROUP = "zenctl.materializers"
 NAME_MAX = 32  # the artifacts table's `materializer` column (state/migrations/0001)
 DOCS = "docs/artifacts.md#materializers"
 
@@ -41,11 +40,13 @@ DOCS = "docs/artifacts.md#materializers"
 class Materializer(Protocol):
     """Stores values of some types as bytes, and reads them back.
 
-    `name` is recorded with every artifact it writes (at most 32 characters) and chooses it
-    again to read the artifact. `write` must be deterministic: the same value, the same bytes.
+    What chose it (its entry-point name, or the "module:Class" an output names) is recorded
+    with every artifact it writes, at most 32 characters, and chooses it again to read the
+    artifact. `write` must be deterministic: the same value, the same bytes. `types` says
+    what it stores, for `zenctl providers`.
     """
 
-    name: str
+    types: tuple[str, ...]
 
     def can_store(self, value: Any) -> bool: ...
 
@@ -139,9 +140,28 @@ def materializer(name: str) -> Materializer:
 
 def installed() -> list[tuple[str, str, str]]:
     """(name, "module:Class", "distribution version") of each registered materializer."""
-    from zenctl.providers.discovery import entry_points_of
+    from zenctl.providers.discovery import MATERIALIZERS, entry_points_of
 
-    return entry_points_of(GROUP)
+    return entry_points_of(MATERIALIZERS)
+
+
+def listing() -> list[dict[str, Any]]:
+    """Every materializer, for `zenctl providers`: name, the types it stores, the distribution
+    that registers it (zenctl for the built-in ones), and why it cannot be loaded, if so."""
+    from zenctl import __version__
+
+    found = [
+        {"name": name, "types": list(item.types), "distribution": f"zenctl {__version__}"}
+        for name, item in BUILTIN.items()
+    ]
+    for name, _, distribution in installed():
+        entry: dict[str, Any] = {"name": name, "types": [], "distribution": distribution}
+        try:
+            entry["types"] = list(materializer(name).types)
+        except UserError as exc:
+            entry["error"] = str(exc)
+        found.append(entry)
+    return found
 
 
 @functools.cache
@@ -153,10 +173,10 @@ def _user(name: str) -> Materializer:
     elif ":" in name:
         path, where = name, "named"
     else:
-        known = sorted(BUILTIN) + sorted(found)
+        known = [*BUILTIN, *sorted(found)]
         raise UserError(
             f"Unknown materializer {name!r}: it is not built in, and no installed package "
-            f"registers it under the {GROUP!r} entry points.",
+            "registers it under the 'zenctl.materializers' entry points.",
             f"Install the package that provides it; known: {', '.join(known)}.",
         )
     module, _, attribute = path.partition(":")
@@ -167,10 +187,10 @@ def _user(name: str) -> Materializer:
             f"Materializer {name!r} ({where} as {path}) cannot be loaded: {exc}",
             f"Install the package providing {module!r} ({DOCS}).",
         ) from exc
-    if not isinstance(made, Materializer) or len(made.name) > NAME_MAX:
+    if not isinstance(made, Materializer) or len(name) > NAME_MAX:
         raise UserError(
             f"Materializer {name!r} ({path}) does not implement zenctl.sdk.Materializer "
-            f"(name of at most {NAME_MAX} characters, can_store, write, load).",
+            f"(types, can_store, write, load), or its name is over {NAME_MAX} characters.",
             DOCS,
         )
     return made
@@ -182,14 +202,16 @@ class _Builtin:
     def __init__(
         self,
         name: str,
+        types: str,
         write: Callable[[Any, BinaryIO], None],
         load: Callable[[Path], Any],
         read_bytes: Callable[[bytes], Any] | None = None,
     ) -> None:
-        self.name, self.write, self.load, self.read_bytes = name, write, load, read_bytes
+        self.name, self.types = name, tuple(types.split(", "))
+        self.write, self.load, self.read_bytes = write, load, read_bytes
 
     def can_store(self, value: Any) -> bool:
-        return kind(value) == self.name
+        return self.name == JOBLIB or kind(value) == self.name  # joblib: whatever pickles
 
 
 def _type_name(value: Any) -> str:
@@ -334,18 +356,27 @@ def _is_plain(value: Any) -> bool:
     return False
 
 
-BUILTIN: dict[str, Materializer] = {
+def _load_json(path: Path) -> Any:
+    return json.loads(path.read_bytes())
+
+
+# in the order `kind` tries them; their names are zenctl.providers.discovery's too
+BUILTIN: dict[str, _Builtin] = {
     item.name: item
     for item in (
-        _Builtin(JSON, _write_json, lambda path: json.loads(path.read_bytes()), json.loads),
-        _Builtin(TEXT, _write_text, Path.read_text, bytes.decode),
-        _Builtin(BYTES, _write_bytes, Path.read_bytes, bytes),
-        _Builtin(NUMPY, _write_numpy, _load_numpy, _read_numpy),
-        _Builtin(PANDAS, _write_pandas, _load_pandas, _load_pandas),
-        _Builtin(SERIES, _write_series, _load_series, _load_series),
-        _Builtin(POLARS, _write_polars, _load_polars, _load_polars),
-        _Builtin(TENSOR, tensors.write_tensor, tensors.load_tensor, tensors.load_tensor),
-        _Builtin(MODULE, tensors.write_module, tensors.load, tensors.load),
-        _Builtin(JOBLIB, _write_joblib, _load_joblib, _load_joblib),
+        _Builtin(
+            JSON, "dict, list, str, int, float, bool, None", _write_json, _load_json, json.loads
+        ),
+        _Builtin(TEXT, "str", _write_text, Path.read_text, bytes.decode),
+        _Builtin(BYTES, "bytes", _write_bytes, Path.read_bytes, bytes),
+        _Builtin(NUMPY, "numpy.ndarray", _write_numpy, _load_numpy, _read_numpy),
+        _Builtin(PANDAS, "pandas.DataFrame", _write_pandas, _load_pandas, _load_pandas),
+        _Builtin(SERIES, "pandas.Series", _write_series, _load_series, _load_series),
+        _Builtin(POLARS, "polars.DataFrame", _write_polars, _load_polars, _load_polars),
+        _Builtin(
+            TENSOR, "torch.Tensor", tensors.write_tensor, tensors.load_tensor, tensors.load_tensor
+        ),
+        _Builtin(MODULE, "torch.nn.Module", tensors.write_module, tensors.load, tensors.load),
+        _Builtin(JOBLIB, "anything that pickles", _write_joblib, _load_joblib, _load_joblib),
     )
 }

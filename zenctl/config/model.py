@@ -169,6 +169,8 @@ class Step:
     # output -> where `zenctl checkout` writes it in the working tree; not in the key
     paths: dict[str, str] = field(default_factory=dict)
     metrics: tuple[str, ...] = ()  # outputs whose values are recorded as metrics
+    # output -> the materializer that stores it (a name, or "module:Class"); in the key
+    materializers: dict[str, str] = field(default_factory=dict)
 
     def upstream_steps(self) -> list[str]:
         """Names of the steps whose outputs this step consumes, in input order."""

@@ -21,6 +21,20 @@ from pathlib import Path
 from zenctl.paths import user_cache_dir, write_atomic
 
 GROUP = "zenctl.providers"
+MATERIALIZERS = "zenctl.materializers"
+# zenctl/artifacts/materializers.py's own, named here for config (which may not import it)
+BUILT_IN_MATERIALIZERS = (
+    "json",
+    "text",
+    "bytes",
+    "numpy",
+    "pandas",
+    "pandas-series",
+    "polars",
+    "torch-tensor",
+    "torch-module",
+    "joblib",
+)
 
 
 def provider_entry_points() -> list[tuple[str, str, str]]:
