@@ -62,7 +62,7 @@ def _varint(number: int) -> bytes:
 class _HeldTail(io.RawIOBase):
     """Passes writes on to `out`, holding back the last `hold` bytes (where the footer is)."""
 
-    def __init__(self, out: BinaryIO, hold: int = 64 << 20) -> None:
+    def __init__(self, out: BinaryIO, hold: int = 8 << 20) -> None:
         super().__init__()
         self.out, self.hold, self.tail = out, hold, bytearray()
 
