@@ -13,11 +13,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from conftest import Project
 
 from zenctl.artifacts import materializers
 from zenctl.diagnostics import UserError
+
+ROOT = Path(__file__).parent.parent
 
 # Builds each value, twice with a different one where `changed` is set; prints {name: sha256}.
 VALUES = """
@@ -266,6 +269,10 @@ def test_an_output_stored_by_the_materializer_it_names(project: Project) -> None
     # naming another materializer changes the step's key: it runs again
     _forced(project, "text")
     assert "pipeline.p.step.shout" in project.run("plan").out
+    document = json.loads(project.run("plan", "--json").out)
+    jsonschema.validate(document, json.loads((ROOT / "specs/plan.schema.json").read_text()))
+    (shout,) = [step for step in document["steps"] if step["address"].endswith(".shout")]
+    assert shout["after"]["materializers"] == {"output": "text"}
 
 
 def test_an_unknown_materializer_is_a_config_error_at_its_line(project: Project) -> None:

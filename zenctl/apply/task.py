@@ -92,15 +92,17 @@ def execute_step(
                 }
                 outputs = store_outputs(task, used, named)
         error = ""
-    except StorageError as exc:  # the value is fine and the step ran: no traceback to show
-        details["error_kind"] = "storage"
-        outputs, metrics, error = {}, {}, masker.mask_text(str(exc))
     except BaseException as exc:  # the step's own exception, reported with its traceback
         if isinstance(exc, KeyboardInterrupt):
             raise
+        # an output nothing stores: the step ran and is not at fault, no traceback to show
+        storage = isinstance(exc, StorageError)
+        if storage:
+            details["error_kind"] = "storage"
         with contextlib.suppress(OSError), open(task.log_path, "a") as log:
-            log.write(masker.mask_text("".join(traceback.format_exception(exc))))
-        outputs, metrics, error = {}, {}, masker.mask_text(_describe(exc))
+            text = f"{exc}\n" if storage else "".join(traceback.format_exception(exc))
+            log.write(masker.mask_text(text))
+        outputs, metrics, error = {}, {}, masker.mask_text(str(exc) if storage else _describe(exc))
     try:
         _artifact_store(task, store).log_finished(Path(task.log_path))
     except Exception as exc:  # a log the store cannot keep would be recorded as kept
