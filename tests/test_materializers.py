@@ -125,6 +125,9 @@ def test_a_torch_module_is_stored_as_its_state_dict() -> None:
     fresh = torch.nn.Linear(2, 3)
     fresh.load_state_dict(state)
     assert torch.equal(fresh.weight, model.weight)
+    shared = torch.nn.Linear(2, 2)
+    tied = materializers.load(*materializers.dump(torch.nn.Sequential(shared, shared)))
+    assert torch.equal(tied["0.weight"], tied["1.weight"])
     tensor = torch.arange(4.0)[::2]  # not contiguous
     assert torch.equal(materializers.load(*materializers.dump(tensor)), tensor)
 

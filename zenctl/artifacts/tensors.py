@@ -17,6 +17,7 @@ TENSOR, MODULE = "torch-tensor", "torch-module"
 
 
 def kind(value: Any) -> str:
+    """The materializer of a torch tensor or module; "" for any other value."""
     if "torch" not in sys.modules:  # a torch object means torch is imported: never import it
         return ""
     import torch
@@ -44,9 +45,11 @@ def _write_safetensors(tensors: dict[str, Any], out: BinaryIO) -> None:
 
 
 def load(source: Path | bytes) -> dict[str, Any]:
-    from safetensors.torch import load
+    """The tensors by name, on the CPU: a module's state_dict, for `load_state_dict`."""
+    from safetensors.torch import load as read
 
-    return load(source if isinstance(source, bytes) else source.read_bytes())
+    tensors: dict[str, Any] = read(source if isinstance(source, bytes) else source.read_bytes())
+    return tensors
 
 
 def write_tensor(value: Any, out: BinaryIO) -> None:
