@@ -180,7 +180,11 @@ import threading
 
 
 def train():
-    return {"metrics": {"loss": 0.5}, "lock": threading.Lock()}
+    return {"lock": threading.Lock(), "metrics": {"loss": 0.5}}
+
+
+def stream():
+    return (n for n in range(3))
 """
 
 MAIN = """
@@ -188,6 +192,9 @@ pipeline "p" {
   step "train" {
     run     = "steps.train:train"
     outputs = ["metrics", "lock"]
+  }
+  step "stream" {
+    run = "steps.train:stream"
   }
 }
 """
@@ -202,10 +209,12 @@ def test_an_unstorable_output_fails_the_step_as_a_storage_error(project: Project
     assert 'Cannot store output "lock" of pipeline.p.step.train' in applied.both
     assert "register a materializer for _thread.lock" in applied.both
     assert "docs/artifacts.md#materializers" in applied.both
+    assert 'Cannot store output "output" of pipeline.p.step.stream' in applied.both
+    assert "no materializer stores generator" in applied.both
     assert "Traceback" not in applied.both
-    ((details, error),) = project.sql("SELECT details, error FROM step_executions")
-    assert json.loads(details) == {"error_kind": "storage"}
-    assert error.startswith("Cannot store output")
+    for details, error in project.sql("SELECT details, error FROM step_executions"):
+        assert json.loads(details) == {"error_kind": "storage"}
+        assert error.startswith("Cannot store output")
     # checked before any output was written: the storable "metrics" left no object behind
     objects = project.root / ".zenctl/artifacts/objects"
     stored = [p.read_bytes() for p in objects.rglob("*") if p.is_file()]

@@ -228,21 +228,25 @@ def store_outputs(
     task: StepTask, store: ArtifactStore, named: dict[str, Any]
 ) -> dict[str, dict[str, Any]]:
     """Store each output, once every one is known to be storable: a value no materializer
-    stores fails the step before any output is written, naming the output and its type."""
+    stores fails the step, naming the output and its type, before any output is written.
+    The last output is not rehearsed: no output after it would be lost."""
+    items = list(named.items())
     chosen: dict[str, str | None] = {}
-    for name, value in named.items():
-        if isinstance(value, Path):
-            chosen[name] = None
-            continue
-        try:
-            chosen[name] = materializers.check(value, task.materializers.get(name))
-        except materializers.Unstorable as exc:
-            raise StorageError(
-                f'Cannot store output "{name}" of {task.address}: {exc}. Return a value a '
-                f"materializer stores, or register a materializer for "
-                f"{type(value).__module__}.{type(value).__qualname__} ({materializers.DOCS})"
-            ) from exc
-    return {name: store_output(store, value, chosen[name]) for name, value in named.items()}
+    try:
+        for index, (name, value) in enumerate(items):
+            forced, rehearse = task.materializers.get(name), index < len(items) - 1
+            is_path = isinstance(value, Path)
+            chosen[name] = None if is_path else materializers.check(value, forced, rehearse)
+        stored = {}
+        for name, value in items:  # a loop, not a comprehension: `name` is the failed one
+            stored[name] = store_output(store, value, chosen[name])
+        return stored
+    except materializers.Unstorable as exc:
+        raise StorageError(
+            f'Cannot store output "{name}" of {task.address}: {exc}. Return a value a '
+            f"materializer stores, or register a materializer for "
+            f"{type(value).__module__}.{type(value).__qualname__} ({materializers.DOCS})"
+        ) from exc
 
 
 def store_output(

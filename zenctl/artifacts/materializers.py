@@ -24,7 +24,7 @@ import json
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol, runtime_checkable
+from typing import Any, BinaryIO, Protocol, cast, runtime_checkable
 
 from zenctl.artifacts import parquet, tensors
 from zenctl.diagnostics import UserError
@@ -86,17 +86,16 @@ def kind(value: Any) -> str:
     return JOBLIB
 
 
-def check(value: Any, name: str | None = None) -> str:
-    """`kind(value)` (or the materializer `name`), refusing a value it cannot store before
-    any output of the step is written: a joblib value is pickled to nowhere to find out."""
+def check(value: Any, name: str | None = None, rehearse: bool = False) -> str:
+    """`kind(value)` (or the materializer `name`), refusing a value it cannot store. Only
+    pickling tells whether a joblib value can be stored: `rehearse` pickles it to nowhere
+    first (a second pass over it), for an output whose failure must come before the next
+    output is written."""
     chosen = name or kind(value)
     if name and not materializer(name).can_store(value):
         raise Unstorable(f"materializer {name!r} does not store {_type_name(value)}")
-    if chosen == JOBLIB:
-        try:
-            _canonical_pickler()(_Discard()).dump(value)
-        except Exception as exc:
-            raise Unstorable(f"no materializer stores {_type_name(value)} ({exc})") from exc
+    if chosen == JOBLIB and rehearse:
+        _write_joblib(value, cast(BinaryIO, _Discard()))
     return chosen
 
 
@@ -296,7 +295,12 @@ def _load_polars(source: Path | bytes) -> Any:
 
 
 def _write_joblib(value: Any, out: BinaryIO) -> None:
-    _canonical_pickler()(out).dump(value)
+    try:
+        _canonical_pickler()(out).dump(value)
+    except OSError:  # the store's disk, not the value
+        raise
+    except Exception as exc:  # a generator, a lock, a __reduce__ that fails
+        raise Unstorable(f"no materializer stores {_type_name(value)} ({exc})") from exc
 
 
 def _load_joblib(source: Path | bytes) -> Any:
