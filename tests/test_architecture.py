@@ -17,6 +17,7 @@ RANKS = {
     "diagnostics": 0,
     "paths": 0,
     "durations": 0,
+    "sizes": 0,
     "processes": 0,
     "modules": 0,
     "workspaces": 0,

@@ -245,22 +245,26 @@ def test_transient_errors_are_retried_and_permission_errors_are_not(
     store = GcsArtifactStore(GcsSettings(bucket=BUCKET, retry_timeout=5), tmp_path)
     calls: list[str] = []
 
-    def flaky(**_: object) -> str:
+    def busy() -> str:
         calls.append("call")
         if len(calls) < 3:
             raise (api.TooManyRequests if len(calls) == 1 else api.ServiceUnavailable)("busy")
         return "done"
 
-    assert store._call("storage.objects.get", flaky) == "done"
-    assert len(calls) == 3
-
-    def forbidden(**_: object) -> str:
+    def denied() -> str:
         calls.append("call")
         raise api.Forbidden("caller does not have storage.objects.get access")
 
+    # an operation of the library, retried by the policy the store hands it
+    def operation(attempt: Any) -> Any:
+        return lambda retry, timeout: retry(attempt)()
+
+    assert store._call("storage.objects.get", operation(busy)) == "done"
+    assert len(calls) == 3
+
     calls.clear()
     with pytest.raises(ArtifactStoreError, match=r"need storage\.objects\.get on the bucket"):
-        store._call("storage.objects.get", forbidden)
+        store._call("storage.objects.get", operation(denied))
     assert len(calls) == 1
 
 
@@ -381,13 +385,20 @@ def test_a_missing_state_bucket_is_a_clear_error(tmp_path: Path, emulator: Emula
 
 
 class CountingProxy:
-    """An HTTP proxy in front of the emulator that counts each object's downloads; with
-    `refuse_downloads`, it drops every download's connection, as an unreachable host would,
-    while uploads and metadata requests still pass."""
+    """An HTTP proxy in front of the emulator that counts each object's downloads and the bytes
+    of uploads; with `refuse_downloads`, it drops every download's connection, as an
+    unreachable host would, while uploads and metadata requests still pass; with
+    `drop_chunk = N`, it drops the connection once, halfway through the body of the Nth chunk
+    of a resumable upload; with `drop_download`, once, halfway through a download's body."""
 
     def __init__(self, target: str) -> None:
         self.downloads: Counter[str] = Counter()
         self.refuse_downloads = False
+        self.uploaded = 0  # bytes of upload bodies received, dropped ones included
+        self.chunks = 0  # requests of resumable upload sessions
+        self.drop_chunk: int | None = None
+        self.downloaded = 0  # bytes of download bodies sent to the client
+        self.drop_download = False
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler(target))
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -418,6 +429,14 @@ class CountingProxy:
                         return
                     proxy.downloads[urllib.parse.unquote(url.path.split("/o/", 1)[1])] += 1
                 length = int(self.headers.get("Content-Length") or 0)
+                if url.path.startswith("/upload/"):
+                    proxy.chunks += "upload_id=" in url.query
+                    if proxy.chunks == proxy.drop_chunk and "upload_id=" in url.query:
+                        proxy.drop_chunk = None
+                        proxy.uploaded += len(self.rfile.read(length // 2))
+                        self.close_connection = True  # mid-body: the client sees a reset
+                        return
+                    proxy.uploaded += length
                 upstream = http.client.HTTPConnection(host, int(port), timeout=30)
                 upstream.request(
                     self.command,
@@ -434,6 +453,12 @@ class CountingProxy:
                         self.send_header(key, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                if urllib.parse.parse_qs(url.query).get("alt") == ["media"]:
+                    if proxy.drop_download:
+                        proxy.drop_download = False
+                        body = body[: len(body) // 2]  # then the connection closes
+                        self.close_connection = True
+                    proxy.downloaded += len(body)
                 self.wfile.write(body)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = forward
@@ -607,3 +632,33 @@ def test_a_file_is_uploaded_from_disk_and_replaces_a_damaged_copy(
     assert store.check({digest: len(data)}) == {digest: Integrity.OK}
     store.put_file(digest, source)  # published already: nothing uploaded again
     assert store.get(digest) == data
+
+
+def test_a_dropped_connection_mid_transfer_resumes_instead_of_starting_over(
+    proxy: CountingProxy, tmp_path: Path
+) -> None:
+    """A large output goes up in a resumable session: the library's retry sends again the
+    chunk whose connection dropped, and nothing before it. Down, the same: it resumes."""
+    from zenctl_gcp.artifact_store import GcsArtifactStore, GcsSettings
+
+    from zenctl.sdk import hash_bytes
+
+    chunk = 256 << 10
+    store = GcsArtifactStore(GcsSettings(bucket=BUCKET, chunk_size=chunk), tmp_path)
+    data = os.urandom((8 << 20) + 5 * chunk)  # over 8 MiB: a resumable upload, 37 chunks
+    (tmp_path / "big.bin").write_bytes(data)
+    digest = hash_bytes(data)
+    proxy.drop_chunk = 20
+    store.put_file(digest, tmp_path / "big.bin")
+    assert proxy.drop_chunk is None, "the proxy dropped no chunk"
+    assert proxy.chunks == 37 + 1  # each chunk once, the dropped one twice
+    assert len(data) < proxy.uploaded <= len(data) + chunk  # not sent again from the start
+    stored = storage.Client().bucket(BUCKET).blob(store._object(digest).name).download_as_bytes()
+    assert hash_bytes(stored) == digest
+
+    # a download broken halfway resumes where it stopped, its checksum checked
+    proxy.drop_download, proxy.downloaded = True, 0
+    store.get_file(digest, tmp_path / "back.bin")
+    assert not proxy.drop_download, "the proxy broke no download"
+    assert (tmp_path / "back.bin").read_bytes() == data
+    assert len(data) < proxy.downloaded < 1.1 * len(data)  # not from the first byte again

@@ -118,8 +118,7 @@ def _executor_kinds(project: Project, plan: Plan, stack: str) -> set[str]:
     kinds = {"orchestrator"}
     for step in plan.to_run:
         if plan.stacks[step.pipeline] == stack:
-            on = project.config.pipelines[step.pipeline].steps[step.step].on
-            kinds.add(on or "orchestrator")
+            kinds.add(project.config.pipelines[step.pipeline].steps[step.step].executor_kind)
     return kinds
 
 

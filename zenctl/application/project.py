@@ -119,6 +119,20 @@ class Project:
             distinct.setdefault(f"{component.type}|{sorted(component.settings.items())}", name)
         return [self.artifact_store(stack) for stack in distinct.values()]
 
+    def _placed_elsewhere(self, plan: Plan) -> frozenset[str]:
+        """The steps to run with `resources` whose executor places them itself (Dask on its
+        workers): this machine's capacity does not bound them."""
+        from zenctl.providers.registry import component_type
+
+        placed = set()
+        for step in plan.to_run:
+            if step.resources:
+                kind = self.config.pipelines[step.pipeline].steps[step.step].executor_kind
+                component = self.config.stacks[plan.stacks[step.pipeline]].components[kind]
+                if component_type(kind, component.type).places_steps:
+                    placed.add(step.address)
+        return frozenset(placed)
+
     def artifact_checker(self) -> ArtifactChecker:
         """Checks cached outputs in each stack's artifact store, built only when first needed."""
         stores: dict[str, ArtifactStore] = {}
@@ -163,6 +177,15 @@ class Project:
             self.artifact_checker(),
         )
         fingerprinter.save_caches()
+        if any(step.resources for step in plan.to_run):
+            from zenctl.plan.capacity import check_fits, machine_capacity
+
+            elsewhere = self._placed_elsewhere(plan)
+            capacity = machine_capacity(os.environ)
+            check_fits(
+                [s for s in plan.to_run if s.address not in elsewhere], capacity, self.config
+            )
+            plan = dataclasses.replace(plan, capacity=capacity, placed_elsewhere=elsewhere)
         pipelines = self.config.pipelines.values()
         declares = bool(stack_resources) or any(p.deployments for p in pipelines)
         if not records and not declares:

@@ -7,7 +7,10 @@ whose code changed since the plan, checked where it runs (zenctl/apply/task.py).
 secret the step could print goes with it, to be masked in its log and error.
 Each finished step is committed to the metadata store before its dependents start, so an
 interrupted apply loses only the steps in flight. A failed step stops its dependents;
-independent branches go on.
+independent branches go on. A step asking for `resources` waits for them (slots.py).
+
+One module on purpose, over 400 lines: the walk is one loop, and its helpers share its state
+(what ran, what is blocked, what is in flight and what it holds).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from zenctl.apply.masking import Masker, secret_texts
 from zenctl.apply.outcome import outcome
+from zenctl.apply.slots import Grant, Slots
 from zenctl.config.model import Config
 from zenctl.config.variables import reveal, step_params
 from zenctl.fingerprint.canonical import canonical_json
@@ -46,7 +50,7 @@ if TYPE_CHECKING:
 class Reporter(Protocol):
     """What the walker tells the user as it goes; rendering lives at the edge."""
 
-    def started(self, step: StepPlan) -> None: ...
+    def started(self, step: StepPlan, note: str = "") -> None: ...  # note: "on GPU 3"
     def reused(self, step: StepPlan, note: str) -> None: ...
     def succeeded(self, step: StepPlan, result: StepResult) -> None: ...
     def failed(self, step: StepPlan, error: str, log_path: str) -> None: ...
@@ -114,6 +118,7 @@ class _InFlight:
     log_path: str
     inputs: dict[str, dict[str, Any]]  # name -> {ref, hash}: the lineage edges in
     secrets: tuple[str, ...]  # masked in its error, whoever made it (the executor too)
+    grant: Grant  # what of the machine it holds until it ends
     submitted: float = field(default_factory=time.perf_counter)  # handed to its executor
 
 
@@ -144,6 +149,7 @@ class Walker:
         self._open: dict[str, _InFlight] = {}  # recorded as running, not yet ended
         self._data_cache: StatCache | None = None  # the plan's, read once a dep is checked
         self.root = Path(config.root)
+        self._slots = Slots(plan.capacity, plan.placed_elsewhere)
 
     def run(self, result: ApplyResult, steps: tuple[StepPlan, ...]) -> None:
         """Run `steps` (the plan's, in execution order), recording each and noting it in
@@ -162,29 +168,37 @@ class Walker:
                         blocked[address] = blocked[failed_parent]
                         self._skip(result, step, blocked[failed_parent])
                     elif all(parent in outputs for parent in step.depends_on):
+                        grant = self._slots.take(step)
+                        if grant is None:  # until a step in flight gives back what it needs
+                            continue
                         del pending[address]
                         try:
-                            started = self._start(result, step, outputs)
+                            started = self._start(result, step, outputs, grant)
                         except StepDiverged as exc:
+                            self._slots.give_back(grant)
                             blocked[address] = address
                             self._refuse(result, step, str(exc))
                             continue
                         if isinstance(started, tuple):
                             in_flight[started[0]] = started[1]
+                        else:
+                            self._slots.give_back(grant)
                 if not in_flight:
                     continue
                 finished, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
                 for future in finished:
                     job = in_flight.pop(future)
                     del self._open[job.execution_id]
+                    self._slots.give_back(job.grant)
                     step_result = outcome(future, job.step.address, job.submitted)
+                    recorded = {**job.grant.details(), **step_result.details}
                     if step_result.ok:
                         self.store.finish_step(
                             job.execution_id,
                             job.inputs,
                             step_result.outputs,
                             step_result.duration,
-                            step_result.details,
+                            recorded,
                             step_result.metrics,
                         )
                         outputs[job.step.address] = step_result.outputs
@@ -193,11 +207,7 @@ class Walker:
                     else:
                         error = Masker(job.secrets).mask_text(step_result.error)
                         self.store.end_step(
-                            job.execution_id,
-                            "failed",
-                            error,
-                            step_result.duration,
-                            step_result.details,
+                            job.execution_id, "failed", error, step_result.duration, recorded
                         )
                         blocked[job.step.address] = job.step.address
                         result.failed.append((job.step.address, error, job.log_path))
@@ -220,7 +230,7 @@ class Walker:
                     "interrupted",
                     "interrupted by the user (Ctrl-C)",
                     None,
-                    details.get(job.execution_id),
+                    {**job.grant.details(), **details.get(job.execution_id, {})},
                 )
                 result.interrupted.append(job.step.address)
             return
@@ -238,7 +248,11 @@ class Walker:
         return [e for runtime in self.runtimes.values() for e in runtime.executors.values()]
 
     def _start(
-        self, result: ApplyResult, step: StepPlan, outputs: dict[str, dict[str, dict[str, Any]]]
+        self,
+        result: ApplyResult,
+        step: StepPlan,
+        outputs: dict[str, dict[str, dict[str, Any]]],
+        grant: Grant,
     ) -> tuple[Future[StepResult], _InFlight] | None:
         if step.action is Action.CACHED:
             outputs[step.address] = step.cached_outputs
@@ -271,7 +285,7 @@ class Walker:
         execution_id = self.store.start_step(
             result.run_id, self.plan.workspace, step.address, components, key, log_uri
         )
-        job = _InFlight(step, execution_id, str(log_path), components["inputs"], secrets)
+        job = _InFlight(step, execution_id, str(log_path), components["inputs"], secrets, grant)
         self._open[execution_id] = job
         task = StepTask(
             address=step.address,
@@ -285,9 +299,11 @@ class Walker:
             log_path=str(log_path),
             secrets=secrets,
             metrics=tuple(components.get("metrics", ())),
+            environment=grant.environment(),
+            resources=dict(step.resources),
             materializers=dict(components.get("materializers", {})),
         )
-        self.reporter.started(step)
+        self.reporter.started(step, grant.note())
         return runtime.executor(config_step.on).submit(task), job
 
     def _params(self, step: StepPlan, evaluated: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ flight fails with `BrokenProcessPool`, none named. Here each worker has its own 
 killed by a signal (the kernel's OOM killer, a segfault) fails only the step it was running,
 with that signal's name, and the others go on. A worker is never given a step again once sent
 one that it did not answer: no step runs twice. Workers die with zenctl (zenctl/apply/lifeline.py).
+Workers are started by the fork server, never forked from zenctl (zenctl/apply/forking.py).
 
 `WorkerPoolExecutor` is the step executor on top: the local provider's orchestrator, and any
 executor that computes a step's value its own way (a `StepBody`: Beam's pipeline) in workers
@@ -14,7 +15,6 @@ on this machine.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import signal
 import threading
@@ -25,6 +25,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
+from zenctl.apply.forking import release_fork_server, worker_context
 from zenctl.apply.lifeline import die_with_parent
 from zenctl.apply.task import execute_step, open_log
 from zenctl.providers.protocol import StepBody, StepExecutor, StepLost, StepResult, StepTask
@@ -38,10 +39,11 @@ class _Worker:
     process: BaseProcess
     connection: Connection  # zenctl's end: steps go out, results come back
     step: tuple[StepTask, Future[StepResult]] | None = None  # the one it runs
+    retiring: bool = False  # it ran a step with its own environment: it runs no other
 
 
 class WorkerPoolExecutor(StepExecutor):
-    """Runs steps in a `WorkerPool` of forked processes, `--parallelism` at most at once.
+    """Runs steps in a `WorkerPool` of worker processes, `--parallelism` at most at once.
 
     `body` computes each step's value in the worker (None: call the step function); it is
     sent to every worker, so it must be picklable (a module-level function, a partial).
@@ -73,18 +75,13 @@ class WorkerPoolExecutor(StepExecutor):
 class WorkerPool:
     """Up to `size` workers, started as steps arrive and reused for the whole apply.
 
-    Workers are started (forked) only in the thread that calls `submit` and `refill`: a fork
-    beside a thread that holds a lock (stdout's, inside a print) or is inside `Popen` would
-    hand the worker a lock nobody releases, or keep the `Popen` waiting. A thread of the pool
-    only reads results and sends queued steps to idle workers.
+    Workers are started only in the thread that calls `submit` and `refill` (the training
+    component's `Popen` runs there too, and a start beside it would keep its pipe open). A
+    thread of the pool only reads results and sends queued steps to idle workers.
     """
 
     def __init__(self, size: int, body: StepBody | None) -> None:
-        self._context = (
-            multiprocessing.get_context("fork")
-            if "fork" in multiprocessing.get_all_start_methods()
-            else multiprocessing.get_context("spawn")
-        )
+        self._context = worker_context()
         self._size = size
         self._body = body
         self._lock = threading.Lock()
@@ -107,7 +104,8 @@ class WorkerPool:
         """Send queued steps to idle workers, and start workers for the rest (up to `size`)."""
         with self._lock:
             self._dispatch()
-            missing = min(len(self._queue), self._size - len(self._workers))
+            working = sum(not worker.retiring for worker in self._workers)  # the rest are ending
+            missing = min(len(self._queue), self._size - working)
         for _ in range(missing):
             worker = self._start_worker()
             with self._lock:
@@ -151,7 +149,9 @@ class WorkerPool:
     def _start_worker(self) -> _Worker:
         ours, theirs = self._context.Pipe()
         process = self._context.Process(
-            target=_serve, args=(theirs, self._body, os.getpid()), name="zenctl-worker"
+            target=_serve,
+            args=(theirs, self._body, os.getpid(), dict(os.environ)),
+            name="zenctl-worker",
         )
         process.start()
         theirs.close()
@@ -162,7 +162,7 @@ class WorkerPool:
         for worker in self._workers:
             if not self._queue:
                 return
-            if worker.step is None:
+            if worker.step is None and not worker.retiring:
                 worker.step = self._queue.popleft()
                 worker.step[1].set_running_or_notify_cancel()
                 _send(worker, worker.step[0])  # if it died meanwhile, its sentinel says so
@@ -199,11 +199,12 @@ class WorkerPool:
             return
         with self._lock:
             assert worker.step is not None, "a result from an idle worker"
-            _, future = worker.step
+            task, future = worker.step
             worker.step = None
-            if self._stopping:
-                _send(worker, None)
-            else:
+            worker.retiring = bool(task.environment)
+            if self._stopping or worker.retiring:
+                _send(worker, None)  # it ends; `refill` starts another if steps wait
+            if not self._stopping:
                 self._dispatch()
         future.set_result(result)
 
@@ -247,11 +248,18 @@ def cause_of_death(exitcode: int | None, process: str = "its worker process") ->
     return f"killed by signal {number} ({name}){hint}"
 
 
-def _serve(connection: Connection, body: StepBody | None, parent: int) -> None:
-    """A worker's life: run each step it is sent, until told to stop (None)."""
+def _serve(
+    connection: Connection, body: StepBody | None, parent: int, environ: dict[str, str]
+) -> None:
+    """A worker's life: run each step it is sent, until told to stop (None). It runs in
+    zenctl's environment as it is now (the fork server has the one it started with)."""
     die_with_parent(parent)
+    release_fork_server()
+    os.environ.clear()
+    os.environ.update(environ)
     try:
         while (task := connection.recv()) is not None:
+            os.environ.update(task.environment)  # its worker runs no other step (`retiring`)
             connection.send(execute_step(task, body))
     except KeyboardInterrupt:
         # Ctrl-C reaches the whole process group. End by SIGINT's own default action: zenctl

@@ -20,7 +20,7 @@ from zenctl.diagnostics import UserError
 from zenctl.paths import ensure_private_dir, project_dir, write_atomic
 
 CONFIG_GLOB = "*.zc.hcl"
-CACHE_FORMAT = 8  # bumped when the cached `Config` changes shape, or the checks it passed
+CACHE_FORMAT = 9  # bumped when the cached `Config` changes shape, or the checks it passed
 
 
 def config_files(root: Path) -> list[Path]:

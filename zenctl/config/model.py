@@ -169,12 +169,35 @@ class Step:
     # output -> where `zenctl checkout` writes it in the working tree; not in the key
     paths: dict[str, str] = field(default_factory=dict)
     metrics: tuple[str, ...] = ()  # outputs whose values are recorded as metrics
+    # the `resources` block: gpus, memory, cpus -> a constant, checked, or a Ref/Expression
+    # evaluated per plan (`zenctl.config.resources.step_resources`); not in the key
+    resources: dict[str, Any] = field(default_factory=dict)
     # output -> the materializer that stores it (a name, or "module:Class"); in the key
     materializers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def executor_kind(self) -> str:
+        """The stack component that runs the step: the one `on` names, else the orchestrator."""
+        return self.on or "orchestrator"
 
     def upstream_steps(self) -> list[str]:
         """Names of the steps whose outputs this step consumes, in input order."""
         return [ref.parts[1] for ref in self.inputs.values() if ref.kind == "step"]
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What a step needs of the machine while it runs: the walker starts it only when they
+    are free. None: the step asks nothing of that kind (it is not counted against it)."""
+
+    gpus: int | None = None  # 0: none, hidden from the step (CUDA_VISIBLE_DEVICES="")
+    memory: int | None = None  # bytes
+    cpus: float | None = None
+
+    def asked(self) -> dict[str, int | float]:
+        """The kinds asked for, as the plan records them: {"gpus": 1, "memory": 8589934592}."""
+        given = {"gpus": self.gpus, "memory": self.memory, "cpus": self.cpus}
+        return {kind: value for kind, value in given.items() if value is not None}
 
 
 @dataclass(frozen=True)

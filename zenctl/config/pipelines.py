@@ -28,6 +28,7 @@ from zenctl.config.references import (
     is_step_output,
     resolve_output,
 )
+from zenctl.config.resources import decode_resources
 from zenctl.config.schemas import HINTS, DeploymentBody, PipelineBody, SourceBody, StepBody
 from zenctl.diagnostics import UserError, suggest
 
@@ -116,8 +117,20 @@ def pipeline(
 
 def _step(decoder: Decoder, source: SourceFile, block: Any, name: str, context: str) -> Step | None:
     attrs = decoder.attributes(source, block)
-    decoder.no_nested_blocks(source, block)
     where = source.range_of(block.raw)
+    resources: dict[str, Any] | None = {}
+    for child in block.blocks():
+        if child.block_type != "resources":
+            decoder.unsupported_block(source, child, ("resources",))
+        elif resources == {}:
+            resources = decode_resources(decoder, source, child, context)
+        else:
+            decoder.error(
+                "Duplicate resources block",
+                f'Step "{name}" may have one resources block: merge them.',
+                source.range_of(child.raw),
+                context,
+            )
     params = attrs.get("params")
     if params is not None and not isinstance(params.value, dict | Expression | Ref):
         decoder.error(
@@ -129,7 +142,7 @@ def _step(decoder: Decoder, source: SourceFile, block: Any, name: str, context: 
         )
         return None
     body = decoder.validate(StepBody, attrs, where, context)
-    if body is None or decoder.failed(where):
+    if body is None or resources is None or decoder.failed(where):
         return None
     clash = sorted(set(body.inputs) & set(body.params if isinstance(body.params, dict) else ()))
     if clash:
@@ -193,6 +206,7 @@ def _step(decoder: Decoder, source: SourceFile, block: Any, name: str, context: 
         attrs["deps"].range if "deps" in attrs else None,
         dict(body.paths),
         metrics,
+        resources,
         dict(body.materializers),
     )
 

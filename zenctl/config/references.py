@@ -85,7 +85,8 @@ def check_step_references(
     variables: dict[str, Variable],
     context: str,
 ) -> None:
-    """A step's inputs name declared sources and step outputs; its params declared variables."""
+    """A step's inputs name declared sources and step outputs; its params and resources
+    declared variables."""
     for ref in step.inputs.values():
         where = ref.range or step.range
         if ref.kind == "source" and len(ref.parts) == 2:
@@ -95,7 +96,7 @@ def check_step_references(
             resolve_output(decoder, ref, pipeline.steps, where, context)
         else:
             decoder.error("Invalid input reference", HINTS["inputs"], where, context)
-    for ref in references(step.params):
+    for ref in references([step.params, step.resources]):
         check_var(decoder, ref, variables, context, step.range)
 
 

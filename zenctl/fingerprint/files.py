@@ -26,8 +26,9 @@ hashed_bytes = 0  # read by `ZENCTL_TRACE=1` (zenctl/cli/context.py)
 
 def _hash_on_one_thread() -> None:
     # blake3's threads come from a Rayon pool that a forked child inherits without its
-    # threads: a step's worker process (the local orchestrator forks them) would wait for
-    # them forever once the parent had hashed a large file.
+    # threads: a child forked after its parent hashed a large file (a worker forked by the
+    # forkserver once it verified an input, a step's own multiprocessing fork) would wait
+    # for them forever.
     global _threads
     _threads = 1
 

@@ -93,6 +93,8 @@ class StepPlan:
     expected_duration: float | None = None
     before: dict[str, Any] | None = field(default=None, hash=False)  # last recorded components
     moved_from: str | None = None  # a `moved` block: the old address whose state this takes
+    # what it needs of the machine while it runs (`Resources.asked`): {"gpus": 1, ...}
+    resources: dict[str, int | float] = field(default_factory=dict, hash=False)
 
     @property
     def conditional(self) -> bool:
@@ -158,6 +160,22 @@ class ResourceChange:
         return self.kind == "serving"
 
 
+GPUS_ENV = "CUDA_VISIBLE_DEVICES"
+
+
+@dataclass(frozen=True, slots=True)
+class Capacity:
+    """What the machine offers the steps that ask for `resources` (zenctl/plan/capacity.py)."""
+
+    gpus: tuple[str, ...] | None  # the device ids to hand out; None: CUDA_VISIBLE_DEVICES unset
+    memory: int | None  # bytes; None: unknown (no sysconf, no ZENCTL_MEMORY)
+    cpus: float
+
+    def gpu_pool(self) -> str:
+        """Where the GPUs come from, for the plan: `CUDA_VISIBLE_DEVICES=2,3`."""
+        return f"{GPUS_ENV}={','.join(self.gpus)}" if self.gpus is not None else f"{GPUS_ENV} unset"
+
+
 class StageKind(StrEnum):
     RESOURCES = "resources"  # resources to create, update, replace or destroy
     STEPS = "steps"  # the steps to run, in dependency order, and the cached ones they read
@@ -186,6 +204,10 @@ class Plan:
     replace: tuple[str, ...] = ()  # --replace: run even when cached
     excludes: tuple[str, ...] = ()  # --exclude: these and what depends on them were left out
     refreshed: bool = True  # resources' real state was read (False: --refresh=false)
+    capacity: Capacity | None = None  # the machine's, when a step to run asks for resources
+    # steps whose executor's own scheduler places them by their resources (a cluster's): this
+    # machine's capacity neither refuses nor holds them
+    placed_elsewhere: frozenset[str] = frozenset()
 
     @property
     def stages(self) -> tuple[Stage, ...]:

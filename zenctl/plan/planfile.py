@@ -302,7 +302,8 @@ def _shown(value: Any) -> str:
 
 def staleness(saved: dict[str, Any], fresh: dict[str, Any]) -> str | None:
     """Why a step or resource would now be planned otherwise though nothing the plan was
-    computed from differs (`differences` found nothing): the step's upstream moved."""
+    computed from differs (`differences` found nothing): the step's upstream moved, or the
+    machine's resources that steps share (docs/resources.md)."""
     fresh_steps = {step["address"]: step for step in fresh["steps"]}
     for step in saved["steps"]:
         now_step = fresh_steps.get(step["address"])
@@ -324,6 +325,10 @@ def staleness(saved: dict[str, Any], fresh: dict[str, Any]) -> str | None:
             return f"{change['address']} would now be planned differently: {change['action']}"
         if was["after"] != change["after"]:
             return f"{change['address']} would now be given other attributes"
+    if saved.get("capacity") != fresh.get("capacity"):  # the steps' GPUs, memory, cpus
+        return (
+            "this machine offers other resources (CUDA_VISIBLE_DEVICES, ZENCTL_MEMORY, ZENCTL_CPUS)"
+        )
     return None
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from zenctl.config.model import Config, Expression, Pipeline, Ref, Step, written_as
+from zenctl.config.resources import step_resources
 from zenctl.config.variables import step_params
 from zenctl.diagnostics import Diagnostic, DiagnosticsError
 from zenctl.fingerprint.step import (
@@ -238,8 +239,9 @@ def _plan_pipeline(
         params = step_params(step, inputs.variables)
         components = fingerprinter.components(pipeline, step, params, upstream)
         replace = pipeline.address(name) in inputs.replace
+        asked = step_resources(step, inputs.variables).asked()
         planned[name] = _decide(
-            pipeline, step, graph, components, snapshot, hits, integrity, replace, moves
+            pipeline, step, graph, components, snapshot, hits, integrity, replace, moves, asked
         )
     return [planned[name] for name in order]
 
@@ -268,6 +270,7 @@ def _decide(
     integrity: dict[str, Integrity],
     replace: bool,
     moves: _Moves,
+    asked: dict[str, int | float],
 ) -> StepPlan:
     address = pipeline.address(step.name)
     depends_on = tuple(pipeline.address(parent) for parent in graph.upstream[step.name])
@@ -306,6 +309,7 @@ def _decide(
         "expected_duration": _expected_duration(baseline, snapshot.attempts.get(address)),
         "before": baseline.components if baseline else None,
         "moved_from": moved_from,
+        "resources": asked,
     }
     if reuse is not None:
         return StepPlan(

@@ -231,6 +231,13 @@ class StepTask:
     # the task, so that a worker process or machine writes no secret down to learn them.
     secrets: tuple[str, ...] = field(default=(), repr=False)
     metrics: tuple[str, ...] = ()  # the outputs to record as metrics: each a flat mapping
+    # Set in the step's process while it runs: its own GPUs, CUDA_VISIBLE_DEVICES="3", when
+    # it asked for some (zenctl/apply/slots.py). A process that ran a step with one runs no
+    # other: CUDA reads the variable once, when it starts.
+    environment: dict[str, str] = field(default_factory=dict)
+    # what it asked for (`resources`: gpus, memory in bytes, cpus), for an executor that
+    # places steps itself (a cluster's scheduler)
+    resources: dict[str, int | float] = field(default_factory=dict)
     # output -> the materializer named for it (a registered name or "module:Class")
     materializers: dict[str, str] = field(default_factory=dict)
 
@@ -366,6 +373,9 @@ class ComponentType:
     factory: Callable[[dict[str, Any], Path], Any] | str  # (settings, project root) -> instance
     description: str = ""
     schema: builtins.type[BaseModel] | str | None = None
+    # an executor whose own scheduler places steps by their `resources` (a cluster's): zenctl
+    # checks them against the cluster, not against the machine that runs `zenctl apply`
+    places_steps: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from zenctl import __version__
 from zenctl.plan.diff import reason_note, shown
 from zenctl.plan.model import (
     Action,
+    Capacity,
     Change,
     Plan,
     Reason,
@@ -24,9 +25,10 @@ from zenctl.plan.model import (
 )
 from zenctl.render.plan_text import summary_line
 
-FORMAT_VERSION = "1.7"  # 1.1: artifact reasons; 1.2: targets, replace, resource_changes;
+FORMAT_VERSION = "1.8"  # 1.1: artifact reasons; 1.2: targets, replace, resource_changes;
 # 1.3: summary.may_run, a step's moved_from; 1.4: a change's origin; 1.5: excludes;
-# 1.6: a step's components may hold deps and metrics; 1.7: and materializers
+# 1.6: a step's components may hold deps and metrics; 1.7: a step's resources, the capacity
+# 1.8: a step's components may hold materializers
 
 
 def summary(plan: Plan) -> dict[str, Any]:
@@ -118,6 +120,7 @@ def _step(step: StepPlan) -> dict[str, Any]:
         "cached_from": step.cached_from,
         "cached_outputs": step.cached_outputs,
         "expected_duration": step.expected_duration,
+        **({"resources": step.resources} if step.resources else {}),
         **({"moved_from": step.moved_from} if step.moved_from else {}),
     }
 
@@ -138,7 +141,13 @@ def to_document(plan: Plan) -> dict[str, Any]:
         "resource_changes": [_resource(change) for change in plan.resources],
         "execution_order": [step.address for step in plan.steps if step.action is Action.RUN],
         "summary": summary(plan),
+        **({"capacity": _capacity(plan.capacity)} if plan.capacity else {}),
     }
+
+
+def _capacity(capacity: Capacity) -> dict[str, Any]:
+    gpus = list(capacity.gpus) if capacity.gpus is not None else None
+    return {"gpus": gpus, "memory": capacity.memory, "cpus": capacity.cpus}
 
 
 def _step_from(entry: dict[str, Any]) -> StepPlan:
@@ -157,6 +166,7 @@ def _step_from(entry: dict[str, Any]) -> StepPlan:
         expected_duration=entry["expected_duration"],
         before=entry["before"],
         moved_from=entry.get("moved_from"),
+        resources=entry.get("resources", {}),
     )
 
 
@@ -173,4 +183,12 @@ def from_document(document: dict[str, Any]) -> Plan:
         targets=tuple(document["targets"]),
         replace=tuple(document["replace"]),
         excludes=tuple(document["excludes"]),
+        capacity=_capacity_from(document.get("capacity")),
     )
+
+
+def _capacity_from(entry: dict[str, Any] | None) -> Capacity | None:
+    if entry is None:
+        return None
+    gpus = tuple(entry["gpus"]) if entry["gpus"] is not None else None
+    return Capacity(gpus, entry["memory"], entry["cpus"])

@@ -6,7 +6,7 @@ symbols of actions, the reasons' notes and the summary line.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from rich.console import Console
@@ -23,6 +23,7 @@ from zenctl.plan.model import (
     Stage,
     StepPlan,
 )
+from zenctl.sizes import format_size
 from zenctl.workspaces import DEFAULT_WORKSPACE
 
 _STYLE = {"=": "dim", "+": "green", "~": "yellow", "-": "red", "-/+": "red"}
@@ -184,6 +185,8 @@ def plan_lines(plan: Plan, changes_only: bool = False) -> list[PlanLine]:
             subject = step.address.ljust(width)
             lines.append(PlanLine(step_symbol(step), 2, subject, describe(step), duration))
             lines.extend(PlanLine(change.op, 6, change_body(change)) for change in step.changes)
+            if step.action is Action.RUN and step.resources:
+                lines.append(PlanLine("=", 6, f"resources: {resources_text(step.resources)}"))
         for change in stage.resources:
             lines.extend(_resource_lines(change, resource_width))
     return lines
@@ -278,9 +281,32 @@ def render_plan(console: Console, plan: Plan, summary: bool = False) -> None:
     lines += [*body, ""] if body else []
     lines.append(f"[bold]{escape(summary_line(plan))}[/]")
     console.print("\n".join(lines))  # one call: rich's per-print overhead is ~0.3 ms
-    expected = expected_duration_line(plan)
-    if expected:
-        console.print(expected)
+    for line in (expected_duration_line(plan), capacity_line(plan)):
+        if line:
+            console.print(escape(line))
+
+
+def resources_text(asked: Mapping[str, int | float]) -> str:
+    """`gpus=1 memory=8GiB cpus=4`: what a step asks for, as it is written."""
+    shown = {
+        "gpus": lambda value: f"{value:g}",
+        "memory": lambda value: format_size(int(value)),
+        "cpus": lambda value: f"{value:g}",
+    }
+    return " ".join(f"{kind}={shown[kind](value)}" for kind, value in asked.items())
+
+
+def capacity_line(plan: Plan) -> str:
+    """What the steps that ask for resources share, when one to run does: the GPUs' pool
+    (which device each step gets is decided as it starts: `zenctl show` records it)."""
+    capacity = plan.capacity
+    if capacity is None:
+        return ""
+    memory = format_size(capacity.memory) if capacity.memory is not None else "unknown"
+    return (
+        f"Resources: gpus from {capacity.gpu_pool()}, memory {memory}, {capacity.cpus:g} cpus; "
+        "a step starts once what it asks for is free."
+    )
 
 
 def expected_duration_line(plan: Plan) -> str:

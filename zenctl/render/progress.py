@@ -27,9 +27,10 @@ from zenctl.render.plan_text import format_duration
 
 HEARTBEAT_S = 30.0
 
-# Held while the heartbeat thread prints, and by a fork: a worker forked while that thread is
-# inside print would inherit stdout's lock held, and hang at its first flush (see
-# zenctl/apply/workers.py). One per process, as forks are.
+# Held while the heartbeat thread prints, and by a fork: a process forked while that thread
+# is inside print would inherit stdout's lock held, and hang at its first flush. zenctl's own
+# workers start from a forkserver (zenctl/apply/forking.py), but a provider or a step run in
+# this process may still fork. One per process, as forks are.
 _PRINTING = threading.Lock()
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(
@@ -111,13 +112,14 @@ class ProgressReporter:
         """A resource's progress: `pipeline.iris.deployment.iris: Creating...`."""
         self.console.print(f"{escape(address)}: {escape(message)}")
 
-    def started(self, step: StepPlan) -> None:
+    def started(self, step: StepPlan, note: str = "") -> None:
         now = time.perf_counter()
         with self._lock:
             self.running[step.address] = now
             self._due[step.address] = now + self.heartbeat
             self._expected[step.address] = step.expected_duration
-        self.console.print(f"{escape(step.address)}: Running...")
+        where = f" {note}" if note else ""
+        self.console.print(f"{escape(step.address)}: Running{escape(where)}...")
         self._refresh()
 
     def _finish(self, step: StepPlan) -> float:

@@ -15,6 +15,7 @@ PROVIDER = Provider(
             "zenctl_dask.orchestrator:DaskOrchestrator.from_settings",  # distributed: when used
             "Runs steps on a Dask cluster (scheduler), or a local one per apply.",
             "zenctl_dask.settings:DaskSettings",  # imported only to check settings
+            places_steps=True,  # resources are the workers' (zenctl_dask/resources.py)
         ),
     ),
 )

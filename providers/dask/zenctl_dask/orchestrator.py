@@ -2,8 +2,9 @@
 
 Each step is one Dask task running the core's `execute_step`, so a step behaves as with the
 local orchestrator: its exception fails it with its log, the walker skips its dependents.
-Workers rebuild the stack's artifact store from the task, so they share nothing with this
-machine but that store and the project's code (at the same path).
+Workers rebuild the stack's artifact store from the task and get the step's code from this
+machine (shipping.py), so they share nothing with it but that store. A worker that dies fails
+its step alone, named; the user's logging configuration is left as it was.
 """
 
 from __future__ import annotations
@@ -13,14 +14,29 @@ import sys
 import threading
 import uuid
 from concurrent.futures import Future
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from distributed import Client, LocalCluster
+from distributed import Client, KilledWorker, LocalCluster, get_worker
 from distributed import Future as DaskFuture
 
-from zenctl.sdk import Orchestrator, StepResult, StepTask, UserError, execute_step, parse_settings
+from zenctl.sdk import (
+    ArtifactStore,
+    Orchestrator,
+    StepLost,
+    StepResult,
+    StepTask,
+    UserError,
+    execute_step,
+    load_inputs,
+    parse_settings,
+    step_function,
+)
+from zenctl_dask.resources import dask_resources, unmet
 from zenctl_dask.settings import DaskSettings
+from zenctl_dask.shipping import ShipCode, code_bundle, code_folder
+from zenctl_dask.versions import check_versions, compared
 
 BLOCK = 'orchestrator "dask"'
 _LOG_LIMIT = 8 << 20  # the tail of a step's log shipped back to this machine, bytes
@@ -34,16 +50,34 @@ class ClusterError(RuntimeError):
     """The cluster, not the step, ended the step's task."""
 
 
-def run_on_worker(task: StepTask) -> tuple[StepResult, bytes]:
-    """`execute_step` on a Dask worker, with the tail of its log for machines that cannot
-    see the worker's disk."""
+def run_on_worker(task: StepTask, code: str) -> tuple[StepResult, bytes]:
+    """The step on a Dask worker, its code from the bundle `code` that ShipCode wrote here."""
+    worker = get_worker()
+    folder = code_folder(worker.local_directory, code)
+    if not folder.is_dir():
+        raise StepLost(
+            f"the step's code did not reach worker {worker.address}: {folder} is missing "
+            "(its plugin was unregistered, or could not write there)"
+        )
+    return run_step(task, folder)
+
+
+def run_step(task: StepTask, code: Path) -> tuple[StepResult, bytes]:
+    """`execute_step` with the step's modules imported from `code`, with the tail of its log
+    for machines that cannot see the worker's disk."""
+
+    def body(task: StepTask, store: ArtifactStore, details: dict[str, str]) -> Any:
+        # sources are read at the project's path; the code, checked, from its copy here
+        inputs = load_inputs(task, store)
+        return step_function(replace(task, root=str(code)))(**{**task.params, **inputs})
+
     with _one_step_at_a_time:
         saved_path = list(sys.path)
         try:
-            result = execute_step(task)
+            result = execute_step(task, body)
         finally:
             sys.path[:] = saved_path
-            _forget_project_modules(task.root)
+            _forget_modules_under(code)
     try:
         with open(task.log_path, "rb") as log:
             log.seek(0, 2)
@@ -60,12 +94,12 @@ def _keep_shipped_log(path: Path, log: bytes) -> None:
         path.write_bytes(log)
 
 
-def _forget_project_modules(root: str) -> None:
+def _forget_modules_under(folder: Path) -> None:
     """A worker outlives an apply and serves other projects: the next step imports its own
-    project's code afresh, never this one's as it was."""
+    project's code afresh (its own `steps` package, say), never this one's."""
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
-        if file and Path(file).is_relative_to(root):
+        if file and Path(file).is_relative_to(folder):
             del sys.modules[name]
 
 
@@ -75,18 +109,16 @@ class DaskOrchestrator(Orchestrator):
         self._cluster: LocalCluster | None = None
         self._client: Client | None = None
         self._running: dict[str, DaskFuture] = {}  # key -> future, until it ends
+        self._shipped: set[str] = set()  # the code bundles this apply registered
         self._lock = threading.Lock()
+        self._levels: dict[str, int] = {}  # the distributed loggers' levels before start
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any], root: Path) -> DaskOrchestrator:
         return cls(parse_settings(DaskSettings, settings, BLOCK))
 
     def start(self, parallelism: int) -> None:
-        # what went wrong reaches the user as a diagnostic or a failed step, not as Dask's
-        # internal tracebacks on stderr
-        for name in [*logging.root.manager.loggerDict, "distributed"]:
-            if name.split(".")[0] == "distributed":  # each has a level of its own
-                logging.getLogger(name).setLevel(logging.CRITICAL)
+        self._quiet_dask()
         address = self.settings.scheduler
         if address is None:
             try:
@@ -96,7 +128,8 @@ class DaskOrchestrator(Orchestrator):
                     processes=True,
                     host="127.0.0.1",
                     dashboard_address="127.0.0.1:0",  # its HTTP server: a free port, not 8787
-                    silence_logs=logging.ERROR,
+                    silence_logs=logging.ERROR,  # its workers, and its handlers while it runs
+                    resources=self.settings.worker_resources,
                 )
             except (OSError, RuntimeError) as exc:
                 raise UserError(
@@ -105,28 +138,64 @@ class DaskOrchestrator(Orchestrator):
                     f"limits), or give `scheduler` in the stack's {BLOCK} block.",
                 ) from None
             self._client = Client(self._cluster)
-            return
-        try:
-            self._client = Client(address, timeout=self.settings.connect_timeout)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise UserError(
-                f"Cannot reach the Dask scheduler at {address}",
-                f"{exc}. Start it (`dask scheduler`, then `dask worker {address}` on each "
-                f"machine), or fix `scheduler` in the stack's {BLOCK} block; leave `scheduler` "
-                "out to run a local cluster.",
-            ) from None
+        else:
+            try:
+                self._client = Client(address, timeout=self.settings.connect_timeout)
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise UserError(
+                    f"Cannot reach the Dask scheduler at {address}",
+                    f"{exc}. Start it (`dask scheduler`, then `dask worker {address}` on each "
+                    f"machine), or fix `scheduler` in the stack's {BLOCK} block; leave "
+                    "`scheduler` out to run a local cluster.",
+                ) from None
+        found = self._client.get_versions(packages=["zenctl", "zenctl-dask"])
+        workers = {
+            address: compared((info or {}).get("packages") or {})
+            for address, info in found["workers"].items()
+        }
+        check_versions(compared(found["client"]["packages"]), workers, self._address())
+
+    def _quiet_dask(self) -> None:
+        """What went wrong reaches the user as a diagnostic or a failed step, not as Dask's
+        internal tracebacks on stderr. Only Dask's own loggers are quietened, and only
+        during the apply: the root logger and the user's handlers are left alone."""
+        for name in [*logging.root.manager.loggerDict, "distributed"]:
+            if name.split(".")[0] == "distributed":  # each has a level of its own
+                logger = logging.getLogger(name)
+                self._levels.setdefault(name, logger.level)
+                logger.setLevel(logging.CRITICAL)
 
     def submit(self, task: StepTask) -> Future[StepResult]:
         if self._client is None:
             raise RuntimeError("orchestrator not started")
-        key = f"zenctl-{task.address}-{uuid.uuid4().hex[:8]}"
         future: Future[StepResult] = Future()
         future.set_running_or_notify_cancel()
+        needed = dask_resources(task.resources)
+        why = unmet(needed, self._worker_resources()) if needed else None
+        if why is not None:
+            future.set_exception(StepLost(why))
+            return future
+        bundle = code_bundle(task)
+        if bundle.digest not in self._shipped:
+            try:
+                self._client.register_plugin(ShipCode(bundle))
+            except Exception as exc:  # a worker could not write it: its disk, its rights
+                future.set_exception(StepLost(f"its code could not reach the workers: {exc}"))
+                return future
+            self._shipped.add(bundle.digest)
+        key = f"zenctl-{task.address}-{uuid.uuid4().hex[:8]}"
         with self._lock:
-            self._running[key] = self._client.submit(run_on_worker, task, key=key, pure=False)
+            self._running[key] = self._client.submit(
+                run_on_worker, task, bundle.digest, key=key, pure=False, resources=needed or None
+            )
             # Dask runs done-callbacks on one shared thread: no thread per step
             self._running[key].add_done_callback(lambda done: self._settle(done, task, future))
         return future
+
+    def _worker_resources(self) -> dict[str, dict[str, float]]:
+        assert self._client is not None
+        workers = self._client.scheduler_info()["workers"]
+        return {address: dict(info.get("resources") or {}) for address, info in workers.items()}
 
     def _settle(self, done: DaskFuture, task: StepTask, future: Future[StepResult]) -> None:
         with self._lock:
@@ -135,17 +204,19 @@ class DaskOrchestrator(Orchestrator):
             if done.status == "cancelled":
                 raise ClusterError(
                     "the step was cancelled on the Dask cluster: its scheduler "
-                    f"{self._address()} was lost or restarted; apply again"
+                    f"({self._address()}) was lost or restarted; apply again"
                 )
             result, log = done.result()  # raises what ended the task (a worker that died)
             _keep_shipped_log(Path(task.log_path), log)
+        except KilledWorker as exc:
+            future.set_exception(StepLost(_killed(exc)))
         except BaseException as exc:  # the walker must hear of every end, or it waits forever
             future.set_exception(exc)
         else:
             future.set_result(result)
 
     def _address(self) -> str:
-        return self.settings.scheduler or "of the local cluster"
+        return self.settings.scheduler or "the local cluster"
 
     def shutdown(self, cancel: bool) -> None:
         if self._client is not None:
@@ -158,3 +229,20 @@ class DaskOrchestrator(Orchestrator):
         if self._cluster is not None:
             self._cluster.close()  # ends its worker processes, and steps in flight with them
             self._cluster = None
+        for name, level in self._levels.items():
+            logging.getLogger(name).setLevel(level)
+        self._levels.clear()
+
+
+def _killed(exc: KilledWorker) -> str:
+    """The worker that died last with the step, and how many tried before it."""
+    before = exc.allowed_failures  # Dask gave up after this many more deaths
+    others = (
+        f", as did {before} before it (distributed.scheduler.allowed-failures = {before})"
+        if before
+        else ""
+    )
+    return (
+        f"its Dask worker {exc.last_worker.address} died while running it (killed, out of "
+        f"memory, or the step ended the process){others}; that worker's log says why"
+    )

@@ -3,6 +3,8 @@ provider: `zenctl validate` imports it without importing Dask."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field, ValidationInfo, field_validator
 
 from zenctl.sdk import Settings
@@ -19,16 +21,22 @@ class DaskSettings(Settings):
         ge=1,
         description="Worker processes of the local cluster; by default --parallelism.",
     )
+    worker_resources: dict[str, float] | None = Field(
+        None,
+        description="What each worker of the local cluster declares, e.g. { GPU = 1, memory = "
+        "8589934592 }: steps with a resources block run only where it is declared.",
+    )
     connect_timeout: float = Field(
         5.0, gt=0, description="Seconds to wait for the scheduler to answer."
     )
 
-    @field_validator("workers")
+    @field_validator("workers", "worker_resources")
     @classmethod
-    def _workers_need_a_local_cluster(cls, workers: int | None, info: ValidationInfo) -> int | None:
-        if workers is not None and info.data.get("scheduler") is not None:
+    def _local_cluster_only(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None and info.data.get("scheduler") is not None:
             raise ValueError(
-                "`workers` sizes the local cluster started when `scheduler` is left out; "
-                "a scheduler's workers are started with `dask worker`"
+                f"`{info.field_name}` shapes the local cluster started when `scheduler` is "
+                "left out; a scheduler's workers are started with `dask worker` (and its "
+                "--resources)"
             )
-        return workers
+        return value

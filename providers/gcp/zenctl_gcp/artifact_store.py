@@ -8,6 +8,13 @@ The manifest records the object's generation, whose bytes were hashed when store
 re-reads an object only when its generation changed since (the bucket's verified-at cache).
 Quarantined objects move to `corrupt/<digest>`. Source snapshots and step logs live in a local
 cache folder (steps read files); logs are uploaded to `logs/<run>/<address>.log` at step end.
+
+Transfers stream from and to files, and their failures are retried by the client library's
+own retry, request by request, for up to `retry_timeout` seconds: an object over 8 MiB goes up
+in a resumable session of `chunk_size` requests, so a dropped connection sends one chunk again,
+not the object; a download that breaks resumes at the byte it reached, and its checksum is
+checked against the bucket's. Writes name the generation they expect, which is what makes
+them safe to retry (a conditional policy: the library's, given our timeout).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import base64
 import contextlib
 import hashlib
 import json
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -27,11 +35,10 @@ import google.cloud.storage as storage
 import requests
 from google.api_core import exceptions as api
 from google.auth.exceptions import DefaultCredentialsError, TransportError
-from tenacity import (
-    Retrying,
-    retry_if_exception,
-    stop_after_delay,
-    wait_random_exponential,
+from google.cloud.storage.retry import (
+    DEFAULT_RETRY,
+    ConditionalRetryPolicy,
+    is_generation_specified,
 )
 
 from zenctl.sdk import (
@@ -40,7 +47,7 @@ from zenctl.sdk import (
     Integrity,
     StoredItem,
     UserError,
-    hash_bytes,
+    hash_path,
     parse_settings,
     resolve_in_project,
 )
@@ -86,11 +93,13 @@ class GcsArtifactStore(ArtifactStore):
         self.settings = settings
         self.cache = FolderArtifactStore(resolve_in_project(root, settings.cache))
         self.prefix = settings.prefix.strip("/")
-        self._retrying = Retrying(
-            retry=retry_if_exception(transient),
-            wait=wait_random_exponential(multiplier=0.25, max=8),
-            stop=stop_after_delay(settings.retry_timeout),
-            reraise=True,
+        self._retry = DEFAULT_RETRY.with_delay(initial=0.25, maximum=8).with_timeout(
+            settings.retry_timeout
+        )
+        # a write is retried only when it names the generation it expects: sent twice, the
+        # second finds the first's object instead of writing it again
+        self._retry_conditional = ConditionalRetryPolicy(
+            self._retry, is_generation_specified, ["query_params"]
         )
         try:
             self.client = storage.Client(project=settings.project)
@@ -112,7 +121,8 @@ class GcsArtifactStore(ArtifactStore):
         return "/".join([self.prefix, *parts] if self.prefix else parts)
 
     def _object(self, digest: str) -> storage.Blob:
-        return self.bucket.blob(self._name("objects", digest[:2], digest))
+        name = self._name("objects", digest[:2], digest)
+        return self.bucket.blob(name, chunk_size=self.settings.chunk_size)
 
     def _manifest(self, digest: str) -> storage.Blob:
         return self.bucket.blob(self._name("manifests", f"{digest}.json"))
@@ -120,10 +130,21 @@ class GcsArtifactStore(ArtifactStore):
     def _uri(self, blob: storage.Blob) -> str:
         return f"gs://{self.settings.bucket}/{blob.name}"
 
-    def _call(self, permission: str, operation: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """`operation` with transient errors retried; the others explained, or re-raised."""
+    def _call(
+        self,
+        permission: str,
+        operation: Callable[..., T],
+        *args: Any,
+        overwrite: bool = False,
+        **kwargs: Any,
+    ) -> T:
+        """`operation` with transient errors retried by the library, as its own defaults do:
+        a create only when it names the generation it expects, or when it is an `overwrite`
+        that may happen twice; what still fails explained, or re-raised."""
+        create = permission == "storage.objects.create" and not overwrite
+        retry = self._retry_conditional if create else self._retry
         try:
-            return self._retrying(operation, *args, retry=None, timeout=TIMEOUT, **kwargs)
+            return operation(*args, retry=retry, timeout=TIMEOUT, **kwargs)
         except (api.Forbidden, api.Unauthorized) as exc:
             raise ArtifactStoreError(
                 f"Access denied to gs://{self.settings.bucket} ({exc.code}): the credentials "
@@ -132,6 +153,8 @@ class GcsArtifactStore(ArtifactStore):
                 "GOOGLE_APPLICATION_CREDENTIALS"
             ) from None
         except Exception as exc:
+            if isinstance(exc, api.RetryError) and exc.cause is not None:
+                exc = exc.cause  # the retries ran out: what the last try met
             if not transient(exc):
                 raise
             code = getattr(exc, "code", None)
@@ -210,7 +233,9 @@ class GcsArtifactStore(ArtifactStore):
     def get(self, digest: str) -> bytes:
         blob = self._object(digest)
         try:
-            data: bytes = self._call("storage.objects.get", blob.download_as_bytes)
+            data: bytes = self._call(
+                "storage.objects.get", blob.download_as_bytes, raw_download=True
+            )
         except api.NotFound:
             raise FileNotFoundError(f"{self._uri(blob)} does not exist") from None
         return data
@@ -220,9 +245,21 @@ class GcsArtifactStore(ArtifactStore):
         file, in the user's artifact cache, before anything reads it)."""
         blob = self._object(digest)
         try:
-            self._call("storage.objects.get", blob.download_to_filename, str(target))
+            self._download(blob, target)
         except api.NotFound:
             raise FileNotFoundError(f"{self._uri(blob)} does not exist") from None
+
+    def _download(self, blob: storage.Blob, target: Path, **conditions: Any) -> None:
+        """Streamed to `target`: the stored bytes (raw, never a decompressed copy), checked
+        against the bucket's checksum; a broken transfer resumes where it stopped."""
+        self._call(
+            "storage.objects.get",
+            blob.download_to_filename,
+            str(target),
+            raw_download=True,
+            checksum="auto",
+            **conditions,
+        )
 
     def check(self, expected: Mapping[str, int]) -> dict[str, Integrity]:
         names = [self._object(d).name for d in expected]
@@ -248,13 +285,13 @@ class GcsArtifactStore(ArtifactStore):
         return found
 
     def _hash_of(self, blob: storage.Blob) -> str | None:
-        try:
-            data = self._call(
-                "storage.objects.get", blob.download_as_bytes, if_generation_match=blob.generation
-            )
-        except (api.NotFound, api.PreconditionFailed):
-            return None  # changed again under us: not the version we were asked about
-        return hash_bytes(data)
+        with tempfile.TemporaryDirectory(prefix="zenctl-check-") as folder:
+            target = Path(folder) / "object"
+            try:
+                self._download(blob, target, if_generation_match=blob.generation)
+            except (api.NotFound, api.PreconditionFailed):
+                return None  # changed again under us: not the version we were asked about
+            return hash_path(target)
 
     def _metadata(self, names: list[str]) -> dict[str, storage.Blob]:
         """The objects among `names` that exist, with their metadata (no bytes)."""
@@ -329,7 +366,8 @@ class GcsArtifactStore(ArtifactStore):
 
     def log_finished(self, path: Path) -> None:
         blob = self.bucket.blob(self._log_name(path))
-        self._call("storage.objects.create", blob.upload_from_filename, str(path))
+        # the whole log again, if need be: a log is small, and the last one written wins
+        self._call("storage.objects.create", blob.upload_from_filename, str(path), overwrite=True)
 
 
 def _md5(data: bytes | Path) -> bytes:

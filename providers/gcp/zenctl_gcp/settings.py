@@ -51,6 +51,13 @@ class GcsSettings(GcsStoreSettings):
     retry_timeout: float = Field(
         60.0, gt=0, description="Seconds of retrying throttling and server errors."
     )
+    chunk_size: int = Field(
+        16 << 20,
+        ge=256 << 10,
+        multiple_of=256 << 10,
+        description="Bytes per request of an upload over 8 MiB (a resumable upload): what a "
+        "dropped connection sends again. A multiple of 256 KiB.",
+    )
 
 
 def template_parameter(value: Any) -> str:

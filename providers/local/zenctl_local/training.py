@@ -1,4 +1,5 @@
-"""Run training steps each in its own process: its own environment, a timeout, GPU selection.
+"""Run training steps each in its own process: its own environment, a timeout, GPU selection
+(the component's `gpus`, or the devices zenctl gave a step that asks with `resources`).
 
 Unlike the orchestrator's reused workers, every step gets a fresh interpreter, so the
 environment variables and CUDA_VISIBLE_DEVICES it is started with are the ones the step's
@@ -99,7 +100,7 @@ class LocalTraining(StepExecutor):
                         folder / "result.pickle",
                         str(os.getpid()),  # it dies with zenctl
                     ],
-                    env=self._environment(),
+                    env=self._environment(task),
                     cwd=task.root,
                     stdin=subprocess.DEVNULL,
                     stdout=log,  # what the interpreter prints before the step's own log
@@ -119,10 +120,11 @@ class LocalTraining(StepExecutor):
             pipe.write(pickle.dumps(task))
         return self._pool.submit(self._wait, task, process, folder, started)
 
-    def _environment(self) -> dict[str, str]:
-        # gpus = 0 hides every GPU: CPU training, whatever the machine has
+    def _environment(self, task: StepTask) -> dict[str, str]:
+        # gpus = 0 hides every GPU: CPU training, whatever the machine has; a step's own
+        # `resources { gpus = N }` wins: the devices zenctl gave it (task.environment)
         devices = ",".join(str(index) for index in range(self.gpus))
-        return {**os.environ, **self.env, "CUDA_VISIBLE_DEVICES": devices}
+        return {**os.environ, **self.env, "CUDA_VISIBLE_DEVICES": devices, **task.environment}
 
     def _wait(
         self, task: StepTask, process: subprocess.Popen[bytes], folder: Path, started: float

@@ -77,11 +77,13 @@ def apply(
     """
     from zenctl.application.apply import apply_plan
     from zenctl.application.saved_plans import load_saved, plan_again, plan_document
+    from zenctl.apply.forking import start_fork_server
     from zenctl.cli.commands.plan import warn_if_partial
     from zenctl.plan.planfile import check_expected_hash
     from zenctl.render.plan_text import render_plan
     from zenctl.render.progress import ProgressReporter, render_apply_result
 
+    start_fork_server()  # it imports the step runtime while zenctl plans
     call = invocation(ctx)
     expected = _expected(expect_plan_hash, expect_plan_comment)
     console = call.stdout

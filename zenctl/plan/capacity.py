@@ -1,0 +1,106 @@
+"""What this machine offers the steps that ask for `resources`, and whether each step fits.
+
+GPUs are the devices the parent's `CUDA_VISIBLE_DEVICES` names, by their ids as written
+(`2,3`): zenctl hands each step distinct ones from that pool. Unset, zenctl knows of no GPU
+(it does not guess from `nvidia-smi`: a GPU another job uses is not free), and a step asking
+for one is refused at plan. Memory is the machine's physical memory and cpus the cores this
+process may run on; `ZENCTL_MEMORY` ("24GiB") and `ZENCTL_CPUS` ("6") declare less (a
+machine shared with other work) or more.
+
+A step asking more than the whole machine could never start: the plan refuses it rather than
+letting apply wait for ever.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+
+from zenctl.config.model import Config
+from zenctl.diagnostics import Diagnostic, DiagnosticsError, UserError
+from zenctl.plan.model import GPUS_ENV, Action, Capacity, StepPlan
+from zenctl.sizes import format_size, parse_size
+
+MEMORY_ENV = "ZENCTL_MEMORY"
+CPUS_ENV = "ZENCTL_CPUS"
+
+
+def machine_capacity(environ: Mapping[str, str]) -> Capacity:
+    """This machine's capacity, as the environment declares or narrows it."""
+    visible = environ.get(GPUS_ENV)
+    gpus = None if visible is None else tuple(d.strip() for d in visible.split(",") if d.strip())
+    if MEMORY_ENV in environ:
+        memory: int | None = parse_size(environ[MEMORY_ENV], MEMORY_ENV)
+    else:
+        memory = _physical_memory()
+    if CPUS_ENV in environ:
+        try:
+            cpus = float(environ[CPUS_ENV])
+        except ValueError:
+            cpus = 0.0
+        if not cpus > 0:
+            raise UserError(
+                f"Invalid {CPUS_ENV} {environ[CPUS_ENV]!r}",
+                "Give the number of CPU cores steps may use, such as 4 or 0.5.",
+            )
+    else:
+        cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+        cpus = float(len(cores) if cores is not None else os.cpu_count() or 1)
+    return Capacity(gpus, memory, cpus)
+
+
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system that says
+        return None
+
+
+def check_fits(steps: Iterable[StepPlan], capacity: Capacity, config: Config) -> None:
+    """Refuse the plan when a step to run asks more than the whole machine has."""
+    problems = [
+        Diagnostic(
+            "error",
+            "Step cannot fit on this machine",
+            f"{step.address} {why}",
+            config.pipelines[step.pipeline].steps[step.step].range,
+        )
+        for step in steps
+        if step.action is Action.RUN and (why := _too_big(step.resources, capacity))
+    ]
+    if problems:
+        raise DiagnosticsError(problems)
+
+
+def _too_big(asked: Mapping[str, int | float], capacity: Capacity) -> str | None:
+    gpus = int(asked.get("gpus", 0))
+    if gpus and capacity.gpus is None:
+        return (
+            f"asks for {gpus} GPU(s), but {GPUS_ENV} is unset, so zenctl knows of no GPU to "
+            f"give it. Set {GPUS_ENV} to the devices steps may use (e.g. {GPUS_ENV}=0,1), or "
+            "lower the step's gpus."
+        )
+    if capacity.gpus is not None and gpus > len(capacity.gpus):
+        return (
+            f"asks for {gpus} GPU(s), but {capacity.gpu_pool()} names {len(capacity.gpus)}: "
+            f"it could never start. Lower its gpus, or name more devices in {GPUS_ENV}."
+        )
+    memory = asked.get("memory")
+    if memory and capacity.memory is None:
+        return (
+            f"asks for {format_size(int(memory))} of memory, but this machine does not say "
+            f"how much it has. Declare it: {MEMORY_ENV}=16GiB."
+        )
+    if memory and capacity.memory is not None and memory > capacity.memory:
+        return (
+            f"asks for {format_size(int(memory))} of memory, but this machine has "
+            f"{format_size(capacity.memory)} ({MEMORY_ENV} declares otherwise): it could "
+            "never start. Lower its memory."
+        )
+    cpus = asked.get("cpus")
+    if cpus and cpus > capacity.cpus:
+        return (
+            f"asks for {cpus:g} CPUs, but this machine has {capacity.cpus:g} ({CPUS_ENV} "
+            "declares otherwise): it could never start. Lower its cpus."
+        )
+    return None
