@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     )
     from zenctl.apply.workers import WorkerPoolExecutor, cause_of_death
     from zenctl.artifacts.folder import FolderArtifactStore
+    from zenctl.artifacts.materializers import Materializer
     from zenctl.artifacts.materializers import dump as dump_value
     from zenctl.artifacts.materializers import load as load_value
     from zenctl.diagnostics import UserError
@@ -108,6 +109,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "FolderArtifactStore": ("zenctl.artifacts.folder", "FolderArtifactStore"),
     "hash_bytes": ("zenctl.fingerprint.files", "hash_bytes"),
     "hash_path": ("zenctl.fingerprint.files", "hash_path"),
+    "Materializer": ("zenctl.artifacts.materializers", "Materializer"),
     "dump_value": ("zenctl.artifacts.materializers", "dump"),
     "load_value": ("zenctl.artifacts.materializers", "load"),
     "resolve_in_project": ("zenctl.paths", "resolve_in_project"),
@@ -132,6 +134,7 @@ __all__ = [
     "HashingWriter",
     "Integrity",
     "LockTable",
+    "Materializer",
     "Orchestrator",
     "Provider",
     "Resource",

@@ -36,6 +36,10 @@ from zenctl.modules import module_file
 from zenctl.providers.protocol import ArtifactStore, StepBody, StepResult, StepTask
 
 
+class StorageError(Exception):
+    """A step's output that no materializer stores: the step ran; its value cannot be kept."""
+
+
 class CodeChanged(RuntimeError):
     """The step's code is not the code the plan hashed (edited after the plan was made)."""
 
@@ -89,14 +93,19 @@ def execute_step(
                 metrics = {
                     name: metric_values(task.address, name, named[name]) for name in task.metrics
                 }
-                outputs = {name: store_output(used, item) for name, item in named.items()}
+                outputs = store_outputs(task, used, named)
         error = ""
     except BaseException as exc:  # the step's own exception, reported with its traceback
         if isinstance(exc, KeyboardInterrupt):
             raise
+        # an output nothing stores: the step ran and is not at fault, no traceback to show
+        storage = isinstance(exc, StorageError)
+        if storage:
+            details["error_kind"] = "storage"
         with contextlib.suppress(OSError), open(task.log_path, "a") as log:
-            log.write(masker.mask_text("".join(traceback.format_exception(exc))))
-        outputs, metrics, error = {}, {}, masker.mask_text(_describe(exc))
+            text = f"{exc}\n" if storage else "".join(traceback.format_exception(exc))
+            log.write(masker.mask_text(text))
+        outputs, metrics, error = {}, {}, masker.mask_text(str(exc) if storage else _describe(exc))
     try:
         _artifact_store(task, store).log_finished(Path(task.log_path))
     except Exception as exc:  # a log the store cannot keep would be recorded as kept
@@ -218,14 +227,41 @@ def call_function(task: StepTask, store: ArtifactStore, details: dict[str, str])
     return step_function(task)(**{**task.params, **inputs})
 
 
-def store_output(store: ArtifactStore, value: Any) -> dict[str, Any]:
+def store_outputs(
+    task: StepTask, store: ArtifactStore, named: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Store each output, once every one is known to be storable: a value no materializer
+    stores fails the step, naming the output and its type, before any output is written.
+    The last output is not rehearsed: no output after it would be lost."""
+    items = list(named.items())
+    chosen: dict[str, str | None] = {}
+    try:
+        for index, (name, value) in enumerate(items):
+            forced, rehearse = task.materializers.get(name), index < len(items) - 1
+            is_path = isinstance(value, Path)
+            chosen[name] = None if is_path else materializers.check(value, forced, rehearse)
+        stored = {}
+        for name, value in items:  # a loop, not a comprehension: `name` is the failed one
+            stored[name] = store_output(store, value, chosen[name])
+        return stored
+    except materializers.Unstorable as exc:
+        raise StorageError(
+            f'Cannot store output "{name}" of {task.address}: {exc}. Return a value a '
+            f"materializer stores, or register a materializer for "
+            f"{type(value).__module__}.{type(value).__qualname__} ({materializers.DOCS})"
+        ) from exc
+
+
+def store_output(
+    store: ArtifactStore, value: Any, materializer: str | None = None
+) -> dict[str, Any]:
     """Materialise one output, store it under its content hash and describe it for state.
 
     The value is written straight to the store, hashed on the way (one pass, never whole in
     memory), and durable once `put_stream` returns: the walker records it only after."""
     if isinstance(value, Path):
         return trees.store_path(store, value)
-    materializer = materializers.kind(value)
+    materializer = materializer or materializers.kind(value)
     stored = store.put_stream(functools.partial(materializers.write, materializer, value))
     return {
         "hash": stored.digest,

@@ -301,6 +301,7 @@ class Walker:
             metrics=tuple(components.get("metrics", ())),
             environment=grant.environment(),
             resources=dict(step.resources),
+            materializers=dict(components.get("materializers", {})),
         )
         self.reporter.started(step, grant.note())
         return runtime.executor(config_step.on).submit(task), job

@@ -24,6 +24,10 @@ class ComponentCatalog(Protocol):
         part of the key of the parsed configuration's cache."""
         ...
 
+    def materializers(self) -> list[str]:
+        """The materializers an output may name: the built-in ones and the installed ones."""
+        ...
+
     def kinds(self) -> set[str]:
         """Every component kind some installed provider offers (providers may add kinds)."""
         ...

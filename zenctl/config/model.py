@@ -172,6 +172,8 @@ class Step:
     # the `resources` block: gpus, memory, cpus -> a constant, checked, or a Ref/Expression
     # evaluated per plan (`zenctl.config.resources.step_resources`); not in the key
     resources: dict[str, Any] = field(default_factory=dict)
+    # output -> the materializer that stores it (a name, or "module:Class"); in the key
+    materializers: dict[str, str] = field(default_factory=dict)
 
     @property
     def executor_kind(self) -> str:

@@ -162,15 +162,20 @@ def _step(decoder: Decoder, source: SourceFile, block: Any, name: str, context: 
             context,
         )
         return None
-    undeclared = sorted(set(body.paths) - set(body.outputs))
-    if undeclared:
-        decoder.error(
-            "Path for an undeclared output",
-            f'Step "{name}" gives a path to {", ".join(undeclared)}, which it does not output. '
-            f"Its outputs are {', '.join(body.outputs)}: name one of them in paths.",
-            attrs["paths"].range,
-            context,
-        )
+    for setting, what, gives in (
+        ("paths", "Path", "gives a path to"),
+        ("materializers", "Materializer", "names a materializer for"),
+    ):
+        undeclared = sorted(set(getattr(body, setting)) - set(body.outputs))
+        if undeclared:
+            decoder.error(
+                f"{what} for an undeclared output",
+                f'Step "{name}" {gives} {", ".join(undeclared)}, which it does not output. '
+                f"Its outputs are {', '.join(body.outputs)}: name one of them in {setting}.",
+                attrs[setting].range,
+                context,
+            )
+    _check_materializers(decoder, body, name, attrs, context)
     if len(set(body.outputs)) != len(body.outputs):
         decoder.error(
             "Duplicate output",
@@ -202,7 +207,39 @@ def _step(decoder: Decoder, source: SourceFile, block: Any, name: str, context: 
         dict(body.paths),
         metrics,
         resources,
+        dict(body.materializers),
     )
+
+
+MATERIALIZER_NAME_MAX = 32
+
+
+def _check_materializers(
+    decoder: Decoder, body: StepBody, name: str, attrs: dict[str, Attr], context: str
+) -> None:
+    """Each output's materializer is built in, installed, or a "module:Class" import path
+    (imported when the step stores the output)."""
+    known = decoder.catalog.materializers() if body.materializers else []
+    for output, chosen in body.materializers.items():
+        if len(chosen) > MATERIALIZER_NAME_MAX:  # recorded with each artifact: state's column
+            decoder.error(
+                "Materializer name too long",
+                f'Step "{name}" names materializer "{chosen}" for output "{output}": over '
+                f"{MATERIALIZER_NAME_MAX} characters, the most an artifact records. Register it "
+                "under a shorter entry-point name (docs/artifacts.md#materializers).",
+                attrs["materializers"].range,
+                context,
+            )
+        elif ":" not in chosen and chosen not in known:
+            decoder.error(
+                "Unknown materializer",
+                f'Step "{name}" stores output "{output}" with materializer "{chosen}", which '
+                f"is neither built in nor installed.{suggest(chosen, known)} Name one of "
+                f'{", ".join(known)}, a "module:Class" import path, or install the package '
+                "that registers it (docs/artifacts.md#materializers).",
+                attrs["materializers"].range,
+                context,
+            )
 
 
 def _deployment(

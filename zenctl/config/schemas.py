@@ -66,6 +66,7 @@ class StepBody(_Body):
     on: Literal["processing", "training", "serving"] | None = None
     deps: list[Annotated[str, StringConstraints(min_length=1)]] = []
     paths: dict[Name, Annotated[str, StringConstraints(min_length=1)]] = {}
+    materializers: dict[Name, Annotated[str, StringConstraints(min_length=1)]] = {}
 
 
 class PipelineBody(_Body):

@@ -10,6 +10,8 @@ Components (what `plan` diffs against state, see specs/caching.md):
            present when the step declares some, so other steps' keys are unchanged
   metrics  the outputs recorded as metrics, when any (absent otherwise, so declaring none
            keeps every earlier fingerprint): declaring one runs the step once, to record it
+  materializers  {output: materializer} named for outputs, when any (absent otherwise): the
+           bytes, and so the output's hash, follow the materializer
 The git commit is recorded beside them for lineage but is not one of them: an unrelated
 commit must not bust the cache.
 """
@@ -119,6 +121,8 @@ class Fingerprinter:
             components["deps"] = {dep: self.data_hash(dep) for dep in step.deps}
         if step.metrics:
             components["metrics"] = list(step.metrics)
+        if step.materializers:
+            components["materializers"] = dict(sorted(step.materializers.items()))
         return components
 
     def redact(self, value: Any) -> Any:

@@ -238,6 +238,8 @@ class StepTask:
     # what it asked for (`resources`: gpus, memory in bytes, cpus), for an executor that
     # places steps itself (a cluster's scheduler)
     resources: dict[str, int | float] = field(default_factory=dict)
+    # output -> the materializer named for it (a registered name or "module:Class")
+    materializers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,13 @@ from zenctl import __version__
 from zenctl.config.model import Component, ProviderRequirement, is_core
 from zenctl.config.variables import evaluate, reveal
 from zenctl.diagnostics import Diagnostic, UserError
-from zenctl.providers.discovery import provider_entry_points, providers_signature
+from zenctl.providers.discovery import (
+    BUILT_IN_MATERIALIZERS,
+    MATERIALIZERS,
+    entry_points_of,
+    provider_entry_points,
+    providers_signature,
+)
 from zenctl.providers.protocol import ComponentType, Provider
 
 if TYPE_CHECKING:
@@ -225,7 +232,10 @@ class InstalledCatalog:
     """The installed providers as config parsing sees them (zenctl/config/catalog.py)."""
 
     def signature(self) -> str:
-        return providers_signature()
+        return providers_signature() + json.dumps(entry_points_of(MATERIALIZERS))
+
+    def materializers(self) -> list[str]:
+        return [*BUILT_IN_MATERIALIZERS, *(name for name, _, _ in entry_points_of(MATERIALIZERS))]
 
     def kinds(self) -> set[str]:
         return offered_kinds()

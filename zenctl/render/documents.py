@@ -48,9 +48,11 @@ def workspaces_document(
     )
 
 
-def providers_document(providers: Sequence[Provider]) -> dict[str, Any]:
+def providers_document(
+    providers: Sequence[Provider], materializers: list[dict[str, Any]]
+) -> dict[str, Any]:
     """`zenctl providers --json`: each installed provider and its component types (their
-    settings' schemas: `zenctl providers schema --json`)."""
+    settings' schemas: `zenctl providers schema --json`), and the materializers."""
     return document(
         providers=[
             {
@@ -62,7 +64,8 @@ def providers_document(providers: Sequence[Provider]) -> dict[str, Any]:
                 ],
             }
             for provider in providers
-        ]
+        ],
+        materializers=materializers,
     )
 
 

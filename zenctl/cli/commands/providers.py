@@ -18,30 +18,36 @@ providers_app = typer.Typer(
 
 @providers_app.callback()
 def providers(ctx: typer.Context, json_: Json = False) -> None:
-    """List installed providers: name, version, component kinds and types (--json:
-    specs/providers.schema.json).
+    """List installed providers: name, version, component kinds and types; then the
+    materializers that store step outputs (--json: specs/providers.schema.json).
 
     Example: `zenctl providers`, `zenctl providers --json`
     """
     if ctx.invoked_subcommand is not None:
         return
+    from zenctl.artifacts.materializers import listing
     from zenctl.providers.registry import installed_providers
 
     found = sorted(installed_providers().values(), key=lambda p: p.name)
+    materializers = listing()
     if json_:
         from zenctl.render.documents import providers_document
 
-        print_json(providers_document(found))
+        print_json(providers_document(found, materializers))
         return
     if not found:
         typer.echo("No providers installed. The built-in ones: pip install ./providers/local")
-        return
     for provider in found:
         typer.echo(f"{provider.name} {provider.version}")
         width = max((len(f'{c.kind} "{c.type}"') for c in provider.components), default=0)
         for component in provider.components:
             label = f'{component.kind} "{component.type}"'
             typer.echo(f"  {label.ljust(width)}  {component.description}".rstrip())
+    typer.echo("materializers (docs/artifacts.md#materializers)")
+    width = max(len(item["name"]) for item in materializers)
+    for item in materializers:
+        stores = item.get("error") or ", ".join(item["types"])
+        typer.echo(f"  {item['name'].ljust(width)}  {stores}  [{item['distribution']}]")
 
 
 @providers_app.command()

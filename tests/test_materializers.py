@@ -1,0 +1,334 @@
+"""Materializers (docs/artifacts.md#materializers): the same value gives the same bytes in any
+process, a value none stores fails its step as a storage error, a user's materializer is found
+by name or import path."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from conftest import Project
+
+from zenctl.artifacts import materializers
+from zenctl.diagnostics import UserError
+
+ROOT = Path(__file__).parent.parent
+
+# Builds each value, twice with a different one where `changed` is set; prints {name: sha256}.
+VALUES = """
+import hashlib, json, sys
+import pandas as pd
+from zenctl.artifacts import materializers
+
+changed = sys.argv[1] == "changed"
+made = {
+    "pandas": lambda: pd.DataFrame({"a": [1, 2], "b": ["x", "y" if not changed else "z"]}),
+    "pandas-series": lambda: pd.Series([1.5, 2.5 if not changed else 3.5], name="s"),
+}
+if "torch" in sys.argv[2:]:
+    import torch
+
+    def module():
+        torch.manual_seed(1 if not changed else 2)
+        return torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+
+    made["torch-tensor"] = lambda: torch.arange(6.0 if not changed else 7.0).reshape(-1, 1)
+    made["torch-module"] = module
+if "polars" in sys.argv[2:]:
+    import polars as pl
+
+    made["polars"] = lambda: pl.DataFrame({"a": [1, 2], "b": ["x", "y" if not changed else "z"]})
+out = {}
+for name, make in made.items():
+    kind, data = materializers.dump(make())
+    assert kind == name, (kind, name)
+    out[name] = hashlib.sha256(data).hexdigest()
+print(json.dumps(out))
+"""
+
+
+def _optional() -> list[str]:
+    return [name for name in ("torch", "polars") if importlib.util.find_spec(name)]
+
+
+def _hashes(seed: str, which: str) -> dict[str, str]:
+    env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(
+        [sys.executable, "-c", VALUES, which, *_optional()],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, str] = json.loads(done.stdout)
+    return result
+
+
+def test_each_type_gives_the_same_bytes_in_two_processes_and_others_for_another_value() -> None:
+    first, second = _hashes("1", "same"), _hashes("2", "same")
+    changed = _hashes("3", "changed")
+    expected = {"pandas", "pandas-series"} | {
+        {"torch": "torch-tensor", "polars": "polars"}[name] for name in _optional()
+    }
+    if "torch" in _optional():
+        expected.add("torch-module")
+    assert set(first) == expected
+    assert first == second
+    assert all(changed[name] != first[name] for name in first)
+
+
+@pytest.mark.parametrize("make", ["pandas", "series", "polars"])
+def test_parquet_bytes_hold_no_writer_version(make: str) -> None:
+    import pandas as pd
+    import pyarrow
+    import pyarrow.parquet as pq
+
+    value: Any
+    if make == "polars":
+        polars = pytest.importorskip("polars", reason="polars not installed (pip install polars)")
+        value = polars.DataFrame({"a": [1, 2]})
+    else:
+        frame = pd.DataFrame({"a": [1, 2]}, index=["x", "y"])
+        value = frame if make == "pandas" else frame["a"]
+    name, data = materializers.dump(value)
+    assert pq.ParquetFile(io.BytesIO(data)).metadata.created_by == "parquet-cpp-arrow"
+    writers = [pyarrow.__version__, pd.__version__]
+    if make == "polars":
+        writers.append(polars.__version__)
+    assert [version for version in writers if version.encode() in data] == []
+    back = materializers.load(name, data)
+    if make == "polars":
+        assert back.equals(value)
+    else:
+        assert back.equals(value) and back.index.tolist() == ["x", "y"]
+
+
+def test_an_unnamed_series_comes_back_unnamed() -> None:
+    import pandas as pd
+
+    back = materializers.load(*materializers.dump(pd.Series([1, 2])))
+    assert back.name is None and back.tolist() == [1, 2]
+
+
+def test_a_torch_module_is_stored_as_its_state_dict() -> None:
+    torch = pytest.importorskip("torch", reason="torch not installed (pip install zenctl[torch])")
+    model = torch.nn.Linear(2, 3)
+    name, data = materializers.dump(model)
+    assert name == "torch-module"
+    state = materializers.load(name, data)
+    fresh = torch.nn.Linear(2, 3)
+    fresh.load_state_dict(state)
+    assert torch.equal(fresh.weight, model.weight)
+    shared = torch.nn.Linear(2, 2)
+    tied = materializers.load(*materializers.dump(torch.nn.Sequential(shared, shared)))
+    assert torch.equal(tied["0.weight"], tied["1.weight"])
+    tensor = torch.arange(4.0)[::2]  # not contiguous
+    assert torch.equal(materializers.load(*materializers.dump(tensor)), tensor)
+
+
+def test_torch_is_not_imported_for_other_values() -> None:
+    code = (
+        "import sys; from zenctl.artifacts import materializers as m; "
+        "m.dump({1, 2}); m.dump([1]); print('torch' in sys.modules)"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr
+
+
+class Upper:
+    """A user's materializer: a str, stored upper-cased."""
+
+    types = ("str",)
+
+    def can_store(self, value: object) -> bool:
+        return isinstance(value, str)
+
+    def write(self, value: str, out: Any) -> None:
+        out.write(value.upper().encode())
+
+    def load(self, path: Path) -> str:
+        return path.read_text()
+
+
+def test_a_materializer_named_by_import_path_writes_and_reads() -> None:
+    name = f"{__name__}:Upper"
+    chosen = materializers.check("abc", name)
+    buffer = io.BytesIO()
+    materializers.write(chosen, "abc", buffer)
+    assert materializers.load(name, buffer.getvalue()) == "ABC"
+    with pytest.raises(materializers.Unstorable, match="does not store int"):
+        materializers.check(1, name)
+
+
+def test_a_recorded_materializer_no_longer_installed_is_a_clear_error() -> None:
+    with pytest.raises(UserError, match="Unknown materializer 'gone'") as raised:
+        materializers.load("gone", b"")
+    assert "Install the package that provides it" in raised.value.diagnostic.detail
+    with pytest.raises(UserError, match=r"'nowhere_pkg\.io:X'.*cannot be loaded"):
+        materializers.load("nowhere_pkg.io:X", b"")
+
+
+STEPS = """
+import threading
+
+
+def train():
+    return {"lock": threading.Lock(), "metrics": {"loss": 0.5}}
+
+
+def stream():
+    return (n for n in range(3))
+"""
+
+MAIN = """
+pipeline "p" {
+  step "train" {
+    run     = "steps.train:train"
+    outputs = ["metrics", "lock"]
+  }
+  step "stream" {
+    run = "steps.train:stream"
+  }
+}
+"""
+
+
+def test_an_unstorable_output_fails_the_step_as_a_storage_error(project: Project) -> None:
+    project.write("steps/__init__.py", "")
+    project.write("steps/train.py", STEPS)
+    project.write("main.zc.hcl", MAIN)
+    applied = project.apply()
+    assert applied.code != 0
+    assert 'Cannot store output "lock" of pipeline.p.step.train' in applied.both
+    assert "register a materializer for _thread.lock" in applied.both
+    assert "docs/artifacts.md#materializers" in applied.both
+    assert 'Cannot store output "output" of pipeline.p.step.stream' in applied.both
+    assert "no materializer stores generator" in applied.both
+    assert "Traceback" not in applied.both
+    for details, error in project.sql("SELECT details, error FROM step_executions"):
+        assert json.loads(details) == {"error_kind": "storage"}
+        assert error.startswith("Cannot store output")
+    # checked before any output was written: the storable "metrics" left no object behind
+    objects = project.root / ".zenctl/artifacts/objects"
+    stored = [p.read_bytes() for p in objects.rglob("*") if p.is_file()]
+    assert b'{"loss":0.5}' not in stored
+
+
+UPPER = """
+class Upper:
+    types = ("str",)
+
+    def can_store(self, value):
+        return isinstance(value, str)
+
+    def write(self, value, out):
+        out.write(value.upper().encode())
+
+    def load(self, path):
+        return path.read_text()
+
+
+def shout(word):
+    return word
+
+
+def hear(heard):
+    return heard + "!"
+"""
+
+FORCED = """
+pipeline "p" {
+  step "shout" {
+    run           = "steps.say:shout"
+    params        = { word = "hey" }
+    materializers = { output = "MATERIALIZER" }
+  }
+  step "hear" {
+    run    = "steps.say:hear"
+    inputs = { heard = step.shout.outputs.output }
+  }
+}
+"""
+
+
+def _forced(project: Project, materializer: str) -> None:
+    project.write("steps/__init__.py", "")
+    project.write("steps/say.py", UPPER)
+    project.write("main.zc.hcl", FORCED.replace("MATERIALIZER", materializer))
+
+
+def test_an_output_stored_by_the_materializer_it_names(project: Project) -> None:
+    _forced(project, "steps.say:Upper")
+    applied = project.apply()
+    assert applied.code == 0, applied.both
+    rows = dict(project.sql("SELECT materializer, hash FROM artifacts"))
+    assert "steps.say:Upper" in rows
+    store = project.root / ".zenctl/artifacts/objects"
+    assert b"HEY" in [p.read_bytes() for p in store.rglob("*") if p.is_file()]
+    # the next step read it back through the same materializer
+    ((recorded,),) = project.sql(
+        "SELECT e.outputs FROM current_steps c JOIN step_executions e ON e.id = c.execution_id "
+        "WHERE c.address = 'pipeline.p.step.hear'"
+    )
+    assert json.loads(recorded)["output"]["materializer"] == "text"
+    # naming another materializer changes the step's key: it runs again
+    _forced(project, "text")
+    assert "pipeline.p.step.shout" in project.run("plan").out
+    document = json.loads(project.run("plan", "--json").out)
+    jsonschema.validate(document, json.loads((ROOT / "specs/plan.schema.json").read_text()))
+    (shout,) = [step for step in document["steps"] if step["address"].endswith(".shout")]
+    assert shout["after"]["materializers"] == {"output": "text"}
+
+
+def test_an_unknown_materializer_is_a_config_error_at_its_line(project: Project) -> None:
+    _forced(project, "panda")
+    plan = project.run("plan")
+    assert plan.code != 0
+    assert "Unknown materializer" in plan.both and 'Did you mean "pandas"?' in plan.both
+    assert "line 5" in plan.both, plan.both
+
+
+def test_a_materializer_registered_as_an_entry_point_is_listed_and_used(
+    project: Project, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zenctl.providers import discovery
+
+    site = tmp_path_factory.mktemp("site")  # outside the project: an installed package
+    (site / "upper_io").mkdir(parents=True)
+    (site / "upper_io" / "__init__.py").write_text(UPPER)
+    info = site / "upper_io-1.2.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: upper-io\nVersion: 1.2\n")
+    (info / "entry_points.txt").write_text("[zenctl.materializers]\nupper = upper_io:Upper\n")
+    monkeypatch.syspath_prepend(str(site))
+    discovery._discovered.cache_clear()
+    materializers._user.cache_clear()
+    try:
+        listed = project.run("providers")
+        assert "upper" in listed.out and "[upper-io 1.2]" in listed.out, listed.both
+        document = json.loads(project.run("providers", "--json").out)
+        assert {"name": "upper", "types": ["str"], "distribution": "upper-io 1.2"} in document[
+            "materializers"
+        ]
+        _forced(project, "upper")
+        assert project.apply().code == 0
+        assert ("upper",) in project.sql("SELECT materializer FROM artifacts")
+    finally:
+        discovery._discovered.cache_clear()
+        materializers._user.cache_clear()
+        sys.modules.pop("upper_io", None)
+
+
+def test_every_built_in_materializer_is_known_to_config() -> None:
+    from zenctl.providers.discovery import BUILT_IN_MATERIALIZERS
+
+    assert tuple(materializers.BUILTIN) == BUILT_IN_MATERIALIZERS

@@ -1,0 +1,64 @@
+"""torch tensors and modules as safetensors: a JSON header, then each tensor's raw bytes, the
+same for the same values in any process (pickle's bytes, torch.save's, vary).
+
+torch is never imported here unless a value is already a torch object: a torch object means
+torch is in `sys.modules`. A module is stored as its `state_dict`, and read back as that
+state_dict (loading a module needs its class and its arguments, which zenctl cannot know):
+`model.load_state_dict(value)` (docs/artifacts.md#materializers).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, BinaryIO
+
+TENSOR, MODULE = "torch-tensor", "torch-module"
+
+
+def kind(value: Any) -> str:
+    """The materializer of a torch tensor or module; "" for any other value."""
+    if "torch" not in sys.modules:  # a torch object means torch is imported: never import it
+        return ""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return TENSOR
+    if isinstance(value, torch.nn.Module):
+        return MODULE
+    return ""
+
+
+def _write_safetensors(tensors: dict[str, Any], out: BinaryIO) -> None:
+    """safetensors' bytes: a JSON header, its keys sorted, then each tensor's raw bytes."""
+    from safetensors.torch import save
+
+    seen: set[int] = set()
+    contiguous = {}
+    for name, tensor in tensors.items():
+        tensor = tensor.detach().cpu().contiguous()
+        if tensor.data_ptr() in seen:  # tied weights: safetensors refuses shared storage
+            tensor = tensor.clone()
+        seen.add(tensor.data_ptr())
+        contiguous[name] = tensor
+    out.write(save(contiguous))
+
+
+def load(source: Path | bytes) -> dict[str, Any]:
+    """The tensors by name, on the CPU: a module's state_dict, for `load_state_dict`."""
+    from safetensors.torch import load as read
+
+    tensors: dict[str, Any] = read(source if isinstance(source, bytes) else source.read_bytes())
+    return tensors
+
+
+def write_tensor(value: Any, out: BinaryIO) -> None:
+    _write_safetensors({"tensor": value}, out)
+
+
+def load_tensor(source: Path | bytes) -> Any:
+    return load(source)["tensor"]
+
+
+def write_module(value: Any, out: BinaryIO) -> None:
+    _write_safetensors(value.state_dict(), out)
