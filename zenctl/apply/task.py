@@ -87,7 +87,8 @@ def execute_step(
             _scratch_folder(),
         ):
             used = _artifact_store(task, store)
-            with _module_folder_on_path(task, code_root or task.root):  # its classes pickle only while importable
+            # its classes pickle only while importable
+            with _module_folder_on_path(task, code_root or task.root):
                 value = (body or call_function)(task, used, details)
                 named = _named_outputs(task, value)
                 metrics = {
