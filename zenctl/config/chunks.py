@@ -17,9 +17,11 @@ python-hcl2 on the whole text, exactly as without the cache.
 
 from __future__ import annotations
 
+import copyreg
 import io
 import pickle
 import sys
+from abc import ABCMeta
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,14 +57,16 @@ class BlockCache:
             self.loaded = True
         key = self.key(text)
         data = self.used.get(key) or self.stored.get(key)
-        if data is None:
-            from hcl2.api import parses
+        if data is not None:
+            self.used[key] = data
+            return pickle.loads(data)
+        from hcl2.api import parses
 
-            buffer = io.BytesIO()
-            _TreePickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(parses(text))
-            data = buffer.getvalue()
-        self.used[key] = data
-        return pickle.loads(data)
+        tree = parses(text)
+        buffer = io.BytesIO()
+        _TreePickler(buffer).dump(tree)  # before the caller shifts and grafts it
+        self.used[key] = buffer.getvalue()
+        return tree
 
     def save(self) -> None:
         if self.path is None or self.used == self.stored:
@@ -74,19 +78,23 @@ class BlockCache:
             pass  # a read-only checkout still plans, only without the cache
 
 
+def _reduce_class(cls: type) -> Any:
+    """Pickles python-hcl2's token classes, made at run time (`StringToken["NAME"]`) and so not
+    found by name, as the call that makes them again; other classes go by name as usual."""
+    if not _made_at_run_time(cls):
+        return cls.__qualname__
+    from hcl2.rules.tokens import StaticStringToken
+
+    name = cls.lark_name()  # type: ignore[attr-defined]
+    static = issubclass(cls, StaticStringToken)
+    return _token_class, (cls.__bases__[0], (name, cls._default_value) if static else name)  # type: ignore[attr-defined]
+
+
 class _TreePickler(pickle.Pickler):
-    """Pickles python-hcl2's trees, whose token classes are made at run time
-    (`StringToken["NAME"]`) and so cannot be found by name: each is rebuilt the same way."""
-
-    def reducer_override(self, obj: Any) -> Any:
-        if isinstance(obj, type) and _made_at_run_time(obj):
-            from hcl2.rules.tokens import StaticStringToken
-
-            base = obj.__bases__[0]
-            name = obj.lark_name()  # type: ignore[attr-defined]
-            key = (name, obj._default_value) if issubclass(obj, StaticStringToken) else name  # type: ignore[attr-defined]
-            return _token_class, (base, key)
-        return NotImplemented
+    # Only classes of the ABCMeta kind pass through Python: every other object is pickled in C.
+    def __init__(self, file: io.BytesIO) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.dispatch_table = {**copyreg.dispatch_table, ABCMeta: _reduce_class}
 
 
 def _made_at_run_time(cls: type) -> bool:
