@@ -59,13 +59,15 @@ def load_config(root: Path, catalog: ComponentCatalog) -> Config:
     if cached is not None:
         return cached
     from hcl2.version import __version__ as hcl2_version
+    from lark import __version__ as lark_version
 
     from zenctl.config.chunks import BlockCache
     from zenctl.config.hcl import ConfigParser
 
     texts = [(path, data.decode("utf-8", errors="replace")) for path, data in contents]
-    # Blocks parse the same in any project: the key is only their text and the parser.
-    blocks = BlockCache(cache_file.parent / "blocks.pickle", f"{hcl2_version}\0{CACHE_FORMAT}")
+    # A block's tree depends only on its text and the parser (python-hcl2 and its lark).
+    parser = f"{hcl2_version}\0{lark_version}\0{CACHE_FORMAT}"
+    blocks = BlockCache(cache_file.parent / "blocks.pickle", parser)
     try:
         with _no_cycle_collection():
             config = ConfigParser(root.resolve(), catalog, blocks).parse(texts)
