@@ -58,15 +58,17 @@ def load_config(root: Path, catalog: ComponentCatalog) -> Config:
     cached = _read_cache(cache_file)
     if cached is not None:
         return cached
+    from importlib.metadata import version
+
     from hcl2.version import __version__ as hcl2_version
-    from lark import __version__ as lark_version
 
     from zenctl.config.chunks import BlockCache
     from zenctl.config.hcl import ConfigParser
 
     texts = [(path, data.decode("utf-8", errors="replace")) for path, data in contents]
-    # A block's tree depends only on its text and the parser (python-hcl2 and its lark).
-    parser = f"{hcl2_version}\0{lark_version}\0{CACHE_FORMAT}"
+    # A block's tree depends only on its text and the parser: python-hcl2, and the lark it
+    # builds on (its objects are in the pickled trees).
+    parser = f"{hcl2_version}\0{version('lark')}\0{CACHE_FORMAT}"
     blocks = BlockCache(cache_file.parent / "blocks.pickle", parser)
     try:
         with _no_cycle_collection():
