@@ -144,8 +144,8 @@ class Decoder:
                     where,
                 )
                 continue
-            raw = attribute.value
-            if bare and attribute.name in bare and (word := bare_word(raw)) is not None:
+            # `attribute.value` serializes the whole expression: only for a possible bare word.
+            if bare and attribute.name in bare and (word := bare_word(attribute.value)) is not None:
                 attrs[attribute.name] = Attr(word, where)
                 continue
             failed.add(attribute.name)  # until its value is known to be good

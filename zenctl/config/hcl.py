@@ -20,6 +20,7 @@ from typing import Any
 
 from zenctl.config import blocks
 from zenctl.config.catalog import ComponentCatalog
+from zenctl.config.chunks import BlockCache
 from zenctl.config.components import DEFAULT_STACK, default_stack
 from zenctl.config.decoding import Decoder, SourceFile
 from zenctl.config.lowering import parse_document
@@ -37,9 +38,12 @@ _TOP_LEVEL = ("variable", "locals", "stack", "pipeline", "zenctl", "moved")
 class ConfigParser:
     """Builds a `Config` from file contents, collecting diagnostics instead of stopping."""
 
-    def __init__(self, root: Path, catalog: ComponentCatalog) -> None:
+    def __init__(
+        self, root: Path, catalog: ComponentCatalog, blocks: BlockCache | None = None
+    ) -> None:
         self.root = root
         self.catalog = catalog
+        self.blocks = blocks  # the parsed blocks kept between runs, if any
 
     def parse(self, contents: Iterable[tuple[Path, str]]) -> Config:
         decoder = Decoder(self.catalog)
@@ -53,7 +57,7 @@ class ConfigParser:
         for path, text in contents:
             files.append(path.name)
             try:
-                document, marks = parse_document(text)
+                document, marks = parse_document(text, self.blocks)
             except Exception as exc:  # lark raises many types; all carry line/column
                 decoder.diagnostics.append(syntax_diagnostic(str(path), exc, text))
                 continue

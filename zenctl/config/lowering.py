@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from zenctl.config.chunks import BlockCache, parse_blocks
 from zenctl.config.conversions import literal_number
 from zenctl.config.tree import (
     SPLAT_ITEM,
@@ -51,14 +52,19 @@ _FOR_DIRECTIVE = re.compile(
 )
 
 
-def parse_document(text: str) -> tuple[Any, Marks]:
+def parse_document(text: str, cache: BlockCache | None = None) -> tuple[Any, Marks]:
     """python-hcl2's document of HCL text, with the strip markers its grammar lacks hidden
-    first: the marks `hide_strip_markers` returns go to `Lowering`. Raises what lark raises
-    on a syntax error (many types; each carries a position)."""
-    from hcl2.api import query
+    first: the marks `hide_strip_markers` returns go to `Lowering`. With a `cache`, the
+    file's blocks are parsed one by one and only those whose text it has not seen. Raises
+    what lark raises on a syntax error (many types; each carries a position)."""
+    from hcl2.query.body import DocumentView
 
     cleaned, marks = hide_strip_markers(text)
-    return query(cleaned), marks  # type: ignore[no-untyped-call]
+    if cache is None:
+        from hcl2.api import parses
+
+        return DocumentView(parses(cleaned)), marks
+    return DocumentView(parse_blocks(cleaned, cache)), marks
 
 
 class NotOneExpression(Exception):

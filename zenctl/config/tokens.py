@@ -23,6 +23,9 @@ _PUNCTUATION = ("...", "::", "==", "!=", "<=", ">=", "&&", "||", "=>", *"{}[]()=
 _NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _IDENT = re.compile(r"[^\W\d][\w-]*")
 _HEREDOC = re.compile(r"<<-?([^\W\d][\w-]*)[ \t]*\n")
+_SPACE = re.compile(r"[ \t\r]+")
+_PLAIN_STRING = re.compile(r'"[^"\\\n$%]*"')  # no escape, sequence or marker: ends at its quote
+_PUNCT_SET = frozenset(_PUNCTUATION)
 
 
 class FormatError(ValueError):
@@ -91,7 +94,7 @@ class _Lexer:
         while pos < len(text):
             ch = text[pos]
             if ch in " \t\r":
-                pos += 1
+                pos = _SPACE.match(text, pos).end()  # type: ignore[union-attr]
             elif ch == "\n":
                 self.add(Kind.NEWLINE, ch, pos)
                 pos += 1
@@ -108,7 +111,8 @@ class _Lexer:
                 self.add(Kind.COMMENT, "\n".join(line.rstrip() for line in lines), pos)
                 pos = end + 2
             elif ch == '"':
-                end = self.string_end(pos)
+                plain = _PLAIN_STRING.match(text, pos)
+                end = plain.end() if plain else self.string_end(pos)
                 self.add(Kind.STRING, text[pos:end], pos)
                 pos = end
             elif text.startswith("<<", pos):
@@ -120,7 +124,10 @@ class _Lexer:
                 self.add(kind, match.group(), pos)
                 pos = match.end()
             else:
-                punct = next((p for p in _PUNCTUATION if text.startswith(p, pos)), None)
+                # Longest first, so that `...` wins over `.` and `=>` over `=`.
+                punct = next(
+                    (p for n in (3, 2, 1) if (p := text[pos : pos + n]) in _PUNCT_SET), None
+                )
                 if punct is None:
                     raise self.error(f"unexpected character {ch!r}", pos)
                 self.add(Kind.PUNCT, punct, pos)
