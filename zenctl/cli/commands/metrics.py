@@ -4,13 +4,14 @@ zenctl/application/revisions.py for how each spelling resolves, docs/metrics.md 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from zenctl.cli.context import Invocation, invocation
-from zenctl.cli.options import Chdir, Json, Markdown, VarFiles, Vars
+from zenctl.cli.options import Chdir, Json, Markdown, VarFiles, Vars, print_json
 from zenctl.diagnostics import UserError
 
 if TYPE_CHECKING:
@@ -40,6 +41,17 @@ SideB = Annotated[
 ]
 
 
+DiffExitcode = Annotated[
+    bool,
+    typer.Option(
+        "--detailed-exitcode",
+        "-detailed-exitcode",
+        help="Exit 0 when both sides are the same, 2 when anything differs, 1 on error.",
+    ),
+]
+Table = tuple[list[str], list[list[str]]]
+
+
 @metrics_app.command("show")
 def metrics_show(
     ctx: typer.Context,
@@ -67,16 +79,17 @@ def metrics_show(
     project, store = _open(call, chdir)
     side = _side(call, project, store, target, var, var_file)
     rows = render.metric_rows([side])
-    table = render.metrics_table([side], rows)
     empty = f"No metrics recorded for {side.label}. A step names its metrics outputs with " + (
         '`metrics = ["scores"]`.'
     )
-    if json_:
-        _echo_json(render.show_document(side, rows))
-    elif markdown:
-        typer.echo(render.markdown_table(table, empty), nl=False)
-    else:
-        render.print_table(call.stdout, table, empty)
+    _print(
+        call,
+        json_,
+        markdown,
+        lambda: render.show_document(side, rows),
+        render.metrics_table([side], rows),
+        empty,
+    )
 
 
 @metrics_app.command("diff")
@@ -87,14 +100,7 @@ def metrics_diff(
     chdir: Chdir = None,
     json_: Json = False,
     markdown: Markdown = False,
-    detailed_exitcode: Annotated[
-        bool,
-        typer.Option(
-            "--detailed-exitcode",
-            "-detailed-exitcode",
-            help="Exit 0 when the metrics are the same, 2 when any differs, 1 on error.",
-        ),
-    ] = False,
+    detailed_exitcode: DiffExitcode = False,
     var: Vars = None,
     var_file: VarFiles = None,
 ) -> None:
@@ -106,19 +112,16 @@ def metrics_diff(
     from zenctl.render import metrics as render
 
     call = invocation(ctx)
-    _check_formats(json_, markdown)
-    project, store = _open(call, chdir)
-    first = _side(call, project, store, a or "HEAD", var, var_file)
-    second = _side(call, project, store, b, var, var_file)
+    first, second = _two_sides(call, chdir, json_, markdown, a, b, var, var_file)
     rows = render.metric_rows([first, second])
-    table = render.metrics_table([first, second], rows)
-    empty = "No metrics recorded on either side."
-    if json_:
-        _echo_json(render.diff_document(first, second, rows))
-    elif markdown:
-        typer.echo(render.markdown_table(table, empty), nl=False)
-    else:
-        render.print_table(call.stdout, table, empty)
+    _print(
+        call,
+        json_,
+        markdown,
+        lambda: render.diff_document(first, second, rows),
+        render.metrics_table([first, second], rows),
+        "No metrics recorded on either side.",
+    )
     if detailed_exitcode and any(row.changed for row in rows):
         raise typer.Exit(2)
 
@@ -131,14 +134,7 @@ def params_diff(
     chdir: Chdir = None,
     json_: Json = False,
     markdown: Markdown = False,
-    detailed_exitcode: Annotated[
-        bool,
-        typer.Option(
-            "--detailed-exitcode",
-            "-detailed-exitcode",
-            help="Exit 0 when the params are the same, 2 when any differs, 1 on error.",
-        ),
-    ] = False,
+    detailed_exitcode: DiffExitcode = False,
     var: Vars = None,
     var_file: VarFiles = None,
 ) -> None:
@@ -149,21 +145,57 @@ def params_diff(
     from zenctl.render import metrics as render
 
     call = invocation(ctx)
-    _check_formats(json_, markdown)
-    project, store = _open(call, chdir)
-    first = _side(call, project, store, a or "HEAD", var, var_file)
-    second = _side(call, project, store, b, var, var_file)
+    first, second = _two_sides(call, chdir, json_, markdown, a, b, var, var_file)
     rows = render.params_rows(first, second)
-    table = render.params_table(first, second, rows)
-    empty = "No params differ."
+    _print(
+        call,
+        json_,
+        markdown,
+        lambda: render.params_document(first, second, rows),
+        render.params_table(first, second, rows),
+        "No params differ.",
+    )
+    if detailed_exitcode and rows:
+        raise typer.Exit(2)
+
+
+def _print(
+    call: Invocation,
+    json_: bool,
+    markdown: bool,
+    document: Callable[[], dict[str, Any]],
+    table: Table,
+    empty: str,
+) -> None:
+    """One of the three forms every command here prints: JSON, a markdown table (the
+    pull-request comment's), or the terminal's table."""
+    from zenctl.render import metrics as render
+
     if json_:
-        _echo_json(render.params_document(first, second, rows))
+        print_json(document())
     elif markdown:
         typer.echo(render.markdown_table(table, empty), nl=False)
     else:
         render.print_table(call.stdout, table, empty)
-    if detailed_exitcode and rows:
-        raise typer.Exit(2)
+
+
+def _two_sides(
+    call: Invocation,
+    chdir: Path | None,
+    json_: bool,
+    markdown: bool,
+    a: str | None,
+    b: str | None,
+    var: list[str] | None,
+    var_file: list[str] | None,
+) -> tuple[Side, Side]:
+    """A (default HEAD's configuration) and B (default the workspace's last apply)."""
+    _check_formats(json_, markdown)
+    project, store = _open(call, chdir)
+    return (
+        _side(call, project, store, a or "HEAD", var, var_file),
+        _side(call, project, store, b, var, var_file),
+    )
 
 
 def _check_formats(json_: bool, markdown: bool) -> None:
@@ -203,9 +235,3 @@ def _side(
         frozenset(resolved.executions),
         tuple(metrics),
     )
-
-
-def _echo_json(document: object) -> None:
-    import json
-
-    typer.echo(json.dumps(document, indent=2, sort_keys=True))
