@@ -20,12 +20,13 @@ import blake3
 import jsonschema
 import yaml
 from conftest import ZENCTL, Project
+from test_deps import make as with_deps
 from test_locking import hold
 from test_providers import HELLO
 from test_serving import CONFIG, DEPLOYMENT, MODEL, _alive, _health, _url
 
 from zenctl.fingerprint.files import StatCache
-from zenctl.plan.drift import SourceDrift, source_drift
+from zenctl.plan.drift import SourceDrift, data_drift
 from zenctl.state.records import Execution
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "specs/drift.schema.json").read_text())
@@ -98,6 +99,52 @@ def test_source_data_is_drift_code_and_params_are_not(project: Project) -> None:
     assert source["after"] is None and source["missing"] is True
 
     project.write("data/raw.txt", "1 2 3 4 5\n")  # the recorded bytes again: no drift
+    assert project.run("drift").code == 0
+
+
+def test_a_changed_or_deleted_dep_is_drift(project: Project) -> None:
+    with_deps(project)  # extra: deps data/extra.csv; configs: deps configs/, data/extra.csv
+    assert project.apply().code == 0
+    clean = project.run("drift")
+    assert clean.code == 0, clean.both
+    assert clean.out.strip() == "No drift. 0 resources and 2 source files checked."
+    assert _drift(project)["steps"] == []
+
+    project.write("configs/two.yaml", "y: 2\n")
+    changed = project.run("drift")
+    assert changed.code == 2, changed.both
+    assert "! pipeline.demo.step.configs  deps changed" in changed.out
+    assert "~ deps: configs/ changed" in changed.out
+    assert "step.extra" not in changed.out and "data/extra.csv" not in changed.out
+    assert changed.out.rstrip().endswith(
+        "Drift: 0 resources changed, 1 steps' source data changed."
+    )
+    (step,) = _drift(project)["steps"]
+    assert step["address"] == "pipeline.demo.step.configs" and step["sources"] == []
+    (dep,) = step["deps"]
+    assert dep["path"] == "configs/" and dep["missing"] is False
+    assert dep["after"] is not None and dep["after"] != dep["before"]
+    assert step["changes"] == [
+        {"op": "~", "path": "deps: configs/ changed", "before": None, "after": None}
+    ]
+    detailed = project.run("plan", "--refresh-only", "--detailed-exitcode")
+    assert detailed.code == 2 and "~ deps: configs/ changed" in detailed.out
+
+    (project.root / "data" / "extra.csv").unlink()
+    deleted = project.run("drift")
+    assert deleted.code == 2, deleted.both
+    assert "! pipeline.demo.step.extra  deps deleted" in deleted.out
+    assert "~ deps: data/extra.csv deleted" in deleted.out
+    assert "! pipeline.demo.step.configs  deps changed" in deleted.out  # one of two deleted
+    assert "Drift: 0 resources changed, 2 steps' source data changed." in deleted.out
+    configs, extra = _drift(project)["steps"]
+    assert [dep["path"] for dep in configs["deps"]] == ["configs/", "data/extra.csv"]
+    assert extra["deps"] == [
+        {"path": "data/extra.csv", "before": _hash("a,b\n"), "after": None, "missing": True}
+    ]
+
+    project.write("data/extra.csv", "a,b\n")  # the recorded bytes again: no drift
+    (project.root / "configs" / "two.yaml").unlink()
     assert project.run("drift").code == 0
 
 
@@ -245,7 +292,7 @@ def test_each_source_is_hashed_once_and_only_settled_successes_count(tmp_path: P
         ),
     }
     cache = StatCache(tmp_path / "stat.json")
-    steps, checked = source_drift(tmp_path, settled, cache)
+    steps, checked = data_drift(tmp_path, settled, cache)
     assert checked == 1  # data/a.csv, read by two steps; a removed step's source is not checked
     assert [(step.address, step.sources) for step in steps] == [
         (

@@ -205,15 +205,15 @@ class Project:
         return dataclasses.replace(plan, resources=changes, refreshed=refresh)
 
     def drift(self, store: StateStore | None) -> DriftReport:
-        """What moved since the last apply: recorded resources and recorded source data
-        against reality. Reads only: no step is fingerprinted, no cache saved, no lock taken."""
-        from zenctl.plan.drift import DriftReport, resource_drift, source_drift
+        """What moved since the last apply: recorded resources, source data and deps against
+        reality. Reads only: no step is fingerprinted, no cache saved, no lock taken."""
+        from zenctl.plan.drift import DriftReport, data_drift, resource_drift
 
         if store is None:
             return DriftReport(self.workspace, EMPTY_LINEAGE, 0, False, (), (), 0, 0)
         snapshot = store.snapshot(self.workspace)
         fingerprinter = self.fingerprinter(store)
-        steps, checked = source_drift(self.root, snapshot.settled, fingerprinter.cache)
+        steps, checked = data_drift(self.root, snapshot.settled, fingerprinter.cache)
         records = store.resources(self.workspace)
         resources: tuple[ResourceDrift, ...] = ()
         if records:  # without any, no provider is loaded

@@ -2,11 +2,12 @@
 `zenctl plan --refresh-only`).
 
 Two things are compared, and nothing else: each recorded resource against what its provider
-reads back (as `plan` refreshes it), and each source file a current execution read against
-its recorded content hash. Code, params and the configuration are never fingerprinted: they
-are the user's own edits, which `plan` reviews, not changes made behind zenctl's back.
-Reading state, files and providers is all this does; the report is published as its own
-document (specs/drift.schema.json, written by zenctl/render/drift.py), since it plans no step.
+reads back (as `plan` refreshes it), and each source file or dep (a step's `deps`) a current
+execution read against its recorded content hash. Code, params and the configuration are never
+fingerprinted: they are the user's own edits, which `plan` reviews, not changes made behind
+zenctl's back. Reading state, files and providers is all this does; the report is published as
+its own document (specs/drift.schema.json, written by zenctl/render/drift.py), since it plans
+no step.
 """
 
 from __future__ import annotations
@@ -41,18 +42,39 @@ class SourceDrift:
 
 
 @dataclass(frozen=True, slots=True)
+class DepDrift:
+    """One file or folder of a step's `deps` that is no longer the bytes the step read."""
+
+    path: str  # as written in `deps` (relative to the project folder unless absolute)
+    before: str  # the recorded content hash
+    after: str | None  # the content hash now; None: deleted
+
+    @property
+    def change(self) -> Change:
+        # worded as the plan words a changed dep (`~ deps: configs/ changed`)
+        return Change("~", f"deps: {self.path} {'changed' if self.after else 'deleted'}")
+
+
+@dataclass(frozen=True, slots=True)
 class StepDrift:
     address: str
-    sources: tuple[SourceDrift, ...]
+    sources: tuple[SourceDrift, ...]  # may be empty when only deps drifted
+    deps: tuple[DepDrift, ...] = ()
+
+    @property
+    def data(self) -> tuple[SourceDrift | DepDrift, ...]:
+        return (*self.sources, *self.deps)
 
     @property
     def changes(self) -> tuple[Change, ...]:
-        return tuple(source.change for source in self.sources)
+        return tuple(item.change for item in self.data)
 
     @property
     def what(self) -> str:
-        gone = all(source.after is None for source in self.sources)
-        return "source data missing" if gone else "source data changed"
+        gone = all(item.after is None for item in self.data)
+        if self.sources:
+            return "source data missing" if gone else "source data changed"
+        return "deps deleted" if gone else "deps changed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,39 +98,46 @@ class DriftReport:
     serial: int
     recorded: bool  # a metadata store with state exists
     resources: tuple[ResourceDrift, ...]  # only those that drifted, by address
-    steps: tuple[StepDrift, ...]  # only those whose source data drifted, by address
+    steps: tuple[StepDrift, ...]  # only those whose source data or deps drifted, by address
     checked_resources: int
-    checked_sources: int  # distinct source files and folders
+    checked_sources: int  # distinct source and dep files and folders
 
     @property
     def drifted(self) -> bool:
         return bool(self.resources or self.steps)
 
 
-def source_drift(
+def data_drift(
     root: Path, settled: Mapping[str, Execution], cache: StatCache
 ) -> tuple[tuple[StepDrift, ...], int]:
-    """Steps whose recorded source inputs no longer hash the same, and how many distinct
-    sources were checked. Each is hashed once however many steps read it; the stat cache is
-    read (unchanged files are not read again) but never saved: drift writes nothing."""
+    """Steps whose recorded source inputs or deps no longer hash the same, and how many
+    distinct files and folders were checked. Each is hashed once however many steps read it
+    (as a source or a dep); the stat cache is read (unchanged files are not read again) but
+    never saved: drift writes nothing."""
     hashes: dict[Path, str | None] = {}
+
+    def now(written: str) -> str | None:
+        path = resolve_in_project(root, written)
+        if path not in hashes:
+            hashes[path] = _hash_now(path, cache)
+        return hashes[path]
+
     drifted: list[StepDrift] = []
     for address, execution in sorted(settled.items()):
         if execution.status != "succeeded":
             continue
-        found = []
-        for name, entry in sorted(execution.components.get("inputs", {}).items()):
-            if not entry["ref"].startswith("source."):
-                continue
-            path = resolve_in_project(root, entry["path"])
-            if path not in hashes:
-                hashes[path] = _hash_now(path, cache)
-            if hashes[path] != entry["hash"]:
-                found.append(
-                    SourceDrift(name, entry["ref"], entry["path"], entry["hash"], hashes[path])
-                )
-        if found:
-            drifted.append(StepDrift(address, tuple(found)))
+        sources = tuple(
+            SourceDrift(name, entry["ref"], entry["path"], entry["hash"], now(entry["path"]))
+            for name, entry in sorted(execution.components.get("inputs", {}).items())
+            if entry["ref"].startswith("source.") and now(entry["path"]) != entry["hash"]
+        )
+        deps = tuple(
+            DepDrift(dep, recorded, now(dep))
+            for dep, recorded in sorted(execution.components.get("deps", {}).items())
+            if now(dep) != recorded
+        )
+        if sources or deps:
+            drifted.append(StepDrift(address, sources, deps))
     return tuple(drifted), len(hashes)
 
 
@@ -119,9 +148,9 @@ def _hash_now(path: Path, cache: StatCache) -> str | None:
         return hash_path(path, cache)
     except OSError as exc:
         raise UserError(
-            f"Reading source data {path} failed",
-            f"{exc}. Drift compares each recorded source file with its content now; make it "
-            "readable by this user and run again.",
+            f"Reading {path} failed",
+            f"{exc}. Drift compares each recorded source file and dep with its content now; "
+            "make it readable by this user and run again.",
         ) from None
 
 

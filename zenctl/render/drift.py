@@ -20,7 +20,7 @@ from zenctl.render.plan_markdown import fenced
 from zenctl.render.plan_text import change_line, drifted_lines
 from zenctl.workspaces import DEFAULT_WORKSPACE
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"  # 1.1: a step's deps
 
 
 def summary_line(report: DriftReport) -> str:
@@ -121,6 +121,15 @@ def drift_document(report: DriftReport) -> dict[str, Any]:
                         "missing": source.after is None,
                     }
                     for source in item.sources
+                ],
+                "deps": [
+                    {
+                        "path": dep.path,
+                        "before": dep.before,
+                        "after": dep.after,
+                        "missing": dep.after is None,
+                    }
+                    for dep in item.deps
                 ],
                 "changes": changes_entries(item.changes, origin=False),
             }
