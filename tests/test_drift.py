@@ -26,7 +26,7 @@ from test_providers import HELLO
 from test_serving import CONFIG, DEPLOYMENT, MODEL, _alive, _health, _url
 
 from zenctl.fingerprint.files import StatCache
-from zenctl.plan.drift import SourceDrift, data_drift
+from zenctl.plan.drift import DepDrift, SourceDrift, data_drift
 from zenctl.state.records import Execution
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "specs/drift.schema.json").read_text())
@@ -264,9 +264,11 @@ def test_a_model_server_deleted_out_of_band_is_drift(project: Project) -> None:
                 os.kill(pid, signal.SIGKILL)
 
 
-def _execution(id_: str, status: str, inputs: dict[str, dict[str, object]]) -> Execution:
-    """A recorded execution with only what drift reads: its status and inputs."""
-    components = {"inputs": inputs}
+def _execution(
+    id_: str, status: str, inputs: dict[str, dict[str, object]], deps: dict[str, str] | None = None
+) -> Execution:
+    """A recorded execution with only what drift reads: its status, inputs and deps."""
+    components: dict[str, object] = {"inputs": inputs, **({"deps": deps} if deps else {})}
     return Execution(
         id_, "run", "", 1, status, None, components, {}, None, None, None, None, None, {}
     )
@@ -301,6 +303,31 @@ def test_each_source_is_hashed_once_and_only_settled_successes_count(tmp_path: P
         )
     ]
     assert not (tmp_path / "stat.json").exists()
+
+
+def test_a_dep_that_is_also_a_source_is_hashed_once(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.csv").write_text("a\n")
+    source = {"raw": {"ref": "source.a", "path": "data/a.csv", "hash": _hash("a\n")}}
+    settled = {
+        "pipeline.p.step.reads": _execution("x", "succeeded", source),
+        "pipeline.p.step.uses": _execution(
+            "y", "succeeded", {}, {"data/a.csv": "0" * 64, "data/b.csv": "1" * 64}
+        ),
+    }
+    steps, checked = data_drift(tmp_path, settled, StatCache(tmp_path / "stat.json"))
+    assert checked == 2  # data/a.csv as a source and a dep, and data/b.csv
+    assert [(step.address, step.sources, step.deps) for step in steps] == [
+        (
+            "pipeline.p.step.uses",
+            (),
+            (
+                DepDrift("data/a.csv", "0" * 64, _hash("a\n")),
+                DepDrift("data/b.csv", "1" * 64, None),
+            ),
+        )
+    ]
+    assert steps[0].what == "deps changed"
 
 
 def test_the_documented_scheduled_workflow_uses_real_options() -> None:
