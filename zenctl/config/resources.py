@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from zenctl.config.decoding import Decoder, SourceFile
 from zenctl.config.model import Expression, Ref, Resources, Step, is_constant
 from zenctl.config.variables import Sensitive, evaluate
 from zenctl.diagnostics import Diagnostic, DiagnosticsError, SourceRange, UserError, suggest
 from zenctl.sizes import SIZE_HINT, parse_size
+
+if TYPE_CHECKING:  # the decoder (pydantic models, the HCL lowering) only while loading: a plan
+    # from the config cache plans without it
+    from zenctl.config.decoding import Decoder, SourceFile
 
 KINDS = ("gpus", "memory", "cpus")
 
