@@ -146,6 +146,12 @@ def parse_blocks(text: str, cache: BlockCache) -> Any:
     return parses(text)
 
 
+def parse_block(text: str, start: int, end: int, line: int, cache: BlockCache) -> Any:
+    """The `BlockRule` of the one block that `text[start:end]` holds, placed where it stands
+    in `text` (`start` begins line `line`); raises if that text is not exactly one block."""
+    return _only_block(_assemble(text, _Chunk(start, end, line), cache))
+
+
 def _assemble(text: str, span: _Chunk, cache: BlockCache, whole: bool = False) -> Any:
     """The tree of the `span` of `text` (the whole file, or one block) with the blocks cut
     out of it parsed on their own."""

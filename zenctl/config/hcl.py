@@ -14,7 +14,7 @@ parts in order; the parts are:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from zenctl.config.catalog import ComponentCatalog
 from zenctl.config.chunks import BlockCache
 from zenctl.config.components import DEFAULT_STACK, default_stack
 from zenctl.config.decoding import Decoder, SourceFile
+from zenctl.config.edits import StepSpan, step_span
 from zenctl.config.lowering import parse_document
 from zenctl.config.model import Config, Moved, Pipeline, ProviderRequirement, Stack, Variable
 from zenctl.config.ordering import step_order
@@ -44,6 +45,10 @@ class ConfigParser:
         self.root = root
         self.catalog = catalog
         self.blocks = blocks  # the parsed blocks kept between runs, if any
+        # Set by a parse without errors, for the next edit (`edits.EditBase`): where each
+        # step block stands, and the project's locals.
+        self.spans: tuple[StepSpan, ...] = ()
+        self.values: Values | None = None
 
     def parse(self, contents: Iterable[tuple[Path, str]]) -> Config:
         decoder = Decoder(self.catalog)
@@ -54,6 +59,7 @@ class ConfigParser:
         moved: list[Moved] = []
         files: list[str] = []
         documents: list[tuple[SourceFile, Any]] = []
+        texts: dict[str, str] = {}
         for path, text in contents:
             files.append(path.name)
             try:
@@ -62,6 +68,7 @@ class ConfigParser:
                 decoder.diagnostics.append(syntax_diagnostic(str(path), exc, text))
                 continue
             documents.append((SourceFile(path, text, marks), document))
+            texts[path.name] = text
         locals_ = blocks.locals_of(decoder, documents)
         decoder.values = Values(str(self.root), locals_, decoder.broken_locals)
         for source, document in documents:
@@ -107,6 +114,19 @@ class ConfigParser:
                 decoder.diagnostics += exc.diagnostics
         if decoder.diagnostics:
             raise DiagnosticsError(list(dict.fromkeys(decoder.diagnostics)))
+        self.values = decoder.values
+        self.spans = tuple(_step_spans(pipeline_blocks, texts))
         return Config(
             str(self.root), variables, stacks, pipelines, tuple(files), required, tuple(moved)
         )
+
+
+def _step_spans(
+    pipeline_blocks: list[tuple[SourceFile, Any]], texts: dict[str, str]
+) -> Iterator[StepSpan]:
+    for source, block in pipeline_blocks:
+        name = Path(source.filename).name
+        for child in block.blocks("step"):
+            span = step_span(name, texts[name], child.raw, block.labels[1], child.labels[1])
+            if span is not None:
+                yield span

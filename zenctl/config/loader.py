@@ -13,8 +13,9 @@ from __future__ import annotations
 import gc
 import pickle
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import blake3
 
@@ -24,8 +25,12 @@ from zenctl.config.model import Config
 from zenctl.diagnostics import UserError
 from zenctl.paths import ensure_private_dir, project_dir, write_atomic
 
+if TYPE_CHECKING:
+    from zenctl.config.edits import EditBase
+
 CONFIG_GLOB = "*.zc.hcl"
 CACHE_FORMAT = 9  # bumped when the cached `Config` changes shape, or the checks it passed
+EDIT_BASE = "edit-base.pickle"  # what the last parse leaves for the next edit (`edits`)
 
 
 def config_files(root: Path) -> list[Path]:
@@ -48,35 +53,73 @@ def load_config(root: Path, catalog: ComponentCatalog) -> Config:
             "folder that holds your configuration.",
         )
     contents = [(path, path.read_bytes()) for path in files]
-    digest = blake3.blake3(f"{__version__}\0{CACHE_FORMAT}\0{root.resolve()}\0".encode())
-    digest.update(f"{catalog.signature()}\0".encode())
+    salt = f"{__version__}\0{CACHE_FORMAT}\0{root.resolve()}\0{catalog.signature()}\0"
+    digest = blake3.blake3(salt.encode())
     for path, data in contents:
         digest.update(f"{path.name}\0{len(data)}\0".encode())
         digest.update(data)
     key = digest.hexdigest()[:32]
-    cache_file = project_dir(root) / "cache" / f"config-{key}.pickle"
+    cache_dir = project_dir(root) / "cache"
+    cache_file = cache_dir / f"config-{key}.pickle"
     cached = _read_cache(cache_file)
     if cached is not None:
         return cached
+    texts = [(path, data.decode("utf-8", errors="replace")) for path, data in contents]
+    edited = _apply_edit(cache_dir, salt, texts, catalog, key)
+    if edited is not None:
+        return edited
     from importlib.metadata import version
 
     from hcl2.version import __version__ as hcl2_version
 
     from zenctl.config.chunks import BlockCache
+    from zenctl.config.edits import EditBase
     from zenctl.config.hcl import ConfigParser
 
-    texts = [(path, data.decode("utf-8", errors="replace")) for path, data in contents]
     # A block's tree depends only on its text and the parser: python-hcl2, and the lark it
     # builds on (its objects are in the pickled trees).
     parser = f"{hcl2_version}\0{version('lark')}\0{CACHE_FORMAT}"
-    blocks = BlockCache(cache_file.parent / "blocks.pickle", parser)
+    blocks = BlockCache(cache_dir / "blocks.pickle", parser)
+    config_parser = ConfigParser(root.resolve(), catalog, blocks)
     try:
         with _no_cycle_collection():
-            config = ConfigParser(root.resolve(), catalog, blocks).parse(texts)
+            config = config_parser.parse(texts)
     finally:
         blocks.save()  # a file with errors still keeps its good blocks for the next run
     _write_cache(cache_file, config)
+    if config_parser.values is not None:
+        _write_edit_base(
+            cache_dir,
+            EditBase(salt, key, texts, config_parser.spans, config_parser.values),
+        )
     return config
+
+
+def _apply_edit(
+    cache_dir: Path, salt: str, texts: list[tuple[Path, str]], catalog: ComponentCatalog, key: str
+) -> Config | None:
+    """The config after an edit inside one step block, from the last parse (`edits`); None
+    when that does not apply."""
+    from zenctl.config.edits import apply_edit, read_base
+
+    base = read_base(cache_dir / EDIT_BASE)
+    if base is None or base.salt != salt:
+        return None
+    config = _read_cache(cache_dir / f"config-{base.key}.pickle")
+    if config is None:
+        return None
+    with _no_cycle_collection():
+        edited = apply_edit(base, config, texts, catalog, key)
+    if edited is None:
+        return None
+    _write_cache(cache_dir / f"config-{key}.pickle", edited[0])
+    _write_edit_base(cache_dir, edited[1])
+    return edited[0]
+
+
+def _write_edit_base(cache_dir: Path, base: EditBase) -> None:
+    with suppress(OSError):  # without it, the next edit parses everything
+        write_atomic(cache_dir / EDIT_BASE, pickle.dumps(base, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 @contextmanager

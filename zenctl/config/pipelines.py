@@ -45,7 +45,7 @@ def pipeline(
     name = decoder.single_label(source, block)
     if name is None:
         return None
-    context = f'in pipeline "{name}"'
+    context = pipeline_context(name)
     where = source.range_of(block.raw)
     attrs = decoder.attributes(source, block)
     body = decoder.validate(PipelineBody, attrs, where, context)
@@ -79,7 +79,7 @@ def pipeline(
             decoder.unsupported_block(source, child, ("source", "step", "deployment"))
     steps: dict[str, Step] = {}
     for label, child in step_blocks:
-        step = _step(decoder, source, child, label, context)
+        step = decode_step(decoder, source, child, label, context)
         if step is not None:
             decoder.add_unique(steps, step, "step")
         else:
@@ -97,7 +97,27 @@ def pipeline(
         deployments,
         stack_var,
     )
-    for step in steps.values():
+    check_steps(decoder, declared, stack, variables)
+    settings = [deployment.settings for deployment in deployments.values()]
+    if stack:
+        settings += [component.settings for component in stack.components.values()]
+    for ref in references(settings):
+        check_var(decoder, ref, variables, context)
+    return declared
+
+
+def pipeline_context(name: str) -> str:
+    """What a diagnostic about a pipeline's contents says it is in."""
+    return f'in pipeline "{name}"'
+
+
+def check_steps(
+    decoder: Decoder, declared: Pipeline, stack: Stack | None, variables: dict[str, Variable]
+) -> None:
+    """What each step asks of the others and of the project: the sources, step outputs and
+    variables it references, the stack component it runs on."""
+    context = pipeline_context(declared.name)
+    for step in declared.steps.values():
         check_step_references(decoder, declared, step, variables, context)
         if step.on and stack and step.on not in stack.components:
             decoder.error(
@@ -107,15 +127,21 @@ def pipeline(
                 step.range,
                 context,
             )
-    settings = [deployment.settings for deployment in deployments.values()]
-    if stack:
-        settings += [component.settings for component in stack.components.values()]
-    for ref in references(settings):
-        check_var(decoder, ref, variables, context)
-    return declared
 
 
-def _step(decoder: Decoder, source: SourceFile, block: Any, name: str, context: str) -> Step | None:
+def check_deployments(decoder: Decoder, declared: Pipeline) -> None:
+    """Each deployment's model is still an output of a declared step."""
+    context = pipeline_context(declared.name)
+    for deployment in declared.deployments.values():
+        model = deployment.model
+        resolve_output(decoder, model, declared.steps, model.range or deployment.range, context)
+
+
+def decode_step(
+    decoder: Decoder, source: SourceFile, block: Any, name: str, context: str
+) -> Step | None:
+    """One `step "NAME" { ... }` block, checked on its own (`check_steps` checks what it
+    reads from the rest of the pipeline); None, reported, when it has an error."""
     attrs = decoder.attributes(source, block)
     where = source.range_of(block.raw)
     resources: dict[str, Any] | None = {}
