@@ -46,6 +46,7 @@ class StepChecker:
         self._files: dict[str, Path | None] = {}
         self._definitions: dict[str, _Definition | None] = {}
         self._configs: dict[str, list[str]] = {}
+        self._signatures: dict[Function, str] = {}
 
     def check(self, pipeline: Pipeline, step: Step) -> list[Diagnostic]:
         module, _, name = step.run.partition(":")
@@ -86,13 +87,20 @@ class StepChecker:
 
     # -- arguments ----------------------------------------------------------------------------
 
+    def _signature(self, function: Function) -> str:
+        """`name(a, b=1)`, for messages: unparsed once per function, which a thousand steps
+        may share (`ast.unparse` was a sixth of a 1,000-step plan)."""
+        if function not in self._signatures:
+            self._signatures[function] = f"{function.name}({ast.unparse(function.args)})"
+        return self._signatures[function]
+
     def _check_arguments(
         self, step: Step, function: Function, file: Path, context: str
     ) -> list[Diagnostic]:
         arguments = function.args
         params = step.params if isinstance(step.params, dict) else {}
         where = f"{self._show(file)} line {function.lineno}"
-        signature = f"{function.name}({ast.unparse(arguments)})"
+        signature = self._signature(function)
         positional = [*arguments.posonlyargs, *arguments.args]
         first_default = len(positional) - len(arguments.defaults)
         problems: list[Diagnostic] = []

@@ -41,6 +41,8 @@ def component_changes(before: dict[str, Any], after: dict[str, Any]) -> list[Cha
         **before,
         "inputs": {k: v for k, v in before.get("inputs", {}).items() if k in after["inputs"]},
     }
+    if _same_json(before, after):
+        return []  # a step that reruns for its upstream alone: no need to build a DeepDiff
     diff = _deepdiff()(before, after, verbose_level=2, view="tree")
     changes: list[Change] = []
     for kind, items in diff.items():
@@ -52,6 +54,15 @@ def component_changes(before: dict[str, Any], after: dict[str, Any]) -> list[Cha
         set(changes),
         key=lambda change: (_ORDER.get(change.path.split(".")[0].split(":")[0], 9), change.path),
     )
+
+
+def _same_json(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Whether both are the same JSON: unlike `==`, it tells 1 from 1.0 and True, as
+    DeepDiff does. Anything that is not JSON is left to DeepDiff."""
+    try:
+        return json.dumps(before, sort_keys=True) == json.dumps(after, sort_keys=True)
+    except (TypeError, ValueError):
+        return False
 
 
 _ORDER = {
