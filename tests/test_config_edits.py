@@ -131,6 +131,10 @@ def _edit(root: Path, old: str, new: str) -> None:
         ("a } brace", "a }} brace }"),
         ("cpus = 1", "cpus = 2"),
         ('outputs = ["model", "scores"]', 'outputs = ["model", "scores", "extra"]'),
+        # lines added or removed: everything below moves, ranges included
+        ("x = 1,", "x = 1,\n"),
+        ('    metrics = ["scores"]\n', ""),
+        ("      z    = 5\n", "      z    = 5\n      w    = 6\n\n"),
     ],
 )
 def test_a_value_edited_in_one_step_is_decoded_alone(
@@ -143,7 +147,7 @@ def test_a_value_edited_in_one_step_is_decoded_alone(
         edited = _load(root)
         assert parses.count == 1, "the edit was parsed in full"
         _same(edited, _full_parse(root))
-        _edit(root, new, old)  # and back: the first config again
+        (root / "main.zc.hcl").write_text(BASE)  # and back: the first config again
         _same(_load(root), _full_parse(root))
         assert parses.count == 1
 
@@ -177,7 +181,6 @@ def test_an_edit_that_breaks_another_step_is_reported_by_the_full_parse(
 @pytest.mark.parametrize(
     ("old", "new"),
     [
-        ("x = 1,", "x = 1,\n"),  # a line added: the steps below move
         ("base  = 10", "base  = 11"),  # a local: every step may read it
         ("x = 1,", "x = 2,"),  # with the one below: two steps edited at once
     ],
@@ -195,7 +198,11 @@ def test_edits_outside_one_step_take_the_full_parse(
         assert parses.count == 1
 
 
-_NOISE = st.sampled_from([*' {}[]()"=,.#$\\<0123456789abxyz', "${", '"', "}\n", "\n"])
+# single characters, and the pieces that move a block's edges: an argument beside a block,
+# a brace, a new block's keyword, a line
+_NOISE = st.sampled_from(
+    [*' {}[]()"=,.#$\\<0123456789abxyz', "${", "}\n", "\n", "x = 1\n", 'step "', "  "]
+)
 
 
 @given(

@@ -15,15 +15,16 @@ as it always has. `tests/test_config_edits.py` checks the result against a full 
 
 from __future__ import annotations
 
+import io
 import pickle
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from zenctl.config.catalog import ComponentCatalog
 from zenctl.config.model import Config, Pipeline, Step
 from zenctl.config.values import Values
-from zenctl.diagnostics import DiagnosticsError
+from zenctl.diagnostics import DiagnosticsError, Position, SourceRange
 
 
 @dataclass(frozen=True)
@@ -93,17 +94,17 @@ def apply_edit(
     if len(changed) != 1:
         return None
     path, old, new = changed[0]
-    if old.count("\n") != new.count("\n"):
-        return None  # the steps below would move: their recorded ranges would be wrong
     prefix = _common_prefix(old, new)
     suffix = _common_suffix(old, new, limit=min(len(old), len(new)) - prefix)
     span = next(
         (
             span
             for span in base.spans
+            # after the block's first character and before its `}`: what is around the
+            # block, on its lines too, stays as it was
             if span.file == path.name
-            and span.start <= prefix
-            and len(old) - suffix <= span.brace_end
+            and _keyword(old, span) < prefix
+            and len(old) - suffix < span.brace_end
         ),
         None,
     )
@@ -114,21 +115,69 @@ def apply_edit(
     step = _decode_step(base.values, pipeline, path, new, span, shift, catalog)
     if step is None:
         return None
+    values = base.values
+    lines = new.count("\n") - old.count("\n")
+    if lines:  # what stands below the block moved: the ranges recorded for it with it
+        below = span.line + old.count("\n", span.start, span.brace_end)
+        config, values = _moved_down((config, values), str(path), below, lines)
+        pipeline = config.pipelines[pipeline.name]
     steps = {name: step if name == span.step else kept for name, kept in pipeline.steps.items()}
     patched = replace(pipeline, steps=steps)
-    if not _checks_pass(config, patched, base.values, catalog):
+    if not _checks_pass(config, patched, values, catalog):
         return None
-    spans = tuple(_moved(other, span, shift) for other in base.spans)
+    spans = tuple(_span_moved(other, span, shift, lines) for other in base.spans)
     edited = replace(config, pipelines={**config.pipelines, patched.name: patched})
-    return edited, EditBase(base.salt, key, list(texts), spans, base.values)
+    return edited, EditBase(base.salt, key, list(texts), spans, values)
 
 
-def _moved(span: StepSpan, edited: StepSpan, shift: int) -> StepSpan:
-    """Where `span` stands once the block of `edited` grew by `shift` characters."""
+def _keyword(text: str, span: StepSpan) -> int:
+    """The offset of the block's first character: the first after its line's indentation."""
+    line = text[span.start : span.brace_end]
+    return span.start + len(line) - len(line.lstrip(" \t"))
+
+
+def _span_moved(span: StepSpan, edited: StepSpan, shift: int, lines: int) -> StepSpan:
+    """Where `span` stands once the block of `edited` grew by `shift` characters and
+    `lines` lines."""
     if span.file != edited.file or span.brace_end < edited.start:
         return span
-    start = span.start if span is edited else span.start + shift
-    return replace(span, start=start, brace_end=span.brace_end + shift)
+    if span is edited:
+        return replace(span, brace_end=span.brace_end + shift)
+    return replace(
+        span, start=span.start + shift, brace_end=span.brace_end + shift, line=span.line + lines
+    )
+
+
+_T = TypeVar("_T")
+
+
+def _moved_down(objects: _T, filename: str, below: int, lines: int) -> _T:
+    """A copy of `objects` with every source range of `filename` that starts after line
+    `below` moved down `lines` lines (up, when negative): one pickling round trip, which
+    rebuilds the frozen models with their ranges changed."""
+    buffer = io.BytesIO()
+    _RangeMover(buffer, filename, below, lines).dump(objects)
+    moved: _T = pickle.loads(buffer.getvalue())
+    return moved
+
+
+class _RangeMover(pickle.Pickler):
+    def __init__(self, file: io.BytesIO, filename: str, below: int, lines: int) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.filename, self.below, self.lines = filename, below, lines
+
+    def reducer_override(self, obj: Any) -> Any:
+        if type(obj) is not SourceRange or obj.filename != self.filename:
+            return NotImplemented
+        if obj.end.line <= self.below:
+            return NotImplemented  # above the edit
+        # what starts above and ends below (the pipeline around the block) keeps its start
+        return SourceRange, (obj.filename, self._moved(obj.start), self._moved(obj.end))
+
+    def _moved(self, position: Position) -> Position:
+        if position.line <= self.below:
+            return position
+        return Position(position.line + self.lines, position.column)
 
 
 def _decode_step(
@@ -159,7 +208,8 @@ def _decode_step(
         return None
     view = BlockView(block)
     if (
-        block._meta.end_pos != brace_end
+        block._meta.start_pos != _keyword(cleaned, span)
+        or block._meta.end_pos != brace_end
         or view.block_type != "step"
         or view.labels[1:] != [span.step]
     ):
