@@ -60,9 +60,9 @@ class BlockCache:
         if data is not None:
             self.used[key] = data
             return pickle.loads(data)
-        from hcl2.api import parses
+        from zenctl.config.fastparse import parse
 
-        tree = parses(text)
+        tree = parse(text)
         buffer = io.BytesIO()
         _TreePickler(buffer).dump(tree)  # before the caller shifts and grafts it
         self.used[key] = buffer.getvalue()
@@ -141,9 +141,9 @@ def parse_blocks(text: str, cache: BlockCache) -> Any:
             return _assemble(text, _Chunk(0, len(text), 1, chunks), cache, whole=True)
         except Exception:  # lark raises many types: the whole file's parse below locates it
             pass
-    from hcl2.api import parses
+    from zenctl.config.fastparse import parse
 
-    return parses(text)
+    return parse(text)
 
 
 def _assemble(text: str, span: _Chunk, cache: BlockCache, whole: bool = False) -> Any:

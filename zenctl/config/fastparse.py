@@ -139,8 +139,8 @@ class _Token(NamedTuple):
 
 
 class _Rules:
-    """The transformer's callbacks, bound once: lark's `v_args` wrapper is rebuilt on every
-    attribute access."""
+    """The transformer's callbacks, bound once and unwrapped: lark's `v_args` wrapper is
+    rebuilt on every attribute access, and only matters to lark's own tree walk."""
 
     def __init__(self) -> None:
         transformer = RuleTransformer()
@@ -156,7 +156,7 @@ class _Rules:
             "index_expr_term braces_index short_index get_attr get_attr_expr_term attr_splat "
             "attr_splat_expr_term full_splat full_splat_expr_term"
         ).split():
-            setattr(self, name, getattr(transformer, name))
+            setattr(self, name, getattr(transformer, name).base_func)
 
     def token(self, token: _Token) -> Any:
         callback = self.token_callbacks.get(token.type, self.default_token)
@@ -164,6 +164,17 @@ class _Rules:
 
 
 _rules: _Rules | None = None
+
+
+def parse(text: str) -> StartRule:
+    """python-hcl2's tree of `text`, built here where `parse_fast` is sure of it, by
+    python-hcl2 otherwise: its syntax errors (lark's, located) are the ones raised."""
+    tree = parse_fast(text)
+    if tree is None:
+        from hcl2.api import parses
+
+        tree = parses(text)
+    return tree
 
 
 def parse_fast(text: str) -> StartRule | None:
@@ -244,30 +255,35 @@ class _Parser:
     def rule(self, callback: Callable[[Meta, list[Any]], Any], items: list[_Item]) -> _Item:
         """Build a node as lark does with propagated positions: from its first placed child's
         start to its last one's end."""
-        meta = Meta()
-        first = next((span for _, span in items if span is not None), None)
-        if first is None:
-            return callback(meta, [child for child, _ in items]), None
-        last = next(span for _, span in reversed(items) if span is not None)
+        children = []
+        first = last = None
+        for child, span in items:
+            children.append(child)
+            if span is not None:
+                last = span
+                if first is None:
+                    first = span
+        if first is None or last is None:
+            return callback(Meta(), children), None
         line, column, start_pos = first[0], first[1], first[2]
         end_line, end_column, end_pos = last[3], last[4], last[5]
-        meta.__dict__.update(
-            empty=False,
-            line=line,
-            column=column,
-            start_pos=start_pos,
-            container_line=line,
-            container_column=column,
-            container_start_pos=start_pos,
-            end_line=end_line,
-            end_column=end_column,
-            end_pos=end_pos,
-            container_end_line=end_line,
-            container_end_column=end_column,
-            container_end_pos=end_pos,
-        )
-        span = (line, column, start_pos, end_line, end_column, end_pos)
-        return callback(meta, [child for child, _ in items]), span
+        meta = Meta.__new__(Meta)
+        meta.__dict__ = {
+            "empty": False,
+            "line": line,
+            "column": column,
+            "start_pos": start_pos,
+            "container_line": line,
+            "container_column": column,
+            "container_start_pos": start_pos,
+            "end_line": end_line,
+            "end_column": end_column,
+            "end_pos": end_pos,
+            "container_end_line": end_line,
+            "container_end_column": end_column,
+            "container_end_pos": end_pos,
+        }
+        return callback(meta, children), (line, column, start_pos, end_line, end_column, end_pos)
 
     def newlines(self, scanner: re.Pattern[str], items: list[_Item]) -> bool:
         """`new_line_or_comment?`: every newline and comment here, as one node; whether any."""
