@@ -1,8 +1,10 @@
 """python-hcl2's document of a file, parsed block by block with a cache keyed by each block's bytes.
 
-Parsing HCL is most of a cold plan's time (lark's parser and python-hcl2's transformer), and a
-one-line edit to one step of a 1,000-step pipeline would otherwise parse all 1,000 steps again.
-The file is cut into blocks (the top-level ones, and the blocks nested directly inside those:
+Parsing HCL is most of a cold plan's time. `zenctl.config.fastparse` reads most files whole,
+faster than they could be cut into blocks and their cached trees unpickled (docs/benchmarks.md):
+that is tried first. A file it leaves to python-hcl2 (lark's parser and python-hcl2's
+transformer, some 2.5 times slower) is parsed block by block, so that a one-line edit to one
+step of a 1,000-step pipeline does not parse all 1,000 steps again. The file is cut into blocks (the top-level ones, and the blocks nested directly inside those:
 a pipeline's steps); each is parsed alone, its tree kept under `.zenctl/cache/` keyed by the
 blake3 of its exact text, and the trees are put back together into the document python-hcl2
 would have built from the whole file.
@@ -129,9 +131,15 @@ class _Chunk:
 
 
 def parse_blocks(text: str, cache: BlockCache) -> Any:
-    """The `StartRule` python-hcl2 builds for `text`, assembled from its blocks' cached trees.
+    """The `StartRule` python-hcl2 builds for `text`: the fast parser's, or else assembled
+    from its blocks' cached trees.
 
     Raises what lark raises on a syntax error, located in the whole file."""
+    from zenctl.config.fastparse import parse_fast
+
+    tree = parse_fast(text)
+    if tree is not None:
+        return tree
     try:
         chunks = _chunks(text)
     except FormatError:
@@ -141,9 +149,9 @@ def parse_blocks(text: str, cache: BlockCache) -> Any:
             return _assemble(text, _Chunk(0, len(text), 1, chunks), cache, whole=True)
         except Exception:  # lark raises many types: the whole file's parse below locates it
             pass
-    from zenctl.config.fastparse import parse
+    from hcl2.api import parses
 
-    return parse(text)
+    return parses(text)
 
 
 def _assemble(text: str, span: _Chunk, cache: BlockCache, whole: bool = False) -> Any:

@@ -267,22 +267,16 @@ class _Parser:
             return callback(Meta(), children), None
         line, column, start_pos = first[0], first[1], first[2]
         end_line, end_column, end_pos = last[3], last[4], last[5]
-        meta = Meta.__new__(Meta)
-        meta.__dict__ = {
-            "empty": False,
-            "line": line,
-            "column": column,
-            "start_pos": start_pos,
-            "container_line": line,
-            "container_column": column,
-            "container_start_pos": start_pos,
-            "end_line": end_line,
-            "end_column": end_column,
-            "end_pos": end_pos,
-            "container_end_line": end_line,
-            "container_end_column": end_column,
-            "container_end_pos": end_pos,
-        }
+        # set one by one, in lark's order: the instances then share one key table (a third
+        # of the memory of a dict each, and quicker)
+        meta = Meta()
+        meta.line = meta.container_line = line
+        meta.column = meta.container_column = column
+        meta.start_pos = meta.container_start_pos = start_pos
+        meta.empty = False
+        meta.end_line = meta.container_end_line = end_line
+        meta.end_column = meta.container_end_column = end_column
+        meta.end_pos = meta.container_end_pos = end_pos
         return callback(meta, children), (line, column, start_pos, end_line, end_column, end_pos)
 
     def newlines(self, scanner: re.Pattern[str], items: list[_Item]) -> bool:
