@@ -4,10 +4,11 @@ Parsing HCL is most of a cold plan's time. `zenctl.config.fastparse` reads most 
 faster than they could be cut into blocks and their cached trees unpickled (docs/benchmarks.md):
 that is tried first. A file it leaves to python-hcl2 (lark's parser and python-hcl2's
 transformer, some 2.5 times slower) is parsed block by block, so that a one-line edit to one
-step of a 1,000-step pipeline does not parse all 1,000 steps again. The file is cut into blocks (the top-level ones, and the blocks nested directly inside those:
-a pipeline's steps); each is parsed alone, its tree kept under `.zenctl/cache/` keyed by the
-blake3 of its exact text, and the trees are put back together into the document python-hcl2
-would have built from the whole file.
+step of a 1,000-step pipeline does not parse all 1,000 steps again. The file is cut into
+blocks (the top-level ones, and the blocks nested directly inside those: a pipeline's steps);
+each is parsed alone, its tree kept under `.zenctl/cache/` keyed by the blake3 of its exact
+text, and the trees are put back together into the document python-hcl2 would have built
+from the whole file.
 
 A block is cut out only where it starts its line and its `}` ends one, so a block's text
 always starts at a line's start: its tree's lines are shifted by the line it starts on and

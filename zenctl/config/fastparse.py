@@ -15,13 +15,18 @@ python-hcl2, whose errors are the ones users see. Not implemented: template dire
 (`%{if}`/`%{for}`), `for` expressions, provider functions (`a::b::c()`), the `\\"…\\"`
 template string, and keywords (`in`, `for`, `if`, …) used as names inside expressions,
 where lark's contextual lexer decides by parser state.
+
+One module on purpose, over 400 lines: the scanners stand for lark's lexer states and the
+recursive descent for its grammar's rules; each function follows one rule and they call one
+another, so split up they would only import each other back.
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from hcl2.postlexer import OPERATOR_TYPES
 from hcl2.rules.base import StartRule
@@ -32,6 +37,9 @@ from lark.tree import Meta
 # end_column, end_pos; None for a node that covers no text (an empty body).
 _Span = tuple[int, int, int, int, int, int] | None
 _Item = tuple[Any, _Span]
+_Callback = Callable[[Meta, list[Any]], Any]  # a RuleTransformer method: (meta, children) -> node
+# lark's `Meta` is untyped, and its `container_*` fields are set only where positions propagate
+_new_meta: Callable[[], Any] = Meta
 
 _NL_OR_COMMENT = r"(?P<NL_OR_COMMENT>\n[ \t]*|\#.*\n|//.*\n|/\*(?:.|\n)*?\*/)"
 _NAME = r"(?P<NAME>[a-zA-Z_][a-zA-Z0-9_-]*)"
@@ -142,21 +150,52 @@ class _Rules:
     """The transformer's callbacks, bound once and unwrapped: lark's `v_args` wrapper is
     rebuilt on every attribute access, and only matters to lark's own tree walk."""
 
+    start: _Callback
+    body: _Callback
+    attribute: _Callback
+    block: _Callback
+    new_line_or_comment: _Callback
+    identifier: _Callback
+    keyword: _Callback
+    literal_value: _Callback
+    int_lit: _Callback
+    float_lit: _Callback
+    string: _Callback
+    string_part: _Callback
+    interpolation: _Callback
+    heredoc_template: _Callback
+    heredoc_template_trim: _Callback
+    expr_term: _Callback
+    conditional: _Callback
+    binary_operator: _Callback
+    binary_term: _Callback
+    unary_op: _Callback
+    binary_op: _Callback
+    tuple: _Callback
+    object: _Callback
+    object_elem: _Callback
+    object_elem_key: _Callback
+    arguments: _Callback
+    function_call: _Callback
+    index_expr_term: _Callback
+    braces_index: _Callback
+    short_index: _Callback
+    get_attr: _Callback
+    get_attr_expr_term: _Callback
+    attr_splat: _Callback
+    attr_splat_expr_term: _Callback
+    full_splat: _Callback
+    full_splat_expr_term: _Callback
+
     def __init__(self) -> None:
         transformer = RuleTransformer()
+        for name, annotation in _Rules.__annotations__.items():
+            if annotation == "_Callback":
+                setattr(self, name, getattr(transformer, name).base_func)
         self.token_callbacks: dict[str, Callable[[Any], Any]] = {
             name: getattr(transformer, name) for name in ("NAME", "INT_LITERAL", "FLOAT_LITERAL")
         }
         self.default_token: Callable[[Any], Any] = transformer.__default_token__
-        for name in (
-            "start body attribute block new_line_or_comment identifier keyword literal_value "
-            "int_lit float_lit string string_part interpolation heredoc_template "
-            "heredoc_template_trim expr_term conditional binary_operator binary_term unary_op "
-            "binary_op tuple object object_elem object_elem_key arguments function_call "
-            "index_expr_term braces_index short_index get_attr get_attr_expr_term attr_splat "
-            "attr_splat_expr_term full_splat full_splat_expr_term"
-        ).split():
-            setattr(self, name, getattr(transformer, name).base_func)
 
     def token(self, token: _Token) -> Any:
         callback = self.token_callbacks.get(token.type, self.default_token)
@@ -250,9 +289,16 @@ class _Parser:
         starts = self.line_starts
         line = bisect_right(starts, start)
         end_line = bisect_right(starts, end)
-        return line, start - starts[line - 1] + 1, start, end_line, end - starts[end_line - 1] + 1, end
+        return (
+            line,
+            start - starts[line - 1] + 1,
+            start,
+            end_line,
+            end - starts[end_line - 1] + 1,
+            end,
+        )
 
-    def rule(self, callback: Callable[[Meta, list[Any]], Any], items: list[_Item]) -> _Item:
+    def rule(self, callback: _Callback, items: list[_Item]) -> _Item:
         """Build a node as lark does with propagated positions: from its first placed child's
         start to its last one's end."""
         children = []
@@ -264,12 +310,12 @@ class _Parser:
                 if first is None:
                     first = span
         if first is None or last is None:
-            return callback(Meta(), children), None
+            return callback(_new_meta(), children), None
         line, column, start_pos = first[0], first[1], first[2]
         end_line, end_column, end_pos = last[3], last[4], last[5]
         # set one by one, in lark's order: the instances then share one key table (a third
         # of the memory of a dict each, and quicker)
-        meta = Meta()
+        meta = _new_meta()
         meta.line = meta.container_line = line
         meta.column = meta.container_column = column
         meta.start_pos = meta.container_start_pos = start_pos
@@ -440,7 +486,7 @@ class _Parser:
             self.newlines(_OPERAND, items)
             if self.peek(_OPERAND).type == "RPAR":
                 if after_newline:
-                    raise _Unsure  # a last comma, unlike one between arguments, has no newline before it
+                    raise _Unsure  # no newline may come before a last comma
                 break
             items.append(self.expression())
         return self.rule(self.rules.arguments, items)
@@ -485,7 +531,9 @@ class _Parser:
         if literal is None:
             items.append(self.rule(self.rules.identifier, [self.consume(after)]))
         else:
-            items.append(self.rule(self.rules.literal_value, [self.consume(after._replace(type=literal))]))
+            items.append(
+                self.rule(self.rules.literal_value, [self.consume(after._replace(type=literal))])
+            )
         return self.rule(self.rules.get_attr, items)
 
     def brackets(self, token: _Token) -> _Item:
@@ -521,7 +569,9 @@ class _Parser:
         while (token := self.peek(_OPERAND)).type != "RBRACE":
             if token.type == "NAME" and token.value in _KEYWORDS:
                 # `{ in = 1 }`: a keyword key; `{ for … }` is a `for` expression
-                key = self.rule(rules.keyword, [self.consume(token._replace(type=_KEYWORDS[token.value]))])
+                key = self.rule(
+                    rules.keyword, [self.consume(token._replace(type=_KEYWORDS[token.value]))]
+                )
                 if self.peek(_CODE).type not in ("EQ", "COLON"):
                     raise _Unsure
             else:
@@ -557,4 +607,3 @@ class _Parser:
             else:
                 raise _Unsure  # a template directive, or the end of the text
             items.append(self.rule(rules.string_part, [part]))
-
