@@ -324,6 +324,8 @@ def test_mutated_hcl(text: str, edits: list[tuple[int, str]]) -> None:
         "f = f(a\n,)\n",  # no newline before a last comma
         "a = [for]\n",
         "a = {\n b = 1\n 2 = 3\n}\n",
+        "a = (\n\nelse\n)\n",  # after two newlines lark lexes `else` as a keyword
+        'a = "%{ if a }"\n',  # unclosed: python-hcl2's transformer raises
     ],
 )
 def test_texts_python_hcl2_rejects_or_reads_oddly(text: str) -> None:
@@ -343,6 +345,9 @@ def test_texts_python_hcl2_rejects_or_reads_oddly(text: str) -> None:
         "a = f(x, y...)\n",
         "a = <<-EOT\n  hi ${x}\n  EOT\nb = 1\n",
         'a = "$${x} %%{y} ${ z + 1 }"\n',
+        "a = [for k, v in m : v if k]\nb = {\n  for k in ks :\n  k => 1...\n}\n",
+        'a = "%{~ for x in xs ~}${x}%{ endfor }%{ if a }y%{ else }n%{ endif }"\n',
+        "a = [in, if(for)]\nb = provider::p::f(1)\n",  # where an operand starts: names
     ],
 )
 def test_constructs_the_fast_parser_reads(text: str) -> None:

@@ -11,10 +11,10 @@ own code, not a copy.
 
 It answers only where it is sure to build what python-hcl2 builds: anything it does not
 implement, or any text that is not valid HCL, gives None and the caller parses with
-python-hcl2, whose errors are the ones users see. Not implemented: template directives
-(`%{if}`/`%{for}`), `for` expressions, provider functions (`a::b::c()`), the `\\"…\\"`
-template string, and keywords (`in`, `for`, `if`, …) used as names inside expressions,
-where lark's contextual lexer decides by parser state.
+python-hcl2, whose errors are the ones users see. Not implemented: the `\\"…\\"` template
+string, a negative number right after an operand (`a -1`), and keywords or `true`/`false`/
+`null` as a `for`'s variables or after `::`, where lark's contextual lexer decides by its
+parser state's lookaheads.
 
 One module on purpose, over 400 lines: the scanners stand for lark's lexer states and the
 recursive descent for its grammar's rules; each function follows one rule and they call one
@@ -89,7 +89,7 @@ _CODE = re.compile(
             r"(?P<DOUBLE_PIPE>\|\|)|(?P<FOR_OBJECT_ARROW>=>)|(?P<COLONS>::)",
             r"(?P<NEGATIVE>-[0-9])|(?P<LT><)|(?P<GT>>)|(?P<PLUS>\+)|(?P<MINUS>-)|(?P<ASTERISK>\*)|(?P<SLASH>/)",
             r"(?P<PERCENT>%)|(?P<QMARK>\?)|(?P<DOT>\.)|(?P<LSQB>\[)|(?P<LPAR>\()",
-            r"(?P<LBRACE>\{)|(?P<COMMA>,)|(?P<DBLQUOTE>\")",
+            r"(?P<LBRACE>\{)|(?P<COMMA>,)|(?P<DBLQUOTE>\")|(?P<STRIP_MARKER>~)",
         )
     )
     + _CLOSERS
@@ -186,6 +186,15 @@ class _Rules:
     attr_splat_expr_term: _Callback
     full_splat: _Callback
     full_splat_expr_term: _Callback
+    for_tuple_expr: _Callback
+    for_object_expr: _Callback
+    for_intro: _Callback
+    for_cond: _Callback
+    template_if_start: _Callback
+    template_else: _Callback
+    template_endif: _Callback
+    template_for_start: _Callback
+    template_endfor: _Callback
 
     def __init__(self) -> None:
         transformer = RuleTransformer()
@@ -224,7 +233,7 @@ def parse_fast(text: str) -> StartRule | None:
         _rules = _Rules()
     try:
         return _Parser(text + "\n", _rules).start()  # python-hcl2 appends the same newline
-    except (_Unsure, RecursionError):
+    except (_Unsure, RuntimeError):  # RuntimeError: too deep, or an unclosed `%{if}`/`%{for}`
         return None
 
 
@@ -239,6 +248,7 @@ class _Parser:
             self.line_starts.append(at + 1)
             at = find("\n", at + 1)
         self.peeked: tuple[int, re.Pattern[str], _Token] | None = None
+        self.previous = ""  # the type of the last token taken
 
     # -- scanning ---------------------------------------------------------------------------
 
@@ -283,6 +293,7 @@ class _Parser:
 
     def consume(self, token: _Token) -> _Item:
         self.pos = token.end
+        self.previous = token.type
         return self.rules.token(token), self.span(token.start, token.end)
 
     def span(self, start: int, end: int) -> _Span:
@@ -453,17 +464,26 @@ class _Parser:
         return self.postfix(inner)
 
     def reference(self, token: _Token) -> _Item:
-        """A name in an expression: a literal, a variable, or a function's name."""
+        """A name in an expression: a literal, a variable, or a function's name. Where an
+        operand starts, lark's lexer accepts no keyword (but `for` first in a tuple or object,
+        and object keys, which the callers take first): `in` or `if` here is a name. After a
+        newline, though, lark lexes in the state of the newline's own rule, whose lookaheads
+        (merged from every place a newline may stand) include the keywords."""
         rules = self.rules
         literal = _LITERALS.get(token.value)
         if literal is not None:
             return self.rule(rules.literal_value, [self.consume(token._replace(type=literal))])
-        if token.value in _KEYWORDS:
-            raise _Unsure  # lark's lexer makes it a name or a keyword by parser state
-        name = self.rule(rules.identifier, [self.consume(token)])
-        if self.peek(_CODE).type != "LPAR":
-            return name
-        items = [name, self.take(_CODE, "LPAR")]
+        if token.value in _KEYWORDS and self.previous == "NL_OR_COMMENT":
+            raise _Unsure
+        items = [self.rule(rules.identifier, [self.consume(token)])]
+        if self.peek(_CODE).type == "COLONS":  # a provider's function, `provider::p::f()`
+            items.append(self.take(_CODE, "COLONS"))
+            items.append(self.variable())
+            items.append(self.take(_CODE, "COLONS"))
+            items.append(self.variable())
+        elif self.peek(_CODE).type != "LPAR":
+            return items[0]
+        items.append(self.take(_CODE, "LPAR"))
         self.newlines(_OPERAND, items)
         if self.peek(_OPERAND).type != "RPAR":
             items.append(self.arguments())
@@ -551,8 +571,8 @@ class _Parser:
             token = self.peek(_OPERAND)
             if token.type == "RSQB":
                 break
-            if token.type == "NAME" and token.value == "for":
-                raise _Unsure  # a `for` expression
+            if token.type == "NAME" and token.value == "for" and len(items) <= 2:
+                return self.for_expression(items, "RSQB", self.rules.for_tuple_expr)
             items.append(self.expression())
             self.newlines(_CODE, items)
             if self.peek(_CODE).type != "COMMA":
@@ -569,6 +589,13 @@ class _Parser:
         while (token := self.peek(_OPERAND)).type != "RBRACE":
             if token.type == "NAME" and token.value in _KEYWORDS:
                 # `{ in = 1 }`: a keyword key; `{ for … }` is a `for` expression
+                first = len(items) <= 2
+                if (
+                    first
+                    and token.value == "for"
+                    and self.scan(token.end, _CODE).type not in ("EQ", "COLON")
+                ):
+                    return self.for_expression(items, "RBRACE", rules.for_object_expr)
                 key = self.rule(
                     rules.keyword, [self.consume(token._replace(type=_KEYWORDS[token.value]))]
                 )
@@ -604,6 +631,99 @@ class _Parser:
                 part = self.rule(rules.interpolation, interpolation)
             elif kind in ("STRING_CHARS", "ESCAPED_INTERPOLATION", "ESCAPED_DIRECTIVE"):
                 part = self.consume(token)
+            elif kind == "DIRECTIVE_START":
+                part = self.directive(token)
             else:
-                raise _Unsure  # a template directive, or the end of the text
+                raise _Unsure  # the end of the text
             items.append(self.rule(rules.string_part, [part]))
+
+    def directive(self, token: _Token) -> _Item:
+        """`%{ if x }`, `%{ else }`, `%{ endif }`, `%{ for a, b in x }`, `%{ endfor }`, each
+        alone: python-hcl2's transformer nests them when it builds the string."""
+        rules = self.rules
+        items = [self.consume(token)]
+        marker = self.peek(_CODE)
+        if marker.type == "STRIP_MARKER":
+            items.append(self.consume(marker))
+        word = self.peek(_CODE)
+        callback = {
+            "if": rules.template_if_start,
+            "else": rules.template_else,
+            "endif": rules.template_endif,
+            "for": rules.template_for_start,
+            "endfor": rules.template_endfor,
+        }.get(word.value if word.type == "NAME" else "")
+        if callback is None:
+            raise _Unsure
+        items.append(self.consume(word._replace(type=_KEYWORDS[word.value])))
+        if word.value == "if":
+            items.append(self.expression())
+        elif word.value == "for":
+            items.append(self.variable())
+            if self.peek(_CODE).type == "COMMA":
+                items.append(self.take(_CODE, "COMMA"))
+                items.append(self.variable())
+            items.append(self.keyword("in"))
+            items.append(self.expression())
+        marker = self.peek(_CODE)
+        if marker.type == "STRIP_MARKER":
+            items.append(self.consume(marker))
+        items.append(self.take(_CODE, "RBRACE"))
+        return self.rule(callback, items)
+
+    def for_expression(self, items: list[_Item], closer: str, callback: _Callback) -> _Item:
+        """The rest of `[for …]` or `{for …}`, after the bracket (`items`)."""
+        items.append(self.for_intro())
+        self.newlines(_OPERAND, items)
+        items.append(self.expression())
+        if closer == "RBRACE":
+            items.append(self.take(_CODE, "FOR_OBJECT_ARROW"))
+            self.newlines(_OPERAND, items)
+            items.append(self.expression())
+            self.newlines(_CODE, items)
+            ellipsis = self.peek(_CODE)
+            if ellipsis.type == "ELLIPSIS":
+                items.append(self.consume(ellipsis))
+                self.newlines(_CODE, items)
+        else:
+            self.newlines(_CODE, items)
+        condition = self.peek(_CODE)
+        if condition.type == "NAME" and condition.value == "if":
+            cond = [self.keyword("if")]
+            self.newlines(_OPERAND, cond)
+            cond.append(self.expression())
+            items.append(self.rule(self.rules.for_cond, cond))
+            self.newlines(_CODE, items)
+        items.append(self.take(_CODE, closer))
+        return self.rule(callback, items)
+
+    def for_intro(self) -> _Item:
+        """`for a, b in x :`, and a newline after the colon (lark shifts it into this rule)."""
+        items = [self.keyword("for")]
+        self.newlines(_CODE, items)
+        items.append(self.variable())
+        if self.peek(_CODE).type == "COMMA":
+            items.append(self.take(_CODE, "COMMA"))
+            items.append(self.variable())
+        self.newlines(_CODE, items)
+        items.append(self.keyword("in"))
+        self.newlines(_OPERAND, items)
+        items.append(self.expression())
+        self.newlines(_CODE, items)
+        items.append(self.take(_CODE, "COLON"))
+        self.newlines(_OPERAND, items)
+        return self.rule(self.rules.for_intro, items)
+
+    def keyword(self, word: str) -> _Item:
+        token = self.peek(_CODE)
+        if token.type != "NAME" or token.value != word:
+            raise _Unsure
+        return self.consume(token._replace(type=_KEYWORDS[word]))
+
+    def variable(self) -> _Item:
+        """A `for`'s variable, or a name after `::`: lark's lexer may read a keyword or a
+        literal there as a name, or not; python-hcl2 decides."""
+        token = self.peek(_CODE)
+        if token.type != "NAME" or token.value in _KEYWORDS or token.value in _LITERALS:
+            raise _Unsure
+        return self.rule(self.rules.identifier, [self.consume(token)])
