@@ -280,8 +280,9 @@ def bodies() -> st.SearchStrategy[str]:
         labels = st.lists(st.one_of(names, strings), max_size=2).map(
             lambda ls: "".join(f" {label}" for label in ls)
         )
-        block = st.tuples(names, labels, st.sampled_from([" ", "\n"]), inner).map(
-            lambda t: f"{t[0]}{t[1]}{t[2]}{{\n{t[3]}}}"
+        contents = st.one_of(inner.map(lambda body: "\n" + body), st.sampled_from(["", " ", "\n"]))
+        block = st.tuples(names, labels, st.sampled_from([" ", "\n", ""]), contents).map(
+            lambda t: f"{t[0]}{t[1]}{t[2]}{{{t[3]}}}"
         )
         return st.lists(st.tuples(gap, st.one_of(attribute, block), breaks), max_size=4).map(
             lambda items: "".join("".join(item) for item in items)
@@ -348,6 +349,7 @@ def test_texts_python_hcl2_rejects_or_reads_oddly(text: str) -> None:
         "a = [for k, v in m : v if k]\nb = {\n  for k in ks :\n  k => 1...\n}\n",
         'a = "%{~ for x in xs ~}${x}%{ endfor }%{ if a }y%{ else }n%{ endif }"\n',
         "a = [in, if(for)]\nb = provider::p::f(1)\n",  # where an operand starts: names
+        'a {}\nb "c" { }\n',
     ],
 )
 def test_constructs_the_fast_parser_reads(text: str) -> None:

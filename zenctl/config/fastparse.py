@@ -299,29 +299,24 @@ class _Parser:
     def span(self, start: int, end: int) -> _Span:
         starts = self.line_starts
         line = bisect_right(starts, start)
+        line_start = starts[line - 1]
+        if line == len(starts) or end < starts[line]:  # most tokens end on their own line
+            return line, start - line_start + 1, start, line, end - line_start + 1, end
         end_line = bisect_right(starts, end)
-        return (
-            line,
-            start - starts[line - 1] + 1,
-            start,
-            end_line,
-            end - starts[end_line - 1] + 1,
-            end,
-        )
+        return line, start - line_start + 1, start, end_line, end - starts[end_line - 1] + 1, end
 
     def rule(self, callback: _Callback, items: list[_Item]) -> _Item:
         """Build a node as lark does with propagated positions: from its first placed child's
         start to its last one's end."""
-        children = []
-        first = last = None
-        for child, span in items:
-            children.append(child)
-            if span is not None:
-                last = span
-                if first is None:
-                    first = span
-        if first is None or last is None:
+        children = [child for child, _ in items]
+        if not items:  # an empty body
             return callback(_new_meta(), children), None
+        first, last = items[0][1], items[-1][1]
+        if first is None or last is None:  # an empty body first or last
+            spans = [span for _, span in items if span is not None]
+            if not spans:
+                return callback(_new_meta(), children), None
+            first, last = spans[0], spans[-1]
         line, column, start_pos = first[0], first[1], first[2]
         end_line, end_column, end_pos = last[3], last[4], last[5]
         # set one by one, in lark's order: the instances then share one key table (a third
