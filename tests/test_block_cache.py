@@ -69,12 +69,22 @@ def test_a_syntax_error_in_one_block_is_located_in_the_file(project: Project) ->
         'pipeline "p" {\r\n  step "a" {\r\n    run = "m:f"\r\n  }\r\n}\r\n',
     ],
 )
-def test_blocks_parsed_alone_build_the_whole_files_tree(text: str) -> None:
+@pytest.mark.parametrize(
+    "head",
+    ["", "locals {\n  f = 2 -1\n}\n"],
+    ids=["read-whole", "left-to-python-hcl2"],
+)
+def test_blocks_parsed_alone_build_the_whole_files_tree(text: str, head: str) -> None:
+    """A file the fast parser reads is read whole; one it leaves to python-hcl2 (here for
+    `2 -1`: lark may lex `-1` as a number there) is parsed block by block, each block by the
+    fast parser where it can."""
     from hcl2.api import parses
 
+    text = head + text
     cache = BlockCache(None, "test")
     for _ in range(2):  # parsed, then served from the cache
         assert _outline(parse_blocks(text, cache)) == _outline(parses(text))
+    assert bool(cache.used) == bool(head)
 
 
 def _outline(node: object) -> list[object]:

@@ -1,11 +1,14 @@
 """python-hcl2's document of a file, parsed block by block with a cache keyed by each block's bytes.
 
-Parsing HCL is most of a cold plan's time (lark's parser and python-hcl2's transformer), and a
-one-line edit to one step of a 1,000-step pipeline would otherwise parse all 1,000 steps again.
-The file is cut into blocks (the top-level ones, and the blocks nested directly inside those:
-a pipeline's steps); each is parsed alone, its tree kept under `.zenctl/cache/` keyed by the
-blake3 of its exact text, and the trees are put back together into the document python-hcl2
-would have built from the whole file.
+Parsing HCL is most of a cold plan's time. `zenctl.config.fastparse` reads most files whole,
+faster than they could be cut into blocks and their cached trees unpickled (docs/benchmarks.md):
+that is tried first. A file it leaves to python-hcl2 (lark's parser and python-hcl2's
+transformer, some 2.5 times slower) is parsed block by block, so that a one-line edit to one
+step of a 1,000-step pipeline does not parse all 1,000 steps again. The file is cut into
+blocks (the top-level ones, and the blocks nested directly inside those: a pipeline's steps);
+each is parsed alone, its tree kept under `.zenctl/cache/` keyed by the blake3 of its exact
+text, and the trees are put back together into the document python-hcl2 would have built
+from the whole file.
 
 A block is cut out only where it starts its line and its `}` ends one, so a block's text
 always starts at a line's start: its tree's lines are shifted by the line it starts on and
@@ -60,9 +63,9 @@ class BlockCache:
         if data is not None:
             self.used[key] = data
             return pickle.loads(data)
-        from hcl2.api import parses
+        from zenctl.config.fastparse import parse
 
-        tree = parses(text)
+        tree = parse(text)
         buffer = io.BytesIO()
         _TreePickler(buffer).dump(tree)  # before the caller shifts and grafts it
         self.used[key] = buffer.getvalue()
@@ -129,9 +132,15 @@ class _Chunk:
 
 
 def parse_blocks(text: str, cache: BlockCache) -> Any:
-    """The `StartRule` python-hcl2 builds for `text`, assembled from its blocks' cached trees.
+    """The `StartRule` python-hcl2 builds for `text`: the fast parser's, or else assembled
+    from its blocks' cached trees.
 
     Raises what lark raises on a syntax error, located in the whole file."""
+    from zenctl.config.fastparse import parse_fast
+
+    tree = parse_fast(text)
+    if tree is not None:
+        return tree
     try:
         chunks = _chunks(text)
     except FormatError:

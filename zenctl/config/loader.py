@@ -1,11 +1,11 @@
 """Find the project's `*.zc.hcl` files and load them, from the config cache when unchanged.
 
-python-hcl2 takes ~0.3 s for 100 step blocks and 4-5 s for 1,000; the validated config is
+Parsing 1,000 step blocks takes ~0.3 s (`fastparse`; python-hcl2 ~0.7 s); the validated config is
 cached under `.zenctl/cache/`, keyed by the files' names and bytes, zenctl's version and the
 installed providers (their names and versions: parsing checks component types, settings and
-`required_providers` against them), so a warm plan never parses HCL. When the files changed,
-only the blocks whose text changed are parsed again (`chunks.BlockCache`, in
-`.zenctl/cache/blocks.pickle`).
+`required_providers` against them), so a warm plan never parses HCL. When the files changed
+and `fastparse` leaves a file to python-hcl2, only the blocks whose text changed are parsed
+again (`chunks.BlockCache`, in `.zenctl/cache/blocks.pickle`).
 """
 
 from __future__ import annotations

@@ -61,9 +61,9 @@ def parse_document(text: str, cache: BlockCache | None = None) -> tuple[Any, Mar
 
     cleaned, marks = hide_strip_markers(text)
     if cache is None:
-        from hcl2.api import parses
+        from zenctl.config.fastparse import parse
 
-        return DocumentView(parses(cleaned)), marks
+        return DocumentView(parse(cleaned)), marks
     return DocumentView(parse_blocks(cleaned, cache)), marks
 
 

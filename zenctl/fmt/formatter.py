@@ -84,14 +84,13 @@ def format_source(text: str) -> str:
 def _check_syntax(text: str) -> None:
     # The tokenizer catches unbalanced brackets and unterminated strings; the parser catches
     # everything else (a missing `=`, a stray token) before it could be re-emitted as garbage.
-    from hcl2.api import parses
-
     # the loader's own reading: strip markers in a quoted string's `${~ x ~}` are valid HCL
     # that python-hcl2 alone refuses
+    from zenctl.config.fastparse import parse
     from zenctl.config.lowering import hide_strip_markers
 
     try:
-        parses(hide_strip_markers(text)[0])
+        parse(hide_strip_markers(text)[0])
     except Exception as exc:  # lark raises several types; all carry line and column
         token = getattr(exc, "token", None)
         if token is None:
