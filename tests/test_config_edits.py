@@ -244,3 +244,38 @@ def test_an_edited_param_shows_in_the_plan_and_reverting_it_shows_no_changes(
     assert plan.code == 0 and "params.bias: 0.5 -> 0.25" in plan.out, plan.out
     (project.root / "main.zc.hcl").write_text(text)
     assert "No changes" in project.run("plan").out
+
+
+def test_an_edit_in_one_file_moves_only_that_files_ranges(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two files: lines added to a step of the second move the ranges below it there, and
+    nothing of the first."""
+    first, second = BASE.split('  step "b" {')
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        (root / "a.zc.hcl").write_text(first + "}\n")
+        (root / "b.zc.hcl").write_text(
+            'pipeline "q" {\n  step "b" {' + second.replace("step.a.outputs", "step.b0.outputs")
+        )
+        (root / "b.zc.hcl").write_text(
+            (root / "b.zc.hcl")
+            .read_text()
+            .replace('  step "b" {', '  step "b0" {\n    run = "steps:b0"\n  }\n\n  step "b" {', 1)
+        )
+        parses = Parses(monkeypatch)
+
+        def full() -> Config | list[object]:
+            files = [(path, path.read_text()) for path in sorted(root.glob("*.zc.hcl"))]
+            try:
+                return _FULL_PARSE(ConfigParser(root.resolve(), InstalledCatalog()), files)
+            except DiagnosticsError as exc:
+                return list(exc.diagnostics)
+
+        assert isinstance(_load(root), Config) and parses.count == 1
+        text = (root / "b.zc.hcl").read_text()
+        (root / "b.zc.hcl").write_text(text.replace('run = "steps:b0"', 'run = "steps:b0"\n\n'))
+        edited = _load(root)
+        assert isinstance(edited, Config) and parses.count == 1
+        _same(edited, full())
+        moved = edited.pipelines["q"].steps["b"].range
+        assert moved.start.line == 6 + 2 and moved.filename.endswith("b.zc.hcl"), moved
+        assert edited.pipelines["p"].steps["a"].range.start.line == 15
