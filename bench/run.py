@@ -3,6 +3,11 @@
     python bench/run.py [--sizes 10,100,1000] [--shapes chain,fan] [--rounds 3] [--quick]
                         [--heavy-rounds 1] [--peer-max-steps 100] [--big-file-mb 1024]
                         [--peers dvc,zenml | --no-peers] [--work DIR]
+                        [--also artifacts,serving,gpus | --also none]
+
+After the plan/apply table, the figures of the other scripts (`--also`, all of them unless
+``--quick``): large artifacts (``artifacts.py``, at ``--big-file-mb``), the model server's
+latency (``serving.py``) and the GPU assignment check (``gpus.py``, skipped without one).
 
 Run it with the interpreter of the venv where zenctl is installed: the ``zenctl`` console
 script next to that interpreter is what gets measured. See docs/benchmarks.md.
@@ -44,6 +49,7 @@ class Preset:
 FULL = Preset(sizes=(10, 100, 1000), rounds=3, big_file_mb=1024)
 QUICK = Preset(sizes=(10, 100), rounds=1, big_file_mb=64)
 PEERS = ("dvc", "zenml")
+OTHERS = ("artifacts", "serving", "gpus")
 SHAPES = tuple(SHAPE_MAKERS)
 
 
@@ -59,6 +65,7 @@ class Options:
     big_file_mb: int
     peers: tuple[str, ...]
     work: Path
+    also: tuple[str, ...]
 
 
 def parse_sizes(text: str) -> list[int]:
@@ -130,6 +137,12 @@ def parse_args(argv: Sequence[str]) -> Options:
         default=BENCH / ".work",
         help="folder for the generated projects and results.md (default bench/.work)",
     )
+    parser.add_argument(
+        "--also",
+        type=lambda text: () if text == "none" else choices(OTHERS, "script(s)")(text),
+        help="the other scripts' figures to print after the table: artifacts,serving,gpus "
+        "(default: all, none with --quick), or none",
+    )
     ns = parser.parse_args(argv)
     preset = QUICK if ns.quick else FULL
     rounds: int = preset.rounds if ns.rounds is None else ns.rounds
@@ -145,6 +158,7 @@ def parse_args(argv: Sequence[str]) -> Options:
         big_file_mb=big,
         peers=() if ns.no_peers else ns.peers,
         work=ns.work.resolve(),
+        also=(() if ns.quick else OTHERS) if ns.also is None else ns.also,
     )
 
 
@@ -241,6 +255,26 @@ def benchmark(opts: Options, console: Console, command_line: str) -> None:
     results = opts.work / "results.md"
     write_results(results, machine, command_line, suite.rows, peer_names)
     console.print(f"Markdown table written to {results}", markup=False)
+    others(opts, console)
+
+
+def others(opts: Options, console: Console) -> None:
+    """The figures of the other scripts, each printing its own table (docs/benchmarks.md)."""
+    import artifacts
+    import gpus
+    import serving
+
+    runs: dict[str, Callable[[], int]] = {
+        "artifacts": lambda: artifacts.main(
+            ["--size-mib", str(opts.big_file_mb), "--rounds", str(opts.rounds)]
+        ),
+        "serving": lambda: serving.main([]),
+        "gpus": gpus.main,
+    }
+    for name in opts.also:
+        console.print(f"\n[bold]bench/{name}.py[/]")
+        if runs[name]() != 0:
+            raise SystemExit(f"bench/{name}.py failed")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,7 +15,12 @@ from pathlib import Path
 import pytest
 
 RUN = Path(__file__).resolve().parent.parent / "bench" / "run.py"
-ARGS = ("--sizes", "3,5", "--rounds", "1", "--big-file-mb", "1", "--no-peers")
+# the other scripts' figures too (`--also`): artifacts at --big-file-mb, the GPU check (which
+# says it skipped where there is none); serving has its own smoke test
+ARGS = (
+    *("--sizes", "3,5", "--rounds", "1", "--big-file-mb", "1", "--no-peers"),
+    *("--also", "artifacts,gpus"),
+)
 
 
 def table(markdown: str) -> dict[str, list[str]]:
@@ -37,6 +42,8 @@ def test_benchmark_runs_every_measurement_at_a_tiny_size(tmp_path: Path) -> None
         timeout=600,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "bench/artifacts.py" in done.stdout and "bench/gpus.py" in done.stdout
+    assert all(figure in done.stdout for figure in ("store", "peak", "read")), done.stdout
     results = (tmp_path / "results.md").read_text()
     for key in ("Load average at start", "Load average at end", "zenctl", "Command"):
         assert f"- {key}: " in results
