@@ -29,10 +29,11 @@ from typing import Any, TextIO
 from zenctl.apply.masking import MaskedStream, Masker
 from zenctl.apply.metrics import metric_values
 from zenctl.artifacts import materializers, trees
-from zenctl.artifacts.integrity import read_value
+from zenctl.artifacts.integrity import Verifications, read_value
 from zenctl.fingerprint.code import CodeIndex, changed_files, code_cache_file
 from zenctl.fingerprint.files import StatCache
 from zenctl.modules import module_file
+from zenctl.paths import TEMPORARY
 from zenctl.providers.protocol import ArtifactStore, StepBody, StepResult, StepTask
 
 
@@ -82,14 +83,18 @@ def execute_step(
     details: dict[str, str] = {}
     masker = Masker(task.secrets)
     try:
-        with (
-            _log_to(Path(task.log_path), masker) if capture else contextlib.nullcontext(),
-            _scratch_folder(),
-        ):
+        with _log_to(Path(task.log_path), masker) if capture else contextlib.nullcontext():
             used = _artifact_store(task, store)
-            # its classes pickle only while importable
-            with _module_folder_on_path(task, code_root or task.root):
+            with (
+                # the process's temporary folder is the step's only where the process is
+                _temporary_folder(used) if capture else contextlib.nullcontext(),
+                _scratch_folder(),
+                _verified_beside() as verifications,
+                # its classes pickle only while importable
+                _module_folder_on_path(task, code_root or task.root),
+            ):
                 value = (body or call_function)(task, used, details)
+                verifications.wait()  # nothing made from a corrupt input is stored
                 named = _named_outputs(task, value)
                 metrics = {
                     name: metric_values(task.address, name, named[name]) for name in task.metrics
@@ -188,6 +193,37 @@ def check_code(task: StepTask) -> None:
         raise CodeChanged(f"{' and '.join(what)} (edited during apply?): run `zenctl plan` again")
 
 
+# The step's temporary folder, in the store's staging folder: what it returns from there is
+# moved into the store (trees.store_path); removed when the step ends.
+_temporary: contextvars.ContextVar[Path | None] = contextvars.ContextVar("temporary", default=None)
+
+
+@contextlib.contextmanager
+def _temporary_folder(store: ArtifactStore) -> Iterator[None]:
+    """TMPDIR (and `tempfile`'s folder) for the step: a new folder in the store's staging
+    folder (a local store's `objects/`, on the objects' file system). A file or directory the
+    step makes there (`tempfile.mkdtemp()`) and returns is then renamed into the store rather
+    than written a second time. None for a store without one: the system's, as before."""
+    staging = store.staging_folder()
+    if staging is None:
+        yield
+        return
+    folder = Path(tempfile.mkdtemp(dir=staging, prefix=f"{TEMPORARY}step-"))
+    saved = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"] = tempfile.tempdir = str(folder)
+    token = _temporary.set(folder)
+    try:
+        yield
+    finally:
+        _temporary.reset(token)
+        if saved[0] is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved[0]
+        tempfile.tempdir = saved[1]
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 # Where this step's file and directory inputs are copied; removed when the step ends.
 _scratch: contextvars.ContextVar[Path | None] = contextvars.ContextVar("scratch", default=None)
 
@@ -203,10 +239,34 @@ def _scratch_folder() -> Iterator[None]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+# The hashes of this step's inputs taken while it runs (integrity.Verifications).
+_beside: contextvars.ContextVar[Verifications | None] = contextvars.ContextVar(
+    "beside", default=None
+)
+
+
+@contextlib.contextmanager
+def _verified_beside() -> Iterator[Verifications]:
+    """Inputs hashed beside the step: the caller waits for them before storing its outputs;
+    a step that fails waits too, so that a corrupt input, which may be why it failed, is what
+    it reports."""
+    verifications = Verifications()
+    token = _beside.set(verifications)
+    try:
+        yield verifications
+    except Exception:
+        verifications.wait()
+        raise
+    finally:
+        _beside.reset(token)
+
+
 def load_inputs(task: StepTask, store: ArtifactStore) -> dict[str, Any]:
     """Each input by name: a source as the Path of its snapshot, a file or directory artifact
     as the Path of a fresh copy named after the input, any other artifact as its value, read
-    from the verified file (a numpy array memory-mapped read-only: docs/artifacts.md)."""
+    from the verified file (a numpy array memory-mapped read-only: docs/artifacts.md). In
+    `execute_step`, a numpy array is verified while the step runs, before its outputs are
+    stored; elsewhere, before it is returned."""
     inputs: dict[str, Any] = {}
     for name, spec in task.inputs.items():
         if spec.kind == "source":
@@ -216,7 +276,7 @@ def load_inputs(task: StepTask, store: ArtifactStore) -> dict[str, Any]:
             scratch = _scratch.get() or Path(tempfile.mkdtemp(prefix="zenctl-inputs-"))
             inputs[name] = trees.materialize(store, spec.materializer, spec.hash, scratch / name)
         else:
-            inputs[name] = read_value(store, spec.hash, spec.materializer)
+            inputs[name] = read_value(store, spec.hash, spec.materializer, _beside.get())
     return inputs
 
 
@@ -261,7 +321,7 @@ def store_output(
     The value is written straight to the store, hashed on the way (one pass, never whole in
     memory), and durable once `put_stream` returns: the walker records it only after."""
     if isinstance(value, Path):
-        return trees.store_path(store, value)
+        return trees.store_path(store, value, _temporary.get())
     materializer = materializer or materializers.kind(value)
     stored = store.put_stream(functools.partial(materializers.write, materializer, value))
     return {

@@ -12,6 +12,7 @@ files behind: readers never look at them and `zenctl gc` removes them.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -65,6 +66,21 @@ class FolderArtifactStore(ArtifactStore):
 
         return self._publish(digest, copy)
 
+    def take_file(self, digest: str, path: Path) -> str:
+        target = self._object(digest)
+        if self._intact(target, digest):  # the same bytes stored before: kept
+            return target.as_uri()
+        try:
+            with path.open("rb") as file:
+                os.fsync(file.fileno())  # the step wrote it: its bytes, durable
+            path.chmod(0o600)  # an object's mode, as `_staged` makes it
+            self._rename_into_place(path, digest)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            return self.put_file(digest, path)  # another file system: copied
+        return target.as_uri()
+
     def put_stream(self, write: Callable[[BinaryIO], object]) -> StoredObject:
         with self._staged() as (out, temporary):
             digest, size = write_hashed(out, write)
@@ -105,6 +121,11 @@ class FolderArtifactStore(ArtifactStore):
         out.flush()
         os.fsync(out.fileno())
         out.close()
+        self._rename_into_place(temporary, digest)
+
+    def _rename_into_place(self, temporary: Path, digest: str) -> None:
+        """Rename the synced file `temporary` to the object's address and sync the folders
+        whose entries changed."""
         target = self._object(digest)
         created = not target.parent.exists()
         ensure_private_dir(target.parent)

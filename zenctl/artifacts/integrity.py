@@ -6,6 +6,10 @@ each object is downloaded once, to a file, verified, and later read from disk, v
 An object is never held in memory to be checked; a numpy input is then memory-mapped from the
 same file (docs/artifacts.md). Every read hashes again, whatever a stat cache says: bit rot
 keeps a file's size and mtime (docs/integrity.md).
+
+A numpy input in a local store is hashed beside the step rather than before it
+(`Verifications`): mapping it reads only its header, so the step starts at once and the hash
+runs on the other core; the step's outputs are stored only once every hash has matched.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -41,10 +46,56 @@ def read_verified(store: ArtifactStore, digest: str) -> bytes:
     return data
 
 
-def read_value(store: ArtifactStore, digest: str, materializer: str) -> Any:
+def read_value(
+    store: ArtifactStore, digest: str, materializer: str, beside: Verifications | None = None
+) -> Any:
     """The value a step wrote, loaded from its verified file: what a step that consumes it
-    gets (a numpy array memory-mapped read-only, docs/artifacts.md)."""
-    return use_verified(store, digest, functools.partial(materializers.load, materializer))[0]
+    gets (a numpy array memory-mapped read-only, docs/artifacts.md). With `beside`, a numpy
+    array in a local store is mapped at once and hashed in `beside`, whose `wait` the caller
+    must pass before anything made from the value is kept."""
+    local = store.local_path(digest)
+    if beside is None or local is None or materializer != materializers.NUMPY:
+        # A loader that parses the bytes (Parquet, a pickle) must see verified ones: corrupt
+        # input could crash it, and the step would be lost instead of failing, named.
+        return use_verified(store, digest, functools.partial(materializers.load, materializer))[0]
+    try:
+        value = materializers.load(materializer, local)  # the header only: the data is mapped
+    except FileNotFoundError:
+        raise _missing(digest) from None
+    except Exception:
+        _verify(store, digest, local)  # a damaged header: corrupt, said so
+        raise
+    # mapped before it is hashed: a failed hash sets the file aside, leaving nothing to open
+    beside.start(functools.partial(_verify, store, digest, local))
+    return value
+
+
+class Verifications:
+    """Hashes of a step's inputs taken beside the step, each in a thread (blake3 releases the
+    GIL): `wait` raises the first failure, the object already set aside by then."""
+
+    def __init__(self) -> None:
+        self._threads: list[threading.Thread] = []
+        self._failures: list[Exception] = []
+
+    def start(self, verify: Callable[[], None]) -> None:
+        def run() -> None:
+            try:
+                verify()
+            except Exception as exc:  # raised by `wait`, in the step's thread
+                self._failures.append(exc)
+
+        thread = threading.Thread(target=run, name="zenctl-verify", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def wait(self) -> None:
+        for thread in self._threads:
+            thread.join()
+        self._threads.clear()
+        failures, self._failures = self._failures, []
+        if failures:
+            raise failures[0]
 
 
 def read_through(store: ArtifactStore, digest: str) -> tuple[bytes, bool]:

@@ -85,6 +85,13 @@ class ArtifactStore(ABC):
         """
         return self.put(digest, path.read_bytes())
 
+    def take_file(self, digest: str, path: Path) -> str:
+        """`put_file` of a file that nothing holds open for writing and nothing else names (a
+        step's output in its temporary folder, renamed out of the step's reach): the store
+        may rename it into place instead of copying it. By default, `put_file`. The caller
+        removes whatever is left at `path`."""
+        return self.put_file(digest, path)
+
     def put_stream(self, write: Callable[[BinaryIO], object]) -> StoredObject:
         """Store what `write` writes to the binary stream it is handed, under the hash of
         those bytes, computed while they are written (one pass over the data).
