@@ -265,8 +265,8 @@ def load_inputs(task: StepTask, store: ArtifactStore) -> dict[str, Any]:
     """Each input by name: a source as the Path of its snapshot, a file or directory artifact
     as the Path of a fresh copy named after the input, any other artifact as its value, read
     from the verified file (a numpy array memory-mapped read-only: docs/artifacts.md). In
-    `execute_step`, a numpy array is verified while the step runs, before its outputs are
-    stored; elsewhere, before it is returned."""
+    `execute_step`, a numpy array or a file or directory copy from a local store is verified
+    while the step runs, before its outputs are stored; elsewhere, before it is returned."""
     inputs: dict[str, Any] = {}
     for name, spec in task.inputs.items():
         if spec.kind == "source":
@@ -274,7 +274,9 @@ def load_inputs(task: StepTask, store: ArtifactStore) -> dict[str, Any]:
         elif spec.materializer in trees.PATH_MATERIALIZERS:
             # outside execute_step (a provider's own body), the copy outlives the step
             scratch = _scratch.get() or Path(tempfile.mkdtemp(prefix="zenctl-inputs-"))
-            inputs[name] = trees.materialize(store, spec.materializer, spec.hash, scratch / name)
+            inputs[name] = trees.materialize(
+                store, spec.materializer, spec.hash, scratch / name, _beside.get()
+            )
         else:
             inputs[name] = read_value(store, spec.hash, spec.materializer, _beside.get())
     return inputs

@@ -7,9 +7,10 @@ An object is never held in memory to be checked; a numpy input is then memory-ma
 same file (docs/artifacts.md). Every read hashes again, whatever a stat cache says: bit rot
 keeps a file's size and mtime (docs/integrity.md).
 
-A numpy input in a local store is hashed beside the step rather than before it
-(`Verifications`): mapping it reads only its header, so the step starts at once and the hash
-runs on the other core; the step's outputs are stored only once every hash has matched.
+An input that zenctl hands over without parsing its bytes (a numpy array, memory-mapped; a
+file or directory, copied) in a local store is hashed beside the step rather than before it
+(`Verifications`): the step starts at once and the hash runs on another core; the step's
+outputs are stored only once every hash has matched.
 """
 
 from __future__ import annotations
@@ -104,9 +105,37 @@ def read_through(store: ArtifactStore, digest: str) -> tuple[bytes, bool]:
     return use_verified(store, digest, _bytes)
 
 
-def copy_verified(store: ArtifactStore, digest: str, target: Path) -> None:
-    """The bytes of `digest`, verified, copied to the file `target`, streamed."""
-    use_verified(store, digest, lambda source: _copy(source, target))
+def copy_verified(
+    store: ArtifactStore,
+    digest: str,
+    target: Path,
+    beside: Verifications | None = None,
+    named: Callable[[ArtifactUnusable], ArtifactUnusable] = lambda exc: exc,
+) -> None:
+    """The bytes of `digest`, verified, copied to the file `target`, streamed; a failure is
+    raised as `named` makes it. With `beside`, an object of a local store is copied at once
+    and hashed in `beside`, whose `wait` the caller must pass before anything made from the
+    copy is kept."""
+    local = store.local_path(digest)
+    if beside is None or local is None:
+        try:
+            use_verified(store, digest, lambda source: _copy(source, target))
+        except ArtifactUnusable as exc:
+            raise named(exc) from None
+        return
+
+    def verify() -> None:
+        try:
+            _verify(store, digest, local)
+        except ArtifactUnusable as exc:
+            raise named(exc) from None
+
+    try:
+        shutil.copyfile(local, target)  # streamed: an object may be large
+    except FileNotFoundError:
+        verify()  # set aside, or gone: said so
+        raise
+    beside.start(verify)
 
 
 def use_verified(store: ArtifactStore, digest: str, use: Callable[[Source], T]) -> tuple[T, bool]:

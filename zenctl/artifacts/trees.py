@@ -10,7 +10,9 @@ refused: its target may lie outside the directory (or change after the step), an
 copy must hold everything it names.
 
 A step reading such an artifact gets a fresh copy, materialized in a scratch folder, every file
-verified against its hash on the way: what it writes there never reaches the store.
+verified against its hash (while the step runs, before its outputs are stored): what it writes
+there never reaches the store. A file or directory the step made in its temporary folder is
+moved into the store rather than copied, once nothing can write to it any more.
 """
 
 from __future__ import annotations
@@ -20,11 +22,16 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from zenctl.artifacts.integrity import ArtifactUnusable, copy_verified, read_verified
+from zenctl.artifacts.integrity import (
+    ArtifactUnusable,
+    Verifications,
+    copy_verified,
+    read_verified,
+)
 from zenctl.fingerprint.canonical import short
 from zenctl.fingerprint.files import StatCache, hash_bytes, hash_file
 from zenctl.paths import TEMPORARY
@@ -142,29 +149,42 @@ def _unshared(file: Path) -> bool:
         os.close(descriptor)
 
 
-def materialize(store: ArtifactStore, materializer: str, digest: str, target: Path) -> Path:
-    """A fresh copy of a stored file or directory at `target`, every byte verified."""
+def materialize(
+    store: ArtifactStore,
+    materializer: str,
+    digest: str,
+    target: Path,
+    beside: Verifications | None = None,
+) -> Path:
+    """A fresh copy of a stored file or directory at `target`, every byte verified: before
+    this returns, or with `beside`, in `beside` (integrity.copy_verified)."""
     if materializer == FILE:
         target.parent.mkdir(parents=True, exist_ok=True)
-        copy_verified(store, digest, target)
+        copy_verified(store, digest, target, beside)
         return target
     entries = members(read_verified(store, digest))
     target.mkdir(parents=True, exist_ok=True)
     for entry in entries:
         path = target / entry["path"]
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            copy_verified(store, entry["hash"], path)
-        except ArtifactUnusable as exc:
-            # The manifest is intact but unusable: set it aside too, so that the next plan
-            # reports the producing step's output as corrupt and runs it again.
-            store.quarantine(digest)
-            raise ArtifactUnusable(
-                f"directory {short(digest)}: file {entry['path']}: {exc}"
-            ) from None
+        copy_verified(store, entry["hash"], path, beside, _in_directory(store, digest, entry))
         if entry["executable"]:
             path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return target
+
+
+def _in_directory(
+    store: ArtifactStore, digest: str, entry: dict[str, Any]
+) -> Callable[[ArtifactUnusable], ArtifactUnusable]:
+    """The failure of a directory's file, as the directory's: its manifest is intact but
+    unusable, and set aside too, so that the next plan reports the producing step's output
+    as corrupt and runs it again."""
+
+    def named(exc: ArtifactUnusable) -> ArtifactUnusable:
+        store.quarantine(digest)
+        return ArtifactUnusable(f"directory {short(digest)}: file {entry['path']}: {exc}")
+
+    return named
 
 
 def _walk(folder: Path) -> Iterator[tuple[str, Path, os.stat_result]]:
