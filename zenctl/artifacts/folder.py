@@ -218,13 +218,15 @@ class FolderArtifactStore(ArtifactStore):
                 yield self._item(entry, "corrupt", False)
 
     def _item(self, path: Path, kind: str, addressed: bool) -> StoredItem:
-        files = tree_files(path) if path.is_dir() else [path]
+        files = [file.stat() for file in (tree_files(path) if path.is_dir() else [path])]
         return StoredItem(
             kind,
             str(path.relative_to(self.path)),
             path.name if addressed else None,
-            sum(file.stat().st_size for file in files),
-            path.stat().st_mtime,
+            sum(file.st_size for file in files),
+            # a folder is as recent as its newest file: a running step's temporary folder
+            # (TMPDIR) is written to long after it was made, and gc leaves it while it is
+            max([path.stat().st_mtime, *(file.st_mtime for file in files)]),
         )
 
     def remove(self, items: Sequence[StoredItem]) -> None:
