@@ -11,12 +11,10 @@ and the task's secrets are masked in its log and its error as they are written
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import functools
 import importlib
 import os
 import select
-import shutil
 import sys
 import tempfile
 import threading
@@ -26,14 +24,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from zenctl.apply import surroundings
 from zenctl.apply.masking import MaskedStream, Masker
 from zenctl.apply.metrics import metric_values
 from zenctl.artifacts import materializers, trees
-from zenctl.artifacts.integrity import Verifications, read_value
+from zenctl.artifacts.integrity import read_value
 from zenctl.fingerprint.code import CodeIndex, changed_files, code_cache_file
 from zenctl.fingerprint.files import StatCache
 from zenctl.modules import module_file
-from zenctl.paths import TEMPORARY
 from zenctl.providers.protocol import ArtifactStore, StepBody, StepResult, StepTask
 
 
@@ -87,9 +85,9 @@ def execute_step(
             used = _artifact_store(task, store)
             with (
                 # the process's temporary folder is the step's only where the process is
-                _temporary_folder(used) if capture else contextlib.nullcontext(),
-                _scratch_folder(),
-                _verified_beside() as verifications,
+                surroundings.temporary_folder(used) if capture else contextlib.nullcontext(),
+                surroundings.inputs_folder(),
+                surroundings.verified_beside() as verifications,
                 # its classes pickle only while importable
                 _module_folder_on_path(task, code_root or task.root),
             ):
@@ -193,74 +191,6 @@ def check_code(task: StepTask) -> None:
         raise CodeChanged(f"{' and '.join(what)} (edited during apply?): run `zenctl plan` again")
 
 
-# The step's temporary folder, in the store's staging folder: what it returns from there is
-# moved into the store (trees.store_path); removed when the step ends.
-_temporary: contextvars.ContextVar[Path | None] = contextvars.ContextVar("temporary", default=None)
-
-
-@contextlib.contextmanager
-def _temporary_folder(store: ArtifactStore) -> Iterator[None]:
-    """TMPDIR (and `tempfile`'s folder) for the step: a new folder in the store's staging
-    folder (a local store's `objects/`, on the objects' file system). A file or directory the
-    step makes there (`tempfile.mkdtemp()`) and returns is then renamed into the store rather
-    than written a second time. None for a store without one: the system's, as before."""
-    staging = store.staging_folder()
-    if staging is None:
-        yield
-        return
-    folder = Path(tempfile.mkdtemp(dir=staging, prefix=f"{TEMPORARY}step-"))
-    saved = os.environ.get("TMPDIR"), tempfile.tempdir
-    os.environ["TMPDIR"] = tempfile.tempdir = str(folder)
-    token = _temporary.set(folder)
-    try:
-        yield
-    finally:
-        _temporary.reset(token)
-        if saved[0] is None:
-            os.environ.pop("TMPDIR", None)
-        else:
-            os.environ["TMPDIR"] = saved[0]
-        tempfile.tempdir = saved[1]
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-# Where this step's file and directory inputs are copied; removed when the step ends.
-_scratch: contextvars.ContextVar[Path | None] = contextvars.ContextVar("scratch", default=None)
-
-
-@contextlib.contextmanager
-def _scratch_folder() -> Iterator[None]:
-    folder = Path(tempfile.mkdtemp(prefix="zenctl-inputs-"))
-    token = _scratch.set(folder)
-    try:
-        yield
-    finally:
-        _scratch.reset(token)
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-# The hashes of this step's inputs taken while it runs (integrity.Verifications).
-_beside: contextvars.ContextVar[Verifications | None] = contextvars.ContextVar(
-    "beside", default=None
-)
-
-
-@contextlib.contextmanager
-def _verified_beside() -> Iterator[Verifications]:
-    """Inputs hashed beside the step: the caller waits for them before storing its outputs;
-    a step that fails waits too, so that a corrupt input, which may be why it failed, is what
-    it reports."""
-    verifications = Verifications()
-    token = _beside.set(verifications)
-    try:
-        yield verifications
-    except Exception:
-        verifications.wait()
-        raise
-    finally:
-        _beside.reset(token)
-
-
 def load_inputs(task: StepTask, store: ArtifactStore) -> dict[str, Any]:
     """Each input by name: a source as the Path of its snapshot, a file or directory artifact
     as the Path of a fresh copy named after the input, any other artifact as its value, read
@@ -273,12 +203,12 @@ def load_inputs(task: StepTask, store: ArtifactStore) -> dict[str, Any]:
             inputs[name] = store.snapshot(Path(task.root) / spec.path, spec.hash)
         elif spec.materializer in trees.PATH_MATERIALIZERS:
             # outside execute_step (a provider's own body), the copy outlives the step
-            scratch = _scratch.get() or Path(tempfile.mkdtemp(prefix="zenctl-inputs-"))
+            scratch = surroundings.inputs() or Path(tempfile.mkdtemp(prefix="zenctl-inputs-"))
             inputs[name] = trees.materialize(
-                store, spec.materializer, spec.hash, scratch / name, _beside.get()
+                store, spec.materializer, spec.hash, scratch / name, surroundings.beside()
             )
         else:
-            inputs[name] = read_value(store, spec.hash, spec.materializer, _beside.get())
+            inputs[name] = read_value(store, spec.hash, spec.materializer, surroundings.beside())
     return inputs
 
 
@@ -323,7 +253,7 @@ def store_output(
     The value is written straight to the store, hashed on the way (one pass, never whole in
     memory), and durable once `put_stream` returns: the walker records it only after."""
     if isinstance(value, Path):
-        return trees.store_path(store, value, _temporary.get())
+        return trees.store_path(store, value, surroundings.temporary())
     materializer = materializer or materializers.kind(value)
     stored = store.put_stream(functools.partial(materializers.write, materializer, value))
     return {

@@ -254,22 +254,13 @@ def _read_numpy(data: bytes) -> Any:
 
 
 def _write_pandas(value: Any, out: BinaryIO) -> None:
-    """The frame converted to Arrow one row group's slice at a time (parquet.write_tables):
-    a step's DataFrame output costs a slice beside it in memory, not a whole Arrow copy. The
-    schema is the whole frame's, so that a slice whose object column is all None, say, has
-    the same column types as the others."""
     import pyarrow
 
-    schema = pyarrow.Schema.from_pandas(value, preserve_index=True)
+    table = pyarrow.Table.from_pandas(value, preserve_index=True)
     if value.attrs:  # as pandas' to_parquet keeps them
         attrs = {b"PANDAS_ATTRS": json.dumps(value.attrs).encode()}
-        schema = schema.with_metadata({**(schema.metadata or {}), **attrs})
-    rows = parquet.ROW_GROUP_ROWS
-    slices = (
-        pyarrow.Table.from_pandas(value.iloc[start : start + rows], schema, preserve_index=True)
-        for start in range(0, max(len(value), 1), rows)
-    )
-    parquet.write_tables(schema, slices, out)
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **attrs})
+    parquet.write(table, out)
 
 
 def _load_pandas(source: Path | bytes) -> Any:

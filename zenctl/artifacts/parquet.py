@@ -9,40 +9,27 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable
 from typing import Any, BinaryIO
 
 _CREATED_BY = b"parquet-cpp-arrow"  # the writer, without its version
-# pyarrow.parquet.write_table's default row group: the bytes of every stored DataFrame
-ROW_GROUP_ROWS = 1024 * 1024
 
 
 def write(table: Any, out: BinaryIO) -> None:
-    """Parquet of an Arrow table without the writer's versions in its bytes (`write_tables`)."""
-    write_tables(table.schema, [table], out)
-
-
-def write_tables(schema: Any, tables: Iterable[Any], out: BinaryIO) -> None:
-    """Parquet of the rows of `tables`, in order, each of `schema`, without the writer's
-    versions in its bytes: pyarrow's (the footer's `created_by`, which it has no option for,
-    and pandas' metadata's `creator`) and pandas' (`pandas_version`). Each table is cut into
-    row groups of at most `ROW_GROUP_ROWS` rows, as `pyarrow.parquet.write_table` cuts a
-    whole one: tables of `ROW_GROUP_ROWS` rows each give the bytes of the whole table, one
-    slice in memory at a time. The footer is held back and rewritten as it ends the file."""
+    """Parquet without the writer's versions in its bytes: pyarrow's (the footer's
+    `created_by`, which it has no option for, and pandas' metadata's `creator`) and pandas'
+    (`pandas_version`). The footer is held back and rewritten as it ends the file."""
     import pyarrow
     import pyarrow.parquet
 
-    metadata = dict(schema.metadata or {})
+    metadata = dict(table.schema.metadata or {})
     if b"pandas" in metadata:
         pandas_metadata = json.loads(metadata[b"pandas"])
         pandas_metadata.pop("creator", None)
         pandas_metadata.pop("pandas_version", None)
         metadata[b"pandas"] = json.dumps(pandas_metadata).encode()
-        schema = schema.with_metadata(metadata)
+        table = table.replace_schema_metadata(metadata)
     held = _HeldTail(out)
-    with pyarrow.parquet.ParquetWriter(held, schema) as writer:
-        for table in tables:
-            writer.write_table(table, ROW_GROUP_ROWS)
+    pyarrow.parquet.write_table(table, held)
     held.close_with(_without_version(bytes(held.tail), pyarrow.__version__))
 
 
