@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import os
 import tempfile
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -178,8 +179,22 @@ class HashingWriter:
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         view = memoryview(data).cast("B")
-        self.hasher.update(view)
-        self.file.write(view)
+        if len(view) < _OVERLAP_BYTES:
+            self.hasher.update(view)
+            self.file.write(view)
+        else:
+            # numpy's 16 MiB chunks: hashed on another core while they are written (both
+            # release the GIL), about a quarter off storing a large array; done before the
+            # caller may reuse its buffer
+            failed: list[BaseException] = []
+            hashing = threading.Thread(target=_update, args=(self.hasher, view, failed))
+            hashing.start()
+            try:
+                self.file.write(view)
+            finally:
+                hashing.join()
+            if failed:
+                raise failed[0]
         self.size += len(view)
         return len(view)
 
@@ -201,6 +216,16 @@ class HashingWriter:
     @property
     def closed(self) -> bool:
         return self.file.closed
+
+
+_OVERLAP_BYTES = 1 << 20  # below this, a thread costs more than the overlap saves
+
+
+def _update(hasher: Any, view: memoryview, failed: list[BaseException]) -> None:
+    try:
+        hasher.update(view)
+    except BaseException as exc:  # raised by `write`, in the writing thread
+        failed.append(exc)
 
 
 def write_hashed(file: BinaryIO, write: Callable[[BinaryIO], object]) -> tuple[str, int]:
