@@ -22,13 +22,8 @@ from typing import BinaryIO
 
 from zenctl.fingerprint.files import StatCache, hash_file, hash_path, tree_files
 from zenctl.paths import ensure_private_dir
-from zenctl.providers.protocol import (
-    ArtifactStore,
-    Integrity,
-    StoredItem,
-    StoredObject,
-    write_hashed,
-)
+from zenctl.providers.hashing import write_hashed
+from zenctl.providers.protocol import ArtifactStore, Integrity, StoredItem, StoredObject
 
 TEMPORARY = ".tmp-"
 

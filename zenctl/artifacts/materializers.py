@@ -243,9 +243,8 @@ _PLAIN_KINDS = "biufcmMSUV"  # dtypes np.save writes as raw bytes (not StringDTy
 
 
 def _write_numpy(value: Any, out: BinaryIO) -> None:
-    """np.save's bytes. For a C-ordered array of a plain dtype (nearly every array), its 1.0
-    header then the array's memory itself, in 16 MiB slices: np.save, given a stream that is
-    not a real file, copies each chunk (`tobytes`) before writing it."""
+    """np.save's bytes; for a C-ordered array of a plain dtype, its header, then the array's
+    memory itself: np.save copies each chunk (`tobytes`) into a stream not a real file."""
     import numpy
     from numpy.lib import format as npy
 
