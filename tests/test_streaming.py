@@ -75,6 +75,8 @@ def produce(n):
 
 
 def consume(array, tag):
+    if tag == "fails":
+        raise RuntimeError("the step's own failure")
     time.sleep(0.2)  # the producer's worker samples its peak once more
     (HERE / "consume.started").touch()
     time.sleep(0.1)  # and stops: what this step allocates is not the producer's
@@ -166,27 +168,34 @@ def test_a_large_array_streams_to_the_store_and_reaches_the_next_step_memory_map
     assert not list((project.root / ".zenctl/artifacts/objects").glob(".tmp-*"))
 
 
-def test_a_damaged_array_fails_the_step_reading_it_and_nothing_it_made_is_recorded(
-    project: Project,
-) -> None:
-    """The array is hashed while the step runs on its memory map: the step's outputs are
-    stored and recorded only once the hash matched."""
+def _damage_silently(project: Project) -> str:
+    """Apply, then flip a byte of the stored array as bit rot does (size and mtime kept, the
+    plan's stat cache trusting it): its digest."""
     make(project)
     assert project.apply().code == 0
     output = recorded(project, "produce")
-    consumed = recorded(project, "consume")
-    assert output is not None and consumed is not None
+    assert output is not None
     digest = str(output["hash"])
     target = store_of(project).local_path(digest)
     hour_ago = target.stat().st_mtime_ns - 3600 * 10**9
     os.utime(target, ns=(hour_ago, hour_ago))  # old enough for the plan to trust its stat
     assert "No changes." in project.run("plan").out  # verified, its stat recorded
     before = target.stat()
-    with target.open("r+b") as handle:  # bit rot: size and mtime kept
+    with target.open("r+b") as handle:
         handle.seek(SIZE // 2)
         handle.write(b"\x01")
     os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert "No changes." in project.run("plan").out  # the plan trusts the stat it verified
+    return digest
+
+
+def test_a_damaged_array_fails_the_step_reading_it_and_nothing_it_made_is_recorded(
+    project: Project,
+) -> None:
+    """The array is hashed while the step runs on its memory map: the step's outputs are
+    stored and recorded only once the hash matched."""
+    digest = _damage_silently(project)
+    consumed = recorded(project, "consume")
     (project.root / "steps/consume.started").unlink()
 
     applied = project.apply("--var", "tag=b")  # consume runs: the read hashes again
@@ -200,9 +209,19 @@ def test_a_damaged_array_fails_the_step_reading_it_and_nothing_it_made_is_record
     )
     assert status == "failed" and not json.loads(outputs or "{}")
     assert recorded(project, "consume") == consumed  # the state still names the last good one
-    assert not target.exists()  # set aside
+    assert not store_of(project).local_path(digest).exists()  # set aside
     plan = project.run("plan", "--var", "tag=b")
     assert "pipeline.p.step.produce" in plan.out and "artifact corrupt" in plan.out, plan.out
+
+
+def test_a_step_that_fails_on_a_damaged_array_reports_the_damage(project: Project) -> None:
+    """Its own error may be what the bad bytes caused: the damage is what it reports."""
+    digest = _damage_silently(project)
+    applied = project.apply("--var", "tag=fails")
+    assert applied.code == 1
+    assert f"artifact {digest[:10]} is corrupt (its bytes no longer match" in applied.both
+    assert "the step's own failure" not in applied.out  # in its log, not as its error
+    assert not store_of(project).local_path(digest).exists()  # set aside
 
 
 def _count_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
