@@ -21,5 +21,5 @@ def test_artifact_benchmark_prints_each_figure_of_each_kind(tmp_path: Path) -> N
     lines = [line.split() for line in done.stdout.splitlines()]
     kinds = [words[0] for words in lines if words[1:2] == ["store"]]
     assert kinds == ["numpy", "pandas", "directory"], done.stdout
-    for figure in ("peak", "read"):
+    for figure in ("peak", "storing", "read"):
         assert [words[0] for words in lines if words[:1] == [figure]] == [figure] * 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import time
 from pathlib import Path
 
 from conftest import Project
@@ -149,6 +150,8 @@ def test_a_corrupt_file_of_a_stored_directory_is_caught_on_read(project: Project
     applied = project.apply()
     assert applied.code != 0
     assert "corrupt" in applied.both and "n.txt" in applied.both, applied.both
+    # the reader ran on its copy while the file was hashed: what it made from "9" is not kept
+    assert read_result(project)["n"] == "1"
     # the directory is set aside: the next plan runs the step that made it again
     plan = project.run("plan")
     assert "pipeline.p.step.build" in plan.out and "artifact corrupt" in plan.out, plan.out
@@ -215,3 +218,62 @@ def test_a_directory_hash_ignores_times_and_sees_names_bytes_and_the_executable_
     (two / "sub" / "c.txt").rename(two / "sub" / "a.txt")
     (two / "empty").mkdir()  # an empty folder holds no file: not in the manifest
     assert path_digest(one) == path_digest(two)
+
+
+LEFT_WRITING = """
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+def write(n):
+    out = Path(tempfile.mkdtemp())  # in the step's temporary folder: zenctl's once it returns
+    (out / "kept.bin").write_bytes(b"k" * 1000)
+    (out / "held.bin").write_bytes(b"h" * 1000)
+    # a process the step leaves behind, which writes to one of its outputs after it returned
+    with open(out / "held.bin", "a") as held:
+        subprocess.Popen(["sh", "-c", f"sleep 1; echo late; touch {HERE}/late.done"], stdout=held)
+    inodes = {path.name: path.stat().st_ino for path in out.iterdir()}
+    (HERE / "inodes.json").write_text(json.dumps(inodes))
+    return out
+"""
+
+
+def test_a_returned_temporary_folder_is_moved_into_the_store_unless_still_written_to(
+    project: Project,
+) -> None:
+    from zenctl.artifacts import trees
+    from zenctl.artifacts.folder import FolderArtifactStore
+    from zenctl.fingerprint.files import hash_file
+
+    project.write("steps/__init__.py", "")
+    project.write("steps/files.py", LEFT_WRITING)
+    project.write(
+        "main.zc.hcl",
+        'pipeline "p" {\n  step "write" {\n    run    = "steps.files:write"\n'
+        "    params = { n = 1 }\n  }\n}\n",
+    )
+    applied = project.apply()
+    assert applied.code == 0, applied.both
+    late = project.root / "steps/late.done"
+    for _ in range(100):  # the leftover process has written, or it never will
+        if late.exists():
+            break
+        time.sleep(0.1)
+    assert late.exists()
+    store = FolderArtifactStore(project.root / ".zenctl/artifacts")
+    manifest = store.get(str(outputs(project, "write")["output"]["hash"]))
+    objects = {entry["path"]: store.local_path(entry["hash"]) for entry in trees.members(manifest)}
+    inodes = json.loads((project.root / "steps/inodes.json").read_text())
+    # written once: the file nothing held any more is the stored object itself
+    assert objects["kept.bin"].stat().st_ino == inodes["kept.bin"]
+    # one still open for writing was copied, and its late write did not reach the store
+    assert objects["held.bin"].stat().st_ino != inodes["held.bin"]
+    assert objects["held.bin"].read_bytes() == b"h" * 1000
+    for entry in trees.members(manifest):
+        assert hash_file(objects[entry["path"]]) == entry["hash"]
+    assert stat.S_IMODE(objects["kept.bin"].stat().st_mode) == 0o600
+    assert not list((project.root / ".zenctl/artifacts/objects").glob(".tmp-*"))

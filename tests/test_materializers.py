@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import numpy
 import pytest
 from conftest import Project
 
@@ -332,3 +333,30 @@ def test_every_built_in_materializer_is_known_to_config() -> None:
     from zenctl.providers.discovery import BUILT_IN_MATERIALIZERS
 
     assert tuple(materializers.BUILTIN) == BUILT_IN_MATERIALIZERS
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        numpy.arange(5 << 20, dtype=numpy.float32),  # 20 MiB: more than one slice
+        numpy.arange(12, dtype=numpy.int8).reshape(3, 4),
+        numpy.array([True, False]),
+        numpy.array([1 + 2j]),
+        numpy.array(["2024-01-01"], dtype="datetime64[ns]"),
+        numpy.array([5], dtype="timedelta64[s]"),
+        numpy.array(["a", "bcd"]),
+        numpy.array([b"xy"]),
+        numpy.array(3.5),
+        numpy.zeros((0, 3)),
+        numpy.arange(4, dtype=">i4"),
+        numpy.arange(6.0).reshape(2, 3).T,  # Fortran-ordered: numpy's own path
+        numpy.arange(10.0)[::2],  # not contiguous
+        numpy.zeros(2, dtype=[("a", "<i4"), ("b", "<f8")]),
+    ],
+    ids=lambda array: f"{array.dtype}-{array.shape}",
+)
+def test_an_array_is_stored_as_the_bytes_np_save_gives(array: Any) -> None:
+    """An array's bytes, and so its hash, are np.save's, however zenctl writes them."""
+    expected = io.BytesIO()
+    numpy.save(expected, array, allow_pickle=False)
+    assert materializers.dump(array) == ("numpy", expected.getvalue())

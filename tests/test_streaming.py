@@ -75,6 +75,8 @@ def produce(n):
 
 
 def consume(array, tag):
+    if tag == "fails":
+        raise RuntimeError("the step's own failure")
     time.sleep(0.2)  # the producer's worker samples its peak once more
     (HERE / "consume.started").touch()
     time.sleep(0.1)  # and stops: what this step allocates is not the producer's
@@ -166,25 +168,60 @@ def test_a_large_array_streams_to_the_store_and_reaches_the_next_step_memory_map
     assert not list((project.root / ".zenctl/artifacts/objects").glob(".tmp-*"))
 
 
-def test_a_damaged_array_is_caught_before_it_is_mapped(project: Project) -> None:
+def _damage_silently(project: Project) -> str:
+    """Apply, then flip a byte of the stored array as bit rot does (size and mtime kept, the
+    plan's stat cache trusting it): its digest."""
     make(project)
     assert project.apply().code == 0
     output = recorded(project, "produce")
     assert output is not None
-    target = store_of(project).local_path(str(output["hash"]))
+    digest = str(output["hash"])
+    target = store_of(project).local_path(digest)
     hour_ago = target.stat().st_mtime_ns - 3600 * 10**9
     os.utime(target, ns=(hour_ago, hour_ago))  # old enough for the plan to trust its stat
     assert "No changes." in project.run("plan").out  # verified, its stat recorded
     before = target.stat()
-    with target.open("r+b") as handle:  # bit rot: size and mtime kept
+    with target.open("r+b") as handle:
         handle.seek(SIZE // 2)
         handle.write(b"\x01")
     os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert "No changes." in project.run("plan").out  # the plan trusts the stat it verified
+    return digest
+
+
+def test_a_damaged_array_fails_the_step_reading_it_and_nothing_it_made_is_recorded(
+    project: Project,
+) -> None:
+    """The array is hashed while the step runs on its memory map: the step's outputs are
+    stored and recorded only once the hash matched."""
+    digest = _damage_silently(project)
+    consumed = recorded(project, "consume")
+    (project.root / "steps/consume.started").unlink()
+
     applied = project.apply("--var", "tag=b")  # consume runs: the read hashes again
     assert applied.code == 1
-    assert "is corrupt (its bytes no longer match their hash)" in applied.both
-    assert not target.exists()  # set aside, never mapped
+    assert f"artifact {digest[:10]} is corrupt (its bytes no longer match" in applied.both
+    assert (project.root / "steps/consume.started").exists()  # it ran, on the mapped array
+    ((status, outputs),) = project.sql(
+        "SELECT status, outputs FROM step_executions WHERE address = :address "
+        "ORDER BY serial DESC LIMIT 1",
+        address="pipeline.p.step.consume",
+    )
+    assert status == "failed" and not json.loads(outputs or "{}")
+    assert recorded(project, "consume") == consumed  # the state still names the last good one
+    assert not store_of(project).local_path(digest).exists()  # set aside
+    plan = project.run("plan", "--var", "tag=b")
+    assert "pipeline.p.step.produce" in plan.out and "artifact corrupt" in plan.out, plan.out
+
+
+def test_a_step_that_fails_on_a_damaged_array_reports_the_damage(project: Project) -> None:
+    """Its own error may be what the bad bytes caused: the damage is what it reports."""
+    digest = _damage_silently(project)
+    applied = project.apply("--var", "tag=fails")
+    assert applied.code == 1
+    assert f"artifact {digest[:10]} is corrupt (its bytes no longer match" in applied.both
+    assert "the step's own failure" not in applied.out  # in its log, not as its error
+    assert not store_of(project).local_path(digest).exists()  # set aside
 
 
 def _count_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -261,14 +298,20 @@ def test_a_worker_killed_while_writing_leaves_a_temporary_that_gc_removes(
     assert project.apply(env={"ZENCTL_TEST_KILL_AT": "os:fsync"}).code == 1
     assert recorded(project, "produce") is None
     objects = project.root / ".zenctl/artifacts/objects"
-    (leftover,) = objects.glob(".tmp-*")
+    leftovers = sorted(objects.glob(".tmp-*"))
+    # the value being written, and the step's temporary folder (TMPDIR) beside it
+    (leftover,) = [path for path in leftovers if path.is_file()]
     assert leftover.stat().st_size == SIZE + 128  # the array and its .npy header
-    hour_ago = leftover.stat().st_mtime - 3600
-    os.utime(leftover, (hour_ago, hour_ago))  # older than gc's grace period
+    (folder,) = [path for path in leftovers if path.is_dir()]
+    assert folder.name.startswith(".tmp-step-")
+    for path in leftovers:
+        hour_ago = path.stat().st_mtime - 3600
+        os.utime(path, (hour_ago, hour_ago))  # older than gc's grace period
     collected = project.run("gc")
     assert collected.code == 0, collected.both
-    assert f"temporary objects/{leftover.name}" in collected.out, collected.out
-    assert not leftover.exists()
+    for path in leftovers:
+        assert f"temporary objects/{path.name}" in collected.out, collected.out
+        assert not path.exists()
 
 
 class RemoteStore(MemoryArtifactStore):

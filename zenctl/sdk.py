@@ -42,11 +42,11 @@ if TYPE_CHECKING:
     from zenctl.fingerprint.files import hash_bytes, hash_path
     from zenctl.paths import ensure_private_dir, project_dir, resolve_in_project, write_atomic
     from zenctl.processes import pid_alive
+    from zenctl.providers.hashing import HashingWriter, write_hashed
     from zenctl.providers.protocol import (
         ArtifactStore,
         Attributes,
         ComponentType,
-        HashingWriter,
         Integrity,
         Orchestrator,
         Provider,
@@ -60,7 +60,6 @@ if TYPE_CHECKING:
         StepTask,
         StoredItem,
         StoredObject,
-        write_hashed,
     )
     from zenctl.providers.settings import Settings, parse_settings
     from zenctl.state.db import Conflict, Database, LockTable, Row, SQLiteDatabase, retrying
@@ -76,8 +75,6 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "Integrity",
             "StoredItem",
             "StoredObject",
-            "HashingWriter",
-            "write_hashed",
             "StepExecutor",
             "Orchestrator",
             "StepTask",
@@ -90,6 +87,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "Attributes",
         )
     },
+    "HashingWriter": ("zenctl.providers.hashing", "HashingWriter"),
+    "write_hashed": ("zenctl.providers.hashing", "write_hashed"),
     "Settings": ("zenctl.providers.settings", "Settings"),
     "parse_settings": ("zenctl.providers.settings", "parse_settings"),
     "UserError": ("zenctl.diagnostics", "UserError"),

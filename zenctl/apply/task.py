@@ -11,12 +11,10 @@ and the task's secrets are masked in its log and its error as they are written
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import functools
 import importlib
 import os
 import select
-import shutil
 import sys
 import tempfile
 import threading
@@ -26,6 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from zenctl.apply import surroundings
 from zenctl.apply.masking import MaskedStream, Masker
 from zenctl.apply.metrics import metric_values
 from zenctl.artifacts import materializers, trees
@@ -82,14 +81,18 @@ def execute_step(
     details: dict[str, str] = {}
     masker = Masker(task.secrets)
     try:
-        with (
-            _log_to(Path(task.log_path), masker) if capture else contextlib.nullcontext(),
-            _scratch_folder(),
-        ):
+        with _log_to(Path(task.log_path), masker) if capture else contextlib.nullcontext():
             used = _artifact_store(task, store)
-            # its classes pickle only while importable
-            with _module_folder_on_path(task, code_root or task.root):
+            with (
+                # the process's temporary folder is the step's only where the process is
+                surroundings.temporary_folder(used) if capture else contextlib.nullcontext(),
+                surroundings.inputs_folder(),
+                surroundings.verified_beside() as verifications,
+                # its classes pickle only while importable
+                _module_folder_on_path(task, code_root or task.root),
+            ):
                 value = (body or call_function)(task, used, details)
+                verifications.wait()  # nothing made from a corrupt input is stored
                 named = _named_outputs(task, value)
                 metrics = {
                     name: metric_values(task.address, name, named[name]) for name in task.metrics
@@ -188,35 +191,24 @@ def check_code(task: StepTask) -> None:
         raise CodeChanged(f"{' and '.join(what)} (edited during apply?): run `zenctl plan` again")
 
 
-# Where this step's file and directory inputs are copied; removed when the step ends.
-_scratch: contextvars.ContextVar[Path | None] = contextvars.ContextVar("scratch", default=None)
-
-
-@contextlib.contextmanager
-def _scratch_folder() -> Iterator[None]:
-    folder = Path(tempfile.mkdtemp(prefix="zenctl-inputs-"))
-    token = _scratch.set(folder)
-    try:
-        yield
-    finally:
-        _scratch.reset(token)
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 def load_inputs(task: StepTask, store: ArtifactStore) -> dict[str, Any]:
     """Each input by name: a source as the Path of its snapshot, a file or directory artifact
     as the Path of a fresh copy named after the input, any other artifact as its value, read
-    from the verified file (a numpy array memory-mapped read-only: docs/artifacts.md)."""
+    from the verified file (a numpy array memory-mapped read-only: docs/artifacts.md). In
+    `execute_step`, a numpy array or a file or directory copy from a local store is verified
+    while the step runs, before its outputs are stored; elsewhere, before it is returned."""
     inputs: dict[str, Any] = {}
     for name, spec in task.inputs.items():
         if spec.kind == "source":
             inputs[name] = store.snapshot(Path(task.root) / spec.path, spec.hash)
         elif spec.materializer in trees.PATH_MATERIALIZERS:
             # outside execute_step (a provider's own body), the copy outlives the step
-            scratch = _scratch.get() or Path(tempfile.mkdtemp(prefix="zenctl-inputs-"))
-            inputs[name] = trees.materialize(store, spec.materializer, spec.hash, scratch / name)
+            scratch = surroundings.inputs() or Path(tempfile.mkdtemp(prefix="zenctl-inputs-"))
+            inputs[name] = trees.materialize(
+                store, spec.materializer, spec.hash, scratch / name, surroundings.beside()
+            )
         else:
-            inputs[name] = read_value(store, spec.hash, spec.materializer)
+            inputs[name] = read_value(store, spec.hash, spec.materializer, surroundings.beside())
     return inputs
 
 
@@ -261,7 +253,7 @@ def store_output(
     The value is written straight to the store, hashed on the way (one pass, never whole in
     memory), and durable once `put_stream` returns: the walker records it only after."""
     if isinstance(value, Path):
-        return trees.store_path(store, value)
+        return trees.store_path(store, value, surroundings.temporary())
     materializer = materializer or materializers.kind(value)
     stored = store.put_stream(functools.partial(materializers.write, materializer, value))
     return {

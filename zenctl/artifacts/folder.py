@@ -12,6 +12,7 @@ files behind: readers never look at them and `zenctl gc` removes them.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -21,13 +22,8 @@ from typing import BinaryIO
 
 from zenctl.fingerprint.files import StatCache, hash_file, hash_path, tree_files
 from zenctl.paths import ensure_private_dir
-from zenctl.providers.protocol import (
-    ArtifactStore,
-    Integrity,
-    StoredItem,
-    StoredObject,
-    write_hashed,
-)
+from zenctl.providers.hashing import write_hashed
+from zenctl.providers.protocol import ArtifactStore, Integrity, StoredItem, StoredObject
 
 TEMPORARY = ".tmp-"
 
@@ -64,6 +60,21 @@ class FolderArtifactStore(ArtifactStore):
                 shutil.copyfileobj(source, out, 1 << 20)  # streamed: a file may be large
 
         return self._publish(digest, copy)
+
+    def take_file(self, digest: str, path: Path) -> str:
+        target = self._object(digest)
+        if self._intact(target, digest):  # the same bytes stored before: kept
+            return target.as_uri()
+        try:
+            with path.open("rb") as file:
+                os.fsync(file.fileno())  # the step wrote it: its bytes, durable
+            path.chmod(0o600)  # an object's mode, as `_staged` makes it
+            self._rename_into_place(path, digest)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            return self.put_file(digest, path)  # another file system: copied
+        return target.as_uri()
 
     def put_stream(self, write: Callable[[BinaryIO], object]) -> StoredObject:
         with self._staged() as (out, temporary):
@@ -105,6 +116,11 @@ class FolderArtifactStore(ArtifactStore):
         out.flush()
         os.fsync(out.fileno())
         out.close()
+        self._rename_into_place(temporary, digest)
+
+    def _rename_into_place(self, temporary: Path, digest: str) -> None:
+        """Rename the synced file `temporary` to the object's address and sync the folders
+        whose entries changed."""
         target = self._object(digest)
         created = not target.parent.exists()
         ensure_private_dir(target.parent)
@@ -197,13 +213,15 @@ class FolderArtifactStore(ArtifactStore):
                 yield self._item(entry, "corrupt", False)
 
     def _item(self, path: Path, kind: str, addressed: bool) -> StoredItem:
-        files = tree_files(path) if path.is_dir() else [path]
+        files = [file.stat() for file in (tree_files(path) if path.is_dir() else [path])]
         return StoredItem(
             kind,
             str(path.relative_to(self.path)),
             path.name if addressed else None,
-            sum(file.stat().st_size for file in files),
-            path.stat().st_mtime,
+            sum(file.st_size for file in files),
+            # a folder is as recent as its newest file: a running step's temporary folder
+            # (TMPDIR) is written to long after it was made, and gc leaves it while it is
+            max([path.stat().st_mtime, *(file.st_mtime for file in files)]),
         )
 
     def remove(self, items: Sequence[StoredItem]) -> None:

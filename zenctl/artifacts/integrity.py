@@ -6,6 +6,11 @@ each object is downloaded once, to a file, verified, and later read from disk, v
 An object is never held in memory to be checked; a numpy input is then memory-mapped from the
 same file (docs/artifacts.md). Every read hashes again, whatever a stat cache says: bit rot
 keeps a file's size and mtime (docs/integrity.md).
+
+An input that zenctl hands over without parsing its bytes (a numpy array, memory-mapped; a
+file or directory, copied) in a local store is hashed beside the step rather than before it
+(`Verifications`): the step starts at once and the hash runs on another core; the step's
+outputs are stored only once every hash has matched.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -41,10 +47,56 @@ def read_verified(store: ArtifactStore, digest: str) -> bytes:
     return data
 
 
-def read_value(store: ArtifactStore, digest: str, materializer: str) -> Any:
+def read_value(
+    store: ArtifactStore, digest: str, materializer: str, beside: Verifications | None = None
+) -> Any:
     """The value a step wrote, loaded from its verified file: what a step that consumes it
-    gets (a numpy array memory-mapped read-only, docs/artifacts.md)."""
-    return use_verified(store, digest, functools.partial(materializers.load, materializer))[0]
+    gets (a numpy array memory-mapped read-only, docs/artifacts.md). With `beside`, a numpy
+    array in a local store is mapped at once and hashed in `beside`, whose `wait` the caller
+    must pass before anything made from the value is kept."""
+    local = store.local_path(digest)
+    if beside is None or local is None or materializer != materializers.NUMPY:
+        # A loader that parses the bytes (Parquet, a pickle) must see verified ones: corrupt
+        # input could crash it, and the step would be lost instead of failing, named.
+        return use_verified(store, digest, functools.partial(materializers.load, materializer))[0]
+    try:
+        value = materializers.load(materializer, local)  # the header only: the data is mapped
+    except FileNotFoundError:
+        raise _missing(digest) from None
+    except Exception:
+        _verify(store, digest, local)  # a damaged header: corrupt, said so
+        raise
+    # mapped before it is hashed: a failed hash sets the file aside, leaving nothing to open
+    beside.start(functools.partial(_verify, store, digest, local))
+    return value
+
+
+class Verifications:
+    """Hashes of a step's inputs taken beside the step, each in a thread (blake3 releases the
+    GIL): `wait` raises the first failure, the object already set aside by then."""
+
+    def __init__(self) -> None:
+        self._threads: list[threading.Thread] = []
+        self._failures: list[Exception] = []
+
+    def start(self, verify: Callable[[], None]) -> None:
+        def run() -> None:
+            try:
+                verify()
+            except Exception as exc:  # raised by `wait`, in the step's thread
+                self._failures.append(exc)
+
+        thread = threading.Thread(target=run, name="zenctl-verify", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def wait(self) -> None:
+        for thread in self._threads:
+            thread.join()
+        self._threads.clear()
+        failures, self._failures = self._failures, []
+        if failures:
+            raise failures[0]
 
 
 def read_through(store: ArtifactStore, digest: str) -> tuple[bytes, bool]:
@@ -53,9 +105,37 @@ def read_through(store: ArtifactStore, digest: str) -> tuple[bytes, bool]:
     return use_verified(store, digest, _bytes)
 
 
-def copy_verified(store: ArtifactStore, digest: str, target: Path) -> None:
-    """The bytes of `digest`, verified, copied to the file `target`, streamed."""
-    use_verified(store, digest, lambda source: _copy(source, target))
+def copy_verified(
+    store: ArtifactStore,
+    digest: str,
+    target: Path,
+    beside: Verifications | None = None,
+    named: Callable[[ArtifactUnusable], ArtifactUnusable] = lambda exc: exc,
+) -> None:
+    """The bytes of `digest`, verified, copied to the file `target`, streamed; a failure is
+    raised as `named` makes it. With `beside`, an object of a local store is copied at once
+    and hashed in `beside`, whose `wait` the caller must pass before anything made from the
+    copy is kept."""
+    local = store.local_path(digest)
+    if beside is None or local is None:
+        try:
+            use_verified(store, digest, lambda source: _copy(source, target))
+        except ArtifactUnusable as exc:
+            raise named(exc) from None
+        return
+
+    def verify() -> None:
+        try:
+            _verify(store, digest, local)
+        except ArtifactUnusable as exc:
+            raise named(exc) from None
+
+    try:
+        shutil.copyfile(local, target)  # streamed: an object may be large
+    except FileNotFoundError:
+        verify()  # set aside, or gone: said so
+        raise
+    beside.start(verify)
 
 
 def use_verified(store: ArtifactStore, digest: str, use: Callable[[Source], T]) -> tuple[T, bool]:

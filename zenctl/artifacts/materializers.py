@@ -238,10 +238,24 @@ def _load_numpy(path: Path) -> Any:
     return numpy.load(path, mmap_mode="r", allow_pickle=False)
 
 
-def _write_numpy(value: Any, out: BinaryIO) -> None:
-    import numpy
+_NUMPY_CHUNK = 16 << 20  # as numpy's own
+_PLAIN_KINDS = "biufcmMSUV"  # dtypes np.save writes as raw bytes (not StringDType, objects)
 
-    numpy.save(out, value, allow_pickle=False)  # not a real file: written in chunks
+
+def _write_numpy(value: Any, out: BinaryIO) -> None:
+    """np.save's bytes; for a C-ordered array of a plain dtype, its header, then the array's
+    memory itself: np.save copies each chunk (`tobytes`) into a stream not a real file."""
+    import numpy
+    from numpy.lib import format as npy
+
+    plain = value.dtype.kind in _PLAIN_KINDS and value.dtype.names is None
+    if not (plain and value.flags.c_contiguous):
+        numpy.save(out, value, allow_pickle=False)  # not a real file: written in chunks
+        return
+    npy.write_array_header_1_0(out, npy.header_data_from_array_1_0(value))
+    data = value.reshape(-1).view(numpy.uint8)
+    for start in range(0, len(data), _NUMPY_CHUNK):
+        out.write(memoryview(data[start : start + _NUMPY_CHUNK]))
 
 
 def _read_numpy(data: bytes) -> Any:

@@ -10,7 +10,9 @@ refused: its target may lie outside the directory (or change after the step), an
 copy must hold everything it names.
 
 A step reading such an artifact gets a fresh copy, materialized in a scratch folder, every file
-verified against its hash on the way: what it writes there never reaches the store.
+verified against its hash (while the step runs, before its outputs are stored): what it writes
+there never reaches the store. A file or directory the step made in its temporary folder is
+moved into the store rather than copied, once nothing can write to it any more.
 """
 
 from __future__ import annotations
@@ -18,13 +20,21 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterator
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from zenctl.artifacts.integrity import ArtifactUnusable, copy_verified, read_verified
+from zenctl.artifacts.integrity import (
+    ArtifactUnusable,
+    Verifications,
+    copy_verified,
+    read_verified,
+)
 from zenctl.fingerprint.canonical import short
 from zenctl.fingerprint.files import StatCache, hash_bytes, hash_file
+from zenctl.paths import TEMPORARY
 from zenctl.providers.protocol import ArtifactStore
 
 FILE, DIRECTORY = "file", "directory"
@@ -38,17 +48,23 @@ class PathOutputError(ValueError):
 
 def manifest(folder: Path, cache: StatCache | None = None) -> bytes:
     """The canonical manifest of `folder`: what its hash is taken over."""
-    entries = [
-        {
-            "path": relative,
-            "size": info.st_size,
-            "hash": hash_file(file, cache),
-            "executable": bool(info.st_mode & stat.S_IXUSR),
-        }
-        for relative, file, info in _walk(folder)
-    ]
-    document = {"format": MANIFEST_FORMAT, "files": entries}
+    return _manifest(
+        _entry(relative, info, hash_file(file, cache)) for relative, file, info in _walk(folder)
+    )
+
+
+def _manifest(entries: Iterable[dict[str, Any]]) -> bytes:
+    document = {"format": MANIFEST_FORMAT, "files": list(entries)}
     return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _entry(relative: str, info: os.stat_result, digest: str) -> dict[str, Any]:
+    return {
+        "path": relative,
+        "size": info.st_size,
+        "hash": digest,
+        "executable": bool(info.st_mode & stat.S_IXUSR),
+    }
 
 
 def path_digest(path: Path, cache: StatCache | None = None) -> str:
@@ -67,48 +83,108 @@ def members(data: bytes) -> list[dict[str, Any]]:
     return entries
 
 
-def store_path(store: ArtifactStore, path: Path) -> dict[str, Any]:
-    """Store a returned file or directory; describe it for state as `store_output` does."""
+def store_path(store: ArtifactStore, path: Path, scratch: Path | None = None) -> dict[str, Any]:
+    """Store a returned file or directory; describe it for state as `store_output` does.
+    Files under `scratch` (the step's temporary folder, in the store's staging folder) are
+    zenctl's once the step has returned: each is moved into the store, not copied, unless
+    something still holds it open for writing or another link names it."""
     if path.is_symlink() or not (path.is_file() or path.is_dir()):
         what = "a symbolic link" if path.is_symlink() else "not found"
         raise PathOutputError(
             f"the step returned the path {path}, which is {what}: return a file or a directory"
         )
+    ours = scratch is not None and path.resolve().is_relative_to(scratch.resolve())
     if path.is_file():
-        digest = hash_file(path)
-        uri = store.put_file(digest, path)
-        return {"hash": digest, "materializer": FILE, "size": path.stat().st_size, "uri": uri}
-    data = manifest(path)
-    for entry in members(data):
-        store.put_file(entry["hash"], path / entry["path"])
+        size = path.stat().st_size
+        digest, uri = _store_file(store, path, ours)
+        return {"hash": digest, "materializer": FILE, "size": size, "uri": uri}
+    # every file listed (links and sockets refused) before any is stored
+    data = _manifest(
+        _entry(relative, info, _store_file(store, file, ours)[0])
+        for relative, file, info in _walk(path)
+    )
     digest = hash_bytes(data)
     uri = store.put(digest, data)
     return {"hash": digest, "materializer": DIRECTORY, "size": len(data), "uri": uri}
 
 
-def materialize(store: ArtifactStore, materializer: str, digest: str, target: Path) -> Path:
-    """A fresh copy of a stored file or directory at `target`, every byte verified."""
+def _store_file(store: ArtifactStore, file: Path, ours: bool) -> tuple[str, str]:
+    """`(hash, uri)` of `file` stored. Ours (in the step's temporary folder): first renamed
+    to a name of zenctl's in the staging folder, where no path the step knows reaches it;
+    then, if no process holds it open for writing and no other link names it, nothing can
+    change it any more, and it is hashed and moved into the store. Otherwise it is hashed
+    and copied: the store's bytes never change with what the step does afterwards."""
+    staging = store.staging_folder()
+    if not ours or staging is None:
+        digest = hash_file(file)
+        return digest, store.put_file(digest, file)
+    handle, name = tempfile.mkstemp(dir=staging, prefix=TEMPORARY)
+    os.close(handle)
+    taken = Path(name)
+    try:
+        os.replace(file, taken)
+        digest = hash_file(taken)
+        put = store.take_file if _unshared(taken) else store.put_file
+        return digest, put(digest, taken)
+    finally:
+        taken.unlink(missing_ok=True)
+
+
+def _unshared(file: Path) -> bool:
+    """No other link names `file`, and no process (this one included) holds it open for
+    writing or mapped writable: Linux grants a read lease only then. Where leases do not
+    exist (another system, a file system without them), False: the file is copied."""
+    if sys.platform != "linux" or file.stat().st_nlink != 1:
+        return False
+    import fcntl
+
+    descriptor = os.open(file, os.O_RDONLY)
+    try:
+        fcntl.fcntl(descriptor, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+        fcntl.fcntl(descriptor, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+        return True
+    except OSError:  # EAGAIN: a writer; EINVAL, ENOLCK: no leases here
+        return False
+    finally:
+        os.close(descriptor)
+
+
+def materialize(
+    store: ArtifactStore,
+    materializer: str,
+    digest: str,
+    target: Path,
+    beside: Verifications | None = None,
+) -> Path:
+    """A fresh copy of a stored file or directory at `target`, every byte verified: before
+    this returns, or with `beside`, in `beside` (integrity.copy_verified)."""
     if materializer == FILE:
         target.parent.mkdir(parents=True, exist_ok=True)
-        copy_verified(store, digest, target)
+        copy_verified(store, digest, target, beside)
         return target
     entries = members(read_verified(store, digest))
     target.mkdir(parents=True, exist_ok=True)
     for entry in entries:
         path = target / entry["path"]
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            copy_verified(store, entry["hash"], path)
-        except ArtifactUnusable as exc:
-            # The manifest is intact but unusable: set it aside too, so that the next plan
-            # reports the producing step's output as corrupt and runs it again.
-            store.quarantine(digest)
-            raise ArtifactUnusable(
-                f"directory {short(digest)}: file {entry['path']}: {exc}"
-            ) from None
+        copy_verified(store, entry["hash"], path, beside, _in_directory(store, digest, entry))
         if entry["executable"]:
             path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return target
+
+
+def _in_directory(
+    store: ArtifactStore, digest: str, entry: dict[str, Any]
+) -> Callable[[ArtifactUnusable], ArtifactUnusable]:
+    """The failure of a directory's file, as the directory's: its manifest is intact but
+    unusable, and set aside too, so that the next plan reports the producing step's output
+    as corrupt and runs it again."""
+
+    def named(exc: ArtifactUnusable) -> ArtifactUnusable:
+        store.quarantine(digest)
+        return ArtifactUnusable(f"directory {short(digest)}: file {entry['path']}: {exc}")
+
+    return named
 
 
 def _walk(folder: Path) -> Iterator[tuple[str, Path, os.stat_result]]:

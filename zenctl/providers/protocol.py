@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
+
+from zenctl.providers.hashing import write_hashed
 
 if TYPE_CHECKING:
     from concurrent.futures import Future  # a warm plan need not import the module
@@ -84,6 +86,13 @@ class ArtifactStore(ABC):
         file is read whole and `put`; a store that can stream (a local folder) overrides it.
         """
         return self.put(digest, path.read_bytes())
+
+    def take_file(self, digest: str, path: Path) -> str:
+        """`put_file` of a file that nothing holds open for writing and nothing else names (a
+        step's output in its temporary folder, renamed out of the step's reach): the store
+        may rename it into place instead of copying it. By default, `put_file`. The caller
+        removes whatever is left at `path`."""
+        return self.put_file(digest, path)
 
     def put_stream(self, write: Callable[[BinaryIO], object]) -> StoredObject:
         """Store what `write` writes to the binary stream it is handed, under the hash of
@@ -155,54 +164,6 @@ class ArtifactStore(ABC):
     @abstractmethod
     def remove(self, items: Sequence[StoredItem]) -> None:
         """Delete what `items` listed, in one batch where the store can."""
-
-
-class HashingWriter:
-    """A binary stream that hashes what it passes on to `file`: a materializer writes through
-    it, so that storing a value reads its bytes once."""
-
-    def __init__(self, file: BinaryIO) -> None:
-        import blake3  # the core's hash (zenctl/fingerprint/files.py)
-
-        self.file = file
-        # one thread: this runs in forked workers, where blake3's thread pool is unusable
-        self.hasher = blake3.blake3(max_threads=1)
-        self.size = 0
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        view = memoryview(data).cast("B")
-        self.hasher.update(view)
-        self.file.write(view)
-        self.size += len(view)
-        return len(view)
-
-    def tell(self) -> int:
-        return self.size
-
-    def flush(self) -> None:
-        self.file.flush()
-
-    def writable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def readable(self) -> bool:
-        return False
-
-    @property
-    def closed(self) -> bool:
-        return self.file.closed
-
-
-def write_hashed(file: BinaryIO, write: Callable[[BinaryIO], object]) -> tuple[str, int]:
-    """`write` to `file` through a `HashingWriter`: `(hash, size)` of the bytes written.
-    Flushed, not synced: the store syncs what it keeps (`put_file` copies it)."""
-    writer = HashingWriter(file)
-    write(cast(BinaryIO, writer))  # a binary stream, as far as anything writing needs
-    file.flush()
-    return writer.hasher.hexdigest(), writer.size
 
 
 @dataclass(frozen=True, slots=True)
