@@ -277,3 +277,40 @@ def test_a_returned_temporary_folder_is_moved_into_the_store_unless_still_writte
         assert hash_file(objects[entry["path"]]) == entry["hash"]
     assert stat.S_IMODE(objects["kept.bin"].stat().st_mode) == 0o600
     assert not list((project.root / ".zenctl/artifacts/objects").glob(".tmp-*"))
+
+
+TEMPORARY_STEP = """
+import os
+import tempfile
+from pathlib import Path
+
+
+def where(n):
+    out = Path(tempfile.mkdtemp()) / "made.txt"
+    out.write_text(os.environ["TMPDIR"])
+    return out
+"""
+
+
+def test_a_tmpdir_given_to_the_apply_holds_the_steps_temporary_folder(
+    project: Project, tmp_path: Path
+) -> None:
+    """A batch job's scratch disk (TMPDIR set for the apply) is where the step's temporary
+    folder is made, and it is removed afterwards; what the step returned from it is stored."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    project.write("steps/__init__.py", "")
+    project.write("steps/where.py", TEMPORARY_STEP)
+    project.write(
+        "main.zc.hcl",
+        'pipeline "p" {\n  step "where" {\n    run    = "steps.where:where"\n'
+        "    params = { n = 1 }\n  }\n}\n",
+    )
+    applied = project.run("apply", "--auto-approve", env={"TMPDIR": str(scratch)})
+    assert applied.code == 0, applied.both
+    from zenctl.artifacts.folder import FolderArtifactStore
+
+    store = FolderArtifactStore(project.root / ".zenctl/artifacts")
+    seen = Path(store.get(str(outputs(project, "where")["output"]["hash"])).decode())
+    assert seen.parent == scratch and seen.name.startswith(".tmp-step-"), seen
+    assert not list(scratch.iterdir())  # removed when the step ended

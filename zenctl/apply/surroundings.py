@@ -27,13 +27,19 @@ def temporary_folder(store: ArtifactStore) -> Iterator[None]:
     """TMPDIR (and `tempfile`'s folder) for the step: a new folder in the store's staging
     folder (a local store's `objects/`, on the objects' file system). A file or directory the
     step makes there (`tempfile.mkdtemp()`) and returns is then renamed into the store rather
-    than written a second time. None for a store without one: the system's, as before."""
+    than written a second time. None for a store without one: the system's, as before.
+
+    A TMPDIR the apply was given wins (a batch job's node-local scratch disk): the step's
+    folder is made in it, and what the step returns from there is moved only where it shares
+    the store's file system, else copied."""
     staging = store.staging_folder()
     if staging is None:
         yield
         return
-    folder = Path(tempfile.mkdtemp(dir=staging, prefix=f"{TEMPORARY}step-"))
-    saved = os.environ.get("TMPDIR"), tempfile.tempdir
+    chosen = os.environ.get("TMPDIR")
+    base = chosen if chosen and os.path.isdir(chosen) else staging
+    folder = Path(tempfile.mkdtemp(dir=base, prefix=f"{TEMPORARY}step-"))
+    saved = chosen, tempfile.tempdir
     os.environ["TMPDIR"] = tempfile.tempdir = str(folder)
     token = _temporary.set(folder)
     try:
