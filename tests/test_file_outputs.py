@@ -249,13 +249,7 @@ def test_a_returned_temporary_folder_is_moved_into_the_store_unless_still_writte
     from zenctl.artifacts.folder import FolderArtifactStore
     from zenctl.fingerprint.files import hash_file
 
-    project.write("steps/__init__.py", "")
-    project.write("steps/files.py", LEFT_WRITING)
-    project.write(
-        "main.zc.hcl",
-        'pipeline "p" {\n  step "write" {\n    run    = "steps.files:write"\n'
-        "    params = { n = 1 }\n  }\n}\n",
-    )
+    _one_step(project, "files", LEFT_WRITING, "write")
     applied = project.apply()
     assert applied.code == 0, applied.both
     late = project.root / "steps/late.done"
@@ -299,13 +293,7 @@ def test_a_tmpdir_given_to_the_apply_holds_the_steps_temporary_folder(
     folder is made, and it is removed afterwards; what the step returned from it is stored."""
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    project.write("steps/__init__.py", "")
-    project.write("steps/where.py", TEMPORARY_STEP)
-    project.write(
-        "main.zc.hcl",
-        'pipeline "p" {\n  step "where" {\n    run    = "steps.where:where"\n'
-        "    params = { n = 1 }\n  }\n}\n",
-    )
+    _one_step(project, "where", TEMPORARY_STEP, "where")
     applied = project.run("apply", "--auto-approve", env={"TMPDIR": str(scratch)})
     assert applied.code == 0, applied.both
     from zenctl.artifacts.folder import FolderArtifactStore
@@ -314,3 +302,14 @@ def test_a_tmpdir_given_to_the_apply_holds_the_steps_temporary_folder(
     seen = Path(store.get(str(outputs(project, "where")["output"]["hash"])).decode())
     assert seen.parent == scratch and seen.name.startswith(".tmp-step-"), seen
     assert not list(scratch.iterdir())  # removed when the step ended
+
+
+def _one_step(project: Project, module: str, source: str, function: str) -> None:
+    """A project of one step, `function` of `steps/<module>.py`, given `n = 1`."""
+    project.write("steps/__init__.py", "")
+    project.write(f"steps/{module}.py", source)
+    project.write(
+        "main.zc.hcl",
+        f'pipeline "p" {{\n  step "{function}" {{\n    run    = "steps.{module}:{function}"\n'
+        "    params = { n = 1 }\n  }\n}\n",
+    )

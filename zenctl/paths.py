@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 from pathlib import Path
+from typing import TypeVar
+
+_T = TypeVar("_T")
 
 PROJECT_DIR = ".zenctl"
 CACHE_DIR_VARIABLE = "ZENCTL_CACHE_DIR"
@@ -49,6 +53,18 @@ def user_cache_dir() -> Path:
         return Path(os.path.expanduser(chosen))
     home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(home) / "zenctl"
+
+
+def read_pickle(path: Path, kind: type[_T]) -> _T | None:
+    """zenctl's own pickled cache at `path` (in an owner-only folder, so trusted), or None
+    when it is missing, unreadable, written by another version, or not a `kind`: the
+    caller rebuilds it."""
+    try:
+        with path.open("rb") as handle:
+            found = pickle.load(handle)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+        return None
+    return found if isinstance(found, kind) else None
 
 
 def write_atomic(path: Path, data: str | bytes, mode: int = 0o600) -> None:

@@ -32,7 +32,7 @@ from typing import Any
 import blake3
 
 from zenctl.config.tokens import FormatError, Kind, Token, tokenize
-from zenctl.paths import ensure_private_dir, write_atomic
+from zenctl.paths import ensure_private_dir, read_pickle, write_atomic
 
 _DEPTHS = 2  # top-level blocks and the blocks directly inside them
 
@@ -110,15 +110,7 @@ def _token_class(base: Any, key: Any) -> Any:
 
 
 def _read(path: Path | None) -> dict[str, bytes]:
-    # zenctl's own file in an owner-only folder; anything unreadable is simply rebuilt.
-    if path is None:
-        return {}
-    try:
-        with path.open("rb") as handle:
-            stored = pickle.load(handle)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
-        return {}
-    return stored if isinstance(stored, dict) else {}
+    return (read_pickle(path, dict) if path is not None else None) or {}
 
 
 @dataclass

@@ -64,16 +64,6 @@ def step_span(file: str, text: str, block: Any, pipeline: str, step: str) -> Ste
     return StepSpan(file, start, meta.end_pos, meta.line, pipeline, step)
 
 
-def read_base(path: Path) -> EditBase | None:
-    # zenctl's own file in an owner-only folder; anything unreadable means a full parse.
-    try:
-        with path.open("rb") as handle:
-            base = pickle.load(handle)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
-        return None
-    return base if isinstance(base, EditBase) else None
-
-
 def apply_edit(
     base: EditBase,
     config: Config,

@@ -23,7 +23,7 @@ from zenctl import __version__
 from zenctl.config.catalog import ComponentCatalog
 from zenctl.config.model import Config
 from zenctl.diagnostics import UserError
-from zenctl.paths import ensure_private_dir, project_dir, write_atomic
+from zenctl.paths import ensure_private_dir, project_dir, read_pickle, write_atomic
 
 if TYPE_CHECKING:
     from zenctl.config.edits import EditBase
@@ -100,9 +100,9 @@ def _apply_edit(
 ) -> Config | None:
     """The config after an edit inside one step block, from the last parse (`edits`); None
     when that does not apply."""
-    from zenctl.config.edits import apply_edit, read_base
+    from zenctl.config.edits import EditBase, apply_edit
 
-    base = read_base(cache_dir / EDIT_BASE)
+    base = read_pickle(cache_dir / EDIT_BASE, EditBase)
     if base is None or base.salt != salt:
         return None
     config = _read_cache(cache_dir / f"config-{base.key}.pickle")
@@ -137,14 +137,7 @@ def _no_cycle_collection() -> Iterator[None]:
 
 
 def _read_cache(cache_file: Path) -> Config | None:
-    # The cache is zenctl's own file in an owner-only folder, named by the hash of the exact
-    # inputs it was built from; anything unreadable is simply rebuilt.
-    try:
-        with cache_file.open("rb") as handle:
-            config = pickle.load(handle)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
-        return None
-    return config if isinstance(config, Config) else None
+    return read_pickle(cache_file, Config)
 
 
 def _write_cache(cache_file: Path, config: Config) -> None:
