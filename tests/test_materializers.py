@@ -112,6 +112,35 @@ def test_parquet_bytes_hold_no_writer_version(make: str) -> None:
         assert back.equals(value) and back.index.tolist() == ["x", "y"]
 
 
+@pytest.mark.parametrize(
+    "index",
+    [None, "range", "strings", "dates"],
+)
+def test_a_dataframes_index_comes_back_as_it_was_and_a_range_costs_no_column(
+    index: str | None,
+) -> None:
+    import pandas as pd
+
+    made = {
+        None: pd.RangeIndex(3),
+        "range": pd.RangeIndex(10, 16, 2, name="row"),
+        "strings": pd.Index(["x", "y", "z"], name="key"),
+        "dates": pd.date_range("2026-01-01", periods=3),
+    }[index]
+    value = pd.DataFrame({"a": [1.0, 2.0, 3.0]}, index=made)
+    back = materializers.load(*materializers.dump(value))
+    assert back.equals(value) and type(back.index) is type(value.index)
+    assert back.index.name == value.index.name
+    stored = materializers.dump(value)[1]
+    import pyarrow.parquet
+
+    columns = pyarrow.parquet.read_schema(io.BytesIO(stored)).names
+    # a RangeIndex is three numbers of metadata, not a column of every row's number
+    assert columns == (
+        ["a"] if isinstance(made, pd.RangeIndex) else ["a", made.name or "__index_level_0__"]
+    )
+
+
 def test_an_unnamed_series_comes_back_unnamed() -> None:
     import pandas as pd
 
