@@ -270,10 +270,7 @@ def _read_numpy(data: bytes) -> Any:
 def _write_pandas(value: Any, out: BinaryIO) -> None:
     import pyarrow
 
-    # pandas' own default: a RangeIndex is kept as metadata, not written out as a column of
-    # every row's number (a quarter more bytes for two float columns, and half the frame's
-    # size again in memory while storing it), and comes back a RangeIndex
-    table = pyarrow.Table.from_pandas(value, preserve_index=None)
+    table = pyarrow.Table.from_pandas(value)  # a RangeIndex as metadata, not a column
     if value.attrs:  # as pandas' to_parquet keeps them
         attrs = {b"PANDAS_ATTRS": json.dumps(value.attrs).encode()}
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), **attrs})
