@@ -7,10 +7,11 @@ changing a value on a line of one step, leaves every other block's meaning untou
 step decodes from its own block, the project's locals and the installed components, and
 only the checks between steps (references, loops, deployments' models) read the others.
 So the last parse keeps what that needs (`EditBase`, beside the config cache), and when
-exactly one step block's text changed, without its lines being added or removed, that block
-is parsed and decoded alone, the pipeline's checks run again, and the rest of the last
-`Config` is reused. Anything else, and any diagnostic, takes the full parse, which reports
-as it always has. `tests/test_config_edits.py` checks the result against a full parse.
+exactly one step block's text changed, that block is parsed and decoded alone, the
+pipeline's checks run again, and the rest of the last `Config` is reused (its ranges below
+the block moved by the lines the edit added or removed). Anything else, and any
+diagnostic, takes the full parse, which reports as it always has.
+`tests/test_config_edits.py` checks the result against a full parse.
 """
 
 from __future__ import annotations
@@ -93,8 +94,9 @@ def apply_edit(
             # after the block's first character and before its `}`: what is around the
             # block, on its lines too, stays as it was
             if span.file == path.name
-            and _keyword(old, span) < prefix
+            and span.start <= prefix
             and len(old) - suffix < span.brace_end
+            and _keyword(old, span) < prefix
         ),
         None,
     )
@@ -122,8 +124,8 @@ def apply_edit(
 
 def _keyword(text: str, span: StepSpan) -> int:
     """The offset of the block's first character: the first after its line's indentation."""
-    line = text[span.start : span.brace_end]
-    return span.start + len(line) - len(line.lstrip(" \t"))
+    block = text[span.start : span.brace_end]
+    return span.start + len(block) - len(block.lstrip(" \t"))
 
 
 def _span_moved(span: StepSpan, edited: StepSpan, shift: int, lines: int) -> StepSpan:

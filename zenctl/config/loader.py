@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import pickle
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,8 +60,7 @@ def load_config(root: Path, catalog: ComponentCatalog) -> Config:
         digest.update(data)
     key = digest.hexdigest()[:32]
     cache_dir = project_dir(root) / "cache"
-    cache_file = cache_dir / f"config-{key}.pickle"
-    cached = _read_cache(cache_file)
+    cached = _read_cache(cache_dir, key)
     if cached is not None:
         return cached
     texts = [(path, data.decode("utf-8", errors="replace")) for path, data in contents]
@@ -86,11 +85,9 @@ def load_config(root: Path, catalog: ComponentCatalog) -> Config:
             config = config_parser.parse(texts)
     finally:
         blocks.save()  # a file with errors still keeps its good blocks for the next run
-    _write_cache(cache_file, config)
-    if config_parser.values is not None:
-        _write_edit_base(
-            cache_dir,
-            EditBase(salt, key, texts, config_parser.spans, config_parser.values),
+    if config_parser.values is not None:  # set by every parse that returns
+        _remember(
+            cache_dir, config, EditBase(salt, key, texts, config_parser.spans, config_parser.values)
         )
     return config
 
@@ -105,21 +102,15 @@ def _apply_edit(
     base = read_pickle(cache_dir / EDIT_BASE, EditBase)
     if base is None or base.salt != salt:
         return None
-    config = _read_cache(cache_dir / f"config-{base.key}.pickle")
+    config = _read_cache(cache_dir, base.key)
     if config is None:
         return None
     with _no_cycle_collection():
         edited = apply_edit(base, config, texts, catalog, key)
     if edited is None:
         return None
-    _write_cache(cache_dir / f"config-{key}.pickle", edited[0])
-    _write_edit_base(cache_dir, edited[1])
+    _remember(cache_dir, *edited)
     return edited[0]
-
-
-def _write_edit_base(cache_dir: Path, base: EditBase) -> None:
-    with suppress(OSError):  # without it, the next edit parses everything
-        write_atomic(cache_dir / EDIT_BASE, pickle.dumps(base, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 @contextmanager
@@ -136,15 +127,21 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _read_cache(cache_file: Path) -> Config | None:
-    return read_pickle(cache_file, Config)
+def _read_cache(cache_dir: Path, key: str) -> Config | None:
+    return read_pickle(cache_dir / f"config-{key}.pickle", Config)
 
 
-def _write_cache(cache_file: Path, config: Config) -> None:
+def _remember(cache_dir: Path, config: Config, base: EditBase) -> None:
+    """Keep `config` under its key (`base.key`), the only one kept, and what the next edit
+    starts from."""
     try:
-        ensure_private_dir(cache_file.parent)
-        for stale in cache_file.parent.glob("config-*.pickle"):
+        ensure_private_dir(cache_dir)
+        for stale in cache_dir.glob("config-*.pickle"):
             stale.unlink(missing_ok=True)
-        write_atomic(cache_file, pickle.dumps(config, protocol=pickle.HIGHEST_PROTOCOL))
+        write_atomic(
+            cache_dir / f"config-{base.key}.pickle",
+            pickle.dumps(config, protocol=pickle.HIGHEST_PROTOCOL),
+        )
+        write_atomic(cache_dir / EDIT_BASE, pickle.dumps(base, protocol=pickle.HIGHEST_PROTOCOL))
     except OSError:
-        pass  # a read-only checkout still plans, only without the cache
+        pass  # a read-only checkout still plans, only without the caches
