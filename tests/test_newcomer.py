@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
-from conftest import Project
+from conftest import ZENCTL, Project
 from test_serving import CONFIG, DEPLOYMENT, MODEL
 
 
@@ -123,8 +124,17 @@ def test_no_color_prints_no_escape_even_on_a_terminal(project: Project) -> None:
 def test_help_offers_shell_completion(project: Project) -> None:
     help_text = project.run("--help").out
     assert "--install-completion" in help_text and "--show-completion" in help_text
-    shown = project.run("--show-completion", "bash", env={"SHELL": "/bin/bash"})
-    assert shown.code == 0 and "complete" in shown.out, shown.both
+    # typer finds the shell by walking up the process tree (shellingham), not from $SHELL:
+    # typed in bash, as a user does, whatever shell started the tests (two commands, so that
+    # bash does not exec zenctl in its place)
+    shown = subprocess.run(
+        ["bash", "-c", f"{shlex.quote(ZENCTL)} --show-completion; exit $?"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=project.root,
+    )
+    assert shown.returncode == 0 and "complete" in shown.stdout, shown.stdout + shown.stderr
 
 
 def test_a_training_step_s_duration_counts_its_process_start(project: Project) -> None:
