@@ -183,7 +183,10 @@ class Project:
             elsewhere = self._placed_elsewhere(plan)
             capacity = machine_capacity(os.environ)
             check_fits(
-                [s for s in plan.to_run if s.address not in elsewhere], capacity, self.config
+                [s for s in plan.to_run if s.address not in elsewhere],
+                capacity,
+                self.config,
+                os.environ,
             )
             plan = dataclasses.replace(plan, capacity=capacity, placed_elsewhere=elsewhere)
         pipelines = self.config.pipelines.values()

@@ -56,8 +56,11 @@ def _physical_memory() -> int | None:
         return None
 
 
-def check_fits(steps: Iterable[StepPlan], capacity: Capacity, config: Config) -> None:
-    """Refuse the plan when a step to run asks more than the whole machine has."""
+def check_fits(
+    steps: Iterable[StepPlan], capacity: Capacity, config: Config, environ: Mapping[str, str]
+) -> None:
+    """Refuse the plan when a step to run asks more than the whole machine has; `environ`
+    says whether a figure was the machine's or declared."""
     problems = [
         Diagnostic(
             "error",
@@ -66,13 +69,15 @@ def check_fits(steps: Iterable[StepPlan], capacity: Capacity, config: Config) ->
             config.pipelines[step.pipeline].steps[step.step].range,
         )
         for step in steps
-        if step.action is Action.RUN and (why := _too_big(step.resources, capacity))
+        if step.action is Action.RUN and (why := _too_big(step.resources, capacity, environ))
     ]
     if problems:
         raise DiagnosticsError(problems)
 
 
-def _too_big(asked: Mapping[str, int | float], capacity: Capacity) -> str | None:
+def _too_big(
+    asked: Mapping[str, int | float], capacity: Capacity, environ: Mapping[str, str]
+) -> str | None:
     gpus = int(asked.get("gpus", 0))
     if gpus and capacity.gpus is None:
         return (
@@ -93,14 +98,22 @@ def _too_big(asked: Mapping[str, int | float], capacity: Capacity) -> str | None
         )
     if memory and capacity.memory is not None and memory > capacity.memory:
         return (
-            f"asks for {format_size(int(memory))} of memory, but this machine has "
-            f"{format_size(capacity.memory)} ({MEMORY_ENV} declares otherwise): it could "
-            "never start. Lower its memory."
+            f"asks for {format_size(int(memory))} of memory, but "
+            f"{_offered(format_size(capacity.memory), MEMORY_ENV, environ)}: it "
+            "could never start. Lower its memory."
         )
     cpus = asked.get("cpus")
     if cpus and cpus > capacity.cpus:
         return (
-            f"asks for {cpus:g} CPUs, but this machine has {capacity.cpus:g} ({CPUS_ENV} "
-            "declares otherwise): it could never start. Lower its cpus."
+            f"asks for {cpus:g} CPUs, but "
+            f"{_offered(f'{capacity.cpus:g} CPUs', CPUS_ENV, environ)}: it could never "
+            "start. Lower its cpus."
         )
     return None
+
+
+def _offered(amount: str, variable: str, environ: Mapping[str, str]) -> str:
+    """Where the figure a step was measured against came from, and how to change it."""
+    if variable in environ:
+        return f"{variable}={environ[variable]} gives steps {amount}"
+    return f"this machine has {amount} (set {variable} if steps may use more)"
