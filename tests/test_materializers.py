@@ -319,6 +319,36 @@ def test_an_output_stored_by_the_materializer_it_names(project: Project) -> None
     assert shout["after"]["materializers"] == {"output": "text"}
 
 
+def test_editing_the_projects_own_materializer_runs_its_steps_again(project: Project) -> None:
+    """How an output is written is part of how it was made: cached bytes written by the old
+    code must not be read back by the new `load` as if nothing happened."""
+    _forced(project, "steps.say:Upper")
+    project.write("steps/other.py", "def unrelated():\n    return 1\n")
+    assert project.apply().code == 0
+    assert "No changes" in project.run("plan").out
+    project.write("steps/say.py", UPPER.replace("value.upper().encode()", "value.title().encode()"))
+    planned = project.run("plan")
+    assert planned.code == 0, planned.both
+    assert "~ code: steps/say.py (materializer of output)" in planned.out, planned.out
+    applied = project.apply()
+    assert applied.code == 0, applied.both
+    store = project.root / ".zenctl/artifacts/objects"
+    assert b"Hey" in [p.read_bytes() for p in store.rglob("*") if p.is_file()]
+    assert "No changes" in project.run("plan").out
+    # the same module's other code, which the materializer does not reach, runs nothing
+    edited = (project.root / "steps/say.py").read_text()
+    project.write("steps/say.py", edited + "\nUNUSED = 1\n")
+    assert "No changes" in project.run("plan").out
+    # an installed (built-in) materializer is keyed by its name alone
+    _forced(project, "text")
+    document = json.loads(project.run("plan", "--json").out)
+    jsonschema.validate(document, json.loads((ROOT / "specs/plan.schema.json").read_text()))
+    (shout,) = [step for step in document["steps"] if step["address"].endswith(".shout")]
+    assert "materializer_code" not in shout["after"]
+    dropped = "- code: steps/__init__.py, steps/say.py (materializer of output)"
+    assert dropped in project.run("plan").out
+
+
 def test_an_unknown_materializer_is_a_config_error_at_its_line(project: Project) -> None:
     _forced(project, "panda")
     plan = project.run("plan")

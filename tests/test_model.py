@@ -4,7 +4,9 @@ A hypothesis state machine writes a small project (sources, helper modules impor
 files, params from variables and from a YAML file, a heredoc, a file named in `deps`, fan-in,
 cut-off steps that clamp or round), edits it as a user does and drives the real `zenctl`
 through the CLI after every edit. Its own model of the project (not zenctl's code) knows which
-files, params and data each step depends on and computes what each step returns. After each rule:
+files, params and data each step depends on and computes what each step returns (some
+steps store their output through a materializer of the project's own, whose code is edited
+too). After each rule:
 
 1. No stale cache: every output of the incremental apply has the bytes a from-scratch apply of
    the same project in a fresh store produces, and the bytes the model computes.
@@ -53,9 +55,11 @@ FEATURES = {
     "gc_current",
     "expressions",
     "deps",
+    "materializers",
 }
 
 PIPELINE = "p"
+FRAMED = "steps.io:Framed"
 DEP_FILE = "data/dep.txt"
 VARIABLES = ("v0", "v1")
 INT_KINDS = ("load", "clamp", "snap", "adj", "mix")
@@ -86,6 +90,7 @@ class StepSpec:
     inputs: tuple[tuple[str, str], ...]  # (input name, "source.rawN" or the ident of a step)
     params: tuple[tuple[str, Param], ...]
     dep: bool = False  # declares `deps = [DEP_FILE]`, a file its code does not read
+    framed: bool = False  # its output is stored by the project's own materializer, FRAMED
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,7 @@ class Content:
     spare: int = 1  # in `spare`, a function of steps/core.py no step calls
     unused: int = 0  # in `unused`, a helper of steps/util.py no step calls
     dep: bytes = b"d"  # the bytes of DEP_FILE
+    frame: int = 0  # in steps/io.py: what the project's materializer writes before a value
 
     def code_variant(self, kind: str, path: str) -> int:
         """What of a file's code the fingerprint of a step of `kind` sees: what its function
@@ -121,6 +127,7 @@ class Key:
     params: tuple[tuple[str, Any], ...]
     inputs: tuple[tuple[str, bytes], ...]
     deps: tuple[bytes, ...] = ()  # the bytes of each file in the step's `deps`
+    frame: int | None = None  # the code of the materializer a framed step names
 
 
 @dataclass(frozen=True)
@@ -156,6 +163,23 @@ def code_files(content: Content) -> dict[str, str]:
     core, tuned, util, base = (_comment(revision) for revision in content.comments)
     return {
         "steps/__init__.py": "",
+        "steps/io.py": f"""import json
+
+FRAME = {content.frame}
+
+
+class Framed:
+    types = ("int",)
+
+    def can_store(self, value):
+        return isinstance(value, int)
+
+    def write(self, value, out):
+        out.write(f"{{FRAME}}|{{json.dumps(value)}}".encode())
+
+    def load(self, path):
+        return json.loads(path.read_bytes().split(b"|", 1)[1])
+""",
         "steps/base.py": f'"""Offsets."""\n{base}OFFSET = {content.offset}\n',
         "steps/util.py": (
             f"from steps import base\n{util}\n\ndef adjust(x: int) -> int:\n"
@@ -271,6 +295,7 @@ def main_hcl(
             + "".join(f"      {param}\n" for param in params)
             + "    }\n"
             + (f'    deps   = ["{DEP_FILE}"]\n' if step.dep else "")
+            + (f"    materializers = {{ output = {json.dumps(FRAMED)} }}\n" if step.framed else "")
             + "  }\n"
         )
     blocks.append(f'pipeline "{PIPELINE}" {{\n' + "\n".join(body) + "}\n")
@@ -292,7 +317,7 @@ def compute(
     step: StepSpec, content: Content, params: dict[str, Any], args: dict[str, bytes]
 ) -> bytes:
     """The bytes of the step's artifact: canonical JSON for an int, the text for a str."""
-    number = {name: int(value) for name, value in args.items() if name != "raw"}
+    number = {name: int(value.split(b"|")[-1]) for name, value in args.items() if name != "raw"}
     if step.kind == "load":
         result: int | str = sum(args["raw"]) % content.modulus * params["k"]
     elif step.kind == "clamp":
@@ -305,7 +330,8 @@ def compute(
         result = number["a"] * params["w"] + number["b"]
     else:
         return f"{params['note']}={number['x']}".encode()
-    return json.dumps(result).encode()
+    framed = f"{content.frame}|" if step.framed else ""
+    return f"{framed}{json.dumps(result)}".encode()
 
 
 @st.composite
@@ -334,7 +360,8 @@ def projects(draw: st.DrawFn) -> tuple[list[StepSpec], Content]:
             params = tuple((name, draw(value)) for name in names)
             spec = StepSpec(ident, kind, (("x", draw(upstream)),), params)
         dep = "deps" in FEATURES and draw(st.booleans())
-        steps.append(replace(spec, dep=dep))
+        framed = "materializers" in FEATURES and kind != "fmt" and draw(st.booleans())
+        steps.append(replace(spec, dep=dep, framed=framed))
     content = Content(
         variables=(1, 1),
         data=tuple(draw(st.binary(min_size=1, max_size=6)) for _ in range(sources)),
@@ -453,6 +480,13 @@ class ProjectMachine(RuleBasedStateMachine):
         nothing may run, and the oracle must hold."""
         self._edit(replace(self.content, **{which: value + 1}))
 
+    @_enabled("materializers")
+    @rule(value=st.integers(0, 2))
+    def edit_materializer(self, value: int) -> None:
+        """The project's own materializer writes other bytes: the steps that name it run again
+        (and those reading them, whose inputs' bytes changed), no other step."""
+        self._edit(replace(self.content, frame=value))
+
     @_enabled("comments")
     @rule(file=st.integers(0, len(CODE_FILES) - 1))
     def edit_comments(self, file: int) -> None:
@@ -537,6 +571,7 @@ class ProjectMachine(RuleBasedStateMachine):
                 params=tuple(sorted(params.items())),
                 inputs=tuple(sorted(args.items())),
                 deps=(self.content.dep,) if step.dep else (),
+                frame=self.content.frame if step.framed else None,
             )
             current = self.current.get(step.ident)
             in_place = current is not None and _same_work(current, key)
@@ -575,6 +610,8 @@ class ProjectMachine(RuleBasedStateMachine):
         changes |= {f"params.{name}" for name, value in now.params if before[name] != value}
         if now.deps != baseline.deps:
             changes.add("deps")
+        if now.frame != baseline.frame:
+            changes.add("code: steps/io.py (materializer of output)")
         refs = dict(step.inputs)
         old_inputs = dict(baseline.inputs)
         for name, data in now.inputs:

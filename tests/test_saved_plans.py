@@ -24,7 +24,7 @@ def plan_json(project: Project, *args: str) -> dict:  # type: ignore[type-arg]
 
 def test_plan_json_is_schema_valid_and_carries_reasons_and_unknowns(project: Project) -> None:
     first = plan_json(project)
-    assert first["format_version"] == "1.8"
+    assert first["format_version"] == "1.9"
     assert first["summary"] == {
         "to_run": 5,
         "may_run": 0,

@@ -12,6 +12,8 @@ Components (what `plan` diffs against state, see specs/caching.md):
            keeps every earlier fingerprint): declaring one runs the step once, to record it
   materializers  {output: materializer} named for outputs, when any (absent otherwise): the
            bytes, and so the output's hash, follow the materializer
+  materializer_code  {output: {file: hash}} of the named materializers that are the
+           project's own, when any: editing how one writes or reads runs its steps again
 The git commit is recorded beside them for lineage but is not one of them: an unrelated
 commit must not bust the cache.
 """
@@ -123,7 +125,15 @@ class Fingerprinter:
             components["metrics"] = list(step.metrics)
         if step.materializers:
             components["materializers"] = dict(sorted(step.materializers.items()))
+            own = {out: self._own_code(name) for out, name in sorted(step.materializers.items())}
+            if any(own.values()):
+                components["materializer_code"] = {out: code for out, code in own.items() if code}
         return components
+
+    def _own_code(self, materializer: str) -> dict[str, str]:
+        """The code a materializer of the project's own ("module:Class") reaches, hashed as a
+        step's; none for an installed one, keyed by its name alone as libraries are."""
+        return self.code.closure(materializer) if ":" in materializer else {}
 
     def redact(self, value: Any) -> Any:
         """Params as stored and hashed: a secret becomes a hash keyed by the store's secret key.

@@ -121,6 +121,8 @@ def _describe(
             after=ref if op == "+" else None,
             before=ref if op == "-" else None,
         )
+    if section == "materializer_code":
+        return _materializer_change(op, path, before, after)
     if section == "params" and path[-1] == "sensitive":  # a secret's keyed hash changed
         secret = ".".join(str(part) for part in path[:-1])
         return Change("~", secret, Recorded({"sensitive": old}), Recorded({"sensitive": new}))
@@ -133,6 +135,19 @@ def _describe(
         before=Recorded(old) if op == "-" else None,
         after=Recorded(new) if op == "+" else None,
     )
+
+
+def _materializer_change(
+    op: str, path: list[Any], before: dict[str, Any], after: dict[str, Any]
+) -> Change:
+    """`code: io.py (materializer of model)`: the project's own materializer, edited (or
+    named, or no longer)."""
+    if len(path) >= 3:
+        return Change(op, f"code: {path[2]} (materializer of {path[1]})")
+    side = (after if op != "-" else before)["materializer_code"]
+    outputs = [str(path[1])] if len(path) == 2 else sorted(side)
+    files = sorted({file for output in outputs for file in side[output]})
+    return Change(op, f"code: {', '.join(files)} (materializer of {', '.join(outputs)})")
 
 
 def _is_secret(value: Any) -> bool:

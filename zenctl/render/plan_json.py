@@ -25,10 +25,10 @@ from zenctl.plan.model import (
 )
 from zenctl.render.plan_text import summary_line
 
-FORMAT_VERSION = "1.8"  # 1.1: artifact reasons; 1.2: targets, replace, resource_changes;
+FORMAT_VERSION = "1.9"  # 1.1: artifact reasons; 1.2: targets, replace, resource_changes;
 # 1.3: summary.may_run, a step's moved_from; 1.4: a change's origin; 1.5: excludes;
 # 1.6: a step's components may hold deps and metrics; 1.7: a step's resources, the capacity
-# 1.8: a step's components may hold materializers
+# 1.8: a step's components may hold materializers; 1.9: and materializer_code
 
 
 def summary(plan: Plan) -> dict[str, Any]:
