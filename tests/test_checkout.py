@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import jsonschema
+import pytest
 from conftest import Project
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "specs/checkout.schema.json").read_text())
@@ -123,3 +124,21 @@ def test_checkout_of_an_unknown_target_says_so(project: Project) -> None:
     make(project)
     result = project.run("checkout", "pipeline.p.step.nope")
     assert result.code != 0 and "pipeline.p.step.nope names no output with a path" in result.both
+
+
+@pytest.mark.parametrize(
+    ("metrics_path", "how"),
+    [("reports", "share a path"), ("reports/plots/a.txt", "have nested paths")],
+)
+def test_outputs_whose_paths_are_the_same_or_nested_are_refused(
+    project: Project, metrics_path: str, how: str
+) -> None:
+    """One would overwrite the other, and every later checkout would call it edited."""
+    make(project)
+    project.write("main.zc.hcl", MAIN.replace('"metrics.json"', f'"{metrics_path}"'))
+    assert project.apply().code == 0
+    refused = project.run("checkout")
+    assert refused.code == 1, refused.both
+    assert f"Two outputs {how}" in refused.err and "pipeline.p.step.report" in refused.err
+    assert not (project.root / "reports").exists()  # refused before anything is written
+    assert "Traceback" not in refused.both

@@ -8,6 +8,7 @@ import stat
 import time
 from pathlib import Path
 
+import pytest
 from conftest import Project
 
 STEPS = """
@@ -313,3 +314,68 @@ def _one_step(project: Project, module: str, source: str, function: str) -> None
         f'pipeline "p" {{\n  step "{function}" {{\n    run    = "steps.{module}:{function}"\n'
         "    params = { n = 1 }\n  }\n}\n",
     )
+
+
+OVERLAPPING = """
+import tempfile
+from pathlib import Path
+
+
+def overlap(n):
+    folder = Path(tempfile.mkdtemp())
+    (folder / "inner").mkdir()
+    (folder / "inner" / "f.txt").write_text("inner")
+    (folder / "top.txt").write_text("top")
+    return {"same": folder, "again": folder, "inner": folder / "inner", "file": folder / "top.txt"}
+"""
+
+
+def test_outputs_that_share_files_each_hold_all_of_them(project: Project) -> None:
+    """The step's temporary folder is moved into the store, not copied; an output whose path
+    another output's lies in (or equals) is copied, or the first would take its files."""
+    _one_step(project, "overlap", OVERLAPPING, "overlap")
+    main = (project.root / "main.zc.hcl").read_text()
+    project.write(
+        "main.zc.hcl",
+        main.replace("params", 'outputs = ["same", "again", "inner", "file"]\n    params'),
+    )
+    applied = project.apply()
+    assert applied.code == 0, applied.both
+    from zenctl.artifacts.folder import FolderArtifactStore
+    from zenctl.artifacts.trees import members
+
+    store = FolderArtifactStore(project.root / ".zenctl/artifacts")
+    recorded = outputs(project, "overlap")
+
+    def files(output: str) -> list[str]:
+        return sorted(m["path"] for m in members(store.get(str(recorded[output]["hash"]))))
+
+    assert files("same") == files("again") == ["inner/f.txt", "top.txt"]
+    assert files("inner") == ["f.txt"]
+    assert store.get(str(recorded["file"]["hash"])) == b"top"
+
+
+@pytest.mark.parametrize(
+    ("path", "why"),
+    [
+        ("../escape.txt", "outside the project"),
+        ("/tmp/abs.txt", "outside the project"),
+        (".", "outside the project"),
+        ("models/../../x", "outside the project"),
+        (".zenctl/metadata.db", "inside .zenctl/"),
+        ("./.git/config", "inside .git/"),
+    ],
+)
+def test_a_path_outside_the_project_or_in_its_state_is_refused_at_its_line(
+    project: Project, path: str, why: str
+) -> None:
+    _one_step(project, "files", STEPS, "build")
+    main = (project.root / "main.zc.hcl").read_text()
+    project.write(
+        "main.zc.hcl", main.replace("params", f'paths  = {{ output = "{path}" }}\n    params')
+    )
+    planned = project.run("plan")
+    assert planned.code == 1, planned.both
+    assert "Path outside the project" in planned.err and why in planned.err, planned.err
+    assert "main.zc.hcl line 4" in planned.err  # the `paths` line
+    assert "Traceback" not in planned.both

@@ -4,6 +4,7 @@ by name or import path."""
 
 from __future__ import annotations
 
+import enum
 import importlib.util
 import io
 import json
@@ -43,6 +44,7 @@ if "torch" in sys.argv[2:]:
 
     made["torch-tensor"] = lambda: torch.arange(6.0 if not changed else 7.0).reshape(-1, 1)
     made["torch-module"] = module
+    made["torch-tensors"] = lambda: module().state_dict()  # a dict of tensors by name
 if "polars" in sys.argv[2:]:
     import polars as pl
 
@@ -80,7 +82,7 @@ def test_each_type_gives_the_same_bytes_in_two_processes_and_others_for_another_
         {"torch": "torch-tensor", "polars": "polars"}[name] for name in _optional()
     }
     if "torch" in _optional():
-        expected.add("torch-module")
+        expected |= {"torch-module", "torch-tensors"}
     assert set(first) == expected
     assert first == second
     assert all(changed[name] != first[name] for name in first)
@@ -419,3 +421,139 @@ def test_an_array_is_stored_as_the_bytes_np_save_gives(array: Any) -> None:
     expected = io.BytesIO()
     numpy.save(expected, array, allow_pickle=False)
     assert materializers.dump(array) == ("numpy", expected.getvalue())
+
+
+class Colour(enum.IntEnum):
+    RED = 1
+
+
+class Mode(enum.StrEnum):
+    FAST = "fast"
+
+
+@pytest.mark.parametrize(
+    ("value", "stored_as"),
+    [
+        ({"zeta": 1, "alpha": {"y": 2, "b": 3}}, "json"),  # keys in their own order
+        ({"colour": Colour.RED, "mode": Mode.FAST}, "joblib"),  # enums stay enums
+        (Mode.FAST, "joblib"),
+        (numpy.array(["a", "bb"], dtype=numpy.dtypes.StringDType()), "joblib"),
+        (numpy.array([(1, "x")], dtype=[("a", "i4"), ("o", "O")]), "joblib"),
+    ],
+    ids=["dict-order", "enums", "str-enum", "string-dtype", "record-with-object"],
+)
+def test_a_value_comes_back_as_it_was_returned(value: Any, stored_as: str) -> None:
+    name, data = materializers.dump(value)
+    assert name == stored_as
+    back = materializers.load(name, data)
+    assert type(back) is type(value)
+    if isinstance(value, numpy.ndarray):
+        assert back.dtype == value.dtype and back.tolist() == value.tolist()
+    else:
+        assert back == value and repr(back) == repr(value)  # order and types included
+
+
+def test_a_slice_of_a_memory_mapped_input_is_stored_as_an_array(tmp_path: Path) -> None:
+    """A step that returns (part of) its read-only input returns an np.memmap: stored as
+    `.npy`, like any array, so the next step maps it too."""
+    name, data = materializers.dump(numpy.arange(10.0))
+    (tmp_path / "x.npy").write_bytes(data)
+    mapped = materializers.load(name, tmp_path / "x.npy")
+    assert isinstance(mapped, numpy.memmap)
+    sliced = mapped[:5]
+    expected = io.BytesIO()
+    numpy.save(expected, numpy.arange(5.0), allow_pickle=False)
+    assert materializers.dump(sliced) == ("numpy", expected.getvalue())
+
+
+def test_a_dict_of_tensors_is_stored_as_safetensors() -> None:
+    torch = pytest.importorskip("torch", reason="torch not installed (pip install zenctl[torch])")
+    torch.manual_seed(0)
+    state = torch.nn.Linear(2, 2).state_dict()
+    name, data = materializers.dump(state)
+    assert name == "torch-tensors"
+    back = materializers.load(name, data)
+    assert sorted(back) == sorted(state)
+    assert all(torch.equal(back[key], state[key]) for key in state)
+
+
+FAILING = """
+from pathlib import Path
+
+import pandas as pd
+
+
+class LoadFails:
+    types = ("int",)
+
+    def can_store(self, value):
+        return isinstance(value, int)
+
+    def write(self, value, out):
+        out.write(str(value).encode())
+
+    def load(self, path):
+        raise RuntimeError("boom in load")
+
+
+def mixed():
+    return pd.DataFrame({"m": [1, "a"]})
+
+
+def number():
+    return 7
+
+
+def use(x):
+    return x
+
+
+def a_path():
+    (Path.cwd() / "f.txt").write_text("f")
+    return Path.cwd() / "f.txt"
+"""
+
+FAILING_MAIN = """
+pipeline "p" {
+  step "mixed" {
+    run = "steps.bad:mixed"
+  }
+  step "number" {
+    run           = "steps.bad:number"
+    materializers = { output = "steps.bad:LoadFails" }
+  }
+  step "use" {
+    run    = "steps.bad:use"
+    inputs = { x = step.number.outputs.output }
+  }
+  step "a_path" {
+    run           = "steps.bad:a_path"
+    materializers = { output = "json" }
+  }
+}
+"""
+
+
+def test_a_materializer_that_fails_names_the_output_the_input_and_the_way_out(
+    project: Project,
+) -> None:
+    project.write("steps/__init__.py", "")
+    project.write("steps/bad.py", FAILING)
+    project.write("main.zc.hcl", FAILING_MAIN)
+    applied = project.apply()
+    assert applied.code == 1, applied.both
+    text = " ".join(applied.both.split())
+    # a value the chosen materializer refuses: a storage error, with the library's words
+    assert (
+        "Cannot store output \"output\" of pipeline.p.step.mixed: the 'pandas' materializer "
+        in text
+    )
+    assert "ArrowInvalid" in text and 'materializers = { output = "joblib" }' in text
+    # an input its materializer cannot read back: which input, which materializer
+    assert 'Cannot load input "x"' in text and "'steps.bad:LoadFails'" in text
+    assert "RuntimeError: boom in load" in text
+    # a path output, for which a named materializer means nothing
+    assert 'Cannot store output "output" of pipeline.p.step.a_path: it is a path' in text
+    kinds = dict(project.sql("SELECT address, details FROM step_executions"))
+    assert json.loads(kinds["pipeline.p.step.mixed"]) == {"error_kind": "storage"}
+    assert json.loads(kinds["pipeline.p.step.a_path"]) == {"error_kind": "storage"}

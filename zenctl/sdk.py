@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from zenctl.apply.lifeline import die_with_parent
+    from zenctl.apply.step_values import load_inputs
     from zenctl.apply.task import (
         call_function,
         execute_step,
-        load_inputs,
         step_function,
         step_log,
     )
@@ -97,11 +97,11 @@ _EXPORTS: dict[str, tuple[str, str]] = {
         for name in (
             "execute_step",
             "call_function",
-            "load_inputs",
             "step_function",
             "step_log",
         )
     },
+    "load_inputs": ("zenctl.apply.step_values", "load_inputs"),
     "WorkerPoolExecutor": ("zenctl.apply.workers", "WorkerPoolExecutor"),
     "cause_of_death": ("zenctl.apply.workers", "cause_of_death"),
     "die_with_parent": ("zenctl.apply.lifeline", "die_with_parent"),

@@ -1,7 +1,7 @@
 """The surroundings of one step that `execute_step` runs (zenctl/apply/task.py): its
 temporary folder (TMPDIR), the folder where its file and directory inputs are copied, and the
 hashes of its inputs taken while it runs. Each is set for the step's duration, and read by
-`load_inputs` and `store_output` through the accessors below."""
+`load_inputs` and `store_output` (zenctl/apply/step_values.py) through the accessors below."""
 
 from __future__ import annotations
 

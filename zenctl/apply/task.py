@@ -11,12 +11,10 @@ and the task's secrets are masked in its log and its error as they are written
 from __future__ import annotations
 
 import contextlib
-import functools
 import importlib
 import os
 import select
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -27,16 +25,12 @@ from typing import Any, TextIO
 from zenctl.apply import surroundings
 from zenctl.apply.masking import MaskedStream, Masker
 from zenctl.apply.metrics import metric_values
-from zenctl.artifacts import materializers, trees
-from zenctl.artifacts.integrity import read_value
+from zenctl.apply.step_values import StorageError, load_inputs, named_outputs, store_outputs
+from zenctl.artifacts import materializers
 from zenctl.fingerprint.code import CodeIndex, changed_files, code_cache_file
 from zenctl.fingerprint.files import StatCache
 from zenctl.modules import module_file
 from zenctl.providers.protocol import ArtifactStore, StepBody, StepResult, StepTask
-
-
-class StorageError(Exception):
-    """A step's output that no materializer stores: the step ran; its value cannot be kept."""
 
 
 class CodeChanged(RuntimeError):
@@ -93,7 +87,7 @@ def execute_step(
             ):
                 value = (body or call_function)(task, used, details)
                 verifications.wait()  # nothing made from a corrupt input is stored
-                named = _named_outputs(task, value)
+                named = named_outputs(task, value)
                 metrics = {
                     name: metric_values(task.address, name, named[name]) for name in task.metrics
                 }
@@ -107,7 +101,12 @@ def execute_step(
         if storage:
             details["error_kind"] = "storage"
         with contextlib.suppress(OSError), open(task.log_path, "a") as log:
-            text = f"{exc}\n" if storage else "".join(traceback.format_exception(exc))
+            # a materializer that failed (not a value nothing stores) leaves its traceback
+            cause = exc.__cause__ if storage else exc
+            shown = cause if cause and not isinstance(cause, materializers.Unstorable) else None
+            text = (f"{exc}\n" if storage else "") + (
+                "".join(traceback.format_exception(shown)) if shown else ""
+            )
             log.write(masker.mask_text(text))
         outputs, metrics, error = {}, {}, masker.mask_text(str(exc) if storage else _describe(exc))
     try:
@@ -191,89 +190,12 @@ def check_code(task: StepTask) -> None:
         raise CodeChanged(f"{' and '.join(what)} (edited during apply?): run `zenctl plan` again")
 
 
-def load_inputs(task: StepTask, store: ArtifactStore) -> dict[str, Any]:
-    """Each input by name: a source as the Path of its snapshot, a file or directory artifact
-    as the Path of a fresh copy named after the input, any other artifact as its value, read
-    from the verified file (a numpy array memory-mapped read-only: docs/artifacts.md). In
-    `execute_step`, a numpy array or a file or directory copy from a local store is verified
-    while the step runs, before its outputs are stored; elsewhere, before it is returned."""
-    inputs: dict[str, Any] = {}
-    for name, spec in task.inputs.items():
-        if spec.kind == "source":
-            inputs[name] = store.snapshot(Path(task.root) / spec.path, spec.hash)
-        elif spec.materializer in trees.PATH_MATERIALIZERS:
-            # outside execute_step (a provider's own body), the copy outlives the step
-            scratch = surroundings.inputs() or Path(tempfile.mkdtemp(prefix="zenctl-inputs-"))
-            inputs[name] = trees.materialize(
-                store, spec.materializer, spec.hash, scratch / name, surroundings.beside()
-            )
-        else:
-            inputs[name] = read_value(store, spec.hash, spec.materializer, surroundings.beside())
-    return inputs
-
-
 def call_function(task: StepTask, store: ArtifactStore, details: dict[str, str]) -> Any:
     """The default body: call the step function with its params and inputs. Inputs are loaded
     first, so that the code is checked as late as possible: an edit while a large input loads
     is caught."""
     inputs = load_inputs(task, store)
     return step_function(task)(**{**task.params, **inputs})
-
-
-def store_outputs(
-    task: StepTask, store: ArtifactStore, named: dict[str, Any]
-) -> dict[str, dict[str, Any]]:
-    """Store each output, once every one is known to be storable: a value no materializer
-    stores fails the step, naming the output and its type, before any output is written.
-    The last output is not rehearsed: no output after it would be lost."""
-    items = list(named.items())
-    chosen: dict[str, str | None] = {}
-    try:
-        for index, (name, value) in enumerate(items):
-            forced, rehearse = task.materializers.get(name), index < len(items) - 1
-            is_path = isinstance(value, Path)
-            chosen[name] = None if is_path else materializers.check(value, forced, rehearse)
-        stored = {}
-        for name, value in items:  # a loop, not a comprehension: `name` is the failed one
-            stored[name] = store_output(store, value, chosen[name])
-        return stored
-    except materializers.Unstorable as exc:
-        raise StorageError(
-            f'Cannot store output "{name}" of {task.address}: {exc}. Return a value a '
-            f"materializer stores, or register a materializer for "
-            f"{type(value).__module__}.{type(value).__qualname__} ({materializers.DOCS})"
-        ) from exc
-
-
-def store_output(
-    store: ArtifactStore, value: Any, materializer: str | None = None
-) -> dict[str, Any]:
-    """Materialise one output, store it under its content hash and describe it for state.
-
-    The value is written straight to the store, hashed on the way (one pass, never whole in
-    memory), and durable once `put_stream` returns: the walker records it only after."""
-    if isinstance(value, Path):
-        return trees.store_path(store, value, surroundings.temporary())
-    materializer = materializer or materializers.kind(value)
-    stored = store.put_stream(functools.partial(materializers.write, materializer, value))
-    return {
-        "hash": stored.digest,
-        "materializer": materializer,
-        "size": stored.size,
-        "uri": stored.uri,
-    }
-
-
-def _named_outputs(task: StepTask, value: Any) -> dict[str, Any]:
-    if task.outputs == ("output",):
-        return {"output": value}
-    if not isinstance(value, dict) or set(value) != set(task.outputs):
-        got = sorted(value) if isinstance(value, dict) else type(value).__name__
-        raise TypeError(
-            f"step declares outputs {list(task.outputs)} and must return a dict with exactly "
-            f"those keys; it returned {got}"
-        )
-    return value
 
 
 def open_log(path: Path) -> int:

@@ -13,6 +13,7 @@ pickle, Parquet, `.npy`).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import shutil
@@ -20,7 +21,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from zenctl.artifacts.integrity import copy_verified
@@ -68,14 +69,15 @@ def targets(config: Config, chosen: Sequence[str]) -> list[Target]:
         for step in pipeline.steps.values()
         for output, path in step.paths.items()
     )
-    seen: dict[str, Target] = {}
-    for target in declared:
-        other = seen.setdefault(os.path.normpath(target.path), target)
-        if other is not target:
+    by_path = sorted((PurePosixPath(os.path.normpath(t.path)), t) for t in declared)
+    for (path, target), (other_path, other) in itertools.combinations(by_path, 2):
+        if other_path == path or other_path.is_relative_to(path):
+            how = "share a path" if other_path == path else "have nested paths"
             raise UserError(
-                "Two outputs share a path",
-                f"{other.address} ({other.output}) and {target.address} ({target.output}) are "
-                f"both written to {target.path}: give each output a path of its own.",
+                f"Two outputs {how}",
+                f"{target.address} ({target.output}) is written to {target.path} and "
+                f"{other.address} ({other.output}) to {other.path}: one would overwrite the "
+                "other. Give each output a path of its own, outside the other's.",
             )
     if not chosen:
         return declared

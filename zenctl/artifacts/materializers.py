@@ -31,7 +31,7 @@ from zenctl.diagnostics import UserError
 
 JSON, TEXT, BYTES, NUMPY, PANDAS, JOBLIB = "json", "text", "bytes", "numpy", "pandas", "joblib"
 SERIES, POLARS = "pandas-series", "polars"
-TENSOR, MODULE = tensors.TENSOR, tensors.MODULE
+TENSOR, MODULE, TENSORS = tensors.TENSOR, tensors.MODULE, tensors.TENSORS
 NAME_MAX = 32  # the artifacts table's `materializer` column (state/migrations/0001)
 DOCS = "docs/artifacts.md#materializers"
 
@@ -69,11 +69,16 @@ def kind(value: Any) -> str:
         return SERIES
     if module.startswith("polars") and type(value).__name__ == "DataFrame":
         return POLARS
-    if module == "numpy" and type(value).__name__ == "ndarray" and value.dtype != object:
+    if (
+        module == "numpy"
+        and type(value).__name__ in ("ndarray", "memmap")  # a slice of a mapped input too
+        and value.dtype.kind in _PLAIN_KINDS
+        and not value.dtype.hasobject  # a record with an object field: pickled
+    ):
         return NUMPY
-    if isinstance(value, bytes):
+    if type(value) is bytes:
         return BYTES
-    if isinstance(value, str):
+    if type(value) is str:  # a subclass (a StrEnum) is pickled, so it comes back itself
         return TEXT
     if _is_plain(value):
         return JSON
@@ -107,7 +112,7 @@ def write(name: str, value: Any, out: BinaryIO) -> None:
 
 
 def dump(value: Any) -> tuple[str, bytes]:
-    """`(materializer name, bytes)` for a step output, in memory (small values, sort keys)."""
+    """`(materializer name, bytes)` for a step output, in memory (small values)."""
     name = kind(value)
     buffer = io.BytesIO()
     write(name, value, buffer)
@@ -221,7 +226,8 @@ def _type_name(value: Any) -> str:
 
 
 def _write_json(value: Any, out: BinaryIO) -> None:
-    out.write(json.dumps(value, sort_keys=True, separators=(",", ":")).encode())
+    # keys in the dict's own order: a step reading it gets the order it was built in
+    out.write(json.dumps(value, separators=(",", ":")).encode())
 
 
 def _write_text(value: str, out: BinaryIO) -> None:
@@ -262,47 +268,6 @@ def _read_numpy(data: bytes) -> Any:
     import numpy
 
     return numpy.load(io.BytesIO(data), allow_pickle=False)
-
-
-# ---- parquet: pandas DataFrames and Series, polars DataFrames
-
-
-def _write_pandas(value: Any, out: BinaryIO) -> None:
-    import pyarrow
-
-    table = pyarrow.Table.from_pandas(value)  # a RangeIndex as metadata, not a column
-    if value.attrs:  # as pandas' to_parquet keeps them
-        attrs = {b"PANDAS_ATTRS": json.dumps(value.attrs).encode()}
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **attrs})
-    parquet.write(table, out)
-
-
-def _load_pandas(source: Path | bytes) -> Any:
-    import pandas
-
-    return pandas.read_parquet(io.BytesIO(source) if isinstance(source, bytes) else source)
-
-
-_UNNAMED = "__zenctl_series__"  # the column of a Series without a name
-
-
-def _write_series(value: Any, out: BinaryIO) -> None:
-    _write_pandas(value.to_frame(_UNNAMED if value.name is None else value.name), out)
-
-
-def _load_series(source: Path | bytes) -> Any:
-    series = _load_pandas(source).iloc[:, 0]
-    return series.rename(None) if series.name == _UNNAMED else series
-
-
-def _write_polars(value: Any, out: BinaryIO) -> None:
-    parquet.write(value.to_arrow(), out)
-
-
-def _load_polars(source: Path | bytes) -> Any:
-    import polars
-
-    return polars.read_parquet(io.BytesIO(source) if isinstance(source, bytes) else source)
 
 
 # ---- joblib: anything else that pickles
@@ -362,15 +327,16 @@ def _canonical_pickler() -> Any:
 
 
 def _is_plain(value: Any) -> bool:
-    """JSON round-trips it unchanged: no tuples, no non-string keys, no NaN, no numpy scalars."""
-    if value is None or isinstance(value, bool | int | str):
+    """JSON round-trips it unchanged: no tuples, no non-string keys, no NaN, no numpy scalars,
+    no subclasses (an IntEnum would come back a bare int)."""
+    if value is None or type(value) in (bool, int, str):
         return True
-    if isinstance(value, float):
+    if type(value) is float:
         return value == value and value not in (float("inf"), float("-inf"))
     if type(value) is list:
         return all(_is_plain(item) for item in value)
     if type(value) is dict:
-        return all(isinstance(key, str) and _is_plain(item) for key, item in value.items())
+        return all(type(key) is str and _is_plain(item) for key, item in value.items())
     return False
 
 
@@ -388,13 +354,30 @@ BUILTIN: dict[str, _Builtin] = {
         _Builtin(TEXT, "str", _write_text, Path.read_text, bytes.decode),
         _Builtin(BYTES, "bytes", _write_bytes, Path.read_bytes, bytes),
         _Builtin(NUMPY, "numpy.ndarray", _write_numpy, _load_numpy, _read_numpy),
-        _Builtin(PANDAS, "pandas.DataFrame", _write_pandas, _load_pandas, _load_pandas),
-        _Builtin(SERIES, "pandas.Series", _write_series, _load_series, _load_series),
-        _Builtin(POLARS, "polars.DataFrame", _write_polars, _load_polars, _load_polars),
+        _Builtin(
+            PANDAS,
+            "pandas.DataFrame",
+            parquet.write_pandas,
+            parquet.load_pandas,
+            parquet.load_pandas,
+        ),
+        _Builtin(
+            SERIES, "pandas.Series", parquet.write_series, parquet.load_series, parquet.load_series
+        ),
+        _Builtin(
+            POLARS,
+            "polars.DataFrame",
+            parquet.write_polars,
+            parquet.load_polars,
+            parquet.load_polars,
+        ),
         _Builtin(
             TENSOR, "torch.Tensor", tensors.write_tensor, tensors.load_tensor, tensors.load_tensor
         ),
         _Builtin(MODULE, "torch.nn.Module", tensors.write_module, tensors.load, tensors.load),
+        _Builtin(
+            TENSORS, "dict of torch.Tensor", tensors.write_tensors, tensors.load, tensors.load
+        ),
         _Builtin(JOBLIB, "anything that pickles", _write_joblib, _load_joblib, _load_joblib),
     )
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from typing import Any, BinaryIO
 
 _CREATED_BY = b"parquet-cpp-arrow"  # the writer, without its version
@@ -78,3 +79,44 @@ class _HeldTail(io.RawIOBase):
 
     def close_with(self, tail: bytes) -> None:
         self.out.write(tail)
+
+
+# ---- the materializers' readers and writers: pandas DataFrames and Series, polars DataFrames
+
+
+def write_pandas(value: Any, out: BinaryIO) -> None:
+    import pyarrow
+
+    table = pyarrow.Table.from_pandas(value)  # a RangeIndex as metadata, not a column
+    if value.attrs:  # as pandas' to_parquet keeps them
+        attrs = {b"PANDAS_ATTRS": json.dumps(value.attrs).encode()}
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **attrs})
+    write(table, out)
+
+
+def load_pandas(source: Path | bytes) -> Any:
+    import pandas
+
+    return pandas.read_parquet(io.BytesIO(source) if isinstance(source, bytes) else source)
+
+
+_UNNAMED = "__zenctl_series__"  # the column of a Series without a name
+
+
+def write_series(value: Any, out: BinaryIO) -> None:
+    write_pandas(value.to_frame(_UNNAMED if value.name is None else value.name), out)
+
+
+def load_series(source: Path | bytes) -> Any:
+    series = load_pandas(source).iloc[:, 0]
+    return series.rename(None) if series.name == _UNNAMED else series
+
+
+def write_polars(value: Any, out: BinaryIO) -> None:
+    write(value.to_arrow(), out)
+
+
+def load_polars(source: Path | bytes) -> Any:
+    import polars
+
+    return polars.read_parquet(io.BytesIO(source) if isinstance(source, bytes) else source)

@@ -4,7 +4,8 @@ same for the same values in any process (pickle's bytes, torch.save's, vary).
 torch is never imported here unless a value is already a torch object: a torch object means
 torch is in `sys.modules`. A module is stored as its `state_dict`, and read back as that
 state_dict (loading a module needs its class and its arguments, which zenctl cannot know):
-`model.load_state_dict(value)` (docs/artifacts.md#materializers).
+`model.load_state_dict(value)` (docs/artifacts.md#materializers). A dict of tensors by name
+(a state_dict a step returns) is stored the same way, and read back as a dict.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import sys
 from pathlib import Path
 from typing import Any, BinaryIO
 
-TENSOR, MODULE = "torch-tensor", "torch-module"
+TENSOR, MODULE, TENSORS = "torch-tensor", "torch-module", "torch-tensors"
 
 
 def kind(value: Any) -> str:
-    """The materializer of a torch tensor or module; "" for any other value."""
+    """The materializer of a torch tensor, a module, or a dict of tensors by name (a
+    state_dict, an optimizer-free checkpoint); "" for any other value."""
     if "torch" not in sys.modules:  # a torch object means torch is imported: never import it
         return ""
     import torch
@@ -26,6 +28,12 @@ def kind(value: Any) -> str:
         return TENSOR
     if isinstance(value, torch.nn.Module):
         return MODULE
+    if (
+        isinstance(value, dict)
+        and value
+        and all(type(key) is str and isinstance(item, torch.Tensor) for key, item in value.items())
+    ):
+        return TENSORS
     return ""
 
 
@@ -62,3 +70,7 @@ def load_tensor(source: Path | bytes) -> Any:
 
 def write_module(value: Any, out: BinaryIO) -> None:
     _write_safetensors(value.state_dict(), out)
+
+
+def write_tensors(value: dict[str, Any], out: BinaryIO) -> None:
+    _write_safetensors(value, out)

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import posixpath
+from pathlib import PurePosixPath
 from typing import Any
 
 from zenctl.config.components import DEFAULT_STACK, component_settings
@@ -202,6 +204,7 @@ def decode_step(
                 context,
             )
     _check_materializers(decoder, body, name, attrs, context)
+    _check_paths(decoder, body, name, attrs, context)
     if len(set(body.outputs)) != len(body.outputs):
         decoder.error(
             "Duplicate output",
@@ -264,6 +267,29 @@ def _check_materializers(
                 f'{", ".join(known)}, a "module:Class" import path, or install the package '
                 "that registers it (docs/artifacts.md#materializers).",
                 attrs["materializers"].range,
+                context,
+            )
+
+
+# zenctl's own folder and git's: `checkout` writing there would clobber state or history
+_RESERVED = (".zenctl", ".git")
+
+
+def _check_paths(
+    decoder: Decoder, body: StepBody, name: str, attrs: dict[str, Attr], context: str
+) -> None:
+    """Each output's path is a relative path inside the project, out of `.zenctl/` and
+    `.git/`: `checkout` writes there."""
+    for output, path in body.paths.items():
+        parts = PurePosixPath(posixpath.normpath(path)).parts or (".",)  # "." has none
+        outside = path.startswith(("/", "\\")) or parts[0] in ("..", "", ".") or ":" in parts[0]
+        if outside or parts[0] in _RESERVED:
+            where = f"inside {parts[0]}/" if parts[0] in _RESERVED else "outside the project"
+            decoder.error(
+                "Path outside the project",
+                f'Step "{name}" gives output "{output}" the path "{path}", which is {where}. '
+                'Give a path relative to the project folder, such as "models/model.pkl".',
+                attrs["paths"].range,
                 context,
             )
 

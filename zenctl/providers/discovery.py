@@ -33,6 +33,7 @@ BUILT_IN_MATERIALIZERS = (
     "polars",
     "torch-tensor",
     "torch-module",
+    "torch-tensors",
     "joblib",
 )
 
