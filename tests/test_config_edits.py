@@ -38,7 +38,7 @@ pipeline "p" {
   step "a" {
     run    = "steps:a"
     inputs = { data = source.raw }
-    params = { x = 1, lr = var.lr, n = local.base * 2 }
+    params = { x = 1, lr = var.lr, n = local.base * 2, w = local.later.w }
   }
 
   step "b" {
@@ -62,6 +62,11 @@ EOT
       z    = 5
     }
   }
+}
+
+# read at plan time, below the steps: an edit above it moves its range
+locals {
+  later = yamldecode(file("later.yaml"))
 }
 """
 

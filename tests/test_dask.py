@@ -372,6 +372,59 @@ def test_a_local_cluster_leaves_the_logging_configuration_alone(project: Project
         root_logger.setLevel(saved)
 
 
+KEPT = """
+import json, logging, sys
+
+logging.basicConfig(level=logging.DEBUG)
+logging.getLogger("tornado").setLevel(logging.INFO)
+before = {
+    name: [logging.getLogger(name).level, len(logging.getLogger(name).handlers)]
+    for name in ("", "tornado", "distributed", "bokeh")
+}
+from zenctl.cli.app import run
+
+code = run(["-C", sys.argv[1], "apply", "--auto-approve"])
+after = {
+    name: [logging.getLogger(name).level, len(logging.getLogger(name).handlers)]
+    for name in before
+}
+imported = "distributed" in sys.modules
+print(json.dumps({"code": code, "before": before, "after": after, "imported": imported}))
+"""
+
+
+def test_importing_dask_leaves_the_programs_logging_as_it_was(project: Project) -> None:
+    """In a fresh interpreter that configured logging and has not imported Dask: importing
+    `distributed` sets `tornado`, `bokeh` and `distributed` levels and adds a handler; after
+    the apply every logger is as the program left it (Dask's as no one configured them)."""
+    import subprocess
+
+    project.write("stack.zc.hcl", dask_stack("workers = 1"))
+    done = subprocess.run(
+        [sys.executable, "-c", KEPT, str(project.root)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        timeout=300,
+    )
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["code"] == 0 and seen["imported"], done.stderr[-2000:]
+    assert seen["after"] == seen["before"], seen
+    assert seen["after"]["tornado"] == [logging.INFO, 0]
+
+
+def test_a_scheduler_without_workers_is_refused_before_anything_runs(project: Project) -> None:
+    with distributed.LocalCluster(
+        n_workers=0, host="127.0.0.1", dashboard_address="127.0.0.1:0"
+    ) as cluster:
+        project.write("stack.zc.hcl", dask_stack(f'scheduler = "{cluster.scheduler_address}"'))
+        applied = project.apply()
+    assert applied.code == 1, applied.both
+    assert f"No Dask worker is connected to {cluster.scheduler_address}" in applied.err
+    assert "Running" not in applied.out
+    assert project.sql("SELECT COUNT(*) FROM step_executions") == [(0,)]
+
+
 RESOURCES = """
 pipeline "p" {
   step "plain" {
@@ -404,6 +457,8 @@ def test_step_resources_go_to_dask_and_are_refused_when_no_worker_has_them(
         "no worker of the Dask cluster has the resources it asks for (CPU=1); the workers "
         "declare: tcp://127.0.0.1:"
     ) in " ".join(refused.err.split())
+    shown = project.run("logs", "placed")  # the log the failure points at says why
+    assert shown.code == 0 and "did not run on the Dask cluster: no worker" in shown.out
 
     project.write("stack.zc.hcl", dask_stack("workers = 1\nworker_resources = { CPU = 2 }"))
     applied = project.apply()
@@ -427,8 +482,11 @@ def test_a_dask_steps_resources_are_the_workers_not_this_machines(
     project.write(
         "stack.zc.hcl", dask_stack("workers = 1\nworker_resources = { GPU = 1, CPU = 8 }")
     )
-    planned = project.run("plan", env={"ZENCTL_CPUS": "1"})
+    saved = str(tmp_path / "plan.json")
+    planned = project.run("plan", "--out", saved, env={"ZENCTL_CPUS": "1"})
     assert planned.code == 0, planned.both
-    applied = project.apply(env={"ZENCTL_CPUS": "1"})
+    assert "Resources:" not in planned.out  # nothing to run here asks for this machine's
+    # a plan saved on a laptop applies in CI, whose GPUs and CPUs are others
+    applied = project.run("apply", saved, env={"ZENCTL_CPUS": "4", "CUDA_VISIBLE_DEVICES": "0"})
     assert applied.code == 0, applied.both
     assert "pipeline.p.step.placed: Done" in applied.out

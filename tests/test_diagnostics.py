@@ -241,6 +241,19 @@ def test_a_param_or_input_the_function_does_not_take_is_caught_at_its_key(
     assert err.count("Error:") == 2  # the misspelt input is not also reported as missing
 
 
+@pytest.mark.parametrize("separator", ["\f", "\u2028", "\x85"])
+def test_lines_are_counted_as_the_parser_counts_them(project: Project, separator: str) -> None:
+    """Only a newline ends a line: a form feed, U+2028 or NEL in a comment above the
+    error must not move the line an error names, nor the line it quotes."""
+    text = (project.root / "main.zc.hcl").read_text()
+    project.write("main.zc.hcl", f"# section{separator} one\n" + text)
+    text = edit(project, "params = { bias = 0.5 }", 'params = { bias = 0.5, colour = "red" }')
+    err = refused(project, "Error: Unsupported param")
+    line = line_of(text, "colour")
+    assert f"on main.zc.hcl line {line}" in err
+    assert f"{line}:     params = {{ bias = 0.5, colour" in err, err
+
+
 def test_a_required_argument_nothing_supplies_is_caught(project: Project) -> None:
     text = edit(project, "params = { bias = 0.5 }", "params = {}")
     err = refused(
@@ -413,3 +426,18 @@ def test_a_quoted_reference_is_named_as_one_in_zenctls_words(project: Project) -
         "on main.zc.hcl line 8",
     )
     assert "instance of" not in err  # pydantic's words stay out
+
+
+def test_editor_files_and_folders_named_like_config_are_not_config(project: Project) -> None:
+    """Emacs leaves `.#main.zc.hcl` (a link to nowhere) while a file is edited, and
+    `#main.zc.hcl#` as its autosave: as in Terraform, neither is read."""
+    (project.root / ".#main.zc.hcl").symlink_to("user@host.1234:1700000000")
+    project.write("#main.zc.hcl#", "not { hcl")
+    (project.root / "backup.zc.hcl").mkdir()
+    planned = project.run("plan")
+    assert planned.code == 0, planned.both
+    (project.root / "extra.zc.hcl").symlink_to("nowhere.zc.hcl")
+    broken = project.run("plan")
+    assert broken.code == 1, broken.both
+    assert "Cannot read extra.zc.hcl: No such file or directory" in broken.err
+    assert "Traceback" not in broken.both and "crashed" not in broken.both

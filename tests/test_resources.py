@@ -292,13 +292,14 @@ def test_one_resources_block_and_no_other_block_in_a_step(gpu_project: Project) 
 
 def test_a_saved_plan_applies_only_where_the_same_resources_are(gpu_project: Project) -> None:
     gpu_project.write("main.zc.hcl", _steps("gpus = 1"))
-    planned = gpu_project.run("plan", "--out", "plan.json", env={"CUDA_VISIBLE_DEVICES": "2,3"})
+    saved = str(gpu_project.root / "plan.json")
+    planned = gpu_project.run("plan", "--out", saved, env={"CUDA_VISIBLE_DEVICES": "2,3"})
     assert planned.code == 0, planned.both
-    applied = gpu_project.run("apply", "plan.json", env={"CUDA_VISIBLE_DEVICES": "4,5"})
+    applied = gpu_project.run("apply", saved, env={"CUDA_VISIBLE_DEVICES": "4,5"})
     assert applied.code == 1, applied.both
     assert "Saved plan is stale" in applied.err
     assert "this machine offers other resources (CUDA_VISIBLE_DEVICES" in applied.err
-    applied = gpu_project.run("apply", "plan.json", env={"CUDA_VISIBLE_DEVICES": "2,3"})
+    applied = gpu_project.run("apply", saved, env={"CUDA_VISIBLE_DEVICES": "2,3"})
     assert applied.code == 0, applied.both
 
 
@@ -327,3 +328,56 @@ def test_a_size_without_its_unit_is_refused(text: str) -> None:
     with pytest.raises(UserError, match="Invalid memory") as refused:
         parse_size(text, "memory")
     assert "Write a size with its unit" in refused.value.diagnostic.detail
+
+
+CHAINED = """
+import json, os
+from pathlib import Path
+
+
+def seen(name, after=0):
+    seen = {"gpus": os.environ.get("CUDA_VISIBLE_DEVICES"), "pid": os.getpid()}
+    (Path(__file__).parent / f"{name}.json").write_text(json.dumps(seen))
+    return 0
+"""
+
+
+@pytest.mark.parametrize("gpus", ["1", "0"])
+def test_a_step_with_its_own_devices_never_runs_in_a_worker_that_ran_another(
+    project: Project, gpus: str
+) -> None:
+    """The earlier step may have initialised CUDA with the parent's devices: the GPU step
+    would still see them (and `gpus = 0` would not hide them)."""
+    project.write("chained.py", CHAINED)
+    project.write(
+        "main.zc.hcl",
+        'pipeline "p" {\n'
+        '  step "s0" {\n    run    = "chained:seen"\n    params = { name = "s0" }\n  }\n'
+        '  step "s1" {\n    run    = "chained:seen"\n    params = { name = "s1" }\n'
+        "    inputs = { after = step.s0.outputs.output }\n"
+        f"    resources {{\n      gpus = {gpus}\n    }}\n  }}\n}}\n",
+    )
+    applied = project.apply("--parallelism", "1", env={"CUDA_VISIBLE_DEVICES": "4,5"})
+    assert applied.code == 0, applied.both
+    first, second = _records(project, 2)
+    assert first["gpus"] == "4,5" and second["gpus"] == ("4" if gpus == "1" else "")
+    assert first["pid"] != second["pid"]
+
+
+@pytest.mark.parametrize(
+    ("visible", "planned"),
+    [
+        ("0,0", "It names device 0 more than once"),
+        ("1,2,1", "It names device 1 more than once"),
+        ("-1", "asks for 1 GPU(s), but CUDA_VISIBLE_DEVICES=-1 names no device"),
+        ("3,-1,4", "Running on GPU 3"),  # CUDA stops at the first invalid id
+    ],
+)
+def test_cuda_visible_devices_is_read_as_cuda_reads_it(
+    gpu_project: Project, visible: str, planned: str
+) -> None:
+    gpu_project.write("main.zc.hcl", _steps("gpus = 1"))
+    applied = gpu_project.apply(env={"CUDA_VISIBLE_DEVICES": visible})
+    assert planned in " ".join(applied.both.split()), applied.both
+    assert applied.code == (0 if "Running" in planned else 1), applied.both
+    assert "Traceback" not in applied.both

@@ -27,6 +27,12 @@ class SourceRange:
     end: Position
 
 
+def source_lines(text: str) -> list[str]:
+    """A file's lines as the parser numbers them: only `\n` ends a line (`str.splitlines`
+    also splits at a form feed or U+2028 in a comment, and the lines quoted would drift)."""
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
 def find_in(lines: Sequence[str], within: SourceRange, pattern: re.Pattern[str]) -> SourceRange:
     """Where `pattern` first matches on the lines of `within` (its first group, when it has
     one), to point at a name rather than at its whole block; `within` when it does not."""

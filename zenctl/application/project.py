@@ -181,13 +181,12 @@ class Project:
             from zenctl.plan.capacity import check_fits, machine_capacity
 
             elsewhere = self._placed_elsewhere(plan)
-            capacity = machine_capacity(os.environ)
-            check_fits(
-                [s for s in plan.to_run if s.address not in elsewhere],
-                capacity,
-                self.config,
-                os.environ,
-            )
+            here = [s for s in plan.to_run if s.resources and s.address not in elsewhere]
+            # only steps that run here are bounded by this machine, and only then is what it
+            # offers part of the plan (a plan saved here and applied in CI stays valid)
+            capacity = machine_capacity(os.environ) if here else None
+            if capacity is not None:
+                check_fits(here, capacity, self.config, os.environ)
             plan = dataclasses.replace(plan, capacity=capacity, placed_elsewhere=elsewhere)
         pipelines = self.config.pipelines.values()
         declares = bool(stack_resources) or any(p.deployments for p in pipelines)

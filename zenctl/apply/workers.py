@@ -40,6 +40,7 @@ class _Worker:
     connection: Connection  # zenctl's end: steps go out, results come back
     step: tuple[StepTask, Future[StepResult]] | None = None  # the one it runs
     retiring: bool = False  # it ran a step with its own environment: it runs no other
+    used: bool = False  # it ran a step: a step with an environment of its own needs a fresh one
 
 
 class WorkerPoolExecutor(StepExecutor):
@@ -158,14 +159,27 @@ class WorkerPool:
         return _Worker(process, ours)
 
     def _dispatch(self) -> None:
-        """Give queued steps to idle workers (the lock is held)."""
-        for worker in self._workers:
-            if not self._queue:
-                return
-            if worker.step is None and not worker.retiring:
-                worker.step = self._queue.popleft()
-                worker.step[1].set_running_or_notify_cancel()
-                _send(worker, worker.step[0])  # if it died meanwhile, its sentinel says so
+        """Give queued steps to idle workers (the lock is held). A step with an environment
+        of its own (its GPUs) gets a worker that has run nothing, since CUDA reads
+        `CUDA_VISIBLE_DEVICES` once per process: an idle worker that has run a step is
+        retired to make room for a fresh one, which `refill` starts."""
+        idle = [worker for worker in self._workers if worker.step is None and not worker.retiring]
+        for item in list(self._queue):
+            own = bool(item[0].environment)
+            fits = [worker for worker in idle if not (own and worker.used)]
+            if not fits:
+                spare = next((worker for worker in idle if worker.used), None)
+                if own and spare is not None:
+                    spare.retiring = True
+                    idle.remove(spare)
+                    _send(spare, None)
+                continue
+            worker = max(fits, key=lambda candidate: candidate.used)  # fresh ones kept for GPUs
+            idle.remove(worker)
+            self._queue.remove(item)
+            worker.step, worker.used = item, True
+            item[1].set_running_or_notify_cancel()
+            _send(worker, item[0])  # if it died meanwhile, its sentinel says so
 
     def _wake(self) -> None:
         """Make the collector look again: a worker was started, or the pool is stopping."""

@@ -22,7 +22,7 @@ from zenctl.config.source_checks import value_problems
 from zenctl.config.syntax import node_range
 from zenctl.config.tree import ExpressionError, Node
 from zenctl.config.values import AlreadyReported, Values, bare_word
-from zenctl.diagnostics import Diagnostic, SourceRange, find_in, suggest
+from zenctl.diagnostics import Diagnostic, SourceRange, find_in, source_lines, suggest
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -51,7 +51,7 @@ class SourceFile:
 
     def __init__(self, path: Path, text: str, marks: Marks) -> None:
         self.filename = str(path)
-        self.lines = text.splitlines()
+        self.lines = source_lines(text)
         self.marks = marks  # the strip markers hidden from python-hcl2 (`hide_strip_markers`)
 
     def lowering(self) -> Lowering:

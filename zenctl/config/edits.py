@@ -104,15 +104,16 @@ def apply_edit(
     if span is None or pipeline is None or span.step not in pipeline.steps:
         return None
     shift = len(new) - len(old)
-    step = _decode_step(base.values, pipeline, path, new, span, shift, catalog)
-    if step is None:
-        return None
     values = base.values
     lines = new.count("\n") - old.count("\n")
-    if lines:  # what stands below the block moved: the ranges recorded for it with it
+    if lines:  # what stands below the block moved: the ranges recorded for it with it,
+        # the locals too before the step is decoded, as it may read one (and its range)
         below = span.line + old.count("\n", span.start, span.brace_end)
         config, values = _moved_down((config, values), str(path), below, lines)
         pipeline = config.pipelines[pipeline.name]
+    step = _decode_step(values, pipeline, path, new, span, shift, catalog)
+    if step is None:
+        return None
     steps = {name: step if name == span.step else kept for name, kept in pipeline.steps.items()}
     patched = replace(pipeline, steps=steps)
     if not _checks_pass(config, patched, values, catalog):

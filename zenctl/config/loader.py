@@ -34,7 +34,14 @@ EDIT_BASE = "edit-base.pickle"  # what the last parse leaves for the next edit (
 
 
 def config_files(root: Path) -> list[Path]:
-    return sorted(root.glob(CONFIG_GLOB))
+    """The project's configuration files. As Terraform does, names an editor leaves beside
+    the file it edits are not: hidden ones (Emacs's lock `.#main.zc.hcl`, a dangling link)
+    and `#main.zc.hcl#`; nor are folders."""
+    return sorted(
+        path
+        for path in root.glob(CONFIG_GLOB)
+        if not path.name.startswith((".", "#")) and not path.is_dir()
+    )
 
 
 def config_digests(root: Path) -> dict[str, str]:
@@ -52,7 +59,7 @@ def load_config(root: Path, catalog: ComponentCatalog) -> Config:
             "Run `zenctl init` to create a starter main.zc.hcl, or point --chdir at the "
             "folder that holds your configuration.",
         )
-    contents = [(path, path.read_bytes()) for path in files]
+    contents = [(path, _read(path)) for path in files]
     salt = f"{__version__}\0{CACHE_FORMAT}\0{root.resolve()}\0{catalog.signature()}\0"
     digest = blake3.blake3(salt.encode())
     for path, data in contents:
@@ -90,6 +97,16 @@ def load_config(root: Path, catalog: ComponentCatalog) -> Config:
             cache_dir, config, EditBase(salt, key, texts, config_parser.spans, config_parser.values)
         )
     return config
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:  # a link to nothing, a file without read permission
+        raise UserError(
+            f"Cannot read {path.name}: {exc.strerror or exc}",
+            f"Fix or remove {path}: every {CONFIG_GLOB} file in the folder is configuration.",
+        ) from None
 
 
 def _apply_edit(

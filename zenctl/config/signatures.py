@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zenctl.config.model import Pipeline, Step
-from zenctl.diagnostics import Diagnostic, SourceRange, closest, find_in, suggest
+from zenctl.diagnostics import Diagnostic, SourceRange, closest, find_in, source_lines, suggest
 from zenctl.modules import imported_from, module_file, package_of
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef
@@ -236,7 +236,7 @@ class StepChecker:
                 text = Path(within.filename).read_text(errors="replace")
             except OSError:
                 text = ""
-            lines = self._configs[within.filename] = text.splitlines()
+            lines = self._configs[within.filename] = source_lines(text)
         return find_in(lines, within, re.compile(pattern))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zenctl.diagnostics import Diagnostic, Position, SourceRange
+from zenctl.diagnostics import Diagnostic, Position, SourceRange, source_lines
 
 
 def node_range(filename: str, node: Any) -> SourceRange:
@@ -63,7 +63,7 @@ def syntax_diagnostic(filename: str, exc: Exception, text: str) -> Diagnostic:
         if "RBRACE" in expected and len(expected) < 4:
             hint = "A block seems to be missing its closing brace `}`."
         detail = f"The file could not be parsed{found}. {hint}"
-        lines = text.splitlines()
+        lines = source_lines(text)
         if line > len(lines):
             line = next((n for n in range(len(lines), 0, -1) if lines[n - 1].strip()), 1)
             column = len(lines[line - 1]) + 1 if lines else 1

@@ -1,7 +1,8 @@
 """What this machine offers the steps that ask for `resources`, and whether each step fits.
 
 GPUs are the devices the parent's `CUDA_VISIBLE_DEVICES` names, by their ids as written
-(`2,3`): zenctl hands each step distinct ones from that pool. Unset, zenctl knows of no GPU
+(`2,3`), up to the first invalid one as CUDA reads it (`-1`: none): zenctl hands each step
+distinct ones from that pool. Unset, zenctl knows of no GPU
 (it does not guess from `nvidia-smi`: a GPU another job uses is not free), and a step asking
 for one is refused at plan. Memory is the machine's physical memory and cpus the cores this
 process may run on; `ZENCTL_MEMORY` ("24GiB") and `ZENCTL_CPUS` ("6") declare less (a
@@ -28,7 +29,7 @@ CPUS_ENV = "ZENCTL_CPUS"
 def machine_capacity(environ: Mapping[str, str]) -> Capacity:
     """This machine's capacity, as the environment declares or narrows it."""
     visible = environ.get(GPUS_ENV)
-    gpus = None if visible is None else tuple(d.strip() for d in visible.split(",") if d.strip())
+    gpus = None if visible is None else _devices(visible)
     if MEMORY_ENV in environ:
         memory: int | None = parse_size(environ[MEMORY_ENV], MEMORY_ENV)
     else:
@@ -47,6 +48,21 @@ def machine_capacity(environ: Mapping[str, str]) -> Capacity:
         cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
         cpus = float(len(cores) if cores is not None else os.cpu_count() or 1)
     return Capacity(gpus, memory, cpus)
+
+
+def _devices(visible: str) -> tuple[str, ...]:
+    """The devices `CUDA_VISIBLE_DEVICES` names, as CUDA reads it: up to the first invalid
+    id, so `-1` hides every device. One named twice would be given to two steps at once."""
+    ids = [device.strip() for device in visible.split(",") if device.strip()]
+    ids = ids[: next((i for i, device in enumerate(ids) if device.startswith("-")), len(ids))]
+    twice = sorted({device for device in ids if ids.count(device) > 1})
+    if twice:
+        raise UserError(
+            f"Invalid {GPUS_ENV} {visible!r}",
+            f"It names device {twice[0]} more than once: zenctl would give it to two steps at "
+            "once. Name each device once.",
+        )
+    return tuple(ids)
 
 
 def _physical_memory() -> int | None:
@@ -86,8 +102,9 @@ def _too_big(
             "lower the step's gpus."
         )
     if capacity.gpus is not None and gpus > len(capacity.gpus):
+        named = f"names {len(capacity.gpus)}" if capacity.gpus else "names no device"
         return (
-            f"asks for {gpus} GPU(s), but {capacity.gpu_pool()} names {len(capacity.gpus)}: "
+            f"asks for {gpus} GPU(s), but {GPUS_ENV}={environ.get(GPUS_ENV, '')} {named}: "
             f"it could never start. Lower its gpus, or name more devices in {GPUS_ENV}."
         )
     memory = asked.get("memory")

@@ -173,7 +173,9 @@ class Capacity:
 
     def gpu_pool(self) -> str:
         """Where the GPUs come from, for the plan: `CUDA_VISIBLE_DEVICES=2,3`."""
-        return f"{GPUS_ENV}={','.join(self.gpus)}" if self.gpus is not None else f"{GPUS_ENV} unset"
+        if self.gpus is None:
+            return f"{GPUS_ENV} unset"
+        return f"{GPUS_ENV}={','.join(self.gpus)}" if self.gpus else f"{GPUS_ENV} (no device)"
 
 
 class StageKind(StrEnum):

@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from zenctl.diagnostics import Diagnostic, Position
+from zenctl.diagnostics import Diagnostic, Position, source_lines
 
 
 def display_path(filename: str, root: Path | None = None) -> str:
@@ -63,7 +63,7 @@ def render_diagnostic(console: Console, diagnostic: Diagnostic, root: Path | Non
 
 def _source_line(filename: str, number: int) -> str | None:
     try:
-        lines = Path(filename).read_text(errors="replace").splitlines()
+        lines = source_lines(Path(filename).read_text(errors="replace"))
     except OSError:
         return None
     return lines[number - 1] if 0 < number <= len(lines) else None

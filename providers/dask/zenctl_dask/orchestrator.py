@@ -9,6 +9,7 @@ its step alone, named; the user's logging configuration is left as it was.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import threading
@@ -18,8 +19,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from distributed import Client, KilledWorker, LocalCluster, get_worker
-from distributed import Future as DaskFuture
+from zenctl_dask.logs import logging_kept
+
+with logging_kept():  # the user's logging, not what importing distributed makes of it
+    from distributed import Client, KilledWorker, LocalCluster, get_worker
+    from distributed import Future as DaskFuture
+
+    from zenctl_dask.shipping import ShipCode, code_bundle, code_folder
 
 from zenctl.sdk import (
     ArtifactStore,
@@ -35,7 +41,6 @@ from zenctl.sdk import (
 )
 from zenctl_dask.resources import dask_resources, unmet
 from zenctl_dask.settings import DaskSettings
-from zenctl_dask.shipping import ShipCode, code_bundle, code_folder
 from zenctl_dask.versions import check_versions, compared
 
 BLOCK = 'orchestrator "dask"'
@@ -149,6 +154,12 @@ class DaskOrchestrator(Orchestrator):
                     "`scheduler` out to run a local cluster.",
                 ) from None
         found = self._client.get_versions(packages=["zenctl", "zenctl-dask"])
+        if not found["workers"]:  # a step would wait for ever, and skip the version check
+            raise UserError(
+                f"No Dask worker is connected to {self._address()}",
+                f"Start one (`dask worker {address}`) on each machine that should run steps, "
+                f"or leave `scheduler` out of the stack's {BLOCK} block to run a local cluster.",
+            )
         workers = {
             address: compared((info or {}).get("packages") or {})
             for address, info in found["workers"].items()
@@ -173,15 +184,13 @@ class DaskOrchestrator(Orchestrator):
         needed = dask_resources(task.resources)
         why = unmet(needed, self._worker_resources()) if needed else None
         if why is not None:
-            future.set_exception(StepLost(why))
-            return future
+            return _refused(task, future, why)
         bundle = code_bundle(task)
         if bundle.digest not in self._shipped:
             try:
                 self._client.register_plugin(ShipCode(bundle))
             except Exception as exc:  # a worker could not write it: its disk, its rights
-                future.set_exception(StepLost(f"its code could not reach the workers: {exc}"))
-                return future
+                return _refused(task, future, f"its code could not reach the workers: {exc}")
             self._shipped.add(bundle.digest)
         key = f"zenctl-{task.address}-{uuid.uuid4().hex[:8]}"
         with self._lock:
@@ -232,6 +241,18 @@ class DaskOrchestrator(Orchestrator):
         for name, level in self._levels.items():
             logging.getLogger(name).setLevel(level)
         self._levels.clear()
+
+
+def _refused(task: StepTask, future: Future[StepResult], why: str) -> Future[StepResult]:
+    """The step fails before it reaches the cluster; its log, which the failure points at,
+    says why."""
+    with contextlib.suppress(OSError):
+        log = Path(task.log_path)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a") as out:
+            out.write(f"{task.address} did not run on the Dask cluster: {why}\n")
+    future.set_exception(StepLost(why))
+    return future
 
 
 def _killed(exc: KilledWorker) -> str:
