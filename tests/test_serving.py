@@ -244,3 +244,103 @@ def test_a_deployment_that_changed_since_the_plan_is_refused_not_redecided(
         for pid in pids:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+PICKLED = '''
+import pickle
+
+
+class PickleIO:
+    """The same model, stored by a materializer of the project's own."""
+
+    types = ("Threshold",)
+
+    def can_store(self, value):
+        return hasattr(value, "predict")
+
+    def write(self, value, out):
+        out.write(pickle.dumps(value, protocol=5))
+
+    def load(self, path):
+        return pickle.loads(path.read_bytes())
+'''
+
+
+def test_a_stopped_server_is_not_started_twice_and_a_swap_reports_what_cannot_load(
+    project: Project,
+) -> None:
+    """A server that does not answer but runs (busy, stopped) is still there: plan shows no
+    create, and destroy stops it. A new model stored by another materializer is swapped in;
+    one with no predict method is refused at once, the old model serving on."""
+    project.write("steps/model.py", MODEL)
+    project.write("steps/pickled.py", PICKLED)
+    project.write("main.zc.hcl", CONFIG.replace("DEPLOYMENT", DEPLOYMENT))
+    pids: set[int] = set()
+    try:
+        created = project.apply()
+        assert created.code == 0, created.both
+        url = _url(created.out)
+        pid = _health(url)["pid"]
+        pids.add(pid)
+
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            stopped = project.run("plan")
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        assert stopped.code == 0, stopped.both
+        assert "create" not in stopped.out and "No changes." in stopped.out
+
+        main = CONFIG.replace("DEPLOYMENT", DEPLOYMENT)
+        forced = main.replace(
+            "params = { cut = var.cut }",
+            'params = { cut = var.cut }\n    materializers = { output = "steps.pickled:PickleIO" }',
+        )
+        project.write("main.zc.hcl", forced)
+        swapped = project.apply()
+        assert swapped.code == 0, swapped.both
+        assert "0 added, 1 changed, 0 destroyed" in swapped.out
+        assert _health(url)["pid"] == pid and _post(url, [[0.9]]) == [1]
+
+        project.write(
+            "steps/model.py", MODEL.replace("return Threshold(cut)", 'return {"cut": cut}')
+        )
+        project.write("main.zc.hcl", main)
+        refused = project.apply()
+        assert refused.code == 1, refused.both
+        said = " ".join(refused.err.split())
+        assert "cannot serve the new model. TypeError: the model is a builtins.dict" in said
+        assert "no predict method" in said
+        assert _post(url, [[0.9]]) == [1]  # the old model serves on
+
+        import socket
+
+        with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1]))) as client:
+            client.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\n")  # then silence
+            client.settimeout(30)
+            assert client.recv(100).startswith(b"HTTP/1.1 408")
+    finally:
+        destroyed = project.run("destroy", "-auto-approve")
+        for pid in pids:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        assert destroyed.code == 0, destroyed.both
+        assert not any(_alive(pid) for pid in pids)
+
+
+def test_a_read_timeout_is_a_duration_as_zenctl_reads_one(project: Project) -> None:
+    project.write("steps/model.py", MODEL)
+    stack = (
+        'stack "s" {\n  orchestrator "local" {}\n  artifact_store "local" {}\n'
+        '  metadata_store "sqlite" {}\n  serving "local" {\n    read_timeout = "TIMEOUT"\n  }\n}\n'
+    )
+    main = CONFIG.replace("DEPLOYMENT", DEPLOYMENT).replace(
+        'pipeline "p" {', 'pipeline "p" {\n  stack = stack.s'
+    )
+    project.write("main.zc.hcl", stack.replace("TIMEOUT", "3000ms") + main)
+    assert project.run("validate").code == 0
+    project.write("main.zc.hcl", stack.replace("TIMEOUT", "10 sec") + main)
+    refused = project.run("validate")
+    assert refused.code == 1, refused.both
+    assert "'10 sec' is not a duration: write one such as 30s" in refused.err
+    assert "Invalid name" not in refused.err

@@ -340,7 +340,9 @@ def test_metadata_paths_may_carry_a_query_string(served: Served) -> None:
 def test_past_the_connection_limit_a_client_gets_503_at_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    materializer, data = dump_value([1])
+    from sklearn.dummy import DummyClassifier
+
+    materializer, data = dump_value(DummyClassifier().fit([[0.0]], [1]))
     (tmp_path / "model").write_bytes(data)
     monkeypatch.setattr(server, "MAX_CONNECTIONS", 2)
     handler = server.make_handler(server.Model(tmp_path / "model", materializer), "m", 1024, 5)
@@ -374,3 +376,19 @@ def test_binary_tensors_of_bytes_and_numbers_decode() -> None:
     assert v2.tensor(spec, numbers).tolist() == [[1, 2, 3, 4]]
     with pytest.raises(v2.RequestError, match="input 'n': data is not INT32: binary_data_size 16"):
         v2.tensor(spec, numbers[:8])
+
+
+def test_list_rows_reach_a_model_fitted_with_names_by_those_names() -> None:
+    """scikit-learn warns on every call given rows without the names it was fitted with:
+    one warning per request would fill the server's log."""
+    import warnings
+
+    import pandas
+    from sklearn.linear_model import LogisticRegression
+
+    frame = pandas.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
+    model = LogisticRegression().fit(frame, [0, 0, 1, 1])
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        assert server.predict(model, [[3.0, 0.0]]) == [1]
+    assert seen == []

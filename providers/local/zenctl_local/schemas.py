@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field
 
-from zenctl.sdk import Settings
+from zenctl.sdk import Settings, UserError, parse_duration
 
-Duration = Annotated[str, StringConstraints(pattern=r"^(\d+h)?(\d+m)?(\d+s)?$", min_length=2)]
+
+def _duration(text: str) -> str:
+    """A duration as zenctl reads every other one (`30s`, `1m30s`, `250ms`)."""
+    try:
+        parse_duration(text, "duration")
+    except UserError as exc:
+        raise ValueError(f"{text!r} is not a duration: write one such as 30s, 5m or 1m30s") from exc
+    return text
+
+
+Duration = Annotated[str, AfterValidator(_duration)]
 
 
 class OrchestratorSettings(Settings):

@@ -50,22 +50,51 @@ class Model:
         self.path = path
         self.materializer = materializer
         self.current: tuple[str, Any] = self._load()
+        self.failed: tuple[str, str] | None = None  # a model that could not replace it: why
         self._lock = threading.Lock()
 
     def _load(self) -> tuple[str, Any]:
         data = self.path.read_bytes()
-        return hash_bytes(data), load_value(self.materializer, data)
+        sidecar = self.path.with_name(f"{self.path.name}.materializer")
+        materializer = sidecar.read_text() if sidecar.exists() else self.materializer
+        digest, value = hash_bytes(data), load_value(materializer, data)
+        if not callable(getattr(value, "predict", None)):
+            raise TypeError(
+                f"the model is a {type(value).__module__}.{type(value).__qualname__}, which has "
+                "no predict method: deploy the output of a step that returns a fitted model"
+            )
+        self.materializer = materializer
+        return digest, value
 
     def reload(self) -> None:
         with self._lock:  # two quick SIGHUPs: load twice in turn, never interleaved
-            self.current = self._load()
+            try:
+                self.current, self.failed = self._load(), None
+            except Exception as exc:  # the old model keeps serving; /health says why
+                self.failed = (hash_bytes(self.path.read_bytes()), f"{type(exc).__name__}: {exc}")
+                log_line(f"reload: {self.failed[1]}")
+
+
+_log_lock = threading.Lock()
+
+
+def log_line(text: str) -> None:
+    """One line of the server's log: whole, however many threads write at once."""
+    with _log_lock:
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
 
 
 def predict(model: Any, rows: list[Any]) -> list[Any]:
+    columns = getattr(model, "feature_names_in_", None)
     if rows and all(isinstance(row, dict) for row in rows):
         import pandas
 
         batch: Any = pandas.DataFrame(rows)
+    elif columns is not None:  # as fitted: its features by name, and no warning per request
+        import pandas
+
+        batch = pandas.DataFrame(rows, columns=list(columns))
     else:
         import numpy
 
@@ -105,7 +134,7 @@ class Server(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         # a client that went away mid-answer: one line in the log, never a traceback
         error = sys.exc_info()[1]
-        print(f"{client_address[0]}:{client_address[1]}: {error!r}", file=sys.stderr, flush=True)
+        log_line(f"{client_address[0]}:{client_address[1]}: {error!r}")
 
 
 class Rejected(RequestError):
@@ -168,9 +197,17 @@ def make_handler(
                     self.close_connection = True
                 status, body = exc.status, {"error": str(exc)}
             except Exception as exc:  # a bug of ours: answered and logged, in one line
-                print(f"{self.command} {self.path}: {exc!r}", file=sys.stderr, flush=True)
+                log_line(f"{self.command} {self.path}: {exc!r}")
                 status, body = 500, {"error": f"internal error: {exc!r}"}  # repr: one line
             self._reply(status, body)
+
+        def parse_request(self) -> bool:
+            try:
+                return super().parse_request()
+            except TimeoutError:  # silent mid-headers: answered as silence mid-body is
+                self.close_connection = True
+                self._reply(408, {"error": f"no data for {read_timeout:g}s: closing"})
+                return False
 
         def do_GET(self) -> None:
             self._answer(self._get)
@@ -186,7 +223,10 @@ def make_handler(
             digest, current = model.current
             if self.route == "/health":
                 port = int(self.server.server_address[1])  # type: ignore[index]
-                return 200, {"status": "ok", "pid": os.getpid(), "port": port, "model": digest}
+                health = {"status": "ok", "pid": os.getpid(), "port": port, "model": digest}
+                if model.failed:  # a new model it could not load: which, and why
+                    health |= {"failed": model.failed[0], "error": model.failed[1]}
+                return 200, health
             if self.route in ("/v2/health/live", "/v2/health/ready"):
                 return 200, {self.route.rsplit("/", 1)[1]: True}
             if self.route in ("/v2", "/v2/"):
@@ -254,7 +294,10 @@ def main() -> None:
     parser.add_argument("--read-timeout", type=float, default=READ_TIMEOUT, help="seconds")
     parser.add_argument("--ready", type=Path, required=True, help="written once serving")
     args = parser.parse_args()
-    model = Model(args.model, args.materializer)
+    try:
+        model = Model(args.model, args.materializer)
+    except TypeError as exc:  # not a model: one line in the log, which create quotes
+        sys.exit(str(exc))
     handler = make_handler(model, args.name, args.max_body, args.read_timeout)
     try:
         server = Server(("127.0.0.1", args.port), handler)

@@ -57,9 +57,11 @@ class LocalServing(Resource):
 
     def read(self, state: Attributes, context: ResourceContext) -> Attributes | None:
         health = _health(int(state["port"]))
-        if health is None:
-            return None
-        return _state(health)
+        if health is not None:
+            return _state(health)
+        # busy (every connection taken) or stopped, but running: still there, and never to
+        # be started a second time beside it
+        return dict(state) if _ours(int(state["pid"]), self._folder(context)) else None
 
     def create(self, desired: Attributes, context: ResourceContext) -> Attributes:
         _check_port_free(self.port)
@@ -134,6 +136,11 @@ class LocalServing(Resource):
             health = _health(int(state["port"]))
             if health is not None and health["model"] == desired["model"]:
                 return _state(health)
+            if health is not None and health.get("failed") == desired["model"]:
+                raise UserError(
+                    f"The model server for {context.address} cannot serve the new model",
+                    f"{health['error']}. It still serves the old one; see {folder / 'server.log'}.",
+                )
             time.sleep(0.05)
         raise UserError(
             f"The model server for {context.address} did not load the new model",
@@ -143,10 +150,11 @@ class LocalServing(Resource):
 
     def destroy(self, state: Attributes, context: ResourceContext) -> None:
         health = _health(int(state["port"]))
-        # only a process that answers as this server is ours to stop: a dead server's pid
-        # may since belong to something else
-        if health is not None and health["pid"] == state["pid"]:
-            _terminate(int(state["pid"]))
+        # only this server is ours to stop: a dead server's pid may since belong to another
+        # process; one that does not answer (busy, stopped) is known by its command line
+        pid = int(state["pid"])
+        if (health is not None and health["pid"] == pid) or _ours(pid, self._folder(context)):
+            _terminate(pid)
         shutil.rmtree(self._folder(context), ignore_errors=True)
 
 
@@ -174,10 +182,12 @@ def _check_port_free(port: int) -> None:
 
 
 def _write_model(folder: Path, digest: str, context: ResourceContext) -> str:
-    """Publish the model's bytes atomically where the server loads them; its materializer."""
+    """Publish the model's bytes atomically where the server loads them, its materializer
+    beside them (a new model may be stored by another one); the materializer."""
     if context.artifact is None:
         raise UserError("No artifact store to read the model from")
     materializer, data = context.artifact(digest)
+    write_atomic(folder / "model.materializer", materializer)
     write_atomic(folder / "model", data)
     return materializer
 
@@ -191,6 +201,16 @@ def _health(port: int) -> dict[str, Any] | None:
             return body
     except (OSError, ValueError):
         return None
+
+
+def _ours(pid: int, folder: Path) -> bool:
+    """Whether `pid` is the model server of the deployment in `folder` (Linux: its command
+    line; elsewhere unknown, so not)."""
+    try:
+        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"zenctl_local.server" in arguments and str(folder / "model").encode() in arguments
 
 
 def _state(health: dict[str, Any]) -> Attributes:

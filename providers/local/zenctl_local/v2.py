@@ -136,6 +136,8 @@ def tensor(spec: Any, binary: bytes) -> numpy.ndarray[Any, Any]:
         raise RequestError(f"input {name!r}: shape must be a list of non-negative integers")
     parameters = spec.get("parameters") or {}
     size = parameters.get("binary_data_size") if isinstance(parameters, dict) else None
+    if size is not None and (type(size) is not int or size < 0):
+        raise RequestError(f"input {name!r}: binary_data_size must be a non-negative integer")
     try:
         if size is not None:
             array = from_bytes(binary[:size], kind, size)
