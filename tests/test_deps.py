@@ -170,6 +170,7 @@ def test_a_saved_plan_holds_the_deps_and_is_refused_once_one_changes(project: Pr
     project.write("data/extra.csv", "y\n")
     refused = project.run("apply", str(project.root / "reviewed.plan"))
     assert refused.code != 0 and "Saved plan is stale" in refused.both, refused.both
+    assert "its deps changed (data/extra.csv)" in refused.both  # not "its upstream changed"
     project.write("data/extra.csv", "x\n")
     applied = project.run("apply", str(project.root / "reviewed.plan"))
     assert applied.code == 0 and "Apply complete! 3 ran" in applied.out, applied.both

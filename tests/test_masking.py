@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from urllib.parse import quote
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -63,6 +64,22 @@ def test_a_secret_is_masked_in_the_forms_a_step_prints_it() -> None:
         assert "***" in masked
         for part in ("secret", "2nd-line", "c2VjcmV0", "c2Vjcm"):  # base64 of "secret"
             assert part not in masked, (text, masked)
+
+
+@pytest.mark.parametrize("secret", ["SuperSecretTok9x", "SuperSecretTok9xy", "SuperSecretTok9z"])
+@pytest.mark.parametrize("prefix", ["", "a", "ab", "user:", "ab:"])
+def test_base64_of_a_secret_keeps_no_character_that_only_the_secret_decides(
+    secret: str, prefix: str
+) -> None:
+    """Where the secret ends the encoded text (an HTTP Basic header's password), its last
+    group is masked with its padding; only characters of the prefix's own bytes stay, and
+    the one the prefix shares with the secret's first byte (2 of its bits at most)."""
+    masker = Masker([secret])
+    encoded = base64.b64encode(f"{prefix}{secret}".encode())
+    kept = masker.mask(encoded).decode().removesuffix("***")
+    assert "***" not in kept  # the mask is the end
+    prefix_only = len(prefix) // 3 * 4 + (0, 1, 2)[len(prefix) % 3]  # chars of the prefix alone
+    assert len(kept) <= prefix_only + (1 if len(prefix) % 3 == 2 else 0), (encoded, kept)
 
 
 def test_each_line_of_a_secret_is_masked_and_short_ones_are_not() -> None:

@@ -391,3 +391,39 @@ def test_secrets_reach_worker_processes_unwritten_and_are_masked_there(project: 
     for secret in LOGGED_SECRETS:
         assert secret.encode() not in written, f"{secret!r} written under the project"
         assert secret not in applied.both
+
+
+def test_a_secret_of_the_wrong_type_is_never_quoted_from_its_file(project: Project) -> None:
+    """The error names the file and line it came from, and points at the declaration, whose
+    line holds no value: a CI log is often public."""
+    project.write(
+        "secrets.zc.hcl",
+        'variable "count" {\n  type      = number\n  sensitive = true\n}\n',
+    )
+    project.write("bad.zcvars", f'count = "{TOKEN}"\n')
+    for args in (["--var-file", str(project.root / "bad.zcvars")], []):
+        if not args:
+            (project.root / "bad.zcvars").rename(project.root / "bad.auto.zcvars")
+        refused = project.run("plan", *args)
+        assert refused.code == 1, refused.both
+        assert (
+            'The value of variable "count" from' in refused.err
+            and ":1 is not a valid" in refused.err
+        )
+        assert "secrets.zc.hcl line 1" in refused.err
+        _assert_clean("the error", refused.both)
+
+
+def test_a_saved_plan_asks_for_its_secrets_where_it_can_take_them(
+    project: Project, tmp_path: Path
+) -> None:
+    add_token_step(project)
+    saved = tmp_path / "plan.json"
+    assert project.run("plan", "--out", str(saved), env=WITH_TOKEN).code == 0
+    refused = project.run("apply", str(saved))
+    assert refused.code == 1, refused.both
+    assert 'never holds the value of the sensitive variable "token"' in refused.err
+    assert "ZENCTL_VAR_token" in refused.err and "--var" not in refused.err
+    assert "Fix that and apply it again" in refused.err
+    applied = project.run("apply", str(saved), env=WITH_TOKEN)
+    assert applied.code == 0, applied.both

@@ -70,6 +70,7 @@ def _planning_again(plan_file: Path) -> Iterator[None]:
             "error",
             "Saved plan cannot be planned again",
             f"{plan_file} cannot be checked against the plan computed now, for the reason "
-            f"above. Nothing was run. Make a new plan: zenctl plan --out {plan_file}",
+            f"above. Nothing was run. Fix that and apply it again, or make a new plan: "
+            f"zenctl plan --out {plan_file}",
         )
         raise DiagnosticsError([*found, again]) from None

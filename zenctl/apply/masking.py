@@ -23,6 +23,7 @@ from zenctl.config.variables import Sensitive, reveal
 
 MASK = b"***"
 MIN_LENGTH = 4
+_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 
 def secret_texts(value: Any) -> set[str]:
@@ -59,14 +60,23 @@ def _forms(secret: str) -> Iterator[str]:
     yield quote_plus(secret, safe="")
     data = secret.encode("utf-8", "surrogatepass")
     for shift in range(3):
-        # base64 of the secret behind `shift` unknown bytes: only the characters that the
-        # secret's bytes alone decide (whole groups of 3 bytes, none shared with the prefix)
-        encoded = base64.b64encode(bytes(shift) + data)[: (shift + len(data)) // 3 * 4]
-        text = encoded[(0, 2, 3)[shift] :].decode()
-        # twice as long as other forms need be: short runs of base64 turn up in any encoded data
-        if len(text) >= 2 * MIN_LENGTH:
-            yield text
-            yield text.translate(str.maketrans("+/", "-_"))  # the URL-safe alphabet
+        # base64 of the secret behind `shift` unknown bytes: the characters that the secret's
+        # bytes alone decide (whole groups of 3 bytes, none shared with the prefix)...
+        full = base64.b64encode(bytes(shift) + data)
+        whole = (shift + len(data)) // 3 * 4
+        start, rest = (0, 2, 3)[shift], (shift + len(data)) % 3
+        texts = [full[start:whole].decode()]
+        if rest:  # ...and of its last bytes' group, the characters they alone decide, or, where
+            # the secret ends the encoded text, the whole group with its padding
+            texts += [full[start : whole + rest].decode(), full[start:].decode()]
+        if shift == 1 and data:  # the character it shares with the byte before: 4 of its bits
+            lead = [_B64[(high << 4) | data[0] >> 4] for high in range(4)]
+            texts += [char + text for char in lead for text in texts]
+        for text in texts:
+            # twice as long as other forms: short runs of base64 turn up in any encoded data
+            if len(text) >= 2 * MIN_LENGTH:
+                yield text
+                yield text.translate(str.maketrans("+/", "-_"))  # the URL-safe alphabet
 
 
 def _masks(secret: str) -> Iterator[str]:

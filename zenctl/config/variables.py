@@ -82,7 +82,7 @@ def resolve_variables(
             if variable.has_default:
                 values[name] = variable.default
             else:
-                problems.append(_missing(variable))
+                problems.append(_missing(variable, saved=preset is not None))
             continue
         try:
             values[name] = _convert(assignment, variable)
@@ -95,7 +95,8 @@ def resolve_variables(
                     f'The value of variable "{name}" from {assignment.origin} is not a valid '
                     f"{variable.type}: {exc}"
                     + (f" ({assignment.value!r} was given)." if given_text else "."),
-                    assignment.range or variable.range,
+                    # a secret's assignment is never quoted: the error points at its declaration
+                    variable.range if variable.sensitive else assignment.range or variable.range,
                 )
             )
     if not problems:
@@ -231,8 +232,18 @@ def _undeclared(name: str, config: Config, where: str, at: SourceRange | None) -
     )
 
 
-def _missing(variable: Variable) -> Diagnostic:
+def _missing(variable: Variable, saved: bool) -> Diagnostic:
     name = variable.name
+    if saved and variable.sensitive:  # a saved plan holds no secret, and takes no --var
+        return Diagnostic(
+            "error",
+            "No value for sensitive variable",
+            f'A saved plan never holds the value of the sensitive variable "{name}", and there '
+            "is no terminal to ask on. Give it again, as when the plan was made, with one of:\n"
+            f"  the environment variable {ENV_PREFIX}{name}\n"
+            f"  a *.auto.zcvars file holding {name} = VALUE",
+            variable.range,
+        )
     return Diagnostic(
         "error",
         "No value for required variable",

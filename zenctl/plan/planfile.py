@@ -337,11 +337,12 @@ def _what_moved(before: dict[str, Any], after: dict[str, Any] | None) -> str:
         return "the step is no longer declared"
     moved = [
         key
-        for key in ("run", "code", "params", "inputs", "outputs")
+        for key in ("run", "code", "deps", "params", "inputs", "outputs")
         if before.get(key) != after.get(key)
     ]
-    if "code" in moved:
-        old, new = before.get("code") or {}, after.get("code") or {}
-        files = sorted(name for name in set(old) | set(new) if old.get(name) != new.get(name))
-        return f"its code changed ({', '.join(files)})"
+    for key in ("code", "deps"):  # by file
+        if key in moved:
+            old, new = before.get(key) or {}, after.get(key) or {}
+            files = sorted(name for name in set(old) | set(new) if old.get(name) != new.get(name))
+            return f"its {key} changed ({', '.join(files)})"
     return f"its {', '.join(moved) or 'upstream'} changed"
