@@ -236,6 +236,33 @@ def test_a_resealed_saved_plan_is_refused_naming_the_field(
     )
 
 
+def _param_edited(document: dict) -> None:  # type: ignore[type-arg]
+    step = document["steps"][_steps(document)["prep"]]
+    step["after"]["params"] = {**step["after"]["params"], "edited": 1}
+
+
+def _action_edited(document: dict) -> None:  # type: ignore[type-arg]
+    step = document["steps"][_steps(document)["report"]]
+    step["action"] = "cached" if step["action"] == "run" else "run"
+
+
+@pytest.mark.parametrize("tamper", [_param_edited, _action_edited])
+def test_an_edited_and_rehashed_plan_is_called_edited_not_stale(
+    project: Project, tmp_path: Path, tamper
+) -> None:  # type: ignore[no-untyped-def]
+    """Its seal is keyed by the metadata store's secret: nothing the file says is taken for
+    a change of the project (an invented "its params changed")."""
+    project.apply()
+    saved = _saved(project, tmp_path, "--var", "factor=3")
+    assert len(json.loads(saved.read_text())["plan_seal"]) == 64
+    _resealed(saved, tamper)
+    result = project.run("apply", str(saved))
+    assert result.code == 1, result.both
+    assert "Error: Saved plan does not match the plan computed now" in result.err
+    assert "was edited after `zenctl plan --out` wrote it" in result.err
+    assert "stale" not in result.err and "Running" not in result.out
+
+
 def _keys_reversed(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _keys_reversed(value[key]) for key in reversed(list(value))}

@@ -18,13 +18,19 @@ from zenctl.state.store import StateStore
 
 
 def plan_document(project: Project, store: StateStore | None, plan: Plan) -> dict[str, Any]:
-    """The saved-plan document with its hash, as `plan --out` writes it."""
+    """The saved-plan document with its hash, and its seal where there is a store to seal it
+    with, as `plan --out` writes it."""
     from zenctl.config.loader import config_digests
     from zenctl.plan.planfile import plan_document as document
+    from zenctl.plan.planfile import plan_seal
     from zenctl.render.plan_json import to_document
 
     redact = project.fingerprinter(store).redact
-    return document(to_document(plan), config_digests(project.root), project.variables, redact)
+    saved = document(to_document(plan), config_digests(project.root), project.variables, redact)
+    key = store.secret_key() if store is not None else None
+    if key is not None:
+        saved["plan_seal"] = plan_seal(saved["plan_hash"], key)
+    return saved
 
 
 def load_saved(
@@ -54,7 +60,7 @@ def plan_again(
             excludes=tuple(saved["excludes"]),
         )
     document = plan_document(project, store, fresh)
-    check_saved_plan(plan_file, saved, document, store.db.url)
+    check_saved_plan(plan_file, saved, document, store.db.url, store.secret_key())
     return fresh, document
 
 

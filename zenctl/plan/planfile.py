@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import blake3
+
 from zenctl import __version__
 from zenctl.config.variables import Sensitive
 from zenctl.diagnostics import UserError
@@ -43,7 +45,17 @@ def schema() -> dict[str, Any]:
 
 
 def plan_hash(document: dict[str, Any]) -> str:
-    return digest({key: value for key, value in document.items() if key != "plan_hash"})
+    return digest({key: value for key, value in document.items() if key not in _SEALS})
+
+
+_SEALS = ("plan_hash", "plan_seal")
+
+
+def plan_seal(hash_: str, key: bytes) -> str:
+    """`plan_hash` keyed by the metadata store's secret key: anyone can re-hash an edited
+    plan, only zenctl planning against the store can seal one, so an edit is told from a
+    plan gone stale (`check_saved_plan`)."""
+    return blake3.blake3(hash_.encode(), key=key).hexdigest()
 
 
 def plan_document(
@@ -222,17 +234,32 @@ def read_planfile(path: Path) -> dict[str, Any]:
     return document
 
 
-def check_saved_plan(path: Path, saved: dict[str, Any], fresh: dict[str, Any], store: str) -> None:
+def check_saved_plan(
+    path: Path, saved: dict[str, Any], fresh: dict[str, Any], store: str, key: bytes | None
+) -> None:
     """Refuse a saved plan unless it is, field for field, the `plan_document` computed now
-    against the metadata store at `store` (its URL without the password).
+    against the metadata store at `store` (its URL without the password), whose secret key
+    is `key`.
 
     Apply then executes the plan computed now, never objects decoded from the file: nothing
     in the file is trusted, so recomputing its unkeyed plan_hash after an edit gains nothing.
+    Its seal only tells why it is refused: a plan sealed with the key is as zenctl wrote it,
+    and differs because what it was computed from moved; one not, because it was edited.
     """
     where = first_difference(saved, fresh)
     if where is None:
         return
     again = f"Nothing was run. Make a new plan: zenctl plan --out {path}"
+    sealed = key is not None and saved.get("plan_seal") == plan_seal(saved["plan_hash"], key)
+    # sealed with this store's key, if made against this store (another one's key is not ours)
+    ours = saved.get("state", {}).get("lineage") == fresh["state"]["lineage"]
+    if "plan_seal" in saved and ours and not sealed:
+        raise UserError(
+            "Saved plan does not match the plan computed now",
+            f"{path} was edited after `zenctl plan --out` wrote it (or the metadata store's "
+            f"key was rotated since): its seal does not match (first difference: {where}). "
+            + again,
+        )
     causes = differences(basis(saved), basis(fresh), fresh, store)
     if causes:
         raise UserError(
