@@ -142,3 +142,28 @@ def test_outputs_whose_paths_are_the_same_or_nested_are_refused(
     assert f"Two outputs {how}" in refused.err and "pipeline.p.step.report" in refused.err
     assert not (project.root / "reports").exists()  # refused before anything is written
     assert "Traceback" not in refused.both
+
+
+def test_an_output_missing_or_damaged_in_the_store_is_named_and_the_rest_written(
+    project: Project,
+) -> None:
+    make(project)
+    assert project.apply().code == 0
+    outputs = {
+        address: json.loads(recorded)
+        for address, recorded in project.sql(
+            "SELECT c.address, e.outputs FROM current_steps c "
+            "JOIN step_executions e ON e.id = c.execution_id"
+        )
+    }
+    digest = outputs["pipeline.p.step.train"]["output"]["hash"]
+    damaged = next((project.root / ".zenctl/artifacts/objects").rglob(digest))
+    damaged.write_bytes(b"not the model")
+    result = project.run("checkout")
+    assert result.code == 1, result.both
+    assert "Some outputs could not be checked out" in result.err
+    assert "models/model.bin (pipeline.p.step.train)" in result.err and "corrupt" in result.err
+    assert "crashed" not in result.both and "Traceback" not in result.both
+    assert (project.root / "metrics.json").exists() and (project.root / "reports").is_dir()
+    assert not (project.root / "models/model.bin").exists()
+    assert "artifact corrupt" in project.run("plan").out  # set aside: the step runs again

@@ -557,3 +557,30 @@ def test_a_materializer_that_fails_names_the_output_the_input_and_the_way_out(
     kinds = dict(project.sql("SELECT address, details FROM step_executions"))
     assert json.loads(kinds["pipeline.p.step.mixed"]) == {"error_kind": "storage"}
     assert json.loads(kinds["pipeline.p.step.a_path"]) == {"error_kind": "storage"}
+
+
+def test_a_store_that_fails_while_written_is_not_called_a_materializer_failure() -> None:
+    """A bucket down or a 403 mid-upload is the store's error, said as the store says it: no
+    advice to name another materializer."""
+    from types import SimpleNamespace
+
+    from zenctl.apply.step_values import store_outputs
+
+    class Down(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: Any) -> int:
+            raise ConnectionError("gs://arts still failing after retrying for 5s")
+
+    class Store:
+        def put_stream(self, write: Any) -> Any:
+            write(Down())
+
+        def staging_folder(self) -> None:
+            return None
+
+    task = SimpleNamespace(address="pipeline.p.step.s", materializers={})
+    for value in ({"a": 1}, numpy.arange(4.0)):
+        with pytest.raises(ConnectionError, match="still failing"):
+            store_outputs(task, Store(), {"output": value})  # type: ignore[arg-type]

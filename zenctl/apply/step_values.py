@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from zenctl.apply import surroundings
 from zenctl.artifacts import materializers, trees
@@ -90,16 +90,15 @@ def store_outputs(
             f"materializer stores, or register a materializer for "
             f"{type(value).__module__}.{type(value).__qualname__} ({materializers.DOCS})"
         ) from exc
-    except (OSError, ArtifactUnusable, trees.PathOutputError):
-        raise  # the store's disk, or a returned path that is not a file or directory
-    except Exception as exc:  # the chosen materializer could not write this value
+    except _MaterializerFailed as failed:  # not the store: the materializer, on this value
+        cause = failed.__cause__
         raise StorageError(
             f'Cannot store output "{name}" of {task.address}: the {chosen.get(name)!r} '
             f"materializer failed on {type(value).__module__}.{type(value).__qualname__}: "
-            f"{type(exc).__name__}: {exc}. Return a value it stores, or name another "
+            f"{type(cause).__name__}: {cause}. Return a value it stores, or name another "
             f'materializer for the output (materializers = {{ {name} = "joblib" }}, '
             f"{materializers.DOCS})"
-        ) from exc
+        ) from cause
 
 
 def _overlapping_paths(named: dict[str, Any]) -> set[str]:
@@ -125,13 +124,49 @@ def store_output(
     if isinstance(value, Path):
         return trees.store_path(store, value, surroundings.temporary() if movable else None)
     materializer = materializer or materializers.kind(value)
-    stored = store.put_stream(functools.partial(materializers.write, materializer, value))
+    stored = store.put_stream(functools.partial(_write, materializer, value))
     return {
         "hash": stored.digest,
         "materializer": materializer,
         "size": stored.size,
         "uri": stored.uri,
     }
+
+
+class _MaterializerFailed(Exception):
+    """A materializer's `write` raised on a value (its cause); what the store raised while
+    being written to is not this, and is raised as it is."""
+
+
+class _Watched:
+    """The store's stream, as a materializer writes to it: what it raises is kept, to be
+    told from what the materializer raises itself."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self._out = out
+        self.raised: BaseException | None = None
+
+    def write(self, data: Any) -> int:
+        try:
+            return self._out.write(data)
+        except BaseException as exc:
+            self.raised = exc
+            raise
+
+    def __getattr__(self, name: str) -> Any:  # flush, tell...: the stream's own
+        return getattr(self._out, name)
+
+
+def _write(materializer: str, value: Any, out: BinaryIO) -> None:
+    watched = _Watched(out)
+    try:
+        materializers.write(materializer, value, cast(BinaryIO, watched))
+    except materializers.Unstorable:
+        raise
+    except Exception as exc:
+        if watched.raised is not None:  # the store failed (maybe re-raised by a library)
+            raise watched.raised from None
+        raise _MaterializerFailed() from exc
 
 
 def named_outputs(task: StepTask, value: Any) -> dict[str, Any]:

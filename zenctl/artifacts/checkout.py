@@ -24,7 +24,7 @@ from enum import StrEnum
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from zenctl.artifacts.integrity import copy_verified
+from zenctl.artifacts.integrity import ArtifactUnusable, copy_verified
 from zenctl.artifacts.trees import DIRECTORY, PathOutputError, materialize, path_digest
 from zenctl.config.model import Config
 from zenctl.diagnostics import UserError
@@ -134,14 +134,25 @@ def checkout(
             "zenctl. Move your version away to keep it, or run `zenctl checkout --force` to "
             "overwrite it with the current output.",
         )
+    unusable: list[str] = []
     for done, item in decided:
         if item is not None:
             path = resolve_in_project(root, done.target.path)
-            _write(store_of(done.target.address), item, path)
+            try:
+                _write(store_of(done.target.address), item, path)
+            except ArtifactUnusable as exc:  # missing or damaged in the store: set aside
+                unusable.append(f"{done.target.path} ({done.target.address}): {exc}")
+                continue
         if done.digest is not None:
             record[done.target.path] = done.digest
     ensure_private_dir(record_file.parent)
     write_atomic(record_file, json.dumps(record, sort_keys=True, indent=1))
+    if unusable:
+        raise UserError(
+            "Some outputs could not be checked out",
+            "\n".join(unusable) + "\nThe others were written. `zenctl apply` runs the steps "
+            "whose outputs are missing or damaged again; then check out again.",
+        )
     return [done for done, _ in decided]
 
 
