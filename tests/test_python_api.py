@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Project
@@ -388,3 +389,22 @@ def test_the_example_notebook_shows_the_model_it_loads(
     table = notebook.cells[-2].outputs[-1]  # the runs table, as the notebook shows it
     assert table.output_type == "execute_result" and "<table" in table.data["text/html"]
     assert printed[4] == "with C=0.5, apply would run: train, evaluate\n"
+
+
+@pytest.mark.parametrize(
+    ("call", "argument"),
+    [
+        (lambda root: zenctl.load(None, path=root), "0"),  # type: ignore[arg-type]
+        (lambda root: zenctl.load("train", rev=123, path=root), "rev"),  # type: ignore[arg-type]
+        (lambda root: zenctl.runs(limit="2", path=root), "limit"),  # type: ignore[arg-type]
+        (lambda root: zenctl.runs(limit=0, path=root), "limit"),
+        (lambda root: zenctl.runs(where="params.lr>1", path=root), "where"),
+        (lambda root: zenctl.runs(sort=["-ran"], path=root), "sort"),  # type: ignore[arg-type]
+        (lambda root: zenctl.plan(vars=["a"], path=root), "vars"),  # type: ignore[arg-type]
+    ],
+)
+def test_an_argument_of_the_wrong_type_is_refused_at_the_call_naming_it(
+    project: Project, call: Any, argument: str
+) -> None:
+    with pytest.raises(ValueError, match=rf"validation error for \w+\n{argument}\n"):
+        call(project.root)

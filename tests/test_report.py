@@ -143,11 +143,24 @@ def test_the_page_fetches_nothing(project: Project) -> None:
     assert "default-src 'none'" in html  # the browser refuses any request too
 
 
-def test_out_into_a_missing_folder_is_a_clear_error(project: Project) -> None:
-    result = project.run("report", "-out", str(project.root / "nowhere" / "report.html"))
-    assert result.code == 1
-    assert "Report folder not found" in result.err
-    assert "Traceback" not in result.both
+@pytest.mark.parametrize(
+    ("command", "where", "said"),
+    [
+        (["report", "-out"], "nowhere/report.html", "No such file or directory: create its folder"),
+        (["report", "--out"], "", "is a folder: give a file name in it"),
+        (["plan", "-out"], "nowhere/p.plan", "No such file or directory: create its folder"),
+        (["plan", "--out"], "", "is a folder: give a file name in it"),
+        (["state", "export"], "", "is a folder: give a file name in it"),
+    ],
+)
+def test_an_output_file_that_cannot_be_written_is_a_clear_error(
+    project: Project, command: list[str], where: str, said: str
+) -> None:
+    project.apply()
+    result = project.run(*command, str(project.root / where))
+    assert result.code == 1, result.both
+    assert "Cannot write the" in result.err and said in " ".join(result.err.split())
+    assert "Traceback" not in result.both and "crashed" not in result.both
 
 
 @pytest.fixture

@@ -79,6 +79,11 @@ def test_saved_plan_applies_exactly_and_is_then_spent(project: Project, tmp_path
     assert "Saved plan is stale" in again.err
     assert "the state changed since it was planned: serial 0 -> " in again.err
     assert "Nothing was run." in again.err
+    # a saved plan with nothing to do says so, as `apply` does
+    nothing = tmp_path / "nothing.json"
+    assert project.run("plan", "--out", str(nothing)).code == 0
+    settled = project.run("apply", str(nothing))
+    assert settled.code == 0 and "No changes. 5 steps cached." in settled.out, settled.both
 
 
 def _saved(project: Project, tmp_path: Path, *args: str) -> Path:

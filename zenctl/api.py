@@ -16,7 +16,9 @@ import dataclasses
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import ConfigDict, Field, validate_call
 
 from zenctl.application.outputs import output_value, resolve_output
 from zenctl.application.project import Project
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
     from pandas import DataFrame
 
     from zenctl.state.store import StateStore
+else:  # what `_checked` reads of the return annotations: pandas is imported only to make one
+    DataFrame = Any
 
 __all__ = ["ZenctlError", "load", "metrics", "plan", "runs"]
 METRIC_COLUMNS = ("address", "output", "name", "value")  # zenctl.state.records.MetricRecord
@@ -47,6 +51,11 @@ class ZenctlError(Exception):
     def __init__(self, diagnostics: Sequence[Diagnostic], root: Path | None = None) -> None:
         self.diagnostics = tuple(diagnostics)
         super().__init__("\n\n".join(_words(each, root) for each in self.diagnostics))
+
+
+# Arguments of the wrong type or out of range fail at the call, naming the argument
+# (pydantic's ValidationError, a ValueError), not deep inside with an AttributeError.
+_checked = validate_call(config=ConfigDict(strict=True, arbitrary_types_allowed=True))
 
 
 def _words(diagnostic: Diagnostic, root: Path | None) -> str:
@@ -84,6 +93,7 @@ def _reading(
         raise ZenctlError(exc.diagnostics, root) from None
 
 
+@_checked
 def load(
     address: str,
     *,
@@ -106,11 +116,12 @@ def load(
         return output_value(project, store, output, rev, _warn)
 
 
+@_checked
 def runs(
     *,
     path: str | Path = ".",
     workspace: str | None = None,
-    limit: int | None = None,
+    limit: Annotated[int, Field(ge=1)] | None = None,
     where: Sequence[str] = (),
     sort: str | None = None,
 ) -> DataFrame | list[dict[str, Any]]:
@@ -158,6 +169,7 @@ def _warn(text: str) -> None:
     warnings.warn(text, stacklevel=2)
 
 
+@_checked
 def metrics(
     *, rev: str | None = None, path: str | Path = ".", workspace: str | None = None
 ) -> DataFrame | list[dict[str, Any]]:
@@ -172,6 +184,7 @@ def metrics(
     return _table(records, METRIC_COLUMNS)
 
 
+@_checked
 def plan(
     *,
     path: str | Path = ".",

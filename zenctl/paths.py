@@ -85,6 +85,22 @@ def write_atomic(path: Path, data: str | bytes, mode: int = 0o600) -> None:
         raise
 
 
+def write_output(path: Path, data: str | bytes, what: str, mode: int = 0o600) -> None:
+    """`write_atomic` for a file the user named (a saved plan, a report, a state backup): a
+    path that cannot hold it (a folder, a folder that does not exist, no permission) is their
+    error to fix, named, not zenctl's crash."""
+    from zenctl.diagnostics import UserError
+
+    fix = f"{path} is a folder: give a file name in it" if path.is_dir() else None
+    try:
+        if fix is None:
+            write_atomic(path, data, mode)
+            return
+    except OSError as exc:
+        fix = f"{exc.strerror or exc}: create its folder, or give a path you may write to"
+    raise UserError(f"Cannot write the {what} to {path}", f"{fix}.")
+
+
 def local_file(uri: str) -> Path | None:
     """The file a `file://` URI names (a step's log in a local artifact store); None for a
     remote one (`gs://...`)."""

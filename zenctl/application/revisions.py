@@ -244,7 +244,7 @@ def _not_found(root: Path, spelling: str, kind: str | None) -> UserError:
         "prefix it with workspace:, run: or rev: to say which."
         + (
             f" {root} is in no git repository, so no git revision names anything here"
-            " (`metrics diff` compares with HEAD unless given A)."
+            " (HEAD included)."
             if outside
             else ""
         ),

@@ -20,7 +20,7 @@ from zenctl import __version__
 from zenctl.config.variables import Sensitive
 from zenctl.diagnostics import UserError
 from zenctl.fingerprint.canonical import canonical_json, digest, short
-from zenctl.paths import write_atomic
+from zenctl.paths import write_output
 from zenctl.plan.basis import BASIS_SCHEMA, basis, differences, listing
 
 SCHEMA_FILE = "plan.schema.json"
@@ -85,7 +85,7 @@ def plan_document(
 
 def write_planfile(path: Path, document: dict[str, Any]) -> None:
     """Write a `plan_document` atomically: a crash never leaves half a plan behind."""
-    write_atomic(path, canonical_json(document) + "\n", mode=0o666)  # a file to share
+    write_output(path, canonical_json(document) + "\n", "plan", mode=0o666)  # a file to share
 
 
 @dataclass(frozen=True, slots=True)

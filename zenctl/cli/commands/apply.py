@@ -127,6 +127,8 @@ def apply(
         if not plan_.has_changes:
             from zenctl.apply.walker import settle_plan
 
+            if plan_file is not None:  # said for a saved plan too: it had nothing to do
+                render_plan(console, plan_)
             store.interrupt_stale(project.workspace)  # still close what a killed apply left open
             settle_plan(store, plan_)
             return

@@ -35,14 +35,10 @@ def report(
     Example: `zenctl report -o report.html --runs 50`
     """
     from zenctl.application.report import problem_words, report_data
-    from zenctl.paths import write_atomic
+    from zenctl.paths import write_output
     from zenctl.render.report_html import render_report
 
     call = invocation(ctx)
-    if not out.parent.is_dir():
-        raise UserError(
-            "Report folder not found", f"{out.parent} is not a folder: create it, or fix --out."
-        )
     problem = None
     try:
         project = call.load(chdir, var, var_file)
@@ -53,7 +49,7 @@ def report(
     if data.plan_problem is not None:
         call.print_diagnostics([Diagnostic("warning", "The report has no plan", data.plan_problem)])
     # relative to where zenctl was started, as a user reads `-o`; an ordinary file, not 0600
-    write_atomic(out, render_report(data), mode=0o666)
+    write_output(out, render_report(data), "report", mode=0o666)
     steps = sum(len(graph.order) for graph in data.graphs)
     last = (
         f", last apply {data.last_apply.id[:8]} ({data.last_apply.status})"

@@ -146,14 +146,14 @@ def export(
     """
     import json
 
-    from zenctl.paths import write_atomic
+    from zenctl.paths import write_output
 
     _, store = _store(invocation(ctx), chdir)
     text = json.dumps(store.export_document(), indent=1, sort_keys=True) + "\n"
     if str(file) == "-":
         sys.stdout.write(text)
         return
-    write_atomic(file, text)  # a reader never sees half a backup; the owner's only
+    write_output(file, text, "state")  # a reader never sees half a backup; the owner's only
     typer.echo(f"Exported the state to {file}.")
 
 
