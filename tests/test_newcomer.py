@@ -159,8 +159,13 @@ def test_a_training_step_s_duration_counts_its_process_start(project: Project) -
 def test_a_server_that_loses_the_race_for_its_port_says_so_in_one_line(tmp_path: Path) -> None:
     """The port taken between the provider's check and the server's bind: the server's log,
     quoted by the failed deployment, ends in one line, not a traceback."""
+    from sklearn.dummy import DummyClassifier
+
+    from zenctl.artifacts.materializers import dump
+
+    materializer, data = dump(DummyClassifier().fit([[0.0]], [1]))
     model = tmp_path / "model"
-    model.write_text("1")
+    model.write_bytes(data)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -168,7 +173,7 @@ def test_a_server_that_loses_the_race_for_its_port_says_so_in_one_line(tmp_path:
         server = subprocess.run(
             [
                 *(sys.executable, "-m", "zenctl_local.server", "--model", str(model)),
-                *("--name", "m", "--materializer", "json", "--port", str(port)),
+                *("--name", "m", "--materializer", materializer, "--port", str(port)),
                 *("--ready", str(tmp_path / "r")),
             ],
             capture_output=True,

@@ -208,10 +208,24 @@ def _excluded(project: Project, *excludes: str) -> tuple[list[str], list[str]]:
     return _covered(project, *args)
 
 
+SERVABLE_PREP = """
+
+class Numbers(list):
+    def predict(self, rows):  # a model the deployment can serve
+        return [len(self) for _ in rows]
+
+
+def prep(raw, verbose=False):
+    return Numbers(int(line) for line in raw.read_text().split())
+"""
+
+
 def test_exclude_leaves_out_resources_and_deployments_of_excluded_models(
     project: Project,
 ) -> None:
     project.write("main.zc.hcl", RESOURCES)
+    steps = (project.root / "steps/pipeline.py").read_text()
+    project.write("steps/pipeline.py", steps + SERVABLE_PREP)
     api, greeting = "pipeline.p.deployment.api", "stack.dev.greeting"
     # The deployment serves prep's model: excluding prep leaves it out with report.
     assert _excluded(project, "pipeline.p.step.prep") == ([], [greeting])
