@@ -347,3 +347,12 @@ def test_metrics_are_columns_to_filter_and_sort_by(project: Project) -> None:
     [latest] = _json(project, "--limit", "1")["runs"]
     assert (latest["ran"], latest["reused"]) == (1, 1)
     assert latest["metrics"] == {"accuracy": 0.7, "evaluate.loss": 0.5, "train.loss": 0.8}
+    # a run whose train failed never evaluated its params: the last evaluation is not its
+    project.write(
+        "mtrain.py", TRAIN.replace("def train(lr):", "def train(lr):\n    1 / (lr - 0.9)")
+    )
+    failed = project.apply("--var", "lr=0.9")
+    assert failed.code == 1 and "Skipped" in failed.out, failed.both
+    [latest] = _json(project, "--limit", "1")["runs"]
+    assert latest["result"] == "failed" and latest["metrics"] == {}, latest
+    assert accuracies("--where", "metrics.accuracy>=0.7") == [0.7, 0.7, 0.8]  # not the failed

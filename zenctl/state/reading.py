@@ -64,9 +64,11 @@ def placed_after_runs(
 ) -> dict[str, dict[str, str]]:
     """For each wanted run: {address: execution id} current after it, by replaying each
     workspace's placements (`_PLACEMENTS`, in serial order; a row repeated is harmless) run
-    by run (`runs` with id and workspace, in start order). A removed or forgotten step drops
-    out. An apply that ran nothing records no run: what it put in place counts from the next
-    run on."""
+    by run (`runs` with id, workspace and status, in start order). A removed or forgotten
+    step drops out. An apply that ran nothing records no run: what it put in place counts
+    from the next run on. A run that did not succeed stands only on what it put in place
+    itself: the steps after its failure were never run with its params, and what an earlier
+    run left there is not its result."""
     by_run: dict[str, list[Row]] = {}
     for row in placements:
         by_run.setdefault(row["run_id"], []).append(row)
@@ -80,7 +82,9 @@ def placed_after_runs(
             else:
                 now.pop(row["address"], None)
         if run["id"] in wanted:
-            found[run["id"]] = dict(now)
+            ours = {r["address"] for r in by_run.get(run["id"], [])}
+            whole = run["status"] in ("succeeded", "state rm")  # a whole state, as planned
+            found[run["id"]] = {a: e for a, e in now.items() if whole or a in ours}
     return found
 
 
@@ -251,7 +255,7 @@ class Reading(StoreBase):
         """Each run's metrics: those of every step execution current after it (run by it or
         reused from earlier), by address, output and name; so a table of runs has full rows.
         Two queries whatever the number of runs."""
-        runs = self.db.query("SELECT id, workspace FROM runs ORDER BY started_at, id")
+        runs = self.db.query("SELECT id, workspace, status FROM runs ORDER BY started_at, id")
         placements = self.db.query(_PLACEMENTS_WITH_METRICS)
         # execution -> {(output, name): value}, each parsed once however many runs stand on
         # it; an execution placed twice (ran, then reused) comes with its metrics twice
@@ -302,7 +306,8 @@ class Reading(StoreBase):
         """Each step's execution current after `run`, by address (see `placed_after_runs`)."""
         params = {"workspace": run.workspace}
         runs = self.db.query(
-            "SELECT id, workspace FROM runs WHERE workspace = :workspace ORDER BY started_at, id",
+            "SELECT id, workspace, status FROM runs WHERE workspace = :workspace "
+            "ORDER BY started_at, id",
             params,
         )
         placements = self.db.query(_PLACEMENTS.format(where="AND workspace = :workspace"), params)
