@@ -21,6 +21,19 @@ def test_init_creates_a_runnable_starter_project(tmp_path) -> None:  # type: ign
     assert "No changes. 2 steps cached." in project.run("plan").out
 
 
+def test_init_creates_the_project_folder_it_is_pointed_at(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """As its help's example says: `zenctl init --chdir my-project`."""
+    folder = tmp_path / "my-project"
+    project = Project(folder)  # runs with -C FOLDER, which does not exist yet
+    result = project.run("init")
+    assert result.code == 0, result.both
+    assert f"Created the folder {folder}" in result.out
+    assert (folder / "main.zc.hcl").exists() and (folder / ".zenctl/metadata.db").exists()
+    assert project.run("plan").code == 0
+    missing = Project(tmp_path / "elsewhere").run("plan")  # only init creates it
+    assert missing.code == 1 and "Project folder not found" in missing.err
+
+
 def test_validate_succeeds_on_a_valid_project_and_touches_no_state(project: Project) -> None:
     result = project.run("validate")
     assert result.code == 0

@@ -76,6 +76,7 @@ def test_ctrl_c_stops_gracefully_and_records_the_interruption(
     assert process.returncode == 130, out + err
     assert "Traceback" not in out + err
     assert "Apply interrupted." in out
+    assert "nothing was changed" not in err  # it was: the interrupted step is recorded
     assert "pipeline.p.step.second" in out
     runs = project.run("runs")
     assert "interrupted" in runs.out
@@ -95,3 +96,20 @@ def test_apply_with_nothing_to_do_closes_a_killed_applys_run(project: Project) -
     runs = project.run("runs").out
     assert "running" not in runs, runs
     assert "interrupted" in runs, runs
+
+
+def test_ctrl_c_while_planning_says_nothing_was_changed(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """typer turns a KeyboardInterrupt inside a command into a silent exit 130: the user
+    must still be told that nothing was changed."""
+    from zenctl.application.project import Project as Loaded
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Loaded, "plan", interrupted)
+    result = project.run("plan")
+    assert result.code == 130
+    assert "Interrupted: nothing was changed." in result.err
+    assert "Traceback" not in result.both

@@ -134,6 +134,8 @@ def run(argv: Sequence[str], prog_name: str | None = None) -> int:
         code = 0  # not reached: standalone mode always exits
     except SystemExit as exc:  # typer.Exit, a usage error, --help
         code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        if _interrupted(exc):  # typer turns Ctrl-C in a command into a silent exit 130
+            print("\nInterrupted: nothing was changed.", file=sys.stderr)
     except DiagnosticsError as exc:
         call.print_diagnostics(exc.diagnostics)
         code = 1
@@ -150,6 +152,16 @@ def run(argv: Sequence[str], prog_name: str | None = None) -> int:
         call.trace()
         call.close()
     return code
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether Ctrl-C is what ended the command, however many exceptions wrap it."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _provider_warnings() -> list[Any]:

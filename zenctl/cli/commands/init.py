@@ -18,15 +18,19 @@ _IGNORING = {PROJECT_DIR, f"{PROJECT_DIR}/", f"/{PROJECT_DIR}", f"/{PROJECT_DIR}
 
 def init(ctx: typer.Context, chdir: Chdir = None) -> None:
     """Create `.zenctl/`, the metadata store, a `.gitignore` that ignores `.zenctl/`, and a
-    starter `main.zc.hcl` when there is none.
+    starter `main.zc.hcl` when there is none; the project folder too, as `git init` does.
 
     Example: `zenctl init --chdir my-project`
     """
     from zenctl.config.loader import config_files
 
     call = invocation(ctx)
-    root = call.project_root(chdir)
     done = []
+    wanted = chdir or call.chdir
+    if wanted is not None and not wanted.exists():
+        wanted.mkdir(parents=True)
+        done.append(f"Created the folder {wanted}")
+    root = call.project_root(chdir)
     if not config_files(root):
         starter = Path(zenctl.__file__).parent / "starter"
         for name, target in (("main.zc.hcl", "main.zc.hcl"), ("steps.py.txt", "starter_steps.py")):
