@@ -80,6 +80,9 @@ def test_pipeline_stores_artifacts_and_logs_in_the_bucket(
     log = next(name for name in bucket_names("logs") if name.endswith(f"{ADDR}report.log"))
     text = storage.Client().bucket(BUCKET).blob(log).download_as_bytes()
     assert b"reporting on 5 numbers" in text
+    # where the apply ran, `zenctl logs` reads the copy it streamed the log through
+    shown = project.run("logs", "report")
+    assert shown.code == 0 and "reporting on 5 numbers" in shown.out, shown.both
     assert "No changes. 5 steps cached." in project.run("plan").out
 
     # a damaged object (same size, other bytes: a new generation) is never used

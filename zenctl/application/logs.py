@@ -14,6 +14,7 @@ from pathlib import Path
 
 from zenctl.diagnostics import UserError
 from zenctl.paths import local_file
+from zenctl.providers.protocol import ArtifactStore
 from zenctl.state.records import Execution, Run
 from zenctl.state.store import StateStore
 
@@ -94,9 +95,15 @@ def _short_names(address: str) -> tuple[str, ...]:
     return (parts[-1], f"{parts[1]}.{parts[-1]}") if len(parts) == 4 else ()
 
 
-def log_file(execution: Execution) -> Path:
+def log_file(execution: Execution, stores: Sequence[ArtifactStore] = ()) -> Path:
+    """Where the step's log is read from: its file, or, for a bucket's log, the copy this
+    machine streamed it through when the step ran here (the store whose `log_path` it is)."""
     uri = execution.log_uri or ""
     path = local_file(uri)
+    for store in stores if path is None else ():
+        nearby, where = store.log_path(execution.run_id, execution.address)
+        if where == uri and nearby.exists():
+            return nearby
     if path is None:
         raise UserError(
             f"The log of {execution.address} is not on this machine",
@@ -111,10 +118,11 @@ def print_log(
     write: Callable[[str], None],
     follow: bool,
     poll: float = POLL_S,
+    artifact_stores: Sequence[ArtifactStore] = (),
 ) -> None:
     """Write the step's log; with `follow`, keep writing what it adds until its execution is
     recorded as ended (its last lines included)."""
-    path = log_file(execution)
+    path = log_file(execution, artifact_stores)
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     offset = 0
     while True:

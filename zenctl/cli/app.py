@@ -155,12 +155,13 @@ def run(argv: Sequence[str], prog_name: str | None = None) -> int:
 
 
 def _interrupted(exc: BaseException) -> bool:
-    """Whether Ctrl-C is what ended the command, however many exceptions wrap it."""
+    """Whether Ctrl-C is what ended the command, however many exceptions wrap it; not when a
+    command answered it itself (`raise typer.Exit(130) from None`: `logs -f` stopping)."""
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, KeyboardInterrupt):
             return True
-        seen = seen.__cause__ or seen.__context__
+        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
     return False
 
 

@@ -62,6 +62,6 @@ def logs(
             execution = step_to_follow(store, chosen, step)
         else:
             execution = chosen_step(chosen, store.executions_of_run(chosen.id), step)
-        print_log(store, execution, write, follow)
+        print_log(store, execution, write, follow, artifact_stores=project.artifact_stores())
     except KeyboardInterrupt:  # following stops here, quietly: nothing was running for us
         raise typer.Exit(130) from None
