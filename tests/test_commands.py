@@ -106,6 +106,8 @@ def test_runs_and_show_give_lineage(project: Project) -> None:
 
     missing = project.run("show", "pipeline.demo.step.nope")
     assert missing.code == 1 and "No executions recorded" in missing.err
+    misspelt = project.run("show", "pipeline.demo.step.trian")
+    assert 'Did you mean "pipeline.demo.step.train"?' in " ".join(misspelt.err.split())
 
 
 def test_version_lists_the_local_provider() -> None:

@@ -665,3 +665,28 @@ def test_a_dropped_connection_mid_transfer_resumes_instead_of_starting_over(
     assert not proxy.drop_download, "the proxy broke no download"
     assert (tmp_path / "back.bin").read_bytes() == data
     assert len(data) < proxy.downloaded < 1.1 * len(data)  # not from the first byte again
+
+
+def test_a_reader_that_may_not_write_still_checks_a_rewritten_object(
+    emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An object uploaded again with the same bytes (a copy, a restore: a new generation) is
+    hashed once and its manifest rewritten; a plan run with read-only credentials cannot
+    write it, and still finds the object intact (docs/gcp.md: objectViewer is enough)."""
+    from zenctl_gcp.artifact_store import ArtifactStoreError, GcsArtifactStore, GcsSettings
+
+    from zenctl.fingerprint.files import hash_bytes
+    from zenctl.providers.protocol import Integrity
+
+    store = GcsArtifactStore(GcsSettings(bucket=BUCKET, prefix="viewer"), tmp_path)
+    data = b"the same bytes"
+    digest = hash_bytes(data)
+    store.put(digest, data)
+    name = f"viewer/objects/{digest[:2]}/{digest}"
+    storage.Client().bucket(BUCKET).blob(name).upload_from_string(data)  # a new generation
+
+    def denied(*args: object) -> None:
+        raise ArtifactStoreError(f"Access denied to gs://{BUCKET} (403)")
+
+    monkeypatch.setattr(store, "_publish", denied)
+    assert store.check({digest: len(data)}) == {digest: Integrity.OK}

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from zenctl.diagnostics import UserError
+from zenctl.diagnostics import UserError, suggest
 from zenctl.state.records import SETTLED, Artifact, Execution, MetricRecord, Run
 
 if TYPE_CHECKING:  # the views are plain data: drawing them needs no store
@@ -82,9 +82,11 @@ def _step_view(store: StateStore, workspace: str, address: str, previous: list[s
     current = current_execution(store, workspace, address, previous)
     history = store.history(workspace, address, limit=1)
     if current is None and not history:
+        recorded = {e.address for e in store.snapshot(workspace).settled.values()}
         raise UserError(
             f"No executions recorded for {address}",
-            "Check the address with `zenctl graph`, or run `zenctl apply` first.",
+            f"Check the address with `zenctl graph`, or run `zenctl apply` first."
+            f"{suggest(address, recorded)}",
         )
     if current is None:
         return StepView(execution_view(store, history[0]), None)

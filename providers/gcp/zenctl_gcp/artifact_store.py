@@ -279,8 +279,10 @@ class GcsArtifactStore(ArtifactStore):
                 found[digest] = Integrity.OK  # the generation whose bytes were hashed
             else:  # replaced, or never published: hash it once and record that generation
                 intact = self._hash_of(current) == digest
-                if intact:
-                    self._publish(digest, current, manifest.generation if manifest else 0)
+                if intact:  # remembered for the next check; a reader that may not write
+                    # (a plan with roles/storage.objectViewer) hashes it again next time
+                    with contextlib.suppress(ArtifactStoreError):
+                        self._publish(digest, current, manifest.generation if manifest else 0)
                 found[digest] = Integrity.OK if intact else Integrity.CORRUPT
         return found
 
