@@ -551,6 +551,21 @@ def test_pull_fetches_what_the_plan_reuses_for_reads_without_the_bucket(
     assert "still failing after retrying for 1s (ConnectionError)" in applied.both
 
 
+def test_pull_into_a_cache_that_cannot_be_written_says_nothing_was_kept(
+    project: Project, emulator: Emulator, tmp_path: Path
+) -> None:
+    project.write("stack.zc.hcl", gcs_stack())
+    assert project.apply().code == 0
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "artifacts").write_text("a file where the cache's folder would be")
+    pulled = project.run("pull", env={"ZENCTL_CACHE_DIR": str(cache)})
+    assert pulled.code == 1, pulled.both
+    assert "Artifacts fetched but not kept" in pulled.err
+    assert "not kept: the artifact cache" in pulled.out
+    assert "Pull incomplete: 0 fetched (0 B)." in pulled.out  # it was: "5 fetched"
+
+
 def test_pull_fails_naming_the_artifact_missing_from_the_bucket(
     project: Project, emulator: Emulator
 ) -> None:

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from pathlib import Path
 
-from zenctl.artifacts.integrity import ArtifactUnusable, read_through
+from zenctl.artifacts.cache import ArtifactCache
+from zenctl.artifacts.integrity import ArtifactUnusable, verified_source
 from zenctl.plan.diff import reason_note
 from zenctl.plan.model import Plan, ReasonKind
 from zenctl.providers.protocol import ArtifactStore
@@ -24,6 +26,7 @@ class Outcome(StrEnum):
     CACHED = "already cached"  # an intact copy was in the cache
     LOCAL = "local"  # in a local artifact store: read from there, never copied
     UNUSABLE = "unusable"  # missing or damaged since the plan checked it
+    NOT_KEPT = "not kept"  # fetched, but the cache cannot be written: nothing kept offline
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +55,14 @@ def pull_reused(plan: Plan, stores: Callable[[str], ArtifactStore]) -> Iterator[
             if not store.remote:
                 yield pulled
                 continue
-            try:
-                fetched = read_through(store, digest)[1]
+            try:  # into the cache, or hashed there: never whole in memory
+                source, fetched = verified_source(store, digest)
             except ArtifactUnusable as exc:
                 yield replace(pulled, outcome=Outcome.UNUSABLE, error=str(exc))
+                continue
+            if not isinstance(source, Path):  # the cache could not be written: in memory
+                why = f"the artifact cache ({ArtifactCache.of_user().path}) cannot be written"
+                yield replace(pulled, outcome=Outcome.NOT_KEPT, error=f"not kept: {why}")
                 continue
             yield replace(pulled, outcome=Outcome.FETCHED if fetched else Outcome.CACHED)
 

@@ -62,6 +62,7 @@ def pull(
             console.print(line, markup=False)
     problems = [f"{p.address}: {p.output}: {p.error}" for p in done[Outcome.UNUSABLE]]
     problems += unavailable(plan_)
+    unkept = [f"{p.address}: {p.output}: {p.error}" for p in done[Outcome.NOT_KEPT]]
     fetched, cached, local = (done[o] for o in (Outcome.FETCHED, Outcome.CACHED, Outcome.LOCAL))
     if not plan_.cached:
         console.print("Nothing to pull: the plan reuses no step.")
@@ -77,12 +78,18 @@ def pull(
         if local:
             summary += f", {len(local)} in a local artifact store (read in place)"
         where = ArtifactCache.of_user().path
-        ended = "incomplete" if problems else "complete"
+        ended = "incomplete" if problems or unkept else "complete"
         console.print(f"Pull {ended}: {summary}. Cache: {where}", markup=False)
+    if unkept and not problems:
+        raise UserError(
+            "Artifacts fetched but not kept",
+            "\n".join(unkept) + "\nMake the cache folder writable, or point ZENCTL_CACHE_DIR at "
+            "one that is (docs/artifact-cache.md); nothing is there for offline work.",
+        )
     if problems:
         raise UserError(
             "Artifacts missing or damaged in the artifact store",
-            "\n".join(problems)
+            "\n".join([*problems, *unkept])
             + "\nTheir steps run again at the next `zenctl apply`, which needs the artifact "
             "store; pull after it to have their outputs here.",
         )
