@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 from conftest import ZENCTL, Project
+
+ZENCTL_ROOT = Path(__file__).parent.parent
 
 
 def test_init_creates_a_runnable_starter_project(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -57,6 +60,19 @@ def test_graph_in_three_formats(project: Project) -> None:
     assert '"demo.step.prep" -> "demo.step.features";' in dot
     bad = project.run("graph", "--format", "png")
     assert bad.code == 1 and "Choose one of text, mermaid, dot" in bad.err
+    import json
+
+    import jsonschema
+
+    document = json.loads(project.run("graph", "-json").out)
+    schema = json.loads((ZENCTL_ROOT / "specs/graph.schema.json").read_text())
+    jsonschema.validate(document, schema)
+    (demo,) = document["pipelines"]
+    steps = {step["address"].rsplit(".", 1)[1]: step for step in demo["steps"]}
+    assert steps["evaluate"]["upstream"] == ["pipeline.demo.step.train", "pipeline.demo.step.prep"]
+    assert steps["prep"]["inputs"] == {"raw": "source.raw"}
+    order = [step["address"] for step in demo["steps"]]
+    assert order.index("pipeline.demo.step.train") < order.index("pipeline.demo.step.evaluate")
 
 
 @pytest.mark.all_stores

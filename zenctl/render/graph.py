@@ -1,10 +1,12 @@
-"""The step graph as text, Mermaid or Graphviz DOT."""
+"""The step graph as text, Mermaid, Graphviz DOT or a JSON document."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from zenctl.graph import StepGraph
+from zenctl.render.documents import document
 
 
 def as_text(graphs: list[StepGraph]) -> str:
@@ -67,3 +69,28 @@ FORMATS: dict[str, Callable[[list[StepGraph]], str]] = {
     "mermaid": as_mermaid,
     "dot": as_dot,
 }
+
+
+def graph_document(graphs: list[StepGraph]) -> dict[str, Any]:
+    """`zenctl graph --json`: each pipeline's steps in run order, with what each reads (a
+    source or another step's output, by input name)."""
+    return document(
+        pipelines=[
+            {
+                "name": graph.pipeline.name,
+                "stack": graph.pipeline.stack,
+                "steps": [
+                    {
+                        "address": graph.pipeline.address(name),
+                        "run": graph.pipeline.steps[name].run,
+                        "upstream": [graph.pipeline.address(up) for up in graph.upstream[name]],
+                        "inputs": {
+                            key: str(ref) for key, ref in graph.pipeline.steps[name].inputs.items()
+                        },
+                    }
+                    for name in graph.order
+                ],
+            }
+            for graph in graphs
+        ]
+    )

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from zenctl.cli.context import invocation
-from zenctl.cli.options import Chdir
+from zenctl.cli.options import Chdir, Json, print_json
 from zenctl.diagnostics import UserError
 
 
@@ -17,13 +17,14 @@ def graph(
     format: Annotated[
         str, typer.Option("--format", "-format", help="text, mermaid or dot.")
     ] = "text",
+    json_: Json = False,
 ) -> None:
     """Print the pipelines' step graph, as text or as Mermaid / DOT for docs.
 
-    Example: `zenctl graph --format mermaid`
+    Example: `zenctl graph --format mermaid`, `zenctl graph --json`
     """
     from zenctl.graph import build_graph
-    from zenctl.render.graph import FORMATS
+    from zenctl.render.graph import FORMATS, graph_document
 
     if format not in FORMATS:
         raise UserError(
@@ -33,4 +34,7 @@ def graph(
     graphs = [
         build_graph(project.config.pipelines[name]) for name in sorted(project.config.pipelines)
     ]
+    if json_:
+        print_json(graph_document(graphs))
+        return
     typer.echo(FORMATS[format](graphs))
