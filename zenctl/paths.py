@@ -91,13 +91,14 @@ def write_output(path: Path, data: str | bytes, what: str, mode: int = 0o600) ->
     error to fix, named, not zenctl's crash."""
     from zenctl.diagnostics import UserError
 
-    fix = f"{path} is a folder: give a file name in it" if path.is_dir() else None
-    try:
-        if fix is None:
+    if path.is_dir():
+        fix = f"{path} is a folder: give a file name in it"
+    else:
+        try:
             write_atomic(path, data, mode)
             return
-    except OSError as exc:
-        fix = f"{exc.strerror or exc}: create its folder, or give a path you may write to"
+        except OSError as exc:
+            fix = f"{exc.strerror or exc}: create its folder, or give a path you may write to"
     raise UserError(f"Cannot write the {what} to {path}", f"{fix}.")
 
 

@@ -72,13 +72,13 @@ def store_outputs(
     try:
         for index, (name, value) in enumerate(items):
             forced, rehearse = task.materializers.get(name), index < len(items) - 1
-            if isinstance(value, Path) and forced:
+            is_path = isinstance(value, Path)
+            if is_path and forced:
                 raise materializers.Unstorable(
                     f"it is a path, stored as the file or directory it names, and the "
                     f"materializer {forced!r} named for it does not apply: remove "
                     f"`materializers.{name}`"
                 )
-            is_path = isinstance(value, Path)
             chosen[name] = None if is_path else materializers.check(value, forced, rehearse)
         stored = {}
         for name, value in items:  # a loop, not a comprehension: `name` is the failed one

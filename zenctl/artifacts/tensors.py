@@ -37,7 +37,7 @@ def kind(value: Any) -> str:
     return ""
 
 
-def _write_safetensors(tensors: dict[str, Any], out: BinaryIO) -> None:
+def write_tensors(tensors: dict[str, Any], out: BinaryIO) -> None:
     """safetensors' bytes: a JSON header, its keys sorted, then each tensor's raw bytes."""
     from safetensors.torch import save
 
@@ -61,7 +61,7 @@ def load(source: Path | bytes) -> dict[str, Any]:
 
 
 def write_tensor(value: Any, out: BinaryIO) -> None:
-    _write_safetensors({"tensor": value}, out)
+    write_tensors({"tensor": value}, out)
 
 
 def load_tensor(source: Path | bytes) -> Any:
@@ -69,8 +69,4 @@ def load_tensor(source: Path | bytes) -> Any:
 
 
 def write_module(value: Any, out: BinaryIO) -> None:
-    _write_safetensors(value.state_dict(), out)
-
-
-def write_tensors(value: dict[str, Any], out: BinaryIO) -> None:
-    _write_safetensors(value, out)
+    write_tensors(value.state_dict(), out)

@@ -113,6 +113,13 @@ _KEYWORDS = {
     "endfor": "ENDFOR",
 }
 _LITERALS = {"true": "TRUE", "false": "FALSE", "null": "NULL"}
+# Operands that are one token under a rule of their own: token type -> the rule (`_Rules`).
+_ONE_TOKEN = {
+    "INT_LITERAL": "int_lit",
+    "FLOAT_LITERAL": "float_lit",
+    "HEREDOC_TEMPLATE": "heredoc_template",
+    "HEREDOC_TEMPLATE_TRIM": "heredoc_template_trim",
+}
 
 # Binding strength of each binary operator, loosest first (the grammar's ladder of rules).
 _LEVELS = {
@@ -438,22 +445,16 @@ class _Parser:
             items.append(self.take(_CODE, "RPAR"))
             inner = self.rule(rules.expr_term, items)
         else:
-            if kind == "NAME":
+            if kind in _ONE_TOKEN:  # a number or a heredoc: its rule over its one token
+                primary = self.rule(getattr(rules, _ONE_TOKEN[kind]), [self.consume(token)])
+            elif kind == "NAME":
                 primary = self.reference(token)
-            elif kind == "INT_LITERAL":
-                primary = self.rule(rules.int_lit, [self.consume(token)])
-            elif kind == "FLOAT_LITERAL":
-                primary = self.rule(rules.float_lit, [self.consume(token)])
             elif kind == "DBLQUOTE":
                 primary = self.string()
             elif kind == "LSQB":
                 primary = self.tuple_(token)
             elif kind == "LBRACE":
                 primary = self.object_(token)
-            elif kind == "HEREDOC_TEMPLATE":
-                primary = self.rule(rules.heredoc_template, [self.consume(token)])
-            elif kind == "HEREDOC_TEMPLATE_TRIM":
-                primary = self.rule(rules.heredoc_template_trim, [self.consume(token)])
             else:
                 raise _Unsure
             inner = self.rule(rules.expr_term, [primary])

@@ -44,11 +44,11 @@ def schema() -> dict[str, Any]:
     return loaded
 
 
+_SEALS = ("plan_hash", "plan_seal")  # what a plan's hash does not cover: itself, its seal
+
+
 def plan_hash(document: dict[str, Any]) -> str:
     return digest({key: value for key, value in document.items() if key not in _SEALS})
-
-
-_SEALS = ("plan_hash", "plan_seal")
 
 
 def plan_seal(hash_: str, key: bytes) -> str:
