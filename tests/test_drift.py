@@ -23,7 +23,7 @@ from conftest import ZENCTL, Project
 from test_deps import make as with_deps
 from test_locking import hold
 from test_providers import HELLO
-from test_serving import CONFIG, DEPLOYMENT, MODEL, _alive, _health, _url
+from test_serving import CONFIG, DEPLOYMENT, MODEL, _health, _url, servers_killed_after
 
 from zenctl.fingerprint.files import StatCache
 from zenctl.plan.drift import DepDrift, SourceDrift, data_drift
@@ -240,8 +240,7 @@ def test_a_resource_changed_or_deleted_outside_zenctl_is_drift(project: Project)
 def test_a_model_server_deleted_out_of_band_is_drift(project: Project) -> None:
     project.write("steps/model.py", MODEL)
     project.write("main.zc.hcl", CONFIG.replace("DEPLOYMENT", DEPLOYMENT))
-    pids: set[int] = set()
-    try:
+    with servers_killed_after() as pids:
         created = project.apply()
         assert created.code == 0, created.both
         pid = _health(_url(created.out))["pid"]
@@ -258,10 +257,6 @@ def test_a_model_server_deleted_out_of_band_is_drift(project: Project) -> None:
         assert resource["address"] == "pipeline.p.deployment.api"
         assert resource["kind"] == "serving" and resource["type"] == "local"
         assert resource["gone"] is True and resource["before"]["pid"] == pid
-    finally:
-        for pid in pids:  # a failed assertion must not leave servers running
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
 
 
 def _execution(

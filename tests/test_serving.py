@@ -12,6 +12,8 @@ import re
 import signal
 import threading
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +80,19 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+@contextmanager
+def servers_killed_after() -> Iterator[set[int]]:
+    """A set for the pids of the model servers a test starts: any still alive when it ends
+    is killed, so a failed assertion leaves no server running."""
+    pids: set[int] = set()
+    try:
+        yield pids
+    finally:
+        for pid in pids:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
 def _url(output: str) -> str:
     match = re.search(r"pipeline\.p\.deployment\.api: Creation complete \((http://\S+)\)", output)
     assert match, output
@@ -105,8 +120,7 @@ class Client(threading.Thread):
 def test_local_serving_lifecycle(project: Project) -> None:
     project.write("steps/model.py", MODEL)
     project.write("main.zc.hcl", CONFIG.replace("DEPLOYMENT", DEPLOYMENT))
-    pids: set[int] = set()
-    try:
+    with servers_killed_after() as pids:
         created = project.apply()
         assert created.code == 0, created.both
         assert "1 added, 0 changed, 0 destroyed" in created.out
@@ -160,10 +174,6 @@ def test_local_serving_lifecycle(project: Project) -> None:
         assert "Destroy complete! Resources: 1 destroyed." in destroyed.out
         assert not any(_alive(pid) for pid in pids)
         assert not list((project.root / ".zenctl" / "serving").rglob("pipeline.p.deployment.api"))
-    finally:
-        for pid in pids:  # a failed assertion must not leave servers running
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
 
 
 STOP = '''
@@ -204,8 +214,7 @@ def test_a_deployment_that_changed_since_the_plan_is_refused_not_redecided(
     project.write("steps/model.py", MODEL + STOP)
     config = STOPPING + CONFIG.replace("DEPLOYMENT", STOP_STEP + DEPLOYMENT)
     project.write("main.zc.hcl", config)
-    pids: set[int] = set()
-    try:
+    with servers_killed_after() as pids:
         created = project.apply()
         assert created.code == 0, created.both
         pids.add(_health(_url(created.out))["pid"])
@@ -240,10 +249,6 @@ def test_a_deployment_that_changed_since_the_plan_is_refused_not_redecided(
         again = project.run("plan", "--var", "cut=0.1", "--var", f"victim={pid}")
         assert "! pipeline.p.deployment.api  no longer exists" in again.out
         assert not _alive(pid)
-    finally:
-        for pid in pids:
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
 
 
 PICKLED = '''
@@ -275,8 +280,7 @@ def test_a_stopped_server_is_not_started_twice_and_a_swap_reports_what_cannot_lo
     project.write("steps/model.py", MODEL)
     project.write("steps/pickled.py", PICKLED)
     project.write("main.zc.hcl", CONFIG.replace("DEPLOYMENT", DEPLOYMENT))
-    pids: set[int] = set()
-    try:
+    with servers_killed_after() as pids:
         created = project.apply()
         assert created.code == 0, created.both
         url = _url(created.out)
@@ -319,13 +323,9 @@ def test_a_stopped_server_is_not_started_twice_and_a_swap_reports_what_cannot_lo
             client.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\n")  # then silence
             client.settimeout(30)
             assert client.recv(100).startswith(b"HTTP/1.1 408")
-    finally:
         destroyed = project.run("destroy", "-auto-approve")
-        for pid in pids:
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
         assert destroyed.code == 0, destroyed.both
-        assert not any(_alive(pid) for pid in pids)
+        assert not any(_alive(pid) for pid in pids)  # destroy stopped it, not the cleanup
 
 
 def test_a_read_timeout_is_a_duration_as_zenctl_reads_one(project: Project) -> None:
