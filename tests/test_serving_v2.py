@@ -376,6 +376,12 @@ def test_binary_tensors_of_bytes_and_numbers_decode() -> None:
     assert v2.tensor(spec, numbers).tolist() == [[1, 2, 3, 4]]
     with pytest.raises(v2.RequestError, match="input 'n': data is not INT32: binary_data_size 16"):
         v2.tensor(spec, numbers[:8])
+    for size in ("16", -1, 1.5, True):  # a length of bytes, not a Python error from inside
+        wrong = {**spec, "parameters": {"binary_data_size": size}}
+        with pytest.raises(
+            v2.RequestError, match="input 'n': binary_data_size must be a non-negative integer"
+        ):
+            v2.tensor(wrong, numbers)
 
 
 def test_list_rows_reach_a_model_fitted_with_names_by_those_names() -> None:
